@@ -1,0 +1,54 @@
+//! Passive data exposure: secrets, personal data, password material and
+//! debugging output that an API returns in clear.
+
+pub mod debug_pages;
+pub mod password_hashes;
+pub mod pii;
+pub mod secrets;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::detect::Detection;
+use crate::engine::Exchange;
+use crate::finding::{Confidence, FindingDraft, Severity};
+
+/// Groups detections by kind, so one response yields one finding per kind,
+/// with the first match as the evidence focus.
+pub(crate) fn by_kind<K: Ord + Copy>(detections: Vec<Detection<K>>) -> BTreeMap<K, Vec<Detection<K>>> {
+    let mut groups: BTreeMap<K, Vec<Detection<K>>> = BTreeMap::new();
+    for detection in detections {
+        groups.entry(detection.kind).or_default().push(detection);
+    }
+    groups
+}
+
+/// A passive exposure finding for one kind of detection in one response.
+pub(crate) fn exposure_draft<K>(
+    exchange: &Arc<Exchange>,
+    severity: Severity,
+    key: &str,
+    title: String,
+    description: String,
+    detections: &[Detection<K>],
+) -> FindingDraft {
+    let focus = detections.first().map(|d| d.start..d.end);
+    let field = detections.iter().find_map(|d| d.field.clone());
+    let mut draft = FindingDraft::at_exchange(exchange, severity, Confidence::Firm)
+        .title(title)
+        .description(description)
+        .key(key)
+        .evidence("Response returned the data in clear", exchange, focus);
+    if let Some(field) = field {
+        draft = draft.parameter(field);
+    }
+    draft
+}
+
+/// Paths whose job is to hand out tokens: a token there is expected.
+pub(crate) fn is_token_endpoint(path: &str) -> bool {
+    let path = path.to_ascii_lowercase();
+    ["login", "token", "oauth", "auth", "session", "signin", "refresh"]
+        .iter()
+        .any(|w| path.contains(w))
+}

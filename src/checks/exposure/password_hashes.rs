@@ -1,0 +1,72 @@
+//! Password hashes and passwords returned by the API.
+//!
+//! A password hash in a response lets an attacker crack it offline at their
+//! own pace; a clear-text password needs no cracking at all. Either usually
+//! means the API serialises its user records whole instead of choosing the
+//! fields a caller may see.
+
+use std::sync::Arc;
+
+use super::{by_kind, exposure_draft};
+use crate::checks::{Check, CheckMeta, Mode};
+use crate::detect::{self, HashKind};
+use crate::engine::Exchange;
+use crate::finding::{Category, FindingDraft, Severity};
+
+pub struct PasswordHashes;
+
+static META: CheckMeta = CheckMeta {
+    id: "exposure.password-hashes",
+    family: "exposure",
+    category: Category::DataExposure,
+    severity: Severity::High,
+    summary: "Password hashes or clear-text password fields in responses",
+    mode: Mode::Passive,
+    min_identities: 0,
+};
+
+impl Check for PasswordHashes {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+        let detections = detect::find_password_hashes(exchange.body_text(), exchange.body_json());
+        let (clear, hashed): (Vec<_>, Vec<_>) = detections
+            .into_iter()
+            .partition(|d| d.kind == HashKind::ClearTextPassword);
+        let mut drafts = Vec::new();
+        if !hashed.is_empty() {
+            let kinds: Vec<String> = by_kind(hashed.clone())
+                .keys()
+                .map(|k| format!("{k:?}"))
+                .collect();
+            drafts.push(exposure_draft(
+                exchange,
+                Severity::High,
+                "hash",
+                "Password hashes returned in response".into(),
+                format!(
+                    "The response contains {} password hash(es) ({}), which can be cracked offline.",
+                    hashed.len(),
+                    kinds.join(", ")
+                ),
+                &hashed,
+            ));
+        }
+        if !clear.is_empty() {
+            drafts.push(exposure_draft(
+                exchange,
+                Severity::High,
+                "clear-password",
+                "Clear-text password field returned in response".into(),
+                format!(
+                    "The response contains {} password field(s) with an unmasked value.",
+                    clear.len()
+                ),
+                &clear,
+            ));
+        }
+        drafts
+    }
+}

@@ -1,0 +1,160 @@
+//! Checks: one file per check, each registered once in [`REGISTRY`].
+//!
+//! A check is either *passive* (it judges every exchange the scan captures,
+//! whoever sent it) or *active* (it plans its own probes for an endpoint and
+//! sends them through the engine). Checks never print and never redact: they
+//! return [`FindingDraft`]s and the scan does the rest.
+
+pub mod exposure;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::discover::Endpoint;
+use crate::engine::{Engine, EngineError, Exchange};
+use crate::finding::{Category, FindingDraft, Severity};
+
+/// How a check works, which decides when the scan runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Judges exchanges other parts of the scan made; sends nothing.
+    Passive,
+    /// Sends its own read-only probes.
+    Active,
+    /// Sends state-changing probes: runs only with `--active`.
+    StateChanging,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Passive => "passive",
+            Mode::Active => "active",
+            Mode::StateChanging => "state-changing",
+        }
+    }
+}
+
+/// What `rampart checks` lists and what the report names.
+#[derive(Debug)]
+pub struct CheckMeta {
+    /// Stable id, `family.name`; also the knowledge-base key.
+    pub id: &'static str,
+    pub family: &'static str,
+    pub category: Category,
+    /// The worst severity this check reports.
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub mode: Mode,
+    /// Identities the check needs before it can run (two for cross-identity tests).
+    pub min_identities: usize,
+}
+
+/// What an active check may use while probing one endpoint.
+pub struct ProbeContext<'a> {
+    pub engine: &'a Engine,
+    /// The API's base path from the spec ("" when none).
+    pub base_path: &'a str,
+    /// Exchanges the scan's baseline pass captured for this endpoint, one
+    /// per caller (identities first, then anonymous).
+    pub baselines: &'a [Arc<Exchange>],
+}
+
+#[async_trait]
+pub trait Check: Send + Sync {
+    fn meta(&self) -> &'static CheckMeta;
+
+    /// Passive checks: judge one captured exchange.
+    fn inspect(&self, _exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+        Vec::new()
+    }
+
+    /// Active checks: probe one endpoint.
+    async fn probe(
+        &self,
+        _ctx: &ProbeContext<'_>,
+        _endpoint: &Endpoint,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Every check Rampart has, in the order `rampart checks` lists them.
+pub static REGISTRY: &[&dyn Check] = &[
+    &exposure::secrets::Secrets,
+    &exposure::pii::Pii,
+    &exposure::password_hashes::PasswordHashes,
+    &exposure::debug_pages::DebugPages,
+];
+
+pub fn find(id: &str) -> Option<&'static dyn Check> {
+    REGISTRY.iter().copied().find(|c| c.meta().id == id)
+}
+
+/// Selects checks by `--checks` / `--skip-checks` globs (`*` matches any run).
+pub fn select(include: &[String], exclude: &[String]) -> Vec<&'static dyn Check> {
+    REGISTRY
+        .iter()
+        .copied()
+        .filter(|c| include.is_empty() || include.iter().any(|g| glob_match(g, c.meta().id)))
+        .filter(|c| !exclude.iter().any(|g| glob_match(g, c.meta().id)))
+        .collect()
+}
+
+/// `*` matches any sequence; everything else matches itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let mut rest = text;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(pos) => rest = &rest[pos + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_namespaced_by_family() {
+        let mut ids: Vec<&str> = REGISTRY.iter().map(|c| c.meta().id).collect();
+        for check in REGISTRY {
+            let meta = check.meta();
+            assert!(meta.id.starts_with(&format!("{}.", meta.family)), "{}", meta.id);
+            assert!(!meta.summary.is_empty());
+        }
+        ids.sort_unstable();
+        let before = ids.len();
+        ids.dedup();
+        assert_eq!(before, ids.len(), "duplicate check id");
+    }
+
+    #[test]
+    fn globs_select_and_skip() {
+        assert!(glob_match("exposure.*", "exposure.pii"));
+        assert!(glob_match("*.pii", "exposure.pii"));
+        assert!(glob_match("*", "anything"));
+        assert!(!glob_match("cache.*", "exposure.pii"));
+        assert!(glob_match("exposure.pii", "exposure.pii"));
+        let only_pii = select(&["exposure.pii".into()], &[]);
+        assert_eq!(only_pii.len(), 1);
+        let no_exposure = select(&[], &["exposure.*".into()]);
+        assert!(no_exposure.iter().all(|c| !c.meta().id.starts_with("exposure.")));
+    }
+}

@@ -1,0 +1,148 @@
+//! Command-line definitions only; `main.rs` turns them into a scan.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::finding::Severity;
+use crate::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rampart",
+    version,
+    about = "Fast black-box security scanner for HTTP/JSON APIs",
+    long_about = "Rampart finds the API vulnerabilities attackers use — cache poisoning, broken object-level \
+                  authorization, data exposure and more — proves each with evidence, and tells you how to fix it \
+                  in your own stack. Read-only by default."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan a running API.
+    Scan(ScanArgs),
+    /// Start the built-in vulnerable lab API on 127.0.0.1 and scan it.
+    Demo(DemoArgs),
+    /// List every check: id, family, severity, mode, summary.
+    Checks,
+    /// Explain a check (or the check behind a finding id) and how to fix it.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Base URL of the API, e.g. http://127.0.0.1:8080
+    pub base_url: String,
+
+    /// OpenAPI 3.x or Swagger 2.0 description (file or URL, JSON or YAML).
+    #[arg(long, value_name = "FILE|URL")]
+    pub spec: Option<String>,
+
+    /// An identity: NAME and a 'Header: value'. Repeat the NAME to add headers.
+    #[arg(long, num_args = 2, value_names = ["NAME", "HEADER"], action = clap::ArgAction::Append)]
+    pub identity: Vec<String>,
+
+    /// A header sent with every request, e.g. 'X-Tenant: acme'.
+    #[arg(long = "header", short = 'H', value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Allow state-changing probes (POST/PUT/PATCH/DELETE). Off by default.
+    #[arg(long)]
+    pub active: bool,
+
+    #[command(flatten)]
+    pub bounds: BoundArgs,
+
+    /// Only run checks matching these globs (comma-separated), e.g. 'exposure.*'.
+    #[arg(long, value_delimiter = ',', value_name = "GLOB,...")]
+    pub checks: Vec<String>,
+
+    /// Skip checks matching these globs.
+    #[arg(long, value_delimiter = ',', value_name = "GLOB,...")]
+    pub skip_checks: Vec<String>,
+
+    /// Assume this stack for remediation instead of fingerprinting, e.g. flask+dynamodb.
+    #[arg(long, value_name = "STACK")]
+    pub stack: Option<String>,
+
+    /// Accept invalid TLS certificates (self-signed test servers).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// Write the report to FILE; FORMAT=FILE writes that format (repeatable).
+    #[arg(short, long, value_name = "FILE|FORMAT=FILE")]
+    pub output: Vec<String>,
+
+    /// Exit with status 1 when a finding at or above this severity exists.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+
+    /// Print only the report (no progress notes).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Print progress notes on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BoundArgs {
+    /// Maximum requests per second (0 = unlimited).
+    #[arg(long, default_value_t = 50.0, value_name = "REQ_PER_S")]
+    pub rate: f64,
+
+    /// Maximum requests in flight.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Per-request timeout in seconds (connect, headers and body).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub timeout: f64,
+
+    /// Stop sending after this many requests.
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    pub max_requests: u64,
+
+    /// Largest response body read, in KiB (the rest is discarded unread).
+    #[arg(long, default_value_t = 1024, value_name = "KIB")]
+    pub max_body_kib: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Keep the lab running after the scan (Ctrl-C to stop) so you can try the curl lines.
+    #[arg(long)]
+    pub serve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A check id (e.g. exposure.pii) or a finding id from a JSON report.
+    pub id: String,
+
+    /// Show the remediation variant for this stack, e.g. flask+dynamodb.
+    #[arg(long, value_name = "STACK")]
+    pub stack: Option<String>,
+
+    /// With a finding id: the JSON report that contains it.
+    #[arg(long, value_name = "REPORT.json")]
+    pub report: Option<PathBuf>,
+}

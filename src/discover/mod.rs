@@ -1,0 +1,245 @@
+//! Discovery: which endpoints exist. From an OpenAPI/Swagger description when
+//! there is one (given or found at a well-known path), otherwise by following
+//! links in JSON responses and trying a short built-in path list.
+
+pub mod crawl;
+pub mod sample;
+pub mod spec;
+
+use serde::Serialize;
+use thiserror::Error;
+use url::Url;
+
+use crate::engine::{Engine, EngineError};
+
+pub use spec::{parse_spec, ApiSpec, SecurityScheme, SpecError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamLocation {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Parameter {
+    pub name: String,
+    pub location: ParamLocation,
+    pub required: bool,
+    /// A harmless value to send: the example, default, first enum value, or one derived from the schema.
+    pub sample: Option<String>,
+    pub schema_type: Option<String>,
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointSource {
+    Spec,
+    Crawl,
+    Wordlist,
+    Har,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Endpoint {
+    pub method: String,
+    /// Template relative to the API base, e.g. "/items/{item_id}".
+    pub path: String,
+    pub parameters: Vec<Parameter>,
+    pub body_sample: Option<serde_json::Value>,
+    pub body_content_type: Option<String>,
+    /// Some(true): the spec requires credentials; Some(false): explicitly public.
+    pub requires_auth: Option<bool>,
+    pub operation_id: Option<String>,
+    pub source: EndpointSource,
+}
+
+impl Endpoint {
+    /// A plain GET endpoint found without a spec.
+    pub fn discovered(path: &str, source: EndpointSource) -> Self {
+        Endpoint {
+            method: "GET".into(),
+            path: path.to_string(),
+            parameters: Vec::new(),
+            body_sample: None,
+            body_content_type: None,
+            requires_auth: None,
+            operation_id: None,
+            source,
+        }
+    }
+
+    /// Read-only methods may be sent without `--active`.
+    pub fn is_read_only(&self) -> bool {
+        matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS")
+    }
+
+    /// The concrete path and query to request, with every path parameter
+    /// filled from its sample and every required query parameter added.
+    /// `None` when a path parameter has no usable value.
+    pub fn concrete_path_and_query(&self, base_path: &str) -> Option<String> {
+        let mut path = self.path.clone();
+        for param in self
+            .parameters
+            .iter()
+            .filter(|p| p.location == ParamLocation::Path)
+        {
+            let placeholder = format!("{{{}}}", param.name);
+            if path.contains(&placeholder) {
+                let value = param.sample.as_deref()?;
+                path = path.replace(&placeholder, &encode_path_segment(value));
+            }
+        }
+        if path.contains('{') {
+            return None;
+        }
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        let mut has_query = false;
+        for param in self
+            .parameters
+            .iter()
+            .filter(|p| p.location == ParamLocation::Query && (p.required || p.sample.is_some()))
+        {
+            query.append_pair(&param.name, param.sample.as_deref().unwrap_or("1"));
+            has_query = true;
+        }
+        let mut full = format!("{}{}", base_path.trim_end_matches('/'), path);
+        if has_query {
+            full.push('?');
+            full.push_str(&query.finish());
+        }
+        Some(full)
+    }
+
+    /// Header parameters with a sample (sent with baseline requests).
+    pub fn sample_headers(&self) -> Vec<(String, String)> {
+        self.parameters
+            .iter()
+            .filter(|p| p.location == ParamLocation::Header)
+            .filter_map(|p| Some((p.name.clone(), p.sample.clone()?)))
+            .collect()
+    }
+
+    pub fn label(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+/// Percent-encodes a sample value for use as one path segment.
+fn encode_path_segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~@:!$&'()*+,;=".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// What discovery produced for one target.
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    pub endpoints: Vec<Endpoint>,
+    pub base_path: String,
+    pub spec: Option<ApiSpec>,
+    /// Where the spec came from, when one was used.
+    pub spec_source: Option<String>,
+}
+
+#[derive(Debug, Error)]
+pub enum DiscoverError {
+    #[error("cannot read spec {path}: {message}")]
+    SpecUnreadable { path: String, message: String },
+    #[error("invalid spec {source_name}: {error}")]
+    InvalidSpec { source_name: String, error: SpecError },
+    #[error("cannot fetch spec {url}: {error}")]
+    SpecFetch { url: String, error: EngineError },
+}
+
+/// Largest spec document Rampart will read.
+pub const SPEC_CAP: usize = 32 * 1024 * 1024;
+
+/// Loads and parses `--spec` (a file path or an http(s) URL).
+pub async fn load_spec(engine: &Engine, source: &str) -> Result<ApiSpec, DiscoverError> {
+    let text = if source.starts_with("http://") || source.starts_with("https://") {
+        let url = Url::parse(source).map_err(|e| DiscoverError::SpecUnreadable {
+            path: source.to_string(),
+            message: e.to_string(),
+        })?;
+        let bytes = engine
+            .fetch_document(&url, SPEC_CAP)
+            .await
+            .map_err(|error| DiscoverError::SpecFetch {
+                url: source.to_string(),
+                error,
+            })?;
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        let meta = std::fs::metadata(source).map_err(|e| DiscoverError::SpecUnreadable {
+            path: source.to_string(),
+            message: e.to_string(),
+        })?;
+        if meta.len() > SPEC_CAP as u64 {
+            return Err(DiscoverError::SpecUnreadable {
+                path: source.to_string(),
+                message: format!("larger than {SPEC_CAP} bytes"),
+            });
+        }
+        std::fs::read_to_string(source).map_err(|e| DiscoverError::SpecUnreadable {
+            path: source.to_string(),
+            message: e.to_string(),
+        })?
+    };
+    parse_spec(&text).map_err(|error| DiscoverError::InvalidSpec {
+        source_name: source.to_string(),
+        error,
+    })
+}
+
+impl Discovered {
+    pub fn from_spec(spec: ApiSpec, source: &str) -> Self {
+        Discovered {
+            endpoints: spec.endpoints.clone(),
+            base_path: spec.base_path.clone(),
+            spec: Some(spec),
+            spec_source: Some(source.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn param(name: &str, location: ParamLocation, sample: Option<&str>, required: bool) -> Parameter {
+        Parameter {
+            name: name.into(),
+            location,
+            required,
+            sample: sample.map(String::from),
+            schema_type: None,
+            format: None,
+        }
+    }
+
+    #[test]
+    fn concrete_path_fills_path_and_query_samples() {
+        let mut endpoint = Endpoint::discovered("/users/{user_id}/posts", EndpointSource::Spec);
+        endpoint.parameters = vec![
+            param("user_id", ParamLocation::Path, Some("a b/c"), true),
+            param("limit", ParamLocation::Query, Some("5"), false),
+            param("cursor", ParamLocation::Query, None, false),
+        ];
+        assert_eq!(
+            endpoint.concrete_path_and_query("/api/").as_deref(),
+            Some("/api/users/a%20b%2Fc/posts?limit=5")
+        );
+        endpoint.parameters[0].sample = None;
+        assert_eq!(endpoint.concrete_path_and_query(""), None);
+    }
+}

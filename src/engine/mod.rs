@@ -1,0 +1,433 @@
+//! The HTTP engine: every byte Rampart sends goes through here, bounded by
+//! scope, rate, concurrency, budget, timeouts and a body cap, and every
+//! exchange is captured as evidence. The engine knows nothing about
+//! vulnerabilities.
+
+pub mod buster;
+pub mod exchange;
+pub mod limits;
+pub mod redact;
+pub mod scope;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use thiserror::Error;
+use url::Url;
+
+pub use buster::CacheBuster;
+pub use exchange::{Exchange, RecordedRequest, RecordedResponse};
+pub use limits::Limits;
+pub use redact::Redactor;
+pub use scope::Scope;
+
+use crate::identity::Identity;
+
+pub const DEFAULT_BODY_CAP: usize = 1024 * 1024;
+const USER_AGENT: &str = concat!("rampart/", env!("CARGO_PKG_VERSION"), " (API security scanner)");
+
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum EngineError {
+    #[error("{0} is outside the scan's scope (only the target's own origin is probed)")]
+    OutOfScope(String),
+    #[error("request budget exhausted (--max-requests)")]
+    BudgetExhausted,
+    #[error("timeout after {} s", .0.as_secs_f64())]
+    Timeout(Duration),
+    #[error("TLS failure: {0}")]
+    Tls(String),
+    #[error("connection failed: {0}")]
+    Connect(String),
+    #[error("HTTP error: {0}")]
+    Http(String),
+    #[error("no identity named '{0}'")]
+    UnknownIdentity(String),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+impl EngineError {
+    /// Errors that mean the target cannot be reached at all.
+    pub fn is_fatal_for_target(&self) -> bool {
+        matches!(self, EngineError::Tls(_) | EngineError::Connect(_))
+    }
+}
+
+/// Who a probe is sent as.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Caller {
+    Anonymous,
+    Identity(String),
+}
+
+impl Caller {
+    pub fn label(&self) -> &str {
+        match self {
+            Caller::Anonymous => "anonymous",
+            Caller::Identity(name) => name,
+        }
+    }
+}
+
+/// One request a check or the discovery wants sent.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub method: String,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Bytes>,
+    pub caller: Caller,
+    pub endpoint_template: Option<String>,
+}
+
+impl Probe {
+    pub fn get(url: Url) -> Self {
+        Probe {
+            method: "GET".into(),
+            url,
+            headers: Vec::new(),
+            body: None,
+            caller: Caller::Anonymous,
+            endpoint_template: None,
+        }
+    }
+
+    pub fn as_caller(mut self, caller: Caller) -> Self {
+        self.caller = caller;
+        self
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn template(mut self, template: Option<String>) -> Self {
+        self.endpoint_template = template;
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub target: Url,
+    pub rate_per_second: Option<f64>,
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub max_requests: Option<u64>,
+    pub body_cap: usize,
+    pub default_headers: Vec<(String, String)>,
+    pub identities: Vec<Identity>,
+    pub accept_invalid_certs: bool,
+}
+
+impl EngineConfig {
+    pub fn new(target: Url) -> Self {
+        EngineConfig {
+            target,
+            rate_per_second: Some(50.0),
+            concurrency: 8,
+            timeout: Duration::from_secs(10),
+            max_requests: Some(5000),
+            body_cap: DEFAULT_BODY_CAP,
+            default_headers: Vec::new(),
+            identities: Vec::new(),
+            accept_invalid_certs: false,
+        }
+    }
+}
+
+type Observer = Box<dyn Fn(&Arc<Exchange>) + Send + Sync>;
+
+pub struct Engine {
+    client: reqwest::Client,
+    config: EngineConfig,
+    limits: Limits,
+    scope: Scope,
+    redactor: Redactor,
+    buster: CacheBuster,
+    observers: Vec<Observer>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("target", &self.config.target.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            // Checks must see redirects; following them could also leave scope.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(config.timeout)
+            .pool_max_idle_per_host(config.concurrency.max(1))
+            .danger_accept_invalid_certs(config.accept_invalid_certs)
+            .build()
+            .map_err(|e| EngineError::Http(error_chain(&e)))?;
+        let redactor = Redactor::for_inputs(&config.identities, &config.default_headers);
+        Ok(Engine {
+            client,
+            limits: Limits::new(
+                config.rate_per_second,
+                config.concurrency,
+                config.max_requests,
+            ),
+            scope: Scope::for_target(&config.target),
+            redactor,
+            buster: CacheBuster::default(),
+            observers: Vec::new(),
+            config,
+        })
+    }
+
+    /// Registers a function that sees every exchange (used for passive checks).
+    pub fn observe(&mut self, observer: impl Fn(&Arc<Exchange>) + Send + Sync + 'static) {
+        self.observers.push(Box::new(observer));
+    }
+
+    pub fn target(&self) -> &Url {
+        &self.config.target
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    pub fn buster(&self) -> &CacheBuster {
+        &self.buster
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    pub fn identities(&self) -> &[Identity] {
+        &self.config.identities
+    }
+
+    pub fn requests_sent(&self) -> u64 {
+        self.limits.requests_sent()
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.config.timeout
+    }
+
+    /// Every caller a check may use: each identity, then anonymous.
+    pub fn callers(&self) -> Vec<Caller> {
+        self.config
+            .identities
+            .iter()
+            .map(|i| Caller::Identity(i.name.clone()))
+            .chain(std::iter::once(Caller::Anonymous))
+            .collect()
+    }
+
+    /// Resolves a path (possibly with a query) against the target.
+    pub fn url_for(&self, path_and_query: &str) -> Result<Url, EngineError> {
+        self.config
+            .target
+            .join(path_and_query)
+            .map_err(|e| EngineError::InvalidRequest(format!("{path_and_query}: {e}")))
+    }
+
+    /// Sends one probe within every bound and captures the exchange.
+    pub async fn send(&self, probe: Probe) -> Result<Arc<Exchange>, EngineError> {
+        if !self.scope.contains(&probe.url) {
+            return Err(EngineError::OutOfScope(
+                self.redactor.redact_supplied(probe.url.as_str()).into_owned(),
+            ));
+        }
+        let mut headers: Vec<(String, String)> = self.config.default_headers.clone();
+        if let Caller::Identity(name) = &probe.caller {
+            let identity = self
+                .config
+                .identities
+                .iter()
+                .find(|i| &i.name == name)
+                .ok_or_else(|| EngineError::UnknownIdentity(name.clone()))?;
+            headers.extend(identity.headers.iter().cloned());
+        }
+        // A probe's own headers win over defaults and identity headers, so a
+        // check can replace a credential with a garbage one.
+        for (name, value) in &probe.headers {
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            headers.push((name.clone(), value.clone()));
+        }
+        let method = reqwest::Method::from_bytes(probe.method.as_bytes())
+            .map_err(|_| EngineError::InvalidRequest(format!("bad method {}", probe.method)))?;
+        let mut header_map = HeaderMap::new();
+        for (name, value) in &headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| EngineError::InvalidRequest(format!("bad header name {name}")))?;
+            let value = HeaderValue::from_str(value).map_err(|_| {
+                EngineError::InvalidRequest(format!("bad value for header {name}"))
+            })?;
+            header_map.append(name, value);
+        }
+
+        let _permit = self
+            .limits
+            .acquire()
+            .await
+            .map_err(|_| EngineError::BudgetExhausted)?;
+        let mut request = self
+            .client
+            .request(method, probe.url.clone())
+            .headers(header_map);
+        if let Some(body) = &probe.body {
+            request = request.body(body.clone());
+        }
+        let started = Instant::now();
+        let timeout = self.config.timeout;
+        let response = tokio::time::timeout(timeout, async {
+            let response = request.send().await.map_err(|e| self.classify(&e))?;
+            let status = response.status().as_u16();
+            let http_version = format!("{:?}", response.version());
+            let response_headers: Vec<(String, String)> = response
+                .headers()
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let (body, truncated) = read_capped(response, self.config.body_cap)
+                .await
+                .map_err(|e| self.classify(&e))?;
+            Ok::<_, EngineError>(RecordedResponse {
+                status,
+                http_version,
+                headers: response_headers,
+                body,
+                truncated,
+            })
+        })
+        .await
+        .map_err(|_| EngineError::Timeout(timeout))??;
+
+        let exchange = Arc::new(Exchange::new(
+            RecordedRequest {
+                method: probe.method,
+                url: probe.url.to_string(),
+                headers,
+                body: probe.body,
+                identity: match probe.caller {
+                    Caller::Anonymous => None,
+                    Caller::Identity(name) => Some(name),
+                },
+            },
+            response,
+            started.elapsed(),
+            probe.endpoint_template,
+        ));
+        for observer in &self.observers {
+            observer(&exchange);
+        }
+        Ok(exchange)
+    }
+
+    /// Fetches a document the user pointed at (such as `--spec URL`). It is
+    /// not a probe: it may live outside the target's origin, but it still
+    /// obeys the timeout and the body cap.
+    pub async fn fetch_document(&self, url: &Url, cap: usize) -> Result<Bytes, EngineError> {
+        let timeout = self.config.timeout;
+        tokio::time::timeout(timeout, async {
+            let response = self
+                .client
+                .get(url.clone())
+                .headers(self.default_header_map())
+                .send()
+                .await
+                .map_err(|e| self.classify(&e))?;
+            let status = response.status();
+            if !status.is_success() {
+                return Err(EngineError::Http(format!("{} answered {}", url, status)));
+            }
+            let (body, truncated) = read_capped(response, cap)
+                .await
+                .map_err(|e| self.classify(&e))?;
+            if truncated {
+                return Err(EngineError::Http(format!(
+                    "document larger than {} bytes",
+                    cap
+                )));
+            }
+            Ok(body)
+        })
+        .await
+        .map_err(|_| EngineError::Timeout(timeout))?
+    }
+
+    fn default_header_map(&self) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in &self.config.default_headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                map.append(n, v);
+            }
+        }
+        map
+    }
+
+    fn classify(&self, error: &reqwest::Error) -> EngineError {
+        let message = self.redactor.redact_supplied(&error_chain(error)).into_owned();
+        let lower = message.to_ascii_lowercase();
+        if error.is_timeout() {
+            EngineError::Timeout(self.config.timeout)
+        } else if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+            || lower.contains("ssl")
+        {
+            EngineError::Tls(message)
+        } else if error.is_connect() {
+            EngineError::Connect(message)
+        } else {
+            EngineError::Http(message)
+        }
+    }
+}
+
+/// Reads at most `cap` bytes of the (already decompressed) body; the rest is
+/// never read, so a never-ending or decompression-bomb body costs at most
+/// `cap` bytes of memory.
+async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<(Bytes, bool), reqwest::Error> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = cap - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body.freeze(), true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body.freeze(), false))
+}
+
+/// One line made of an error and its causes, without duplicates.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ").replace(['\n', '\r'], " ")
+}

@@ -1,0 +1,150 @@
+//! Redaction: no secret the user supplied, and no secret found in a response,
+//! may reach a report, a log line or an error message.
+
+use std::borrow::Cow;
+
+use crate::detect;
+
+pub const REDACTED: &str = "[redacted]";
+
+/// Header names whose values are credentials wherever they appear.
+fn is_sensitive_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || ["token", "secret", "signature", "password", "api-key", "apikey", "session", "auth"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// (secret, placeholder used in reproduction lines), longest secret first
+    /// so that a secret containing another is replaced whole.
+    secrets: Vec<(String, String)>,
+}
+
+impl Redactor {
+    /// A redactor that knows every credential the user supplied: identity
+    /// headers and credential-looking default headers.
+    pub fn for_inputs(identities: &[crate::identity::Identity], headers: &[(String, String)]) -> Self {
+        let mut redactor = Redactor::default();
+        for identity in identities {
+            for (name, value) in &identity.headers {
+                redactor.add_secret(value, &format!("<{} {}>", identity.name, name));
+            }
+        }
+        for (name, value) in headers {
+            if is_sensitive_header(name) {
+                redactor.add_secret(value, &format!("<{name}>"));
+            }
+        }
+        redactor
+    }
+
+    /// Registers a value the user supplied, e.g. an identity's header value.
+    /// `Bearer xyz` also registers `xyz`, and cookie pairs register each value,
+    /// since servers echo those parts on their own.
+    pub fn add_secret(&mut self, value: &str, placeholder: &str) {
+        let value = value.trim();
+        let mut parts = vec![value.to_string()];
+        if let Some((_scheme, token)) = value.split_once(' ') {
+            parts.push(token.trim().to_string());
+        }
+        for pair in value.split(';') {
+            if let Some((_, v)) = pair.split_once('=') {
+                parts.push(v.trim().to_string());
+            }
+        }
+        for part in parts {
+            // Very short values would shred ordinary text; they are not
+            // meaningful secrets anyway.
+            if part.len() >= 4 && !self.secrets.iter().any(|(s, _)| *s == part) {
+                self.secrets.push((part, placeholder.to_string()));
+            }
+        }
+        self.secrets.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    }
+
+    /// Replaces supplied secrets with `[redacted]`.
+    pub fn redact_supplied<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.replace_supplied(text, |_| REDACTED)
+    }
+
+    /// Replaces supplied secrets with their placeholders (for curl lines).
+    pub fn placeholders<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        self.replace_supplied(text, |placeholder| placeholder)
+    }
+
+    fn replace_supplied<'a>(
+        &self,
+        text: &'a str,
+        replacement: impl Fn(&str) -> &str,
+    ) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
+        for (secret, placeholder) in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = Cow::Owned(out.replace(secret.as_str(), replacement(placeholder)));
+            }
+        }
+        out
+    }
+
+    /// Full redaction for response text: supplied secrets and any secret or
+    /// PII the detectors recognise.
+    pub fn redact_text(&self, text: &str) -> String {
+        let supplied = self.redact_supplied(text);
+        detect::mask_sensitive(&supplied)
+    }
+
+    /// A header value as it may appear in a report.
+    pub fn redact_header(&self, name: &str, value: &str) -> String {
+        if is_sensitive_header(name) {
+            REDACTED.to_string()
+        } else {
+            self.redact_text(value)
+        }
+    }
+
+    /// A header value as it may appear in a reproduction line: credentials
+    /// become readable placeholders such as `<alice X-API-Key>`.
+    pub fn placeholder_header(&self, name: &str, value: &str) -> String {
+        let replaced = self.placeholders(value);
+        if is_sensitive_header(name) && replaced == value {
+            format!("<{name}>")
+        } else {
+            replaced.into_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn supplied_secrets_and_their_parts_are_redacted() {
+        let mut r = Redactor::default();
+        r.add_secret("Bearer tok_alice_123", "<alice Authorization>");
+        r.add_secret("session=abcdef; theme=dark", "<bob Cookie>");
+        let text = "got Bearer tok_alice_123 and tok_alice_123 and abcdef";
+        let out = r.redact_supplied(text);
+        assert!(!out.contains("tok_alice_123"));
+        assert!(!out.contains("abcdef"));
+        assert!(out.contains("dark") || !text.contains("dark"));
+        assert_eq!(
+            r.placeholders("X: Bearer tok_alice_123"),
+            "X: <alice Authorization>"
+        );
+    }
+
+    #[test]
+    fn credential_headers_are_always_redacted() {
+        let r = Redactor::default();
+        assert_eq!(r.redact_header("X-API-Key", "whatever"), REDACTED);
+        assert_eq!(r.redact_header("Authorization", "Basic x"), REDACTED);
+        assert_eq!(r.redact_header("X-Forwarded-Host", "evil.test"), "evil.test");
+        assert_eq!(r.placeholder_header("X-Api-Key", "k"), "<X-Api-Key>");
+    }
+}

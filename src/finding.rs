@@ -1,0 +1,272 @@
+//! The vocabulary of results: what a check reports and how the report names it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::engine::Exchange;
+
+/// How bad a finding is; ordered so that `Critical > Info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL_DESCENDING: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How sure Rampart is: `Confirmed` means the exploit itself was reproduced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Tentative,
+    Firm,
+    Confirmed,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Tentative => "tentative",
+            Confidence::Firm => "firm",
+            Confidence::Confirmed => "confirmed",
+        }
+    }
+}
+
+/// The report's category names (part of the outside contract).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    CachePoisoning,
+    CacheDeception,
+    Bola,
+    Authentication,
+    PropertyAuthorization,
+    DataExposure,
+    Cryptography,
+    Signature,
+    ApiKey,
+    InputValidation,
+    RateLimiting,
+    Configuration,
+}
+
+impl Category {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::CachePoisoning => "cache-poisoning",
+            Category::CacheDeception => "cache-deception",
+            Category::Bola => "bola",
+            Category::Authentication => "authentication",
+            Category::PropertyAuthorization => "property-authorization",
+            Category::DataExposure => "data-exposure",
+            Category::Cryptography => "cryptography",
+            Category::Signature => "signature",
+            Category::ApiKey => "api-key",
+            Category::InputValidation => "input-validation",
+            Category::RateLimiting => "rate-limiting",
+            Category::Configuration => "configuration",
+        }
+    }
+}
+
+/// One step of proof as a check saw it: the raw exchange plus why it matters.
+///
+/// Drafts carry raw exchanges; only the scan's finaliser turns them into
+/// report evidence, so redaction happens in one place and no check can forget it.
+#[derive(Debug, Clone)]
+pub struct EvidenceStep {
+    pub step: String,
+    pub exchange: Arc<Exchange>,
+    /// Byte range of the response body worth showing (the match), if any.
+    pub focus: Option<std::ops::Range<usize>>,
+}
+
+/// What a check returns: everything about a finding except what the scan adds
+/// (stable id, redacted evidence, reproduction lines, remediation).
+#[derive(Debug, Clone)]
+pub struct FindingDraft {
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub title: String,
+    pub description: String,
+    pub method: String,
+    /// Endpoint template when known, otherwise the concrete path.
+    pub path: String,
+    pub url: String,
+    pub parameter: Option<String>,
+    /// What distinguishes this finding from others of the same check on the
+    /// same endpoint (e.g. "ssn" vs "card"); part of the stable id. Never a secret.
+    pub key: String,
+    pub evidence: Vec<EvidenceStep>,
+}
+
+impl FindingDraft {
+    /// A draft located at the endpoint the exchange was sent for.
+    pub fn at_exchange(exchange: &Arc<Exchange>, severity: Severity, confidence: Confidence) -> Self {
+        FindingDraft {
+            severity,
+            confidence,
+            title: String::new(),
+            description: String::new(),
+            method: exchange.request.method.clone(),
+            path: exchange.endpoint_path().to_string(),
+            url: exchange.request.url.clone(),
+            parameter: None,
+            key: String::new(),
+            evidence: Vec::new(),
+        }
+    }
+
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = title.into();
+        self
+    }
+
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = key.into();
+        self
+    }
+
+    pub fn parameter(mut self, parameter: impl Into<String>) -> Self {
+        self.parameter = Some(parameter.into());
+        self
+    }
+
+    pub fn evidence(
+        mut self,
+        step: impl Into<String>,
+        exchange: &Arc<Exchange>,
+        focus: Option<std::ops::Range<usize>>,
+    ) -> Self {
+        self.evidence.push(EvidenceStep {
+            step: step.into(),
+            exchange: Arc::clone(exchange),
+            focus,
+        });
+        self
+    }
+}
+
+/// A stable identifier: the same weakness found by two scans gets the same id,
+/// so CI can track and suppress findings across runs.
+pub fn stable_id(check: &str, method: &str, path: &str, key: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [check, method, path, key] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    let digest = hasher.finalize();
+    format!("RMP-{}", &hex::encode(digest)[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stable_id_depends_on_every_part_and_nothing_else() {
+        let a = stable_id("exposure.pii", "GET", "/users/{id}", "ssn");
+        assert_eq!(a, stable_id("exposure.pii", "GET", "/users/{id}", "ssn"));
+        assert_ne!(a, stable_id("exposure.pii", "GET", "/users/{id}", "card"));
+        assert_ne!(a, stable_id("exposure.pii", "POST", "/users/{id}", "ssn"));
+        // Field boundaries matter: "ab"+"c" is not "a"+"bc".
+        assert_ne!(stable_id("ab", "c", "", ""), stable_id("a", "bc", "", ""));
+        assert!(a.starts_with("RMP-") && a.len() == 16);
+    }
+
+    #[test]
+    fn severities_order_from_info_to_critical() {
+        assert!(Severity::Critical > Severity::High);
+        assert!(Severity::Low > Severity::Info);
+    }
+}
+
+/// A request as shown in a report (credentials redacted).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EvidenceRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+}
+
+/// A response as shown in a report (secrets masked, body cut to an excerpt).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EvidenceResponse {
+    pub status: u16,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub body_excerpt: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Evidence {
+    pub step: String,
+    pub request: EvidenceRequest,
+    pub response: EvidenceResponse,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Remediation {
+    /// The knowledge variant used, e.g. "flask+dynamodb" or "generic".
+    pub stack: String,
+    pub summary: String,
+    pub details_markdown: String,
+}
+
+/// A finished finding, as every reporter receives it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Finding {
+    pub id: String,
+    pub check: String,
+    pub category: Category,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub title: String,
+    pub description: String,
+    pub method: String,
+    pub path: String,
+    pub url: String,
+    pub parameter: Option<String>,
+    pub evidence: Vec<Evidence>,
+    pub reproduce: Vec<String>,
+    pub remediation: Option<Remediation>,
+    pub references: Vec<String>,
+}
