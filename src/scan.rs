@@ -10,8 +10,9 @@ use futures::stream::{self, StreamExt};
 use thiserror::Error;
 use url::Url;
 
-use crate::checks::{self, Check, Mode, ProbeContext};
+use crate::checks::{self, Check, Mode, ProbeContext, TargetFacts};
 use crate::discover::{self, crawl, DiscoverError, Discovered, Endpoint};
+use crate::engine::cache::CacheProfile;
 use crate::engine::{Caller, Engine, EngineConfig, EngineError, Exchange, Probe, Redactor};
 use crate::finding::{
     stable_id, Evidence, EvidenceRequest, EvidenceResponse, Finding, FindingDraft, Remediation,
@@ -165,6 +166,16 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     };
     options.note(&format!("stack: {}", stack.label()));
 
+    let facts = learn_facts(&engine, &selected, &baselines).await;
+    if facts.cache.cache_seen {
+        options.note(&format!(
+            "cache: {} (stores responses: {}, buster keyed: {})",
+            facts.cache.signal.as_deref().unwrap_or("seen"),
+            facts.cache.stores_responses,
+            facts.cache.buster_keyed
+        ));
+    }
+
     let active_checks: Vec<&'static dyn Check> = selected
         .iter()
         .copied()
@@ -192,6 +203,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
                 engine: &engine,
                 base_path: &discovered.base_path,
                 baselines: baselines.get(&endpoint.label()).unwrap_or(&empty),
+                facts: &facts,
             };
             async move {
                 let result = check.probe(&ctx, endpoint).await;
@@ -246,6 +258,36 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     })
 }
 
+/// Learns, once, what several checks need to know about the target.
+async fn learn_facts(
+    engine: &Engine,
+    selected: &[&'static dyn Check],
+    baselines: &BTreeMap<String, Vec<Arc<Exchange>>>,
+) -> TargetFacts {
+    let mut facts = TargetFacts::default();
+    let wants_cache = selected.iter().any(|c| c.meta().family == "cache");
+    // Learn the cache from a public, successful GET (anonymous first), since
+    // even a correctly configured cache stores those.
+    let sample = baselines
+        .values()
+        .flatten()
+        .filter(|e| e.request.method == "GET" && e.response.status == 200)
+        .min_by_key(|e| {
+            let silent = crate::engine::cache::verdict(e).0 == crate::engine::cache::CacheVerdict::Unknown;
+            (silent, e.request.identity.is_some())
+        });
+    if let (true, Some(sample)) = (wants_cache, sample) {
+        if let Ok(url) = Url::parse(&sample.request.url) {
+            let caller = match &sample.request.identity {
+                Some(name) => Caller::Identity(name.clone()),
+                None => Caller::Anonymous,
+            };
+            facts.cache = CacheProfile::learn(engine, &url, &caller, sample.endpoint_template.clone()).await;
+        }
+    }
+    facts
+}
+
 async fn discover(
     engine: &Engine,
     options: &ScanOptions,
@@ -298,7 +340,9 @@ async fn baseline(
             }
         };
         for caller in callers {
-            let mut probe = Probe::get(url.clone())
+            // Busted, so a baseline never creates or reads a cache entry that
+            // real users (or the other callers' baselines) share.
+            let mut probe = Probe::get(engine.buster().bust(&url))
                 .as_caller(caller.clone())
                 .template(Some(endpoint.path.clone()));
             probe.method = endpoint.method.clone();

@@ -5,14 +5,18 @@
 //! sends them through the engine). Checks never print and never redact: they
 //! return [`FindingDraft`]s and the scan does the rest.
 
+pub mod cache;
 pub mod exposure;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use url::Url;
+
 use crate::discover::Endpoint;
-use crate::engine::{Engine, EngineError, Exchange};
+use crate::engine::cache::CacheProfile;
+use crate::engine::{Caller, Engine, EngineError, Exchange, Probe};
 use crate::finding::{Category, FindingDraft, Severity};
 
 /// How a check works, which decides when the scan runs it.
@@ -59,6 +63,46 @@ pub struct ProbeContext<'a> {
     /// Exchanges the scan's baseline pass captured for this endpoint, one
     /// per caller (identities first, then anonymous).
     pub baselines: &'a [Arc<Exchange>],
+    /// What the scan learned once about the target.
+    pub facts: &'a TargetFacts,
+}
+
+/// Facts about the target learned once and shared by every check.
+#[derive(Debug, Clone, Default)]
+pub struct TargetFacts {
+    pub cache: CacheProfile,
+}
+
+impl ProbeContext<'_> {
+    /// The endpoint's concrete URL (samples filled in), if it can be built.
+    pub fn url(&self, endpoint: &Endpoint) -> Option<Url> {
+        let path = endpoint.concrete_path_and_query(self.base_path)?;
+        self.engine.url_for(&path).ok()
+    }
+
+    /// The baseline exchange of one caller.
+    pub fn baseline(&self, caller: &Caller) -> Option<&Arc<Exchange>> {
+        self.baselines.iter().find(|e| match caller {
+            Caller::Anonymous => e.request.identity.is_none(),
+            Caller::Identity(name) => e.request.identity.as_deref() == Some(name),
+        })
+    }
+
+    /// Sends a GET for `endpoint` to `url` as `caller`, with extra headers.
+    pub async fn get(
+        &self,
+        endpoint: &Endpoint,
+        url: &Url,
+        caller: &Caller,
+        headers: &[(String, String)],
+    ) -> Result<Arc<Exchange>, EngineError> {
+        let mut probe = Probe::get(url.clone())
+            .as_caller(caller.clone())
+            .template(Some(endpoint.path.clone()));
+        probe.headers = endpoint.sample_headers();
+        probe.headers.extend(headers.iter().cloned());
+        self.engine.send(probe).await
+    }
 }
 
 #[async_trait]
@@ -82,6 +126,13 @@ pub trait Check: Send + Sync {
 
 /// Every check Rampart has, in the order `rampart checks` lists them.
 pub static REGISTRY: &[&dyn Check] = &[
+    &cache::identity_unkeyed::IdentityUnkeyed,
+    &cache::auth_after_lookup::AuthAfterLookup,
+    &cache::unkeyed_header::UnkeyedHeader,
+    &cache::unkeyed_param::UnkeyedParam,
+    &cache::cached_error::CachedError,
+    &cache::deception::Deception,
+    &cache::risky_headers::RiskyHeaders,
     &exposure::secrets::Secrets,
     &exposure::pii::Pii,
     &exposure::password_hashes::PasswordHashes,

@@ -4,6 +4,7 @@
 //! vulnerabilities.
 
 pub mod buster;
+pub mod cache;
 pub mod exchange;
 pub mod limits;
 pub mod redact;

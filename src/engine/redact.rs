@@ -7,6 +7,9 @@ use crate::detect;
 
 pub const REDACTED: &str = "[redacted]";
 
+/// Prefix of the deliberately invalid credentials checks send.
+pub const INVENTED_CREDENTIAL_PREFIX: &str = "rampart-invalid-";
+
 /// Header names whose values are credentials wherever they appear.
 fn is_sensitive_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
@@ -111,7 +114,9 @@ impl Redactor {
     /// become readable placeholders such as `<alice X-API-Key>`.
     pub fn placeholder_header(&self, name: &str, value: &str) -> String {
         let replaced = self.placeholders(value);
-        if is_sensitive_header(name) && replaced == value {
+        // Credentials Rampart invented to be refused are safe to show.
+        let invented = value.contains(INVENTED_CREDENTIAL_PREFIX);
+        if is_sensitive_header(name) && replaced == value && !invented {
             format!("<{name}>")
         } else {
             replaced.into_owned()

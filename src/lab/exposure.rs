@@ -145,7 +145,10 @@ async fn openapi() -> Json<Value> {
             "/api/payments/{payment_id}": get_op("One payment", path_param("payment_id", "p-100")),
             "/api/config": get_op("Client configuration", json!([])),
             "/api/orders/{order_id}": get_op("One order", path_param("order_id", "o-1")),
-            "/api/search": get_op("Search", json!([{"name": "q", "in": "query", "required": true, "schema": {"type": "string"}, "example": "ana"}]))
+            "/api/search": get_op("Search", json!([{"name": "q", "in": "query", "required": true, "schema": {"type": "string"}, "example": "ana"}])),
+            "/api/account": get_op("The caller's account (behind the shared cache)", json!([])),
+            "/api/links": get_op("Links (behind the shared cache)", json!([])),
+            "/api/promo": get_op("Promotion banner (behind the shared cache)", json!([]))
         }
     }))
 }

@@ -3,6 +3,7 @@
 //! so a newcomer sees real findings without owning an API. Each check family
 //! adds its cases here.
 
+mod cache;
 mod exposure;
 
 use std::net::SocketAddr;
@@ -59,7 +60,9 @@ impl LabServer {
 
 /// The whole lab application.
 pub fn router() -> Router {
-    exposure::routes().layer(axum::middleware::map_response(imitate_werkzeug))
+    exposure::routes()
+        .merge(cache::routes())
+        .layer(axum::middleware::map_response(imitate_werkzeug))
 }
 
 /// The lab imitates a Flask app, so its fixes come out in Flask terms.

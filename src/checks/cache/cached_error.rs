@@ -1,0 +1,99 @@
+//! Cached error responses (cache-poisoned denial of service, CPDoS).
+//!
+//! A request the origin rejects — a method-override header asking for
+//! DELETE, a header larger than the origin accepts — yields an error page.
+//! If the cache stores that error under the normal URL's key, one attacker
+//! request takes the URL down for everyone until the entry expires. Rampart
+//! sends the trigger to a fresh busted URL and shows that a clean request to
+//! that URL then receives the error while a fresh URL still works.
+
+use async_trait::async_trait;
+
+use super::{busted, cache_note};
+use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::discover::Endpoint;
+use crate::engine::{Caller, EngineError};
+use crate::finding::{Category, Confidence, FindingDraft, Severity};
+
+pub struct CachedError;
+
+static META: CheckMeta = CheckMeta {
+    id: "cache.cached-error",
+    family: "cache",
+    category: Category::CachePoisoning,
+    severity: Severity::Medium,
+    summary: "Error responses triggered by one request are cached for everyone (CPDoS)",
+    mode: Mode::Active,
+    min_identities: 0,
+};
+
+/// Header size that exceeds common origin limits but not common cache limits.
+const OVERSIZED_HEADER_BYTES: usize = 12 * 1024;
+
+fn triggers() -> Vec<(&'static str, String, String)> {
+    vec![
+        ("method-override", "X-HTTP-Method-Override".into(), "DELETE".into()),
+        ("method-override", "X-HTTP-Method".into(), "DELETE".into()),
+        ("method-override", "X-Method-Override".into(), "DELETE".into()),
+        ("oversized-header", "X-Rampart-Oversized".into(), "a".repeat(OVERSIZED_HEADER_BYTES)),
+        ("meta-character", "X-Rampart-Meta".into(), "\\".into()),
+    ]
+}
+
+#[async_trait]
+impl Check for CachedError {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Result<Vec<FindingDraft>, EngineError> {
+        if !ctx.facts.cache.safe_to_poison() || !endpoint.is_read_only() {
+            return Ok(Vec::new());
+        }
+        let Some(url) = ctx.url(endpoint) else { return Ok(Vec::new()) };
+        let caller = Caller::Anonymous;
+        let Some(clean) = ctx.baseline(&caller) else { return Ok(Vec::new()) };
+        if !(200..300).contains(&clean.response.status) {
+            return Ok(Vec::new());
+        }
+        let mut drafts = Vec::new();
+        let mut reported_kinds: Vec<&str> = Vec::new();
+        for (kind, header, value) in triggers() {
+            if reported_kinds.contains(&kind) {
+                continue;
+            }
+            let target = busted(ctx, &url);
+            let attack = ctx.get(endpoint, &target, &caller, &[(header.clone(), value.clone())]).await?;
+            if attack.response.status < 400 {
+                continue;
+            }
+            let victim = ctx.get(endpoint, &target, &caller, &[]).await?;
+            if victim.response.status != attack.response.status {
+                continue;
+            }
+            let fresh = ctx.get(endpoint, &busted(ctx, &url), &caller, &[]).await?;
+            if fresh.response.status >= 400 {
+                continue;
+            }
+            reported_kinds.push(kind);
+            let shown = if value.len() > 40 { format!("{} bytes", value.len()) } else { value.clone() };
+            drafts.push(
+                FindingDraft::at_exchange(&victim, Severity::Medium, Confidence::Confirmed)
+                    .title(format!(
+                        "Error response cached for everyone after one request with {header} (CPDoS)"
+                    ))
+                    .description(format!(
+                        "{header} ({shown}) makes the origin answer HTTP {} and the cache stores that error under the \
+                         plain URL's key; a fresh URL still answers HTTP {}.",
+                        attack.response.status, fresh.response.status
+                    ))
+                    .parameter(header.clone())
+                    .key(kind)
+                    .evidence(format!("Attacker request with {header}{}", cache_note(&attack)), &attack, None)
+                    .evidence(format!("Clean request to the same URL gets the error{}", cache_note(&victim)), &victim, None)
+                    .evidence("Clean request to a fresh URL still works", &fresh, None),
+            );
+        }
+        Ok(drafts)
+    }
+}

@@ -1,0 +1,151 @@
+//! Web cache deception.
+//!
+//! Caches decide what to store by how a URL looks: anything ending in `.css`
+//! or `.png` is "static". If the origin ignores the suffix — serving
+//! `/account/x.css`, `/account;x.js` or `/account%2fx.png` as `/account` —
+//! an attacker who lures a victim to such a link makes the cache store the
+//! victim's private page, then fetches it themselves. Rampart uses a unique
+//! file name per probe, so the stored entry is one no real user requests.
+
+use async_trait::async_trait;
+use url::Url;
+
+use super::{cache_note, identities, is_success, same_response};
+use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::discover::Endpoint;
+use crate::engine::{Caller, EngineError, Exchange};
+use crate::finding::{Category, Confidence, FindingDraft, Severity};
+
+pub struct Deception;
+
+static META: CheckMeta = CheckMeta {
+    id: "cache.deception",
+    family: "cache",
+    category: Category::CacheDeception,
+    severity: Severity::High,
+    summary: "Private responses served for static-looking paths and stored by the cache",
+    mode: Mode::Active,
+    min_identities: 1,
+};
+
+/// How a static-looking name is attached to the private path.
+static SUFFIXES: &[(&str, &str)] = &[
+    ("path-segment", "/{name}.css"),
+    ("semicolon", ";{name}.js"),
+    ("encoded-slash", "%2f{name}.png"),
+    ("extension", ".{name}.css"),
+];
+
+fn deceptive_url(url: &Url, pattern: &str, name: &str) -> Option<Url> {
+    let mut deceptive = url.clone();
+    let path = format!("{}{}", url.path().trim_end_matches('/'), pattern.replace("{name}", name));
+    deceptive.set_path(&path);
+    (deceptive.path() == path).then_some(deceptive)
+}
+
+/// The deception URL served the owner's normal response, not an error page.
+fn looks_like(owner_normal: &Exchange, candidate: &Exchange) -> bool {
+    if !is_success(candidate) {
+        return false;
+    }
+    if candidate.response.body == owner_normal.response.body {
+        return true;
+    }
+    match (owner_normal.body_json(), candidate.body_json()) {
+        (Some(serde_json::Value::Object(a)), Some(serde_json::Value::Object(b))) => {
+            !a.is_empty() && a.keys().eq(b.keys())
+        }
+        _ => false,
+    }
+}
+
+#[async_trait]
+impl Check for Deception {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Result<Vec<FindingDraft>, EngineError> {
+        if !endpoint.is_read_only() {
+            return Ok(Vec::new());
+        }
+        let Some(url) = ctx.url(endpoint) else { return Ok(Vec::new()) };
+        let Some(owner) = identities(ctx).into_iter().next() else { return Ok(Vec::new()) };
+        let (Some(owner_normal), Some(anonymous_normal)) =
+            (ctx.baseline(&owner).cloned(), ctx.baseline(&Caller::Anonymous).cloned())
+        else {
+            return Ok(Vec::new());
+        };
+        // Only private responses are worth deceiving a cache into storing.
+        if !is_success(&owner_normal) || same_response(&owner_normal, &anonymous_normal) {
+            return Ok(Vec::new());
+        }
+        for (kind, pattern) in SUFFIXES {
+            let name = format!("rampart{}", ctx.engine.buster().next_token());
+            let Some(lure) = deceptive_url(&url, pattern, &name) else { continue };
+            let victim = ctx.get(endpoint, &lure, &owner, &[]).await?;
+            if !looks_like(&owner_normal, &victim) {
+                continue;
+            }
+            let attacker = ctx.get(endpoint, &lure, &Caller::Anonymous, &[]).await?;
+            if !same_response(&victim, &attacker) {
+                continue;
+            }
+            // Without the victim's visit, the same kind of URL stays private.
+            let control_name = format!("rampart{}", ctx.engine.buster().next_token());
+            let Some(control_url) = deceptive_url(&url, pattern, &control_name) else { continue };
+            let control = ctx.get(endpoint, &control_url, &Caller::Anonymous, &[]).await?;
+            if same_response(&victim, &control) || looks_like(&owner_normal, &control) {
+                continue;
+            }
+            let draft = FindingDraft::at_exchange(&attacker, Severity::High, Confidence::Confirmed)
+                .title(format!("Cache deception: {}'s private response stored for a static-looking URL", owner.label()))
+                .description(format!(
+                    "The origin serves {} for `{}` and the cache stores it; an anonymous attacker then fetched the \
+                     same URL and received {}'s private data.",
+                    endpoint.path,
+                    pattern.replace("{name}", "x"),
+                    owner.label()
+                ))
+                .parameter(*kind)
+                .key("deception")
+                .evidence(
+                    format!("Victim ({}) opens the lure URL{}", owner.label(), cache_note(&victim)),
+                    &victim,
+                    None,
+                )
+                .evidence(
+                    format!("Anonymous attacker fetches the same URL{}", cache_note(&attacker)),
+                    &attacker,
+                    None,
+                )
+                .evidence("Anonymous request to an unvisited lure URL is not served the data", &control, None);
+            return Ok(vec![draft]);
+        }
+        Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lure_urls_keep_the_private_path_as_prefix() {
+        let url = Url::parse("http://h/api/account?x=1").unwrap();
+        let urls: Vec<String> = SUFFIXES
+            .iter()
+            .filter_map(|(_, p)| deceptive_url(&url, p, "n"))
+            .map(|u| u.to_string())
+            .collect();
+        assert_eq!(
+            urls,
+            vec![
+                "http://h/api/account/n.css?x=1",
+                "http://h/api/account;n.js?x=1",
+                "http://h/api/account%2fn.png?x=1",
+                "http://h/api/account.n.css?x=1",
+            ]
+        );
+    }
+}

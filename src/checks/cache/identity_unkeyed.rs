@@ -1,0 +1,82 @@
+//! Identity missing from the cache key.
+//!
+//! A shared cache (CDN, Varnish, nginx) or an application cache such as
+//! Flask-Caching stores an authenticated response under a key made of the URL
+//! alone. The next caller of that URL — another user, or nobody at all — is
+//! handed the first caller's private data. Rampart proves it on a fresh
+//! cache-busted URL: identity A fetches it, identity B (or an anonymous
+//! caller) fetches the same URL and receives A's response byte for byte,
+//! while B's own fresh request shows B normally gets something else.
+
+use async_trait::async_trait;
+
+use super::{busted, cache_note, identities, is_success, same_response};
+use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::discover::Endpoint;
+use crate::engine::{Caller, EngineError};
+use crate::finding::{Category, Confidence, FindingDraft, Severity};
+
+pub struct IdentityUnkeyed;
+
+static META: CheckMeta = CheckMeta {
+    id: "cache.identity-unkeyed",
+    family: "cache",
+    category: Category::CachePoisoning,
+    severity: Severity::High,
+    summary: "Authenticated responses cached without the caller's identity in the key and served to others",
+    mode: Mode::Active,
+    min_identities: 1,
+};
+
+#[async_trait]
+impl Check for IdentityUnkeyed {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Result<Vec<FindingDraft>, EngineError> {
+        let Some(url) = ctx.url(endpoint) else { return Ok(Vec::new()) };
+        if !endpoint.is_read_only() {
+            return Ok(Vec::new());
+        }
+        let ids = identities(ctx);
+        let Some(owner) = ids.first().cloned() else { return Ok(Vec::new()) };
+        // Another identity proves a cross-user leak; with one identity, an
+        // anonymous caller stands in for "someone else".
+        let other = ids.get(1).cloned().unwrap_or(Caller::Anonymous);
+
+        let shared = busted(ctx, &url);
+        let primed = ctx.get(endpoint, &shared, &owner, &[]).await?;
+        if !is_success(&primed) {
+            return Ok(Vec::new());
+        }
+        let served = ctx.get(endpoint, &shared, &other, &[]).await?;
+        if !same_response(&primed, &served) {
+            return Ok(Vec::new());
+        }
+        // Same bytes could simply mean the endpoint is the same for everyone:
+        // the other caller's own fresh request must differ.
+        let own = ctx.get(endpoint, &busted(ctx, &url), &other, &[]).await?;
+        if same_response(&primed, &own) {
+            return Ok(Vec::new());
+        }
+        let who = other.label().to_string();
+        let draft = FindingDraft::at_exchange(&served, Severity::High, Confidence::Confirmed)
+            .title(format!(
+                "Response cached without the caller's identity: {}'s data served to {}",
+                owner.label(),
+                who
+            ))
+            .description(format!(
+                "After {owner} fetched a fresh URL, {who} requesting the same URL received {owner}'s response byte for byte, \
+                 while {who}'s own fresh request returned HTTP {}. The cache key does not include the credential.",
+                own.response.status,
+                owner = owner.label()
+            ))
+            .key("cross-identity")
+            .evidence(format!("{} fetches a fresh cache-busted URL{}", owner.label(), cache_note(&primed)), &primed, None)
+            .evidence(format!("{who} fetches the same URL and receives {}'s response{}", owner.label(), cache_note(&served)), &served, None)
+            .evidence(format!("{who}'s own fresh request, for comparison"), &own, None);
+        Ok(vec![draft])
+    }
+}

@@ -1,0 +1,89 @@
+//! Web cache poisoning and cache deception.
+//!
+//! Every probe here carries a fresh cache buster (or, for deception, a fresh
+//! file name), so whatever a probe stores in a cache lives under a key no
+//! real user will ever request. Probes that store attacker-chosen content
+//! run only when the scan has proven that the buster is part of the cache key.
+
+pub mod auth_after_lookup;
+pub mod cached_error;
+pub mod deception;
+pub mod identity_unkeyed;
+pub mod risky_headers;
+pub mod unkeyed_header;
+pub mod unkeyed_param;
+
+use std::sync::Arc;
+
+use url::Url;
+
+use super::ProbeContext;
+use crate::engine::redact::INVENTED_CREDENTIAL_PREFIX;
+use crate::engine::{Caller, Exchange};
+
+/// The identities the scan has, in order.
+pub(crate) fn identities(ctx: &ProbeContext<'_>) -> Vec<Caller> {
+    ctx.engine
+        .identities()
+        .iter()
+        .map(|i| Caller::Identity(i.name.clone()))
+        .collect()
+}
+
+/// Same status and byte-identical body: what a cache hands back.
+pub(crate) fn same_response(a: &Exchange, b: &Exchange) -> bool {
+    a.response.status == b.response.status && a.response.body == b.response.body && !a.response.truncated
+}
+
+pub(crate) fn is_success(exchange: &Exchange) -> bool {
+    (200..300).contains(&exchange.response.status) && !exchange.response.body.is_empty()
+}
+
+/// The identity's headers with every credential replaced by a value no
+/// server can accept (keeping a scheme such as `Bearer` so the header parses).
+pub(crate) fn garbage_credentials(ctx: &ProbeContext<'_>, caller: &Caller) -> Vec<(String, String)> {
+    let Caller::Identity(name) = caller else {
+        return Vec::new();
+    };
+    let token = ctx.engine.buster().next_token();
+    ctx.engine
+        .identities()
+        .iter()
+        .filter(|i| &i.name == name)
+        .flat_map(|i| i.headers.iter())
+        .map(|(header, value)| {
+            let garbage = match value.split_once(' ') {
+                Some((scheme, _)) => format!("{scheme} {INVENTED_CREDENTIAL_PREFIX}{token}"),
+                None => format!("{INVENTED_CREDENTIAL_PREFIX}{token}"),
+            };
+            (header.clone(), garbage)
+        })
+        .collect()
+}
+
+/// A fresh busted URL for `url`.
+pub(crate) fn busted(ctx: &ProbeContext<'_>, url: &Url) -> Url {
+    ctx.engine.buster().bust(url)
+}
+
+/// A unique marker that cannot occur in a real response.
+pub(crate) fn canary(ctx: &ProbeContext<'_>) -> String {
+    format!("rampart{}", ctx.engine.buster().next_token())
+}
+
+pub(crate) fn reflects(exchange: &Arc<Exchange>, marker: &str) -> bool {
+    exchange.body_text().contains(marker)
+        || exchange
+            .response
+            .headers
+            .iter()
+            .any(|(_, v)| v.contains(marker))
+}
+
+/// How a cache header described an exchange, for evidence step names.
+pub(crate) fn cache_note(exchange: &Exchange) -> String {
+    match crate::engine::cache::verdict(exchange).1 {
+        Some(signal) => format!(" ({signal})"),
+        None => String::new(),
+    }
+}
