@@ -132,7 +132,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     let first_caller = callers.first().cloned().unwrap_or(Caller::Anonymous);
 
     let root = engine
-        .send(Probe::get(options.target.clone()).as_caller(first_caller.clone()))
+        .send(Probe::get(engine.buster().bust(&options.target)).as_caller(first_caller.clone()))
         .await
         .map_err(|error| ScanError::Unreachable {
             target: options.target.to_string(),

@@ -61,7 +61,9 @@ pub async fn find_published_spec(engine: &Engine, caller: &Caller) -> Option<Dis
         let Ok(url) = engine.url_for(path) else {
             continue;
         };
-        let Ok(exchange) = engine.send(Probe::get(url.clone()).as_caller(caller.clone())).await
+        let Ok(exchange) = engine
+            .send(Probe::get(engine.buster().bust(&url)).as_caller(caller.clone()))
+            .await
         else {
             continue;
         };
@@ -70,7 +72,7 @@ pub async fn find_published_spec(engine: &Engine, caller: &Caller) -> Option<Dis
         }
         if let Ok(spec) = parse_spec(exchange.body_text()) {
             if !spec.endpoints.is_empty() {
-                return Some(Discovered::from_spec(spec, url.as_str()));
+                return Some(Discovered::from_spec(spec, &format!("{url}")));
             }
         }
     }
@@ -103,7 +105,10 @@ pub async fn crawl_links(engine: &Engine, caller: &Caller, root: &Arc<Exchange>)
             if found.len() >= MAX_CRAWLED || !seen.insert(path.clone()) {
                 continue;
             }
-            if let Ok(next) = engine.send(Probe::get(url).as_caller(caller.clone())).await {
+            if let Ok(next) = engine
+                .send(Probe::get(engine.buster().bust(&url)).as_caller(caller.clone()))
+                .await
+            {
                 if next.response.status < 400 {
                     found.push(Endpoint::discovered(&path, EndpointSource::Crawl));
                     queue.push_back((next, depth + 1));
@@ -130,7 +135,10 @@ pub async fn probe_common_paths(engine: &Engine, caller: &Caller, known: &BTreeS
     let results = stream::iter(candidates)
         .map(|path| async move {
             let url = engine.url_for(path).ok()?;
-            let exchange = engine.send(Probe::get(url).as_caller(caller.clone())).await.ok()?;
+            let exchange = engine
+                .send(Probe::get(engine.buster().bust(&url)).as_caller(caller.clone()))
+                .await
+                .ok()?;
             Some((path, exchange))
         })
         .buffered(4)

@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use url::Url;
 
-use super::{cache_note, identities, is_success, same_response};
+use super::{busted, cache_note, identities, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
@@ -82,7 +82,9 @@ impl Check for Deception {
         }
         for (kind, pattern) in SUFFIXES {
             let name = format!("rampart{}", ctx.engine.buster().next_token());
-            let Some(lure) = deceptive_url(&url, pattern, &name) else { continue };
+            // The buster too: an origin that ignores the suffix may key its own
+            // cache on the bare path, and a probe must never create that entry.
+            let Some(lure) = deceptive_url(&busted(ctx, &url), pattern, &name) else { continue };
             let victim = ctx.get(endpoint, &lure, &owner, &[]).await?;
             if !looks_like(&owner_normal, &victim) {
                 continue;
@@ -93,7 +95,7 @@ impl Check for Deception {
             }
             // Without the victim's visit, the same kind of URL stays private.
             let control_name = format!("rampart{}", ctx.engine.buster().next_token());
-            let Some(control_url) = deceptive_url(&url, pattern, &control_name) else { continue };
+            let Some(control_url) = deceptive_url(&busted(ctx, &url), pattern, &control_name) else { continue };
             let control = ctx.get(endpoint, &control_url, &Caller::Anonymous, &[]).await?;
             if same_response(&victim, &control) || looks_like(&owner_normal, &control) {
                 continue;

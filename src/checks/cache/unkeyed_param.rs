@@ -11,8 +11,8 @@ use url::Url;
 
 use super::{busted, cache_note, canary, reflects};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
-use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::discover::{Endpoint, ParamLocation};
+use crate::engine::{Caller, EngineError, Probe};
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnkeyedParam;
@@ -97,6 +97,96 @@ impl Check for UnkeyedParam {
                     ),
             );
         }
+        drafts.extend(cloaking(ctx, endpoint, &url).await?);
+        drafts.extend(fat_get(ctx, endpoint, &url).await?);
         Ok(drafts)
     }
+}
+
+/// Parameter cloaking: `utm_content=x;callback=evil` is one parameter to a
+/// cache that splits on `&` only (and drops it from the key as utm_*), but a
+/// second `callback` to an origin that also splits on `;`.
+async fn cloaking(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    url: &Url,
+) -> Result<Vec<FindingDraft>, EngineError> {
+    let caller = Caller::Anonymous;
+    let mut drafts = Vec::new();
+    for param in ["callback", "jsonp"] {
+        let base = busted(ctx, url);
+        let mut keyed = base.clone();
+        keyed.query_pairs_mut().append_pair(param, "rampartsafe");
+        let marker = canary(ctx);
+        // Built by hand: the `;` must reach the wire unencoded.
+        let cloaked_query = format!("{}&utm_content=x;{param}={marker}", keyed.query().unwrap_or(""));
+        let mut cloaked = keyed.clone();
+        cloaked.set_query(Some(&cloaked_query));
+        let poisoned = ctx.get(endpoint, &cloaked, &caller, &[]).await?;
+        if !reflects(&poisoned, &marker) {
+            continue;
+        }
+        let victim = ctx.get(endpoint, &keyed, &caller, &[]).await?;
+        if !reflects(&victim, &marker) {
+            continue;
+        }
+        drafts.push(
+            FindingDraft::at_exchange(&victim, Severity::High, Confidence::Confirmed)
+                .title(format!("Cache poisoned through parameter cloaking of {param}"))
+                .description(format!(
+                    "The cache reads `utm_content=x;{param}=…` as one unkeyed parameter, the origin as a second \
+                     `{param}` that overrides the keyed one: the plain URL received the attacker's value."
+                ))
+                .parameter(param)
+                .key(format!("cloaking-{param}"))
+                .evidence(format!("Attacker request with a cloaked {param}{}", cache_note(&poisoned)), &poisoned, None)
+                .evidence(format!("Request with the legitimate {param} receives the attacker's{}", cache_note(&victim)), &victim, None),
+        );
+    }
+    Ok(drafts)
+}
+
+/// Fat GET: a GET with a body the origin reads but the cache ignores.
+async fn fat_get(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    url: &Url,
+) -> Result<Vec<FindingDraft>, EngineError> {
+    let query_params: Vec<&str> = endpoint
+        .parameters
+        .iter()
+        .filter(|p| p.location == ParamLocation::Query)
+        .map(|p| p.name.as_str())
+        .collect();
+    let mut drafts = Vec::new();
+    for param in query_params {
+        let target = busted(ctx, url);
+        let marker = canary(ctx);
+        let body = serde_json::json!({ param: marker }).to_string();
+        let mut probe = Probe::get(target.clone()).template(Some(endpoint.path.clone()));
+        probe.headers = endpoint.sample_headers();
+        probe.headers.push(("Content-Type".into(), "application/json".into()));
+        probe.body = Some(body.into());
+        let poisoned = ctx.engine.send(probe).await?;
+        if !reflects(&poisoned, &marker) {
+            continue;
+        }
+        let victim = ctx.get(endpoint, &target, &Caller::Anonymous, &[]).await?;
+        if !reflects(&victim, &marker) {
+            continue;
+        }
+        drafts.push(
+            FindingDraft::at_exchange(&victim, Severity::High, Confidence::Confirmed)
+                .title(format!("Cache poisoned through a GET body overriding {param} (fat GET)"))
+                .description(format!(
+                    "The origin takes `{param}` from the body of a GET request, which the cache does not key on: a \
+                     plain GET to the same URL received the value from the attacker's body."
+                ))
+                .parameter(param)
+                .key(format!("fat-get-{param}"))
+                .evidence(format!("Attacker GET with a JSON body{}", cache_note(&poisoned)), &poisoned, None)
+                .evidence(format!("Plain GET to the same URL{}", cache_note(&victim)), &victim, None),
+        );
+    }
+    Ok(drafts)
 }
