@@ -466,7 +466,7 @@ fn evidence(
     if start > 0 {
         excerpt.push('…');
     }
-    excerpt.push_str(&body[start..end]);
+    excerpt.push_str(&redactor.redact_excerpt(body, exchange.body_json(), start..end));
     if end < body.len() {
         excerpt.push('…');
     }
@@ -491,7 +491,7 @@ fn evidence(
                 .iter()
                 .map(|(n, v)| (n.clone(), redactor.redact_header(n, v)))
                 .collect(),
-            body_excerpt: redactor.redact_text(&excerpt),
+            body_excerpt: excerpt,
         },
     }
 }

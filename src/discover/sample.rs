@@ -18,8 +18,14 @@ const MAX_NESTING: usize = 5;
 const MAX_RECURSION: usize = 32;
 /// Schema nodes one generated sample may visit.
 const SAMPLE_NODE_BUDGET: usize = 10_000;
-/// Work units for a whole document (see [`Document::charge`]).
-const DOCUMENT_BUDGET: usize = 32 * 1024 * 1024;
+/// Budget for a whole document, in units of roughly one byte of produced
+/// output. Far above what a real API needs, but it stops a hostile document that
+/// points thousands of paths at one huge path item from exhausting memory: once
+/// it is spent, samples become `None` and no further endpoints are listed.
+const DOCUMENT_BUDGET: usize = 64 * 1024 * 1024;
+/// Charged per schema node visited while generating a sample: about the
+/// footprint of one generated JSON value.
+const NODE_COST: usize = 64;
 /// Cap for `minLength`-driven strings: a hostile `minLength: 1e12` must not allocate.
 const MAX_GENERATED_STRING: usize = 1024;
 /// Examples heavier than this (nodes + string bytes) are ignored in favour of a
@@ -283,7 +289,8 @@ impl<'d, 'a> Generator<'d, 'a> {
     }
 
     fn value(&mut self, schema: &'a Value, nesting: usize) -> Option<Value> {
-        if self.stack.len() >= MAX_RECURSION || self.nodes_left == 0 || !self.doc.charge(1) {
+        if self.stack.len() >= MAX_RECURSION || self.nodes_left == 0 || !self.doc.charge(NODE_COST)
+        {
             return None;
         }
         self.nodes_left -= 1;
@@ -310,7 +317,12 @@ impl<'d, 'a> Generator<'d, 'a> {
         }
 
         let mut composed: Option<Value> = None;
-        for branch in obj.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        for branch in obj
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(v) = self.value(branch, nesting) {
                 composed = Some(merge(composed, v));
             }
@@ -326,7 +338,7 @@ impl<'d, 'a> Generator<'d, 'a> {
         let has_composition = ["allOf", "oneOf", "anyOf"]
             .iter()
             .any(|key| obj.contains_key(*key));
-        let own = self.from_type(obj, nesting, has_composition);
+        let own = self.typed_value(obj, nesting, has_composition);
         match (composed, own) {
             (Some(c), Some(o)) => Some(merge(Some(c), o)),
             (c, o) => c.or(o),
@@ -335,7 +347,11 @@ impl<'d, 'a> Generator<'d, 'a> {
 
     /// Values the schema states outright, in priority order.
     fn declared(&mut self, obj: &'a Map<String, Value>) -> Option<Value> {
-        let first = |key: &str| obj.get(key).and_then(Value::as_array).and_then(|a| a.first());
+        let first = |key: &str| {
+            obj.get(key)
+                .and_then(Value::as_array)
+                .and_then(|a| a.first())
+        };
         let candidates = [
             obj.get("example"),
             first("examples"),
@@ -349,13 +365,14 @@ impl<'d, 'a> Generator<'d, 'a> {
             .find_map(|candidate| self.accept(candidate))
     }
 
-    fn from_type(
+    fn typed_value(
         &mut self,
         obj: &'a Map<String, Value>,
         nesting: usize,
         has_composition: bool,
     ) -> Option<Value> {
-        let inferred = if obj.contains_key("properties") || obj.contains_key("additionalProperties") {
+        let inferred = if obj.contains_key("properties") || obj.contains_key("additionalProperties")
+        {
             Some("object")
         } else if obj.contains_key("items") {
             Some("array")
@@ -381,7 +398,12 @@ impl<'d, 'a> Generator<'d, 'a> {
             return None;
         }
         let mut out = Map::new();
-        for (name, property) in obj.get("properties").and_then(Value::as_object).into_iter().flatten() {
+        for (name, property) in obj
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             // Read-only properties belong in responses; servers may reject them in requests.
             let read_only = self
                 .doc
@@ -460,6 +482,8 @@ fn integer_sample(obj: &Map<String, Value>) -> Value {
         (None, Some(hi)) if hi < 1 => hi,
         _ => 1,
     };
+    // Out-of-range bounds get the nearest value JSON integers commonly carry.
+    let n = n.clamp(i128::from(i64::MIN), i128::from(u64::MAX));
     i64::try_from(n)
         .map(Value::from)
         .or_else(|_| u64::try_from(n).map(Value::from))
@@ -545,9 +569,14 @@ fn string_sample(obj: &Map<String, Value>) -> String {
         return s.to_owned();
     }
     let length = |key: &str| {
-        obj.get(key)
-            .and_then(Value::as_u64)
-            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+        let v = obj.get(key)?;
+        // `1e3` is a float in JSON; `as` saturates, so huge values are safe.
+        let n = v.as_u64().or_else(|| {
+            v.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(|f| f as u64)
+        })?;
+        Some(usize::try_from(n).unwrap_or(usize::MAX))
     };
     match length("minLength") {
         Some(min) if min > 0 => "a".repeat(min.min(MAX_GENERATED_STRING)),
@@ -572,30 +601,57 @@ mod tests {
     #[test]
     fn derived_scalars() {
         assert_eq!(sample(json!({"type": "integer"})), Some(json!(1)));
-        assert_eq!(sample(json!({"type": "integer", "minimum": 5})), Some(json!(5)));
+        assert_eq!(
+            sample(json!({"type": "integer", "minimum": 5})),
+            Some(json!(5))
+        );
         assert_eq!(
             sample(json!({"type": "integer", "minimum": 5, "exclusiveMinimum": true})),
             Some(json!(6))
         );
-        assert_eq!(sample(json!({"type": "integer", "exclusiveMinimum": 0})), Some(json!(1)));
-        assert_eq!(sample(json!({"type": "integer", "maximum": -3})), Some(json!(-3)));
-        assert_eq!(sample(json!({"type": "integer", "minimum": 1e300})), Some(json!(i64::MAX)));
+        assert_eq!(
+            sample(json!({"type": "integer", "exclusiveMinimum": 0})),
+            Some(json!(1))
+        );
+        assert_eq!(
+            sample(json!({"type": "integer", "maximum": -3})),
+            Some(json!(-3))
+        );
+        assert_eq!(
+            sample(json!({"type": "integer", "minimum": 1e300})),
+            Some(json!(u64::MAX))
+        );
         assert_eq!(sample(json!({"type": "number"})), Some(json!(1.0)));
-        assert_eq!(sample(json!({"type": "number", "minimum": 0})), Some(json!(0)));
+        assert_eq!(
+            sample(json!({"type": "number", "minimum": 0})),
+            Some(json!(0))
+        );
         assert_eq!(sample(json!({"type": "boolean"})), Some(json!(true)));
         assert_eq!(sample(json!({"type": "string"})), Some(json!("test")));
-        assert_eq!(sample(json!({"type": "string", "maxLength": 2})), Some(json!("te")));
-        assert_eq!(sample(json!({"type": "string", "minLength": 6})), Some(json!("aaaaaa")));
+        assert_eq!(
+            sample(json!({"type": "string", "maxLength": 2})),
+            Some(json!("te"))
+        );
+        assert_eq!(
+            sample(json!({"type": "string", "minLength": 6})),
+            Some(json!("aaaaaa"))
+        );
         assert_eq!(
             sample(json!({"type": "string", "minLength": 1e15})).map(|v| v.as_str().map(str::len)),
             Some(Some(MAX_GENERATED_STRING))
         );
-        assert_eq!(sample(json!({"type": "string", "format": "uuid"})), Some(json!(SAMPLE_UUID)));
+        assert_eq!(
+            sample(json!({"type": "string", "format": "uuid"})),
+            Some(json!(SAMPLE_UUID))
+        );
         assert_eq!(
             sample(json!({"type": "string", "format": "email"})),
             Some(json!("user@example.com"))
         );
-        assert_eq!(sample(json!({"type": "string", "format": "date"})), Some(json!("2024-01-01")));
+        assert_eq!(
+            sample(json!({"type": "string", "format": "date"})),
+            Some(json!("2024-01-01"))
+        );
         assert_eq!(
             sample(json!({"type": "string", "format": "date-time"})),
             Some(json!("2024-01-01T00:00:00Z"))
@@ -614,18 +670,33 @@ mod tests {
     fn declared_values_win_in_priority_order() {
         let all = json!({"type": "integer", "example": 7, "examples": [8], "default": 9, "enum": [10], "const": 11});
         assert_eq!(sample(all), Some(json!(7)));
-        assert_eq!(sample(json!({"type": "integer", "examples": [8], "default": 9})), Some(json!(8)));
-        assert_eq!(sample(json!({"type": "integer", "default": 9, "enum": [10]})), Some(json!(9)));
-        assert_eq!(sample(json!({"type": "string", "enum": ["a", "b"]})), Some(json!("a")));
+        assert_eq!(
+            sample(json!({"type": "integer", "examples": [8], "default": 9})),
+            Some(json!(8))
+        );
+        assert_eq!(
+            sample(json!({"type": "integer", "default": 9, "enum": [10]})),
+            Some(json!(9))
+        );
+        assert_eq!(
+            sample(json!({"type": "string", "enum": ["a", "b"]})),
+            Some(json!("a"))
+        );
         assert_eq!(sample(json!({"const": "fixed"})), Some(json!("fixed")));
         // A null example says nothing useful; fall through to the type.
-        assert_eq!(sample(json!({"type": "integer", "example": null})), Some(json!(1)));
+        assert_eq!(
+            sample(json!({"type": "integer", "example": null})),
+            Some(json!(1))
+        );
     }
 
     #[test]
     fn oversized_example_falls_back_to_derived_value() {
         let huge = "x".repeat(BODY_EXAMPLE_LIMIT + 1);
-        assert_eq!(sample(json!({"type": "string", "example": huge})), Some(json!("test")));
+        assert_eq!(
+            sample(json!({"type": "string", "example": huge})),
+            Some(json!("test"))
+        );
     }
 
     #[test]
@@ -698,9 +769,17 @@ mod tests {
         let mut schemas = Map::new();
         for level in 0..30 {
             let props: Map<String, Value> = (0..10)
-                .map(|i| (format!("p{i}"), json!({"$ref": format!("#/components/schemas/L{}", level + 1)})))
+                .map(|i| {
+                    (
+                        format!("p{i}"),
+                        json!({"$ref": format!("#/components/schemas/L{}", level + 1)}),
+                    )
+                })
                 .collect();
-            schemas.insert(format!("L{level}"), json!({"type": "object", "properties": props}));
+            schemas.insert(
+                format!("L{level}"),
+                json!({"type": "object", "properties": props}),
+            );
         }
         let root = json!({"components": {"schemas": schemas}});
         let doc = Document::new(&root);

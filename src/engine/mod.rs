@@ -386,6 +386,13 @@ impl Engine {
         let lower = message.to_ascii_lowercase();
         if error.is_timeout() {
             EngineError::Timeout(self.config.timeout)
+        } else if error.is_connect()
+            && error.url().is_some_and(|u| u.scheme() == "https")
+            && !lower.contains("tcp connect")
+            && !lower.contains("dns error")
+        {
+            // The TCP connection worked, so it is the handshake that failed.
+            EngineError::Tls(message)
         } else if lower.contains("certificate")
             || lower.contains("tls")
             || lower.contains("handshake")

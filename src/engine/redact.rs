@@ -94,11 +94,25 @@ impl Redactor {
         out
     }
 
-    /// Full redaction for response text: supplied secrets and any secret or
-    /// PII the detectors recognise.
+    /// Full redaction for free text: supplied secrets and any secret or PII
+    /// the detectors recognise.
     pub fn redact_text(&self, text: &str) -> String {
         let supplied = self.redact_supplied(text);
-        detect::mask_sensitive(&supplied)
+        let len = supplied.len();
+        mask_range(&supplied, None, 0..len)
+    }
+
+    /// A redacted excerpt `range` of a response body. Detection runs on the
+    /// whole body (and its JSON), so a value is masked even when the excerpt
+    /// cuts off the field name that identifies it.
+    pub fn redact_excerpt(
+        &self,
+        body: &str,
+        json: Option<&serde_json::Value>,
+        range: std::ops::Range<usize>,
+    ) -> String {
+        let masked = mask_range(body, json, range);
+        self.redact_supplied(&masked).into_owned()
     }
 
     /// A header value as it may appear in a report.
@@ -124,6 +138,35 @@ impl Redactor {
     }
 }
 
+/// Replaces every detected secret, personal datum and password inside
+/// `range` of `text` by its masked form.
+fn mask_range(text: &str, json: Option<&serde_json::Value>, range: std::ops::Range<usize>) -> String {
+    fn spans<K: std::fmt::Debug>(found: Vec<detect::Detection<K>>) -> Vec<(usize, usize, String)> {
+        found
+            .into_iter()
+            .map(|d| (d.start, d.end, detect::mask(&format!("{:?}", d.kind), &d.matched)))
+            .collect()
+    }
+    let mut replacements = spans(detect::find_secrets(text, json));
+    replacements.extend(spans(detect::find_pii(text, json)));
+    replacements.extend(spans(detect::find_password_hashes(text, json)));
+    replacements.sort_by_key(|r| (r.0, std::cmp::Reverse(r.1)));
+    let mut out = String::with_capacity(range.len());
+    let mut cursor = range.start;
+    for (start, end, masked) in replacements {
+        if end <= cursor || start >= range.end {
+            continue;
+        }
+        // A match cut by the excerpt's edge is masked whole.
+        let start = start.max(cursor);
+        out.push_str(text.get(cursor..start).unwrap_or(""));
+        out.push_str(&masked);
+        cursor = end.min(range.end);
+    }
+    out.push_str(text.get(cursor..range.end).unwrap_or(""));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +185,19 @@ mod tests {
             r.placeholders("X: Bearer tok_alice_123"),
             "X: <alice Authorization>"
         );
+    }
+
+    #[test]
+    fn secrets_in_bodies_are_masked_even_when_the_excerpt_cuts_the_field_name() {
+        let body = r#"{"password": "hunter2-summer", "ssn": "536-22-4187", "key": "AKIAQ3EGRLABDEMO7XYZ"}"#;
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        let r = Redactor::default();
+        let start = body.find("hunter2").unwrap();
+        let out = r.redact_excerpt(body, Some(&json), start..body.len());
+        assert!(!out.contains("hunter2"), "{out}");
+        assert!(!out.contains("536-22-4187"), "{out}");
+        assert!(!out.contains("AKIAQ3EGRLABDEMO7XYZ"), "{out}");
+        assert!(out.contains("AKIA"), "keeps a recognisable prefix: {out}");
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub fn routes() -> Router {
 fn decoys() -> Value {
     json!({
         "request_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
-        "order_number": "4000123412341234",
+        "order_number": "4000123412341235",
         "etag": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         "updated_at": "2024-05-01T12:30:00Z",
         "support": "support@lab.example",

@@ -1,0 +1,183 @@
+//! The outside contract of the binary: exit statuses, one-line errors, and
+//! no supplied credential in any output.
+
+use std::process::{Command, Output};
+
+use rampart::lab;
+
+fn rampart(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .output()
+        .expect("run rampart")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_one_line_error(output: &Output) {
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(output));
+    let text = stderr(output);
+    assert_eq!(text.trim_end().lines().count(), 1, "expected one line, got: {text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+/// Runs the lab in a background runtime for the duration of a test.
+struct Lab {
+    runtime: tokio::runtime::Runtime,
+    server: Option<lab::LabServer>,
+}
+
+impl Lab {
+    fn start() -> Lab {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let server = runtime.block_on(lab::start()).unwrap();
+        Lab {
+            runtime,
+            server: Some(server),
+        }
+    }
+
+    fn url(&self) -> String {
+        self.server.as_ref().unwrap().base_url().to_string()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.stop());
+        }
+    }
+}
+
+#[test]
+fn an_unreachable_target_exits_2_with_one_line() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = rampart(&["scan", &format!("http://127.0.0.1:{port}/")]);
+    assert_one_line_error(&output);
+    assert!(stderr(&output).contains("cannot reach"));
+}
+
+#[test]
+fn a_tls_failure_exits_2_with_one_line() {
+    // A plain-HTTP server behind an https:// URL fails the TLS handshake.
+    let lab = Lab::start();
+    let https = lab.url().replace("http://", "https://");
+    let output = rampart(&["scan", &https, "--timeout", "5"]);
+    assert_one_line_error(&output);
+    assert!(stderr(&output).to_lowercase().contains("tls"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_malformed_spec_exits_2_with_one_line() {
+    let lab = Lab::start();
+    let spec = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(spec.path(), "{ this is: not [ a spec").unwrap();
+    let output = rampart(&["scan", &lab.url(), "--spec", spec.path().to_str().unwrap()]);
+    assert_one_line_error(&output);
+    assert!(stderr(&output).contains("spec"), "{}", stderr(&output));
+
+    let not_api = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(not_api.path(), "{\"hello\": \"world\"}").unwrap();
+    let output = rampart(&["scan", &lab.url(), "--spec", not_api.path().to_str().unwrap()]);
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    assert_eq!(rampart(&["scan"]).status.code(), Some(2));
+    assert_eq!(rampart(&["scan", "http://127.0.0.1:9", "--rate", "fast"]).status.code(), Some(2));
+    assert_one_line_error(&rampart(&["scan", "ftp://127.0.0.1/"]));
+    assert_one_line_error(&rampart(&["scan", "http://127.0.0.1:9", "--timeout=-1"]));
+    assert_one_line_error(&rampart(&[
+        "scan",
+        "http://127.0.0.1:9",
+        "--identity",
+        "alice",
+        "no colon here",
+    ]));
+}
+
+#[test]
+fn supplied_credentials_never_appear_in_any_output() {
+    let lab = Lab::start();
+    let dir = tempfile::tempdir().unwrap();
+    let json_path = dir.path().join("report.json");
+    let alice = format!("X-API-Key: {}", lab::ALICE_KEY);
+    let bob = format!("X-API-Key: {}", lab::BOB_KEY);
+    let tenant_secret = "Authorization: Bearer tenant-secret-token-9931";
+    let output = rampart(&[
+        "scan",
+        &lab.url(),
+        "-v",
+        "--identity",
+        "alice",
+        &alice,
+        "--identity",
+        "bob",
+        &bob,
+        "--header",
+        tenant_secret,
+        "-o",
+        &format!("json={}", json_path.display()),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let written = std::fs::read_to_string(&json_path).unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = stderr(&output);
+    for secret in [lab::ALICE_KEY, lab::BOB_KEY, "tenant-secret-token-9931"] {
+        for (name, text) in [("stdout", &*stdout), ("stderr", &*stderr), ("json", &*written)] {
+            assert!(!text.contains(secret), "{secret} leaked into {name}");
+        }
+    }
+    let report: serde_json::Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(report["schema"], "rampart.report/1");
+    // The credential shows up as a placeholder in reproduction lines.
+    assert!(written.contains("<alice X-API-Key>") || written.contains("<bob X-API-Key>"));
+}
+
+#[test]
+fn checks_lists_every_registered_check() {
+    let output = rampart(&["checks"]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    for check in rampart::checks::REGISTRY {
+        assert!(text.contains(check.meta().id), "{} missing", check.meta().id);
+    }
+}
+
+#[test]
+fn explain_prints_the_requested_stack_variant() {
+    let output = rampart(&["explain", "exposure.debug-page", "--stack", "flask"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("## Fix (flask)"), "{text}");
+    assert_one_line_error(&rampart(&["explain", "no.such-check"]));
+}
+
+#[test]
+fn demo_reports_every_planted_exposure_and_fail_on_sets_status_1() {
+    let output = rampart(&["demo", "--format", "json", "--fail-on", "high"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let has = |check: &str, path: &str| {
+        findings
+            .iter()
+            .any(|f| f["check"] == check && f["path"] == path)
+    };
+    assert!(has("exposure.secrets", "/api/config"));
+    assert!(has("exposure.pii", "/api/users/{user_id}"));
+    assert!(has("exposure.pii", "/api/payments/{payment_id}"));
+    assert!(has("exposure.pii", "/api/users"));
+    assert!(has("exposure.password-hashes", "/api/users"));
+    assert!(has("exposure.debug-page", "/api/orders/{order_id}"));
+    assert!(has("exposure.debug-page", "/api/search"));
+    assert_eq!(report["stack"]["framework"], "flask");
+}
