@@ -18,9 +18,15 @@ fn main() {
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string()).ok();
+        writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .ok();
     }
     out.push_str("];\n");
-    let out_path = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("knowledge_files.rs");
+    let out_path =
+        Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("knowledge_files.rs");
     std::fs::write(out_path, out).expect("write knowledge index");
 }

@@ -134,7 +134,11 @@ pub struct FindingDraft {
 
 impl FindingDraft {
     /// A draft located at the endpoint the exchange was sent for.
-    pub fn at_exchange(exchange: &Arc<Exchange>, severity: Severity, confidence: Confidence) -> Self {
+    pub fn at_exchange(
+        exchange: &Arc<Exchange>,
+        severity: Severity,
+        confidence: Confidence,
+    ) -> Self {
         FindingDraft {
             severity,
             confidence,

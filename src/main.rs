@@ -152,7 +152,11 @@ fn emit(report: &Report, output: &OutputArgs, redactor: &Redactor) -> Result<Exi
     let failed = output
         .fail_on
         .is_some_and(|threshold| report.worst().is_some_and(|worst| worst >= threshold));
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn demo_command(args: DemoArgs) -> Result<ExitCode> {
@@ -160,7 +164,10 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
     runtime.block_on(async {
         let lab = lab::start().await.context("cannot start the lab API")?;
         if !args.output.quiet {
-            eprintln!("rampart: lab API listening on {} (127.0.0.1 only)", lab.base_url());
+            eprintln!(
+                "rampart: lab API listening on {} (127.0.0.1 only)",
+                lab.base_url()
+            );
         }
         let mut options = ScanOptions::new(lab.base_url());
         options.spec = Some(lab.spec_url().to_string());
@@ -173,7 +180,10 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
         let report = scan::run(options).await?;
         let code = emit(&report, &args.output, &redactor)?;
         if args.serve {
-            eprintln!("rampart: lab still running at {}; Ctrl-C to stop", lab.base_url());
+            eprintln!(
+                "rampart: lab still running at {}; Ctrl-C to stop",
+                lab.base_url()
+            );
             tokio::signal::ctrl_c().await.ok();
         }
         lab.stop().await;
@@ -182,7 +192,10 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
 }
 
 fn print_checks() {
-    println!("{:<32} {:<10} {:<9} {:<15} SUMMARY", "ID", "FAMILY", "SEVERITY", "MODE");
+    println!(
+        "{:<32} {:<10} {:<9} {:<15} SUMMARY",
+        "ID", "FAMILY", "SEVERITY", "MODE"
+    );
     for check in checks::REGISTRY {
         let meta = check.meta();
         println!(
@@ -198,18 +211,23 @@ fn print_checks() {
 
 fn explain(args: ExplainArgs) -> Result<()> {
     let (check_id, stack) = if args.id.starts_with("RMP-") {
-        let path = args
-            .report
-            .as_ref()
-            .context("a finding id needs --report <REPORT.json> (the JSON report that contains it)")?;
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let json: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("{} is not a JSON report", path.display()))?;
+        let path = args.report.as_ref().context(
+            "a finding id needs --report <REPORT.json> (the JSON report that contains it)",
+        )?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a JSON report", path.display()))?;
         let finding = json["findings"]
             .as_array()
             .and_then(|all| all.iter().find(|f| f["id"] == args.id.as_str()))
             .with_context(|| format!("no finding {} in {}", args.id, path.display()))?;
-        println!("{} — {} {}", args.id, finding["method"].as_str().unwrap_or(""), finding["path"].as_str().unwrap_or(""));
+        println!(
+            "{} — {} {}",
+            args.id,
+            finding["method"].as_str().unwrap_or(""),
+            finding["path"].as_str().unwrap_or("")
+        );
         println!("{}\n", finding["title"].as_str().unwrap_or(""));
         let check = finding["check"].as_str().unwrap_or_default().to_string();
         let stack = args
@@ -223,22 +241,36 @@ fn explain(args: ExplainArgs) -> Result<()> {
     let entry = knowledge::entry(&check_id)
         .with_context(|| format!("unknown check '{check_id}' (see `rampart checks`)"))?;
     let variant = match stack.as_deref() {
-        Some(stack) => entry.variant(stack).unwrap_or_else(|| {
-            entry.best_variant(&rampart::stack::Stack::forced(stack))
-        }),
+        Some(stack) => entry
+            .variant(stack)
+            .unwrap_or_else(|| entry.best_variant(&rampart::stack::Stack::forced(stack))),
         None => entry.best_variant(&rampart::stack::Stack::default()),
     };
     let severity = checks::find(&check_id)
         .map(|c| c.meta().severity)
         .unwrap_or(Severity::Info);
-    println!("{} — {} (up to {})\n", entry.id, entry.title, severity.as_str());
+    println!(
+        "{} — {} (up to {})\n",
+        entry.id,
+        entry.title,
+        severity.as_str()
+    );
     println!("{}\n", entry.summary.trim());
     println!("## The attack\n{}\n", entry.attack.trim());
     println!("## Impact\n{}\n", entry.impact.trim());
-    println!("## Fix ({})\n{}\n\n{}\n", variant.stack, variant.summary.trim(), variant.remediation.trim());
+    println!(
+        "## Fix ({})\n{}\n\n{}\n",
+        variant.stack,
+        variant.summary.trim(),
+        variant.remediation.trim()
+    );
     println!("## Verify\n{}\n", variant.verify.trim());
     println!("## References\n{}", entry.references.join("\n"));
     let others: Vec<&str> = entry.variants.iter().map(|v| v.stack.as_str()).collect();
-    println!("\nVariants: {} (rampart explain {} --stack <variant>)", others.join(", "), entry.id);
+    println!(
+        "\nVariants: {} (rampart explain {} --stack <variant>)",
+        others.join(", "),
+        entry.id
+    );
     Ok(())
 }

@@ -22,6 +22,9 @@ use crate::knowledge;
 use crate::report::{score, Report, ReportEndpoint, ReportError, Tool, SCHEMA};
 use crate::stack::Stack;
 
+/// Where progress notes go.
+pub type NoteSink = Box<dyn Fn(&str) + Send + Sync>;
+
 /// Everything one scan needs to know, already validated.
 pub struct ScanOptions {
     pub target: Url,
@@ -39,7 +42,7 @@ pub struct ScanOptions {
     pub stack: Option<String>,
     pub accept_invalid_certs: bool,
     /// Receives progress notes (the binary prints them with `-v`).
-    pub notes: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    pub notes: Option<NoteSink>,
 }
 
 impl ScanOptions {
@@ -156,7 +159,14 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     ));
 
     let mut errors: Vec<ReportError> = Vec::new();
-    let baselines = baseline(&engine, &discovered, &callers, options.concurrency, &mut errors).await;
+    let baselines = baseline(
+        &engine,
+        &discovered,
+        &callers,
+        options.concurrency,
+        &mut errors,
+    )
+    .await;
     let mut seen: Vec<Arc<Exchange>> = vec![Arc::clone(&root)];
     seen.extend(baselines.values().flatten().cloned());
 
@@ -273,7 +283,8 @@ async fn learn_facts(
         .flatten()
         .filter(|e| e.request.method == "GET" && e.response.status == 200)
         .min_by_key(|e| {
-            let silent = crate::engine::cache::verdict(e).0 == crate::engine::cache::CacheVerdict::Unknown;
+            let silent =
+                crate::engine::cache::verdict(e).0 == crate::engine::cache::CacheVerdict::Unknown;
             (silent, e.request.identity.is_some())
         });
     if let (true, Some(sample)) = (wants_cache, sample) {
@@ -282,7 +293,8 @@ async fn learn_facts(
                 Some(name) => Caller::Identity(name.clone()),
                 None => Caller::Anonymous,
             };
-            facts.cache = CacheProfile::learn(engine, &url, &caller, sample.endpoint_template.clone()).await;
+            facts.cache =
+                CacheProfile::learn(engine, &url, &caller, sample.endpoint_template.clone()).await;
         }
     }
     facts
@@ -420,7 +432,9 @@ fn finalize(
     Finding {
         id,
         check: check_id.to_string(),
-        category: meta.map(|m| m.category).unwrap_or(crate::finding::Category::Configuration),
+        category: meta
+            .map(|m| m.category)
+            .unwrap_or(crate::finding::Category::Configuration),
         severity: draft.severity,
         confidence: draft.confidence,
         title: redactor.redact_text(&draft.title),
@@ -513,12 +527,18 @@ pub fn curl_line(exchange: &Exchange, redactor: &Redactor) -> String {
     for (name, value) in &exchange.request.headers {
         parts.push(format!(
             "-H {}",
-            shell_quote(&format!("{name}: {}", redactor.placeholder_header(name, value)))
+            shell_quote(&format!(
+                "{name}: {}",
+                redactor.placeholder_header(name, value)
+            ))
         ));
     }
     if let Some(body) = &exchange.request.body {
         let text = String::from_utf8_lossy(body);
-        parts.push(format!("--data-binary {}", shell_quote(&redactor.placeholders(&text))));
+        parts.push(format!(
+            "--data-binary {}",
+            shell_quote(&redactor.placeholders(&text))
+        ));
     }
     parts.join(" ")
 }

@@ -76,14 +76,28 @@ fn scan(stack: &Stack) -> Value {
     let run = support::scan(
         &base,
         &[
-            "--spec", &spec, "--identity", "alice", ALICE, "--identity", "bob", BOB, "--checks", "cache.*", "--rate", "0",
+            "--spec",
+            &spec,
+            "--identity",
+            "alice",
+            ALICE,
+            "--identity",
+            "bob",
+            BOB,
+            "--checks",
+            "cache.*",
+            "--rate",
+            "0",
         ],
     );
     run.report
 }
 
 fn findings(report: &Value) -> Vec<&Value> {
-    report["findings"].as_array().map(|a| a.iter().collect()).unwrap_or_default()
+    report["findings"]
+        .as_array()
+        .map(|a| a.iter().collect())
+        .unwrap_or_default()
 }
 
 fn has(report: &Value, check: &str, path: &str) -> Option<Value> {
@@ -96,17 +110,72 @@ fn has(report: &Value, check: &str, path: &str) -> Option<Value> {
 fn assert_planted(report: &Value, cache_kind: &str) {
     let summary = support::summarize_findings(report);
     let expect = [
-        ("cache.identity-unkeyed", "/api/account", "cache-poisoning", "confirmed"),
-        ("cache.identity-unkeyed", "/api/wallet", "cache-poisoning", "confirmed"),
-        ("cache.identity-unkeyed", "/api/app-cached/me", "cache-poisoning", "confirmed"),
-        ("cache.auth-after-lookup", "/api/account", "cache-poisoning", "confirmed"),
-        ("cache.auth-after-lookup", "/api/app-cached/me", "cache-poisoning", "confirmed"),
-        ("cache.unkeyed-header", "/api/links", "cache-poisoning", "confirmed"),
-        ("cache.unkeyed-param", "/api/promo", "cache-poisoning", "confirmed"),
-        ("cache.unkeyed-param", "/api/search", "cache-poisoning", "confirmed"),
-        ("cache.cached-error", "/api/catalog", "cache-poisoning", "confirmed"),
-        ("cache.deception", "/api/account", "cache-deception", "confirmed"),
-        ("cache.risky-headers", "/api/account", "cache-poisoning", "firm"),
+        (
+            "cache.identity-unkeyed",
+            "/api/account",
+            "cache-poisoning",
+            "confirmed",
+        ),
+        (
+            "cache.identity-unkeyed",
+            "/api/wallet",
+            "cache-poisoning",
+            "confirmed",
+        ),
+        (
+            "cache.identity-unkeyed",
+            "/api/app-cached/me",
+            "cache-poisoning",
+            "confirmed",
+        ),
+        (
+            "cache.auth-after-lookup",
+            "/api/account",
+            "cache-poisoning",
+            "confirmed",
+        ),
+        (
+            "cache.auth-after-lookup",
+            "/api/app-cached/me",
+            "cache-poisoning",
+            "confirmed",
+        ),
+        (
+            "cache.unkeyed-header",
+            "/api/links",
+            "cache-poisoning",
+            "confirmed",
+        ),
+        (
+            "cache.unkeyed-param",
+            "/api/promo",
+            "cache-poisoning",
+            "confirmed",
+        ),
+        (
+            "cache.unkeyed-param",
+            "/api/search",
+            "cache-poisoning",
+            "confirmed",
+        ),
+        (
+            "cache.cached-error",
+            "/api/catalog",
+            "cache-poisoning",
+            "confirmed",
+        ),
+        (
+            "cache.deception",
+            "/api/account",
+            "cache-deception",
+            "confirmed",
+        ),
+        (
+            "cache.risky-headers",
+            "/api/account",
+            "cache-poisoning",
+            "firm",
+        ),
     ];
     for (check, path, category, confidence) in expect {
         let finding = has(report, check, path)
@@ -114,26 +183,40 @@ fn assert_planted(report: &Value, cache_kind: &str) {
         assert_eq!(finding["category"], category, "{check} {path}");
         assert_eq!(finding["confidence"], confidence, "{check} {path}");
         let reproduce = finding["reproduce"].as_array().unwrap();
-        assert!(reproduce.len() >= 2, "{check}: a repro sequence, not one line");
         assert!(
-            reproduce.iter().all(|l| l.as_str().unwrap().starts_with("curl ")),
+            reproduce.len() >= 2,
+            "{check}: a repro sequence, not one line"
+        );
+        assert!(
+            reproduce
+                .iter()
+                .all(|l| l.as_str().unwrap().starts_with("curl ")),
             "{check}: {reproduce:?}"
         );
         let text = finding.to_string();
         assert!(!text.contains("ak_alice_3f9c2e71b8d4") && !text.contains("ak_bob_8e2d4c6a1f93"));
     }
-    for (path, title_word) in [("/api/promo", "cloaking"), ("/api/search", "fat GET"), ("/api/promo", "utm_content")] {
+    for (path, title_word) in [
+        ("/api/promo", "cloaking"),
+        ("/api/search", "fat GET"),
+        ("/api/promo", "utm_content"),
+    ] {
         assert!(
             findings(report)
                 .iter()
-                .any(|f| f["check"] == "cache.unkeyed-param" && f["path"] == path && f["title"].as_str().unwrap().contains(title_word)),
+                .any(|f| f["check"] == "cache.unkeyed-param"
+                    && f["path"] == path
+                    && f["title"].as_str().unwrap().contains(title_word)),
             "{cache_kind}: no unkeyed-param '{title_word}' finding on {path}; findings:\n{summary}"
         );
     }
-    let oversized = findings(report).iter().any(|f| {
-        f["check"] == "cache.cached-error" && f["parameter"] == "X-Rampart-Oversized"
-    });
-    assert!(oversized, "{cache_kind}: oversized-header CPDoS not found; findings:\n{summary}");
+    let oversized = findings(report)
+        .iter()
+        .any(|f| f["check"] == "cache.cached-error" && f["parameter"] == "X-Rampart-Oversized");
+    assert!(
+        oversized,
+        "{cache_kind}: oversized-header CPDoS not found; findings:\n{summary}"
+    );
     // Every probe URL carried a buster (or a unique deception file name).
     for finding in findings(report) {
         for step in finding["evidence"].as_array().unwrap() {
@@ -163,11 +246,23 @@ fn assert_no_live_entry_poisoned(stack: &Stack) {
     for path in SCANNED_PATHS {
         let cached = http_get(&through_cache, path);
         let direct = http_get(&origin, path);
-        assert_eq!(cached.status, direct.status, "{path}: cache answers differently from the origin");
+        assert_eq!(
+            cached.status, direct.status,
+            "{path}: cache answers differently from the origin"
+        );
         let body = cached.body.to_lowercase();
-        assert!(!body.contains("rampart"), "{path} serves a Rampart probe's content: {body}");
-        let checks: BTreeSet<&str> = ["alice", "bob"].into_iter().filter(|n| body.contains(n)).collect();
-        assert!(checks.is_empty(), "{path} serves an identity's data anonymously: {body}");
+        assert!(
+            !body.contains("rampart"),
+            "{path} serves a Rampart probe's content: {body}"
+        );
+        let checks: BTreeSet<&str> = ["alice", "bob"]
+            .into_iter()
+            .filter(|n| body.contains(n))
+            .collect();
+        assert!(
+            checks.is_empty(),
+            "{path} serves an identity's data anonymously: {body}"
+        );
     }
 }
 

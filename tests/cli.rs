@@ -19,7 +19,11 @@ fn stderr(output: &Output) -> String {
 fn assert_one_line_error(output: &Output) {
     assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(output));
     let text = stderr(output);
-    assert_eq!(text.trim_end().lines().count(), 1, "expected one line, got: {text}");
+    assert_eq!(
+        text.trim_end().lines().count(),
+        1,
+        "expected one line, got: {text}"
+    );
     assert!(!text.contains("panicked"), "{text}");
 }
 
@@ -71,7 +75,11 @@ fn a_tls_failure_exits_2_with_one_line() {
     let https = lab.url().replace("http://", "https://");
     let output = rampart(&["scan", &https, "--timeout", "5"]);
     assert_one_line_error(&output);
-    assert!(stderr(&output).to_lowercase().contains("tls"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).to_lowercase().contains("tls"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -85,14 +93,24 @@ fn a_malformed_spec_exits_2_with_one_line() {
 
     let not_api = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(not_api.path(), "{\"hello\": \"world\"}").unwrap();
-    let output = rampart(&["scan", &lab.url(), "--spec", not_api.path().to_str().unwrap()]);
+    let output = rampart(&[
+        "scan",
+        &lab.url(),
+        "--spec",
+        not_api.path().to_str().unwrap(),
+    ]);
     assert_one_line_error(&output);
 }
 
 #[test]
 fn bad_flags_exit_2() {
     assert_eq!(rampart(&["scan"]).status.code(), Some(2));
-    assert_eq!(rampart(&["scan", "http://127.0.0.1:9", "--rate", "fast"]).status.code(), Some(2));
+    assert_eq!(
+        rampart(&["scan", "http://127.0.0.1:9", "--rate", "fast"])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_one_line_error(&rampart(&["scan", "ftp://127.0.0.1/"]));
     assert_one_line_error(&rampart(&["scan", "http://127.0.0.1:9", "--timeout=-1"]));
     assert_one_line_error(&rampart(&[
@@ -132,7 +150,11 @@ fn supplied_credentials_never_appear_in_any_output() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = stderr(&output);
     for secret in [lab::ALICE_KEY, lab::BOB_KEY, "tenant-secret-token-9931"] {
-        for (name, text) in [("stdout", &*stdout), ("stderr", &*stderr), ("json", &*written)] {
+        for (name, text) in [
+            ("stdout", &*stdout),
+            ("stderr", &*stderr),
+            ("json", &*written),
+        ] {
             assert!(!text.contains(secret), "{secret} leaked into {name}");
         }
     }
@@ -148,7 +170,11 @@ fn checks_lists_every_registered_check() {
     assert!(output.status.success());
     let text = String::from_utf8_lossy(&output.stdout);
     for check in rampart::checks::REGISTRY {
-        assert!(text.contains(check.meta().id), "{} missing", check.meta().id);
+        assert!(
+            text.contains(check.meta().id),
+            "{} missing",
+            check.meta().id
+        );
     }
 }
 

@@ -156,7 +156,9 @@ async fn a_decompression_bomb_is_bounded_by_the_cap() {
 async fn garbage_instead_of_http_is_an_error_not_a_panic() {
     let addr = hostile_server(|mut stream| async move {
         read_request_head(&mut stream).await;
-        let _ = stream.write_all(b"\x00\x01garbage\xff\xfe not http\r\n\r\n").await;
+        let _ = stream
+            .write_all(b"\x00\x01garbage\xff\xfe not http\r\n\r\n")
+            .await;
     })
     .await;
     let engine = engine_for(addr, Duration::from_secs(5), 1024);
@@ -206,5 +208,8 @@ async fn errors_never_carry_supplied_credentials() {
         .send(Probe::get(url).as_caller(Caller::Identity("alice".into())))
         .await
         .unwrap_err();
-    assert!(!error.to_string().contains("sk_live_supersecret_123"), "{error}");
+    assert!(
+        !error.to_string().contains("sk_live_supersecret_123"),
+        "{error}"
+    );
 }

@@ -32,9 +32,11 @@ fn python_examples_compile() {
     for entry in knowledge::entries() {
         for variant in &entry.variants {
             for (n, block) in python_blocks(&variant.remediation).into_iter().enumerate() {
-                let path = dir
-                    .path()
-                    .join(format!("{}_{}_{n}.py", entry.id.replace(['.', '-'], "_"), variant.stack.replace('+', "_")));
+                let path = dir.path().join(format!(
+                    "{}_{}_{n}.py",
+                    entry.id.replace(['.', '-'], "_"),
+                    variant.stack.replace('+', "_")
+                ));
                 std::fs::write(&path, block).unwrap();
                 files.push(path);
             }
@@ -57,10 +59,23 @@ fn python_examples_compile() {
 #[test]
 fn entries_have_references_and_one_line_summaries() {
     for entry in knowledge::entries() {
-        assert!(!entry.references.is_empty(), "{} has no references", entry.id);
-        assert!(!entry.summary.trim().contains('\n'), "{}: summary must be one line", entry.id);
+        assert!(
+            !entry.references.is_empty(),
+            "{} has no references",
+            entry.id
+        );
+        assert!(
+            !entry.summary.trim().contains('\n'),
+            "{}: summary must be one line",
+            entry.id
+        );
         for variant in &entry.variants {
-            assert!(!variant.verify.trim().is_empty(), "{} {}: no verify text", entry.id, variant.stack);
+            assert!(
+                !variant.verify.trim().is_empty(),
+                "{} {}: no verify text",
+                entry.id,
+                variant.stack
+            );
         }
     }
 }

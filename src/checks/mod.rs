@@ -187,7 +187,11 @@ mod tests {
         let mut ids: Vec<&str> = REGISTRY.iter().map(|c| c.meta().id).collect();
         for check in REGISTRY {
             let meta = check.meta();
-            assert!(meta.id.starts_with(&format!("{}.", meta.family)), "{}", meta.id);
+            assert!(
+                meta.id.starts_with(&format!("{}.", meta.family)),
+                "{}",
+                meta.id
+            );
             assert!(!meta.summary.is_empty());
         }
         ids.sort_unstable();
@@ -206,6 +210,8 @@ mod tests {
         let only_pii = select(&["exposure.pii".into()], &[]);
         assert_eq!(only_pii.len(), 1);
         let no_exposure = select(&[], &["exposure.*".into()]);
-        assert!(no_exposure.iter().all(|c| !c.meta().id.starts_with("exposure.")));
+        assert!(no_exposure
+            .iter()
+            .all(|c| !c.meta().id.starts_with("exposure.")));
     }
 }

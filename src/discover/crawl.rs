@@ -121,10 +121,17 @@ pub async fn crawl_links(engine: &Engine, caller: &Caller, root: &Arc<Exchange>)
 
 /// Tries the built-in path list, keeping only answers that differ from the
 /// target's answer to a path that cannot exist (soft-404 detection).
-pub async fn probe_common_paths(engine: &Engine, caller: &Caller, known: &BTreeSet<String>) -> Vec<Endpoint> {
+pub async fn probe_common_paths(
+    engine: &Engine,
+    caller: &Caller,
+    known: &BTreeSet<String>,
+) -> Vec<Endpoint> {
     let nonsense = format!("/rampart-{}-does-not-exist", engine.buster().next_token());
     let soft_404 = match engine.url_for(&nonsense) {
-        Ok(url) => engine.send(Probe::get(url).as_caller(caller.clone())).await.ok(),
+        Ok(url) => engine
+            .send(Probe::get(url).as_caller(caller.clone()))
+            .await
+            .ok(),
         Err(_) => None,
     };
     let candidates: Vec<&str> = COMMON_PATHS
@@ -152,7 +159,12 @@ pub async fn probe_common_paths(engine: &Engine, caller: &Caller, known: &BTreeS
             let is_missing = matches!(status, 404 | 405 | 410 | 501..=504);
             let looks_like_soft_404 = soft_404.as_ref().is_some_and(|miss| {
                 miss.response.status == status
-                    && miss.response.body.len().abs_diff(exchange.response.body.len()) < 16
+                    && miss
+                        .response
+                        .body
+                        .len()
+                        .abs_diff(exchange.response.body.len())
+                        < 16
             });
             !is_missing && !looks_like_soft_404
         })

@@ -156,7 +156,10 @@ pub enum DiscoverError {
     #[error("cannot read spec {path}: {message}")]
     SpecUnreadable { path: String, message: String },
     #[error("invalid spec {source_name}: {error}")]
-    InvalidSpec { source_name: String, error: SpecError },
+    InvalidSpec {
+        source_name: String,
+        error: SpecError,
+    },
     #[error("cannot fetch spec {url}: {error}")]
     SpecFetch { url: String, error: EngineError },
 }
@@ -216,7 +219,12 @@ impl Discovered {
 mod tests {
     use super::*;
 
-    fn param(name: &str, location: ParamLocation, sample: Option<&str>, required: bool) -> Parameter {
+    fn param(
+        name: &str,
+        location: ParamLocation,
+        sample: Option<&str>,
+        required: bool,
+    ) -> Parameter {
         Parameter {
             name: name.into(),
             location,

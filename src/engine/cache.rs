@@ -38,9 +38,13 @@ pub fn verdict(exchange: &Exchange) -> (CacheVerdict, Option<String>) {
             let upper = value.to_ascii_uppercase();
             let verdict = if upper.contains("HIT") && !upper.contains("MISS") {
                 CacheVerdict::Hit
-            } else if upper.contains("MISS") || upper.contains("EXPIRED") || upper.contains("STALE") {
+            } else if upper.contains("MISS") || upper.contains("EXPIRED") || upper.contains("STALE")
+            {
                 CacheVerdict::Miss
-            } else if upper.contains("BYPASS") || upper.contains("DYNAMIC") || upper.contains("PASS") {
+            } else if upper.contains("BYPASS")
+                || upper.contains("DYNAMIC")
+                || upper.contains("PASS")
+            {
                 CacheVerdict::Bypass
             } else {
                 continue;
@@ -53,7 +57,9 @@ pub fn verdict(exchange: &Exchange) -> (CacheVerdict, Option<String>) {
         let lower = value.to_ascii_lowercase();
         let verdict = if lower.split([';', ',']).any(|p| p.trim() == "hit") {
             CacheVerdict::Hit
-        } else if lower.contains("fwd=bypass") || lower.contains("fwd=uri-miss") && !lower.contains("stored") {
+        } else if lower.contains("fwd=bypass")
+            || lower.contains("fwd=uri-miss") && !lower.contains("stored")
+        {
             CacheVerdict::Bypass
         } else {
             CacheVerdict::Miss
@@ -62,15 +68,29 @@ pub fn verdict(exchange: &Exchange) -> (CacheVerdict, Option<String>) {
     }
     if let Some(value) = header("x-varnish") {
         let ids = value.split_whitespace().count();
-        let verdict = if ids >= 2 { CacheVerdict::Hit } else { CacheVerdict::Miss };
+        let verdict = if ids >= 2 {
+            CacheVerdict::Hit
+        } else {
+            CacheVerdict::Miss
+        };
         return (verdict, Some(format!("X-Varnish: {value}")));
     }
-    if let Some(hits) = header("x-cache-hits").and_then(|v| v.split(',').next()?.trim().parse::<u64>().ok()) {
-        let verdict = if hits > 0 { CacheVerdict::Hit } else { CacheVerdict::Miss };
+    if let Some(hits) =
+        header("x-cache-hits").and_then(|v| v.split(',').next()?.trim().parse::<u64>().ok())
+    {
+        let verdict = if hits > 0 {
+            CacheVerdict::Hit
+        } else {
+            CacheVerdict::Miss
+        };
         return (verdict, Some(format!("X-Cache-Hits: {hits}")));
     }
     if let Some(age) = header("age").and_then(|v| v.parse::<u64>().ok()) {
-        let verdict = if age > 0 { CacheVerdict::Hit } else { CacheVerdict::Miss };
+        let verdict = if age > 0 {
+            CacheVerdict::Hit
+        } else {
+            CacheVerdict::Miss
+        };
         return (verdict, Some(format!("Age: {age}")));
     }
     (CacheVerdict::Unknown, None)
@@ -92,11 +112,20 @@ pub struct CacheProfile {
 
 impl CacheProfile {
     /// Requests `url` with one buster twice, then with another buster.
-    pub async fn learn(engine: &Engine, url: &Url, caller: &Caller, template: Option<String>) -> CacheProfile {
+    pub async fn learn(
+        engine: &Engine,
+        url: &Url,
+        caller: &Caller,
+        template: Option<String>,
+    ) -> CacheProfile {
         let mut profile = CacheProfile::default();
         let busted = engine.buster().bust(url);
         let send = |u: Url| {
-            engine.send(Probe::get(u).as_caller(caller.clone()).template(template.clone()))
+            engine.send(
+                Probe::get(u)
+                    .as_caller(caller.clone())
+                    .template(template.clone()),
+            )
         };
         let Ok(first) = send(busted.clone()).await else {
             return profile;
@@ -106,7 +135,8 @@ impl CacheProfile {
         };
         let (first_verdict, first_signal) = verdict(&first);
         let (second_verdict, second_signal) = verdict(&second);
-        profile.cache_seen = first_verdict != CacheVerdict::Unknown || second_verdict != CacheVerdict::Unknown;
+        profile.cache_seen =
+            first_verdict != CacheVerdict::Unknown || second_verdict != CacheVerdict::Unknown;
         profile.signal = second_signal.or(first_signal);
         profile.stores_responses = second_verdict == CacheVerdict::Hit;
         if profile.stores_responses {

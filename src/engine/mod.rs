@@ -27,7 +27,11 @@ pub use scope::Scope;
 use crate::identity::Identity;
 
 pub const DEFAULT_BODY_CAP: usize = 1024 * 1024;
-const USER_AGENT: &str = concat!("rampart/", env!("CARGO_PKG_VERSION"), " (API security scanner)");
+const USER_AGENT: &str = concat!(
+    "rampart/",
+    env!("CARGO_PKG_VERSION"),
+    " (API security scanner)"
+);
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum EngineError {
@@ -242,7 +246,9 @@ impl Engine {
     pub async fn send(&self, probe: Probe) -> Result<Arc<Exchange>, EngineError> {
         if !self.scope.contains(&probe.url) {
             return Err(EngineError::OutOfScope(
-                self.redactor.redact_supplied(probe.url.as_str()).into_owned(),
+                self.redactor
+                    .redact_supplied(probe.url.as_str())
+                    .into_owned(),
             ));
         }
         let mut headers: Vec<(String, String)> = self.config.default_headers.clone();
@@ -267,9 +273,8 @@ impl Engine {
         for (name, value) in &headers {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| EngineError::InvalidRequest(format!("bad header name {name}")))?;
-            let value = HeaderValue::from_str(value).map_err(|_| {
-                EngineError::InvalidRequest(format!("bad value for header {name}"))
-            })?;
+            let value = HeaderValue::from_str(value)
+                .map_err(|_| EngineError::InvalidRequest(format!("bad value for header {name}")))?;
             header_map.append(name, value);
         }
 
@@ -382,7 +387,10 @@ impl Engine {
     }
 
     fn classify(&self, error: &reqwest::Error) -> EngineError {
-        let message = self.redactor.redact_supplied(&error_chain(error)).into_owned();
+        let message = self
+            .redactor
+            .redact_supplied(&error_chain(error))
+            .into_owned();
         let lower = message.to_ascii_lowercase();
         if error.is_timeout() {
             EngineError::Timeout(self.config.timeout)

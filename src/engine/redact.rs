@@ -16,9 +16,18 @@ fn is_sensitive_header(name: &str) -> bool {
     matches!(
         name.as_str(),
         "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ) || ["token", "secret", "signature", "password", "api-key", "apikey", "session", "auth"]
-        .iter()
-        .any(|word| name.contains(word))
+    ) || [
+        "token",
+        "secret",
+        "signature",
+        "password",
+        "api-key",
+        "apikey",
+        "session",
+        "auth",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
 }
 
 #[derive(Debug, Clone, Default)]
@@ -31,7 +40,10 @@ pub struct Redactor {
 impl Redactor {
     /// A redactor that knows every credential the user supplied: identity
     /// headers and credential-looking default headers.
-    pub fn for_inputs(identities: &[crate::identity::Identity], headers: &[(String, String)]) -> Self {
+    pub fn for_inputs(
+        identities: &[crate::identity::Identity],
+        headers: &[(String, String)],
+    ) -> Self {
         let mut redactor = Redactor::default();
         for identity in identities {
             for (name, value) in &identity.headers {
@@ -67,7 +79,7 @@ impl Redactor {
                 self.secrets.push((part, placeholder.to_string()));
             }
         }
-        self.secrets.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
     }
 
     /// Replaces supplied secrets with `[redacted]`.
@@ -140,11 +152,21 @@ impl Redactor {
 
 /// Replaces every detected secret, personal datum and password inside
 /// `range` of `text` by its masked form.
-fn mask_range(text: &str, json: Option<&serde_json::Value>, range: std::ops::Range<usize>) -> String {
+fn mask_range(
+    text: &str,
+    json: Option<&serde_json::Value>,
+    range: std::ops::Range<usize>,
+) -> String {
     fn spans<K: std::fmt::Debug>(found: Vec<detect::Detection<K>>) -> Vec<(usize, usize, String)> {
         found
             .into_iter()
-            .map(|d| (d.start, d.end, detect::mask(&format!("{:?}", d.kind), &d.matched)))
+            .map(|d| {
+                (
+                    d.start,
+                    d.end,
+                    detect::mask(&format!("{:?}", d.kind), &d.matched),
+                )
+            })
             .collect()
     }
     let mut replacements = spans(detect::find_secrets(text, json));
@@ -205,7 +227,10 @@ mod tests {
         let r = Redactor::default();
         assert_eq!(r.redact_header("X-API-Key", "whatever"), REDACTED);
         assert_eq!(r.redact_header("Authorization", "Basic x"), REDACTED);
-        assert_eq!(r.redact_header("X-Forwarded-Host", "evil.test"), "evil.test");
+        assert_eq!(
+            r.redact_header("X-Forwarded-Host", "evil.test"),
+            "evil.test"
+        );
         assert_eq!(r.placeholder_header("X-Api-Key", "k"), "<X-Api-Key>");
     }
 }

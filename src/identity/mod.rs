@@ -76,7 +76,10 @@ mod tests {
         .unwrap();
         assert_eq!(ids.len(), 2);
         assert_eq!(ids[0].headers.len(), 2);
-        assert_eq!(ids[1].headers[0], ("Authorization".into(), "Bearer b".into()));
+        assert_eq!(
+            ids[1].headers[0],
+            ("Authorization".into(), "Bearer b".into())
+        );
     }
 
     #[test]

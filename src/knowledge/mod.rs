@@ -99,12 +99,21 @@ mod tests {
     fn every_file_parses_and_has_a_generic_variant() {
         assert!(!entries().is_empty());
         for entry in entries() {
-            assert!(entry.variant("generic").is_some(), "{} lacks generic", entry.id);
+            assert!(
+                entry.variant("generic").is_some(),
+                "{} lacks generic",
+                entry.id
+            );
             for text in [&entry.title, &entry.summary, &entry.attack, &entry.impact] {
                 assert!(!text.trim().is_empty(), "{} has an empty field", entry.id);
             }
             for variant in &entry.variants {
-                assert!(!variant.remediation.trim().is_empty(), "{} {}", entry.id, variant.stack);
+                assert!(
+                    !variant.remediation.trim().is_empty(),
+                    "{} {}",
+                    entry.id,
+                    variant.stack
+                );
             }
         }
     }
@@ -112,7 +121,11 @@ mod tests {
     #[test]
     fn every_check_has_an_entry_and_every_entry_a_check() {
         for check in REGISTRY {
-            assert!(entry(check.meta().id).is_some(), "no knowledge for {}", check.meta().id);
+            assert!(
+                entry(check.meta().id).is_some(),
+                "no knowledge for {}",
+                check.meta().id
+            );
         }
         for entry in entries() {
             assert!(
@@ -132,7 +145,10 @@ mod tests {
         let flask_dynamo = Stack::forced("flask+dynamodb");
         assert_eq!(entry.best_variant(&flask_dynamo).stack, "flask+dynamodb");
         assert_eq!(entry.best_variant(&Stack::forced("flask")).stack, "flask");
-        assert_eq!(entry.best_variant(&Stack::forced("express")).stack, "generic");
+        assert_eq!(
+            entry.best_variant(&Stack::forced("express")).stack,
+            "generic"
+        );
         assert_eq!(entry.best_variant(&Stack::default()).stack, "generic");
     }
 }

@@ -44,7 +44,10 @@ pub fn routes() -> Router {
         .route("/api/links", get(links))
         .route("/api/promo", get(promo))
         .layer(middleware::from_fn(method_override));
-    origin.layer(middleware::from_fn_with_state(SharedCache::default(), shared_cache))
+    origin.layer(middleware::from_fn_with_state(
+        SharedCache::default(),
+        shared_cache,
+    ))
 }
 
 fn caller(headers: &HeaderMap) -> Option<(&'static str, &'static str)> {
@@ -62,7 +65,11 @@ async fn account(headers: HeaderMap) -> Response {
             Json(json!({"user": name, "email": email, "balance": 1200})),
         )
             .into_response(),
-        None => (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid API key"}))).into_response(),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid API key"})),
+        )
+            .into_response(),
     }
 }
 
@@ -84,7 +91,9 @@ struct PromoQuery {
     utm_content: Option<String>,
 }
 
-async fn promo(axum::extract::Query(query): axum::extract::Query<PromoQuery>) -> Json<serde_json::Value> {
+async fn promo(
+    axum::extract::Query(query): axum::extract::Query<PromoQuery>,
+) -> Json<serde_json::Value> {
     Json(json!({
         "banner": format!("Welcome! {}", query.utm_content.unwrap_or_default()),
     }))
@@ -92,11 +101,19 @@ async fn promo(axum::extract::Query(query): axum::extract::Query<PromoQuery>) ->
 
 /// The origin honours method-override headers, so GET + override = 405.
 async fn method_override(request: Request, next: Next) -> Response {
-    let overridden = ["x-http-method-override", "x-http-method", "x-method-override"]
-        .iter()
-        .any(|h| request.headers().contains_key(*h));
+    let overridden = [
+        "x-http-method-override",
+        "x-http-method",
+        "x-method-override",
+    ]
+    .iter()
+    .any(|h| request.headers().contains_key(*h));
     if overridden {
-        return (StatusCode::METHOD_NOT_ALLOWED, Json(json!({"error": "method not allowed"}))).into_response();
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            Json(json!({"error": "method not allowed"})),
+        )
+            .into_response();
     }
     next.run(request).await
 }
@@ -132,7 +149,9 @@ async fn shared_cache(State(cache): State<SharedCache>, request: Request, next: 
         if let Ok(age) = HeaderValue::from_str(&age) {
             response.headers_mut().insert("age", age);
         }
-        response.headers_mut().insert("x-cache", HeaderValue::from_static("HIT"));
+        response
+            .headers_mut()
+            .insert("x-cache", HeaderValue::from_static("HIT"));
         return response;
     }
     let response = next.run(request).await;
@@ -156,6 +175,8 @@ async fn shared_cache(State(cache): State<SharedCache>, request: Request, next: 
             );
         }
     }
-    parts.headers.insert("x-cache", HeaderValue::from_static("MISS"));
+    parts
+        .headers
+        .insert("x-cache", HeaderValue::from_static("MISS"));
     Response::from_parts(parts, Body::from(body))
 }

@@ -13,7 +13,10 @@ use super::{ALICE_KEY, BOB_KEY};
 pub fn routes() -> Router {
     Router::new()
         .route("/openapi.json", get(openapi))
-        .route("/api/health", get(|| async { Json(json!({"status": "ok"})) }))
+        .route(
+            "/api/health",
+            get(|| async { Json(json!({"status": "ok"})) }),
+        )
         .route("/api/users", get(users))
         .route("/api/users/{user_id}", get(user))
         .route("/api/payments/{payment_id}", get(payment))
@@ -61,7 +64,11 @@ async fn users() -> Json<Value> {
 
 async fn user(Path(user_id): Path<String>, headers: HeaderMap) -> Response {
     if caller(&headers).is_none() {
-        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "missing API key"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "missing API key"})),
+        )
+            .into_response();
     }
     Json(json!({
         "id": user_id,
@@ -127,12 +134,8 @@ async fn search(Query(query): Query<SearchQuery>) -> Response {
 }
 
 async fn openapi() -> Json<Value> {
-    let get_op = |summary: &str, params: Value| {
-        json!({"get": {"summary": summary, "parameters": params, "responses": {"200": {"description": "OK"}}}})
-    };
-    let path_param = |name: &str, example: &str| {
-        json!([{"name": name, "in": "path", "required": true, "schema": {"type": "string"}, "example": example}])
-    };
+    let get_op = |summary: &str, params: Value| json!({"get": {"summary": summary, "parameters": params, "responses": {"200": {"description": "OK"}}}});
+    let path_param = |name: &str, example: &str| json!([{"name": name, "in": "path", "required": true, "schema": {"type": "string"}, "example": example}]);
     Json(json!({
         "openapi": "3.0.3",
         "info": {"title": "Rampart lab", "version": "1.0.0"},

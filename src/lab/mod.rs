@@ -47,7 +47,9 @@ impl LabServer {
     }
 
     pub fn spec_url(&self) -> Url {
-        self.base_url().join("/openapi.json").unwrap_or_else(|_| unreachable!())
+        self.base_url()
+            .join("/openapi.json")
+            .unwrap_or_else(|_| unreachable!())
     }
 
     pub async fn stop(mut self) {

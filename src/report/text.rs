@@ -61,21 +61,32 @@ pub fn render(report: &Report, color: bool) -> String {
         ))
     );
     for severity in Severity::ALL_DESCENDING {
-        let findings: Vec<&Finding> = report.findings.iter().filter(|f| f.severity == severity).collect();
+        let findings: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .collect();
         if findings.is_empty() {
             continue;
         }
         let _ = writeln!(
             out,
             "\n{}",
-            p.severity(severity, &format!("{} ({})", severity.as_str().to_uppercase(), findings.len()))
+            p.severity(
+                severity,
+                &format!("{} ({})", severity.as_str().to_uppercase(), findings.len())
+            )
         );
         for finding in findings {
             write_finding(&mut out, &p, finding);
         }
     }
     if !report.errors.is_empty() {
-        let _ = writeln!(out, "\n{}", p.bold(&format!("ERRORS ({})", report.errors.len())));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.bold(&format!("ERRORS ({})", report.errors.len()))
+        );
         for error in &report.errors {
             let _ = writeln!(out, "  {}: {}", error.endpoint, error.message);
         }
@@ -102,7 +113,11 @@ fn write_finding(out: &mut String, p: &Palette, finding: &Finding) {
         "  {} {}  {}",
         p.severity(finding.severity, "●"),
         p.bold(&finding.title),
-        p.dim(&format!("[{}] {}", finding.check, finding.confidence.as_str()))
+        p.dim(&format!(
+            "[{}] {}",
+            finding.check,
+            finding.confidence.as_str()
+        ))
     );
     let parameter = finding
         .parameter
@@ -139,7 +154,10 @@ fn write_finding(out: &mut String, p: &Palette, finding: &Finding) {
             "    {} {} {}",
             p.dim("fix:"),
             remediation.summary,
-            p.dim(&format!("({}; rampart explain {})", remediation.stack, finding.check))
+            p.dim(&format!(
+                "({}; rampart explain {})",
+                remediation.stack, finding.check
+            ))
         );
     }
     let _ = writeln!(out, "    {}", p.dim(&format!("id {}", finding.id)));

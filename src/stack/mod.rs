@@ -45,20 +45,76 @@ use Place::{Body, ResponseHeader};
 
 /// Passive fingerprints, most telling first.
 static RULES: &[Rule] = &[
-    Rule { place: ResponseHeader("server"), needle: "werkzeug", conclusions: &[Server("werkzeug"), Framework("flask")] },
-    Rule { place: Body, needle: "werkzeug debugger", conclusions: &[Framework("flask")] },
-    Rule { place: ResponseHeader("server"), needle: "gunicorn", conclusions: &[Server("gunicorn")] },
-    Rule { place: ResponseHeader("server"), needle: "uvicorn", conclusions: &[Server("uvicorn")] },
-    Rule { place: ResponseHeader("server"), needle: "nginx", conclusions: &[Server("nginx")] },
-    Rule { place: ResponseHeader("x-varnish"), needle: "", conclusions: &[Technology("varnish")] },
-    Rule { place: ResponseHeader("via"), needle: "varnish", conclusions: &[Technology("varnish")] },
-    Rule { place: ResponseHeader("x-powered-by"), needle: "express", conclusions: &[Framework("express")] },
-    Rule { place: Body, needle: "you're seeing this error because you have <code>debug = true</code>", conclusions: &[Framework("django")] },
-    Rule { place: Body, needle: "botocore", conclusions: &[Technology("dynamodb")] },
-    Rule { place: Body, needle: "when calling the query operation", conclusions: &[Technology("dynamodb")] },
-    Rule { place: Body, needle: "when calling the getitem operation", conclusions: &[Technology("dynamodb")] },
-    Rule { place: Body, needle: "when calling the scan operation", conclusions: &[Technology("dynamodb")] },
-    Rule { place: Body, needle: "dynamodb", conclusions: &[Technology("dynamodb")] },
+    Rule {
+        place: ResponseHeader("server"),
+        needle: "werkzeug",
+        conclusions: &[Server("werkzeug"), Framework("flask")],
+    },
+    Rule {
+        place: Body,
+        needle: "werkzeug debugger",
+        conclusions: &[Framework("flask")],
+    },
+    Rule {
+        place: ResponseHeader("server"),
+        needle: "gunicorn",
+        conclusions: &[Server("gunicorn")],
+    },
+    Rule {
+        place: ResponseHeader("server"),
+        needle: "uvicorn",
+        conclusions: &[Server("uvicorn")],
+    },
+    Rule {
+        place: ResponseHeader("server"),
+        needle: "nginx",
+        conclusions: &[Server("nginx")],
+    },
+    Rule {
+        place: ResponseHeader("x-varnish"),
+        needle: "",
+        conclusions: &[Technology("varnish")],
+    },
+    Rule {
+        place: ResponseHeader("via"),
+        needle: "varnish",
+        conclusions: &[Technology("varnish")],
+    },
+    Rule {
+        place: ResponseHeader("x-powered-by"),
+        needle: "express",
+        conclusions: &[Framework("express")],
+    },
+    Rule {
+        place: Body,
+        needle: "you're seeing this error because you have <code>debug = true</code>",
+        conclusions: &[Framework("django")],
+    },
+    Rule {
+        place: Body,
+        needle: "botocore",
+        conclusions: &[Technology("dynamodb")],
+    },
+    Rule {
+        place: Body,
+        needle: "when calling the query operation",
+        conclusions: &[Technology("dynamodb")],
+    },
+    Rule {
+        place: Body,
+        needle: "when calling the getitem operation",
+        conclusions: &[Technology("dynamodb")],
+    },
+    Rule {
+        place: Body,
+        needle: "when calling the scan operation",
+        conclusions: &[Technology("dynamodb")],
+    },
+    Rule {
+        place: Body,
+        needle: "dynamodb",
+        conclusions: &[Technology("dynamodb")],
+    },
 ];
 
 impl Stack {
@@ -84,7 +140,13 @@ impl Stack {
                     Body => ("body".to_string(), exchange.body_text()),
                 };
                 let found = rule.needle.is_empty() || contains_ignore_case(haystack, rule.needle);
-                found.then(|| format!("{} {} ({label})", exchange.request.method, exchange.endpoint_path()))
+                found.then(|| {
+                    format!(
+                        "{} {} ({label})",
+                        exchange.request.method,
+                        exchange.endpoint_path()
+                    )
+                })
             });
             let Some(seen_at) = hit else { continue };
             for conclusion in rule.conclusions {
@@ -100,7 +162,11 @@ impl Stack {
                     }
                 };
                 if added {
-                    let needle = if rule.needle.is_empty() { "present" } else { rule.needle };
+                    let needle = if rule.needle.is_empty() {
+                        "present"
+                    } else {
+                        rule.needle
+                    };
                     stack.evidence.push(format!("'{needle}' seen in {seen_at}"));
                 }
             }
@@ -120,7 +186,12 @@ impl Stack {
 
     /// A `flask+dynamodb`-style label, or "unknown".
     pub fn label(&self) -> String {
-        let tokens: Vec<String> = self.framework.iter().chain(self.technologies.iter()).cloned().collect();
+        let tokens: Vec<String> = self
+            .framework
+            .iter()
+            .chain(self.technologies.iter())
+            .cloned()
+            .collect();
         if tokens.is_empty() {
             "unknown".to_string()
         } else {

@@ -38,13 +38,23 @@ impl Check for AuthAfterLookup {
         &META
     }
 
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = ctx.url(endpoint) else { return Ok(Vec::new()) };
-        let Some(owner) = identities(ctx).into_iter().next() else { return Ok(Vec::new()) };
+    async fn probe(
+        &self,
+        ctx: &ProbeContext<'_>,
+        endpoint: &Endpoint,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
+        let Some(url) = ctx.url(endpoint) else {
+            return Ok(Vec::new());
+        };
+        let Some(owner) = identities(ctx).into_iter().next() else {
+            return Ok(Vec::new());
+        };
         let garbage = garbage_credentials(ctx, &owner);
 
         // Does this endpoint refuse a bad credential at all? Ask on a fresh URL.
-        let control = ctx.get(endpoint, &busted(ctx, &url), &Caller::Anonymous, &garbage).await?;
+        let control = ctx
+            .get(endpoint, &busted(ctx, &url), &Caller::Anonymous, &garbage)
+            .await?;
         if !refused(control.response.status) {
             return Ok(Vec::new());
         }
@@ -53,7 +63,9 @@ impl Check for AuthAfterLookup {
         if !is_success(&primed) {
             return Ok(Vec::new());
         }
-        let with_garbage = ctx.get(endpoint, &shared, &Caller::Anonymous, &garbage).await?;
+        let with_garbage = ctx
+            .get(endpoint, &shared, &Caller::Anonymous, &garbage)
+            .await?;
         if !same_response(&primed, &with_garbage) {
             return Ok(Vec::new());
         }
@@ -75,7 +87,11 @@ impl Check for AuthAfterLookup {
             );
         let anonymous = ctx.get(endpoint, &shared, &Caller::Anonymous, &[]).await?;
         if same_response(&primed, &anonymous) {
-            draft = draft.evidence("A request without any credential gets it too", &anonymous, None);
+            draft = draft.evidence(
+                "A request without any credential gets it too",
+                &anonymous,
+                None,
+            );
         }
         Ok(vec![draft])
     }

@@ -33,11 +33,27 @@ const OVERSIZED_HEADER_BYTES: [usize; 2] = [4 * 1024, 12 * 1024];
 
 fn triggers() -> Vec<(&'static str, String, String)> {
     vec![
-        ("method-override", "X-HTTP-Method-Override".into(), "DELETE".into()),
+        (
+            "method-override",
+            "X-HTTP-Method-Override".into(),
+            "DELETE".into(),
+        ),
         ("method-override", "X-HTTP-Method".into(), "DELETE".into()),
-        ("method-override", "X-Method-Override".into(), "DELETE".into()),
-        ("oversized-header", "X-Rampart-Oversized".into(), "a".repeat(OVERSIZED_HEADER_BYTES[0])),
-        ("oversized-header", "X-Rampart-Oversized".into(), "a".repeat(OVERSIZED_HEADER_BYTES[1])),
+        (
+            "method-override",
+            "X-Method-Override".into(),
+            "DELETE".into(),
+        ),
+        (
+            "oversized-header",
+            "X-Rampart-Oversized".into(),
+            "a".repeat(OVERSIZED_HEADER_BYTES[0]),
+        ),
+        (
+            "oversized-header",
+            "X-Rampart-Oversized".into(),
+            "a".repeat(OVERSIZED_HEADER_BYTES[1]),
+        ),
         ("meta-character", "X-Rampart-Meta".into(), "\\".into()),
     ]
 }
@@ -48,13 +64,21 @@ impl Check for CachedError {
         &META
     }
 
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(
+        &self,
+        ctx: &ProbeContext<'_>,
+        endpoint: &Endpoint,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
         if !ctx.facts.cache.safe_to_poison() || !endpoint.is_read_only() {
             return Ok(Vec::new());
         }
-        let Some(url) = ctx.url(endpoint) else { return Ok(Vec::new()) };
+        let Some(url) = ctx.url(endpoint) else {
+            return Ok(Vec::new());
+        };
         let caller = Caller::Anonymous;
-        let Some(clean) = ctx.baseline(&caller) else { return Ok(Vec::new()) };
+        let Some(clean) = ctx.baseline(&caller) else {
+            return Ok(Vec::new());
+        };
         if !(200..300).contains(&clean.response.status) {
             return Ok(Vec::new());
         }
@@ -65,7 +89,14 @@ impl Check for CachedError {
                 continue;
             }
             let target = busted(ctx, &url);
-            let attack = ctx.get(endpoint, &target, &caller, &[(header.clone(), value.clone())]).await?;
+            let attack = ctx
+                .get(
+                    endpoint,
+                    &target,
+                    &caller,
+                    &[(header.clone(), value.clone())],
+                )
+                .await?;
             if attack.response.status < 400 {
                 continue;
             }
@@ -78,7 +109,11 @@ impl Check for CachedError {
                 continue;
             }
             reported_kinds.push(kind);
-            let shown = if value.len() > 40 { format!("{} bytes", value.len()) } else { value.clone() };
+            let shown = if value.len() > 40 {
+                format!("{} bytes", value.len())
+            } else {
+                value.clone()
+            };
             drafts.push(
                 FindingDraft::at_exchange(&victim, Severity::Medium, Confidence::Confirmed)
                     .title(format!(

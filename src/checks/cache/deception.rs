@@ -38,7 +38,11 @@ static SUFFIXES: &[(&str, &str)] = &[
 
 fn deceptive_url(url: &Url, pattern: &str, name: &str) -> Option<Url> {
     let mut deceptive = url.clone();
-    let path = format!("{}{}", url.path().trim_end_matches('/'), pattern.replace("{name}", name));
+    let path = format!(
+        "{}{}",
+        url.path().trim_end_matches('/'),
+        pattern.replace("{name}", name)
+    );
     deceptive.set_path(&path);
     (deceptive.path() == path).then_some(deceptive)
 }
@@ -65,15 +69,24 @@ impl Check for Deception {
         &META
     }
 
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(
+        &self,
+        ctx: &ProbeContext<'_>,
+        endpoint: &Endpoint,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
         if !endpoint.is_read_only() {
             return Ok(Vec::new());
         }
-        let Some(url) = ctx.url(endpoint) else { return Ok(Vec::new()) };
-        let Some(owner) = identities(ctx).into_iter().next() else { return Ok(Vec::new()) };
-        let (Some(owner_normal), Some(anonymous_normal)) =
-            (ctx.baseline(&owner).cloned(), ctx.baseline(&Caller::Anonymous).cloned())
-        else {
+        let Some(url) = ctx.url(endpoint) else {
+            return Ok(Vec::new());
+        };
+        let Some(owner) = identities(ctx).into_iter().next() else {
+            return Ok(Vec::new());
+        };
+        let (Some(owner_normal), Some(anonymous_normal)) = (
+            ctx.baseline(&owner).cloned(),
+            ctx.baseline(&Caller::Anonymous).cloned(),
+        ) else {
             return Ok(Vec::new());
         };
         // Only private responses are worth deceiving a cache into storing.
@@ -84,7 +97,9 @@ impl Check for Deception {
             let name = format!("rampart{}", ctx.engine.buster().next_token());
             // The buster too: an origin that ignores the suffix may key its own
             // cache on the bare path, and a probe must never create that entry.
-            let Some(lure) = deceptive_url(&busted(ctx, &url), pattern, &name) else { continue };
+            let Some(lure) = deceptive_url(&busted(ctx, &url), pattern, &name) else {
+                continue;
+            };
             let victim = ctx.get(endpoint, &lure, &owner, &[]).await?;
             if !looks_like(&owner_normal, &victim) {
                 continue;
@@ -95,8 +110,13 @@ impl Check for Deception {
             }
             // Without the victim's visit, the same kind of URL stays private.
             let control_name = format!("rampart{}", ctx.engine.buster().next_token());
-            let Some(control_url) = deceptive_url(&busted(ctx, &url), pattern, &control_name) else { continue };
-            let control = ctx.get(endpoint, &control_url, &Caller::Anonymous, &[]).await?;
+            let Some(control_url) = deceptive_url(&busted(ctx, &url), pattern, &control_name)
+            else {
+                continue;
+            };
+            let control = ctx
+                .get(endpoint, &control_url, &Caller::Anonymous, &[])
+                .await?;
             if same_response(&victim, &control) || looks_like(&owner_normal, &control) {
                 continue;
             }

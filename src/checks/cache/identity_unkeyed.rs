@@ -34,13 +34,21 @@ impl Check for IdentityUnkeyed {
         &META
     }
 
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = ctx.url(endpoint) else { return Ok(Vec::new()) };
+    async fn probe(
+        &self,
+        ctx: &ProbeContext<'_>,
+        endpoint: &Endpoint,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
+        let Some(url) = ctx.url(endpoint) else {
+            return Ok(Vec::new());
+        };
         if !endpoint.is_read_only() {
             return Ok(Vec::new());
         }
         let ids = identities(ctx);
-        let Some(owner) = ids.first().cloned() else { return Ok(Vec::new()) };
+        let Some(owner) = ids.first().cloned() else {
+            return Ok(Vec::new());
+        };
         // Another identity proves a cross-user leak; with one identity, an
         // anonymous caller stands in for "someone else".
         let other = ids.get(1).cloned().unwrap_or(Caller::Anonymous);

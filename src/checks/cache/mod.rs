@@ -32,7 +32,9 @@ pub(crate) fn identities(ctx: &ProbeContext<'_>) -> Vec<Caller> {
 
 /// Same status and byte-identical body: what a cache hands back.
 pub(crate) fn same_response(a: &Exchange, b: &Exchange) -> bool {
-    a.response.status == b.response.status && a.response.body == b.response.body && !a.response.truncated
+    a.response.status == b.response.status
+        && a.response.body == b.response.body
+        && !a.response.truncated
 }
 
 pub(crate) fn is_success(exchange: &Exchange) -> bool {
@@ -41,7 +43,10 @@ pub(crate) fn is_success(exchange: &Exchange) -> bool {
 
 /// The identity's headers with every credential replaced by a value no
 /// server can accept (keeping a scheme such as `Bearer` so the header parses).
-pub(crate) fn garbage_credentials(ctx: &ProbeContext<'_>, caller: &Caller) -> Vec<(String, String)> {
+pub(crate) fn garbage_credentials(
+    ctx: &ProbeContext<'_>,
+    caller: &Caller,
+) -> Vec<(String, String)> {
     let Caller::Identity(name) = caller else {
         return Vec::new();
     };

@@ -34,13 +34,17 @@ fn shared_lifetime(cache_control: &str) -> Option<u64> {
         .map(|d| d.trim().to_ascii_lowercase())
         .collect();
     let value_of = |name: &str| {
-        directives
-            .iter()
-            .find_map(|d| d.strip_prefix(name)?.strip_prefix('=')?.trim_matches('"').parse::<u64>().ok())
+        directives.iter().find_map(|d| {
+            d.strip_prefix(name)?
+                .strip_prefix('=')?
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+        })
     };
-    value_of("s-maxage").or_else(|| value_of("max-age")).or_else(|| {
-        directives.iter().any(|d| d == "public").then_some(0)
-    })
+    value_of("s-maxage")
+        .or_else(|| value_of("max-age"))
+        .or_else(|| directives.iter().any(|d| d == "public").then_some(0))
 }
 
 fn forbids_shared_storage(cache_control: &str) -> bool {
@@ -71,10 +75,18 @@ impl Check for RiskyHeaders {
         &META
     }
 
-    async fn probe(&self, ctx: &ProbeContext<'_>, _endpoint: &Endpoint) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(owner) = identities(ctx).into_iter().next() else { return Ok(Vec::new()) };
-        let (Some(mine), Some(anonymous)) = (ctx.baseline(&owner).cloned(), ctx.baseline(&Caller::Anonymous).cloned())
-        else {
+    async fn probe(
+        &self,
+        ctx: &ProbeContext<'_>,
+        _endpoint: &Endpoint,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
+        let Some(owner) = identities(ctx).into_iter().next() else {
+            return Ok(Vec::new());
+        };
+        let (Some(mine), Some(anonymous)) = (
+            ctx.baseline(&owner).cloned(),
+            ctx.baseline(&Caller::Anonymous).cloned(),
+        ) else {
             return Ok(Vec::new());
         };
         // Only responses that depend on the caller are at risk.
@@ -123,8 +135,16 @@ impl Check for RiskyHeaders {
             .title(title)
             .description(why)
             .key("headers")
-            .evidence(format!("{}'s response and its cache headers", owner.label()), &mine, None)
-            .evidence("The anonymous response differs, so the content is caller-specific", &anonymous, None)])
+            .evidence(
+                format!("{}'s response and its cache headers", owner.label()),
+                &mine,
+                None,
+            )
+            .evidence(
+                "The anonymous response differs, so the content is caller-specific",
+                &anonymous,
+                None,
+            )])
     }
 }
 

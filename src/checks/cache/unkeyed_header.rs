@@ -76,11 +76,17 @@ impl Check for UnkeyedHeader {
         &META
     }
 
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(
+        &self,
+        ctx: &ProbeContext<'_>,
+        endpoint: &Endpoint,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
         if !ctx.facts.cache.safe_to_poison() || !endpoint.is_read_only() {
             return Ok(Vec::new());
         }
-        let Some(url) = ctx.url(endpoint) else { return Ok(Vec::new()) };
+        let Some(url) = ctx.url(endpoint) else {
+            return Ok(Vec::new());
+        };
         let caller = Caller::Anonymous;
         let mut drafts = Vec::new();
 
@@ -114,7 +120,9 @@ impl Check for UnkeyedHeader {
             );
         }
 
-        let Some(clean) = ctx.baseline(&caller).cloned() else { return Ok(drafts) };
+        let Some(clean) = ctx.baseline(&caller).cloned() else {
+            return Ok(drafts);
+        };
         for (header, value) in SCHEME_HEADERS {
             let poisoned_url = busted(ctx, &url);
             let poison = vec![(header.to_string(), value.to_string())];
@@ -126,7 +134,9 @@ impl Check for UnkeyedHeader {
             }
             let victim = ctx.get(endpoint, &poisoned_url, &caller, &[]).await?;
             let fresh = ctx.get(endpoint, &busted(ctx, &url), &caller, &[]).await?;
-            if victim.response.status != poisoned.response.status || fresh.response.status == poisoned.response.status {
+            if victim.response.status != poisoned.response.status
+                || fresh.response.status == poisoned.response.status
+            {
                 continue;
             }
             drafts.push(

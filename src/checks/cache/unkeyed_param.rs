@@ -46,11 +46,17 @@ impl Check for UnkeyedParam {
         &META
     }
 
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(
+        &self,
+        ctx: &ProbeContext<'_>,
+        endpoint: &Endpoint,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
         if !ctx.facts.cache.safe_to_poison() || !endpoint.is_read_only() {
             return Ok(Vec::new());
         }
-        let Some(url) = ctx.url(endpoint) else { return Ok(Vec::new()) };
+        let Some(url) = ctx.url(endpoint) else {
+            return Ok(Vec::new());
+        };
         let caller = Caller::Anonymous;
         // One request finds which candidates the origin reflects at all...
         let markers: Vec<(&str, String)> = PARAMS.iter().map(|p| (*p, canary(ctx))).collect();
@@ -119,7 +125,10 @@ async fn cloaking(
         keyed.query_pairs_mut().append_pair(param, "rampartsafe");
         let marker = canary(ctx);
         // Built by hand: the `;` must reach the wire unencoded.
-        let cloaked_query = format!("{}&utm_content=x;{param}={marker}", keyed.query().unwrap_or(""));
+        let cloaked_query = format!(
+            "{}&utm_content=x;{param}={marker}",
+            keyed.query().unwrap_or("")
+        );
         let mut cloaked = keyed.clone();
         cloaked.set_query(Some(&cloaked_query));
         let poisoned = ctx.get(endpoint, &cloaked, &caller, &[]).await?;
@@ -165,7 +174,9 @@ async fn fat_get(
         let body = serde_json::json!({ param: marker }).to_string();
         let mut probe = Probe::get(target.clone()).template(Some(endpoint.path.clone()));
         probe.headers = endpoint.sample_headers();
-        probe.headers.push(("Content-Type".into(), "application/json".into()));
+        probe
+            .headers
+            .push(("Content-Type".into(), "application/json".into()));
         probe.body = Some(body.into());
         let poisoned = ctx.engine.send(probe).await?;
         if !reflects(&poisoned, &marker) {

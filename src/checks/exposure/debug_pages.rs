@@ -38,18 +38,46 @@ fn describe(kind: DebugKind) -> (Severity, &'static str, &'static str) {
             "django-debug",
             "Django debug page (DEBUG = True) exposed",
         ),
-        DebugKind::PythonTraceback => (Severity::Medium, "python-traceback", "Python traceback in response"),
+        DebugKind::PythonTraceback => (
+            Severity::Medium,
+            "python-traceback",
+            "Python traceback in response",
+        ),
         DebugKind::BotocoreClientError => (
             Severity::Medium,
             "botocore-clienterror",
             "AWS botocore ClientError text in response",
         ),
-        DebugKind::JavaStackTrace => (Severity::Medium, "java-stack-trace", "Java stack trace in response"),
-        DebugKind::NodeStackTrace => (Severity::Medium, "node-stack-trace", "Node.js stack trace in response"),
-        DebugKind::RailsError => (Severity::Medium, "rails-error", "Rails error page in response"),
-        DebugKind::AspNetYsod => (Severity::Medium, "aspnet-error", "ASP.NET error page in response"),
-        DebugKind::PhpError => (Severity::Medium, "php-error", "PHP error with stack trace in response"),
-        DebugKind::SqlError => (Severity::Medium, "sql-error", "SQL error message in response"),
+        DebugKind::JavaStackTrace => (
+            Severity::Medium,
+            "java-stack-trace",
+            "Java stack trace in response",
+        ),
+        DebugKind::NodeStackTrace => (
+            Severity::Medium,
+            "node-stack-trace",
+            "Node.js stack trace in response",
+        ),
+        DebugKind::RailsError => (
+            Severity::Medium,
+            "rails-error",
+            "Rails error page in response",
+        ),
+        DebugKind::AspNetYsod => (
+            Severity::Medium,
+            "aspnet-error",
+            "ASP.NET error page in response",
+        ),
+        DebugKind::PhpError => (
+            Severity::Medium,
+            "php-error",
+            "PHP error with stack trace in response",
+        ),
+        DebugKind::SqlError => (
+            Severity::Medium,
+            "sql-error",
+            "SQL error message in response",
+        ),
     }
 }
 

@@ -15,7 +15,9 @@ use crate::finding::{Confidence, FindingDraft, Severity};
 
 /// Groups detections by kind, so one response yields one finding per kind,
 /// with the first match as the evidence focus.
-pub(crate) fn by_kind<K: Ord + Copy>(detections: Vec<Detection<K>>) -> BTreeMap<K, Vec<Detection<K>>> {
+pub(crate) fn by_kind<K: Ord + Copy>(
+    detections: Vec<Detection<K>>,
+) -> BTreeMap<K, Vec<Detection<K>>> {
     let mut groups: BTreeMap<K, Vec<Detection<K>>> = BTreeMap::new();
     for detection in detections {
         groups.entry(detection.kind).or_default().push(detection);
@@ -48,7 +50,9 @@ pub(crate) fn exposure_draft<K>(
 /// Paths whose job is to hand out tokens: a token there is expected.
 pub(crate) fn is_token_endpoint(path: &str) -> bool {
     let path = path.to_ascii_lowercase();
-    ["login", "token", "oauth", "auth", "session", "signin", "refresh"]
-        .iter()
-        .any(|w| path.contains(w))
+    [
+        "login", "token", "oauth", "auth", "session", "signin", "refresh",
+    ]
+    .iter()
+    .any(|w| path.contains(w))
 }
