@@ -46,6 +46,10 @@ pub struct ScanArgs {
     #[arg(long, num_args = 2, value_names = ["NAME", "HEADER"], action = clap::ArgAction::Append)]
     pub identity: Vec<String>,
 
+    /// Identities from a TOML file (values may be env:VAR; identities may log in).
+    #[arg(long, value_name = "FILE")]
+    pub identity_file: Option<PathBuf>,
+
     /// A header sent with every request, e.g. 'X-Tenant: acme'.
     #[arg(long = "header", short = 'H', value_name = "HEADER")]
     pub headers: Vec<String>,
@@ -56,6 +60,10 @@ pub struct ScanArgs {
     /// Allow state-changing probes (POST/PUT/PATCH/DELETE). Off by default.
     #[arg(long)]
     pub active: bool,
+
+    /// With --active: allow a bounded burst of failed logins to test rate limiting.
+    #[arg(long, requires = "active")]
+    pub login_burst: bool,
 
     #[command(flatten)]
     pub bounds: BoundArgs,

@@ -63,7 +63,23 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
             _ => None,
         })
         .collect();
-    let identities = identities_from_pairs(pairs)?;
+    let mut identities = identities_from_pairs(pairs)?;
+    let mut logins = Vec::new();
+    if let Some(path) = &args.identity_file {
+        let env = |var: &str| std::env::var(var).ok();
+        for entry in rampart::identity::file::load(path, &env)? {
+            match identities
+                .iter_mut()
+                .find(|i| i.name == entry.identity.name)
+            {
+                Some(existing) => existing.headers.extend(entry.identity.headers),
+                None => identities.push(entry.identity.clone()),
+            }
+            if let Some(login) = entry.login {
+                logins.push((entry.identity.name, login));
+            }
+        }
+    }
     let mut headers = Vec::new();
     for raw in &args.headers {
         match parse_header(raw) {
@@ -81,8 +97,14 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     if bounds.max_body_kib == 0 || bounds.max_body_kib > 1024 * 1024 {
         bail!("--max-body-kib must be between 1 and 1048576");
     }
-    let redactor = Redactor::for_inputs(&identities, &headers);
+    let mut redactor = Redactor::for_inputs(&identities, &headers);
+    for (name, login) in &logins {
+        for secret in &login.secrets {
+            redactor.add_secret(secret, &format!("<{name} login secret>"));
+        }
+    }
     let mut options = ScanOptions::new(target);
+    options.logins = logins;
     options.spec = args.spec.clone();
     options.identities = identities;
     options.headers = headers;
@@ -94,6 +116,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     options.include_checks = args.checks.clone();
     options.skip_checks = args.skip_checks.clone();
     options.active = args.active;
+    options.login_burst = args.login_burst;
     options.stack = args.stack.clone();
     options.accept_invalid_certs = args.insecure;
     if args.output.verbose {

@@ -30,6 +30,8 @@ pub struct ScanOptions {
     pub target: Url,
     pub spec: Option<String>,
     pub identities: Vec<Identity>,
+    /// Identities that log in for their credential (from `--identity-file`).
+    pub logins: Vec<(String, crate::identity::file::LoginRecipe)>,
     pub headers: Vec<(String, String)>,
     pub rate_per_second: Option<f64>,
     pub concurrency: usize,
@@ -39,6 +41,8 @@ pub struct ScanOptions {
     pub include_checks: Vec<String>,
     pub skip_checks: Vec<String>,
     pub active: bool,
+    /// Allow a bounded burst of failed logins (rate-limit check).
+    pub login_burst: bool,
     pub stack: Option<String>,
     pub accept_invalid_certs: bool,
     /// Receives progress notes (the binary prints them with `-v`).
@@ -52,6 +56,7 @@ impl ScanOptions {
             target,
             spec: None,
             identities: Vec::new(),
+            logins: Vec::new(),
             headers: Vec::new(),
             rate_per_second: defaults.rate_per_second,
             concurrency: defaults.concurrency,
@@ -61,6 +66,7 @@ impl ScanOptions {
             include_checks: Vec::new(),
             skip_checks: Vec::new(),
             active: false,
+            login_burst: false,
             stack: None,
             accept_invalid_certs: false,
             notes: None,
@@ -111,6 +117,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     config.body_cap = options.body_cap;
     config.default_headers = options.headers.clone();
     config.identities = options.identities.clone();
+    config.logins = options.logins.clone();
     config.accept_invalid_certs = options.accept_invalid_certs;
     let mut engine = Engine::new(config).map_err(ScanError::Engine)?;
     {
@@ -131,6 +138,13 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         });
     }
     let engine = engine;
+    engine.login_all().await.map_err(|error| match error {
+        EngineError::Login(_) => ScanError::Engine(error),
+        error => ScanError::Unreachable {
+            target: options.target.to_string(),
+            error,
+        },
+    })?;
     let callers = engine.callers();
     let first_caller = callers.first().cloned().unwrap_or(Caller::Anonymous);
 
@@ -176,7 +190,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     };
     options.note(&format!("stack: {}", stack.label()));
 
-    let facts = learn_facts(&engine, &selected, &baselines).await;
+    let facts = learn_facts(&engine, &selected, &discovered.endpoints, &baselines).await;
     if facts.cache.cache_seen {
         options.note(&format!(
             "cache: {} (stores responses: {}, buster keyed: {})",
@@ -214,6 +228,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
                 base_path: &discovered.base_path,
                 baselines: baselines.get(&endpoint.label()).unwrap_or(&empty),
                 facts: &facts,
+                allow_burst: options.login_burst,
             };
             async move {
                 let result = check.probe(&ctx, endpoint).await;
@@ -236,9 +251,9 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     let mut all_drafts = std::mem::take(&mut *drafts.lock().unwrap_or_else(|p| p.into_inner()));
     all_drafts.extend(active_drafts);
-    let findings = finalize_all(all_drafts, engine.redactor(), &stack);
-    dedupe_errors(&mut errors);
     let redactor = engine.redactor();
+    let findings = finalize_all(all_drafts, &redactor, &stack);
+    dedupe_errors(&mut errors);
     for error in &mut errors {
         error.message = redactor.redact_text(&error.message);
     }
@@ -272,9 +287,13 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 async fn learn_facts(
     engine: &Engine,
     selected: &[&'static dyn Check],
+    endpoints: &[Endpoint],
     baselines: &BTreeMap<String, Vec<Arc<Exchange>>>,
 ) -> TargetFacts {
-    let mut facts = TargetFacts::default();
+    let mut facts = TargetFacts {
+        identities: checks::authz::IdentityFacts::learn(endpoints, baselines.values().flatten()),
+        ..TargetFacts::default()
+    };
     let wants_cache = selected.iter().any(|c| c.meta().family == "cache");
     // Learn the cache from a public, successful GET (anonymous first), since
     // even a correctly configured cache stores those.

@@ -5,6 +5,7 @@
 //! sends them through the engine). Checks never print and never redact: they
 //! return [`FindingDraft`]s and the scan does the rest.
 
+pub mod authz;
 pub mod cache;
 pub mod exposure;
 
@@ -65,12 +66,15 @@ pub struct ProbeContext<'a> {
     pub baselines: &'a [Arc<Exchange>],
     /// What the scan learned once about the target.
     pub facts: &'a TargetFacts,
+    /// The user allowed bursts of failed logins (`--login-burst`).
+    pub allow_burst: bool,
 }
 
 /// Facts about the target learned once and shared by every check.
 #[derive(Debug, Clone, Default)]
 pub struct TargetFacts {
     pub cache: CacheProfile,
+    pub identities: authz::IdentityFacts,
 }
 
 impl ProbeContext<'_> {
@@ -133,6 +137,14 @@ pub static REGISTRY: &[&dyn Check] = &[
     &cache::cached_error::CachedError,
     &cache::deception::Deception,
     &cache::risky_headers::RiskyHeaders,
+    &authz::bola::Bola,
+    &authz::subject_from_url::SubjectFromUrl,
+    &authz::missing_auth::MissingAuth,
+    &authz::guessable_ids::GuessableIds,
+    &authz::excessive_exposure::ExcessiveExposure,
+    &authz::mass_assignment::MassAssignment,
+    &authz::user_enumeration::UserEnumeration,
+    &authz::login_rate_limit::LoginRateLimit,
     &exposure::secrets::Secrets,
     &exposure::pii::Pii,
     &exposure::password_hashes::PasswordHashes,

@@ -24,6 +24,7 @@ pub use limits::Limits;
 pub use redact::Redactor;
 pub use scope::Scope;
 
+use crate::identity::file::{LoginRecipe, TokenSource};
 use crate::identity::Identity;
 
 pub const DEFAULT_BODY_CAP: usize = 1024 * 1024;
@@ -51,12 +52,17 @@ pub enum EngineError {
     UnknownIdentity(String),
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    #[error("{0}")]
+    Login(String),
 }
 
 impl EngineError {
     /// Errors that mean the target cannot be reached at all.
     pub fn is_fatal_for_target(&self) -> bool {
-        matches!(self, EngineError::Tls(_) | EngineError::Connect(_))
+        matches!(
+            self,
+            EngineError::Tls(_) | EngineError::Connect(_) | EngineError::Login(_)
+        )
     }
 }
 
@@ -125,6 +131,8 @@ pub struct EngineConfig {
     pub body_cap: usize,
     pub default_headers: Vec<(String, String)>,
     pub identities: Vec<Identity>,
+    /// Identities that log in for their credential, by name.
+    pub logins: Vec<(String, LoginRecipe)>,
     pub accept_invalid_certs: bool,
 }
 
@@ -139,6 +147,7 @@ impl EngineConfig {
             body_cap: DEFAULT_BODY_CAP,
             default_headers: Vec::new(),
             identities: Vec::new(),
+            logins: Vec::new(),
             accept_invalid_certs: false,
         }
     }
@@ -151,7 +160,11 @@ pub struct Engine {
     config: EngineConfig,
     limits: Limits,
     scope: Scope,
-    redactor: Redactor,
+    redactor: std::sync::RwLock<Redactor>,
+    /// Credentials obtained by logging in, by identity name.
+    sessions: std::sync::RwLock<std::collections::BTreeMap<String, (String, String)>>,
+    /// Serialises logins so a burst of 401s triggers one re-login.
+    login_lock: tokio::sync::Mutex<()>,
     buster: CacheBuster,
     observers: Vec<Observer>,
 }
@@ -175,7 +188,12 @@ impl Engine {
             .danger_accept_invalid_certs(config.accept_invalid_certs)
             .build()
             .map_err(|e| EngineError::Http(error_chain(&e)))?;
-        let redactor = Redactor::for_inputs(&config.identities, &config.default_headers);
+        let mut redactor = Redactor::for_inputs(&config.identities, &config.default_headers);
+        for (name, recipe) in &config.logins {
+            for secret in &recipe.secrets {
+                redactor.add_secret(secret, &format!("<{name} login secret>"));
+            }
+        }
         Ok(Engine {
             client,
             limits: Limits::new(
@@ -184,7 +202,9 @@ impl Engine {
                 config.max_requests,
             ),
             scope: Scope::for_target(&config.target),
-            redactor,
+            redactor: std::sync::RwLock::new(redactor),
+            sessions: std::sync::RwLock::default(),
+            login_lock: tokio::sync::Mutex::new(()),
             buster: CacheBuster::default(),
             observers: Vec::new(),
             config,
@@ -200,8 +220,9 @@ impl Engine {
         &self.config.target
     }
 
-    pub fn redactor(&self) -> &Redactor {
-        &self.redactor
+    /// The redactor as of now (it learns tokens obtained by logging in).
+    pub fn redactor(&self) -> Redactor {
+        self.redactor.read().map(|r| r.clone()).unwrap_or_default()
     }
 
     pub fn buster(&self) -> &CacheBuster {
@@ -212,8 +233,68 @@ impl Engine {
         &self.scope
     }
 
-    pub fn identities(&self) -> &[Identity] {
-        &self.config.identities
+    /// Every identity with its current headers (login tokens included).
+    pub fn identities(&self) -> Vec<Identity> {
+        let sessions = self.sessions.read().map(|s| s.clone()).unwrap_or_default();
+        self.config
+            .identities
+            .iter()
+            .map(|identity| {
+                let mut identity = identity.clone();
+                if let Some((name, value)) = sessions.get(&identity.name) {
+                    identity
+                        .headers
+                        .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+                    identity.headers.push((name.clone(), value.clone()));
+                }
+                identity
+            })
+            .collect()
+    }
+
+    /// Logs every login identity in; a failure stops the scan.
+    pub async fn login_all(&self) -> Result<(), EngineError> {
+        for (name, _) in &self.config.logins {
+            self.login(name).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs an identity's login recipe and stores the credential it yields.
+    async fn login(&self, name: &str) -> Result<(), EngineError> {
+        let Some((_, recipe)) = self.config.logins.iter().find(|(n, _)| n == name) else {
+            return Err(EngineError::UnknownIdentity(name.to_string()));
+        };
+        let _serialised = self.login_lock.lock().await;
+        let url = self.url_for(&recipe.path)?;
+        let mut probe = Probe::get(url).header("Content-Type", recipe.content_type);
+        probe.method = recipe.method.clone();
+        probe.body = Some(Bytes::from(recipe.body.clone()));
+        let headers = self.headers_for(&probe)?;
+        let exchange = self.send_once(&probe, headers).await?;
+        let token = match &recipe.token {
+            TokenSource::JsonPointer(pointer) => exchange
+                .body_json()
+                .and_then(|json| json.pointer(pointer))
+                .and_then(|v| v.as_str())
+                .map(String::from),
+            TokenSource::Header(header) => exchange.response_header(header).map(String::from),
+        };
+        let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
+            EngineError::Login(format!(
+                "login for '{name}' answered HTTP {} without a token",
+                exchange.response.status
+            ))
+        })?;
+        let header = recipe.header_for(&token);
+        if let Ok(mut redactor) = self.redactor.write() {
+            redactor.add_secret(&header.1, &format!("<{name} {}>", header.0));
+            redactor.add_secret(&token, &format!("<{name} token>"));
+        }
+        if let Ok(mut sessions) = self.sessions.write() {
+            sessions.insert(name.to_string(), header);
+        }
+        Ok(())
     }
 
     pub fn requests_sent(&self) -> u64 {
@@ -242,11 +323,28 @@ impl Engine {
             .map_err(|e| EngineError::InvalidRequest(format!("{path_and_query}: {e}")))
     }
 
-    /// Sends one probe within every bound and captures the exchange.
+    /// Sends one probe within every bound and captures the exchange. A 401
+    /// for an identity that logs in renews its token and retries once.
     pub async fn send(&self, probe: Probe) -> Result<Arc<Exchange>, EngineError> {
+        let headers = self.headers_for(&probe)?;
+        let exchange = self.send_once(&probe, headers).await?;
+        if let Caller::Identity(name) = &probe.caller {
+            let renewable = self.config.logins.iter().any(|(n, _)| n == name);
+            if exchange.response.status == 401 && renewable {
+                self.login(name).await?;
+                let headers = self.headers_for(&probe)?;
+                return self.send_once(&probe, headers).await;
+            }
+        }
+        Ok(exchange)
+    }
+
+    /// The headers a probe goes out with: defaults, then the caller's
+    /// credentials, then the probe's own (which win).
+    fn headers_for(&self, probe: &Probe) -> Result<Vec<(String, String)>, EngineError> {
         if !self.scope.contains(&probe.url) {
             return Err(EngineError::OutOfScope(
-                self.redactor
+                self.redactor()
                     .redact_supplied(probe.url.as_str())
                     .into_owned(),
             ));
@@ -254,12 +352,11 @@ impl Engine {
         let mut headers: Vec<(String, String)> = self.config.default_headers.clone();
         if let Caller::Identity(name) = &probe.caller {
             let identity = self
-                .config
-                .identities
-                .iter()
+                .identities()
+                .into_iter()
                 .find(|i| &i.name == name)
                 .ok_or_else(|| EngineError::UnknownIdentity(name.clone()))?;
-            headers.extend(identity.headers.iter().cloned());
+            headers.extend(identity.headers);
         }
         // A probe's own headers win over defaults and identity headers, so a
         // check can replace a credential with a garbage one.
@@ -267,6 +364,14 @@ impl Engine {
             headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
             headers.push((name.clone(), value.clone()));
         }
+        Ok(headers)
+    }
+
+    async fn send_once(
+        &self,
+        probe: &Probe,
+        headers: Vec<(String, String)>,
+    ) -> Result<Arc<Exchange>, EngineError> {
         let method = reqwest::Method::from_bytes(probe.method.as_bytes())
             .map_err(|_| EngineError::InvalidRequest(format!("bad method {}", probe.method)))?;
         let mut header_map = HeaderMap::new();
@@ -322,18 +427,18 @@ impl Engine {
 
         let exchange = Arc::new(Exchange::new(
             RecordedRequest {
-                method: probe.method,
+                method: probe.method.clone(),
                 url: probe.url.to_string(),
                 headers,
-                body: probe.body,
-                identity: match probe.caller {
+                body: probe.body.clone(),
+                identity: match &probe.caller {
                     Caller::Anonymous => None,
-                    Caller::Identity(name) => Some(name),
+                    Caller::Identity(name) => Some(name.clone()),
                 },
             },
             response,
             started.elapsed(),
-            probe.endpoint_template,
+            probe.endpoint_template.clone(),
         ));
         for observer in &self.observers {
             observer(&exchange);
@@ -388,7 +493,7 @@ impl Engine {
 
     fn classify(&self, error: &reqwest::Error) -> EngineError {
         let message = self
-            .redactor
+            .redactor()
             .redact_supplied(&error_chain(error))
             .into_owned();
         let lower = message.to_ascii_lowercase();

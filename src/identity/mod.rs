@@ -1,5 +1,7 @@
 //! Who Rampart speaks as: named identities, each a set of headers.
 
+pub mod file;
+
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

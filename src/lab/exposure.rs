@@ -151,7 +151,11 @@ async fn openapi() -> Json<Value> {
             "/api/search": get_op("Search", json!([{"name": "q", "in": "query", "required": true, "schema": {"type": "string"}, "example": "ana"}])),
             "/api/account": get_op("The caller's account (behind the shared cache)", json!([])),
             "/api/links": get_op("Links (behind the shared cache)", json!([])),
-            "/api/promo": get_op("Promotion banner (behind the shared cache)", json!([]))
+            "/api/promo": get_op("Promotion banner (behind the shared cache)", json!([])),
+            "/api/me": get_op("The caller", json!([])),
+            "/api/invoices/{invoice_id}": get_op("One invoice", path_param("invoice_id", "1001")),
+            "/api/customers/{user_id}/orders": get_op("A customer's orders", path_param("user_id", "1")),
+            "/api/reports/summary": get_op("Orders per user", json!([]))
         }
     }))
 }

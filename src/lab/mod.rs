@@ -3,6 +3,7 @@
 //! so a newcomer sees real findings without owning an API. Each check family
 //! adds its cases here.
 
+mod authz;
 mod cache;
 mod exposure;
 
@@ -64,6 +65,7 @@ impl LabServer {
 pub fn router() -> Router {
     exposure::routes()
         .merge(cache::routes())
+        .merge(authz::routes())
         .layer(axum::middleware::map_response(imitate_werkzeug))
 }
 
@@ -81,8 +83,9 @@ pub async fn start() -> std::io::Result<LabServer> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (shutdown, on_shutdown) = oneshot::channel::<()>();
+    let app = router();
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router())
+        let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = on_shutdown.await;
             })

@@ -1,0 +1,135 @@
+//! Excessive data exposure.
+//!
+//! APIs often serialise whole database records and leave it to the client
+//! to show the right fields. Everything else — password hashes, admin flags,
+//! internal notes, secrets — is one proxy away from any caller. Rampart reads
+//! the field names of every JSON response it sees.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::checks::{Check, CheckMeta, Mode};
+use crate::engine::Exchange;
+use crate::finding::{Category, Confidence, FindingDraft, Severity};
+
+pub struct ExcessiveExposure;
+
+static META: CheckMeta = CheckMeta {
+    id: "authz.excessive-exposure",
+    family: "authz",
+    category: Category::PropertyAuthorization,
+    severity: Severity::Medium,
+    summary: "Responses carry fields callers should not see (hashes, admin flags, internal notes, secrets)",
+    mode: Mode::Passive,
+    min_identities: 0,
+};
+
+/// Field names no API client needs to receive.
+fn is_internal_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace('-', "_");
+    const EXACT: &[&str] = &[
+        "password_hash",
+        "passwordhash",
+        "password_digest",
+        "hashed_password",
+        "pwd_hash",
+        "passwd",
+        "salt",
+        "is_admin",
+        "isadmin",
+        "is_superuser",
+        "is_staff",
+        "admin",
+        "superuser",
+        "mfa_secret",
+        "totp_secret",
+        "otp_secret",
+        "reset_token",
+        "password_reset_token",
+        "secret",
+        "secret_key",
+        "private_key",
+        "api_secret",
+        "client_secret",
+        "internal_notes",
+        "internal_id",
+    ];
+    EXACT.contains(&n.as_str()) || n.starts_with("internal_") || n.ends_with("_internal")
+}
+
+fn internal_fields(value: &Value, out: &mut BTreeSet<String>, depth: usize) {
+    if depth > 12 || out.len() > 50 {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                if is_internal_field(key) && !item.is_null() {
+                    out.insert(key.clone());
+                }
+                internal_fields(item, out, depth + 1);
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .take(100)
+            .for_each(|v| internal_fields(v, out, depth + 1)),
+        _ => {}
+    }
+}
+
+impl Check for ExcessiveExposure {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+        if !(200..300).contains(&exchange.response.status) {
+            return Vec::new();
+        }
+        let Some(json) = exchange.body_json() else {
+            return Vec::new();
+        };
+        let mut fields = BTreeSet::new();
+        internal_fields(json, &mut fields, 0);
+        if fields.is_empty() {
+            return Vec::new();
+        }
+        let list: Vec<String> = fields.into_iter().collect();
+        let focus = list
+            .first()
+            .and_then(|f| exchange.body_text().find(&format!("\"{f}\"")))
+            .map(|start| start..start + list[0].len() + 2);
+        vec![FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Firm)
+            .title("Response exposes internal fields")
+            .description(format!(
+                "The response carries {} — fields a client should never receive; the API returns whole records \
+                 instead of an explicit view.",
+                list.join(", ")
+            ))
+            .parameter(list.join(","))
+            .key("fields")
+            .evidence("Response with internal fields", exchange, focus)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_fields_are_found_public_ones_are_not() {
+        let json = serde_json::json!({
+            "user": {"username": "ana", "role": "user", "password_hash": "$2b$…", "is_admin": false,
+                     "internal_notes": "vip", "password_policy": "12 chars", "deleted": null}
+        });
+        let mut out = BTreeSet::new();
+        internal_fields(&json, &mut out, 0);
+        assert_eq!(
+            out.into_iter().collect::<Vec<_>>(),
+            vec!["internal_notes", "is_admin", "password_hash"]
+        );
+    }
+}

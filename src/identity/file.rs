@@ -1,0 +1,325 @@
+//! `--identity-file`: identities in TOML, with secrets read from the
+//! environment (`env:VAR`) and identities that log in to get their token.
+//!
+//! ```toml
+//! [[identity]]
+//! name = "alice"
+//! headers = { "X-API-Key" = "env:ALICE_KEY" }
+//!
+//! [[identity]]
+//! name = "carol"
+//! [identity.login]
+//! path = "/api/login"                 # method defaults to POST
+//! json = { username = "carol", password = "env:CAROL_PASSWORD" }
+//! token_pointer = "/token"            # or token_header = "X-Auth-Token"
+//! send_header = "Authorization"       # default
+//! send_format = "Bearer {token}"      # default
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use super::{parse_header, Identity};
+
+#[derive(Debug, Error)]
+pub enum IdentityFileError {
+    #[error("cannot read identity file {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("invalid identity file {path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("identity '{identity}' needs environment variable {var}, which is not set")]
+    MissingEnv { identity: String, var: String },
+    #[error("identity '{identity}': {message}")]
+    Bad { identity: String, message: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileFormat {
+    #[serde(default)]
+    identity: Vec<IdentityEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdentityEntry {
+    name: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    login: Option<LoginEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginEntry {
+    #[serde(default = "default_method")]
+    method: String,
+    path: String,
+    json: Option<toml::Table>,
+    form: Option<BTreeMap<String, String>>,
+    token_pointer: Option<String>,
+    token_header: Option<String>,
+    #[serde(default = "default_send_header")]
+    send_header: String,
+    #[serde(default = "default_send_format")]
+    send_format: String,
+}
+
+fn default_method() -> String {
+    "POST".into()
+}
+fn default_send_header() -> String {
+    "Authorization".into()
+}
+fn default_send_format() -> String {
+    "Bearer {token}".into()
+}
+
+/// Where the token is in the login response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// A JSON pointer into the body, e.g. `/token` or `/data/access_token`.
+    JsonPointer(String),
+    /// A response header.
+    Header(String),
+}
+
+/// How an identity obtains (and renews) its credential.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginRecipe {
+    pub method: String,
+    pub path: String,
+    /// The request body, already resolved, and its content type.
+    pub body: String,
+    pub content_type: &'static str,
+    pub token: TokenSource,
+    pub send_header: String,
+    pub send_format: String,
+    /// Values of the body that are secrets (passwords), for redaction.
+    pub secrets: Vec<String>,
+}
+
+impl LoginRecipe {
+    /// The header to send once `token` is known.
+    pub fn header_for(&self, token: &str) -> (String, String) {
+        (
+            self.send_header.clone(),
+            self.send_format.replace("{token}", token),
+        )
+    }
+}
+
+/// An identity from the file: fixed headers, plus a login recipe if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileIdentity {
+    pub identity: Identity,
+    pub login: Option<LoginRecipe>,
+}
+
+fn resolve(
+    identity: &str,
+    value: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, IdentityFileError> {
+    match value.strip_prefix("env:") {
+        Some(var) => env(var).ok_or_else(|| IdentityFileError::MissingEnv {
+            identity: identity.to_string(),
+            var: var.to_string(),
+        }),
+        None => Ok(value.to_string()),
+    }
+}
+
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["pass", "secret", "token", "key", "pin"]
+        .iter()
+        .any(|w| key.contains(w))
+}
+
+/// Reads an identity file; `env` looks up environment variables.
+pub fn load(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<FileIdentity>, IdentityFileError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| IdentityFileError::Read {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?;
+    parse(&text, &shown, env)
+}
+
+pub fn parse(
+    text: &str,
+    shown: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<FileIdentity>, IdentityFileError> {
+    let file: FileFormat = toml::from_str(text).map_err(|e| IdentityFileError::Invalid {
+        path: shown.to_string(),
+        // toml quotes the offending line, which may hold a secret.
+        message: e.message().to_string(),
+    })?;
+    let mut out = Vec::new();
+    for entry in file.identity {
+        let name = entry.name.clone();
+        let bad = |message: &str| IdentityFileError::Bad {
+            identity: name.clone(),
+            message: message.to_string(),
+        };
+        let mut headers = Vec::new();
+        for (header, value) in &entry.headers {
+            let value = resolve(&name, value, env)?;
+            let parsed = parse_header(&format!("{header}: {value}"))
+                .ok_or_else(|| bad("a header name or value is malformed"))?;
+            headers.push(parsed);
+        }
+        let login = match entry.login {
+            None => None,
+            Some(login) => {
+                let mut secrets = Vec::new();
+                let (body, content_type) = match (&login.json, &login.form) {
+                    (Some(json), None) => {
+                        let mut resolved = serde_json::Map::new();
+                        for (key, value) in json {
+                            let value = match value {
+                                toml::Value::String(s) => {
+                                    let v = resolve(&name, s, env)?;
+                                    if s.starts_with("env:") || is_secret_key(key) {
+                                        secrets.push(v.clone());
+                                    }
+                                    serde_json::Value::String(v)
+                                }
+                                other => serde_json::to_value(other)
+                                    .map_err(|_| bad("login.json holds an unsupported value"))?,
+                            };
+                            resolved.insert(key.clone(), value);
+                        }
+                        (
+                            serde_json::Value::Object(resolved).to_string(),
+                            "application/json",
+                        )
+                    }
+                    (None, Some(form)) => {
+                        let mut serializer = url::form_urlencoded::Serializer::new(String::new());
+                        for (key, value) in form {
+                            let v = resolve(&name, value, env)?;
+                            if value.starts_with("env:") || is_secret_key(key) {
+                                secrets.push(v.clone());
+                            }
+                            serializer.append_pair(key, &v);
+                        }
+                        (serializer.finish(), "application/x-www-form-urlencoded")
+                    }
+                    _ => return Err(bad("login needs exactly one of `json` or `form`")),
+                };
+                let token = match (login.token_pointer, login.token_header) {
+                    (Some(pointer), None) => TokenSource::JsonPointer(pointer),
+                    (None, Some(header)) => TokenSource::Header(header),
+                    _ => {
+                        return Err(bad(
+                            "login needs exactly one of `token_pointer` or `token_header`",
+                        ))
+                    }
+                };
+                if !login.send_format.contains("{token}") {
+                    return Err(bad("login.send_format must contain {token}"));
+                }
+                if !login.path.starts_with('/') {
+                    return Err(bad("login.path must start with '/'"));
+                }
+                Some(LoginRecipe {
+                    method: login.method.to_ascii_uppercase(),
+                    path: login.path,
+                    body,
+                    content_type,
+                    token,
+                    send_header: login.send_header,
+                    send_format: login.send_format,
+                    secrets,
+                })
+            }
+        };
+        if headers.is_empty() && login.is_none() {
+            return Err(bad("needs `headers` or a `login`"));
+        }
+        out.push(FileIdentity {
+            identity: Identity { name, headers },
+            login,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(var: &str) -> Option<String> {
+        match var {
+            "ALICE_KEY" => Some("ak_alice_secret".into()),
+            "CAROL_PW" => Some("carol-secret-pw".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn headers_and_login_recipes_resolve_environment_values() {
+        let text = r#"
+            [[identity]]
+            name = "alice"
+            headers = { "X-API-Key" = "env:ALICE_KEY" }
+
+            [[identity]]
+            name = "carol"
+            [identity.login]
+            path = "/api/login"
+            json = { username = "carol", password = "env:CAROL_PW", remember = true }
+            token_pointer = "/token"
+        "#;
+        let ids = parse(text, "ids.toml", &env).unwrap();
+        assert_eq!(
+            ids[0].identity.headers,
+            vec![("X-API-Key".into(), "ak_alice_secret".into())]
+        );
+        let login = ids[1].login.as_ref().unwrap();
+        assert_eq!(login.method, "POST");
+        assert!(login.body.contains("carol-secret-pw"));
+        assert_eq!(login.secrets, vec!["carol-secret-pw".to_string()]);
+        assert_eq!(login.token, TokenSource::JsonPointer("/token".into()));
+        assert_eq!(
+            login.header_for("t1"),
+            ("Authorization".into(), "Bearer t1".into())
+        );
+    }
+
+    #[test]
+    fn errors_name_the_problem_but_never_a_value() {
+        let missing = parse(
+            "[[identity]]\nname = \"a\"\nheaders = { X = \"env:NOPE\" }",
+            "f",
+            &env,
+        )
+        .unwrap_err();
+        assert!(missing.to_string().contains("NOPE"));
+        let malformed = parse(
+            "[[identity]]\nname = \"a\"\nheaders = { X = \"sk_live_leak\" \n",
+            "f",
+            &env,
+        )
+        .unwrap_err();
+        assert!(
+            !malformed.to_string().contains("sk_live_leak"),
+            "{malformed}"
+        );
+        let both = parse(
+            "[[identity]]\nname = \"a\"\n[identity.login]\npath = \"/l\"\njson = {}\ntoken_pointer = \"/t\"\ntoken_header = \"X\"",
+            "f",
+            &env,
+        );
+        assert!(both.is_err());
+    }
+}

@@ -1,0 +1,131 @@
+//! Identities that log in: the token is taken from the login response, sent
+//! as configured, renewed when the API answers 401, and never printed.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rampart::engine::{Caller, Engine, EngineConfig, Probe};
+use rampart::identity::file::parse;
+use rampart::identity::Identity;
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Tokens {
+    issued: Arc<AtomicU32>,
+}
+
+impl Tokens {
+    fn current(&self) -> String {
+        format!("tok-{}", self.issued.load(Ordering::SeqCst))
+    }
+}
+
+async fn start() -> (String, Tokens) {
+    let tokens = Tokens::default();
+    let app = Router::new()
+        .route(
+            "/login",
+            post(
+                |State(t): State<Tokens>, Json(body): Json<serde_json::Value>| async move {
+                    if body["password"] != "carol-pw-123" {
+                        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "bad"})));
+                    }
+                    t.issued.fetch_add(1, Ordering::SeqCst);
+                    (
+                        StatusCode::OK,
+                        Json(json!({"data": {"token": t.current()}})),
+                    )
+                },
+            ),
+        )
+        .route(
+            "/secret",
+            get(|State(t): State<Tokens>, headers: HeaderMap| async move {
+                let sent = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if sent == format!("Bearer {}", t.current()) {
+                    (StatusCode::OK, "carol's secret")
+                } else {
+                    (StatusCode::UNAUTHORIZED, "expired")
+                }
+            }),
+        )
+        .with_state(tokens.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (format!("http://{addr}"), tokens)
+}
+
+fn carol_engine(base: &str) -> Engine {
+    let file = r#"
+        [[identity]]
+        name = "carol"
+        [identity.login]
+        path = "/login"
+        json = { username = "carol", password = "env:CAROL_PW" }
+        token_pointer = "/data/token"
+    "#;
+    let env = |var: &str| (var == "CAROL_PW").then(|| "carol-pw-123".to_string());
+    let entry = parse(file, "ids.toml", &env).unwrap().remove(0);
+    let mut config = EngineConfig::new(url::Url::parse(base).unwrap());
+    config.rate_per_second = None;
+    config.identities = vec![Identity {
+        name: "carol".into(),
+        headers: Vec::new(),
+    }];
+    config.logins = vec![("carol".into(), entry.login.unwrap())];
+    Engine::new(config).unwrap()
+}
+
+#[tokio::test]
+async fn the_token_is_used_and_renewed_after_a_401() {
+    let (base, tokens) = start().await;
+    let engine = carol_engine(&base);
+    engine.login_all().await.unwrap();
+    let secret = url::Url::parse(&format!("{base}/secret")).unwrap();
+    let carol = || Probe::get(secret.clone()).as_caller(Caller::Identity("carol".into()));
+    assert_eq!(engine.send(carol()).await.unwrap().response.status, 200);
+
+    // Someone else logs in as carol: her token is now stale.
+    tokens.issued.fetch_add(1, Ordering::SeqCst);
+    let renewed = engine.send(carol()).await.unwrap();
+    assert_eq!(renewed.response.status, 200, "re-login after 401 and retry");
+    assert_eq!(tokens.issued.load(Ordering::SeqCst), 3);
+
+    // Neither the password nor any token survives redaction.
+    let redactor = engine.redactor();
+    let text = format!("carol-pw-123 Bearer {} tok-1", tokens.current());
+    let shown = redactor.redact_supplied(&text);
+    assert!(
+        !shown.contains("carol-pw-123") && !shown.contains("tok-"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_login_without_a_token_is_a_clear_error() {
+    let (base, _) = start().await;
+    let file = r#"
+        [[identity]]
+        name = "carol"
+        [identity.login]
+        path = "/login"
+        json = { username = "carol", password = "wrong" }
+        token_pointer = "/data/token"
+    "#;
+    let entry = parse(file, "ids.toml", &|_| None).unwrap().remove(0);
+    let mut config = EngineConfig::new(url::Url::parse(&base).unwrap());
+    config.identities = vec![entry.identity];
+    config.logins = vec![("carol".into(), entry.login.unwrap())];
+    let engine = Engine::new(config).unwrap();
+    let error = engine.login_all().await.unwrap_err().to_string();
+    assert!(error.contains("carol") && error.contains("401"), "{error}");
+    assert!(!error.contains("wrong"), "{error}");
+}
