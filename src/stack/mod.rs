@@ -133,13 +133,27 @@ impl Stack {
     /// Fingerprints a target from the exchanges seen so far.
     pub fn fingerprint(exchanges: &[Arc<Exchange>]) -> Self {
         let mut stack = Stack::default();
+        // Lower-cased once: tell-tale text sits near the start of a body.
+        let bodies: Vec<String> = exchanges
+            .iter()
+            .map(|e| {
+                let text = e.body_text();
+                let mut end = text.len().min(BODY_PREFIX);
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text[..end].to_ascii_lowercase()
+            })
+            .collect();
         for rule in RULES {
-            let hit = exchanges.iter().find_map(|exchange| {
-                let (label, haystack) = match rule.place {
-                    ResponseHeader(name) => (name.to_string(), exchange.response_header(name)?),
-                    Body => ("body".to_string(), exchange.body_text()),
+            let hit = exchanges.iter().zip(&bodies).find_map(|(exchange, body)| {
+                let (label, found) = match rule.place {
+                    ResponseHeader(name) => {
+                        let value = exchange.response_header(name)?.to_ascii_lowercase();
+                        (name.to_string(), value.contains(rule.needle))
+                    }
+                    Body => ("body".to_string(), body.contains(rule.needle)),
                 };
-                let found = rule.needle.is_empty() || contains_ignore_case(haystack, rule.needle);
                 found.then(|| {
                     format!(
                         "{} {} ({label})",
@@ -209,10 +223,5 @@ fn set_once(slot: &mut Option<String>, value: &str) -> bool {
     }
 }
 
-fn contains_ignore_case(haystack: &str, needle: &str) -> bool {
-    let needle = needle.as_bytes();
-    haystack
-        .as_bytes()
-        .windows(needle.len().max(1))
-        .any(|w| w.eq_ignore_ascii_case(needle))
-}
+/// How much of each body fingerprinting reads.
+const BODY_PREFIX: usize = 64 * 1024;
