@@ -29,7 +29,10 @@ fn time<F: FnMut()>(label: &str, bytes: usize, mut f: F) {
     samples.sort();
     let median = samples[runs / 2];
     let mib_s = bytes as f64 / (1024.0 * 1024.0) / median.as_secs_f64();
-    println!("{label:<40} median {:>8.2} ms  {mib_s:>8.1} MiB/s", median.as_secs_f64() * 1000.0);
+    println!(
+        "{label:<40} median {:>8.2} ms  {mib_s:>8.1} MiB/s",
+        median.as_secs_f64() * 1000.0
+    );
 }
 
 fn main() {

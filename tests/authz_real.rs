@@ -14,7 +14,18 @@ fn scan(app: &FlaskApp, extra: &[&str]) -> Value {
     let base = app.base_url();
     let spec = format!("{base}/openapi.json");
     let mut args = vec![
-        "--spec", &spec, "--identity", "alice", ALICE, "--identity", "bob", BOB, "--checks", "authz.*", "--rate", "0",
+        "--spec",
+        &spec,
+        "--identity",
+        "alice",
+        ALICE,
+        "--identity",
+        "bob",
+        BOB,
+        "--checks",
+        "authz.*",
+        "--rate",
+        "0",
     ];
     args.extend_from_slice(extra);
     support::scan(&base, &args).report
@@ -28,7 +39,8 @@ fn find<'a>(report: &'a Value, check: &str, method: &str, path: &str) -> Option<
 }
 
 fn methods(app: &FlaskApp) -> Value {
-    serde_json::from_str(&http_get(&app.base_url(), "/__test__/methods").body).expect("method counts")
+    serde_json::from_str(&http_get(&app.base_url(), "/__test__/methods").body)
+        .expect("method counts")
 }
 
 #[test]
@@ -42,14 +54,27 @@ fn vulnerable_twin_read_only_scan_finds_every_planted_case_and_sends_only_gets()
         ("authz.bola", "/api/orders/{order_id}", "bola"),
         ("authz.bola", "/api/users/{user_id}/orders", "bola"),
         ("authz.bola", "/api/orders", "bola"),
-        ("authz.subject-from-url", "/api/users/{user_id}/orders", "bola"),
+        (
+            "authz.subject-from-url",
+            "/api/users/{user_id}/orders",
+            "bola",
+        ),
         ("authz.subject-from-url", "/api/orders", "bola"),
-        ("authz.missing-auth", "/api/reports/summary", "authentication"),
+        (
+            "authz.missing-auth",
+            "/api/reports/summary",
+            "authentication",
+        ),
         ("authz.guessable-ids", "/api/orders/{order_id}", "bola"),
-        ("authz.excessive-exposure", "/api/users/{user_id}", "property-authorization"),
+        (
+            "authz.excessive-exposure",
+            "/api/users/{user_id}",
+            "property-authorization",
+        ),
     ];
     for (check, path, category) in expected {
-        let finding = find(&report, check, "GET", path).unwrap_or_else(|| panic!("no {check} on {path}:\n{summary}"));
+        let finding = find(&report, check, "GET", path)
+            .unwrap_or_else(|| panic!("no {check} on {path}:\n{summary}"));
         assert_eq!(finding["category"], category, "{check} {path}");
     }
     // BOLA evidence names both identities: the owner's own read and the intruder's.
@@ -65,7 +90,10 @@ fn vulnerable_twin_read_only_scan_finds_every_planted_case_and_sends_only_gets()
     // Without --active the target saw only GETs.
     let counts = methods(&app);
     for method in ["POST", "PUT", "PATCH", "DELETE"] {
-        assert_eq!(counts[method], 0, "{method} sent without --active: {counts}");
+        assert_eq!(
+            counts[method], 0,
+            "{method} sent without --active: {counts}"
+        );
     }
     assert!(counts["GET"].as_u64().unwrap() > 0);
 }
@@ -77,11 +105,27 @@ fn vulnerable_twin_active_scan_finds_mass_assignment_enumeration_and_no_rate_lim
     let report = scan(&app, &["--active", "--login-burst"]);
     let summary = support::summarize_findings(&report);
     for (check, method, path, category) in [
-        ("authz.mass-assignment", "PATCH", "/api/users/{user_id}", "property-authorization"),
-        ("authz.user-enumeration", "POST", "/api/login", "authentication"),
-        ("authz.login-rate-limit", "POST", "/api/login", "rate-limiting"),
+        (
+            "authz.mass-assignment",
+            "PATCH",
+            "/api/users/{user_id}",
+            "property-authorization",
+        ),
+        (
+            "authz.user-enumeration",
+            "POST",
+            "/api/login",
+            "authentication",
+        ),
+        (
+            "authz.login-rate-limit",
+            "POST",
+            "/api/login",
+            "rate-limiting",
+        ),
     ] {
-        let finding = find(&report, check, method, path).unwrap_or_else(|| panic!("no {check}:\n{summary}"));
+        let finding =
+            find(&report, check, method, path).unwrap_or_else(|| panic!("no {check}:\n{summary}"));
         assert_eq!(finding["category"], category);
     }
     assert!(!report.to_string().contains("ak_alice_authz_51c0"));
@@ -93,5 +137,9 @@ fn fixed_twin_yields_no_authorization_finding_even_with_active_probes() {
     let app = FlaskApp::start(APP, "fixed", &moto, &[]);
     let report = scan(&app, &["--active", "--login-burst"]);
     let findings = report["findings"].as_array().unwrap();
-    assert!(findings.is_empty(), "fixed twin reported:\n{}", support::summarize_findings(&report));
+    assert!(
+        findings.is_empty(),
+        "fixed twin reported:\n{}",
+        support::summarize_findings(&report)
+    );
 }

@@ -28,7 +28,10 @@ fn exchange(identity: Option<&str>, url: &str, status: u16, body: &str) -> Arc<E
         RecordedResponse {
             status,
             http_version: "HTTP/1.1".into(),
-            headers: vec![("content-type".into(), "application/json".into()), ("x-cache".into(), "HIT".into())],
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("x-cache".into(), "HIT".into()),
+            ],
             body: body.to_string().into(),
             truncated: false,
         },
@@ -43,8 +46,18 @@ fn fixed_report() -> Report {
         headers: vec![("X-API-Key".into(), "ak_alice_snapshot_secret".into())],
     }];
     let redactor = Redactor::for_inputs(&identities, &[]);
-    let primed = exchange(Some("alice"), "http://127.0.0.1:8080/api/account?rampart_cb=1", 200, r#"{"user":"alice","ssn":"536-22-4187"}"#);
-    let served = exchange(None, "http://127.0.0.1:8080/api/account?rampart_cb=1", 200, r#"{"user":"alice","ssn":"536-22-4187"}"#);
+    let primed = exchange(
+        Some("alice"),
+        "http://127.0.0.1:8080/api/account?rampart_cb=1",
+        200,
+        r#"{"user":"alice","ssn":"536-22-4187"}"#,
+    );
+    let served = exchange(
+        None,
+        "http://127.0.0.1:8080/api/account?rampart_cb=1",
+        200,
+        r#"{"user":"alice","ssn":"536-22-4187"}"#,
+    );
     let drafts = vec![
         (
             "cache.identity-unkeyed",
@@ -69,7 +82,10 @@ fn fixed_report() -> Report {
     let score = score::score(&findings);
     Report {
         schema: SCHEMA,
-        tool: Tool { name: "rampart", version: "0.1.0" },
+        tool: Tool {
+            name: "rampart",
+            version: "0.1.0",
+        },
         target: "http://127.0.0.1:8080/".into(),
         started_at: "2026-01-01T00:00:00Z".into(),
         duration_ms: 1234,
@@ -77,9 +93,16 @@ fn fixed_report() -> Report {
         stack,
         score,
         grade: score::grade(score),
-        endpoints: vec![ReportEndpoint { method: "GET".into(), path: "/api/account".into(), source: EndpointSource::Spec }],
+        endpoints: vec![ReportEndpoint {
+            method: "GET".into(),
+            path: "/api/account".into(),
+            source: EndpointSource::Spec,
+        }],
         findings,
-        errors: vec![ReportError { endpoint: "GET /api/slow".into(), message: "timeout after 10 s".into() }],
+        errors: vec![ReportError {
+            endpoint: "GET /api/slow".into(),
+            message: "timeout after 10 s".into(),
+        }],
     }
 }
 
