@@ -17,6 +17,7 @@ use url::Url;
 
 use crate::discover::Endpoint;
 use crate::engine::cache::CacheProfile;
+use crate::engine::redact::INVENTED_CREDENTIAL_PREFIX;
 use crate::engine::{Caller, Engine, EngineError, Exchange, Probe};
 use crate::finding::{Category, FindingDraft, Severity};
 
@@ -82,6 +83,37 @@ impl ProbeContext<'_> {
     pub fn url(&self, endpoint: &Endpoint) -> Option<Url> {
         let path = endpoint.concrete_path_and_query(self.base_path)?;
         self.engine.url_for(&path).ok()
+    }
+
+    /// The identities, in scan order, as callers.
+    pub fn identities(&self) -> Vec<Caller> {
+        self.engine
+            .identities()
+            .into_iter()
+            .map(|i| Caller::Identity(i.name))
+            .collect()
+    }
+
+    /// The identity's headers with every credential replaced by a value no
+    /// server can accept (keeping a scheme such as `Bearer` so it parses).
+    pub fn garbage_credentials(&self, caller: &Caller) -> Vec<(String, String)> {
+        let Caller::Identity(name) = caller else {
+            return Vec::new();
+        };
+        let token = self.engine.buster().next_token();
+        self.engine
+            .identities()
+            .into_iter()
+            .filter(|i| &i.name == name)
+            .flat_map(|i| i.headers)
+            .map(|(header, value)| {
+                let garbage = match value.split_once(' ') {
+                    Some((scheme, _)) => format!("{scheme} {INVENTED_CREDENTIAL_PREFIX}{token}"),
+                    None => format!("{INVENTED_CREDENTIAL_PREFIX}{token}"),
+                };
+                (header, garbage)
+            })
+            .collect()
     }
 
     /// The baseline exchange of one caller.

@@ -7,7 +7,6 @@
 
 use async_trait::async_trait;
 
-use crate::checks::cache::garbage_credentials;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
@@ -68,7 +67,7 @@ impl Check for MissingAuth {
         let Some(url) = ctx.url(endpoint) else {
             return Ok(Vec::new());
         };
-        let garbage = garbage_credentials(ctx, &caller(&name));
+        let garbage = ctx.garbage_credentials(&caller(&name));
         let answer = ctx
             .get(
                 endpoint,

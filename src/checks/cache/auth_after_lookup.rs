@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 
-use super::{busted, cache_note, garbage_credentials, identities, is_success, same_response};
+use super::{busted, cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
@@ -46,10 +46,10 @@ impl Check for AuthAfterLookup {
         let Some(url) = ctx.url(endpoint) else {
             return Ok(Vec::new());
         };
-        let Some(owner) = identities(ctx).into_iter().next() else {
+        let Some(owner) = ctx.identities().into_iter().next() else {
             return Ok(Vec::new());
         };
-        let garbage = garbage_credentials(ctx, &owner);
+        let garbage = ctx.garbage_credentials(&owner);
 
         // Does this endpoint refuse a bad credential at all? Ask on a fresh URL.
         let control = ctx

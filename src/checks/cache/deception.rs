@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use url::Url;
 
-use super::{busted, cache_note, identities, is_success, same_response};
+use super::{busted, cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
@@ -80,7 +80,7 @@ impl Check for Deception {
         let Some(url) = ctx.url(endpoint) else {
             return Ok(Vec::new());
         };
-        let Some(owner) = identities(ctx).into_iter().next() else {
+        let Some(owner) = ctx.identities().into_iter().next() else {
             return Ok(Vec::new());
         };
         let (Some(owner_normal), Some(anonymous_normal)) = (

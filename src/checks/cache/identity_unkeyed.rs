@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 
-use super::{busted, cache_note, identities, is_success, same_response};
+use super::{busted, cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
@@ -45,7 +45,7 @@ impl Check for IdentityUnkeyed {
         if !endpoint.is_read_only() {
             return Ok(Vec::new());
         }
-        let ids = identities(ctx);
+        let ids = ctx.identities();
         let Some(owner) = ids.first().cloned() else {
             return Ok(Vec::new());
         };

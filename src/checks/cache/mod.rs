@@ -18,17 +18,7 @@ use std::sync::Arc;
 use url::Url;
 
 use super::ProbeContext;
-use crate::engine::redact::INVENTED_CREDENTIAL_PREFIX;
-use crate::engine::{Caller, Exchange};
-
-/// The identities the scan has, in order.
-pub(crate) fn identities(ctx: &ProbeContext<'_>) -> Vec<Caller> {
-    ctx.engine
-        .identities()
-        .iter()
-        .map(|i| Caller::Identity(i.name.clone()))
-        .collect()
-}
+use crate::engine::Exchange;
 
 /// Same status and byte-identical body: what a cache hands back.
 pub(crate) fn same_response(a: &Exchange, b: &Exchange) -> bool {
@@ -39,31 +29,6 @@ pub(crate) fn same_response(a: &Exchange, b: &Exchange) -> bool {
 
 pub(crate) fn is_success(exchange: &Exchange) -> bool {
     (200..300).contains(&exchange.response.status) && !exchange.response.body.is_empty()
-}
-
-/// The identity's headers with every credential replaced by a value no
-/// server can accept (keeping a scheme such as `Bearer` so the header parses).
-pub(crate) fn garbage_credentials(
-    ctx: &ProbeContext<'_>,
-    caller: &Caller,
-) -> Vec<(String, String)> {
-    let Caller::Identity(name) = caller else {
-        return Vec::new();
-    };
-    let token = ctx.engine.buster().next_token();
-    ctx.engine
-        .identities()
-        .iter()
-        .filter(|i| &i.name == name)
-        .flat_map(|i| i.headers.iter())
-        .map(|(header, value)| {
-            let garbage = match value.split_once(' ') {
-                Some((scheme, _)) => format!("{scheme} {INVENTED_CREDENTIAL_PREFIX}{token}"),
-                None => format!("{INVENTED_CREDENTIAL_PREFIX}{token}"),
-            };
-            (header.clone(), garbage)
-        })
-        .collect()
 }
 
 /// A fresh busted URL for `url`.

@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 
-use super::{identities, is_success, same_response};
+use super::{is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
@@ -80,7 +80,7 @@ impl Check for RiskyHeaders {
         ctx: &ProbeContext<'_>,
         _endpoint: &Endpoint,
     ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(owner) = identities(ctx).into_iter().next() else {
+        let Some(owner) = ctx.identities().into_iter().next() else {
             return Ok(Vec::new());
         };
         let (Some(mine), Some(anonymous)) = (
