@@ -184,6 +184,19 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     let mut seen: Vec<Arc<Exchange>> = vec![Arc::clone(&root)];
     seen.extend(baselines.values().flatten().cloned());
 
+    // One harmless request for a path that cannot exist: default error
+    // pages name frameworks.
+    if options.stack.is_none() {
+        let missing = format!("/rampart-{}-not-found", engine.buster().next_token());
+        if let Ok(url) = engine.url_for(&missing) {
+            if let Ok(exchange) = engine
+                .send(Probe::get(url).as_caller(first_caller.clone()))
+                .await
+            {
+                seen.push(exchange);
+            }
+        }
+    }
     let stack = match &options.stack {
         Some(forced) => Stack::forced(forced),
         None => Stack::fingerprint(&seen),

@@ -87,6 +87,21 @@ fn vulnerable_twin_read_only_scan_finds_every_planted_case_and_sends_only_gets()
         .collect();
     assert!(who.contains(&"alice") && who.contains(&"bob"), "{who:?}");
     assert_eq!(bola["confidence"], "confirmed");
+    // The stack is recognised, and every finding's fix is written for it.
+    assert_eq!(report["stack"]["framework"], "flask");
+    assert!(report["stack"]["technologies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == "api-keys"));
+    for finding in report["findings"].as_array().unwrap() {
+        let variant = finding["remediation"]["stack"].as_str().unwrap();
+        assert!(
+            variant.starts_with("flask"),
+            "{} uses the {variant} variant",
+            finding["check"]
+        );
+    }
     // Without --active the target saw only GETs.
     let counts = methods(&app);
     for method in ["POST", "PUT", "PATCH", "DELETE"] {

@@ -217,6 +217,17 @@ fn assert_planted(report: &Value, cache_kind: &str) {
         oversized,
         "{cache_kind}: oversized-header CPDoS not found; findings:\n{summary}"
     );
+    assert_eq!(report["stack"]["framework"], "flask", "{cache_kind}");
+    let technologies = report["stack"]["technologies"].to_string();
+    assert!(technologies.contains("api-keys"), "{technologies}");
+    for finding in findings(report) {
+        let variant = finding["remediation"]["stack"].as_str().unwrap();
+        assert!(
+            variant.starts_with("flask"),
+            "{} uses the {variant} variant",
+            finding["check"]
+        );
+    }
     // Every probe URL carried a buster (or a unique deception file name).
     for finding in findings(report) {
         for step in finding["evidence"].as_array().unwrap() {

@@ -194,6 +194,24 @@ fn vulnerable_twin_exposures_are_reported_and_redacted() {
     let findings = run.findings();
     let summary = summarize_findings(&run.report);
 
+    // Flask and DynamoDB are recognised from what the target shows (the
+    // Werkzeug server header, botocore's error text), and fixes follow them.
+    assert_eq!(run.report["stack"]["framework"], "flask");
+    assert!(
+        run.report["stack"]["technologies"]
+            .to_string()
+            .contains("dynamodb"),
+        "{}",
+        run.report["stack"]
+    );
+    for f in findings {
+        assert_eq!(
+            f["remediation"]["stack"], "flask+dynamodb",
+            "{}",
+            f["check"]
+        );
+    }
+
     // Every planted case is found with the right check/severity/path/title.
     let mut missing = Vec::new();
     for e in EXPECTED {

@@ -2,7 +2,9 @@
 //! pages and bodies. Every conclusion keeps the evidence that led to it, and a
 //! target with no tell-tale sign stays unknown.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+use regex::Regex;
 
 use serde::Serialize;
 
@@ -24,6 +26,8 @@ pub struct Stack {
 /// Where a rule looks.
 enum Place {
     ResponseHeader(&'static str),
+    /// A header the scan itself sent (how the API authenticates).
+    RequestHeaderName,
     Body,
 }
 
@@ -35,86 +39,115 @@ enum Conclusion {
 
 struct Rule {
     place: Place,
-    /// Case-insensitive substring.
+    /// Lower-case substring; empty means "the header is present".
     needle: &'static str,
     conclusions: &'static [Conclusion],
 }
 
-use Conclusion::{Framework, Server, Technology};
-use Place::{Body, ResponseHeader};
+const fn rule(place: Place, needle: &'static str, conclusions: &'static [Conclusion]) -> Rule {
+    Rule {
+        place,
+        needle,
+        conclusions,
+    }
+}
 
-/// Passive fingerprints, most telling first.
+use Conclusion::{Framework, Server, Technology};
+use Place::{Body, RequestHeaderName, ResponseHeader};
+
+/// Fingerprints, most telling first: the first rule to name a framework or
+/// server wins, technologies accumulate.
 static RULES: &[Rule] = &[
-    Rule {
-        place: ResponseHeader("server"),
-        needle: "werkzeug",
-        conclusions: &[Server("werkzeug"), Framework("flask")],
-    },
-    Rule {
-        place: Body,
-        needle: "werkzeug debugger",
-        conclusions: &[Framework("flask")],
-    },
-    Rule {
-        place: ResponseHeader("server"),
-        needle: "gunicorn",
-        conclusions: &[Server("gunicorn")],
-    },
-    Rule {
-        place: ResponseHeader("server"),
-        needle: "uvicorn",
-        conclusions: &[Server("uvicorn")],
-    },
-    Rule {
-        place: ResponseHeader("server"),
-        needle: "nginx",
-        conclusions: &[Server("nginx")],
-    },
-    Rule {
-        place: ResponseHeader("x-varnish"),
-        needle: "",
-        conclusions: &[Technology("varnish")],
-    },
-    Rule {
-        place: ResponseHeader("via"),
-        needle: "varnish",
-        conclusions: &[Technology("varnish")],
-    },
-    Rule {
-        place: ResponseHeader("x-powered-by"),
-        needle: "express",
-        conclusions: &[Framework("express")],
-    },
-    Rule {
-        place: Body,
-        needle: "you're seeing this error because you have <code>debug = true</code>",
-        conclusions: &[Framework("django")],
-    },
-    Rule {
-        place: Body,
-        needle: "botocore",
-        conclusions: &[Technology("dynamodb")],
-    },
-    Rule {
-        place: Body,
-        needle: "when calling the query operation",
-        conclusions: &[Technology("dynamodb")],
-    },
-    Rule {
-        place: Body,
-        needle: "when calling the getitem operation",
-        conclusions: &[Technology("dynamodb")],
-    },
-    Rule {
-        place: Body,
-        needle: "when calling the scan operation",
-        conclusions: &[Technology("dynamodb")],
-    },
-    Rule {
-        place: Body,
-        needle: "dynamodb",
-        conclusions: &[Technology("dynamodb")],
-    },
+    // Frameworks and servers.
+    rule(
+        ResponseHeader("server"),
+        "werkzeug",
+        &[Server("werkzeug"), Framework("flask")],
+    ),
+    rule(Body, "werkzeug debugger", &[Framework("flask")]),
+    rule(
+        Body,
+        "you're seeing this error because you have <code>debug = true</code>",
+        &[Framework("django")],
+    ),
+    rule(
+        ResponseHeader("set-cookie"),
+        "csrftoken=",
+        &[Framework("django")],
+    ),
+    rule(
+        ResponseHeader("x-powered-by"),
+        "express",
+        &[Framework("express")],
+    ),
+    rule(Body, "<pre>cannot get /", &[Framework("express")]),
+    rule(Body, "whitelabel error page", &[Framework("spring")]),
+    rule(
+        ResponseHeader("x-application-context"),
+        "",
+        &[Framework("spring")],
+    ),
+    rule(
+        ResponseHeader("x-powered-by"),
+        "asp.net",
+        &[Framework("aspnet")],
+    ),
+    rule(
+        ResponseHeader("server"),
+        "kestrel",
+        &[Server("kestrel"), Framework("aspnet")],
+    ),
+    rule(ResponseHeader("x-runtime"), "", &[Framework("rails")]),
+    rule(ResponseHeader("server"), "uvicorn", &[Server("uvicorn")]),
+    rule(ResponseHeader("server"), "gunicorn", &[Server("gunicorn")]),
+    rule(ResponseHeader("server"), "nginx", &[Server("nginx")]),
+    rule(ResponseHeader("server"), "apache", &[Server("apache")]),
+    // Caches, CDNs and gateways.
+    rule(ResponseHeader("x-varnish"), "", &[Technology("varnish")]),
+    rule(ResponseHeader("via"), "varnish", &[Technology("varnish")]),
+    rule(
+        ResponseHeader("x-amz-cf-id"),
+        "",
+        &[Technology("cloudfront")],
+    ),
+    rule(ResponseHeader("cf-ray"), "", &[Technology("cloudflare")]),
+    rule(
+        ResponseHeader("x-amz-apigw-id"),
+        "",
+        &[Technology("api-gateway")],
+    ),
+    // Data stores leaking through errors.
+    rule(Body, "botocore", &[Technology("dynamodb")]),
+    rule(Body, "dynamodb", &[Technology("dynamodb")]),
+    rule(
+        Body,
+        "when calling the query operation",
+        &[Technology("dynamodb")],
+    ),
+    rule(
+        Body,
+        "when calling the getitem operation",
+        &[Technology("dynamodb")],
+    ),
+    rule(
+        Body,
+        "when calling the scan operation",
+        &[Technology("dynamodb")],
+    ),
+    rule(Body, "mongoerror", &[Technology("mongodb")]),
+    rule(Body, "e11000 duplicate key", &[Technology("mongodb")]),
+    rule(Body, "psycopg2", &[Technology("postgresql")]),
+    rule(Body, "pg::", &[Technology("postgresql")]),
+    rule(
+        Body,
+        "you have an error in your sql syntax",
+        &[Technology("mysql")],
+    ),
+    rule(Body, "redis.exceptions", &[Technology("redis")]),
+    // How callers authenticate.
+    rule(RequestHeaderName, "api-key", &[Technology("api-keys")]),
+    rule(RequestHeaderName, "apikey", &[Technology("api-keys")]),
+    rule(RequestHeaderName, "signature", &[Technology("hmac")]),
 ];
 
 impl Stack {
@@ -149,8 +182,21 @@ impl Stack {
             let hit = exchanges.iter().zip(&bodies).find_map(|(exchange, body)| {
                 let (label, found) = match rule.place {
                     ResponseHeader(name) => {
-                        let value = exchange.response_header(name)?.to_ascii_lowercase();
-                        (name.to_string(), value.contains(rule.needle))
+                        let found = exchange
+                            .response
+                            .headers
+                            .iter()
+                            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                            .any(|(_, v)| v.to_ascii_lowercase().contains(rule.needle));
+                        (name.to_string(), found)
+                    }
+                    RequestHeaderName => {
+                        let found = exchange
+                            .request
+                            .headers
+                            .iter()
+                            .any(|(n, _)| n.to_ascii_lowercase().contains(rule.needle));
+                        ("request header".to_string(), found)
                     }
                     Body => ("body".to_string(), body.contains(rule.needle)),
                 };
@@ -183,6 +229,12 @@ impl Stack {
                     };
                     stack.evidence.push(format!("'{needle}' seen in {seen_at}"));
                 }
+            }
+        }
+        for (technology, evidence) in token_hints(exchanges, &bodies) {
+            if !stack.technologies.iter().any(|t| t == technology) {
+                stack.technologies.push(technology.to_string());
+                stack.evidence.push(evidence);
             }
         }
         stack
@@ -223,5 +275,149 @@ fn set_once(slot: &mut Option<String>, value: &str) -> bool {
     }
 }
 
+static JWT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}")
+        .expect("valid regex")
+});
+/// itsdangerous `payload.timestamp.signature` (HMAC-SHA1: 27 characters).
+static ITSDANGEROUS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^A-Za-z0-9_.-])\.?[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27}(?:$|[^A-Za-z0-9_-])")
+        .expect("valid regex")
+});
+
+/// Technologies recognised by the shape of the tokens in play: JWTs and
+/// itsdangerous-signed values (Flask sessions, signed URLs).
+fn token_hints(exchanges: &[Arc<Exchange>], bodies: &[String]) -> Vec<(&'static str, String)> {
+    let mut hints = Vec::new();
+    for (exchange, body) in exchanges.iter().zip(bodies) {
+        let sent = exchange.request.headers.iter().map(|(_, v)| v.as_str());
+        let cookies = exchange
+            .response
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+            .map(|(_, v)| v.as_str());
+        let texts: Vec<&str> = sent
+            .chain(cookies)
+            .chain(std::iter::once(body.as_str()))
+            .collect();
+        let place = format!("{} {}", exchange.request.method, exchange.endpoint_path());
+        // Bodies were lower-cased, which is fine for the shapes but not for
+        // `eyJ`; the header texts keep their case.
+        if texts.iter().any(|t| JWT.is_match(t))
+            || body.contains("eyj") && JWT.is_match(exchange.body_text())
+        {
+            hints.push(("jwt", format!("a JWT seen in {place}")));
+        }
+        if texts.iter().any(|t| ITSDANGEROUS.is_match(t)) {
+            hints.push((
+                "itsdangerous",
+                format!("an itsdangerous-signed value seen in {place}"),
+            ));
+        }
+    }
+    hints
+}
+
 /// How much of each body fingerprinting reads.
 const BODY_PREFIX: usize = 64 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engine::{RecordedRequest, RecordedResponse};
+
+    fn exchange(
+        request_headers: &[(&str, &str)],
+        response_headers: &[(&str, &str)],
+        body: &str,
+    ) -> Arc<Exchange> {
+        let pairs = |h: &[(&str, &str)]| {
+            h.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
+        Arc::new(Exchange::new(
+            RecordedRequest {
+                method: "GET".into(),
+                url: "http://127.0.0.1/x".into(),
+                headers: pairs(request_headers),
+                body: None,
+                identity: None,
+            },
+            RecordedResponse {
+                status: 200,
+                http_version: "HTTP/1.1".into(),
+                headers: pairs(response_headers),
+                body: body.to_string().into(),
+                truncated: false,
+            },
+            Duration::ZERO,
+            None,
+        ))
+    }
+
+    #[test]
+    fn nothing_tell_tale_means_unknown() {
+        let stack = Stack::fingerprint(&[exchange(
+            &[],
+            &[("content-type", "application/json")],
+            r#"{"ok":true}"#,
+        )]);
+        assert_eq!(stack.label(), "unknown");
+        assert!(stack.framework.is_none() && stack.server.is_none() && stack.evidence.is_empty());
+    }
+
+    #[test]
+    fn flask_dynamodb_api_keys_and_itsdangerous_are_recognised_with_evidence() {
+        let stack = Stack::fingerprint(&[
+            exchange(
+                &[("X-API-Key", "k")],
+                &[("Server", "Werkzeug/3.1.3 Python/3.11")],
+                "{}",
+            ),
+            exchange(
+                &[],
+                &[],
+                r#"{"error":"An error occurred (ValidationException) when calling the Query operation"}"#,
+            ),
+            exchange(
+                &[],
+                &[(
+                    "Set-Cookie",
+                    "session=eyJ1c2VyIjoiYWxpY2UifQ.ZmB3kA.3q2-9vYtX0bGm8Jk1uQ4r5s6t7w; HttpOnly",
+                )],
+                "{}",
+            ),
+        ]);
+        assert_eq!(stack.framework.as_deref(), Some("flask"));
+        assert_eq!(stack.server.as_deref(), Some("werkzeug"));
+        for technology in ["dynamodb", "api-keys", "itsdangerous"] {
+            assert!(
+                stack.technologies.iter().any(|t| t == technology),
+                "{technology}: {stack:?}"
+            );
+        }
+        assert_eq!(stack.evidence.len(), 2 + 3);
+        assert!(stack.tokens().contains(&"flask".to_string()));
+    }
+
+    #[test]
+    fn other_frameworks_are_told_apart() {
+        let express = Stack::fingerprint(&[exchange(&[], &[("X-Powered-By", "Express")], "")]);
+        assert_eq!(express.framework.as_deref(), Some("express"));
+        let spring = Stack::fingerprint(&[exchange(&[], &[], "<h1>Whitelabel Error Page</h1>")]);
+        assert_eq!(spring.framework.as_deref(), Some("spring"));
+        let jwt = Stack::fingerprint(&[exchange(
+            &[(
+                "Authorization",
+                "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.abcdefghijklmnopqrstuv",
+            )],
+            &[],
+            "",
+        )]);
+        assert_eq!(jwt.technologies, vec!["jwt"]);
+    }
+}
