@@ -305,6 +305,7 @@ async fn learn_facts(
 ) -> TargetFacts {
     let mut facts = TargetFacts {
         identities: checks::authz::IdentityFacts::learn(endpoints, baselines.values().flatten()),
+        signed_links: checks::signing::harvest(engine, baselines.values().flatten()),
         ..TargetFacts::default()
     };
     let wants_cache = selected.iter().any(|c| c.meta().family == "cache");

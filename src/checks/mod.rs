@@ -5,9 +5,11 @@
 //! sends them through the engine). Checks never print and never redact: they
 //! return [`FindingDraft`]s and the scan does the rest.
 
+pub mod apikey;
 pub mod authz;
 pub mod cache;
 pub mod exposure;
+pub mod signing;
 
 use std::sync::Arc;
 
@@ -76,6 +78,8 @@ pub struct ProbeContext<'a> {
 pub struct TargetFacts {
     pub cache: CacheProfile,
     pub identities: authz::IdentityFacts,
+    /// Signed links the identities received in their own responses.
+    pub signed_links: Vec<signing::SignedLink>,
 }
 
 impl ProbeContext<'_> {
@@ -177,6 +181,12 @@ pub static REGISTRY: &[&dyn Check] = &[
     &authz::mass_assignment::MassAssignment,
     &authz::user_enumeration::UserEnumeration,
     &authz::login_rate_limit::LoginRateLimit,
+    &signing::signature_optional::SignatureOptional,
+    &signing::unsigned_params::UnsignedParams,
+    &signing::unbound_caller::UnboundCaller,
+    &signing::replay::Replay,
+    &apikey::in_query::KeyInQuery,
+    &apikey::reflected::KeyReflected,
     &exposure::secrets::Secrets,
     &exposure::pii::Pii,
     &exposure::password_hashes::PasswordHashes,

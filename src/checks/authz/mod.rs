@@ -82,6 +82,8 @@ pub struct IdentityFacts {
     pub markers: BTreeMap<String, BTreeSet<String>>,
     /// The identity's own subject identifier (user id), when seen.
     pub subject: BTreeMap<String, String>,
+    /// The first endpoint that describes its caller (`/me`-like).
+    pub self_endpoint: Option<String>,
     /// The name the identity logs in with (username, login or email).
     pub login_names: BTreeMap<String, String>,
     /// Identifiers of objects the identity owns, by parameter-like name.
@@ -174,6 +176,9 @@ impl IdentityFacts {
                 continue;
             }
             if is_self_endpoint(exchange.endpoint_path()) {
+                facts
+                    .self_endpoint
+                    .get_or_insert_with(|| exchange.endpoint_path().to_string());
                 let object = match json {
                     Value::Object(map) => map
                         .get("user")

@@ -1,0 +1,124 @@
+//! API keys accepted in the query string (or a cookie).
+//!
+//! A key in a URL ends up in access logs, proxy and CDN logs, browser
+//! history, `Referer` headers and cache keys; a key accepted from a cookie
+//! can be ridden by cross-site requests. Rampart moves an identity's key
+//! from its header into common query parameter names and a cookie and
+//! checks whether the API still answers as that identity.
+
+use async_trait::async_trait;
+
+use super::api_key_header;
+use crate::checks::authz::success_json;
+use crate::checks::cache::same_response;
+use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::discover::Endpoint;
+use crate::engine::{Caller, EngineError, Exchange};
+use crate::finding::{Category, Confidence, FindingDraft, Severity};
+
+pub struct KeyInQuery;
+
+static META: CheckMeta = CheckMeta {
+    id: "apikey.in-query",
+    family: "apikey",
+    category: Category::ApiKey,
+    severity: Severity::Medium,
+    summary: "API keys accepted in the query string or a cookie, not only in a header",
+    mode: Mode::Active,
+    min_identities: 1,
+};
+
+const QUERY_NAMES: &[&str] = &["api_key", "apikey", "key", "access_token", "token"];
+const COOKIE_NAMES: &[&str] = &["api_key", "apikey"];
+
+#[async_trait]
+impl Check for KeyInQuery {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    async fn probe(
+        &self,
+        ctx: &ProbeContext<'_>,
+        endpoint: &Endpoint,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
+        // One endpoint is enough to show where keys are accepted.
+        if ctx.facts.identities.self_endpoint.as_deref() != Some(endpoint.path.as_str()) {
+            return Ok(Vec::new());
+        }
+        let Some(identity) = ctx.engine.identities().into_iter().next() else {
+            return Ok(Vec::new());
+        };
+        let Some((_, key)) = api_key_header(&identity) else {
+            return Ok(Vec::new());
+        };
+        let owner = Caller::Identity(identity.name.clone());
+        let (Some(own), Some(anonymous)) = (
+            ctx.baseline(&owner).cloned(),
+            ctx.baseline(&Caller::Anonymous).cloned(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        if !success_json(&own) || same_response(&own, &anonymous) {
+            return Ok(Vec::new());
+        }
+        let Some(url) = ctx.url(endpoint) else {
+            return Ok(Vec::new());
+        };
+        let accepted = |answer: &Exchange| {
+            success_json(answer)
+                && ctx
+                    .facts
+                    .identities
+                    .owners_of(answer)
+                    .contains(&identity.name)
+        };
+        let mut places: Vec<String> = Vec::new();
+        let mut evidence = Vec::new();
+        for name in QUERY_NAMES {
+            let mut with_key = ctx.engine.buster().bust(&url);
+            with_key.query_pairs_mut().append_pair(name, &key);
+            let answer = ctx
+                .get(endpoint, &with_key, &Caller::Anonymous, &[])
+                .await?;
+            if accepted(&answer) {
+                places.push(format!("query parameter `{name}`"));
+                evidence.push(answer);
+                break;
+            }
+        }
+        for name in COOKIE_NAMES {
+            let cookie = vec![("Cookie".to_string(), format!("{name}={key}"))];
+            let answer = ctx
+                .get(
+                    endpoint,
+                    &ctx.engine.buster().bust(&url),
+                    &Caller::Anonymous,
+                    &cookie,
+                )
+                .await?;
+            if accepted(&answer) {
+                places.push(format!("cookie `{name}`"));
+                evidence.push(answer);
+                break;
+            }
+        }
+        let Some(first) = evidence.first().cloned() else {
+            return Ok(Vec::new());
+        };
+        let mut draft = FindingDraft::at_exchange(&first, Severity::Medium, Confidence::Confirmed)
+            .title(format!("API key accepted in the {}", places.join(" and the ")))
+            .description(format!(
+                "{}'s API key, moved out of its header, still authenticated as {}: keys in URLs and cookies leak into \
+                 logs, history, Referer headers and caches.",
+                identity.name, identity.name
+            ))
+            .parameter(places.join(", "))
+            .key("placement")
+            .evidence("Without any credential the endpoint refuses", &anonymous, None);
+        for (answer, place) in evidence.iter().zip(&places) {
+            draft = draft.evidence(format!("The key in the {place} is accepted"), answer, None);
+        }
+        Ok(vec![draft])
+    }
+}

@@ -1,0 +1,74 @@
+//! API keys reflected in responses.
+//!
+//! An API that echoes the caller's key — in a profile, a debug field, an
+//! error message — puts it wherever responses go: logs, caches, browser
+//! storage, screenshots. The key should be shown once, at creation, and
+//! afterwards only as its last characters.
+
+use std::sync::Arc;
+
+use crate::checks::{Check, CheckMeta, Mode};
+use crate::engine::Exchange;
+use crate::finding::{Category, Confidence, FindingDraft, Severity};
+
+pub struct KeyReflected;
+
+static META: CheckMeta = CheckMeta {
+    id: "apikey.reflected",
+    family: "apikey",
+    category: Category::ApiKey,
+    severity: Severity::Medium,
+    summary: "The caller's API key or token is echoed back in the response",
+    mode: Mode::Passive,
+    min_identities: 0,
+};
+
+fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    name == "authorization" || name.contains("key") || name.contains("token")
+}
+
+impl Check for KeyReflected {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+        if !(200..300).contains(&exchange.response.status) {
+            return Vec::new();
+        }
+        let body = exchange.body_text();
+        let reflected = exchange
+            .request
+            .headers
+            .iter()
+            .filter(|(name, _)| is_credential_header(name))
+            .filter_map(|(name, value)| {
+                let secret = value.rsplit(' ').next().unwrap_or(value);
+                (secret.len() >= 8 && !secret.starts_with("rampart-invalid-"))
+                    .then(|| {
+                        body.find(secret)
+                            .map(|at| (name.clone(), at..at + secret.len()))
+                    })
+                    .flatten()
+            })
+            .next();
+        let Some((header, focus)) = reflected else {
+            return Vec::new();
+        };
+        vec![
+            FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Confirmed)
+                .title(format!("The {header} credential is echoed in the response"))
+                .description(format!(
+                "The value sent in {header} appears verbatim in the response body (shown redacted)."
+            ))
+                .parameter(header)
+                .key("echo")
+                .evidence(
+                    "Response containing the caller's own credential",
+                    exchange,
+                    Some(focus),
+                ),
+        ]
+    }
+}

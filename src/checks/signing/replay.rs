@@ -1,0 +1,74 @@
+//! Replay of old signed tokens.
+//!
+//! A signed token without an expiry check (itsdangerous `loads` without
+//! `max_age`, a signature over no timestamp) is valid forever: a link copied
+//! from a log last year still works. itsdangerous tokens carry their issue
+//! time in clear, so Rampart can tell how old an accepted token is without
+//! knowing the secret.
+
+use async_trait::async_trait;
+
+use super::links_for;
+use crate::checks::authz::success_json;
+use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::discover::Endpoint;
+use crate::engine::{Caller, EngineError};
+use crate::finding::{Category, Confidence, FindingDraft, Severity};
+
+pub struct Replay;
+
+/// Older than this, an accepted signed token is a replay risk.
+pub const MAX_AGE_SECONDS: i64 = 24 * 3600;
+
+static META: CheckMeta = CheckMeta {
+    id: "signing.replay",
+    family: "signing",
+    category: Category::Signature,
+    severity: Severity::High,
+    summary: "Signed tokens accepted long after they were issued (no expiry)",
+    mode: Mode::Active,
+    min_identities: 1,
+};
+
+#[async_trait]
+impl Check for Replay {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    async fn probe(
+        &self,
+        ctx: &ProbeContext<'_>,
+        endpoint: &Endpoint,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
+        let now = chrono::Utc::now().timestamp();
+        for link in links_for(ctx, endpoint) {
+            let Some(issued_at) = link.issued_at else {
+                continue;
+            };
+            let age = now - issued_at;
+            if age < MAX_AGE_SECONDS {
+                continue;
+            }
+            let owner = Caller::Identity(link.owner.clone());
+            let answer = ctx
+                .get(endpoint, &ctx.engine.buster().bust(&link.url), &owner, &[])
+                .await?;
+            if !success_json(&answer) {
+                continue;
+            }
+            let days = age as f64 / 86400.0;
+            return Ok(vec![FindingDraft::at_exchange(&answer, Severity::High, Confidence::Confirmed)
+                .title(format!("Signed token accepted {days:.1} days after it was issued"))
+                .description(format!(
+                    "The itsdangerous token in `{}` (from `{}`) was issued {days:.1} days ago and is still accepted: \
+                     verification sets no maximum age.",
+                    link.signature_param, link.field
+                ))
+                .parameter(link.signature_param.clone())
+                .key("expiry")
+                .evidence("The old signed link is still accepted", &answer, None)]);
+        }
+        Ok(Vec::new())
+    }
+}
