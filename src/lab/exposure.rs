@@ -155,7 +155,12 @@ async fn openapi() -> Json<Value> {
             "/api/me": get_op("The caller", json!([])),
             "/api/invoices/{invoice_id}": get_op("One invoice", path_param("invoice_id", "1001")),
             "/api/customers/{user_id}/orders": get_op("A customer's orders", path_param("user_id", "1")),
-            "/api/reports/summary": get_op("Orders per user", json!([]))
+            "/api/reports/summary": get_op("Orders per user", json!([])),
+            "/api/downloads": get_op("The caller's signed report links", json!([])),
+            "/api/reports/download": get_op("Download a report through a signed link", json!([
+                {"name": "user_id", "in": "query", "required": true, "schema": {"type": "integer"}, "example": 1},
+                {"name": "token", "in": "query", "required": true, "schema": {"type": "string"}}
+            ]))
         }
     }))
 }

@@ -6,6 +6,7 @@
 mod authz;
 mod cache;
 mod exposure;
+mod signing;
 
 use std::net::SocketAddr;
 
@@ -66,6 +67,7 @@ pub fn router() -> Router {
     exposure::routes()
         .merge(cache::routes())
         .merge(authz::routes())
+        .merge(signing::routes())
         .layer(axum::middleware::map_response(imitate_werkzeug))
 }
 
