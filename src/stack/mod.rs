@@ -65,6 +65,20 @@ static RULES: &[Rule] = &[
         &[Server("werkzeug"), Framework("flask")],
     ),
     rule(Body, "werkzeug debugger", &[Framework("flask")]),
+    // Default 404 texts survive a proxy that rewrites `Server`.
+    rule(
+        Body,
+        "the requested url was not found on the server. if you entered the url manually",
+        &[Framework("flask")],
+    ),
+    // Starlette's exact JSON; DRF's differs by a full stop.
+    rule(Body, r#"{"detail":"not found"}"#, &[Framework("fastapi")]),
+    rule(Body, r#"{"detail":"not found."}"#, &[Framework("django")]),
+    rule(
+        Body,
+        "the requested resource was not found on this server.",
+        &[Framework("django")],
+    ),
     rule(
         Body,
         "you're seeing this error because you have <code>debug = true</code>",
@@ -410,6 +424,17 @@ mod tests {
         assert_eq!(express.framework.as_deref(), Some("express"));
         let spring = Stack::fingerprint(&[exchange(&[], &[], "<h1>Whitelabel Error Page</h1>")]);
         assert_eq!(spring.framework.as_deref(), Some("spring"));
+        let fastapi = Stack::fingerprint(&[exchange(&[], &[], r#"{"detail":"Not Found"}"#)]);
+        assert_eq!(fastapi.framework.as_deref(), Some("fastapi"));
+        let drf = Stack::fingerprint(&[exchange(&[], &[], r#"{"detail":"Not found."}"#)]);
+        assert_eq!(drf.framework.as_deref(), Some("django"));
+        let werkzeug_404 = Stack::fingerprint(&[exchange(
+            &[],
+            &[("Server", "nginx")],
+            "<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>",
+        )]);
+        assert_eq!(werkzeug_404.framework.as_deref(), Some("flask"));
+        assert_eq!(werkzeug_404.server.as_deref(), Some("nginx"));
         let jwt = Stack::fingerprint(&[exchange(
             &[(
                 "Authorization",
