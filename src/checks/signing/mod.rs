@@ -210,6 +210,32 @@ pub(crate) fn with_param(
     ctx.engine.buster().bust(&changed)
 }
 
+/// `url` with the value of `param` replaced in place (or the parameter
+/// removed when `value` is `None`), every other parameter — the cache
+/// buster included — kept in its position. No new buster: the point is to
+/// ask for exactly the URL an earlier request used.
+pub(crate) fn replace_param(url: &Url, param: &str, value: Option<&str>) -> Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter_map(|(n, v)| {
+            if n != param {
+                Some((n.into_owned(), v.into_owned()))
+            } else {
+                value.map(|value| (n.into_owned(), value.to_string()))
+            }
+        })
+        .collect();
+    let mut changed = url.clone();
+    changed.set_query(None);
+    if !pairs.is_empty() {
+        let mut query = changed.query_pairs_mut();
+        for (n, v) in &pairs {
+            query.append_pair(n, v);
+        }
+    }
+    changed
+}
+
 /// The signature's value in a link.
 pub(crate) fn signature_of(link: &SignedLink) -> String {
     link.url
@@ -219,11 +245,41 @@ pub(crate) fn signature_of(link: &SignedLink) -> String {
         .unwrap_or_default()
 }
 
-/// The same signature with one character changed inside the signature part.
+/// The same signature with one character changed inside the signature part
+/// (the segment after the last `.`).
+///
+/// The changed character is the segment's *first* one, never its last: the
+/// last character of an unpadded base64 string also carries padding bits
+/// that decoders ignore (an HMAC-SHA1 in 27 characters keeps only 4 of the
+/// last character's 6 bits), so `…A` → `…B` can decode to the very same
+/// signature and a correctly verifying server would accept it. The first
+/// character is all data. The replacement keeps the character class and its
+/// case (`0`↔`1`, `a`↔`b`, `A`↔`B`, anything else → `0`/`a`/`A`), so the
+/// value stays valid hex or base64 but differs even to a case-insensitive
+/// hex decoder.
 pub(crate) fn corrupt(signature: &str) -> String {
+    let start = signature.rfind('.').map(|dot| dot + 1).unwrap_or(0);
     let mut chars: Vec<char> = signature.chars().collect();
-    if let Some(last) = chars.iter_mut().rev().find(|c| c.is_ascii_alphanumeric()) {
-        *last = if *last == 'A' { 'B' } else { 'A' };
+    let skip = signature[..start].chars().count();
+    let target = chars
+        .iter_mut()
+        .skip(skip)
+        .find(|c| c.is_ascii_alphanumeric());
+    // A segment without any alphanumeric character: change the last one
+    // anywhere rather than nothing.
+    let target = match target {
+        Some(c) => Some(c),
+        None => chars.iter_mut().rev().find(|c| c.is_ascii_alphanumeric()),
+    };
+    if let Some(c) = target {
+        *c = match *c {
+            '0' => '1',
+            '1'..='9' => '0',
+            'a' => 'b',
+            'b'..='z' => 'a',
+            'A' => 'B',
+            _ => 'A',
+        };
     }
     chars.into_iter().collect()
 }
@@ -266,13 +322,59 @@ mod tests {
     }
 
     #[test]
-    fn corruption_changes_exactly_one_character() {
-        let sig = "abc.ZVPxAA.signature";
-        let bad = corrupt(sig);
-        assert_ne!(bad, sig);
+    fn replacing_a_parameter_keeps_the_rest_of_the_url_in_place() {
+        let url =
+            Url::parse("http://h/api/dl?user_id=1&token=abc.def.ghi&rampart_cb=ff01").unwrap();
+        let changed = replace_param(&url, "token", Some("abc.def.ghA"));
         assert_eq!(
-            bad.chars().zip(sig.chars()).filter(|(a, b)| a != b).count(),
-            1
+            changed.as_str(),
+            "http://h/api/dl?user_id=1&token=abc.def.ghA&rampart_cb=ff01"
         );
+        let removed = replace_param(&url, "token", None);
+        assert_eq!(
+            removed.as_str(),
+            "http://h/api/dl?user_id=1&rampart_cb=ff01"
+        );
+        let only = Url::parse("http://h/api/dl?token=x").unwrap();
+        assert_eq!(
+            replace_param(&only, "token", None).as_str(),
+            "http://h/api/dl"
+        );
+    }
+
+    #[test]
+    fn corruption_changes_exactly_one_character() {
+        for sig in [
+            "abc.ZVPxAA.signature",
+            "eyJpIjo0NH0.awQjUw.Q8-mTtN3KTJsH23KyvsQxQ1ujJA",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "payload.ts.-_-_",
+        ] {
+            let bad = corrupt(sig);
+            assert_ne!(bad, sig);
+            assert_eq!(bad.len(), sig.len());
+            assert_eq!(
+                bad.chars().zip(sig.chars()).filter(|(a, b)| a != b).count(),
+                1,
+                "{sig} -> {bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn corruption_never_touches_base64_padding_bits() {
+        // This itsdangerous token ends in `A`: its last character carries
+        // two padding bits, and `…JA` → `…JB` decodes to the same HMAC
+        // (itsdangerous accepts it). The first signature character is changed.
+        let token = "eyJpIjo0NH0.awQjUw.Q8-mTtN3KTJsH23KyvsQxQ1ujJA";
+        let bad = corrupt(token);
+        assert_eq!(bad, "eyJpIjo0NH0.awQjUw.A8-mTtN3KTJsH23KyvsQxQ1ujJA");
+        assert!(bad.ends_with("ujJA"));
+        // Hex stays hex and differs even case-insensitively.
+        let hex = corrupt("ab12");
+        assert_eq!(hex, "bb12");
+        assert_eq!(corrupt("0f"), "1f");
+        assert_eq!(corrupt("F0"), "A0");
     }
 }

@@ -2,18 +2,30 @@
 //!
 //! A signed URL is only as strong as its verification. Code like
 //! `if token: serializer.loads(token)` skips verification when the token is
-//! absent; a cache in front of (or inside) the view can serve a stored
-//! response before any verification runs. Rampart drops the signature, and
-//! corrupts one character of it, on a link the API itself issued.
+//! absent. A cache in front of (or wrapped around) the view can serve a
+//! stored response before any verification runs: when its key leaves the
+//! rotating signature out — `@cache.cached(make_cache_key=…)` built from the
+//! query string minus `token`, a CDN told to ignore `sig` — anyone who knows a
+//! link that was fetched once gets the signed content with any signature at
+//! all, for as long as the entry lives.
+//!
+//! Rampart works on a link the API itself issued:
+//! * it drops the signature (on a fresh, cache-busted URL);
+//! * it corrupts one character of the signature on a fresh URL — accepted
+//!   there, the signature is simply not verified;
+//! * otherwise it sends the corrupted signature on the very URL (same cache
+//!   buster) its genuine request just fetched. Refused on the fresh URL but
+//!   answered with the genuine response here, the answer came from a cache
+//!   consulted before verification, and is reported as such.
 
 use async_trait::async_trait;
 
-use super::{corrupt, links_for, signature_of, with_param};
+use super::{corrupt, links_for, replace_param, signature_of, with_param};
 use crate::checks::authz::success_json;
-use crate::checks::cache::same_response;
+use crate::checks::cache::{cache_note, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::{Caller, EngineError, Exchange};
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct SignatureOptional;
@@ -27,6 +39,19 @@ static META: CheckMeta = CheckMeta {
     mode: Mode::Active,
     min_identities: 1,
 };
+
+/// A corrupted signature on a never-fetched URL got the genuine answer: the
+/// server itself does not verify the signature.
+fn accepted_fresh(genuine: &Exchange, fresh: &Exchange) -> bool {
+    same_response(genuine, fresh)
+}
+
+/// A corrupted signature was refused on a never-fetched URL but got the
+/// genuine answer on the URL the genuine request had just fetched: a cache
+/// keyed without the signature answered before verification ran.
+fn served_from_cache(genuine: &Exchange, fresh: &Exchange, primed: &Exchange) -> bool {
+    !(200..300).contains(&fresh.response.status) && same_response(genuine, primed)
+}
 
 #[async_trait]
 impl Check for SignatureOptional {
@@ -71,7 +96,7 @@ impl Check for SignatureOptional {
                 );
             }
             let bad = corrupt(&signature_of(link));
-            let corrupted = ctx
+            let fresh = ctx
                 .get(
                     endpoint,
                     &with_param(ctx, &link.url, param, Some(&bad)),
@@ -79,18 +104,114 @@ impl Check for SignatureOptional {
                     &[],
                 )
                 .await?;
-            if same_response(&genuine, &corrupted) {
+            if accepted_fresh(&genuine, &fresh) {
                 drafts.push(
-                    FindingDraft::at_exchange(&corrupted, Severity::High, Confidence::Confirmed)
+                    FindingDraft::at_exchange(&fresh, Severity::High, Confidence::Confirmed)
                         .title(format!("Signed link accepted with a corrupted signature in `{param}`"))
-                        .description("One changed character in the signature still returned the data: the signature is not verified.")
+                        .description("One changed character in the signature still returned the data on a never-fetched URL: the signature is not verified.")
                         .parameter(param.clone())
                         .key("corrupted")
                         .evidence("The signed link as issued", &genuine, None)
-                        .evidence("The same link with one signature character changed", &corrupted, None),
+                        .evidence("The same link with one signature character changed", &fresh, None),
+                );
+                continue;
+            }
+            // Verified on a fresh URL. Is a cache keyed without the signature
+            // consulted first? Ask for the URL the genuine request fetched.
+            let primed_url = replace_param(&genuine_url, param, Some(&bad));
+            let primed = ctx.get(endpoint, &primed_url, &owner, &[]).await?;
+            if served_from_cache(&genuine, &fresh, &primed) {
+                drafts.push(
+                    FindingDraft::at_exchange(&primed, Severity::High, Confidence::Confirmed)
+                        .title(format!(
+                            "Corrupted signature in `{param}` answered from a cache that runs before verification"
+                        ))
+                        .description(format!(
+                            "A corrupted signature was refused (HTTP {}) on a never-fetched URL, but on the URL the signed \
+                             link from `{}` had just fetched it received the same data: the cache key leaves `{param}` out \
+                             and is looked up before the signature is verified, so any signature opens a link fetched once.",
+                            fresh.response.status, link.field
+                        ))
+                        .parameter(param.clone())
+                        .key("cached")
+                        .evidence(
+                            format!("The signed link as issued, on a fresh URL{}", cache_note(&genuine)),
+                            &genuine,
+                            None,
+                        )
+                        .evidence("A corrupted signature on another fresh URL is refused", &fresh, None)
+                        .evidence(
+                            format!(
+                                "The corrupted signature on the URL just fetched gets the same answer{}",
+                                cache_note(&primed)
+                            ),
+                            &primed,
+                            None,
+                        ),
                 );
             }
         }
         Ok(drafts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::engine::{RecordedRequest, RecordedResponse};
+
+    fn answer(status: u16, body: &str) -> Exchange {
+        Exchange::new(
+            RecordedRequest {
+                method: "GET".into(),
+                url: "http://h/api/reports/download?user_id=1&token=t&rampart_cb=1".into(),
+                headers: Vec::new(),
+                body: None,
+                identity: Some("alice".into()),
+            },
+            RecordedResponse {
+                status,
+                http_version: "HTTP/1.1".into(),
+                headers: Vec::new(),
+                body: body.to_string().into(),
+                truncated: false,
+            },
+            Duration::ZERO,
+            Some("/api/reports/download".into()),
+        )
+    }
+
+    const REPORT: &str = r#"{"report_id":"rpt-alice","body":"alice"}"#;
+    const REFUSED: &str = r#"{"error":"invalid signature"}"#;
+
+    #[test]
+    fn a_corrupted_signature_accepted_on_a_fresh_url_is_not_verified() {
+        let genuine = answer(200, REPORT);
+        assert!(accepted_fresh(&genuine, &answer(200, REPORT)));
+        assert!(!accepted_fresh(&genuine, &answer(403, REFUSED)));
+    }
+
+    #[test]
+    fn only_a_refused_fresh_probe_and_an_accepted_primed_one_mean_a_cache() {
+        let genuine = answer(200, REPORT);
+        let refused = answer(403, REFUSED);
+        // Refused fresh, genuine answer on the primed URL: the cache answered.
+        assert!(served_from_cache(&genuine, &refused, &answer(200, REPORT)));
+        // Refused on both: verification runs first (the fixed design).
+        assert!(!served_from_cache(&genuine, &refused, &refused));
+        // A different 200 on the primed URL is not the cached answer.
+        assert!(!served_from_cache(
+            &genuine,
+            &refused,
+            &answer(200, r#"{"report_id":"rpt-bob"}"#)
+        ));
+        // A fresh probe that was not refused proves nothing about a cache.
+        assert!(!served_from_cache(
+            &genuine,
+            &answer(200, r#"{"other":1}"#),
+            &answer(200, REPORT)
+        ));
     }
 }
