@@ -1,8 +1,12 @@
 //! `cargo bench`: prints throughput figures (no pass/fail thresholds).
 //!
 //! - passive detectors over a 1 MiB JSON body (the default body cap);
-//! - a whole scan of the built-in lab (discovery, baselines, every check).
+//! - a whole scan of the built-in lab (discovery, baselines, every check);
+//! - the TLS handshake probe against a local `openssl s_server` (modern and
+//!   legacy settings), when the `openssl` CLI is installed.
 
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rampart::{detect, lab, scan};
@@ -77,4 +81,120 @@ fn main() {
             requests as f64 / median.as_secs_f64()
         );
     });
+
+    runtime.block_on(tls_probe_figures());
+}
+
+/// An `openssl s_server` on 127.0.0.1, killed on drop.
+struct TlsServer {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_s_server(dir: &Path, legacy: bool) -> Option<TlsServer> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .ok()?
+        .local_addr()
+        .ok()?
+        .port();
+    let mut command = Command::new("openssl");
+    command
+        .args([
+            "s_server", "-quiet", "-www", "-cert", "cert.pem", "-key", "key.pem",
+        ])
+        .args(["-accept", &format!("127.0.0.1:{port}")])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if legacy {
+        std::fs::write(
+            dir.join("legacy.cnf"),
+            "openssl_conf = init\n[init]\nssl_conf = ssl\n[ssl]\nsystem_default = sys\n\
+             [sys]\nMinProtocol = None\nCipherString = ALL:@SECLEVEL=0\n",
+        )
+        .ok()?;
+        command.env("OPENSSL_CONF", dir.join("legacy.cnf")).args([
+            "-min_protocol",
+            "TLSv1",
+            "-cipher",
+            "ALL:COMPLEMENTOFALL:@SECLEVEL=0",
+        ]);
+    }
+    let child = command.spawn().ok()?;
+    let server = TlsServer { child, port };
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some(server);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+async fn tls_probe_figures() {
+    let dir = std::env::temp_dir().join(format!("rampart-bench-tls-{}", std::process::id()));
+    let made = std::fs::create_dir_all(&dir).is_ok()
+        && Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2",
+            ])
+            .args([
+                "-keyout",
+                "key.pem",
+                "-out",
+                "cert.pem",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if !made {
+        println!("TLS probe: skipped (the openssl CLI is not installed)");
+        return;
+    }
+    for (label, legacy) in [("modern", false), ("legacy", true)] {
+        let Some(server) = start_s_server(&dir, legacy) else {
+            println!("TLS probe ({label}): skipped (openssl s_server did not start)");
+            continue;
+        };
+        let mut durations = Vec::new();
+        let mut summary = String::new();
+        for _ in 0..5 {
+            let start = Instant::now();
+            let report = rampart::transport::tls_probe::probe(
+                "127.0.0.1",
+                server.port,
+                "localhost",
+                Duration::from_secs(5),
+            )
+            .await;
+            durations.push(start.elapsed());
+            summary = match report {
+                Ok(report) => format!(
+                    "{} versions, {} weak suites",
+                    report.accepted_versions.len(),
+                    report.weak_ciphers.len()
+                ),
+                Err(error) => format!("failed: {error}"),
+            };
+        }
+        durations.sort();
+        println!(
+            "TLS probe, {label} s_server (loopback)      median {:>8.2} ms  {summary}",
+            durations[durations.len() / 2].as_secs_f64() * 1000.0
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

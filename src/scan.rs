@@ -10,7 +10,7 @@ use futures::stream::{self, StreamExt};
 use thiserror::Error;
 use url::Url;
 
-use crate::checks::{self, Check, Mode, ProbeContext, TargetFacts};
+use crate::checks::{self, Check, Mode, ProbeContext, TargetContext, TargetFacts};
 use crate::discover::{self, crawl, DiscoverError, Discovered, Endpoint};
 use crate::engine::cache::CacheProfile;
 use crate::engine::{Caller, Engine, EngineConfig, EngineError, Exchange, Probe, Redactor};
@@ -262,6 +262,30 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         }
     }
 
+    let target_ctx = TargetContext {
+        engine: &engine,
+        root: &root,
+        facts: &facts,
+    };
+    for check in selected
+        .iter()
+        .filter(|c| c.meta().mode != Mode::StateChanging || options.active)
+    {
+        match check.probe_target(&target_ctx).await {
+            Ok(found) => active_drafts.extend(found.into_iter().map(|d| (check.meta().id, d))),
+            Err(error) => errors.push(ReportError {
+                endpoint: "target".into(),
+                message: format!("{}: {error}", check.meta().id),
+            }),
+        }
+    }
+    if let Some(Err(message)) = &facts.tls {
+        errors.push(ReportError {
+            endpoint: "TLS".into(),
+            message: message.clone(),
+        });
+    }
+
     let mut all_drafts = std::mem::take(&mut *drafts.lock().unwrap_or_else(|p| p.into_inner()));
     all_drafts.extend(active_drafts);
     let redactor = engine.redactor();
@@ -320,6 +344,18 @@ async fn learn_facts(
                 crate::engine::cache::verdict(e).0 == crate::engine::cache::CacheVerdict::Unknown;
             (silent, e.request.identity.is_some())
         });
+    let wants_tls = selected.iter().any(|c| c.meta().family == "transport");
+    let target = engine.target();
+    if wants_tls && target.scheme() == "https" {
+        let host = target
+            .host_str()
+            .unwrap_or_default()
+            .trim_matches(['[', ']'])
+            .to_string();
+        let port = target.port_or_known_default().unwrap_or(443);
+        let probe = crate::transport::tls_probe::probe(&host, port, &host, engine.timeout()).await;
+        facts.tls = Some(probe.map_err(|e| format!("TLS probe failed: {e}")));
+    }
     if let (true, Some(sample)) = (wants_cache, sample) {
         if let Ok(url) = Url::parse(&sample.request.url) {
             let caller = match &sample.request.identity {

@@ -10,6 +10,7 @@ pub mod authz;
 pub mod cache;
 pub mod exposure;
 pub mod signing;
+pub mod transport;
 
 use std::sync::Arc;
 
@@ -73,6 +74,14 @@ pub struct ProbeContext<'a> {
     pub allow_burst: bool,
 }
 
+/// What a target-wide check may use.
+pub struct TargetContext<'a> {
+    pub engine: &'a Engine,
+    /// The scan's first exchange: the target's base URL.
+    pub root: &'a Arc<Exchange>,
+    pub facts: &'a TargetFacts,
+}
+
 /// Facts about the target learned once and shared by every check.
 #[derive(Debug, Clone, Default)]
 pub struct TargetFacts {
@@ -80,6 +89,8 @@ pub struct TargetFacts {
     pub identities: authz::IdentityFacts,
     /// Signed links the identities received in their own responses.
     pub signed_links: Vec<signing::SignedLink>,
+    /// The TLS handshake probe of an https target (or why it failed).
+    pub tls: Option<Result<crate::transport::tls_probe::TlsReport, String>>,
 }
 
 impl ProbeContext<'_> {
@@ -154,6 +165,14 @@ pub trait Check: Send + Sync {
         Vec::new()
     }
 
+    /// Target-wide checks: run once per scan, after the endpoint checks.
+    async fn probe_target(
+        &self,
+        _ctx: &TargetContext<'_>,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
+        Ok(Vec::new())
+    }
+
     /// Active checks: probe one endpoint.
     async fn probe(
         &self,
@@ -187,6 +206,14 @@ pub static REGISTRY: &[&dyn Check] = &[
     &signing::replay::Replay,
     &apikey::in_query::KeyInQuery,
     &apikey::reflected::KeyReflected,
+    &transport::plain_http::PlainHttp,
+    &transport::tls_versions::TlsVersions,
+    &transport::weak_ciphers::WeakCiphers,
+    &transport::certificate::Certificate,
+    &transport::hsts::Hsts,
+    &transport::cookie_flags::CookieFlags,
+    &transport::insecure_links::InsecureLinks,
+    &transport::credentials_in_url::CredentialsInUrl,
     &exposure::secrets::Secrets,
     &exposure::pii::Pii,
     &exposure::password_hashes::PasswordHashes,

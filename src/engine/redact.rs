@@ -2,6 +2,9 @@
 //! may reach a report, a log line or an error message.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use crate::detect;
 
@@ -170,6 +173,7 @@ fn mask_range(
             .collect()
     }
     let mut replacements = spans(detect::find_secrets(text, json));
+    replacements.extend(credential_parameter_values(text));
     replacements.extend(spans(detect::find_pii(text, json)));
     replacements.extend(spans(detect::find_password_hashes(text, json)));
     replacements.sort_by_key(|r| (r.0, std::cmp::Reverse(r.1)));
@@ -187,6 +191,26 @@ fn mask_range(
     }
     out.push_str(text.get(cursor..range.end).unwrap_or(""));
     out
+}
+
+/// Query parameters whose values are credentials by name: a token an API
+/// puts in a redirect or a link is as secret as one in a header. Signed-link
+/// `token`/`signature` parameters are left alone: they are the evidence of
+/// the signing checks and grant one resource, not an account.
+static CREDENTIAL_PARAMETER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)[?&;](?:access_token|id_token|refresh_token|api_key|apikey|api-key|client_secret|password|passwd)=([^&#\s\x22'<>\\]{4,})",
+    )
+    .expect("credential parameter pattern compiles")
+});
+
+fn credential_parameter_values(text: &str) -> Vec<(usize, usize, String)> {
+    CREDENTIAL_PARAMETER
+        .captures_iter(text)
+        .filter_map(|captures| captures.get(1))
+        .filter(|value| value.as_str() != REDACTED && !value.as_str().starts_with('<'))
+        .map(|value| (value.start(), value.end(), REDACTED.to_string()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -232,5 +256,25 @@ mod tests {
             "evil.test"
         );
         assert_eq!(r.placeholder_header("X-Api-Key", "k"), "<X-Api-Key>");
+    }
+
+    #[test]
+    fn credential_query_parameters_are_masked_wherever_they_appear() {
+        let r = Redactor::default();
+        assert_eq!(
+            r.redact_text("/app?access_token=eyQ9x7Kk2&token_type=bearer"),
+            "/app?access_token=[redacted]&token_type=bearer"
+        );
+        let body = r#"<a href="/app?ACCESS_TOKEN=s3cr3tvalue">/app?api_key=k_live_1234</a>"#;
+        let excerpt = r.redact_excerpt(body, None, 0..body.len());
+        assert!(
+            !excerpt.contains("s3cr3tvalue") && !excerpt.contains("k_live_1234"),
+            "{excerpt}"
+        );
+        // Signed-link tokens stay visible: they are the signing checks' evidence.
+        assert_eq!(
+            r.redact_text("/r?token=abc.def.ghi"),
+            "/r?token=abc.def.ghi"
+        );
     }
 }

@@ -12,6 +12,10 @@
 //!   terminate-and-reap on Drop) that other starters (e.g. a future
 //!   `tests/support/proxy.rs` for Varnish/nginx) build on.
 //! * [`rampart`] / [`scan`] / [`scan_json`] run the binary under test.
+//! * HTTPS targets: [`TestPki`] makes a throwaway CA and leaf with the
+//!   `openssl` CLI, [`FlaskApp::start_tls`] runs a twin that serves TLS
+//!   itself ([`TlsFlaskApp`], readiness polled over HTTPS), and
+//!   [`https_get`] talks to it.
 //!
 //! Everything binds and talks to 127.0.0.1 only.
 //!
@@ -887,4 +891,420 @@ pub fn scan(base_url: &str, extra_args: &[&str]) -> ScanRun {
 /// [`scan`] returning only the parsed report.
 pub fn scan_json(base_url: &str, extra_args: &[&str]) -> serde_json::Value {
     scan(base_url, extra_args).report
+}
+
+// ---------------------------------------------------------------------------
+// HTTPS targets: a throwaway PKI, an HTTPS GET, Flask twins served over TLS
+// ---------------------------------------------------------------------------
+
+/// A throwaway PKI made with the `openssl` CLI in a temp dir (removed on
+/// Drop): a test CA (RSA-2048, SHA-256, CN "Rampart Test CA") and one leaf
+/// it signed (RSA-2048, SHA-256, 30 days, CN=localhost, SAN
+/// `DNS:localhost, IP:127.0.0.1`, serverAuth).
+///
+/// Nothing is added to any trust store: clients use `--insecure` (Rampart)
+/// or [`https_get_raw`], or trust [`TestPki::ca_cert`] explicitly.
+pub struct TestPki {
+    dir: tempfile::TempDir,
+}
+
+impl TestPki {
+    /// Generates the CA and the leaf. Panics (with openssl's output) when
+    /// the `openssl` CLI is missing or fails.
+    pub fn generate() -> TestPki {
+        let dir = tempfile::Builder::new()
+            .prefix("rampart-test-pki-")
+            .tempdir()
+            .expect("create PKI temp dir");
+        let d = dir.path();
+        let write = |name: &str, text: &str| {
+            std::fs::write(d.join(name), text)
+                .unwrap_or_else(|e| panic!("write {}: {e}", d.join(name).display()))
+        };
+        // An empty OPENSSL_CONF keeps distro defaults out of the way; req.cnf
+        // carries only what `req` needs.
+        write("empty.cnf", "");
+        write(
+            "req.cnf",
+            "[req]\ndistinguished_name = dn\n[dn]\n[v3_ca]\n\
+             basicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
+             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n",
+        );
+        write(
+            "leaf.ext",
+            "basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature,keyEncipherment\n\
+             extendedKeyUsage = serverAuth\nsubjectKeyIdentifier = hash\n\
+             authorityKeyIdentifier = keyid\nsubjectAltName = DNS:localhost,IP:127.0.0.1\n",
+        );
+        let pki = TestPki { dir };
+        pki.openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-sha256",
+            "-days",
+            "3650",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-subj",
+            "/CN=Rampart Test CA",
+            "-config",
+            "req.cnf",
+            "-extensions",
+            "v3_ca",
+        ]);
+        pki.openssl(&[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=localhost",
+            "-config",
+            "req.cnf",
+        ]);
+        pki.openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            // Every TestPki has its own fresh CA, so a fixed serial is unique.
+            "-set_serial",
+            "0x1000",
+            "-days",
+            "30",
+            "-sha256",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "leaf.pem",
+        ]);
+        // Leaf then CA: the chain a correctly configured server sends.
+        let mut chain = std::fs::read(pki.leaf_cert()).expect("read leaf.pem");
+        chain.extend(std::fs::read(pki.ca_cert()).expect("read ca.pem"));
+        std::fs::write(pki.cert_chain(), chain).expect("write fullchain.pem");
+        pki
+    }
+
+    fn openssl(&self, args: &[&str]) {
+        let d = self.dir.path();
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(d)
+            .env("OPENSSL_CONF", d.join("empty.cnf"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("the openssl CLI is required (apt-get install -y openssl): {e}")
+            });
+        assert!(
+            out.status.success(),
+            "openssl {args:?} failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The CA certificate (PEM).
+    pub fn ca_cert(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// The leaf certificate alone (PEM).
+    pub fn leaf_cert(&self) -> PathBuf {
+        self.dir.path().join("leaf.pem")
+    }
+
+    /// Leaf followed by the CA (PEM): what a server should be given.
+    pub fn cert_chain(&self) -> PathBuf {
+        self.dir.path().join("fullchain.pem")
+    }
+
+    /// The leaf's private key (PEM, unencrypted).
+    pub fn key(&self) -> PathBuf {
+        self.dir.path().join("leaf.key")
+    }
+}
+
+/// One HTTPS GET to `https://host:port/path` (loopback only) that accepts
+/// any certificate and does not follow redirects. Runs reqwest on its own
+/// thread and runtime, so it works from sync and async tests alike.
+/// `headers` of the result holds one `Name: value` line per header.
+pub fn https_get_raw(
+    host: &str,
+    port: u16,
+    path: &str,
+    timeout: Duration,
+) -> std::io::Result<HttpResponse> {
+    assert_loopback(host);
+    let url = format!("https://{host}:{port}{path}");
+    let worker = thread::spawn(move || -> Result<HttpResponse, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("tokio runtime: {e}"))?;
+        runtime.block_on(async move {
+            let client = reqwest::Client::builder()
+                .danger_accept_invalid_certs(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .timeout(timeout)
+                .user_agent("rampart-test-harness")
+                .build()
+                .map_err(|e| format!("reqwest client: {e}"))?;
+            let resp = client.get(&url).send().await.map_err(|e| {
+                // The source chain says *why* (refused, handshake, ...).
+                let mut msg = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    msg.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
+                msg
+            })?;
+            let status = resp.status().as_u16();
+            let headers = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| format!("{}: {}", k.as_str(), String::from_utf8_lossy(v.as_bytes())))
+                .collect::<Vec<_>>()
+                .join("\r\n");
+            let body = resp
+                .text()
+                .await
+                .map_err(|e| format!("reading body: {e}"))?;
+            Ok(HttpResponse {
+                status,
+                headers,
+                body,
+            })
+        })
+    });
+    match worker.join() {
+        Ok(result) => result.map_err(std::io::Error::other),
+        Err(_) => Err(std::io::Error::other(
+            "https_get_raw worker thread panicked",
+        )),
+    }
+}
+
+/// GET `base_url` + `path` for an `https://127.0.0.1:PORT` base; panics on
+/// connection errors. Certificates are not verified.
+pub fn https_get(base_url: &str, path: &str) -> HttpResponse {
+    let rest = base_url
+        .strip_prefix("https://")
+        .unwrap_or_else(|| panic!("only https:// URLs are supported here: {base_url}"));
+    let (host, port) = host_port(&format!("http://{rest}"));
+    https_get_raw(&host, port, path, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("GET {base_url}{path} failed: {e}"))
+}
+
+impl ChildProcess {
+    /// [`Self::poll_http`] over HTTPS (any certificate accepted).
+    pub fn poll_https(
+        &mut self,
+        port: u16,
+        path: &str,
+        timeout: Duration,
+        ready: impl Fn(u16) -> bool,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        let mut last = String::from("no attempt made");
+        loop {
+            if let Some(status) = self.try_exit_status() {
+                return Err(format!(
+                    "{} exited before it was ready ({status}); last probe: {last}",
+                    self.name
+                ));
+            }
+            match https_get_raw("127.0.0.1", port, path, Duration::from_secs(2)) {
+                Ok(resp) if ready(resp.status) => return Ok(()),
+                Ok(resp) => last = format!("HTTP {} {}", resp.status, truncate(&resp.body, 200)),
+                Err(e) => last = e.to_string(),
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "{} not ready on https://127.0.0.1:{port}{path} after {:?}; last probe: {last}",
+                    self.name, timeout
+                ));
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// [`spawn_on_free_port`] for a server that speaks HTTPS: readiness is an
+/// HTTPS `GET probe_path` (any certificate accepted) answered with a status
+/// for which `ready` holds. Same port-clash retries and failure log tail.
+pub fn spawn_on_free_port_https(
+    name: &str,
+    make: impl Fn(u16) -> Command,
+    probe_path: &str,
+    timeout: Duration,
+    ready: impl Fn(u16) -> bool,
+) -> (ChildProcess, u16) {
+    const ATTEMPTS: usize = 3;
+    for attempt in 1..=ATTEMPTS {
+        let port = free_port();
+        let mut child = ChildProcess::spawn(name, make(port));
+        match child.poll_https(port, probe_path, timeout, &ready) {
+            Ok(()) => return (child, port),
+            Err(msg) => {
+                let log = child.log_contents();
+                let port_clash = log.contains("Address already in use")
+                    || log.contains("address already in use");
+                if port_clash && attempt < ATTEMPTS {
+                    eprintln!(
+                        "[support] {name}: port {port} taken, retrying ({attempt}/{ATTEMPTS})"
+                    );
+                    child.stop();
+                    continue;
+                }
+                child.fail(&msg);
+            }
+        }
+    }
+    unreachable!("spawn_on_free_port_https loop always returns or panics")
+}
+
+/// One twin of a Python target app served over HTTPS by the app itself,
+/// killed on Drop. Started by [`FlaskApp::start_tls`].
+///
+/// Environment passed to the app: `TWIN`, `PORT`, `TLS_CERT` (leaf + CA
+/// chain, PEM), `TLS_KEY`, `DYNAMODB_ENDPOINT` when a [`MotoServer`] is
+/// given, `RAMPART_PARENT_PID`, dummy `AWS_*`, then `extra_env`.
+pub struct TlsFlaskApp {
+    proc: ChildProcess,
+    port: u16,
+    twin: String,
+    app: String,
+}
+
+impl FlaskApp {
+    /// Start `app` (relative to `tests/targets`) as `twin` over HTTPS with
+    /// `pki`'s chain and key; wait until `GET /api/health` over HTTPS
+    /// returns 200. `moto` is optional: apps without DynamoDB pass `None`.
+    pub fn start_tls(
+        app: &str,
+        twin: &str,
+        pki: &TestPki,
+        moto: Option<&MotoServer>,
+        extra_env: &[(&str, &str)],
+    ) -> TlsFlaskApp {
+        TlsFlaskApp::start_with_probe(app, twin, pki, moto, extra_env, "/api/health")
+    }
+}
+
+impl TlsFlaskApp {
+    /// Like [`FlaskApp::start_tls`] with a custom readiness path (must return 200).
+    pub fn start_with_probe(
+        app: &str,
+        twin: &str,
+        pki: &TestPki,
+        moto: Option<&MotoServer>,
+        extra_env: &[(&str, &str)],
+        probe_path: &str,
+    ) -> TlsFlaskApp {
+        let script = targets_dir().join(app);
+        assert!(
+            script.is_file(),
+            "target app {} does not exist",
+            script.display()
+        );
+        let workdir = script
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(targets_dir);
+        let python = venv_python();
+        let endpoint = moto.map(MotoServer::endpoint);
+        let (cert, key) = (pki.cert_chain(), pki.key());
+        let name = format!("{}[{twin}, tls]", app.trim_end_matches(".py"));
+        let (proc, port) = spawn_on_free_port_https(
+            &name,
+            |port| {
+                let mut cmd = Command::new(&python);
+                cmd.arg(&script)
+                    .current_dir(&workdir)
+                    .env("TWIN", twin)
+                    .env("PORT", port.to_string())
+                    .env("TLS_CERT", &cert)
+                    .env("TLS_KEY", &key)
+                    .env_remove("FLASK_DEBUG")
+                    .env_remove("FLASK_APP")
+                    .env_remove("WERKZEUG_RUN_MAIN")
+                    .env_remove("WERKZEUG_SERVER_FD");
+                match &endpoint {
+                    Some(endpoint) => cmd.env("DYNAMODB_ENDPOINT", endpoint),
+                    None => cmd.env_remove("DYNAMODB_ENDPOINT"),
+                };
+                for (k, v) in extra_env {
+                    cmd.env(k, v);
+                }
+                cmd
+            },
+            probe_path,
+            READY_TIMEOUT,
+            |status| status == 200,
+        );
+        TlsFlaskApp {
+            proc,
+            port,
+            twin: twin.to_string(),
+            app: app.to_string(),
+        }
+    }
+
+    /// `https://127.0.0.1:<port>` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// `base_url()` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url(), path)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn twin(&self) -> &str {
+        &self.twin
+    }
+
+    pub fn app(&self) -> &str {
+        &self.app
+    }
+
+    /// GET a path on this app over HTTPS (certificate not verified,
+    /// redirects not followed).
+    pub fn get(&self, path: &str) -> HttpResponse {
+        https_get(&self.base_url(), path)
+    }
+
+    pub fn process(&mut self) -> &mut ChildProcess {
+        &mut self.proc
+    }
+
+    pub fn log_tail(&self, n: usize) -> String {
+        self.proc.log_tail(n)
+    }
 }

@@ -1,0 +1,99 @@
+//! Strict-Transport-Security.
+//!
+//! Without HSTS, the first request a client makes to the API's host can be
+//! plain HTTP and an attacker on the path can keep it that way (SSL
+//! stripping). A short `max-age` or a missing `includeSubDomains` leaves
+//! the same gap open part of the time or on sibling hosts.
+
+use async_trait::async_trait;
+
+use super::target_draft;
+use crate::checks::{Check, CheckMeta, Mode, TargetContext};
+use crate::engine::EngineError;
+use crate::finding::{Category, FindingDraft, Severity};
+
+pub struct Hsts;
+
+/// 180 days: shorter lifetimes lapse between visits.
+pub const MIN_MAX_AGE: u64 = 180 * 24 * 3600;
+
+static META: CheckMeta = CheckMeta {
+    id: "transport.hsts",
+    family: "transport",
+    category: Category::Cryptography,
+    severity: Severity::Medium,
+    summary: "HTTPS responses without Strict-Transport-Security, or with a short max-age",
+    mode: Mode::Passive,
+    min_identities: 0,
+};
+
+/// What is wrong with an HSTS header value, if anything.
+pub fn weakness(value: Option<&str>) -> Option<(Severity, String)> {
+    let Some(value) = value else {
+        return Some((
+            Severity::Medium,
+            "no Strict-Transport-Security header".into(),
+        ));
+    };
+    let directives: Vec<String> = value
+        .split(';')
+        .map(|d| d.trim().to_ascii_lowercase())
+        .collect();
+    let max_age = directives.iter().find_map(|d| {
+        d.strip_prefix("max-age=")?
+            .trim_matches('"')
+            .parse::<u64>()
+            .ok()
+    });
+    match max_age {
+        None => Some((Severity::Medium, format!("`{value}` has no valid max-age"))),
+        Some(age) if age < MIN_MAX_AGE => {
+            Some((Severity::Low, format!("max-age={age} is under 180 days")))
+        }
+        Some(_) if !directives.iter().any(|d| d == "includesubdomains") => {
+            Some((Severity::Low, "no includeSubDomains".into()))
+        }
+        Some(_) => None,
+    }
+}
+
+#[async_trait]
+impl Check for Hsts {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    async fn probe_target(
+        &self,
+        ctx: &TargetContext<'_>,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
+        if ctx.engine.target().scheme() != "https" {
+            return Ok(Vec::new());
+        }
+        let Some((severity, why)) = weakness(ctx.root.response_header("strict-transport-security"))
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(vec![target_draft(
+            ctx.root,
+            severity,
+            "Missing or weak HTTP Strict Transport Security".into(),
+            format!("The HTTPS response has {why}."),
+            "hsts".into(),
+        )])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hsts_values_are_judged() {
+        assert!(weakness(None).is_some());
+        assert!(weakness(Some("max-age=300")).is_some());
+        assert!(weakness(Some("max-age=31536000")).is_some());
+        assert!(weakness(Some("max-age=31536000; includeSubDomains")).is_none());
+        assert!(weakness(Some("includeSubDomains")).is_some());
+    }
+}

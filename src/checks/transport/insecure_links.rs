@@ -1,0 +1,109 @@
+//! Links that leave TLS.
+//!
+//! An HTTPS API that hands out `http://` URLs sends its clients back to
+//! plain HTTP for the next request; a response that names a data store or
+//! cloud endpoint over `http://` shows that the backend itself talks in
+//! clear (for DynamoDB, that is every item the API reads).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::checks::{Check, CheckMeta, Mode};
+use crate::engine::Exchange;
+use crate::finding::{Category, Confidence, FindingDraft, Severity};
+
+pub struct InsecureLinks;
+
+static META: CheckMeta = CheckMeta {
+    id: "transport.insecure-links",
+    family: "transport",
+    category: Category::Cryptography,
+    severity: Severity::Medium,
+    summary: "http:// links in an HTTPS API's responses, or data-store endpoints over http://",
+    mode: Mode::Passive,
+    min_identities: 0,
+};
+
+fn is_data_store(url: &str) -> bool {
+    let url = url.to_ascii_lowercase();
+    [
+        "dynamodb",
+        "amazonaws.com",
+        "s3.",
+        "database.windows.net",
+        "mongodb",
+        "redis",
+        "elasticsearch",
+    ]
+    .iter()
+    .any(|w| url.contains(w))
+}
+
+fn http_links(value: &Value, out: &mut Vec<String>, depth: usize) {
+    if depth > 12 || out.len() > 20 {
+        return;
+    }
+    match value {
+        Value::String(s) if s.starts_with("http://") && s.len() < 2048 => out.push(s.clone()),
+        Value::Object(map) => map.values().for_each(|v| http_links(v, out, depth + 1)),
+        Value::Array(items) => items
+            .iter()
+            .take(200)
+            .for_each(|v| http_links(v, out, depth + 1)),
+        _ => {}
+    }
+}
+
+impl Check for InsecureLinks {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+        let Some(json) = exchange.body_json() else {
+            return Vec::new();
+        };
+        let mut links = Vec::new();
+        http_links(json, &mut links, 0);
+        let over_https = exchange.request.url.starts_with("https://");
+        let (stores, others): (Vec<String>, Vec<String>) =
+            links.into_iter().partition(|l| is_data_store(l));
+        let mut drafts = Vec::new();
+        if !stores.is_empty() {
+            let focus = exchange
+                .body_text()
+                .find(&stores[0])
+                .map(|at| at..at + stores[0].len());
+            drafts.push(
+                FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Firm)
+                    .title("Data-store endpoint reached over plain HTTP")
+                    .description(format!("The response names {} over http://.", stores[0]))
+                    .key("data-store")
+                    .evidence(
+                        "Response with the http:// data-store endpoint",
+                        exchange,
+                        focus,
+                    ),
+            );
+        }
+        if over_https && !others.is_empty() {
+            let focus = exchange
+                .body_text()
+                .find(&others[0])
+                .map(|at| at..at + others[0].len());
+            drafts.push(
+                FindingDraft::at_exchange(exchange, Severity::Low, Confidence::Confirmed)
+                    .title("HTTPS response links to http:// URLs")
+                    .description(format!(
+                        "{} http:// link(s), e.g. {}.",
+                        others.len(),
+                        others[0]
+                    ))
+                    .key("mixed")
+                    .evidence("HTTPS response with http:// links", exchange, focus),
+            );
+        }
+        drafts
+    }
+}
