@@ -1477,7 +1477,7 @@ fn luhn(d: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn issuer_ok(d: &[u8]) -> bool {
