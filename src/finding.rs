@@ -28,6 +28,16 @@ impl Severity {
         Severity::Info,
     ];
 
+    /// One step worse (critical stays critical).
+    pub fn raised(self) -> Severity {
+        match self {
+            Severity::Info => Severity::Low,
+            Severity::Low => Severity::Medium,
+            Severity::Medium => Severity::High,
+            Severity::High | Severity::Critical => Severity::Critical,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",

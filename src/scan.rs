@@ -481,6 +481,29 @@ pub fn finalize_all(
     findings
 }
 
+/// Exposed data that also crossed a network unencrypted was exposed twice:
+/// to the caller and to everyone on the path. Loopback traffic never leaves
+/// the machine, so a local development target keeps its severity.
+fn in_transit_severity(
+    category: crate::finding::Category,
+    url: &str,
+    severity: crate::finding::Severity,
+) -> (crate::finding::Severity, Option<&'static str>) {
+    let over_network_in_clear = Url::parse(url)
+        .is_ok_and(|u| u.scheme() == "http" && !crate::engine::scope::is_loopback(&u));
+    if category == crate::finding::Category::DataExposure
+        && over_network_in_clear
+        && severity.raised() != severity
+    {
+        (
+            severity.raised(),
+            Some("Severity raised one step: the response travelled over plain HTTP."),
+        )
+    } else {
+        (severity, None)
+    }
+}
+
 fn finalize(
     id: String,
     check_id: &'static str,
@@ -498,16 +521,22 @@ fn finalize(
             details_markdown: variant.remediation.clone(),
         }
     });
+    let category = meta
+        .map(|m| m.category)
+        .unwrap_or(crate::finding::Category::Configuration);
+    let (severity, transit_note) = in_transit_severity(category, &draft.url, draft.severity);
+    let description = match transit_note {
+        Some(note) => format!("{} {note}", draft.description),
+        None => draft.description.clone(),
+    };
     Finding {
         id,
         check: check_id.to_string(),
-        category: meta
-            .map(|m| m.category)
-            .unwrap_or(crate::finding::Category::Configuration),
-        severity: draft.severity,
+        category,
+        severity,
         confidence: draft.confidence,
         title: redactor.redact_text(&draft.title),
-        description: redactor.redact_text(&draft.description),
+        description: redactor.redact_text(&description),
         method: draft.method,
         path: redactor.redact_text(&draft.path),
         url: redactor.redact_text(&draft.url),
@@ -614,4 +643,41 @@ pub fn curl_line(exchange: &Exchange, redactor: &Redactor) -> String {
 
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Category, Severity};
+
+    #[test]
+    fn data_exposed_over_plain_http_off_the_machine_is_one_step_worse() {
+        let raised = in_transit_severity(
+            Category::DataExposure,
+            "http://api.example.com/u/1",
+            Severity::High,
+        );
+        assert_eq!(raised.0, Severity::Critical);
+        assert!(raised.1.is_some());
+        for (category, url) in [
+            (Category::DataExposure, "https://api.example.com/u/1"),
+            (Category::DataExposure, "http://127.0.0.1:5000/u/1"),
+            (Category::DataExposure, "http://localhost/u/1"),
+            (Category::Bola, "http://api.example.com/u/1"),
+        ] {
+            assert_eq!(
+                in_transit_severity(category, url, Severity::High),
+                (Severity::High, None),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            in_transit_severity(
+                Category::DataExposure,
+                "http://api.example.com/",
+                Severity::Critical
+            ),
+            (Severity::Critical, None)
+        );
+    }
 }

@@ -45,6 +45,20 @@ struct Expected {
 
 const EXPECTED: &[Expected] = &[
     Expected {
+        what: "readable SSN field (no field-level encryption)",
+        check: "exposure.plaintext-fields",
+        severities: &["low"],
+        path: "/api/users/{user_id}",
+        title_any: &["ssn"],
+    },
+    Expected {
+        what: "readable card number field (no field-level encryption)",
+        check: "exposure.plaintext-fields",
+        severities: &["low"],
+        path: "/api/payments/{payment_id}",
+        title_any: &["card_number"],
+    },
+    Expected {
         what: "bulk e-mail addresses in the user list",
         check: "exposure.pii",
         severities: &["medium"],

@@ -218,6 +218,7 @@ pub static REGISTRY: &[&dyn Check] = &[
     &exposure::pii::Pii,
     &exposure::password_hashes::PasswordHashes,
     &exposure::debug_pages::DebugPages,
+    &exposure::plaintext_fields::PlaintextFields,
 ];
 
 pub fn find(id: &str) -> Option<&'static dyn Check> {

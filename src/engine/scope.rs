@@ -1,6 +1,6 @@
 //! Scope: Rampart only ever talks to the target's own origin.
 
-use url::Url;
+use url::{Host, Url};
 
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -28,6 +28,20 @@ impl Scope {
     }
 }
 
+/// True for 127.0.0.0/8, ::1 and `localhost` names: traffic that never
+/// leaves the scanning machine.
+pub fn is_loopback(target: &Url) -> bool {
+    match target.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +55,24 @@ mod tests {
         assert!(!scope.contains(&Url::parse("http://evil.example:8080/").unwrap()));
         let https = Scope::for_target(&Url::parse("https://api.test").unwrap());
         assert!(https.contains(&Url::parse("https://API.test:443/x").unwrap()));
+    }
+
+    #[test]
+    fn loopback_targets_are_recognised() {
+        for url in [
+            "http://127.0.0.1:5000/",
+            "http://[::1]/",
+            "http://localhost:8080/api",
+            "http://app.localhost/",
+        ] {
+            assert!(is_loopback(&Url::parse(url).unwrap()), "{url}");
+        }
+        for url in [
+            "http://api.example.com/",
+            "http://10.0.0.5/",
+            "http://localhost.example.com/",
+        ] {
+            assert!(!is_loopback(&Url::parse(url).unwrap()), "{url}");
+        }
     }
 }

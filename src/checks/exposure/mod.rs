@@ -4,6 +4,7 @@
 pub mod debug_pages;
 pub mod password_hashes;
 pub mod pii;
+pub mod plaintext_fields;
 pub mod secrets;
 
 use std::collections::BTreeMap;

@@ -5,7 +5,6 @@
 //! router or a cloud neighbour sees credentials and data as they pass.
 
 use async_trait::async_trait;
-use url::{Host, Url};
 
 use super::target_draft;
 use crate::checks::{Check, CheckMeta, Mode, TargetContext};
@@ -40,7 +39,7 @@ impl Check for PlainHttp {
         let credentials = !ctx.engine.identities().is_empty();
         // A development server on the scanning machine itself is normal;
         // say so once, quietly, rather than raise an alarm no one can act on.
-        let loopback = is_loopback(ctx.engine.target());
+        let loopback = crate::engine::scope::is_loopback(ctx.engine.target());
         let (severity, context) = if loopback {
             (
                 Severity::Info,
@@ -64,41 +63,5 @@ impl Check for PlainHttp {
             ),
             "plain-http".into(),
         )])
-    }
-}
-
-fn is_loopback(target: &Url) -> bool {
-    match target.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        None => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_targets_are_recognised() {
-        for url in [
-            "http://127.0.0.1:5000/",
-            "http://[::1]/",
-            "http://localhost:8080/api",
-            "http://app.localhost/",
-        ] {
-            assert!(is_loopback(&Url::parse(url).unwrap()), "{url}");
-        }
-        for url in [
-            "http://api.example.com/",
-            "http://10.0.0.5/",
-            "http://localhost.example.com/",
-        ] {
-            assert!(!is_loopback(&Url::parse(url).unwrap()), "{url}");
-        }
     }
 }
