@@ -145,8 +145,9 @@ mod tests {
         let flask_dynamo = Stack::forced("flask+dynamodb");
         assert_eq!(entry.best_variant(&flask_dynamo).stack, "flask+dynamodb");
         assert_eq!(entry.best_variant(&Stack::forced("flask")).stack, "flask");
+        // A framework no entry writes for falls back to the generic text.
         assert_eq!(
-            entry.best_variant(&Stack::forced("express")).stack,
+            entry.best_variant(&Stack::forced("cobol-cics")).stack,
             "generic"
         );
         assert_eq!(entry.best_variant(&Stack::default()).stack, "generic");

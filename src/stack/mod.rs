@@ -9,18 +9,29 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::engine::Exchange;
+use crate::finding::Confidence;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stack {
     pub framework: Option<String>,
     pub server: Option<String>,
     pub technologies: Vec<String>,
-    /// Why Rampart believes each part ("Server: Werkzeug/3.1 → flask").
+    /// Why Rampart believes each part, and how strongly.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub evidence: Vec<String>,
+    pub evidence: Vec<Clue>,
     /// True when the user chose the stack with `--stack`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub forced: bool,
+}
+
+/// One conclusion about the stack and what it rests on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Clue {
+    /// The framework, server or technology concluded, e.g. "flask".
+    pub part: String,
+    pub confidence: Confidence,
+    /// What was seen, e.g. "'werkzeug' seen in GET / (server)".
+    pub seen: String,
 }
 
 /// Where a rule looks.
@@ -39,6 +50,9 @@ enum Conclusion {
 
 struct Rule {
     place: Place,
+    /// Firm for headers and framework-specific texts; tentative for
+    /// shapes other software could produce too.
+    confidence: Confidence,
     /// Lower-case substring; empty means "the header is present".
     needle: &'static str,
     conclusions: &'static [Conclusion],
@@ -47,8 +61,17 @@ struct Rule {
 const fn rule(place: Place, needle: &'static str, conclusions: &'static [Conclusion]) -> Rule {
     Rule {
         place,
+        confidence: Confidence::Firm,
         needle,
         conclusions,
+    }
+}
+
+/// A rule whose tell-tale other software may share.
+const fn weak_rule(place: Place, needle: &'static str, conclusions: &'static [Conclusion]) -> Rule {
+    Rule {
+        confidence: Confidence::Tentative,
+        ..rule(place, needle, conclusions)
     }
 }
 
@@ -72,8 +95,37 @@ static RULES: &[Rule] = &[
         &[Framework("flask")],
     ),
     // Starlette's exact JSON; DRF's differs by a full stop.
-    rule(Body, r#"{"detail":"not found"}"#, &[Framework("fastapi")]),
-    rule(Body, r#"{"detail":"not found."}"#, &[Framework("django")]),
+    weak_rule(Body, r#"{"detail":"not found"}"#, &[Framework("fastapi")]),
+    weak_rule(
+        Body,
+        r#"{"detail":"method not allowed"}"#,
+        &[Framework("fastapi")],
+    ),
+    weak_rule(Body, r#"{"detail":"not found."}"#, &[Framework("django")]),
+    // Go's net/http default 404 (text/plain, nothing else in the body).
+    weak_rule(Body, "404 page not found", &[Framework("go")]),
+    // Spring Boot's default JSON error body.
+    weak_rule(
+        Body,
+        r#""error":"not found","path":"#,
+        &[Framework("spring")],
+    ),
+    // ASP.NET Core ProblemDetails link to the RFC section of the status.
+    weak_rule(
+        Body,
+        "tools.ietf.org/html/rfc9110#section-15.5.5",
+        &[Framework("aspnet")],
+    ),
+    weak_rule(
+        Body,
+        "tools.ietf.org/html/rfc7231#section-6.5.4",
+        &[Framework("aspnet")],
+    ),
+    rule(
+        ResponseHeader("x-aspnet-version"),
+        "",
+        &[Framework("aspnet")],
+    ),
     rule(
         Body,
         "the requested resource was not found on this server.",
@@ -83,6 +135,12 @@ static RULES: &[Rule] = &[
         Body,
         "you're seeing this error because you have <code>debug = true</code>",
         &[Framework("django")],
+    ),
+    // Flask's default session cookie, zlib-compressed by itsdangerous.
+    weak_rule(
+        ResponseHeader("set-cookie"),
+        "session=.ej",
+        &[Framework("flask")],
     ),
     rule(
         ResponseHeader("set-cookie"),
@@ -111,7 +169,7 @@ static RULES: &[Rule] = &[
         "kestrel",
         &[Server("kestrel"), Framework("aspnet")],
     ),
-    rule(ResponseHeader("x-runtime"), "", &[Framework("rails")]),
+    weak_rule(ResponseHeader("x-runtime"), "", &[Framework("rails")]),
     rule(ResponseHeader("server"), "uvicorn", &[Server("uvicorn")]),
     rule(ResponseHeader("server"), "gunicorn", &[Server("gunicorn")]),
     rule(ResponseHeader("server"), "nginx", &[Server("nginx")]),
@@ -172,7 +230,11 @@ impl Stack {
             framework: parts.next().filter(|p| !p.is_empty() && p != "generic"),
             server: None,
             technologies: parts.filter(|p| !p.is_empty()).collect(),
-            evidence: vec![format!("chosen with --stack {spec}")],
+            evidence: vec![Clue {
+                part: spec.to_string(),
+                confidence: Confidence::Confirmed,
+                seen: format!("chosen with --stack {spec}"),
+            }],
             forced: true,
         }
     }
@@ -241,14 +303,25 @@ impl Stack {
                     } else {
                         rule.needle
                     };
-                    stack.evidence.push(format!("'{needle}' seen in {seen_at}"));
+                    let part = match conclusion {
+                        Framework(name) | Server(name) | Technology(name) => name,
+                    };
+                    stack.evidence.push(Clue {
+                        part: part.to_string(),
+                        confidence: rule.confidence,
+                        seen: format!("'{needle}' seen in {seen_at}"),
+                    });
                 }
             }
         }
-        for (technology, evidence) in token_hints(exchanges, &bodies) {
+        for (technology, seen) in token_hints(exchanges, &bodies) {
             if !stack.technologies.iter().any(|t| t == technology) {
                 stack.technologies.push(technology.to_string());
-                stack.evidence.push(evidence);
+                stack.evidence.push(Clue {
+                    part: technology.to_string(),
+                    confidence: Confidence::Firm,
+                    seen,
+                });
             }
         }
         stack
@@ -318,10 +391,16 @@ fn token_hints(exchanges: &[Arc<Exchange>], bodies: &[String]) -> Vec<(&'static 
         let place = format!("{} {}", exchange.request.method, exchange.endpoint_path());
         // Bodies were lower-cased, which is fine for the shapes but not for
         // `eyJ`; the header texts keep their case.
-        if texts.iter().any(|t| JWT.is_match(t))
-            || body.contains("eyj") && JWT.is_match(exchange.body_text())
-        {
-            hints.push(("jwt", format!("a JWT seen in {place}")));
+        let jwt = texts.iter().find_map(|t| JWT.find(t)).or_else(|| {
+            body.contains("eyj")
+                .then(|| JWT.find(exchange.body_text()))
+                .flatten()
+        });
+        if let Some(token) = jwt {
+            let algorithm = jwt_algorithm(token.as_str())
+                .map(|alg| format!(" (alg {alg})"))
+                .unwrap_or_default();
+            hints.push(("jwt", format!("a JWT{algorithm} seen in {place}")));
         }
         if texts.iter().any(|t| ITSDANGEROUS.is_match(t)) {
             hints.push((
@@ -331,6 +410,19 @@ fn token_hints(exchanges: &[Arc<Exchange>], bodies: &[String]) -> Vec<(&'static 
         }
     }
     hints
+}
+
+/// The `alg` of a JWT's header, e.g. "HS256" or "none"; only printable,
+/// short values are believed.
+fn jwt_algorithm(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let header = token.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header.trim_end_matches('='))
+        .ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let alg = json.get("alg")?.as_str()?;
+    (alg.len() <= 16 && alg.chars().all(|c| c.is_ascii_alphanumeric())).then(|| alg.to_string())
 }
 
 /// How much of each body fingerprinting reads.
@@ -428,6 +520,21 @@ mod tests {
         assert_eq!(fastapi.framework.as_deref(), Some("fastapi"));
         let drf = Stack::fingerprint(&[exchange(&[], &[], r#"{"detail":"Not found."}"#)]);
         assert_eq!(drf.framework.as_deref(), Some("django"));
+        let go = Stack::fingerprint(&[exchange(&[], &[], "404 page not found\n")]);
+        assert_eq!(go.framework.as_deref(), Some("go"));
+        assert_eq!(go.evidence[0].confidence, Confidence::Tentative);
+        let spring_json = Stack::fingerprint(&[exchange(
+            &[],
+            &[],
+            r#"{"timestamp":"2026-01-01T00:00:00.000+00:00","status":404,"error":"Not Found","path":"/x"}"#,
+        )]);
+        assert_eq!(spring_json.framework.as_deref(), Some("spring"));
+        let aspnet = Stack::fingerprint(&[exchange(
+            &[],
+            &[],
+            r#"{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.5","title":"Not Found","status":404}"#,
+        )]);
+        assert_eq!(aspnet.framework.as_deref(), Some("aspnet"));
         let werkzeug_404 = Stack::fingerprint(&[exchange(
             &[],
             &[("Server", "nginx")],
@@ -444,5 +551,24 @@ mod tests {
             "",
         )]);
         assert_eq!(jwt.technologies, vec!["jwt"]);
+    }
+
+    #[test]
+    fn jwt_algorithm_is_read_from_the_header() {
+        // {"alg":"HS256","typ":"JWT"}
+        let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        assert_eq!(jwt_algorithm(token).as_deref(), Some("HS256"));
+        let stack = Stack::fingerprint(&[exchange(
+            &[("Authorization", &format!("Bearer {token}"))],
+            &[],
+            "",
+        )]);
+        let clue = stack
+            .evidence
+            .iter()
+            .find(|c| c.part == "jwt")
+            .expect("jwt clue");
+        assert!(clue.seen.contains("alg HS256"), "{}", clue.seen);
+        assert_eq!(jwt_algorithm("not-base64!.x.y"), None);
     }
 }
