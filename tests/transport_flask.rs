@@ -209,7 +209,15 @@ fn vulnerable_twin_reports_every_planted_transport_mistake() {
         str_of(mixed[0], "description").contains("http://127.0.0.1:"),
         "{all}"
     );
-    assert_eq!(links.len(), 2, "{all}");
+    // The moved route's 301 points at http://: a downgrade.
+    let downgrade: Vec<_> = links
+        .iter()
+        .filter(|f| str_of(f, "title") == "HTTPS redirect downgrades to plain HTTP")
+        .collect();
+    assert_eq!(downgrade.len(), 1, "{all}");
+    assert_eq!(str_of(downgrade[0], "path"), "/api/v1/orders", "{all}");
+    assert_eq!(str_of(downgrade[0], "severity"), "medium", "{all}");
+    assert_eq!(links.len(), 3, "{all}");
 
     // The SSO callback's redirect carries the access token in its query.
     let creds = of_check(run, "transport.credentials-in-url");
@@ -232,7 +240,7 @@ fn vulnerable_twin_reports_every_planted_transport_mistake() {
     ] {
         assert!(of_check(run, quiet).is_empty(), "{quiet} fired:\n{all}");
     }
-    assert_eq!(run.findings().len(), 5, "{all}");
+    assert_eq!(run.findings().len(), 6, "{all}");
     for finding in run.findings() {
         assert_eq!(str_of(finding, "category"), "cryptography", "{all}");
     }

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use url::Url;
 
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::engine::Exchange;
@@ -55,21 +56,48 @@ fn http_links(value: &Value, out: &mut Vec<String>, depth: usize) {
     }
 }
 
+/// An HTTPS response that redirects to `http://` hands the next request,
+/// and whatever credentials the client attaches, to the network in clear.
+fn downgrade_redirect(exchange: &Arc<Exchange>) -> Option<FindingDraft> {
+    if !exchange.request.url.starts_with("https://")
+        || !(300..400).contains(&exchange.response.status)
+    {
+        return None;
+    }
+    let location = exchange.response_header("location")?;
+    let target = Url::parse(&exchange.request.url)
+        .ok()?
+        .join(location)
+        .ok()?;
+    (target.scheme() == "http").then(|| {
+        FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Confirmed)
+            .title("HTTPS redirect downgrades to plain HTTP")
+            .description(format!(
+                "The HTTPS response (HTTP {}) redirects to http://{}{}.",
+                exchange.response.status,
+                target.host_str().unwrap_or_default(),
+                target.path()
+            ))
+            .key("downgrade")
+            .evidence("HTTPS response redirecting to http://", exchange, None)
+    })
+}
+
 impl Check for InsecureLinks {
     fn meta(&self) -> &'static CheckMeta {
         &META
     }
 
     fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+        let mut drafts: Vec<FindingDraft> = downgrade_redirect(exchange).into_iter().collect();
         let Some(json) = exchange.body_json() else {
-            return Vec::new();
+            return drafts;
         };
         let mut links = Vec::new();
         http_links(json, &mut links, 0);
         let over_https = exchange.request.url.starts_with("https://");
         let (stores, others): (Vec<String>, Vec<String>) =
             links.into_iter().partition(|l| is_data_store(l));
-        let mut drafts = Vec::new();
         if !stores.is_empty() {
             let focus = exchange
                 .body_text()

@@ -147,6 +147,7 @@ def index():
                 "orders": {"href": "/api/orders"},
                 "status": {"href": "/api/status"},
                 "sso_callback": {"href": "/api/oauth/callback"},
+                "legacy_orders": {"href": "/api/v1/orders"},
             },
         }
     )
@@ -204,6 +205,13 @@ def oauth_callback():
     resp = redirect("/app", code=302)
     set_session_cookie(resp, "app_session", token)
     return resp
+
+
+@app.get("/api/v1/orders")
+def legacy_orders():
+    """The old route moved; the vulnerable twin's redirect is built with the
+    configured link scheme, i.e. http:// (a downgrade)."""
+    return redirect(external("orders"), code=301)
 
 
 @app.get("/app")
