@@ -205,5 +205,12 @@ fn demo_reports_every_planted_exposure_and_fail_on_sets_status_1() {
     assert!(has("exposure.password-hashes", "/api/users"));
     assert!(has("exposure.debug-page", "/api/orders/{order_id}"));
     assert!(has("exposure.debug-page", "/api/search"));
+    assert!(has("exposure.plaintext-fields", "/api/users/{user_id}"));
+    assert!(has("transport.credentials-in-url", "/api/sso/callback"));
+    assert!(has("transport.insecure-links", "/api/status"));
+    assert!(has("transport.cookie-flags", "/api/session"));
+    assert!(has("transport.plain-http", "/"));
+    // The token the lab's callback put in its redirect is masked everywhere.
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("lab-access-7f3c9a1e5b"));
     assert_eq!(report["stack"]["framework"], "flask");
 }

@@ -157,6 +157,9 @@ async fn openapi() -> Json<Value> {
             "/api/customers/{user_id}/orders": get_op("A customer's orders", path_param("user_id", "1")),
             "/api/reports/summary": get_op("Orders per user", json!([])),
             "/api/downloads": get_op("The caller's signed report links", json!([])),
+            "/api/sso/callback": get_op("Single sign-on callback", json!([])),
+            "/api/status": get_op("Service status", json!([])),
+            "/api/session": get_op("Start a session", json!([])),
             "/api/reports/download": get_op("Download a report through a signed link", json!([
                 {"name": "user_id", "in": "query", "required": true, "schema": {"type": "integer"}, "example": 1},
                 {"name": "token", "in": "query", "required": true, "schema": {"type": "string"}}

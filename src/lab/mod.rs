@@ -7,6 +7,7 @@ mod authz;
 mod cache;
 mod exposure;
 mod signing;
+mod transport;
 
 use std::net::SocketAddr;
 
@@ -68,6 +69,7 @@ pub fn router() -> Router {
         .merge(cache::routes())
         .merge(authz::routes())
         .merge(signing::routes())
+        .merge(transport::routes())
         .layer(axum::middleware::map_response(imitate_werkzeug))
 }
 
