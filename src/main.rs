@@ -65,6 +65,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
         .collect();
     let mut identities = identities_from_pairs(pairs)?;
     let mut logins = Vec::new();
+    let mut signers = Vec::new();
     if let Some(path) = &args.identity_file {
         let env = |var: &str| std::env::var(var).ok();
         for entry in rampart::identity::file::load(path, &env)? {
@@ -74,6 +75,9 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
             {
                 Some(existing) => existing.headers.extend(entry.identity.headers),
                 None => identities.push(entry.identity.clone()),
+            }
+            if let Some(recipe) = entry.signing {
+                signers.push((entry.identity.name.clone(), recipe));
             }
             if let Some(login) = entry.login {
                 logins.push((entry.identity.name, login));
@@ -103,8 +107,12 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
             redactor.add_secret(secret, &format!("<{name} login secret>"));
         }
     }
+    for (name, recipe) in &signers {
+        redactor.add_secret(recipe.secret_text(), &format!("<{name} signing secret>"));
+    }
     let mut options = ScanOptions::new(target);
     options.logins = logins;
+    options.signers = signers;
     options.spec = args.spec.clone();
     options.identities = identities;
     options.headers = headers;

@@ -32,6 +32,8 @@ pub struct ScanOptions {
     pub identities: Vec<Identity>,
     /// Identities that log in for their credential (from `--identity-file`).
     pub logins: Vec<(String, crate::identity::file::LoginRecipe)>,
+    /// Identities that sign their requests (from `--identity-file`).
+    pub signers: Vec<(String, crate::identity::signing::SigningRecipe)>,
     pub headers: Vec<(String, String)>,
     pub rate_per_second: Option<f64>,
     pub concurrency: usize,
@@ -57,6 +59,7 @@ impl ScanOptions {
             spec: None,
             identities: Vec::new(),
             logins: Vec::new(),
+            signers: Vec::new(),
             headers: Vec::new(),
             rate_per_second: defaults.rate_per_second,
             concurrency: defaults.concurrency,
@@ -118,6 +121,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     config.default_headers = options.headers.clone();
     config.identities = options.identities.clone();
     config.logins = options.logins.clone();
+    config.signers = options.signers.clone();
     config.accept_invalid_certs = options.accept_invalid_certs;
     let mut engine = Engine::new(config).map_err(ScanError::Engine)?;
     {

@@ -204,6 +204,8 @@ pub static REGISTRY: &[&dyn Check] = &[
     &signing::unsigned_params::UnsignedParams,
     &signing::unbound_caller::UnboundCaller,
     &signing::replay::Replay,
+    &signing::request_replay::RequestReplay,
+    &signing::partial_coverage::PartialCoverage,
     &apikey::in_query::KeyInQuery,
     &apikey::reflected::KeyReflected,
     &transport::plain_http::PlainHttp,

@@ -25,6 +25,8 @@ pub use redact::Redactor;
 pub use scope::Scope;
 
 use crate::identity::file::{LoginRecipe, TokenSource};
+use crate::identity::signing::SigningRecipe;
+pub use crate::identity::signing::{SignOptions, SignedParts, Signing};
 use crate::identity::Identity;
 
 pub const DEFAULT_BODY_CAP: usize = 1024 * 1024;
@@ -91,6 +93,8 @@ pub struct Probe {
     pub body: Option<Bytes>,
     pub caller: Caller,
     pub endpoint_template: Option<String>,
+    /// How to sign it when the caller has a signing recipe.
+    pub signing: Signing,
 }
 
 impl Probe {
@@ -102,6 +106,7 @@ impl Probe {
             body: None,
             caller: Caller::Anonymous,
             endpoint_template: None,
+            signing: Signing::Auto,
         }
     }
 
@@ -119,6 +124,20 @@ impl Probe {
         self.endpoint_template = template;
         self
     }
+
+    pub fn signing(mut self, signing: Signing) -> Self {
+        self.signing = signing;
+        self
+    }
+
+    /// The parts of this request a signature covers.
+    pub fn signed_parts(&self) -> SignedParts {
+        SignedParts {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            body: self.body.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +152,8 @@ pub struct EngineConfig {
     pub identities: Vec<Identity>,
     /// Identities that log in for their credential, by name.
     pub logins: Vec<(String, LoginRecipe)>,
+    /// Identities that sign their requests, by name.
+    pub signers: Vec<(String, SigningRecipe)>,
     pub accept_invalid_certs: bool,
 }
 
@@ -148,6 +169,7 @@ impl EngineConfig {
             default_headers: Vec::new(),
             identities: Vec::new(),
             logins: Vec::new(),
+            signers: Vec::new(),
             accept_invalid_certs: false,
         }
     }
@@ -193,6 +215,9 @@ impl Engine {
             for secret in &recipe.secrets {
                 redactor.add_secret(secret, &format!("<{name} login secret>"));
             }
+        }
+        for (name, recipe) in &config.signers {
+            redactor.add_secret(recipe.secret_text(), &format!("<{name} signing secret>"));
         }
         Ok(Engine {
             client,
@@ -297,6 +322,15 @@ impl Engine {
         Ok(())
     }
 
+    /// The signing recipe of an identity, if it signs its requests.
+    pub fn signing_recipe(&self, identity: &str) -> Option<&SigningRecipe> {
+        self.config
+            .signers
+            .iter()
+            .find(|(name, _)| name == identity)
+            .map(|(_, recipe)| recipe)
+    }
+
     pub fn requests_sent(&self) -> u64 {
         self.limits.requests_sent()
     }
@@ -340,7 +374,9 @@ impl Engine {
     }
 
     /// The headers a probe goes out with: defaults, then the caller's
-    /// credentials, then the probe's own (which win).
+    /// credentials, then the probe's own (which win over those), then —
+    /// for an identity with a signing recipe — the signature headers,
+    /// computed over the final URL (cache buster included) and headers.
     fn headers_for(&self, probe: &Probe) -> Result<Vec<(String, String)>, EngineError> {
         if !self.scope.contains(&probe.url) {
             return Err(EngineError::OutOfScope(
@@ -363,6 +399,24 @@ impl Engine {
         for (name, value) in &probe.headers {
             headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
             headers.push((name.clone(), value.clone()));
+        }
+        if let Caller::Identity(name) = &probe.caller {
+            if let Some(recipe) = self.signing_recipe(name) {
+                let options = match &probe.signing {
+                    Signing::Off => None,
+                    Signing::Auto => Some(SignOptions::default()),
+                    Signing::With(options) => Some(options.clone()),
+                };
+                if let Some(options) = options {
+                    let now = chrono::Utc::now().timestamp();
+                    let signed =
+                        recipe.signing_headers(&probe.signed_parts(), &headers, &options, now);
+                    for (name, value) in signed {
+                        headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+                        headers.push((name, value));
+                    }
+                }
+            }
         }
         Ok(headers)
     }
@@ -551,4 +605,106 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         current = e.source();
     }
     parts.join(": ").replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod signing_tests {
+    use super::*;
+    use crate::identity::signing::{SigningEntry, SigningRecipe};
+
+    fn engine() -> (Engine, SigningRecipe) {
+        let entry: SigningEntry = toml::from_str(
+            r#"
+            secret = "unused"
+            timestamp_header = "X-Timestamp"
+            nonce_header = "X-Nonce"
+            canonical = "{method}\n{target}\n{header:X-Client-Id}\n{timestamp}\n{nonce}"
+            "#,
+        )
+        .unwrap();
+        let recipe = SigningRecipe::from_entry(&entry, "engine-test-secret").unwrap();
+        let mut config = EngineConfig::new(Url::parse("http://127.0.0.1:9/").unwrap());
+        config.identities = vec![Identity {
+            name: "alice".into(),
+            headers: vec![("X-Client-Id".into(), "c-alice".into())],
+        }];
+        config.signers = vec![("alice".into(), recipe.clone())];
+        (Engine::new(config).unwrap(), recipe)
+    }
+
+    fn value<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+        exchange::header_value(headers, name).unwrap_or_default()
+    }
+
+    #[test]
+    fn identity_requests_are_signed_over_the_busted_url_and_final_headers() {
+        let (engine, recipe) = engine();
+        let url = engine
+            .buster()
+            .bust(&engine.url_for("/api/orders?x=1").unwrap());
+        let probe = Probe::get(url.clone())
+            .as_caller(Caller::Identity("alice".into()))
+            .header("X-Client-Id", "c-bob");
+        let headers = engine.headers_for(&probe).unwrap();
+        let expected = recipe.signature(&probe.signed_parts(), &headers);
+        assert_eq!(value(&headers, "X-Signature"), expected);
+        assert!(url.as_str().contains("rampart_cb="));
+        // The probe's own header is what was sent and signed.
+        assert_eq!(value(&headers, "X-Client-Id"), "c-bob");
+        assert_eq!(value(&headers, "X-Nonce").len(), 32);
+        let now = chrono::Utc::now().timestamp();
+        let ts: i64 = value(&headers, "X-Timestamp").parse().unwrap();
+        assert!((now - 5..=now + 5).contains(&ts));
+        // The secret is known to the redactor.
+        assert_eq!(
+            engine.redactor().redact_supplied("x engine-test-secret y"),
+            "x [redacted] y"
+        );
+    }
+
+    #[test]
+    fn anonymous_and_unsigned_probes_carry_no_signature() {
+        let (engine, _) = engine();
+        let url = engine.url_for("/api/me").unwrap();
+        let anonymous = engine.headers_for(&Probe::get(url.clone())).unwrap();
+        assert!(exchange::header_value(&anonymous, "X-Signature").is_none());
+        let off = Probe::get(url)
+            .as_caller(Caller::Identity("alice".into()))
+            .signing(Signing::Off);
+        let headers = engine.headers_for(&off).unwrap();
+        assert!(exchange::header_value(&headers, "X-Signature").is_none());
+        assert_eq!(value(&headers, "X-Client-Id"), "c-alice");
+        assert!(engine.signing_recipe("alice").is_some());
+        assert!(engine.signing_recipe("bob").is_none());
+    }
+
+    #[test]
+    fn chosen_options_reach_the_signer() {
+        let (engine, recipe) = engine();
+        let sent = engine.url_for("/api/orders?user_id=2").unwrap();
+        let signed_over = engine.url_for("/api/orders?user_id=1").unwrap();
+        let options = SignOptions {
+            timestamp: Some(1_000),
+            nonce: Some("fixed-nonce-0001".into()),
+            over: Some(SignedParts {
+                method: "GET".into(),
+                url: signed_over,
+                body: None,
+            }),
+            corrupt: false,
+        };
+        let probe = Probe::get(sent)
+            .as_caller(Caller::Identity("alice".into()))
+            .signing(Signing::With(options.clone()));
+        let headers = engine.headers_for(&probe).unwrap();
+        assert_eq!(value(&headers, "X-Timestamp"), "1000");
+        assert_eq!(value(&headers, "X-Nonce"), "fixed-nonce-0001");
+        let over = options.over.as_ref().unwrap();
+        assert_eq!(
+            value(&headers, "X-Signature"),
+            recipe.signature(over, &headers)
+        );
+        // Deterministic: sending the same probe again signs identically.
+        assert_eq!(headers, engine.headers_for(&probe).unwrap());
+    }
 }

@@ -14,6 +14,15 @@
 //! token_pointer = "/token"            # or token_header = "X-Auth-Token"
 //! send_header = "Authorization"       # default
 //! send_format = "Bearer {token}"      # default
+//!
+//! [[identity]]
+//! name = "dave"
+//! headers = { "X-Client-Id" = "dave" }
+//! [identity.signing]                  # see `identity::signing` for every field
+//! secret = "env:DAVE_HMAC_SECRET"
+//! algorithm = "hmac-sha256"
+//! timestamp_header = "X-Timestamp"
+//! canonical = "{method}\n{path}\n{query}\n{timestamp}"
 //! ```
 
 use std::collections::BTreeMap;
@@ -22,6 +31,7 @@ use std::path::Path;
 use serde::Deserialize;
 use thiserror::Error;
 
+use super::signing::{SigningEntry, SigningError, SigningRecipe};
 use super::{parse_header, Identity};
 
 #[derive(Debug, Error)]
@@ -34,6 +44,11 @@ pub enum IdentityFileError {
     MissingEnv { identity: String, var: String },
     #[error("identity '{identity}': {message}")]
     Bad { identity: String, message: String },
+    #[error("identity '{identity}': signing: {error}")]
+    Signing {
+        identity: String,
+        error: SigningError,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +65,7 @@ struct IdentityEntry {
     #[serde(default)]
     headers: BTreeMap<String, String>,
     login: Option<LoginEntry>,
+    signing: Option<SigningEntry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,11 +128,13 @@ impl LoginRecipe {
     }
 }
 
-/// An identity from the file: fixed headers, plus a login recipe if any.
+/// An identity from the file: fixed headers, plus a login recipe and a
+/// signing recipe if any.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileIdentity {
     pub identity: Identity,
     pub login: Option<LoginRecipe>,
+    pub signing: Option<SigningRecipe>,
 }
 
 fn resolve(
@@ -243,12 +261,27 @@ pub fn parse(
                 })
             }
         };
-        if headers.is_empty() && login.is_none() {
-            return Err(bad("needs `headers` or a `login`"));
+        let signing = match &entry.signing {
+            None => None,
+            Some(signing) => {
+                let secret = resolve(&name, &signing.secret, env)?;
+                Some(
+                    SigningRecipe::from_entry(signing, &secret).map_err(|error| {
+                        IdentityFileError::Signing {
+                            identity: name.clone(),
+                            error,
+                        }
+                    })?,
+                )
+            }
+        };
+        if headers.is_empty() && login.is_none() && signing.is_none() {
+            return Err(bad("needs `headers`, a `login` or a `signing` recipe"));
         }
         out.push(FileIdentity {
             identity: Identity { name, headers },
             login,
+            signing,
         });
     }
     Ok(out)
@@ -262,6 +295,7 @@ mod tests {
         match var {
             "ALICE_KEY" => Some("ak_alice_secret".into()),
             "CAROL_PW" => Some("carol-secret-pw".into()),
+            "DAVE_HMAC" => Some("dave-hmac-secret-9f2".into()),
             _ => None,
         }
     }
@@ -321,5 +355,69 @@ mod tests {
             &env,
         );
         assert!(both.is_err());
+    }
+
+    #[test]
+    fn signing_recipes_resolve_their_secret_and_validate() {
+        let text = r#"
+            [[identity]]
+            name = "dave"
+            headers = { "X-Client-Id" = "dave" }
+            [identity.signing]
+            secret = "env:DAVE_HMAC"
+            timestamp_header = "X-Timestamp"
+            canonical = "{method}\n{path}\n{timestamp}"
+
+            [[identity]]
+            name = "erin"
+            [identity.signing]
+            secret = "env:DAVE_HMAC"
+            algorithm = "hmac-sha1"
+            encoding = "base64"
+            header = "Authorization"
+            prefix = "HMAC "
+            canonical = "{method} {target}"
+        "#;
+        let ids = parse(text, "ids.toml", &env).unwrap();
+        let recipe = ids[0].signing.as_ref().unwrap();
+        assert_eq!(recipe.secret_text(), "dave-hmac-secret-9f2");
+        assert_eq!(recipe.header, "X-Signature");
+        assert_eq!(recipe.timestamp_header.as_deref(), Some("X-Timestamp"));
+        assert!(recipe.signs_timestamp() && !recipe.signs_query());
+        // A signing recipe alone is enough for an identity.
+        assert!(ids[1].identity.headers.is_empty());
+        assert_eq!(ids[1].signing.as_ref().unwrap().prefix, "HMAC ");
+    }
+
+    #[test]
+    fn signing_errors_are_one_line_and_never_show_the_secret() {
+        let base = |extra: &str| {
+            format!(
+                "[[identity]]\nname = \"dave\"\n[identity.signing]\nsecret = \"env:DAVE_HMAC\"\n{extra}"
+            )
+        };
+        let cases = [
+            (base("canonical = \"{method}{bogus}\""), "unknown placeholder {bogus}"),
+            (
+                base("algorithm = \"md5\"\ncanonical = \"{path}\""),
+                "unknown algorithm 'md5'",
+            ),
+            (
+                base("canonical = \"{timestamp}\""),
+                "uses {timestamp} but `timestamp_header` is not set",
+            ),
+            (
+                "[[identity]]\nname = \"dave\"\n[identity.signing]\nsecret = \"env:NOPE\"\ncanonical = \"{path}\"".to_string(),
+                "needs environment variable NOPE",
+            ),
+            (base("canonical = \"{path}\"\ncolour = \"red\""), "unknown field `colour`"),
+            (base("secret_encoding = \"hex\"\ncanonical = \"{path}\""), "not valid hex"),
+        ];
+        for (text, expected) in cases {
+            let error = parse(&text, "ids.toml", &env).unwrap_err().to_string();
+            assert!(error.contains(expected), "{error:?} lacks {expected:?}");
+            assert!(!error.contains('\n'), "{error:?}");
+            assert!(!error.contains("dave-hmac-secret-9f2"), "{error:?}");
+        }
     }
 }

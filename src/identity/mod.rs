@@ -1,6 +1,8 @@
-//! Who Rampart speaks as: named identities, each a set of headers.
+//! Who Rampart speaks as: named identities, each a set of headers, and
+//! (from an identity file) how an identity logs in or signs its requests.
 
 pub mod file;
+pub mod signing;
 
 use thiserror::Error;
 

@@ -893,6 +893,38 @@ pub fn scan_json(base_url: &str, extra_args: &[&str]) -> serde_json::Value {
     scan(base_url, extra_args).report
 }
 
+/// [`scan`] with extra environment variables for the `rampart` process
+/// (e.g. the secrets an `--identity-file` reads with `env:VAR`).
+pub fn scan_with_env(base_url: &str, extra_args: &[&str], env: &[(&str, &str)]) -> ScanRun {
+    let mut args = vec!["scan", base_url, "--format", "json"];
+    args.extend_from_slice(extra_args);
+    let out = rampart_with_env(&args, env);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let code = out.status.code().unwrap_or(-1);
+    if code != 0 && code != 1 {
+        panic!(
+            "rampart {args:?} exited with {} (expected 0 or 1)\n--- stderr ---\n{}\n--- stdout ---\n{}",
+            out.status,
+            truncate(&stderr, 8000),
+            truncate(&stdout, 4000)
+        );
+    }
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "rampart {args:?} stdout is not JSON ({e})\n--- stderr ---\n{}\n--- stdout ---\n{}",
+            truncate(&stderr, 8000),
+            truncate(&stdout, 4000)
+        )
+    });
+    ScanRun {
+        report,
+        stdout,
+        stderr,
+        exit_code: code,
+    }
+}
+
 // ---------------------------------------------------------------------------
 // HTTPS targets: a throwaway PKI, an HTTPS GET, Flask twins served over TLS
 // ---------------------------------------------------------------------------

@@ -4,8 +4,16 @@
 //! Without a signing secret Rampart works with the signed links it finds in
 //! each identity's own responses ([`SignedLink`]): it removes, corrupts,
 //! re-targets and replays them, and watches what the API accepts.
+//!
+//! With a signing recipe in the identity file (`identity::signing`), the
+//! engine signs every request of that identity, and `request_replay` and
+//! `partial_coverage` sign requests to order (see `recipe.rs`) to test what a
+//! valid signature is worth.
 
+pub mod partial_coverage;
+pub(crate) mod recipe;
 pub mod replay;
+pub mod request_replay;
 pub mod signature_optional;
 pub mod unbound_caller;
 pub mod unsigned_params;
