@@ -83,6 +83,10 @@ pub struct ScanArgs {
     /// Accept invalid TLS certificates (self-signed test servers).
     #[arg(long)]
     pub insecure: bool,
+
+    /// Where to look for the plain-HTTP twin of an https target (transport.plain-http).
+    #[arg(long, value_name = "PORT", default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..))]
+    pub http_port: u16,
 }
 
 #[derive(Debug, Args)]

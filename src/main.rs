@@ -127,6 +127,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     options.login_burst = args.login_burst;
     options.stack = args.stack.clone();
     options.accept_invalid_certs = args.insecure;
+    options.plain_http_port = args.http_port;
     if args.output.verbose {
         let redactor = redactor.clone();
         options.notes = Some(Box::new(move |note| {

@@ -47,6 +47,8 @@ pub struct ScanOptions {
     pub login_burst: bool,
     pub stack: Option<String>,
     pub accept_invalid_certs: bool,
+    /// Port of the plain-HTTP twin of an https target (`--http-port`).
+    pub plain_http_port: u16,
     /// Receives progress notes (the binary prints them with `-v`).
     pub notes: Option<NoteSink>,
 }
@@ -72,6 +74,7 @@ impl ScanOptions {
             login_burst: false,
             stack: None,
             accept_invalid_certs: false,
+            plain_http_port: 80,
             notes: None,
         }
     }
@@ -123,6 +126,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     config.logins = options.logins.clone();
     config.signers = options.signers.clone();
     config.accept_invalid_certs = options.accept_invalid_certs;
+    config.plain_http_port = options.plain_http_port;
     let mut engine = Engine::new(config).map_err(ScanError::Engine)?;
     {
         // Passive checks see every exchange the scan makes, whoever made it.

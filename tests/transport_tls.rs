@@ -731,7 +731,10 @@ async fn silent_server_times_out() {
 struct ModernNginx {
     child: Child,
     tls_port: u16,
-    http_port: u16,
+    /// Plain HTTP that redirects to the TLS port (as it should).
+    redirect_port: u16,
+    /// Plain HTTP that serves the same content (the mistake).
+    serving_port: u16,
     _dir: TempDir,
 }
 
@@ -765,7 +768,7 @@ impl ModernNginx {
         let dir = TempDir::new("nginx");
         let prefix = dir.0.display().to_string();
         for _attempt in 0..5 {
-            let (tls_port, http_port) = (free_port(), free_port());
+            let (tls_port, redirect_port, serving_port) = (free_port(), free_port(), free_port());
             let conf = format!(
                 "worker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log notice;\n\
                  user root root;\nevents {{ worker_connections 64; }}\n\
@@ -780,7 +783,9 @@ impl ModernNginx {
                      add_header Strict-Transport-Security \"max-age=63072000; includeSubDomains\" always;\n\
                      default_type application/json;\n\
                      location / {{ return 200 '{{\"status\":\"ok\"}}'; }}\n  }}\n\
-                   server {{\n    listen 127.0.0.1:{http_port};\n    default_type application/json;\n\
+                   server {{\n    listen 127.0.0.1:{redirect_port};\n\
+                     return 301 https://127.0.0.1:{tls_port}$request_uri;\n  }}\n\
+                   server {{\n    listen 127.0.0.1:{serving_port};\n    default_type application/json;\n\
                      location / {{ return 200 '{{\"status\":\"ok\"}}'; }}\n  }}\n}}\n",
                 chain = chain.display(),
                 key = key.display(),
@@ -807,11 +812,12 @@ impl ModernNginx {
                     break;
                 }
                 let up = |port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
-                if up(tls_port) && up(http_port) {
+                if up(tls_port) && up(redirect_port) && up(serving_port) {
                     return ModernNginx {
                         child,
                         tls_port,
-                        http_port,
+                        redirect_port,
+                        serving_port,
                         _dir: dir,
                     };
                 }
@@ -830,9 +836,17 @@ impl ModernNginx {
 
 /// Runs `rampart scan URL --insecure --checks 'transport.*' --format json`
 /// and returns the report's findings.
+/// Scans with the plain-HTTP twin looked for on a closed port, so that
+/// whatever listens on this machine's port 80 cannot change the result.
 fn scan_transport(url: &str) -> Vec<serde_json::Value> {
+    let closed = free_port().to_string();
+    scan_transport_with(url, &["--http-port", &closed])
+}
+
+fn scan_transport_with(url: &str, extra: &[&str]) -> Vec<serde_json::Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["scan", url, "--insecure", "--checks", "transport.*"])
+        .args(extra)
         .args(["--format", "json", "-q", "--timeout", "5"])
         .stdin(Stdio::null())
         .output()
@@ -909,15 +923,55 @@ fn scan_of_a_legacy_tls_server_reports_versions_ciphers_certificate_and_hsts() {
 fn scan_of_a_modern_nginx_reports_nothing() {
     let pki = Pki::new("e2e-modern");
     let nginx = ModernNginx::start(&pki);
-    let findings = scan_transport(&format!("https://127.0.0.1:{}/", nginx.tls_port));
+    // Its plain-HTTP twin redirects to HTTPS, as it should.
+    let redirect_port = nginx.redirect_port.to_string();
+    let findings = scan_transport_with(
+        &format!("https://127.0.0.1:{}/", nginx.tls_port),
+        &["--http-port", &redirect_port],
+    );
     assert!(findings.is_empty(), "{}", summary(&findings));
+    // Scanned by its http:// address, the redirect is not "served over HTTP".
+    let findings = scan_transport(&format!("http://127.0.0.1:{}/", nginx.redirect_port));
+    assert!(findings.is_empty(), "{}", summary(&findings));
+}
+
+#[test]
+fn https_api_whose_host_also_serves_plain_http_is_reported() {
+    let pki = Pki::new("e2e-twin");
+    let nginx = ModernNginx::start(&pki);
+    let serving_port = nginx.serving_port.to_string();
+    let findings = scan_transport_with(
+        &format!("https://127.0.0.1:{}/", nginx.tls_port),
+        &["--http-port", &serving_port],
+    );
+    let twin: Vec<_> = findings
+        .iter()
+        .filter(|f| f["check"] == "transport.plain-http")
+        .collect();
+    assert_eq!(twin.len(), 1, "{}", summary(&findings));
+    assert_eq!(twin[0]["title"], "HTTPS API also answers over plain HTTP");
+    let description = twin[0]["description"].as_str().unwrap_or("");
+    assert!(description.contains("same content"), "{description}");
+    // Loopback: worth knowing, not an alarm.
+    assert_eq!(twin[0]["severity"], "info");
+    let evidence = twin[0]["evidence"].as_array().cloned().unwrap_or_default();
+    assert_eq!(evidence.len(), 2);
+    let plain_request = &evidence[1]["request"];
+    assert!(
+        plain_request["url"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with(&format!("http://127.0.0.1:{serving_port}/")),
+        "{plain_request}"
+    );
+    assert_eq!(findings.len(), 1, "{}", summary(&findings));
 }
 
 #[test]
 fn plain_http_on_loopback_is_reported_as_information() {
     let pki = Pki::new("e2e-plain");
     let nginx = ModernNginx::start(&pki);
-    let findings = scan_transport(&format!("http://127.0.0.1:{}/", nginx.http_port));
+    let findings = scan_transport(&format!("http://127.0.0.1:{}/", nginx.serving_port));
     let plain: Vec<_> = findings
         .iter()
         .filter(|f| f["check"] == "transport.plain-http")

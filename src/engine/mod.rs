@@ -155,6 +155,8 @@ pub struct EngineConfig {
     /// Identities that sign their requests, by name.
     pub signers: Vec<(String, SigningRecipe)>,
     pub accept_invalid_certs: bool,
+    /// Where the plain-HTTP twin of an https target is looked for.
+    pub plain_http_port: u16,
 }
 
 impl EngineConfig {
@@ -171,6 +173,7 @@ impl EngineConfig {
             logins: Vec::new(),
             signers: Vec::new(),
             accept_invalid_certs: false,
+            plain_http_port: 80,
         }
     }
 }
@@ -359,6 +362,33 @@ impl Engine {
 
     /// Sends one probe within every bound and captures the exchange. A 401
     /// for an identity that logs in renews its token and retries once.
+    /// The plain-HTTP twin of an https target's `path`: same host, scheme
+    /// `http`, on the configured plain-HTTP port, cache-busted. It goes out anonymously and
+    /// without the `--header` defaults, so no credential ever crosses the
+    /// network in clear, and only to the target's own host. `None` when the
+    /// target is not https.
+    pub async fn send_plain_counterpart(
+        &self,
+        path: &str,
+    ) -> Option<Result<Arc<Exchange>, EngineError>> {
+        let http_port = self.config.plain_http_port;
+        let target = &self.config.target;
+        if target.scheme() != "https" {
+            return None;
+        }
+        let mut url = match target.join(path) {
+            Ok(url) => url,
+            Err(e) => return Some(Err(EngineError::InvalidRequest(format!("{path}: {e}")))),
+        };
+        if url.set_scheme("http").is_err() || url.set_port(Some(http_port)).is_err() {
+            return Some(Err(EngineError::InvalidRequest(format!(
+                "no plain-HTTP form of {target}"
+            ))));
+        }
+        let probe = Probe::get(self.buster.bust(&url));
+        Some(self.send_once(&probe, Vec::new()).await)
+    }
+
     pub async fn send(&self, probe: Probe) -> Result<Arc<Exchange>, EngineError> {
         let headers = self.headers_for(&probe)?;
         let exchange = self.send_once(&probe, headers).await?;
