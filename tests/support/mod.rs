@@ -371,6 +371,19 @@ impl ChildProcess {
         timeout: Duration,
         ready: impl Fn(u16) -> bool,
     ) -> Result<(), String> {
+        self.poll(Wire::Http, port, path, timeout, ready)
+    }
+
+    /// Polls `GET path` over `wire` until `ready(status)` holds, the child
+    /// exits, or `timeout` passes.
+    pub fn poll(
+        &mut self,
+        wire: Wire,
+        port: u16,
+        path: &str,
+        timeout: Duration,
+        ready: impl Fn(u16) -> bool,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         let mut last = String::from("no attempt made");
         loop {
@@ -380,15 +393,17 @@ impl ChildProcess {
                     self.name
                 ));
             }
-            match http_get_raw("127.0.0.1", port, path, Duration::from_secs(2)) {
+            match wire.get("127.0.0.1", port, path, Duration::from_secs(2)) {
                 Ok(resp) if ready(resp.status) => return Ok(()),
                 Ok(resp) => last = format!("HTTP {} {}", resp.status, truncate(&resp.body, 200)),
                 Err(e) => last = e.to_string(),
             }
             if Instant::now() >= deadline {
                 return Err(format!(
-                    "{} not ready on 127.0.0.1:{port}{path} after {:?}; last probe: {last}",
-                    self.name, timeout
+                    "{} not ready on {}://127.0.0.1:{port}{path} after {:?}; last probe: {last}",
+                    self.name,
+                    wire.scheme(),
+                    timeout
                 ));
             }
             thread::sleep(Duration::from_millis(100));
@@ -468,11 +483,53 @@ pub fn spawn_on_free_port(
     timeout: Duration,
     ready: impl Fn(u16) -> bool,
 ) -> (ChildProcess, u16) {
+    spawn_on_free_port_over(Wire::Http, name, make, probe_path, timeout, ready)
+}
+
+/// How a test talks to a server it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wire {
+    Http,
+    /// HTTPS, any certificate accepted.
+    Https,
+}
+
+impl Wire {
+    pub fn scheme(self) -> &'static str {
+        match self {
+            Wire::Http => "http",
+            Wire::Https => "https",
+        }
+    }
+
+    pub fn get(
+        self,
+        host: &str,
+        port: u16,
+        path: &str,
+        timeout: Duration,
+    ) -> std::io::Result<HttpResponse> {
+        match self {
+            Wire::Http => http_get_raw(host, port, path, timeout),
+            Wire::Https => https_get_raw(host, port, path, timeout),
+        }
+    }
+}
+
+/// [`spawn_on_free_port`] with readiness probed over `wire`.
+pub fn spawn_on_free_port_over(
+    wire: Wire,
+    name: &str,
+    make: impl Fn(u16) -> Command,
+    probe_path: &str,
+    timeout: Duration,
+    ready: impl Fn(u16) -> bool,
+) -> (ChildProcess, u16) {
     const ATTEMPTS: usize = 3;
     for attempt in 1..=ATTEMPTS {
         let port = free_port();
         let mut child = ChildProcess::spawn(name, make(port));
-        match child.poll_http(port, probe_path, timeout, &ready) {
+        match child.poll(wire, port, probe_path, timeout, &ready) {
             Ok(()) => return (child, port),
             Err(msg) => {
                 let log = child.log_contents();
@@ -489,7 +546,7 @@ pub fn spawn_on_free_port(
             }
         }
     }
-    unreachable!("spawn_on_free_port loop always returns or panics")
+    unreachable!("spawn_on_free_port_over loop always returns or panics")
 }
 
 fn sanitize(name: &str) -> String {
@@ -625,6 +682,45 @@ pub struct FlaskApp {
     app: String,
 }
 
+/// How to start one of the Flask targets under tests/targets on a given
+/// port: the venv's python, the twin, Flask's reloader and debugger kept
+/// off, the caller's `extra_env`, and `configure` for what differs (moto
+/// endpoint, TLS files).
+fn target_command<'a>(
+    app: &str,
+    twin: &'a str,
+    extra_env: &'a [(&'a str, &'a str)],
+    configure: impl Fn(&mut Command) + 'a,
+) -> impl Fn(u16) -> Command + 'a {
+    let script = targets_dir().join(app);
+    assert!(
+        script.is_file(),
+        "target app {} does not exist",
+        script.display()
+    );
+    let workdir = script
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(targets_dir);
+    let python = venv_python();
+    move |port| {
+        let mut cmd = Command::new(&python);
+        cmd.arg(&script)
+            .current_dir(&workdir)
+            .env("TWIN", twin)
+            .env("PORT", port.to_string())
+            .env_remove("FLASK_DEBUG")
+            .env_remove("FLASK_APP")
+            .env_remove("WERKZEUG_RUN_MAIN")
+            .env_remove("WERKZEUG_SERVER_FD");
+        configure(&mut cmd);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+}
+
 impl FlaskApp {
     /// Start `app` (path relative to `tests/targets`, e.g. "exposure/app.py")
     /// as `twin`, wait until `GET /api/health` returns 200.
@@ -640,41 +736,14 @@ impl FlaskApp {
         extra_env: &[(&str, &str)],
         probe_path: &str,
     ) -> FlaskApp {
-        let script = targets_dir().join(app);
-        assert!(
-            script.is_file(),
-            "target app {} does not exist",
-            script.display()
-        );
-        let workdir = script
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(targets_dir);
-        let python = venv_python();
         let endpoint = moto.endpoint();
         let name = format!("{}[{twin}]", app.trim_end_matches(".py"));
-        let (proc, port) = spawn_on_free_port(
-            &name,
-            |port| {
-                let mut cmd = Command::new(&python);
-                cmd.arg(&script)
-                    .current_dir(&workdir)
-                    .env("TWIN", twin)
-                    .env("PORT", port.to_string())
-                    .env("DYNAMODB_ENDPOINT", &endpoint)
-                    .env_remove("FLASK_DEBUG")
-                    .env_remove("FLASK_APP")
-                    .env_remove("WERKZEUG_RUN_MAIN")
-                    .env_remove("WERKZEUG_SERVER_FD");
-                for (k, v) in extra_env {
-                    cmd.env(k, v);
-                }
-                cmd
-            },
-            probe_path,
-            READY_TIMEOUT,
-            |status| status == 200,
-        );
+        let make = target_command(app, twin, extra_env, |cmd| {
+            cmd.env("DYNAMODB_ENDPOINT", &endpoint);
+        });
+        let (proc, port) = spawn_on_free_port(&name, make, probe_path, READY_TIMEOUT, |status| {
+            status == 200
+        });
         FlaskApp {
             proc,
             port,
@@ -1149,40 +1218,6 @@ pub fn https_get(base_url: &str, path: &str) -> HttpResponse {
         .unwrap_or_else(|e| panic!("GET {base_url}{path} failed: {e}"))
 }
 
-impl ChildProcess {
-    /// [`Self::poll_http`] over HTTPS (any certificate accepted).
-    pub fn poll_https(
-        &mut self,
-        port: u16,
-        path: &str,
-        timeout: Duration,
-        ready: impl Fn(u16) -> bool,
-    ) -> Result<(), String> {
-        let deadline = Instant::now() + timeout;
-        let mut last = String::from("no attempt made");
-        loop {
-            if let Some(status) = self.try_exit_status() {
-                return Err(format!(
-                    "{} exited before it was ready ({status}); last probe: {last}",
-                    self.name
-                ));
-            }
-            match https_get_raw("127.0.0.1", port, path, Duration::from_secs(2)) {
-                Ok(resp) if ready(resp.status) => return Ok(()),
-                Ok(resp) => last = format!("HTTP {} {}", resp.status, truncate(&resp.body, 200)),
-                Err(e) => last = e.to_string(),
-            }
-            if Instant::now() >= deadline {
-                return Err(format!(
-                    "{} not ready on https://127.0.0.1:{port}{path} after {:?}; last probe: {last}",
-                    self.name, timeout
-                ));
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
 /// [`spawn_on_free_port`] for a server that speaks HTTPS: readiness is an
 /// HTTPS `GET probe_path` (any certificate accepted) answered with a status
 /// for which `ready` holds. Same port-clash retries and failure log tail.
@@ -1193,28 +1228,7 @@ pub fn spawn_on_free_port_https(
     timeout: Duration,
     ready: impl Fn(u16) -> bool,
 ) -> (ChildProcess, u16) {
-    const ATTEMPTS: usize = 3;
-    for attempt in 1..=ATTEMPTS {
-        let port = free_port();
-        let mut child = ChildProcess::spawn(name, make(port));
-        match child.poll_https(port, probe_path, timeout, &ready) {
-            Ok(()) => return (child, port),
-            Err(msg) => {
-                let log = child.log_contents();
-                let port_clash = log.contains("Address already in use")
-                    || log.contains("address already in use");
-                if port_clash && attempt < ATTEMPTS {
-                    eprintln!(
-                        "[support] {name}: port {port} taken, retrying ({attempt}/{ATTEMPTS})"
-                    );
-                    child.stop();
-                    continue;
-                }
-                child.fail(&msg);
-            }
-        }
-    }
-    unreachable!("spawn_on_free_port_https loop always returns or panics")
+    spawn_on_free_port_over(Wire::Https, name, make, probe_path, timeout, ready)
 }
 
 /// One twin of a Python target app served over HTTPS by the app itself,
@@ -1255,47 +1269,20 @@ impl TlsFlaskApp {
         extra_env: &[(&str, &str)],
         probe_path: &str,
     ) -> TlsFlaskApp {
-        let script = targets_dir().join(app);
-        assert!(
-            script.is_file(),
-            "target app {} does not exist",
-            script.display()
-        );
-        let workdir = script
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(targets_dir);
-        let python = venv_python();
         let endpoint = moto.map(MotoServer::endpoint);
         let (cert, key) = (pki.cert_chain(), pki.key());
         let name = format!("{}[{twin}, tls]", app.trim_end_matches(".py"));
-        let (proc, port) = spawn_on_free_port_https(
-            &name,
-            |port| {
-                let mut cmd = Command::new(&python);
-                cmd.arg(&script)
-                    .current_dir(&workdir)
-                    .env("TWIN", twin)
-                    .env("PORT", port.to_string())
-                    .env("TLS_CERT", &cert)
-                    .env("TLS_KEY", &key)
-                    .env_remove("FLASK_DEBUG")
-                    .env_remove("FLASK_APP")
-                    .env_remove("WERKZEUG_RUN_MAIN")
-                    .env_remove("WERKZEUG_SERVER_FD");
-                match &endpoint {
-                    Some(endpoint) => cmd.env("DYNAMODB_ENDPOINT", endpoint),
-                    None => cmd.env_remove("DYNAMODB_ENDPOINT"),
-                };
-                for (k, v) in extra_env {
-                    cmd.env(k, v);
-                }
-                cmd
-            },
-            probe_path,
-            READY_TIMEOUT,
-            |status| status == 200,
-        );
+        let make = target_command(app, twin, extra_env, |cmd| {
+            cmd.env("TLS_CERT", &cert).env("TLS_KEY", &key);
+            match &endpoint {
+                Some(endpoint) => cmd.env("DYNAMODB_ENDPOINT", endpoint),
+                None => cmd.env_remove("DYNAMODB_ENDPOINT"),
+            };
+        });
+        let (proc, port) =
+            spawn_on_free_port_https(&name, make, probe_path, READY_TIMEOUT, |status| {
+                status == 200
+            });
         TlsFlaskApp {
             proc,
             port,
