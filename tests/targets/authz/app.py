@@ -58,15 +58,10 @@ from flask import Flask, g, jsonify, request  # noqa: E402
 from werkzeug.exceptions import HTTPException  # noqa: E402
 
 from common import dynamo, watchdog  # noqa: E402
+from common.twin import twin_and_port  # noqa: E402
 from common.dynamo import ClientError  # noqa: E402
 
-TWIN = os.environ.get("TWIN", "")
-if TWIN not in ("vulnerable", "fixed"):
-    sys.exit(f"TWIN must be 'vulnerable' or 'fixed', got {TWIN!r}")
-VULNERABLE = TWIN == "vulnerable"
-PORT = int(os.environ.get("PORT", "0") or 0)
-if not PORT:
-    sys.exit("PORT must be set")
+TWIN, VULNERABLE, PORT = twin_and_port()
 PREFIX = os.environ.get("TABLE_PREFIX", f"authz-{TWIN}")
 ID_TYPE = "N" if VULNERABLE else "S"
 OWNER_INDEX = "owner_id-index"

@@ -54,14 +54,9 @@ from flask import Flask, jsonify, redirect, request, url_for  # noqa: E402
 from werkzeug.exceptions import HTTPException  # noqa: E402
 
 from common import watchdog  # noqa: E402
+from common.twin import twin_and_port  # noqa: E402
 
-TWIN = os.environ.get("TWIN", "")
-if TWIN not in ("vulnerable", "fixed"):
-    sys.exit(f"TWIN must be 'vulnerable' or 'fixed', got {TWIN!r}")
-VULNERABLE = TWIN == "vulnerable"
-PORT = int(os.environ.get("PORT", "0") or 0)
-if not PORT:
-    sys.exit("PORT must be set")
+TWIN, VULNERABLE, PORT = twin_and_port()
 TLS_CERT = os.environ.get("TLS_CERT", "")
 TLS_KEY = os.environ.get("TLS_KEY", "")
 if not (TLS_CERT and os.path.isfile(TLS_CERT) and TLS_KEY and os.path.isfile(TLS_KEY)):
