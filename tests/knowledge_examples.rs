@@ -7,12 +7,18 @@ use rampart::knowledge;
 
 /// The bodies of ```python fenced blocks in a markdown text.
 fn python_blocks(markdown: &str) -> Vec<String> {
+    fenced_blocks(markdown, "python")
+}
+
+/// The bodies of fenced blocks of one language in a markdown text.
+fn fenced_blocks(markdown: &str, language: &str) -> Vec<String> {
+    let opening = format!("```{language}");
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
     for line in markdown.lines() {
         let fence = line.trim_start();
         match current.as_mut() {
-            None if fence.starts_with("```python") => current = Some(String::new()),
+            None if fence.trim_end() == opening => current = Some(String::new()),
             Some(_) if fence.starts_with("```") => blocks.extend(current.take()),
             Some(block) => {
                 block.push_str(line);
@@ -21,7 +27,7 @@ fn python_blocks(markdown: &str) -> Vec<String> {
             None => {}
         }
     }
-    assert!(current.is_none(), "unterminated ```python block");
+    assert!(current.is_none(), "unterminated ```{language} block");
     blocks
 }
 
@@ -78,4 +84,50 @@ fn entries_have_references_and_one_line_summaries() {
             );
         }
     }
+}
+
+/// JavaScript examples at least parse: `node --check` on each block
+/// (scripts/test installs Node where it is missing).
+#[test]
+fn javascript_examples_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for entry in knowledge::entries() {
+        for variant in &entry.variants {
+            for (n, block) in fenced_blocks(&variant.remediation, "javascript")
+                .into_iter()
+                .enumerate()
+            {
+                // ES-module syntax needs the .mjs parser; CommonJS the .js one.
+                let module = block.lines().any(|l| {
+                    let l = l.trim_start();
+                    l.starts_with("import ") || l.starts_with("export ")
+                });
+                let path = dir.path().join(format!(
+                    "{}_{}_{n}.{}",
+                    entry.id.replace(['.', '-'], "_"),
+                    variant.stack.replace('+', "_"),
+                    if module { "mjs" } else { "js" }
+                ));
+                std::fs::write(&path, block).unwrap();
+                let output = Command::new("node")
+                    .arg("--check")
+                    .arg(&path)
+                    .output()
+                    .expect("node is needed for the test suite (scripts/test installs it)");
+                checked += 1;
+                if !output.status.success() {
+                    failures.push(format!(
+                        "{} [{}] block {n}:\n{}",
+                        entry.id,
+                        variant.stack,
+                        String::from_utf8_lossy(&output.stderr)
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "the knowledge base has JavaScript examples");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
