@@ -206,6 +206,7 @@ pub static REGISTRY: &[&dyn Check] = &[
     &signing::replay::Replay,
     &signing::request_replay::RequestReplay,
     &signing::partial_coverage::PartialCoverage,
+    &signing::timing_compare::TimingCompare,
     &apikey::in_query::KeyInQuery,
     &apikey::reflected::KeyReflected,
     &transport::plain_http::PlainHttp,

@@ -15,6 +15,7 @@ pub(crate) mod recipe;
 pub mod replay;
 pub mod request_replay;
 pub mod signature_optional;
+pub mod timing_compare;
 pub mod unbound_caller;
 pub mod unsigned_params;
 
