@@ -221,14 +221,15 @@ fn assert_planted(report: &Value, cache_kind: &str) {
     assert!(technologies.contains("api-keys"), "{technologies}");
     // Varnish passes the origin's `Server: Werkzeug` through; nginx replaces
     // it with its own and the app answers errors in JSON, so nothing tells
-    // Flask apart there and Rampart must not guess.
+    // Flask apart there and Rampart must not guess: it speaks nginx.
     let expected_prefix = if cache_kind == "varnish" {
         assert_eq!(report["stack"]["framework"], "flask", "{cache_kind}");
         "flask"
     } else {
         assert_eq!(report["stack"]["framework"], Value::Null, "{cache_kind}");
         assert_eq!(report["stack"]["server"], "nginx", "{cache_kind}");
-        "generic"
+        // The cache is the fix there: the nginx variant.
+        "nginx"
     };
     for finding in findings(report) {
         let variant = finding["remediation"]["stack"].as_str().unwrap();
