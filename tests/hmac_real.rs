@@ -389,6 +389,34 @@ fn vulnerable_twin_reports_replay_window_coverage_and_caller_binding() {
     let (run, written) = scan(&app, dir.path());
     let summary = summarize_findings(&run.report);
 
+    // Werkzeug and the X-Signature header the recipe adds: Flask + HMAC,
+    // and the signing fixes are the flask+hmac ones.
+    assert_eq!(
+        run.report["stack"]["framework"], "flask",
+        "{}",
+        run.report["stack"]
+    );
+    let technologies = run.report["stack"]["technologies"].to_string();
+    assert!(technologies.contains("hmac"), "{technologies}");
+    for finding in run.findings() {
+        let variant = finding["remediation"]["stack"].as_str().unwrap_or("");
+        assert!(
+            variant.starts_with("flask"),
+            "{} uses the {variant} variant",
+            finding["check"]
+        );
+        if finding["check"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("signing."))
+        {
+            assert!(
+                variant.contains("hmac"),
+                "{} uses the {variant} variant",
+                finding["check"]
+            );
+        }
+    }
+
     let errors: Vec<&Value> = run.report["errors"]
         .as_array()
         .map(|e| {

@@ -221,6 +221,29 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
     let summary = summarize_findings(&run.report);
     let ctx = |check: &str| format!("{check}\nall findings:\n{summary}");
 
+    // The stack as the target shows it: Werkzeug, the API-key header the
+    // scan sends, itsdangerous tokens in the links; fixes speak Flask.
+    assert_eq!(
+        run.report["stack"]["framework"], "flask",
+        "{}",
+        run.report["stack"]
+    );
+    let technologies = run.report["stack"]["technologies"].to_string();
+    for technology in ["api-keys", "itsdangerous"] {
+        assert!(
+            technologies.contains(technology),
+            "{technology}: {technologies}"
+        );
+    }
+    for finding in run.findings() {
+        let variant = finding["remediation"]["stack"].as_str().unwrap_or("");
+        assert!(
+            variant.starts_with("flask"),
+            "{} uses the {variant} variant",
+            finding["check"]
+        );
+    }
+
     // No signing/apikey check failed on the way.
     let errors: Vec<&Value> = run.report["errors"]
         .as_array()
