@@ -25,12 +25,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rampart::transport::tls_probe::{probe, TlsVersion};
 use serde_json::Value;
-use support::{FlaskApp, ScanRun, TestPki, TlsFlaskApp};
+use support::{FlaskApp, ScanRun, TestPki};
 
 const APP: &str = "transport/app.py";
 const DATA_STORE: &str = "http://dynamodb.us-east-1.amazonaws.com";
 
-fn scan_transport(app: &TlsFlaskApp) -> ScanRun {
+fn scan_transport(app: &FlaskApp) -> ScanRun {
     // The plain-HTTP twin is looked for on a closed port: whatever listens
     // on this machine's port 80 must not change the result.
     let closed = support::free_port().to_string();

@@ -14,7 +14,7 @@
 //! * [`rampart`] / [`scan`] / [`scan_json`] run the binary under test.
 //! * HTTPS targets: [`TestPki`] makes a throwaway CA and leaf with the
 //!   `openssl` CLI, [`FlaskApp::start_tls`] runs a twin that serves TLS
-//!   itself ([`TlsFlaskApp`], readiness polled over HTTPS), and
+//!   itself ([`FlaskApp::start_tls`], readiness polled over HTTPS), and
 //!   [`https_get`] talks to it.
 //!
 //! Everything binds and talks to 127.0.0.1 only.
@@ -680,6 +680,8 @@ pub struct FlaskApp {
     port: u16,
     twin: String,
     app: String,
+    /// HTTP, or HTTPS served by the app itself ([`FlaskApp::start_tls`]).
+    wire: Wire,
 }
 
 /// How to start one of the Flask targets under tests/targets on a given
@@ -749,12 +751,13 @@ impl FlaskApp {
             port,
             twin: twin.to_string(),
             app: app.to_string(),
+            wire: Wire::Http,
         }
     }
 
-    /// `http://127.0.0.1:<port>` (no trailing slash).
+    /// `http://127.0.0.1:<port>` or `https://…` (no trailing slash).
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", self.wire.scheme(), self.port)
     }
 
     /// `base_url()` + `path`.
@@ -774,9 +777,13 @@ impl FlaskApp {
         &self.app
     }
 
-    /// GET a path on this app (std-only HTTP/1.0 client).
+    /// GET a path on this app (over HTTPS: certificate not verified,
+    /// redirects not followed).
     pub fn get(&self, path: &str) -> HttpResponse {
-        http_get(&self.base_url(), path)
+        match self.wire {
+            Wire::Http => http_get(&self.base_url(), path),
+            Wire::Https => https_get(&self.base_url(), path),
+        }
     }
 
     pub fn process(&mut self) -> &mut ChildProcess {
@@ -1231,19 +1238,6 @@ pub fn spawn_on_free_port_https(
     spawn_on_free_port_over(Wire::Https, name, make, probe_path, timeout, ready)
 }
 
-/// One twin of a Python target app served over HTTPS by the app itself,
-/// killed on Drop. Started by [`FlaskApp::start_tls`].
-///
-/// Environment passed to the app: `TWIN`, `PORT`, `TLS_CERT` (leaf + CA
-/// chain, PEM), `TLS_KEY`, `DYNAMODB_ENDPOINT` when a [`MotoServer`] is
-/// given, `RAMPART_PARENT_PID`, dummy `AWS_*`, then `extra_env`.
-pub struct TlsFlaskApp {
-    proc: ChildProcess,
-    port: u16,
-    twin: String,
-    app: String,
-}
-
 impl FlaskApp {
     /// Start `app` (relative to `tests/targets`) as `twin` over HTTPS with
     /// `pki`'s chain and key; wait until `GET /api/health` over HTTPS
@@ -1254,21 +1248,19 @@ impl FlaskApp {
         pki: &TestPki,
         moto: Option<&MotoServer>,
         extra_env: &[(&str, &str)],
-    ) -> TlsFlaskApp {
-        TlsFlaskApp::start_with_probe(app, twin, pki, moto, extra_env, "/api/health")
+    ) -> FlaskApp {
+        FlaskApp::start_tls_with_probe(app, twin, pki, moto, extra_env, "/api/health")
     }
-}
 
-impl TlsFlaskApp {
     /// Like [`FlaskApp::start_tls`] with a custom readiness path (must return 200).
-    pub fn start_with_probe(
+    pub fn start_tls_with_probe(
         app: &str,
         twin: &str,
         pki: &TestPki,
         moto: Option<&MotoServer>,
         extra_env: &[(&str, &str)],
         probe_path: &str,
-    ) -> TlsFlaskApp {
+    ) -> FlaskApp {
         let endpoint = moto.map(MotoServer::endpoint);
         let (cert, key) = (pki.cert_chain(), pki.key());
         let name = format!("{}[{twin}, tls]", app.trim_end_matches(".py"));
@@ -1283,47 +1275,12 @@ impl TlsFlaskApp {
             spawn_on_free_port_https(&name, make, probe_path, READY_TIMEOUT, |status| {
                 status == 200
             });
-        TlsFlaskApp {
+        FlaskApp {
             proc,
             port,
             twin: twin.to_string(),
             app: app.to_string(),
+            wire: Wire::Https,
         }
-    }
-
-    /// `https://127.0.0.1:<port>` (no trailing slash).
-    pub fn base_url(&self) -> String {
-        format!("https://127.0.0.1:{}", self.port)
-    }
-
-    /// `base_url()` + `path`.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base_url(), path)
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub fn twin(&self) -> &str {
-        &self.twin
-    }
-
-    pub fn app(&self) -> &str {
-        &self.app
-    }
-
-    /// GET a path on this app over HTTPS (certificate not verified,
-    /// redirects not followed).
-    pub fn get(&self, path: &str) -> HttpResponse {
-        https_get(&self.base_url(), path)
-    }
-
-    pub fn process(&mut self) -> &mut ChildProcess {
-        &mut self.proc
-    }
-
-    pub fn log_tail(&self, n: usize) -> String {
-        self.proc.log_tail(n)
     }
 }
