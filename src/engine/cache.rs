@@ -144,6 +144,31 @@ impl CacheProfile {
                 profile.buster_keyed = verdict(&third).0 != CacheVerdict::Hit;
             }
         }
+        if profile.cache_seen {
+            return profile;
+        }
+        // Last resort for caches that hide their headers: repeats of one
+        // busted URL answered much faster than fresh URLs, every time.
+        let busted = Url::parse(&first.request.url).unwrap_or_else(|_| url.clone());
+        let mut repeats = vec![second.elapsed];
+        for _ in 0..TIMING_REPEATS {
+            match send(busted.clone()).await {
+                Ok(again) => repeats.push(again.elapsed),
+                Err(_) => return profile,
+            }
+        }
+        // Sent after the repeats, on a warm connection: a slow answer here
+        // is the origin's work, not connection setup.
+        let Ok(fresh) = send(engine.buster().bust(url)).await else {
+            return profile;
+        };
+        let fresh_urls = [first.elapsed, fresh.elapsed];
+        if let Some(signal) = timing_signal(&fresh_urls, &repeats) {
+            profile.cache_seen = true;
+            profile.stores_responses = true;
+            profile.buster_keyed = true;
+            profile.signal = Some(signal);
+        }
         profile
     }
 
@@ -153,7 +178,127 @@ impl CacheProfile {
     }
 }
 
+/// Repeats of the busted URL sent when no header speaks about a cache.
+const TIMING_REPEATS: usize = 3;
+
+/// A cache seen by timing alone: every fresh URL is at least three times
+/// slower than every repeat, and by a margin no jitter explains. Both
+/// fresh URLs being slow also shows the buster is keyed.
+pub fn timing_signal(
+    fresh_urls: &[std::time::Duration],
+    repeats: &[std::time::Duration],
+) -> Option<String> {
+    const MARGIN: std::time::Duration = std::time::Duration::from_millis(20);
+    let slowest_repeat = *repeats.iter().max()?;
+    let fastest_fresh = *fresh_urls.iter().min()?;
+    (fastest_fresh >= slowest_repeat * 3 && fastest_fresh >= slowest_repeat + MARGIN).then(|| {
+        format!(
+            "timing: fresh URLs took ≥{} ms, repeats ≤{} ms",
+            fastest_fresh.as_millis(),
+            slowest_repeat.as_millis()
+        )
+    })
+}
+
 /// Whether a fetched exchange was served from cache, by headers.
 pub fn is_hit(exchange: &Arc<Exchange>) -> bool {
     verdict(exchange).0 == CacheVerdict::Hit
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use axum::extract::{OriginalUri, State};
+    use axum::routing::get;
+    use axum::Router;
+
+    use super::*;
+    use crate::engine::EngineConfig;
+
+    fn ms(values: &[u64]) -> Vec<Duration> {
+        values.iter().map(|v| Duration::from_millis(*v)).collect()
+    }
+
+    #[test]
+    fn timing_alone_needs_every_fresh_url_slow_and_every_repeat_fast() {
+        assert!(timing_signal(&ms(&[85, 90]), &ms(&[2, 3, 1, 4])).is_some());
+        // One fast fresh URL: connection effects, not a cache.
+        assert!(timing_signal(&ms(&[85, 3]), &ms(&[2, 3, 1, 4])).is_none());
+        // Uniformly slow or uniformly fast origins.
+        assert!(timing_signal(&ms(&[80, 82]), &ms(&[79, 81, 80, 83])).is_none());
+        assert!(timing_signal(&ms(&[3, 4]), &ms(&[1, 1, 1, 1])).is_none());
+        // Three times slower but within jitter.
+        assert!(timing_signal(&ms(&[12, 13]), &ms(&[3, 4, 3, 4])).is_none());
+        assert!(timing_signal(&[], &ms(&[1])).is_none());
+    }
+
+    #[derive(Clone, Copy)]
+    enum Origin {
+        /// Caches by full URI, says nothing in headers, 80 ms on a miss.
+        SilentCache,
+        /// Always 80 ms, caches nothing.
+        Slow,
+        /// Always immediate.
+        Fast,
+    }
+
+    async fn answer(
+        State((origin, seen)): State<(Origin, Arc<Mutex<HashSet<String>>>)>,
+        OriginalUri(uri): OriginalUri,
+    ) -> &'static str {
+        let delay = match origin {
+            Origin::SilentCache => {
+                let fresh = seen
+                    .lock()
+                    .map(|mut s| s.insert(uri.to_string()))
+                    .unwrap_or(true);
+                fresh.then_some(80)
+            }
+            Origin::Slow => Some(80),
+            Origin::Fast => None,
+        };
+        if let Some(ms) = delay {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        "{\"ok\":true}"
+    }
+
+    async fn profile_of(origin: Origin) -> CacheProfile {
+        let app = Router::new()
+            .route("/api/items", get(answer))
+            .with_state((origin, Arc::new(Mutex::new(HashSet::new()))));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let mut config = EngineConfig::new(Url::parse(&format!("http://{addr}/")).unwrap());
+        config.rate_per_second = None;
+        let engine = Engine::new(config).unwrap();
+        let url = engine.url_for("/api/items").unwrap();
+        CacheProfile::learn(&engine, &url, &Caller::Anonymous, None).await
+    }
+
+    #[tokio::test]
+    async fn a_cache_that_hides_its_headers_is_found_by_timing() {
+        let profile = profile_of(Origin::SilentCache).await;
+        assert!(profile.cache_seen && profile.stores_responses && profile.buster_keyed);
+        assert!(profile.safe_to_poison());
+        let signal = profile.signal.unwrap_or_default();
+        assert!(signal.starts_with("timing:"), "{signal}");
+    }
+
+    #[tokio::test]
+    async fn slow_or_fast_origins_without_a_cache_are_not_mistaken_for_one() {
+        for origin in [Origin::Slow, Origin::Fast] {
+            let profile = profile_of(origin).await;
+            assert!(
+                !profile.cache_seen && !profile.stores_responses,
+                "{profile:?}"
+            );
+        }
+    }
 }
