@@ -933,35 +933,10 @@ pub fn summarize_findings(report: &serde_json::Value) -> String {
 }
 
 /// Run `rampart scan <base_url> --format json <extra_args>`; asserts exit
-/// code 0 (no findings) or 1 (findings) and that stdout is JSON.
+/// status 0 (nothing at or above `--fail-on`) or 1 (something is) and that
+/// stdout is JSON.
 pub fn scan(base_url: &str, extra_args: &[&str]) -> ScanRun {
-    let mut args = vec!["scan", base_url, "--format", "json"];
-    args.extend_from_slice(extra_args);
-    let out = rampart(&args);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let code = out.status.code().unwrap_or(-1);
-    if code != 0 && code != 1 {
-        panic!(
-            "rampart {args:?} exited with {} (expected 0 or 1)\n--- stderr ---\n{}\n--- stdout ---\n{}",
-            out.status,
-            truncate(&stderr, 8000),
-            truncate(&stdout, 4000)
-        );
-    }
-    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "rampart {args:?} stdout is not JSON ({e})\n--- stderr ---\n{}\n--- stdout ---\n{}",
-            truncate(&stderr, 8000),
-            truncate(&stdout, 4000)
-        )
-    });
-    ScanRun {
-        report,
-        stdout,
-        stderr,
-        exit_code: code,
-    }
+    scan_with_env(base_url, extra_args, &[])
 }
 
 /// [`scan`] returning only the parsed report.
