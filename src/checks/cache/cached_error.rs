@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 
-use super::{busted, cache_note};
+use super::{busted, cache_note, poisonable_url};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
@@ -69,10 +69,7 @@ impl Check for CachedError {
         ctx: &ProbeContext<'_>,
         endpoint: &Endpoint,
     ) -> Result<Vec<FindingDraft>, EngineError> {
-        if !ctx.facts.cache.safe_to_poison() || !endpoint.is_read_only() {
-            return Ok(Vec::new());
-        }
-        let Some(url) = ctx.url(endpoint) else {
+        let Some(url) = poisonable_url(ctx, endpoint) else {
             return Ok(Vec::new());
         };
         let caller = Caller::Anonymous;

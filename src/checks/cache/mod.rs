@@ -17,6 +17,8 @@ use std::sync::Arc;
 
 use url::Url;
 
+use crate::discover::Endpoint;
+
 use super::ProbeContext;
 use crate::engine::Exchange;
 
@@ -32,6 +34,15 @@ pub(crate) fn is_success(exchange: &Exchange) -> bool {
 }
 
 /// A fresh busted URL for `url`.
+/// The endpoint's URL when probes may store attacker-chosen content there:
+/// a read-only endpoint behind a cache proven to key on the buster.
+pub(crate) fn poisonable_url(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Option<Url> {
+    if !ctx.facts.cache.safe_to_poison() || !endpoint.is_read_only() {
+        return None;
+    }
+    ctx.url(endpoint)
+}
+
 pub(crate) fn busted(ctx: &ProbeContext<'_>, url: &Url) -> Url {
     ctx.engine.buster().bust(url)
 }

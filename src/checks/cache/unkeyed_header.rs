@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 
-use super::{busted, cache_note, canary, reflects};
+use super::{busted, cache_note, canary, poisonable_url, reflects};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
@@ -81,10 +81,7 @@ impl Check for UnkeyedHeader {
         ctx: &ProbeContext<'_>,
         endpoint: &Endpoint,
     ) -> Result<Vec<FindingDraft>, EngineError> {
-        if !ctx.facts.cache.safe_to_poison() || !endpoint.is_read_only() {
-            return Ok(Vec::new());
-        }
-        let Some(url) = ctx.url(endpoint) else {
+        let Some(url) = poisonable_url(ctx, endpoint) else {
             return Ok(Vec::new());
         };
         let caller = Caller::Anonymous;

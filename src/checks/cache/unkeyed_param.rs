@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use url::Url;
 
-use super::{busted, cache_note, canary, reflects};
+use super::{busted, cache_note, canary, poisonable_url, reflects};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::{Caller, EngineError, Probe};
@@ -51,10 +51,7 @@ impl Check for UnkeyedParam {
         ctx: &ProbeContext<'_>,
         endpoint: &Endpoint,
     ) -> Result<Vec<FindingDraft>, EngineError> {
-        if !ctx.facts.cache.safe_to_poison() || !endpoint.is_read_only() {
-            return Ok(Vec::new());
-        }
-        let Some(url) = ctx.url(endpoint) else {
+        let Some(url) = poisonable_url(ctx, endpoint) else {
             return Ok(Vec::new());
         };
         let caller = Caller::Anonymous;
