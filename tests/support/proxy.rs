@@ -46,6 +46,34 @@ const BACKEND_HOST: &str = "127.0.0.1";
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 const START_ATTEMPTS: usize = 3;
 
+/// Starts a process with `spawn_once` until `GET health_path` answers 200
+/// through it, retrying only while it exits early (a lost port race); one
+/// that runs but never gets ready fails at once, with its log tail.
+fn start_until_ready(
+    name: &str,
+    health_path: &str,
+    mut spawn_once: impl FnMut() -> (ManagedProcess, u16),
+) -> (ManagedProcess, u16) {
+    let mut last_err = String::new();
+    for attempt in 1..=START_ATTEMPTS {
+        let (mut proc, port) = spawn_once();
+        match proc.wait_ready(port, health_path) {
+            Ok(()) => return (proc, port),
+            Err(e) => {
+                last_err = format!(
+                    "attempt {attempt}: {e}\n--- log tail ---\n{}",
+                    proc.log_tail(40)
+                );
+                proc.stop();
+                if !proc.exited_early {
+                    break;
+                }
+            }
+        }
+    }
+    panic!("{name} did not become ready:\n{last_err}");
+}
+
 /// `<crate>/tests/targets/cache/<file>`.
 pub fn cache_target_path(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -93,8 +121,7 @@ impl Varnish {
         let bin = find_binary("varnishd", "RAMPART_VARNISHD").unwrap_or_else(|| {
             panic!("varnishd not found (apt-get install varnish, or set RAMPART_VARNISHD)")
         });
-        let mut last_err = String::new();
-        for attempt in 1..=START_ATTEMPTS {
+        let (proc, port) = start_until_ready("varnishd", health_path, || {
             let dir = ScratchDir::new("varnish");
             let vcl = render(
                 &template,
@@ -131,22 +158,10 @@ impl Varnish {
             let child = cmd
                 .spawn()
                 .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
-            let mut proc = ManagedProcess::new("varnishd", child, dir, vec![log_path]);
-            match proc.wait_ready(port, health_path) {
-                Ok(()) => return Varnish { proc, port },
-                Err(e) => {
-                    last_err = format!(
-                        "attempt {attempt}: {e}\n--- log tail ---\n{}",
-                        proc.log_tail(40)
-                    );
-                    proc.stop();
-                    if !proc.exited_early {
-                        break; // it ran but never got ready: retrying won't help
-                    }
-                }
-            }
-        }
-        panic!("varnishd did not become ready:\n{last_err}");
+            let proc = ManagedProcess::new("varnishd", child, dir, vec![log_path]);
+            (proc, port)
+        });
+        Varnish { proc, port }
     }
 
     /// `http://127.0.0.1:<port>` (no trailing slash).
@@ -197,8 +212,7 @@ impl Nginx {
         let bin = find_binary("nginx", "RAMPART_NGINX").unwrap_or_else(|| {
             panic!("nginx not found (apt-get install nginx, or set RAMPART_NGINX)")
         });
-        let mut last_err = String::new();
-        for attempt in 1..=START_ATTEMPTS {
+        let (proc, port) = start_until_ready("nginx", health_path, || {
             let dir = ScratchDir::new("nginx");
             let prefix = dir.path().to_path_buf();
             let port = free_port();
@@ -232,22 +246,10 @@ impl Nginx {
             let child = cmd
                 .spawn()
                 .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
-            let mut proc = ManagedProcess::new("nginx", child, dir, vec![out_path, error_log]);
-            match proc.wait_ready(port, health_path) {
-                Ok(()) => return Nginx { proc, port },
-                Err(e) => {
-                    last_err = format!(
-                        "attempt {attempt}: {e}\n--- log tail ---\n{}",
-                        proc.log_tail(40)
-                    );
-                    proc.stop();
-                    if !proc.exited_early {
-                        break;
-                    }
-                }
-            }
-        }
-        panic!("nginx did not become ready:\n{last_err}");
+            let proc = ManagedProcess::new("nginx", child, dir, vec![out_path, error_log]);
+            (proc, port)
+        });
+        Nginx { proc, port }
     }
 
     /// `http://127.0.0.1:<port>` (no trailing slash).
