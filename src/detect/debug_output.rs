@@ -1,0 +1,426 @@
+//! Framework debug pages, stack traces and database errors.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::text::{floor_boundary, headers_until_next};
+use super::{re, DebugKind, Detection};
+
+static WERKZEUG: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"<title>[^<\n]*// Werkzeug Debugger</title>",
+        r"|__debugger__",
+        r"|The debugger caught an exception in your WSGI application",
+    ))
+});
+static PY_TRACEBACK_HEAD: LazyLock<Regex> =
+    LazyLock::new(|| re(r"Traceback \(most recent call last\):"));
+static PY_TRACEBACK_FILE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"File (?:\\?"|&quot;|&#34;|&#x22;)[^"\n<>]+?(?:\\?"|&quot;|&#34;|&#x22;), line [0-9]+"#)
+});
+static BOTOCORE: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"An error occurred \([A-Za-z][A-Za-z0-9.]{2,80}\) when calling the [A-Za-z][A-Za-z0-9]{2,80} operation",
+        r"|botocore\.exceptions\.[A-Z][A-Za-z]+",
+    ))
+});
+static DJANGO: LazyLock<Regex> =
+    LazyLock::new(|| re(r"seeing this error because you have (?:<code>)?DEBUG = True"));
+static JAVA_FRAME: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?:(?-u:\s)|\\t|\\n)at [A-Za-z_$][A-Za-z0-9_$.<>/@-]*\(",
+        r"(?:[A-Za-z0-9_$-]+\.(?:java|kt|scala|groovy|clj)(?::[0-9]+)?|Native Method|Unknown Source)\)",
+    ))
+});
+static NODE_FRAME: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?:(?-u:\s)|\\n)at (?:async )?(?:new )?",
+        r"(?:[^\s()]+(?: \[as [^\]\s]+\])? \(",
+        r#"(?:[^()\s"']+\.(?:js|mjs|cjs|ts|jsx|tsx)|node:[A-Za-z0-9_/.-]+):[0-9]+:[0-9]+\)"#,
+        r#"|(?:[^()\s"']+\.(?:js|mjs|cjs|ts|jsx|tsx)|node:[A-Za-z0-9_/.-]+):[0-9]+:[0-9]+)"#,
+    ))
+});
+static RAILS: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"Rails\.root: ",
+        r"|ActionController::(?:RoutingError|UnknownFormat|ParameterMissing)",
+        r"|ActionView::Template::Error",
+    ))
+});
+static ASPNET: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"Server Error in (?:'|&#39;|&#x27;)[^'<\n&]*(?:'|&#39;|&#x27;) Application",
+        r"|An unhandled exception occurred while processing the request\.",
+    ))
+});
+static PHP_HEAD: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"<b>(?:Fatal error|Parse error|Warning|Notice|Deprecated|Catchable fatal error)</b>:",
+        r"|PHP (?:Fatal|Parse) error: ",
+        r"|Stack trace:(?:\r?\n|(?:\\r)?\\n|<br ?/?>\r?\n?)#0 ",
+    ))
+});
+static PHP_ON_LINE: LazyLock<Regex> = LazyLock::new(|| re(r" on line (?:<b>)?[0-9]+"));
+static SQL_ERROR: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"You have an error in your SQL syntax",
+        r"|(?-u:\b)ORA-[0-9]{5}: ",
+        r"|(?-u:\b)PG::[A-Z][A-Za-z]+",
+        r"|psycopg2?\.(?:errors\.[A-Z][A-Za-z]+|OperationalError|ProgrammingError|IntegrityError|DataError|InternalError)",
+        r"|sqlite3\.(?:OperationalError|IntegrityError|ProgrammingError|DatabaseError)",
+        r"|SQLite3::SQLException",
+        r"|SQLSTATE\[[0-9A-Z]{5}\]",
+        r"|Unclosed quotation mark after the character string",
+        r"|quoted string not properly terminated",
+        r"|ERROR:  syntax error at or near",
+        r"|unterminated quoted string at or near",
+        r"|pymysql\.err\.[A-Z][A-Za-z]+",
+        r"|MySQLdb\.(?:_exceptions\.)?[A-Z][A-Za-z]+",
+        r"|sqlalchemy\.exc\.[A-Z][A-Za-z]+",
+    ))
+});
+
+/// Framework debug pages, stack traces and database errors.
+///
+/// Reports at most one detection per kind, the earliest evidence. A Python
+/// traceback inside a Werkzeug debugger or Django debug page is not reported
+/// separately. Bodies whose content type is binary media, a font, an archive,
+/// JavaScript or CSS (static assets, not error responses) are skipped. Stack
+/// traces need two frames within 1 KiB of each other; a Python traceback
+/// needs its `File "…", line N` line; a bare word like "traceback" or
+/// "error" never matches.
+pub fn find_debug_output(body: &str, content_type: Option<&str>) -> Vec<Detection<DebugKind>> {
+    if content_type.is_some_and(is_static_or_binary) {
+        return Vec::new();
+    }
+    let mut found: Vec<(DebugKind, usize, usize)> = Vec::new();
+    let mut add = |kind: DebugKind, span: Option<(usize, usize)>| {
+        if let Some((s, e)) = span {
+            found.push((kind, s, e));
+        }
+    };
+    let first = |r: &Regex| r.find(body).map(|m| (m.start(), m.end()));
+
+    add(DebugKind::WerkzeugDebugger, first(&WERKZEUG));
+    add(DebugKind::DjangoDebugPage, first(&DJANGO));
+    add(DebugKind::PythonTraceback, python_traceback(body));
+    add(DebugKind::BotocoreClientError, first(&BOTOCORE));
+    add(DebugKind::JavaStackTrace, two_frames(body, &JAVA_FRAME));
+    add(DebugKind::NodeStackTrace, two_frames(body, &NODE_FRAME));
+    add(DebugKind::RailsError, first(&RAILS));
+    add(DebugKind::AspNetYsod, first(&ASPNET));
+    add(DebugKind::PhpError, php_error(body));
+    add(DebugKind::SqlError, first(&SQL_ERROR));
+
+    let debug_page = found
+        .iter()
+        .any(|&(k, _, _)| matches!(k, DebugKind::WerkzeugDebugger | DebugKind::DjangoDebugPage));
+    if debug_page {
+        found.retain(|&(k, _, _)| k != DebugKind::PythonTraceback);
+    }
+    found.sort_by_key(|&(k, s, e)| (s, e, k));
+    found
+        .into_iter()
+        .map(|(kind, start, end)| Detection {
+            kind,
+            matched: body[start..end].to_string(),
+            start,
+            end,
+            field: None,
+        })
+        .collect()
+}
+
+fn is_static_or_binary(content_type: &str) -> bool {
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    ["image/", "audio/", "video/", "font/"]
+        .iter()
+        .any(|p| media.starts_with(p))
+        || matches!(
+            media.as_str(),
+            "application/octet-stream"
+                | "application/pdf"
+                | "application/zip"
+                | "application/gzip"
+                | "application/x-gzip"
+                | "application/wasm"
+                | "application/font-woff"
+                | "application/javascript"
+                | "application/x-javascript"
+                | "text/javascript"
+                | "text/css"
+        )
+}
+
+/// `Traceback (most recent call last):` with a `File "…", line N` frame
+/// within 2 KiB; the span runs from the header to the end of that frame.
+fn python_traceback(body: &str) -> Option<(usize, usize)> {
+    // Frames belong to their header: the window stops at the next one.
+    for (start, end, next) in headers_until_next(&PY_TRACEBACK_HEAD, body) {
+        let window_end = floor_boundary(body, (end + 2048).min(next));
+        if let Some(frame) = PY_TRACEBACK_FILE.find(&body[end..window_end]) {
+            return Some((start, end + frame.end()));
+        }
+    }
+    None
+}
+
+/// Two stack frames within 1 KiB; the span covers both (from the first `at`).
+fn two_frames(body: &str, frame: &Regex) -> Option<(usize, usize)> {
+    let mut prev: Option<(usize, usize)> = None;
+    for m in frame.find_iter(body) {
+        let start = m.start() + m.as_str().find("at ").unwrap_or(0);
+        if let Some((ps, pe)) = prev {
+            if start.saturating_sub(pe) <= 1024 {
+                return Some((ps, m.end()));
+            }
+        }
+        prev = Some((start, m.end()));
+    }
+    None
+}
+
+/// A PHP error: `<b>Fatal error</b>:`-style lines need ` on line N` within
+/// 2 KiB; `PHP Fatal error:` and `Stack trace:\n#0 ` stand on their own.
+fn php_error(body: &str) -> Option<(usize, usize)> {
+    let heads: Vec<regex::Match> = PHP_HEAD.find_iter(body).collect();
+    for (i, m) in heads.iter().enumerate() {
+        if !m.as_str().starts_with("<b>") {
+            return Some((m.start(), m.end()));
+        }
+        // Its location line comes before the next `<b>…</b>:` line.
+        let next = heads[i + 1..]
+            .iter()
+            .find(|h| h.as_str().starts_with("<b>"))
+            .map_or(body.len(), regex::Match::start);
+        let window_end = floor_boundary(body, (m.end() + 2048).min(next));
+        if let Some(line) = PHP_ON_LINE.find(&body[m.end()..window_end]) {
+            return Some((m.start(), m.end() + line.end()));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::test_support::*;
+    use super::*;
+
+    // -- debug output ------------------------------------------------------------
+
+    #[test]
+    fn werkzeug_debugger() {
+        let page = r#"<!doctype html>
+<html lang=en><head><title>ZeroDivisionError: division by zero // Werkzeug Debugger</title>
+<script src="?__debugger__=yes&amp;cmd=resource&amp;f=debugger.js"></script>
+<script>var CONSOLE_MODE = false, EVALEX = true, SECRET = "abc";</script></head>
+<body><h1>ZeroDivisionError</h1><div class="plain"><textarea>Traceback (most recent call last):
+  File &#34;/app/app.py&#34;, line 12, in index
+    return 1 / 0
+ZeroDivisionError: division by zero</textarea></div>
+<div class="footer">Brought to you by <strong>DON'T PANIC</strong>, your friendly Werkzeug powered traceback interpreter.</div>
+<p>The debugger caught an exception in your WSGI application.</p></body></html>"#;
+        let found = debug(page);
+        assert_eq!(kinds(&found), [DebugKind::WerkzeugDebugger]);
+        assert!(found[0].matched.starts_with("<title>ZeroDivisionError"));
+        assert!(find_debug_output(
+            "<p>The debugger caught an exception in your WSGI application</p>",
+            Some("text/html")
+        )
+        .iter()
+        .any(|d| d.kind == DebugKind::WerkzeugDebugger));
+    }
+
+    #[test]
+    fn python_traceback_plain_and_in_json() {
+        let plain = "Internal error\nTraceback (most recent call last):\n  File \"/app/views.py\", line 42, in get\n    raise KeyError('x')\nKeyError: 'x'\n";
+        let found = debug(plain);
+        assert_eq!(kinds(&found), [DebugKind::PythonTraceback]);
+        assert!(found[0].matched.ends_with("line 42"));
+
+        let body = serde_json::to_string(&json!({"error": "boom", "trace": plain})).unwrap();
+        assert_eq!(kinds(&debug(&body)), [DebugKind::PythonTraceback]);
+        let escaped_slashes = body.replace('/', "\\/");
+        assert_eq!(
+            kinds(&debug(&escaped_slashes)),
+            [DebugKind::PythonTraceback]
+        );
+    }
+
+    #[test]
+    fn words_like_traceback_or_error_are_not_debug_output() {
+        for body in [
+            r#"{"error": "traceback disabled", "traceback": null, "message": "An error occurred"}"#,
+            r#"{"detail": "Traceback (most recent call last): hidden in production"}"#,
+            r#"{"error": {"code": "ValidationError", "message": "field 'email' is required"}}"#,
+            "Error: something failed at step 3",
+            r#"{"hint": "look at com.example.Foo(Foo.java:12) in the docs"}"#,
+            r#"{"sql": "SELECT * FROM users", "db": "postgres", "code": "ORA-12345"}"#,
+            "<b>Warning</b>: this action cannot be undone",
+            "Server Error. Please try again later.",
+            "We're seeing this error because you have a bad request",
+        ] {
+            assert!(debug(body).is_empty(), "{body}: {:?}", debug(body));
+        }
+    }
+
+    #[test]
+    fn botocore_client_error() {
+        let body = r#"{"message": "An error occurred (ValidationException) when calling the Query operation: One or more parameter values were invalid"}"#;
+        let found = debug(body);
+        assert_eq!(kinds(&found), [DebugKind::BotocoreClientError]);
+        assert!(found[0].matched.ends_with("Query operation"));
+        assert_eq!(
+            kinds(&debug(
+                "botocore.exceptions.NoCredentialsError: Unable to locate credentials"
+            )),
+            [DebugKind::BotocoreClientError]
+        );
+        assert_eq!(
+            kinds(&debug("An error occurred (ResourceNotFoundException) when calling the GetItem operation: Requested resource not found")),
+            [DebugKind::BotocoreClientError]
+        );
+    }
+
+    #[test]
+    fn django_debug_page() {
+        let html = "<p>You&#x27;re seeing this error because you have <code>DEBUG = True</code> in your Django settings file.</p>";
+        assert_eq!(kinds(&debug(html)), [DebugKind::DjangoDebugPage]);
+        let text = "Traceback (most recent call last):\n  File \"/app/x.py\", line 1, in f\n\nYou're seeing this error because you have DEBUG = True in your\nDjango settings file.";
+        assert_eq!(kinds(&debug(text)), [DebugKind::DjangoDebugPage]);
+    }
+
+    #[test]
+    fn java_stack_traces() {
+        let trace = "java.lang.NullPointerException: boom\n\tat com.example.api.UserService.find(UserService.java:42)\n\tat com.example.api.UserController.get(UserController.java:17)\n\tat java.base/java.lang.Thread.run(Thread.java:833)\n";
+        let found = debug(trace);
+        assert_eq!(kinds(&found), [DebugKind::JavaStackTrace]);
+        assert!(found[0]
+            .matched
+            .starts_with("at com.example.api.UserService.find"));
+        assert!(found[0].matched.ends_with("(UserController.java:17)"));
+        let body = serde_json::to_string(&json!({"trace": trace})).unwrap();
+        assert!(body.contains("\\n\\tat "));
+        assert_eq!(kinds(&debug(&body)), [DebugKind::JavaStackTrace]);
+        // One frame is not a stack trace.
+        assert!(debug("\tat com.example.A.b(A.java:1)\n").is_empty());
+        let spaced = "Exception\n    at com.example.A.b(A.java:1)\n    at sun.reflect.NativeMethodAccessorImpl.invoke0(Native Method)\n";
+        assert_eq!(kinds(&debug(spaced)), [DebugKind::JavaStackTrace]);
+    }
+
+    #[test]
+    fn node_stack_traces() {
+        let trace = "TypeError: Cannot read properties of undefined (reading 'id')\n    at getUser (/app/src/users.js:12:19)\n    at Layer.handle [as handle_request] (/app/node_modules/express/lib/router/layer.js:95:5)\n    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)";
+        let found = debug(trace);
+        assert_eq!(kinds(&found), [DebugKind::NodeStackTrace]);
+        assert!(found[0].matched.starts_with("at getUser"));
+        let body = serde_json::to_string(&json!({"stack": trace})).unwrap();
+        assert_eq!(kinds(&debug(&body)), [DebugKind::NodeStackTrace]);
+        let anonymous =
+            "Error: x\n    at /app/index.js:3:9\n    at Object.<anonymous> (/app/index.js:10:1)";
+        assert_eq!(kinds(&debug(anonymous)), [DebugKind::NodeStackTrace]);
+        assert!(debug("Error: x\n    at getUser (/app/src/users.js:12:19)").is_empty());
+    }
+
+    #[test]
+    fn rails_aspnet_php() {
+        assert_eq!(
+            kinds(&debug(
+                "<h1>Routing Error</h1><p>No route matches [GET] \"/x\"</p><p>Rails.root: /app</p>"
+            )),
+            [DebugKind::RailsError]
+        );
+        assert_eq!(
+            kinds(&debug(
+                "ActionController::RoutingError (No route matches [GET] \"/x\")"
+            )),
+            [DebugKind::RailsError]
+        );
+        assert_eq!(
+            kinds(&debug(
+                "<h1>Server Error in '/' Application.<hr width=100% size=1 color=silver></h1>"
+            )),
+            [DebugKind::AspNetYsod]
+        );
+        assert_eq!(
+            kinds(&debug(
+                "<span><H1>Server Error in &#39;/api&#39; Application.</H1></span>"
+            )),
+            [DebugKind::AspNetYsod]
+        );
+        assert_eq!(
+            kinds(&debug(
+                "<h1>An unhandled exception occurred while processing the request.</h1>"
+            )),
+            [DebugKind::AspNetYsod]
+        );
+        let php = "<br />\n<b>Fatal error</b>:  Uncaught Exception: boom in /var/www/html/index.php:3\nStack trace:\n#0 {main}\n  thrown in <b>/var/www/html/index.php</b> on line <b>3</b><br />";
+        let found = debug(php);
+        assert_eq!(kinds(&found), [DebugKind::PhpError]);
+        assert!(found[0].matched.starts_with("<b>Fatal error</b>:"));
+        assert_eq!(
+            kinds(&debug(
+                "<b>Warning</b>:  Undefined variable $x in <b>/var/www/a.php</b> on line <b>7</b>"
+            )),
+            [DebugKind::PhpError]
+        );
+        assert_eq!(
+            kinds(&debug(
+                r#"{"error": "PDOException\nStack trace:\n#0 /var/www/db.php(12): PDO->query()"}"#
+            )),
+            [DebugKind::PhpError]
+        );
+    }
+
+    #[test]
+    fn sql_errors() {
+        for body in [
+            "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version",
+            "ORA-00933: SQL command not properly ended",
+            "PG::SyntaxError: ERROR:  syntax error at or near \"'\"",
+            "psycopg2.errors.UndefinedTable: relation \"users\" does not exist",
+            "sqlite3.OperationalError: near \"'\": syntax error",
+            "SQLSTATE[42000]: Syntax error or access violation",
+            "Unclosed quotation mark after the character string ''.",
+            "sqlalchemy.exc.ProgrammingError: (psycopg2.ProgrammingError)",
+        ] {
+            let found = debug(body);
+            assert_eq!(kinds(&found), [DebugKind::SqlError], "{body}");
+        }
+    }
+
+    #[test]
+    fn one_detection_per_kind_and_sorted() {
+        let body = "ORA-00933: x\nORA-00942: y\nYou have an error in your SQL syntax\nbotocore.exceptions.ClientError";
+        let found = debug(body);
+        assert_eq!(
+            kinds(&found),
+            [DebugKind::SqlError, DebugKind::BotocoreClientError]
+        );
+        assert_eq!(found[0].matched, "ORA-00933: ");
+    }
+
+    #[test]
+    fn static_and_binary_content_types_are_skipped() {
+        let body = "Traceback (most recent call last):\n  File \"/app/x.py\", line 1, in f";
+        assert!(!find_debug_output(body, Some("text/plain; charset=utf-8")).is_empty());
+        assert!(!find_debug_output(body, Some("application/json")).is_empty());
+        for ct in [
+            "image/png",
+            "application/octet-stream",
+            "application/javascript; charset=utf-8",
+            "text/css",
+            "font/woff2",
+        ] {
+            assert!(find_debug_output(body, Some(ct)).is_empty(), "{ct}");
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! How a detected value is shown in reports.
+
+use super::hashes::is_hex_digest;
+use super::DebugKind;
+
+/// Masks a detected value for display in reports.
+///
+/// `kind_label` is a kind's [`label`](super::SecretKind::label), its `Debug` name
+/// (`"AwsAccessKeyId"`), or a finding key (`"api-token"`, `"hash"`,
+/// `"clear-password"`); case and punctuation are ignored. Conventions:
+///
+/// | kind | shown as |
+/// | --- | --- |
+/// | AWS access key id | `AKIA…[redacted]` (4-character type prefix) |
+/// | AWS secret access key | `[redacted AWS secret access key]` |
+/// | private key | `-----BEGIN RSA PRIVATE KEY-----…[redacted]` |
+/// | JWT | `eyJ…[redacted JWT]` |
+/// | vendor token | vendor prefix: `ghp_…[redacted]`, `xoxb-…[redacted]`, `sk_live_…[redacted]` |
+/// | SSN | `[redacted SSN]` (nothing kept: the last four are themselves sensitive) |
+/// | payment card | `****6467` (last four digits only) |
+/// | email | `j***@corp.example` (first character and domain) |
+/// | modular-crypt hash | algorithm and cost kept, salt and digest dropped: `$2b$12$…[redacted]`, `pbkdf2_sha256$600000$…[redacted]` |
+/// | unsalted hex digest | `[redacted 32-hex-digit digest]` |
+/// | clear-text password | `[redacted password]` |
+/// | debug output | not secret: the evidence on one line, cut to 200 characters with `…` |
+/// | anything else | `[redacted]` |
+pub fn mask(kind_label: &str, matched: &str) -> String {
+    let label: String = kind_label
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    match label.as_str() {
+        "awsaccesskeyid" => format!("{}…[redacted]", prefix_chars(matched, 4)),
+        "awssecretaccesskey" | "awssecretkey" => "[redacted AWS secret access key]".to_string(),
+        "privatekey" => {
+            let header = matched.find("PRIVATE KEY").and_then(|p| {
+                let after = p + "PRIVATE KEY".len();
+                matched[after..]
+                    .find("-----")
+                    .map(|q| &matched[..after + q + 5])
+            });
+            format!(
+                "{}…[redacted]",
+                header.unwrap_or("-----BEGIN PRIVATE KEY-----")
+            )
+        }
+        "jwt" => "eyJ…[redacted JWT]".to_string(),
+        "genericapitoken" | "apitoken" | "token" => format!("{}…[redacted]", token_prefix(matched)),
+        "usssn" | "ssn" => "[redacted SSN]".to_string(),
+        "paymentcard" | "card" => {
+            let digits: Vec<char> = matched.chars().filter(char::is_ascii_digit).collect();
+            let last4: String = digits[digits.len().saturating_sub(4)..].iter().collect();
+            format!("****{last4}")
+        }
+        "email" | "emailbulk" => match matched.split_once('@') {
+            Some((local, domain)) if !local.is_empty() => {
+                format!("{}***@{domain}", prefix_chars(local, 1))
+            }
+            _ => "[redacted]".to_string(),
+        },
+        "bcrypt" | "argon2" | "scrypt" | "pbkdf2" | "shacrypt" | "md5crypt" | "hash" => {
+            if is_hex_digest(matched) {
+                format!("[redacted {}-hex-digit digest]", matched.len())
+            } else {
+                hash_prefix(matched)
+                    .map(|p| format!("{p}…[redacted]"))
+                    .unwrap_or_else(|| "[redacted]".to_string())
+            }
+        }
+        "unsaltedhex" | "unsaltedhexinpasswordfield" => {
+            format!("[redacted {}-hex-digit digest]", matched.chars().count())
+        }
+        "cleartextpassword" | "clearpassword" | "password" => "[redacted password]".to_string(),
+        _ if is_debug_label(&label) => excerpt(matched, 200),
+        _ => "[redacted]".to_string(),
+    }
+}
+
+fn prefix_chars(s: &str, n: usize) -> &str {
+    let end = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
+    &s[..end]
+}
+
+fn token_prefix(token: &str) -> &str {
+    const PREFIXES: [&str; 20] = [
+        "https://hooks.slack.com/services/",
+        "github_pat_",
+        "sk-ant-",
+        "sk-proj-",
+        "sk_live_",
+        "rk_live_",
+        "glpat-",
+        "ghp_",
+        "gho_",
+        "ghu_",
+        "ghs_",
+        "ghr_",
+        "xoxb-",
+        "xoxp-",
+        "xoxa-",
+        "xoxo-",
+        "xoxs-",
+        "xoxr-",
+        "npm_",
+        "AIza",
+    ];
+    if let Some(p) = PREFIXES.iter().find(|p| token.starts_with(**p)) {
+        return &token[..p.len()];
+    }
+    if token.starts_with("SG.") || token.starts_with("sk-") {
+        return &token[..3];
+    }
+    let head = prefix_chars(token, 12);
+    match head.find(['_', '-']) {
+        Some(p) => &token[..=p],
+        None => prefix_chars(token, 4),
+    }
+}
+
+/// Algorithm and cost/parameter segments of a `$`-separated hash.
+fn hash_prefix(hash: &str) -> Option<String> {
+    let mut kept: Vec<&str> = Vec::new();
+    for (i, seg) in hash.split('$').enumerate() {
+        let algorithm = kept.iter().all(|s| s.is_empty()) && !seg.is_empty();
+        let params =
+            seg.contains('=') || (!seg.is_empty() && seg.bytes().all(|c| c.is_ascii_digit()));
+        if (i == 0 && seg.is_empty()) || algorithm || params {
+            kept.push(seg);
+        } else {
+            break;
+        }
+    }
+    if kept.iter().all(|s| s.is_empty()) || kept.len() == hash.split('$').count() {
+        return None;
+    }
+    Some(format!("{}$", kept.join("$")))
+}
+
+fn is_debug_label(label: &str) -> bool {
+    DebugKind::ALL.iter().any(|k| {
+        let norm: String = k
+            .label()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        norm == label || format!("{k:?}").eq_ignore_ascii_case(label)
+    })
+}
+
+/// The evidence on one line: whitespace and `\n`/`\t` escapes collapsed.
+fn excerpt(text: &str, max_chars: usize) -> String {
+    let flat = text
+        .replace("\\r\\n", " ")
+        .replace("\\n", " ")
+        .replace("\\t", " ");
+    let mut out = String::with_capacity(flat.len().min(max_chars * 4));
+    let mut count = 0;
+    let mut last_space = false;
+    for c in flat.chars() {
+        let c = if c.is_whitespace() { ' ' } else { c };
+        if c == ' ' && last_space {
+            continue;
+        }
+        last_space = c == ' ';
+        if count == max_chars {
+            out.push('…');
+            return out.trim().to_string();
+        }
+        out.push(c);
+        count += 1;
+    }
+    out.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::super::{HashKind, PiiKind, SecretKind};
+    use super::*;
+
+    #[test]
+    fn masking_conventions() {
+        assert_eq!(mask("aws-access-key-id", AWS_ID), "AKIA…[redacted]");
+        assert_eq!(mask("AwsAccessKeyId", AWS_ID), "AKIA…[redacted]");
+        assert_eq!(
+            mask(SecretKind::AwsSecretAccessKey.label(), AWS_SECRET),
+            "[redacted AWS secret access key]"
+        );
+        let pem = format!(
+            "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----",
+            pem_body()
+        );
+        assert_eq!(
+            mask("private-key", &pem),
+            "-----BEGIN RSA PRIVATE KEY-----…[redacted]"
+        );
+        assert_eq!(
+            mask("PrivateKey", "-----BEGIN PGP PRIVATE KEY BLOCK-----\nabc"),
+            "-----BEGIN PGP PRIVATE KEY BLOCK-----…[redacted]"
+        );
+        assert_eq!(mask("jwt", JWT_IO), "eyJ…[redacted JWT]");
+        assert_eq!(
+            mask("api-token", "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"),
+            "ghp_…[redacted]"
+        );
+        assert_eq!(
+            mask("GenericApiToken", "xoxb-123456789012-1234567890123-AbCd"),
+            "xoxb-…[redacted]"
+        );
+        assert_eq!(
+            mask("api-token", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+            "sk_live_…[redacted]"
+        );
+        assert_eq!(mask("api-token", "SG.abc.def"), "SG.…[redacted]");
+        assert_eq!(
+            mask("api-token", "AIzaSyA-1234567890abcdefghijklmnopqrstu"),
+            "AIza…[redacted]"
+        );
+        assert_eq!(mask("ssn", "536-22-1234"), "[redacted SSN]");
+        assert_eq!(mask("UsSsn", "536221234"), "[redacted SSN]");
+        assert_eq!(mask("card", "4539 1488 0343 6467"), "****6467");
+        assert_eq!(mask("PaymentCard", "4539148803436467"), "****6467");
+        assert_eq!(mask("email", "jane.doe@corp.example"), "j***@corp.example");
+        assert_eq!(mask("email", "é@x.example"), "é***@x.example");
+        assert_eq!(mask("bcrypt", BCRYPT), "$2b$12$…[redacted]");
+        assert_eq!(
+            mask(
+                "argon2",
+                "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
+            ),
+            "$argon2id$v=19$m=65536,t=3,p=4$…[redacted]"
+        );
+        assert_eq!(
+            mask(
+                "hash",
+                "pbkdf2_sha256$600000$c2FsdA$LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE="
+            ),
+            "pbkdf2_sha256$600000$…[redacted]"
+        );
+        assert_eq!(
+            mask("pbkdf2", "pbkdf2:sha256:600000$abcd$e3b0c442"),
+            "pbkdf2:sha256:600000$…[redacted]"
+        );
+        assert_eq!(
+            mask("scrypt", "scrypt$16384$kjGQ$8$1$Rdm2"),
+            "scrypt$16384$…[redacted]"
+        );
+        assert_eq!(
+            mask("ShaCrypt", "$6$rounds=5000$salt$abc"),
+            "$6$rounds=5000$…[redacted]"
+        );
+        assert_eq!(
+            mask("md5-crypt", "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/"),
+            "$1$…[redacted]"
+        );
+        assert_eq!(
+            mask("hash", "5f4dcc3b5aa765d61d8327deb882cf99"),
+            "[redacted 32-hex-digit digest]"
+        );
+        assert_eq!(
+            mask("unsalted-hex", SHA256_HEX),
+            "[redacted 64-hex-digit digest]"
+        );
+        assert_eq!(mask("clear-password", "hunter2"), "[redacted password]");
+        assert_eq!(mask("ClearTextPassword", "hunter2"), "[redacted password]");
+        assert_eq!(mask("sql-error", "ORA-00933:\n  x"), "ORA-00933: x");
+        assert_eq!(
+            mask("JavaStackTrace", "at a.B(B.java:1)\\n\\tat c.D(D.java:2)"),
+            "at a.B(B.java:1) at c.D(D.java:2)"
+        );
+        let long = "x".repeat(500);
+        assert_eq!(mask("python-traceback", &long).chars().count(), 201);
+        assert_eq!(mask("something-else", "value"), "[redacted]");
+        // Every kind's label is understood.
+        for k in SecretKind::ALL {
+            assert_ne!(mask(k.label(), "AKIAxxxxxxxx"), "[redacted]", "{k:?}");
+        }
+        for k in PiiKind::ALL {
+            assert_ne!(mask(k.label(), "a@b.example 1234"), "[redacted]", "{k:?}");
+        }
+        for k in DebugKind::ALL {
+            assert_eq!(mask(k.label(), "evidence"), "evidence", "{k:?}");
+            assert_eq!(mask(&format!("{k:?}"), "evidence"), "evidence", "{k:?}");
+        }
+        for k in HashKind::ALL {
+            assert_ne!(
+                mask(k.label(), "5f4dcc3b5aa765d61d8327deb882cf99"),
+                "[redacted]",
+                "{k:?}"
+            );
+        }
+    }
+}
