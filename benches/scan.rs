@@ -173,7 +173,7 @@ async fn tls_probe_figures() {
         let mut summary = String::new();
         for _ in 0..5 {
             let start = Instant::now();
-            let report = rampart::transport::tls_probe::probe(
+            let report = rampart::tls_probe::probe(
                 "127.0.0.1",
                 server.port,
                 "localhost",

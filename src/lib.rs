@@ -16,4 +16,4 @@ pub mod lab;
 pub mod report;
 pub mod scan;
 pub mod stack;
-pub mod transport;
+pub mod tls_probe;

@@ -361,7 +361,7 @@ async fn learn_facts(
             .trim_matches(['[', ']'])
             .to_string();
         let port = target.port_or_known_default().unwrap_or(443);
-        let probe = crate::transport::tls_probe::probe(&host, port, &host, engine.timeout()).await;
+        let probe = crate::tls_probe::probe(&host, port, &host, engine.timeout()).await;
         facts.tls = Some(probe.map_err(|e| format!("TLS probe failed: {e}")));
     }
     if let (true, Some(sample)) = (wants_cache, sample) {

@@ -23,7 +23,7 @@ mod support;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rampart::transport::tls_probe::{probe, TlsVersion};
+use rampart::tls_probe::{probe, TlsVersion};
 use serde_json::Value;
 use support::{FlaskApp, ScanRun, TestPki};
 

@@ -12,9 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use rampart::transport::tls_probe::{
-    probe, CertInfo, CertProblem, TlsReport, TlsVersion, Weakness,
-};
+use rampart::tls_probe::{probe, CertInfo, CertProblem, TlsReport, TlsVersion, Weakness};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -665,10 +663,7 @@ async fn closed_port_is_a_connect_error() {
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            err,
-            rampart::transport::tls_probe::TlsProbeError::Connect { .. }
-        ),
+        matches!(err, rampart::tls_probe::TlsProbeError::Connect { .. }),
         "{err}"
     );
 }
@@ -692,10 +687,7 @@ async fn http_server_is_not_tls() {
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            err,
-            rampart::transport::tls_probe::TlsProbeError::NotTls { .. }
-        ),
+        matches!(err, rampart::tls_probe::TlsProbeError::NotTls { .. }),
         "{err}"
     );
     handle.join().unwrap();
@@ -711,10 +703,7 @@ async fn silent_server_times_out() {
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            err,
-            rampart::transport::tls_probe::TlsProbeError::Timeout { .. }
-        ),
+        matches!(err, rampart::tls_probe::TlsProbeError::Timeout { .. }),
         "{err}"
     );
     // A hang guard, not a speed target: the 300 ms timeout must bound the probe.

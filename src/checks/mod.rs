@@ -90,7 +90,7 @@ pub struct TargetFacts {
     /// Signed links the identities received in their own responses.
     pub signed_links: Vec<signing::SignedLink>,
     /// The TLS handshake probe of an https target (or why it failed).
-    pub tls: Option<Result<crate::transport::tls_probe::TlsReport, String>>,
+    pub tls: Option<Result<crate::tls_probe::TlsReport, String>>,
 }
 
 impl ProbeContext<'_> {

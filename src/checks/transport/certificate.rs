@@ -10,7 +10,7 @@ use super::{target_draft, tls_report};
 use crate::checks::{Check, CheckMeta, Mode, TargetContext};
 use crate::engine::EngineError;
 use crate::finding::{Category, FindingDraft, Severity};
-use crate::transport::tls_probe::CertProblem;
+use crate::tls_probe::CertProblem;
 
 pub struct Certificate;
 

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::engine::Exchange;
 use crate::finding::{Confidence, FindingDraft, Severity};
-use crate::transport::tls_probe::TlsReport;
+use crate::tls_probe::TlsReport;
 
 use super::TargetContext;
 
