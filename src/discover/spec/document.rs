@@ -1,13 +1,32 @@
-//! The description's text as a JSON value: JSON, or YAML converted to JSON.
+//! The description's text as a JSON value: JSON, or YAML read straight into
+//! JSON.
+//!
+//! The text is untrusted, so YAML is read with explicit bounds: nesting depth,
+//! alias replay (a few lines of anchors and aliases can otherwise expand into
+//! billions of nodes) and an event budget proportional to the input, each
+//! breach a clean error. Scalars are typed as serde_yaml (YAML 1.2 core
+//! schema) typed them, so specs read the same as they always did.
 
 use serde_json::Value;
+use serde_saphyr::options::NonFiniteFloatPolicy;
+use serde_saphyr::Options;
 
 use super::{truncate_chars, SpecError};
 
 /// Keeps error messages one short line even when a parser quotes input back.
 const MAX_MESSAGE_CHARS: usize = 200;
-/// serde_yaml refuses to nest deeper than 128 anyway.
-const MAX_YAML_FLOW_NESTING: usize = 128;
+/// Deeper nesting than any real description needs; beyond it parsing (and the
+/// recursive walks after it) would only spend stack.
+const MAX_YAML_NESTING: usize = 128;
+/// Stack of the thread that reads YAML. Reading recurses once per nesting
+/// level, and a debug build spends over 16 KiB a level: more than the 2 MiB of
+/// a tokio worker or test thread holds before [`MAX_YAML_NESTING`] is reached.
+/// A thread of its own lets the nesting limit, not the caller's stack, stop a
+/// deep document. Only the pages a parse touches are ever committed.
+const YAML_READER_STACK_BYTES: usize = 32 * 1024 * 1024;
+/// Events that aliases may replay in one document. Each replayed event becomes
+/// (part of) a JSON node, so this bounds what aliases can add to the output.
+const MAX_ALIAS_REPLAYED_EVENTS: usize = 1_000_000;
 
 pub(super) fn parse_document(text: &str) -> Result<Value, SpecError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -21,83 +40,51 @@ pub(super) fn parse_document(text: &str) -> Result<Value, SpecError> {
     parse_yaml(text).map_err(SpecError::NotJsonOrYaml)
 }
 
-/// Whether unclosed `[`/`{` ever exceed `limit`. Brackets inside strings are
-/// counted too; a real document would need `limit` unbalanced ones in a row.
-fn flow_nesting_exceeds(text: &str, limit: usize) -> bool {
-    let mut depth = 0usize;
-    for byte in text.bytes() {
-        match byte {
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > limit {
-                    return true;
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    false
-}
-
 fn parse_yaml(text: &str) -> Result<Value, String> {
-    // libyaml tokenizes the whole document before serde_yaml's own depth limit
-    // applies, and each token costs time proportional to the flow nesting
-    // level: 100k nested `[` take tens of seconds. Such documents would be
-    // rejected after that anyway, so reject them up front.
-    if flow_nesting_exceeds(text, MAX_YAML_FLOW_NESTING) {
-        return Err(format!(
-            "nesting deeper than {MAX_YAML_FLOW_NESTING} levels"
-        ));
-    }
-    let mut value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| one_line(&e))?;
-    // `<<: *anchor` merge keys are common in hand-written specs. A malformed
-    // merge is left as-is rather than rejecting the whole document.
-    let _ = value.apply_merge();
-    Ok(yaml_to_json(value))
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("yaml-reader".to_owned())
+            .stack_size(YAML_READER_STACK_BYTES)
+            .spawn_scoped(scope, || {
+                serde_saphyr::from_str_with_options::<Value>(text, yaml_options(text.len()))
+                    .map_err(|e| one_line(&e))
+            })
+            .map_err(|e| format!("cannot start the YAML reader: {e}"))?
+            .join()
+            .map_err(|_| "the YAML reader stopped on this input".to_owned())?
+    })
 }
 
-/// serde_yaml's mapping is insertion-ordered and serde_json's `preserve_order`
-/// keeps it that way, so document order survives the conversion.
-fn yaml_to_json(value: serde_yaml::Value) -> Value {
-    use serde_yaml::Value as Y;
-    match value {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                // JSON has no NaN/Infinity; `.nan`/`.inf` become null.
-                n.as_f64()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or(Value::Null, Value::Number)
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(items) => Value::Array(items.into_iter().map(yaml_to_json).collect()),
-        Y::Mapping(map) => Value::Object(
-            map.into_iter()
-                .filter_map(|(k, v)| Some((yaml_key(k)?, yaml_to_json(v))))
-                .collect(),
-        ),
-        Y::Tagged(tagged) => yaml_to_json(tagged.value),
-    }
-}
-
-/// YAML keys may be scalars of any type (`200:` in responses is an integer).
-/// Collection keys have no JSON equivalent and are dropped.
-fn yaml_key(key: serde_yaml::Value) -> Option<String> {
-    use serde_yaml::Value as Y;
-    match key {
-        Y::String(s) => Some(s),
-        Y::Number(n) => Some(n.to_string()),
-        Y::Bool(b) => Some(b.to_string()),
-        Y::Null => Some("null".to_owned()),
-        Y::Tagged(tagged) => yaml_key(tagged.value),
-        Y::Sequence(_) | Y::Mapping(_) => None,
+fn yaml_options(input_len: usize) -> Options {
+    // Without aliases every node and event needs input bytes of its own, so
+    // budgets proportional to the input never refuse a real document however
+    // large; the fixed defaults would refuse big public API descriptions.
+    let events = input_len.saturating_mul(4).max(1024);
+    let budget = serde_saphyr::budget! {
+        max_events: events,
+        max_nodes: events,
+        max_depth: MAX_YAML_NESTING,
+        flow_nesting_limit: MAX_YAML_NESTING,
+        // Hand-written specs reuse one anchor for many operations; the alias
+        // limits below bound the cost, this ratio would only refuse them.
+        enforce_alias_anchor_ratio: false,
+    };
+    serde_saphyr::options! {
+        budget: budget,
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: MAX_ALIAS_REPLAYED_EVENTS,
+        },
+        // serde_yaml's reading of plain scalars: YAML 1.2 booleans only
+        // (`yes`/`no`/`on` stay strings), `0755` and `1_000` stay strings.
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+        underscored_numbers_as_strings: true,
+        // `null:` and `~:` are keys too; JSON keys must be strings.
+        null_as_string: true,
+        // JSON has no NaN or infinity: `.nan`/`.inf` become null.
+        non_finite_float_policy: NonFiniteFloatPolicy::PassThrough,
+        // The message must stay one line; a source excerpt would not.
+        with_snippet: false,
     }
 }
 
@@ -105,4 +92,136 @@ fn one_line(err: &dyn std::fmt::Display) -> String {
     let text = err.to_string();
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
     truncate_chars(&collapsed, MAX_MESSAGE_CHARS)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn yaml(text: &str) -> Result<Value, String> {
+        parse_yaml(text)
+    }
+
+    /// Hostile input must fail fast: these finish in milliseconds, the bound
+    /// only catches a parser that expands or recurses without limit.
+    fn fails_quickly(text: &str) -> String {
+        let start = Instant::now();
+        let err = yaml(text).expect_err("hostile YAML must be refused");
+        assert!(start.elapsed() < Duration::from_secs(10), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+        err
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        // Nine levels of nine aliases: 9^9 (387 million) strings if expanded.
+        let mut bomb = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for level in 1..=9 {
+            let prev = format!("*a{}", level - 1);
+            let items = [prev.as_str(); 9].join(", ");
+            bomb.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+        }
+        fails_quickly(&bomb);
+        fails_quickly(&format!("openapi: 3.0.0\n{bomb}paths: {{}}\n"));
+        // The same shape, small enough to be a real document, is read.
+        let small = "a: &a [x, y]\nb: &b [*a, *a]\nc: [*b, *b]\n";
+        assert_eq!(
+            yaml(small).unwrap()["c"],
+            json!([[["x", "y"], ["x", "y"]], [["x", "y"], ["x", "y"]]])
+        );
+    }
+
+    #[test]
+    fn one_anchor_reused_by_many_operations_is_fine() {
+        let mut text = String::from("x-common: &common {in: query, name: page}\npaths:\n");
+        for i in 0..500 {
+            text.push_str(&format!("  /p{i}: {{get: {{parameters: [*common]}}}}\n"));
+        }
+        let value = yaml(&text).unwrap();
+        assert_eq!(
+            value["paths"]["/p499"]["get"]["parameters"][0]["name"],
+            "page"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_in_every_style() {
+        let n = 100_000;
+        // Block sequences (`- - - x`) and block mappings, which no bracket
+        // count would see, and flow collections.
+        fails_quickly(&format!("{}x\n", "- ".repeat(n)));
+        let mut mappings = String::new();
+        for depth in 0..1_000 {
+            mappings.push_str(&" ".repeat(depth));
+            mappings.push_str("k:\n");
+        }
+        fails_quickly(&mappings);
+        fails_quickly(&format!("x: {}{}", "[".repeat(n), "]".repeat(n)));
+        fails_quickly(&format!("x: {}", "{a: ".repeat(n)));
+        // Aliases nested inside their own depth: each anchor holds the
+        // previous one 100 levels down, so replaying them stacks the depths.
+        let mut chain = format!("a0: &a0 {}x{}\n", "[".repeat(100), "]".repeat(100));
+        for i in 1..60 {
+            let (open, close) = ("[".repeat(100), "]".repeat(100));
+            chain.push_str(&format!("a{i}: &a{i} {open}*a{}{close}\n", i - 1));
+        }
+        fails_quickly(&chain);
+        // Nesting a real description uses is read.
+        let nested = format!("{}x{}", "[".repeat(100), "]".repeat(100));
+        assert!(yaml(&nested).is_ok());
+    }
+
+    #[test]
+    fn scalars_are_typed_as_yaml_1_2() {
+        let value = yaml(
+            "a: yes\nb: no\nc: on\nd: true\ne: 0755\nf: 1_000\ng: 12\nh: 1.5\n\
+             i: .nan\nj: -.inf\nk: ~\nl: '12'\nm: 0x1F\n",
+        )
+        .unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "a": "yes", "b": "no", "c": "on", "d": true, "e": "0755", "f": "1_000",
+                "g": 12, "h": 1.5, "i": null, "j": null, "k": null, "l": "12", "m": 31
+            })
+        );
+    }
+
+    #[test]
+    fn keys_of_any_scalar_type_become_strings_and_merges_apply() {
+        let value = yaml(
+            "responses:\n  200: ok\n  true: yes\n  null: nothing\n\
+             base: &base {a: 1, b: 2}\nmerged:\n  <<: *base\n  b: 3\n",
+        )
+        .unwrap();
+        assert_eq!(
+            value["responses"],
+            json!({"200": "ok", "true": "yes", "null": "nothing"})
+        );
+        // Explicit keys override merged ones; document order is kept.
+        assert_eq!(value["merged"], json!({"a": 1, "b": 3}));
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["responses", "base", "merged"]);
+    }
+
+    #[test]
+    fn invalid_documents_are_one_line_errors() {
+        for text in [
+            "a: 1\na: 2\n",
+            "a: b\n  c: d\n: :",
+            "key: [unclosed",
+            "--- 1\n--- 2\n",
+            "\"unterminated",
+        ] {
+            let err = yaml(text).expect_err(text);
+            assert!(!err.is_empty() && !err.contains('\n'), "{text:?}: {err}");
+            assert!(err.chars().count() <= MAX_MESSAGE_CHARS + 1, "{err}");
+        }
+        assert_eq!(yaml("").unwrap(), Value::Null);
+        assert_eq!(yaml("# only a comment\n").unwrap(), Value::Null);
+    }
 }
