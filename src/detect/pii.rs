@@ -33,8 +33,8 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
 ///   With JSON, only string and number values are scanned, and values of
 ///   id/time/count keys are skipped unless the key names a card/pan/cc.
 /// * Emails are returned individually (case-insensitively distinct); the
-///   caller applies [`BULK_EMAIL_THRESHOLD`](super::BULK_EMAIL_THRESHOLD). Image names like `logo@2x.png`
-///   are not addresses.
+///   caller applies [`BULK_EMAIL_THRESHOLD`](super::BULK_EMAIL_THRESHOLD).
+///   Image names like `logo@2x.png` are not addresses.
 pub fn find_pii(body: &str, json: Option<&Value>) -> Vec<Detection<PiiKind>> {
     let fields = Fields::build(body, json);
     let mut out = Collector::new(body, fields.as_ref());
