@@ -61,17 +61,8 @@ fn vulnerable_twin_read_only_scan_finds_every_planted_case_and_sends_only_gets()
     assert!(who.contains(&"alice") && who.contains(&"bob"), "{who:?}");
     assert_eq!(bola.confidence.as_str(), "confirmed");
     // The stack is recognised, and every finding's fix is written for it.
-    let stack = &run.report.stack;
-    assert_eq!(stack.framework.as_deref(), Some("flask"));
-    assert!(stack.technologies.iter().any(|t| t == "api-keys"));
-    for finding in run.findings() {
-        let variant = &finding.remediation.as_ref().unwrap().stack;
-        assert!(
-            variant.starts_with("flask"),
-            "{} uses the {variant} variant",
-            finding.check
-        );
-    }
+    run.assert_stack("flask", &["api-keys"]);
+    run.assert_fixes(|_, variant| variant.starts_with("flask"));
     // Without --active the target saw only GETs.
     let counts = target.method_counts();
     for method in ["POST", "PUT", "PATCH", "DELETE"] {

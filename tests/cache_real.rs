@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use rampart::finding::Finding;
 use rampart::report::Report;
-use support::proxy::{self, Nginx, Varnish};
+use support::proxy::{self, Nginx, Proxy, Varnish};
 use support::{http_get, Family, ScanRun, Target};
 
 const ALICE: &str = "X-API-Key: ak_alice_3f9c2e71b8d4";
@@ -35,23 +35,9 @@ const SCANNED_PATHS: &[&str] = &[
     "/api/search?q=widget",
 ];
 
-enum Cache {
-    Varnish(Varnish),
-    Nginx(Nginx),
-}
-
-impl Cache {
-    fn base_url(&self) -> String {
-        match self {
-            Cache::Varnish(v) => v.base_url(),
-            Cache::Nginx(n) => n.base_url(),
-        }
-    }
-}
-
 struct Stack {
     // Drop order: the cache first, then the app and its moto.
-    cache: Cache,
+    cache: Proxy,
     app: Target,
 }
 
@@ -67,8 +53,8 @@ fn start(cache_kind: &str, twin: &str) -> Stack {
     let path = proxy::cache_target_path(config);
     let port = app.app.port();
     let cache = match cache_kind {
-        "varnish" => Cache::Varnish(Varnish::start(path, port)),
-        _ => Cache::Nginx(Nginx::start(path, port)),
+        "varnish" => Varnish::start(path, port),
+        _ => Nginx::start(path, port),
     };
     Stack { cache, app }
 }
@@ -194,39 +180,24 @@ fn assert_planted(run: &ScanRun, cache_kind: &str) {
         oversized,
         "{cache_kind}: oversized-header CPDoS not found; findings:\n{summary}"
     );
-    let technologies = &report.stack.technologies;
-    assert!(
-        technologies.iter().any(|t| t.contains("api-keys")),
-        "{technologies:?}"
-    );
     // Varnish passes the origin's `Server: Werkzeug` through; nginx replaces
     // it with its own and the app answers errors in JSON, so nothing tells
     // Flask apart there and Rampart must not guess: it speaks nginx.
     let expected_prefix = if cache_kind == "varnish" {
-        assert_eq!(
-            report.stack.framework.as_deref(),
-            Some("flask"),
-            "{cache_kind}"
-        );
+        run.assert_stack("flask", &["api-keys"]);
         "flask"
     } else {
-        assert_eq!(report.stack.framework, None, "{cache_kind}");
-        assert_eq!(
-            report.stack.server.as_deref(),
-            Some("nginx"),
-            "{cache_kind}"
+        let stack = &report.stack;
+        assert_eq!(stack.framework, None, "{cache_kind}: {stack:?}");
+        assert_eq!(stack.server.as_deref(), Some("nginx"), "{stack:?}");
+        assert!(
+            stack.technologies.iter().any(|t| t == "api-keys"),
+            "{stack:?}"
         );
         // The cache is the fix there: the nginx variant.
         "nginx"
     };
-    for finding in &report.findings {
-        let variant = &finding.remediation.as_ref().unwrap().stack;
-        assert!(
-            variant.starts_with(expected_prefix),
-            "{cache_kind}: {} uses the {variant} variant",
-            finding.check
-        );
-    }
+    run.assert_fixes(|_, variant| variant.starts_with(expected_prefix));
     // Every probe URL carried a buster (or a unique deception file name).
     for finding in &report.findings {
         for step in &finding.evidence {

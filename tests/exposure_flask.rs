@@ -200,20 +200,8 @@ fn vulnerable_twin_exposures_are_reported_and_redacted() {
 
     // Flask and DynamoDB are recognised from what the target shows (the
     // Werkzeug server header, botocore's error text), and fixes follow them.
-    let stack = &run.report.stack;
-    assert_eq!(stack.framework.as_deref(), Some("flask"));
-    assert!(
-        stack.technologies.iter().any(|t| t.contains("dynamodb")),
-        "{stack:?}"
-    );
-    for f in findings {
-        assert_eq!(
-            f.remediation.as_ref().map(|r| r.stack.as_str()),
-            Some("flask+dynamodb"),
-            "{}",
-            f.check
-        );
-    }
+    run.assert_stack("flask", &["dynamodb"]);
+    run.assert_fixes(|_, variant| variant == "flask+dynamodb");
 
     // Every planted case is found with the right check/severity/path/title.
     let mut missing = Vec::new();
@@ -306,25 +294,11 @@ fn fixed_twin_has_no_exposure_findings() {
     assert!(!search.body.contains("Traceback"), "{}", search.body);
 
     let run = app.scan(&[]);
-    let bad: Vec<&Finding> = run
-        .findings()
-        .iter()
-        .filter(|f| f.check.starts_with("exposure."))
-        .collect();
+    let bad = run.unwanted(|f| f.check.starts_with("exposure."));
     assert!(
         bad.is_empty(),
         "fixed twin must have no exposure.* findings (decoys misreported?), got:\n{}\nfull report findings:\n{}",
-        bad.iter()
-            .map(|f| format!(
-                "  {} {} {} — {}\n    evidence: {}",
-                f.check,
-                f.severity,
-                f.path,
-                f.title,
-                serde_json::to_string(&f.evidence).unwrap_or_default().chars().take(600).collect::<String>()
-            ))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        bad.join("\n"),
         run.summary()
     );
 }

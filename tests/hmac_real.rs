@@ -318,31 +318,10 @@ fn vulnerable_twin_reports_replay_window_coverage_and_caller_binding() {
 
     // Werkzeug and the X-Signature header the recipe adds: Flask + HMAC,
     // and the signing fixes are the flask+hmac ones.
-    let stack = &run.report.stack;
-    assert_eq!(stack.framework.as_deref(), Some("flask"), "{stack:?}");
-    let technologies = &stack.technologies;
-    assert!(
-        technologies.iter().any(|t| t.contains("hmac")),
-        "{technologies:?}"
-    );
-    for finding in run.findings() {
-        let variant = finding
-            .remediation
-            .as_ref()
-            .map_or("", |r| r.stack.as_str());
-        assert!(
-            variant.starts_with("flask"),
-            "{} uses the {variant} variant",
-            finding.check
-        );
-        if finding.check.starts_with("signing.") {
-            assert!(
-                variant.contains("hmac"),
-                "{} uses the {variant} variant",
-                finding.check
-            );
-        }
-    }
+    run.assert_stack("flask", &["hmac"]);
+    run.assert_fixes(|check, variant| {
+        variant.starts_with("flask") && (!check.starts_with("signing.") || variant.contains("hmac"))
+    });
 
     let errors: Vec<_> = run
         .errors()
@@ -485,21 +464,7 @@ fn fixed_twin_yields_no_replay_or_coverage_finding() {
     target.reset();
 
     let (run, written) = scan(&target, dir.path());
-    let bad: Vec<String> = run
-        .findings()
-        .iter()
-        .filter(|f| f.check.starts_with("signing."))
-        .map(|f| {
-            format!(
-                "  {} {} {} — {}\n    evidence: {:.800}",
-                f.check,
-                f.method,
-                f.path,
-                f.title,
-                serde_json::to_string(&f.evidence).unwrap_or_default()
-            )
-        })
-        .collect();
+    let bad = run.unwanted(|f| f.check.starts_with("signing."));
     assert!(
         bad.is_empty(),
         "fixed twin must have no signing.* finding, got:\n{}\nall findings:\n{}",

@@ -135,26 +135,8 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
 
     // The stack as the target shows it: Werkzeug, the API-key header the
     // scan sends, itsdangerous tokens in the links; fixes speak Flask.
-    let stack = &run.report.stack;
-    assert_eq!(stack.framework.as_deref(), Some("flask"), "{stack:?}");
-    let technologies = &stack.technologies;
-    for technology in ["api-keys", "itsdangerous"] {
-        assert!(
-            technologies.iter().any(|t| t.contains(technology)),
-            "{technology}: {technologies:?}"
-        );
-    }
-    for finding in run.findings() {
-        let variant = finding
-            .remediation
-            .as_ref()
-            .map_or("", |r| r.stack.as_str());
-        assert!(
-            variant.starts_with("flask"),
-            "{} uses the {variant} variant",
-            finding.check
-        );
-    }
+    run.assert_stack("flask", &["api-keys", "itsdangerous"]);
+    run.assert_fixes(|_, variant| variant.starts_with("flask"));
 
     // No signing/apikey check failed on the way.
     let errors: Vec<_> = run
@@ -337,21 +319,7 @@ fn fixed_twin_yields_no_signing_or_apikey_finding() {
     app.reset();
 
     let run = app.scan(&[]);
-    let bad: Vec<String> = run
-        .findings()
-        .iter()
-        .filter(|f| f.check.starts_with("signing.") || f.check.starts_with("apikey."))
-        .map(|f| {
-            format!(
-                "  {} {} {} — {}\n    evidence: {:.800}",
-                f.check,
-                f.method,
-                f.path,
-                f.title,
-                serde_json::to_string(&f.evidence).unwrap_or_default()
-            )
-        })
-        .collect();
+    let bad = run.unwanted(|f| f.check.starts_with("signing.") || f.check.starts_with("apikey."));
     assert!(
         bad.is_empty(),
         "fixed twin must have no signing.*/apikey.* finding, got:\n{}\nall findings:\n{}",

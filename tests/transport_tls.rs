@@ -16,7 +16,7 @@ use rampart::finding::Finding;
 use rampart::transport::tls_probe::{
     probe, CertInfo, CertProblem, TlsReport, TlsVersion, Weakness,
 };
-use support::proxy::Nginx;
+use support::proxy::{Nginx, Proxy};
 use support::tls::{SServer, TlsProfile};
 use support::{free_port, Family, Leaf, Ready, TestPki};
 
@@ -45,6 +45,15 @@ async fn probe_server(server: &SServer) -> TlsReport {
         .expect("probe")
 }
 
+/// Issues `leaf` from a fresh CA, serves it in `profile` (with the CA after
+/// it when `send_chain`) and probes it.
+async fn probe_leaf(leaf: Leaf<'_>, send_chain: bool, profile: TlsProfile) -> TlsReport {
+    let pki = TestPki::new();
+    let cert = pki.leaf(leaf);
+    let server = SServer::start(&pki, &cert, send_chain, profile);
+    probe_server(&server).await
+}
+
 fn problems(report: &TlsReport, host: &str) -> Vec<CertProblem> {
     report
         .certificate
@@ -68,10 +77,7 @@ fn weak_classes(report: &TlsReport, version: TlsVersion) -> Vec<Weakness> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn modern_server() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(Leaf::default());
-    let server = SServer::start(&pki, &cert, true, TlsProfile::Modern);
-    let report = probe_server(&server).await;
+    let report = probe_leaf(Leaf::default(), true, TlsProfile::Modern).await;
     println!("{report:#?}");
 
     assert_eq!(
@@ -122,31 +128,19 @@ async fn legacy_server() {
     let has_des = available.lines().any(|l| l.contains("Enc=DES(56)"));
     for version in [TlsVersion::Tls10, TlsVersion::Tls11, TlsVersion::Tls12] {
         let classes = weak_classes(&report, version);
-        assert_eq!(
-            classes.contains(&Weakness::Null),
-            has_null,
-            "{version:?} {classes:?}"
-        );
-        assert_eq!(
-            classes.contains(&Weakness::Anonymous),
-            has_anon,
-            "{version:?} {classes:?}"
-        );
-        assert_eq!(
-            classes.contains(&Weakness::TripleDes),
-            has_3des,
-            "{version:?} {classes:?}"
-        );
-        assert_eq!(
-            classes.contains(&Weakness::Rc4),
-            has_rc4,
-            "{version:?} {classes:?}"
-        );
-        assert_eq!(
-            classes.contains(&Weakness::Des),
-            has_des,
-            "{version:?} {classes:?}"
-        );
+        for (weakness, in_build) in [
+            (Weakness::Null, has_null),
+            (Weakness::Anonymous, has_anon),
+            (Weakness::TripleDes, has_3des),
+            (Weakness::Rc4, has_rc4),
+            (Weakness::Des, has_des),
+        ] {
+            assert_eq!(
+                classes.contains(&weakness),
+                in_build,
+                "{version:?} {weakness:?} {classes:?}"
+            );
+        }
         assert!(
             !classes.contains(&Weakness::Export),
             "EXPORT is gone since OpenSSL 1.1"
@@ -164,10 +158,7 @@ async fn legacy_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cbc_only_server() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(Leaf::default());
-    let server = SServer::start(&pki, &cert, true, TlsProfile::CbcOnly);
-    let report = probe_server(&server).await;
+    let report = probe_leaf(Leaf::default(), true, TlsProfile::CbcOnly).await;
     println!("{report:#?}");
 
     assert_eq!(
@@ -189,10 +180,7 @@ async fn cbc_only_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cbc_preferred_but_aead_available_is_not_cbc_only() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(Leaf::default());
-    let server = SServer::start(&pki, &cert, true, TlsProfile::CbcPreferred);
-    let report = probe_server(&server).await;
+    let report = probe_leaf(Leaf::default(), true, TlsProfile::CbcPreferred).await;
     assert_eq!(report.accepted_versions, vec![TlsVersion::Tls12]);
     // The broad hello gets CBC (server preference); the extra AEAD-only
     // probe finds GCM, so CBC is not reported.
@@ -201,13 +189,15 @@ async fn cbc_preferred_but_aead_available_is_not_cbc_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_certificate() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(Leaf {
-        dates: Some(("20200101000000Z", "20210101000000Z")),
-        ..Leaf::default()
-    });
-    let server = SServer::start(&pki, &cert, true, TlsProfile::Modern);
-    let report = probe_server(&server).await;
+    let report = probe_leaf(
+        Leaf {
+            dates: Some(("20200101000000Z", "20210101000000Z")),
+            ..Leaf::default()
+        },
+        true,
+        TlsProfile::Modern,
+    )
+    .await;
     assert_eq!(problems(&report, "localhost"), vec![CertProblem::Expired]);
     let c = report.certificate.unwrap();
     assert_eq!(c.not_after_unix, 1_609_459_200);
@@ -215,13 +205,15 @@ async fn expired_certificate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_yet_valid_certificate() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(Leaf {
-        dates: Some(("20900101000000Z", "20910101000000Z")),
-        ..Leaf::default()
-    });
-    let server = SServer::start(&pki, &cert, true, TlsProfile::Modern);
-    let report = probe_server(&server).await;
+    let report = probe_leaf(
+        Leaf {
+            dates: Some(("20900101000000Z", "20910101000000Z")),
+            ..Leaf::default()
+        },
+        true,
+        TlsProfile::Modern,
+    )
+    .await;
     assert_eq!(
         problems(&report, "localhost"),
         vec![CertProblem::NotYetValid]
@@ -245,26 +237,30 @@ async fn self_signed_certificate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_host_certificate() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(Leaf {
-        san: "DNS:other.example",
-        ..Leaf::default()
-    });
-    let server = SServer::start(&pki, &cert, true, TlsProfile::Modern);
-    let report = probe_server(&server).await;
+    let report = probe_leaf(
+        Leaf {
+            san: "DNS:other.example",
+            ..Leaf::default()
+        },
+        true,
+        TlsProfile::Modern,
+    )
+    .await;
     assert_eq!(problems(&report, "localhost"), vec![CertProblem::WrongHost]);
     assert_eq!(problems(&report, "other.example"), vec![]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sha1_signed_certificate() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(Leaf {
-        md: "sha1",
-        ..Leaf::default()
-    });
-    let server = SServer::start(&pki, &cert, true, TlsProfile::WeakCert);
-    let report = probe_server(&server).await;
+    let report = probe_leaf(
+        Leaf {
+            md: "sha1",
+            ..Leaf::default()
+        },
+        true,
+        TlsProfile::WeakCert,
+    )
+    .await;
     assert_eq!(
         problems(&report, "localhost"),
         vec![CertProblem::Sha1Signature]
@@ -277,13 +273,15 @@ async fn sha1_signed_certificate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn weak_key_certificate() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(Leaf {
-        bits: 1024,
-        ..Leaf::default()
-    });
-    let server = SServer::start(&pki, &cert, true, TlsProfile::WeakCert);
-    let report = probe_server(&server).await;
+    let report = probe_leaf(
+        Leaf {
+            bits: 1024,
+            ..Leaf::default()
+        },
+        true,
+        TlsProfile::WeakCert,
+    )
+    .await;
     assert_eq!(
         problems(&report, "localhost"),
         vec![CertProblem::WeakKey(1024)]
@@ -292,10 +290,7 @@ async fn weak_key_certificate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incomplete_chain() {
-    let pki = TestPki::new();
-    let cert = pki.leaf(Leaf::default());
-    let server = SServer::start(&pki, &cert, false, TlsProfile::Modern);
-    let report = probe_server(&server).await;
+    let report = probe_leaf(Leaf::default(), false, TlsProfile::Modern).await;
     assert_eq!(
         problems(&report, "localhost"),
         vec![CertProblem::IncompleteChain]
@@ -377,7 +372,7 @@ async fn silent_server_times_out() {
 /// nginx with a CA-signed certificate for 127.0.0.1, TLS 1.2/1.3 with AEAD
 /// suites only and HSTS: the fixed twin. Also listens on plain HTTP.
 struct ModernNginx {
-    _nginx: Nginx,
+    _nginx: Proxy,
     tls_port: u16,
     /// Plain HTTP that redirects to the TLS port (as it should).
     redirect_port: u16,

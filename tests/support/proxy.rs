@@ -34,7 +34,7 @@ pub const VARNISH_FIXED: &str = "varnish-fixed.vcl";
 pub const NGINX_VULNERABLE: &str = "nginx-vulnerable.conf.template";
 pub const NGINX_FIXED: &str = "nginx-fixed.conf.template";
 
-/// Default readiness path, requested through the proxy.
+/// The readiness path, requested through the proxy.
 pub const HEALTH_PATH: &str = "/api/health";
 
 const BACKEND_HOST: &str = "127.0.0.1";
@@ -56,29 +56,53 @@ fn through_proxy(health_path: &str) -> Ready {
     }
 }
 
+/// A running Varnish or nginx.
+pub struct Proxy {
+    proc: ChildProcess,
+}
+
+impl Proxy {
+    /// `http://127.0.0.1:<first port>` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port())
+    }
+
+    /// The first port.
+    pub fn port(&self) -> u16 {
+        self.proc.port()
+    }
+
+    pub fn ports(&self) -> &[u16] {
+        self.proc.ports()
+    }
+
+    /// Scratch directory (rendered config, logs, cache).
+    pub fn dir(&self) -> &Path {
+        self.proc.dir()
+    }
+
+    /// Last `lines` lines of each log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.proc.log_tail(lines)
+    }
+
+    pub fn process(&mut self) -> &mut ChildProcess {
+        &mut self.proc
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Varnish
 // ---------------------------------------------------------------------------
 
-/// A `varnishd -F` running a rendered VCL template.
-pub struct Varnish {
-    proc: ChildProcess,
-}
+/// `varnishd -F` running a rendered VCL template.
+pub struct Varnish;
 
 impl Varnish {
     /// Renders `vcl_template` for `127.0.0.1:<backend_port>`, starts varnishd
     /// on a free port and waits until `GET /api/health` answers 200 through
     /// it. Panics (with the log tail) on failure.
-    pub fn start(vcl_template: impl AsRef<Path>, backend_port: u16) -> Varnish {
-        Self::start_with_health(vcl_template, backend_port, HEALTH_PATH)
-    }
-
-    /// Like [`Varnish::start`] with a custom readiness path.
-    pub fn start_with_health(
-        vcl_template: impl AsRef<Path>,
-        backend_port: u16,
-        health_path: &str,
-    ) -> Varnish {
+    pub fn start(vcl_template: impl AsRef<Path>, backend_port: u16) -> Proxy {
         let template = read_template(vcl_template.as_ref());
         let bin = find_binary("varnishd", "RAMPART_VARNISHD").unwrap_or_else(|| {
             panic!("varnishd not found (apt-get install varnish, or set RAMPART_VARNISHD)")
@@ -112,31 +136,9 @@ impl Varnish {
                 .args(["-p", "thread_pool_min=10"]);
             cmd
         })
-        .ready(through_proxy(health_path))
+        .ready(through_proxy(HEALTH_PATH))
         .start();
-        Varnish { proc }
-    }
-
-    /// `http://127.0.0.1:<port>` (no trailing slash).
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port())
-    }
-
-    pub fn port(&self) -> u16 {
-        self.proc.port()
-    }
-
-    /// Scratch directory (rendered VCL, log, `-n` work dir).
-    pub fn dir(&self) -> &Path {
-        self.proc.dir()
-    }
-
-    pub fn log_tail(&self, lines: usize) -> String {
-        self.proc.log_tail(lines)
-    }
-
-    pub fn process(&mut self) -> &mut ChildProcess {
-        &mut self.proc
+        Proxy { proc }
     }
 }
 
@@ -144,25 +146,14 @@ impl Varnish {
 // nginx
 // ---------------------------------------------------------------------------
 
-/// An `nginx -g 'daemon off;'` running a rendered config.
-pub struct Nginx {
-    proc: ChildProcess,
-}
+/// `nginx -g 'daemon off;'` running a rendered config.
+pub struct Nginx;
 
 impl Nginx {
     /// Renders `conf_template` (prefix, listen port, backend), starts nginx
     /// and waits until `GET /api/health` answers 200 through it. Panics
     /// (with the log tail) on failure.
-    pub fn start(conf_template: impl AsRef<Path>, backend_port: u16) -> Nginx {
-        Self::start_with_health(conf_template, backend_port, HEALTH_PATH)
-    }
-
-    /// Like [`Nginx::start`] with a custom readiness path.
-    pub fn start_with_health(
-        conf_template: impl AsRef<Path>,
-        backend_port: u16,
-        health_path: &str,
-    ) -> Nginx {
+    pub fn start(conf_template: impl AsRef<Path>, backend_port: u16) -> Proxy {
         let template = read_template(conf_template.as_ref());
         Self::start_config(
             1,
@@ -177,7 +168,7 @@ impl Nginx {
                     ],
                 )
             },
-            through_proxy(health_path),
+            through_proxy(HEALTH_PATH),
         )
     }
 
@@ -188,7 +179,7 @@ impl Nginx {
         ports: usize,
         config: impl Fn(&Path, &[u16]) -> String,
         ready: Ready,
-    ) -> Nginx {
+    ) -> Proxy {
         let bin = find_binary("nginx", "RAMPART_NGINX").unwrap_or_else(|| {
             panic!("nginx not found (apt-get install nginx, or set RAMPART_NGINX)")
         });
@@ -212,35 +203,7 @@ impl Nginx {
         .stop_signal(SIGQUIT)
         .log_file("error.log")
         .start();
-        Nginx { proc }
-    }
-
-    /// `http://127.0.0.1:<first port>` (no trailing slash).
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port())
-    }
-
-    /// The first port.
-    pub fn port(&self) -> u16 {
-        self.proc.port()
-    }
-
-    pub fn ports(&self) -> &[u16] {
-        self.proc.ports()
-    }
-
-    /// Scratch directory (rendered nginx.conf, logs, cache).
-    pub fn dir(&self) -> &Path {
-        self.proc.dir()
-    }
-
-    /// Last `lines` lines of nginx's output and error.log.
-    pub fn log_tail(&self, lines: usize) -> String {
-        self.proc.log_tail(lines)
-    }
-
-    pub fn process(&mut self) -> &mut ChildProcess {
-        &mut self.proc
+        Proxy { proc }
     }
 }
 

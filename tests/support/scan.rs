@@ -130,6 +130,57 @@ impl ScanRun {
     pub fn summary(&self) -> String {
         summarize_findings(&self.report)
     }
+
+    /// The stack was recognised as `framework` with each of `technologies`
+    /// among its parts.
+    pub fn assert_stack(&self, framework: &str, technologies: &[&str]) {
+        let stack = &self.report.stack;
+        assert_eq!(stack.framework.as_deref(), Some(framework), "{stack:?}");
+        for technology in technologies {
+            assert!(
+                stack.technologies.iter().any(|t| t == technology),
+                "{technology} not recognised: {stack:?}"
+            );
+        }
+    }
+
+    /// Every finding's fix is the knowledge variant `fits(check, variant)`
+    /// accepts (a finding without a fix has the variant "").
+    pub fn assert_fixes(&self, fits: impl Fn(&str, &str) -> bool) {
+        for finding in self.findings() {
+            let variant = finding
+                .remediation
+                .as_ref()
+                .map_or("", |r| r.stack.as_str());
+            assert!(
+                fits(&finding.check, variant),
+                "{} uses the {variant:?} variant",
+                finding.check
+            );
+        }
+    }
+
+    /// The findings for which `unwanted` holds, each as its summary line
+    /// and the start of its evidence: what a fixed twin's test shows when
+    /// something was reported that should not have been.
+    pub fn unwanted(&self, unwanted: impl Fn(&Finding) -> bool) -> Vec<String> {
+        self.findings()
+            .iter()
+            .filter(|f| unwanted(f))
+            .map(|f| {
+                let evidence = serde_json::to_string(&f.evidence).unwrap_or_default();
+                format!(
+                    "  {} {} {} {} — {}\n    evidence: {}",
+                    f.check,
+                    f.severity,
+                    f.method,
+                    f.path,
+                    f.title,
+                    evidence.chars().take(800).collect::<String>()
+                )
+            })
+            .collect()
+    }
 }
 
 /// `check severity METHOD path — title`, one line per finding, for messages.

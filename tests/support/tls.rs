@@ -116,7 +116,15 @@ impl TestPki {
         write("serial", "1000\n");
         std::fs::create_dir_all(d.join("newcerts")).expect("create newcerts");
         let pki = TestPki { dir, default: None };
-        pki.openssl(&[
+        pki.self_signed_as("ca", "/CN=Rampart Test CA", "v3_ca", "3650");
+        pki
+    }
+
+    /// `<stem>.pem` and `<stem>.key`: a self-signed RSA-2048/SHA-256
+    /// certificate for `subject` with the `req.cnf` section `extensions`.
+    fn self_signed_as(&self, stem: &str, subject: &str, extensions: &str, days: &str) -> Issued {
+        let (key, pem) = (format!("{stem}.key"), format!("{stem}.pem"));
+        self.openssl(&[
             "req",
             "-x509",
             "-newkey",
@@ -124,19 +132,23 @@ impl TestPki {
             "-nodes",
             "-sha256",
             "-days",
-            "3650",
+            days,
             "-keyout",
-            "ca.key",
+            &key,
             "-out",
-            "ca.pem",
+            &pem,
             "-subj",
-            "/CN=Rampart Test CA",
+            subject,
             "-config",
             "req.cnf",
             "-extensions",
-            "v3_ca",
+            extensions,
         ]);
-        pki
+        Issued {
+            cert: self.path(&pem),
+            key: self.path(&key),
+            chain: self.path(&pem),
+        }
     }
 
     /// The CA and one leaf for `DNS:localhost, IP:127.0.0.1` (RSA-2048,
@@ -229,31 +241,7 @@ impl TestPki {
 
     /// A self-signed RSA-2048 certificate for `DNS:localhost`.
     pub fn self_signed(&self) -> Issued {
-        self.openssl(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-sha256",
-            "-days",
-            "30",
-            "-keyout",
-            "self.key",
-            "-out",
-            "self.pem",
-            "-subj",
-            "/CN=localhost",
-            "-config",
-            "req.cnf",
-            "-extensions",
-            "v3_self",
-        ]);
-        Issued {
-            cert: self.path("self.pem"),
-            key: self.path("self.key"),
-            chain: self.path("self.pem"),
-        }
+        self.self_signed_as("self", "/CN=localhost", "v3_self", "30")
     }
 
     pub fn dir(&self) -> &Path {
