@@ -638,7 +638,7 @@ fn stop_group(leader: &mut Child, pgid: i32, signal: i32, grace: Duration) -> St
             break;
         }
         if Instant::now() >= deadline {
-            graceful = signal == libc::SIGKILL;
+            graceful = false;
             signal_group(pgid, libc::SIGKILL);
             break;
         }
