@@ -20,8 +20,10 @@
 //!
 //! Dropping a [`ChildProcess`] stops it gracefully: the launch's stop signal
 //! (SIGTERM, or SIGQUIT for nginx) to the whole group, a deadline, then
-//! SIGKILL to the group, and the leader reaped. Set `RAMPART_TEST_KEEP_LOGS=1`
-//! to keep scratch directories for a post-mortem.
+//! SIGKILL to the group, and the leader reaped. Keep guards in locals (a
+//! `static` is never dropped: only the watchdog would stop its child, after
+//! the test binary exits). Set `RAMPART_TEST_KEEP_LOGS=1` to keep scratch
+//! directories for a post-mortem.
 //!
 //! Everything binds and talks to 127.0.0.1 only.
 
