@@ -3,13 +3,25 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::engine::Exchange;
 
 /// How bad a finding is; ordered so that `Critical > Info`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -56,7 +68,7 @@ impl fmt::Display for Severity {
 }
 
 /// How sure Rampart is: `Confirmed` means the exploit itself was reproduced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Confidence {
     Tentative,
@@ -75,7 +87,7 @@ impl Confidence {
 }
 
 /// The report's category names (part of the outside contract).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Category {
     CachePoisoning,
@@ -233,7 +245,7 @@ mod tests {
 }
 
 /// A request as shown in a report (credentials redacted).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EvidenceRequest {
     pub method: String,
     pub url: String,
@@ -243,21 +255,21 @@ pub struct EvidenceRequest {
 }
 
 /// A response as shown in a report (secrets masked, body cut to an excerpt).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EvidenceResponse {
     pub status: u16,
     pub headers: std::collections::BTreeMap<String, String>,
     pub body_excerpt: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Evidence {
     pub step: String,
     pub request: EvidenceRequest,
     pub response: EvidenceResponse,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Remediation {
     /// The knowledge variant used, e.g. "flask+dynamodb" or "generic".
     pub stack: String,
@@ -266,7 +278,7 @@ pub struct Remediation {
 }
 
 /// A finished finding, as every reporter receives it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Finding {
     pub id: String,
     pub check: String,

@@ -248,25 +248,20 @@ fn explain(args: ExplainArgs) -> Result<()> {
         )?;
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let json: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a JSON report", path.display()))?;
-        let finding = json["findings"]
-            .as_array()
-            .and_then(|all| all.iter().find(|f| f["id"] == args.id.as_str()))
+        let report = report::json::parse(&text)
+            .with_context(|| format!("{} is not a Rampart JSON report", path.display()))?;
+        let finding = report
+            .findings
+            .into_iter()
+            .find(|f| f.id == args.id)
             .with_context(|| format!("no finding {} in {}", args.id, path.display()))?;
-        println!(
-            "{} — {} {}",
-            args.id,
-            finding["method"].as_str().unwrap_or(""),
-            finding["path"].as_str().unwrap_or("")
-        );
-        println!("{}\n", finding["title"].as_str().unwrap_or(""));
-        let check = finding["check"].as_str().unwrap_or_default().to_string();
+        println!("{} — {} {}", args.id, finding.method, finding.path);
+        println!("{}\n", finding.title);
         let stack = args
             .stack
             .clone()
-            .or_else(|| finding["remediation"]["stack"].as_str().map(String::from));
-        (check, stack)
+            .or_else(|| finding.remediation.map(|r| r.stack));
+        (finding.check, stack)
     } else {
         (args.id.clone(), args.stack.clone())
     };

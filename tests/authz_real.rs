@@ -3,52 +3,23 @@
 
 mod support;
 
-use serde_json::Value;
-use support::{http_get, FlaskApp, MotoServer};
+use support::Family;
 
-const APP: &str = "authz/app.py";
 const ALICE: &str = "X-API-Key: ak_alice_authz_51c0";
 const BOB: &str = "X-API-Key: ak_bob_authz_9e7d";
 
-fn scan(app: &FlaskApp, extra: &[&str]) -> Value {
-    let base = app.base_url();
-    let spec = format!("{base}/openapi.json");
-    let mut args = vec![
-        "--spec",
-        &spec,
-        "--identity",
-        "alice",
-        ALICE,
-        "--identity",
-        "bob",
-        BOB,
-        "--checks",
-        "authz.*",
-        "--rate",
-        "0",
-    ];
-    args.extend_from_slice(extra);
-    support::scan(&base, &args).report
-}
-
-fn find<'a>(report: &'a Value, check: &str, method: &str, path: &str) -> Option<&'a Value> {
-    report["findings"]
-        .as_array()?
-        .iter()
-        .find(|f| f["check"] == check && f["method"] == method && f["path"] == path)
-}
-
-fn methods(app: &FlaskApp) -> Value {
-    serde_json::from_str(&http_get(&app.base_url(), "/__test__/methods").body)
-        .expect("method counts")
-}
+const AUTHZ: Family = Family {
+    app: "authz/app.py",
+    checks: Some("authz.*"),
+    identities: &[("alice", ALICE), ("bob", BOB)],
+    ..Family::DEFAULT
+};
 
 #[test]
 fn vulnerable_twin_read_only_scan_finds_every_planted_case_and_sends_only_gets() {
-    let moto = MotoServer::start();
-    let app = FlaskApp::start(APP, "vulnerable", &moto, &[]);
-    let report = scan(&app, &[]);
-    let summary = support::summarize_findings(&report);
+    let target = AUTHZ.start("vulnerable");
+    let run = target.scan(&[]);
+    let summary = run.summary();
     let expected = [
         ("authz.bola", "/api/users/{user_id}", "bola"),
         ("authz.bola", "/api/orders/{order_id}", "bola"),
@@ -73,52 +44,42 @@ fn vulnerable_twin_read_only_scan_finds_every_planted_case_and_sends_only_gets()
         ),
     ];
     for (check, path, category) in expected {
-        let finding = find(&report, check, "GET", path)
+        let finding = run
+            .find(check, "GET", path)
             .unwrap_or_else(|| panic!("no {check} on {path}:\n{summary}"));
-        assert_eq!(finding["category"], category, "{check} {path}");
+        assert_eq!(finding.category.as_str(), category, "{check} {path}");
     }
     // BOLA evidence names both identities: the owner's own read and the intruder's.
-    let bola = find(&report, "authz.bola", "GET", "/api/orders/{order_id}").unwrap();
-    let who: Vec<&str> = bola["evidence"]
-        .as_array()
-        .unwrap()
+    let bola = run
+        .find("authz.bola", "GET", "/api/orders/{order_id}")
+        .unwrap();
+    let who: Vec<&str> = bola
+        .evidence
         .iter()
-        .filter_map(|e| e["request"]["identity"].as_str())
+        .filter_map(|e| e.request.identity.as_deref())
         .collect();
     assert!(who.contains(&"alice") && who.contains(&"bob"), "{who:?}");
-    assert_eq!(bola["confidence"], "confirmed");
+    assert_eq!(bola.confidence.as_str(), "confirmed");
     // The stack is recognised, and every finding's fix is written for it.
-    assert_eq!(report["stack"]["framework"], "flask");
-    assert!(report["stack"]["technologies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|t| t == "api-keys"));
-    for finding in report["findings"].as_array().unwrap() {
-        let variant = finding["remediation"]["stack"].as_str().unwrap();
-        assert!(
-            variant.starts_with("flask"),
-            "{} uses the {variant} variant",
-            finding["check"]
-        );
-    }
+    run.assert_stack("flask", &["api-keys"]);
+    run.assert_fixes(|_, variant| variant.starts_with("flask"));
     // Without --active the target saw only GETs.
-    let counts = methods(&app);
+    let counts = target.method_counts();
     for method in ["POST", "PUT", "PATCH", "DELETE"] {
         assert_eq!(
-            counts[method], 0,
-            "{method} sent without --active: {counts}"
+            counts.get(method),
+            Some(&0),
+            "{method} sent without --active: {counts:?}"
         );
     }
-    assert!(counts["GET"].as_u64().unwrap() > 0);
+    assert!(counts["GET"] > 0);
 }
 
 #[test]
 fn vulnerable_twin_active_scan_finds_mass_assignment_enumeration_and_no_rate_limit() {
-    let moto = MotoServer::start();
-    let app = FlaskApp::start(APP, "vulnerable", &moto, &[]);
-    let report = scan(&app, &["--active", "--login-burst"]);
-    let summary = support::summarize_findings(&report);
+    let target = AUTHZ.start("vulnerable");
+    let run = target.scan(&["--active", "--login-burst"]);
+    let summary = run.summary();
     for (check, method, path, category) in [
         (
             "authz.mass-assignment",
@@ -139,22 +100,21 @@ fn vulnerable_twin_active_scan_finds_mass_assignment_enumeration_and_no_rate_lim
             "rate-limiting",
         ),
     ] {
-        let finding =
-            find(&report, check, method, path).unwrap_or_else(|| panic!("no {check}:\n{summary}"));
-        assert_eq!(finding["category"], category);
+        let finding = run
+            .find(check, method, path)
+            .unwrap_or_else(|| panic!("no {check}:\n{summary}"));
+        assert_eq!(finding.category.as_str(), category);
     }
-    assert!(!report.to_string().contains("ak_alice_authz_51c0"));
+    assert!(!run.stdout.contains("ak_alice_authz_51c0"));
 }
 
 #[test]
 fn fixed_twin_yields_no_authorization_finding_even_with_active_probes() {
-    let moto = MotoServer::start();
-    let app = FlaskApp::start(APP, "fixed", &moto, &[]);
-    let report = scan(&app, &["--active", "--login-burst"]);
-    let findings = report["findings"].as_array().unwrap();
+    let target = AUTHZ.start("fixed");
+    let run = target.scan(&["--active", "--login-burst"]);
     assert!(
-        findings.is_empty(),
+        run.findings().is_empty(),
         "fixed twin reported:\n{}",
-        support::summarize_findings(&report)
+        run.summary()
     );
 }

@@ -8,13 +8,21 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
-use support::proxy::{self, Nginx, Varnish};
-use support::{http_get, FlaskApp, MotoServer};
+use rampart::finding::Finding;
+use rampart::report::Report;
+use support::proxy::{self, Nginx, Proxy, Varnish};
+use support::{http_get, Family, ScanRun, Target};
 
-const APP: &str = "cache/app.py";
 const ALICE: &str = "X-API-Key: ak_alice_3f9c2e71b8d4";
 const BOB: &str = "X-API-Key: ak_bob_8e2d4c6a1f93";
+
+/// Scanned through the cache in front of the app.
+const CACHE: Family = Family {
+    app: "cache/app.py",
+    checks: Some("cache.*"),
+    identities: &[("alice", ALICE), ("bob", BOB)],
+    ..Family::DEFAULT
+};
 
 /// Paths the scan touches, requested afterwards without a buster.
 const SCANNED_PATHS: &[&str] = &[
@@ -27,31 +35,15 @@ const SCANNED_PATHS: &[&str] = &[
     "/api/search?q=widget",
 ];
 
-enum Cache {
-    Varnish(Varnish),
-    Nginx(Nginx),
-}
-
-impl Cache {
-    fn base_url(&self) -> String {
-        match self {
-            Cache::Varnish(v) => v.base_url(),
-            Cache::Nginx(n) => n.base_url(),
-        }
-    }
-}
-
 struct Stack {
-    // Drop order: the cache first, then the app, then moto.
-    cache: Cache,
-    app: FlaskApp,
-    _moto: MotoServer,
+    // Drop order: the cache first, then the app and its moto.
+    cache: Proxy,
+    app: Target,
 }
 
 fn start(cache_kind: &str, twin: &str) -> Stack {
-    let moto = MotoServer::start();
     let prefix = format!("cache-{cache_kind}-{twin}");
-    let app = FlaskApp::start(APP, twin, &moto, &[("TABLE_PREFIX", &prefix)]);
+    let app = CACHE.start_with_env(twin, &[("TABLE_PREFIX", &prefix)]);
     let config = match (cache_kind, twin) {
         ("varnish", "vulnerable") => proxy::VARNISH_VULNERABLE,
         ("varnish", _) => proxy::VARNISH_FIXED,
@@ -59,56 +51,28 @@ fn start(cache_kind: &str, twin: &str) -> Stack {
         _ => proxy::NGINX_FIXED,
     };
     let path = proxy::cache_target_path(config);
+    let port = app.app.port();
     let cache = match cache_kind {
-        "varnish" => Cache::Varnish(Varnish::start(path, app.port())),
-        _ => Cache::Nginx(Nginx::start(path, app.port())),
+        "varnish" => Varnish::start(path, port),
+        _ => Nginx::start(path, port),
     };
-    Stack {
-        cache,
-        app,
-        _moto: moto,
-    }
+    Stack { cache, app }
 }
 
-fn scan(stack: &Stack) -> Value {
-    let base = stack.cache.base_url();
-    let spec = format!("{base}/openapi.json");
-    let run = support::scan(
-        &base,
-        &[
-            "--spec",
-            &spec,
-            "--identity",
-            "alice",
-            ALICE,
-            "--identity",
-            "bob",
-            BOB,
-            "--checks",
-            "cache.*",
-            "--rate",
-            "0",
-        ],
-    );
-    run.report
+fn scan(stack: &Stack) -> ScanRun {
+    CACHE.scan(&stack.cache.base_url(), &[])
 }
 
-fn findings(report: &Value) -> Vec<&Value> {
-    report["findings"]
-        .as_array()
-        .map(|a| a.iter().collect())
-        .unwrap_or_default()
+fn has<'a>(report: &'a Report, check: &str, path: &str) -> Option<&'a Finding> {
+    report
+        .findings
+        .iter()
+        .find(|f| f.check == check && f.path == path)
 }
 
-fn has(report: &Value, check: &str, path: &str) -> Option<Value> {
-    findings(report)
-        .into_iter()
-        .find(|f| f["check"] == check && f["path"] == path)
-        .cloned()
-}
-
-fn assert_planted(report: &Value, cache_kind: &str) {
-    let summary = support::summarize_findings(report);
+fn assert_planted(run: &ScanRun, cache_kind: &str) {
+    let report = &run.report;
+    let summary = run.summary();
     let expect = [
         (
             "cache.identity-unkeyed",
@@ -180,20 +144,18 @@ fn assert_planted(report: &Value, cache_kind: &str) {
     for (check, path, category, confidence) in expect {
         let finding = has(report, check, path)
             .unwrap_or_else(|| panic!("{cache_kind}: no {check} on {path}; findings:\n{summary}"));
-        assert_eq!(finding["category"], category, "{check} {path}");
-        assert_eq!(finding["confidence"], confidence, "{check} {path}");
-        let reproduce = finding["reproduce"].as_array().unwrap();
+        assert_eq!(finding.category.as_str(), category, "{check} {path}");
+        assert_eq!(finding.confidence.as_str(), confidence, "{check} {path}");
+        let reproduce = &finding.reproduce;
         assert!(
             reproduce.len() >= 2,
             "{check}: a repro sequence, not one line"
         );
         assert!(
-            reproduce
-                .iter()
-                .all(|l| l.as_str().unwrap().starts_with("curl ")),
+            reproduce.iter().all(|l| l.starts_with("curl ")),
             "{check}: {reproduce:?}"
         );
-        let text = finding.to_string();
+        let text = serde_json::to_string(finding).expect("finding as JSON");
         assert!(!text.contains("ak_alice_3f9c2e71b8d4") && !text.contains("ak_bob_8e2d4c6a1f93"));
     }
     for (path, title_word) in [
@@ -202,61 +164,59 @@ fn assert_planted(report: &Value, cache_kind: &str) {
         ("/api/promo", "utm_content"),
     ] {
         assert!(
-            findings(report)
+            report
+                .findings
                 .iter()
-                .any(|f| f["check"] == "cache.unkeyed-param"
-                    && f["path"] == path
-                    && f["title"].as_str().unwrap().contains(title_word)),
+                .any(|f| f.check == "cache.unkeyed-param"
+                    && f.path == path
+                    && f.title.contains(title_word)),
             "{cache_kind}: no unkeyed-param '{title_word}' finding on {path}; findings:\n{summary}"
         );
     }
-    let oversized = findings(report)
-        .iter()
-        .any(|f| f["check"] == "cache.cached-error" && f["parameter"] == "X-Rampart-Oversized");
+    let oversized = report.findings.iter().any(|f| {
+        f.check == "cache.cached-error" && f.parameter.as_deref() == Some("X-Rampart-Oversized")
+    });
     assert!(
         oversized,
         "{cache_kind}: oversized-header CPDoS not found; findings:\n{summary}"
     );
-    let technologies = report["stack"]["technologies"].to_string();
-    assert!(technologies.contains("api-keys"), "{technologies}");
     // Varnish passes the origin's `Server: Werkzeug` through; nginx replaces
     // it with its own and the app answers errors in JSON, so nothing tells
     // Flask apart there and Rampart must not guess: it speaks nginx.
     let expected_prefix = if cache_kind == "varnish" {
-        assert_eq!(report["stack"]["framework"], "flask", "{cache_kind}");
+        run.assert_stack("flask", &["api-keys"]);
         "flask"
     } else {
-        assert_eq!(report["stack"]["framework"], Value::Null, "{cache_kind}");
-        assert_eq!(report["stack"]["server"], "nginx", "{cache_kind}");
+        let stack = &report.stack;
+        assert_eq!(stack.framework, None, "{cache_kind}: {stack:?}");
+        assert_eq!(stack.server.as_deref(), Some("nginx"), "{stack:?}");
+        assert!(
+            stack.technologies.iter().any(|t| t == "api-keys"),
+            "{stack:?}"
+        );
         // The cache is the fix there: the nginx variant.
         "nginx"
     };
-    for finding in findings(report) {
-        let variant = finding["remediation"]["stack"].as_str().unwrap();
-        assert!(
-            variant.starts_with(expected_prefix),
-            "{cache_kind}: {} uses the {variant} variant",
-            finding["check"]
-        );
-    }
+    run.assert_fixes(|_, variant| variant.starts_with(expected_prefix));
     // Every probe URL carried a buster (or a unique deception file name).
-    for finding in findings(report) {
-        for step in finding["evidence"].as_array().unwrap() {
-            let url = step["request"]["url"].as_str().unwrap();
+    for finding in &report.findings {
+        for step in &finding.evidence {
+            let url = &step.request.url;
             assert!(url.contains("rampart"), "unbusted probe {url}");
         }
     }
 }
 
-fn assert_clean(report: &Value, cache_kind: &str) {
-    let cache_findings: Vec<&Value> = findings(report)
-        .into_iter()
-        .filter(|f| f["check"].as_str().unwrap_or("").starts_with("cache."))
+fn assert_clean(run: &ScanRun, cache_kind: &str) {
+    let cache_findings: Vec<&Finding> = run
+        .findings()
+        .iter()
+        .filter(|f| f.check.starts_with("cache."))
         .collect();
     assert!(
         cache_findings.is_empty(),
         "{cache_kind} fixed twin reported:\n{}",
-        support::summarize_findings(report)
+        run.summary()
     );
 }
 
@@ -291,29 +251,29 @@ fn assert_no_live_entry_poisoned(stack: &Stack) {
 #[test]
 fn varnish_vulnerable_twin_every_planted_case_is_confirmed() {
     let stack = start("varnish", "vulnerable");
-    let report = scan(&stack);
-    assert_planted(&report, "varnish");
+    let run = scan(&stack);
+    assert_planted(&run, "varnish");
     assert_no_live_entry_poisoned(&stack);
 }
 
 #[test]
 fn varnish_fixed_twin_has_no_cache_findings() {
     let stack = start("varnish", "fixed");
-    let report = scan(&stack);
-    assert_clean(&report, "varnish");
+    let run = scan(&stack);
+    assert_clean(&run, "varnish");
 }
 
 #[test]
 fn nginx_vulnerable_twin_every_planted_case_is_confirmed() {
     let stack = start("nginx", "vulnerable");
-    let report = scan(&stack);
-    assert_planted(&report, "nginx");
+    let run = scan(&stack);
+    assert_planted(&run, "nginx");
     assert_no_live_entry_poisoned(&stack);
 }
 
 #[test]
 fn nginx_fixed_twin_has_no_cache_findings() {
     let stack = start("nginx", "fixed");
-    let report = scan(&stack);
-    assert_clean(&report, "nginx");
+    let run = scan(&stack);
+    assert_clean(&run, "nginx");
 }

@@ -1,16 +1,12 @@
 //! The outside contract of the binary: exit statuses, one-line errors, and
 //! no supplied credential in any output.
 
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
 
 use rampart::lab;
-
-fn rampart(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(args)
-        .output()
-        .expect("run rampart")
-}
+use support::{free_port, rampart};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -58,11 +54,7 @@ impl Drop for Lab {
 
 #[test]
 fn an_unreachable_target_exits_2_with_one_line() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let output = rampart(&["scan", &format!("http://127.0.0.1:{port}/")]);
     assert_one_line_error(&output);
     assert!(stderr(&output).contains("cannot reach"));
@@ -158,8 +150,8 @@ fn supplied_credentials_never_appear_in_any_output() {
             assert!(!text.contains(secret), "{secret} leaked into {name}");
         }
     }
-    let report: serde_json::Value = serde_json::from_str(&written).unwrap();
-    assert_eq!(report["schema"], "rampart.report/1");
+    let report = rampart::report::json::parse(&written).unwrap();
+    assert_eq!(report.schema, "rampart.report/1");
     // The credential shows up as a placeholder in reproduction lines.
     assert!(written.contains("<alice X-API-Key>") || written.contains("<bob X-API-Key>"));
 }
@@ -188,15 +180,68 @@ fn explain_prints_the_requested_stack_variant() {
 }
 
 #[test]
+fn explain_reads_a_finding_from_a_json_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.json");
+    let output = rampart(&["demo", "-q", "-o", &format!("json={}", path.display())]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let report = rampart::report::json::parse(&text).unwrap();
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.check == "exposure.debug-page")
+        .expect("the demo reports a debug page");
+    let stack = &finding.remediation.as_ref().expect("a remediation").stack;
+
+    let output = rampart(&[
+        "explain",
+        &finding.id,
+        "--report",
+        &path.display().to_string(),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let shown = String::from_utf8_lossy(&output.stdout);
+    let first = format!("{} — {} {}", finding.id, finding.method, finding.path);
+    assert_eq!(shown.lines().next(), Some(first.as_str()), "{shown}");
+    assert!(shown.contains(&finding.title), "{shown}");
+    assert!(shown.contains(&format!("## Fix ({stack})")), "{shown}");
+
+    // An id the report does not hold, and a file that is not a report.
+    let missing = rampart(&[
+        "explain",
+        "RMP-000000000000",
+        "--report",
+        &path.display().to_string(),
+    ]);
+    assert_one_line_error(&missing);
+    assert!(stderr(&missing).contains("no finding RMP-000000000000"));
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, "{\"findings\": []}").unwrap();
+    let output = rampart(&[
+        "explain",
+        &finding.id,
+        "--report",
+        &other.display().to_string(),
+    ]);
+    assert_one_line_error(&output);
+    assert!(
+        stderr(&output).contains("not a Rampart JSON report"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn demo_reports_every_planted_exposure_and_fail_on_sets_status_1() {
     let output = rampart(&["demo", "--format", "json", "--fail-on", "high"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let findings = report["findings"].as_array().unwrap();
+    let report = rampart::report::json::parse(&String::from_utf8_lossy(&output.stdout)).unwrap();
     let has = |check: &str, path: &str| {
-        findings
+        report
+            .findings
             .iter()
-            .any(|f| f["check"] == check && f["path"] == path)
+            .any(|f| f.check == check && f.path == path)
     };
     assert!(has("exposure.secrets", "/api/config"));
     assert!(has("exposure.pii", "/api/users/{user_id}"));
@@ -212,5 +257,5 @@ fn demo_reports_every_planted_exposure_and_fail_on_sets_status_1() {
     assert!(has("transport.plain-http", "/"));
     // The token the lab's callback put in its redirect is masked everywhere.
     assert!(!String::from_utf8_lossy(&output.stdout).contains("lab-access-7f3c9a1e5b"));
-    assert_eq!(report["stack"]["framework"], "flask");
+    assert_eq!(report.stack.framework.as_deref(), Some("flask"));
 }

@@ -11,10 +11,15 @@
 
 mod support;
 
-use serde_json::Value;
-use support::{summarize_findings, FlaskApp, MotoServer};
+use rampart::finding::Finding;
+use support::{Family, Target};
 
-const APP: &str = "exposure/app.py";
+/// Every check, no identities: the passive checks need none.
+const EXPOSURE: Family = Family {
+    app: "exposure/app.py",
+    args: &[],
+    ..Family::DEFAULT
+};
 
 // Planted values: must match tests/targets/exposure/app.py.
 const PLANTED_SSN: &str = "536-22-4187";
@@ -130,27 +135,19 @@ const EXPECTED: &[Expected] = &[
     },
 ];
 
-fn s<'a>(f: &'a Value, key: &str) -> &'a str {
-    f.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-fn matches(f: &Value, e: &Expected) -> bool {
-    let title = s(f, "title").to_lowercase();
-    s(f, "check") == e.check
-        && s(f, "path") == e.path
-        && e.severities.contains(&s(f, "severity"))
+fn matches(f: &Finding, e: &Expected) -> bool {
+    let title = f.title.to_lowercase();
+    f.check == e.check
+        && f.path == e.path
+        && e.severities.contains(&f.severity.as_str())
         && e.title_any
             .iter()
             .any(|k| title.contains(&k.to_lowercase()))
 }
 
-fn spec_arg(app: &FlaskApp) -> String {
-    app.url("/openapi.json")
-}
-
 /// Sanity check that the target really serves what the test expects, so a
 /// broken target cannot make the redaction assertions pass vacuously.
-fn assert_target_serves_planted_values(app: &FlaskApp) {
+fn assert_target_serves_planted_values(app: &Target) {
     let get = |path: &str| {
         let r = app.get(path);
         (r.status, r.body)
@@ -194,37 +191,17 @@ fn assert_target_serves_planted_values(app: &FlaskApp) {
 
 #[test]
 fn vulnerable_twin_exposures_are_reported_and_redacted() {
-    let moto = MotoServer::start();
-    let app = FlaskApp::start(
-        APP,
-        "vulnerable",
-        &moto,
-        &[("TABLE_PREFIX", "exposure-vuln")],
-    );
+    let app = EXPOSURE.start_with_env("vulnerable", &[("TABLE_PREFIX", "exposure-vuln")]);
     assert_target_serves_planted_values(&app);
 
-    let spec = spec_arg(&app);
-    let run = support::scan(&app.base_url(), &["--spec", &spec]);
+    let run = app.scan(&[]);
     let findings = run.findings();
-    let summary = summarize_findings(&run.report);
+    let summary = run.summary();
 
     // Flask and DynamoDB are recognised from what the target shows (the
     // Werkzeug server header, botocore's error text), and fixes follow them.
-    assert_eq!(run.report["stack"]["framework"], "flask");
-    assert!(
-        run.report["stack"]["technologies"]
-            .to_string()
-            .contains("dynamodb"),
-        "{}",
-        run.report["stack"]
-    );
-    for f in findings {
-        assert_eq!(
-            f["remediation"]["stack"], "flask+dynamodb",
-            "{}",
-            f["check"]
-        );
-    }
+    run.assert_stack("flask", &["dynamodb"]);
+    run.assert_fixes(|_, variant| variant == "flask+dynamodb");
 
     // Every planted case is found with the right check/severity/path/title.
     let mut missing = Vec::new();
@@ -238,64 +215,37 @@ fn vulnerable_twin_exposures_are_reported_and_redacted() {
     }
     assert!(
         missing.is_empty(),
-        "missing findings on the vulnerable twin:\n{}\nreported findings:\n{summary}\nerrors: {}\nstderr:\n{}",
+        "missing findings on the vulnerable twin:\n{}\nreported findings:\n{summary}\nerrors: {:?}\nstderr:\n{}",
         missing.join("\n"),
-        run.report.get("errors").map(Value::to_string).unwrap_or_default(),
+        run.errors(),
         run.stderr
     );
 
     // Shape of every exposure finding.
-    for f in findings
-        .iter()
-        .filter(|f| s(f, "check").starts_with("exposure."))
-    {
-        let ctx = format!(
-            "finding {} {} {}",
-            s(f, "check"),
-            s(f, "path"),
-            s(f, "title")
-        );
-        assert_eq!(s(f, "category"), "data-exposure", "{ctx}: category");
-        assert_eq!(s(f, "method"), "GET", "{ctx}: method");
+    // (The report parsed, so every finding has an id, a confidence, evidence
+    // steps with a request URL and a response status, and reproduce lines.)
+    for f in findings.iter().filter(|f| f.check.starts_with("exposure.")) {
+        let ctx = format!("finding {} {} {}", f.check, f.path, f.title);
+        assert_eq!(f.category.as_str(), "data-exposure", "{ctx}: category");
+        assert_eq!(f.method, "GET", "{ctx}: method");
+        assert!(f.id.starts_with("RMP-"), "{ctx}: id {}", f.id);
         assert!(
-            f.get("id").is_some_and(|v| !v.is_null()),
-            "{ctx}: id missing"
-        );
-        assert!(
-            f.get("confidence").is_some_and(|v| !v.is_null()),
-            "{ctx}: confidence missing"
-        );
-        assert!(
-            s(f, "url").starts_with(&app.base_url()),
+            f.url.starts_with(&app.base_url()),
             "{ctx}: url {:?} should start with {}",
-            s(f, "url"),
+            f.url,
             app.base_url()
         );
-        let evidence = f.get("evidence").and_then(Value::as_array);
         assert!(
-            evidence.is_some_and(|e| !e.is_empty()),
+            !f.evidence.is_empty(),
             "{ctx}: evidence must be a non-empty array"
         );
-        for ev in evidence.unwrap() {
+        for ev in &f.evidence {
             assert!(
-                ev.pointer("/response/status")
-                    .and_then(Value::as_u64)
-                    .is_some(),
-                "{ctx}: evidence.response.status missing: {ev}"
-            );
-            assert!(
-                ev.pointer("/request/url").and_then(Value::as_str).is_some(),
-                "{ctx}: evidence.request.url: {ev}"
+                !ev.request.url.is_empty(),
+                "{ctx}: evidence.request.url: {ev:?}"
             );
         }
-        assert!(
-            f.get("reproduce").is_some_and(Value::is_array),
-            "{ctx}: reproduce must be an array"
-        );
-        assert!(
-            f.get("remediation").is_some_and(|r| !r.is_null()),
-            "{ctx}: remediation missing"
-        );
+        assert!(f.remediation.is_some(), "{ctx}: remediation missing");
     }
 
     // Redaction: the raw planted secrets never appear in the report.
@@ -324,8 +274,7 @@ fn vulnerable_twin_exposures_are_reported_and_redacted() {
 
 #[test]
 fn fixed_twin_has_no_exposure_findings() {
-    let moto = MotoServer::start();
-    let app = FlaskApp::start(APP, "fixed", &moto, &[("TABLE_PREFIX", "exposure-fixed")]);
+    let app = EXPOSURE.start_with_env("fixed", &[("TABLE_PREFIX", "exposure-fixed")]);
 
     // The fixed twin really is fixed (and still serves the decoys).
     let user = app.get("/api/users/7c9e6679-7425-40de-944b-e07fc1f90ae7");
@@ -344,27 +293,12 @@ fn fixed_twin_has_no_exposure_findings() {
     assert_eq!(search.status, 500, "{}", search.body);
     assert!(!search.body.contains("Traceback"), "{}", search.body);
 
-    let spec = spec_arg(&app);
-    let run = support::scan(&app.base_url(), &["--spec", &spec]);
-    let bad: Vec<&Value> = run
-        .findings()
-        .iter()
-        .filter(|f| s(f, "check").starts_with("exposure."))
-        .collect();
+    let run = app.scan(&[]);
+    let bad = run.unwanted(|f| f.check.starts_with("exposure."));
     assert!(
         bad.is_empty(),
         "fixed twin must have no exposure.* findings (decoys misreported?), got:\n{}\nfull report findings:\n{}",
-        bad.iter()
-            .map(|f| format!(
-                "  {} {} {} — {}\n    evidence: {}",
-                s(f, "check"),
-                s(f, "severity"),
-                s(f, "path"),
-                s(f, "title"),
-                f.get("evidence").map(|e| e.to_string()).unwrap_or_default().chars().take(600).collect::<String>()
-            ))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        bad.join("\n"),
         run.summary()
     );
 }

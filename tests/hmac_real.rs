@@ -19,16 +19,17 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use serde_json::Value;
-use support::{summarize_findings, FlaskApp, MotoServer, ScanRun};
+use rampart::finding::{Evidence, Finding};
+use support::http::query_param;
+use support::{Family, ScanRun, Target};
 
-const APP: &str = "hmac/app.py";
+const HMAC: Family = Family {
+    app: "hmac/app.py",
+    ..Family::DEFAULT
+};
 const ALICE_CLIENT: &str = "cli-alice-7f3a";
 const BOB_CLIENT: &str = "cli-bob-c91d";
 /// The vulnerable twin's one secret shared by every client.
@@ -95,90 +96,27 @@ fn secrets(twin: &str) -> [(&'static str, &'static str); 2] {
     }
 }
 
-/// One HTTP/1.0 request: `(status, body)`.
-fn request(app: &FlaskApp, method: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", app.port()))
-        .unwrap_or_else(|e| panic!("connect to {}: {e}", app.base_url()));
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("read timeout");
-    let req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        app.port()
-    );
-    stream.write_all(req.as_bytes()).expect("send request");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read response");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {text:?}"));
-    (status, body.to_string())
-}
-
-/// Forgets every nonce and zeroes the counters, so what they show
-/// afterwards is the scan's alone.
-fn reset(app: &FlaskApp) {
-    let (status, body) = request(app, "POST", "/__test__/reset?counters=1");
-    assert_eq!(status, 200, "reset: {body}");
-}
-
-fn counters(app: &FlaskApp, path: &str) -> Value {
-    serde_json::from_str(&app.get(path).body).expect("counters JSON")
-}
-
 /// A default read-only scan (every check) as alice and bob from the
 /// identity file, also writing the report to a file and notes to stderr.
-fn scan(app: &FlaskApp, dir: &Path) -> (ScanRun, String) {
-    let twin = app.twin().to_string();
+fn scan(target: &Target, dir: &Path) -> (ScanRun, String) {
+    let twin = target.twin().to_string();
     let ids = identity_file(dir, &twin);
-    let spec = app.url("/openapi.json");
     let report_path = dir.join(format!("report-{twin}.json"));
     let output = format!("json={}", report_path.display());
     let env = secrets(&twin);
-    let run = support::scan_with_env(
-        &app.base_url(),
-        &[
-            "--spec",
-            &spec,
-            "--identity-file",
-            &ids,
-            "--rate",
-            "0",
-            "-v",
-            "--output",
-            &output,
-        ],
-        &env,
-    );
+    let run = target.scan_with_env(&["--identity-file", &ids, "-v", "--output", &output], &env);
     let written = std::fs::read_to_string(&report_path).expect("report file");
     (run, written)
 }
 
-fn s<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+fn header<'a>(step: &'a Evidence, name: &str) -> &'a str {
+    step.request.headers.get(name).map_or("", String::as_str)
 }
 
-fn header<'a>(step: &'a Value, name: &str) -> &'a str {
-    s(step, &format!("/request/headers/{name}"))
-}
-
-fn query_param<'a>(url: &'a str, name: &str) -> Option<&'a str> {
-    url.split_once('?')?
-        .1
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
-}
-
-fn findings<'a>(run: &'a ScanRun, check: &str, path: &str) -> Vec<&'a Value> {
-    run.findings()
-        .iter()
-        .filter(|f| f["check"] == check && f["path"] == path)
+fn findings<'a>(run: &'a ScanRun, check: &str, path: &str) -> Vec<&'a Finding> {
+    run.of_check(check)
+        .into_iter()
+        .filter(|f| f.path == path)
         .collect()
 }
 
@@ -191,10 +129,10 @@ fn one<'a>(
     parameter: &str,
     title: &str,
     summary: &str,
-) -> &'a Value {
-    let found: Vec<&Value> = findings(run, check, path)
+) -> &'a Finding {
+    let found: Vec<&Finding> = findings(run, check, path)
         .into_iter()
-        .filter(|f| f["parameter"] == parameter && s(f, "/title").contains(title))
+        .filter(|f| f.parameter.as_deref() == Some(parameter) && f.title.contains(title))
         .collect();
     assert_eq!(
         found.len(),
@@ -206,29 +144,29 @@ fn one<'a>(
 
 /// The fields every finding of these checks must have, and the control
 /// steps: an accepted signed request, then a refused corrupted signature.
-fn assert_shape(f: &Value, severity: &str) {
-    assert_eq!(f["method"], "GET", "{f}");
-    assert_eq!(f["category"], "signature", "{f}");
-    assert_eq!(f["severity"], severity, "{f}");
-    assert_eq!(f["confidence"], "confirmed", "{f}");
-    let steps = f["evidence"].as_array().expect("evidence");
-    assert_eq!(steps.len(), 3, "{f}");
+fn assert_shape(f: &Finding, severity: &str) {
+    assert_eq!(f.method, "GET", "{f:?}");
+    assert_eq!(f.category.as_str(), "signature", "{f:?}");
+    assert_eq!(f.severity.as_str(), severity, "{f:?}");
+    assert_eq!(f.confidence.as_str(), "confirmed", "{f:?}");
+    let steps = &f.evidence;
+    assert_eq!(steps.len(), 3, "{f:?}");
     let (genuine, corrupted, proof) = (&steps[0], &steps[1], &steps[2]);
-    assert_eq!(genuine["request"]["identity"], "alice", "{f}");
-    assert_eq!(genuine["response"]["status"], 200, "{f}");
-    assert_eq!(corrupted["response"]["status"], 401, "{f}");
+    assert_eq!(genuine.request.identity.as_deref(), Some("alice"), "{f:?}");
+    assert_eq!(genuine.response.status, 200, "{f:?}");
+    assert_eq!(corrupted.response.status, 401, "{f:?}");
     assert!(
-        s(corrupted, "/response/body_excerpt").contains("bad signature"),
-        "{f}"
+        corrupted.response.body_excerpt.contains("bad signature"),
+        "{f:?}"
     );
-    assert_eq!(proof["response"]["status"], 200, "{f}");
+    assert_eq!(proof.response.status, 200, "{f:?}");
     for step in steps {
         // The signature itself is shown redacted; the time and nonce are not.
-        assert_eq!(header(step, "X-Signature"), "[redacted]", "{f}");
-        assert!(!header(step, "X-Timestamp").is_empty(), "{f}");
-        assert!(!header(step, "X-Nonce").is_empty(), "{f}");
+        assert_eq!(header(step, "X-Signature"), "[redacted]", "{f:?}");
+        assert!(!header(step, "X-Timestamp").is_empty(), "{f:?}");
+        assert!(!header(step, "X-Nonce").is_empty(), "{f:?}");
     }
-    assert!(!f["reproduce"].as_array().expect("reproduce").is_empty());
+    assert!(!f.reproduce.is_empty());
 }
 
 fn assert_no_secret(text: &str, what: &str) {
@@ -241,16 +179,6 @@ fn assert_no_secret(text: &str, what: &str) {
             "{what} shows the supplied X-Client-Id {client}"
         );
     }
-}
-
-fn assert_only_reads(app: &FlaskApp) {
-    let counts = counters(app, "/__test__/methods");
-    for (method, n) in counts.as_object().expect("method counts") {
-        if method != "GET" && method != "HEAD" {
-            assert_eq!(n, 0, "read-only scan sent {method}: {counts}");
-        }
-    }
-    assert!(counts["GET"].as_u64().unwrap_or(0) > 0, "{counts}");
 }
 
 fn now() -> i64 {
@@ -380,51 +308,26 @@ fn broken_recipes_stop_the_scan_with_one_line() {
 
 #[test]
 fn vulnerable_twin_reports_replay_window_coverage_and_caller_binding() {
-    let moto = MotoServer::start();
-    let app = FlaskApp::start(APP, "vulnerable", &moto, &[]);
+    let target = HMAC.start("vulnerable");
     let dir = tempfile::tempdir().expect("tempdir");
-    reset(&app);
+    target.reset();
 
     let started = now();
-    let (run, written) = scan(&app, dir.path());
-    let summary = summarize_findings(&run.report);
+    let (run, written) = scan(&target, dir.path());
+    let summary = run.summary();
 
     // Werkzeug and the X-Signature header the recipe adds: Flask + HMAC,
     // and the signing fixes are the flask+hmac ones.
-    assert_eq!(
-        run.report["stack"]["framework"], "flask",
-        "{}",
-        run.report["stack"]
-    );
-    let technologies = run.report["stack"]["technologies"].to_string();
-    assert!(technologies.contains("hmac"), "{technologies}");
-    for finding in run.findings() {
-        let variant = finding["remediation"]["stack"].as_str().unwrap_or("");
-        assert!(
-            variant.starts_with("flask"),
-            "{} uses the {variant} variant",
-            finding["check"]
-        );
-        if finding["check"]
-            .as_str()
-            .is_some_and(|c| c.starts_with("signing."))
-        {
-            assert!(
-                variant.contains("hmac"),
-                "{} uses the {variant} variant",
-                finding["check"]
-            );
-        }
-    }
+    run.assert_stack("flask", &["hmac"]);
+    run.assert_fixes(|check, variant| {
+        variant.starts_with("flask") && (!check.starts_with("signing.") || variant.contains("hmac"))
+    });
 
-    let errors: Vec<&Value> = run.report["errors"]
-        .as_array()
-        .map(|e| {
-            e.iter()
-                .filter(|e| s(e, "/message").starts_with("signing."))
-                .collect()
-        })
-        .unwrap_or_default();
+    let errors: Vec<_> = run
+        .errors()
+        .iter()
+        .filter(|e| e.message.starts_with("signing."))
+        .collect();
     assert!(errors.is_empty(), "check errors: {errors:?}");
 
     // signing.request-replay on both signed endpoints: the identical
@@ -439,18 +342,18 @@ fn vulnerable_twin_reports_replay_window_coverage_and_caller_binding() {
             &summary,
         );
         assert_shape(reuse, "medium");
-        let (first, again) = (&reuse["evidence"][0], &reuse["evidence"][2]);
-        assert_eq!(s(first, "/request/url"), s(again, "/request/url"));
+        let (first, again) = (&reuse.evidence[0], &reuse.evidence[2]);
+        assert_eq!(first.request.url, again.request.url);
         assert_eq!(
-            query_param(s(first, "/request/url"), "rampart_cb"),
-            query_param(s(again, "/request/url"), "rampart_cb")
+            query_param(&first.request.url, "rampart_cb"),
+            query_param(&again.request.url, "rampart_cb")
         );
         for name in ["X-Timestamp", "X-Nonce"] {
-            assert_eq!(header(first, name), header(again, name), "{reuse}");
+            assert_eq!(header(first, name), header(again, name), "{reuse:?}");
         }
         assert_eq!(
-            first["response"]["body_excerpt"], again["response"]["body_excerpt"],
-            "{reuse}"
+            first.response.body_excerpt, again.response.body_excerpt,
+            "{reuse:?}"
         );
 
         for (title, severity, offset) in [
@@ -466,13 +369,13 @@ fn vulnerable_twin_reports_replay_window_coverage_and_caller_binding() {
                 &summary,
             );
             assert_shape(f, severity);
-            let sent: i64 = header(&f["evidence"][2], "X-Timestamp")
+            let sent: i64 = header(&f.evidence[2], "X-Timestamp")
                 .parse()
                 .expect("unix seconds");
             let expected = started + offset;
             assert!(
                 (expected - 5..=now() + offset + 5).contains(&sent),
-                "{title}: X-Timestamp {sent}, expected about {expected}: {f}"
+                "{title}: X-Timestamp {sent}, expected about {expected}: {f:?}"
             );
         }
         assert_eq!(
@@ -493,21 +396,17 @@ fn vulnerable_twin_reports_replay_window_coverage_and_caller_binding() {
         &summary,
     );
     assert_shape(f, "high");
+    assert_eq!(query_param(&f.url, "user_id"), Some("usr-1002"), "{f:?}");
+    let (genuine, forged) = (&f.evidence[0], &f.evidence[2]);
     assert_eq!(
-        query_param(s(f, "/url"), "user_id"),
-        Some("usr-1002"),
-        "{f}"
-    );
-    let (genuine, forged) = (&f["evidence"][0], &f["evidence"][2]);
-    assert_eq!(
-        query_param(s(genuine, "/request/url"), "user_id"),
+        query_param(&genuine.request.url, "user_id"),
         Some("usr-1001")
     );
-    assert!(s(genuine, "/response/body_excerpt").contains("ord-alice-0001"));
-    assert_eq!(forged["request"]["identity"], "alice", "{f}");
+    assert!(genuine.response.body_excerpt.contains("ord-alice-0001"));
+    assert_eq!(forged.request.identity.as_deref(), Some("alice"), "{f:?}");
     assert!(
-        s(forged, "/response/body_excerpt").contains("ord-bob-0001"),
-        "the forged request should return bob's orders: {f}"
+        forged.response.body_excerpt.contains("ord-bob-0001"),
+        "the forged request should return bob's orders: {f:?}"
     );
 
     // signing.partial-coverage: alice's signature with bob's X-Client-Id is
@@ -521,15 +420,20 @@ fn vulnerable_twin_reports_replay_window_coverage_and_caller_binding() {
         &summary,
     );
     assert_shape(f, "high");
-    let swapped = &f["evidence"][2];
-    assert_eq!(swapped["request"]["identity"], "alice", "{f}");
+    let swapped = &f.evidence[2];
+    assert_eq!(swapped.request.identity.as_deref(), Some("alice"), "{f:?}");
     assert!(
-        s(swapped, "/response/body_excerpt").contains(r#""username":"bob""#),
-        "{f}"
+        swapped
+            .response
+            .body_excerpt
+            .contains(r#""username":"bob""#),
+        "{f:?}"
     );
     assert!(
-        s(f, "/reproduce/2").contains("<bob X-Client-Id>"),
-        "the reproduce line should name bob's client id, not print it: {f}"
+        f.reproduce
+            .get(2)
+            .is_some_and(|line| line.contains("<bob X-Client-Id>")),
+        "the reproduce line should name bob's client id, not print it: {f:?}"
     );
     assert_eq!(
         findings(&run, "signing.partial-coverage", ORDERS).len()
@@ -539,7 +443,7 @@ fn vulnerable_twin_reports_replay_window_coverage_and_caller_binding() {
     );
 
     // The target verified the scan's signatures (Rampart and Python agree).
-    let verdicts = counters(&app, "/__test__/verdicts");
+    let verdicts = target.get("/__test__/verdicts").json();
     assert!(verdicts["ok"].as_u64().unwrap_or(0) >= 10, "{verdicts}");
 
     for (text, what) in [
@@ -550,32 +454,17 @@ fn vulnerable_twin_reports_replay_window_coverage_and_caller_binding() {
         assert_no_secret(text, what);
     }
     assert!(!run.stderr.is_empty(), "-v prints notes on stderr");
-    assert_only_reads(&app);
+    target.assert_only_reads();
 }
 
 #[test]
 fn fixed_twin_yields_no_replay_or_coverage_finding() {
-    let moto = MotoServer::start();
-    let app = FlaskApp::start(APP, "fixed", &moto, &[]);
+    let target = HMAC.start("fixed");
     let dir = tempfile::tempdir().expect("tempdir");
-    reset(&app);
+    target.reset();
 
-    let (run, written) = scan(&app, dir.path());
-    let bad: Vec<String> = run
-        .findings()
-        .iter()
-        .filter(|f| s(f, "/check").starts_with("signing."))
-        .map(|f| {
-            format!(
-                "  {} {} {} — {}\n    evidence: {:.800}",
-                s(f, "/check"),
-                s(f, "/method"),
-                s(f, "/path"),
-                s(f, "/title"),
-                f["evidence"].to_string()
-            )
-        })
-        .collect();
+    let (run, written) = scan(&target, dir.path());
+    let bad = run.unwanted(|f| f.check.starts_with("signing."));
     assert!(
         bad.is_empty(),
         "fixed twin must have no signing.* finding, got:\n{}\nall findings:\n{}",
@@ -588,7 +477,7 @@ fn fixed_twin_yields_no_replay_or_coverage_finding() {
 
     // Not vacuous: the probes reached the target and were refused for the
     // right reasons, after correctly signed requests were accepted.
-    let verdicts = counters(&app, "/__test__/verdicts");
+    let verdicts = target.get("/__test__/verdicts").json();
     let count = |name: &str| verdicts[name].as_u64().unwrap_or(0);
     assert!(count("ok") >= 4, "signed requests accepted: {verdicts}");
     assert!(count("replayed") >= 2, "replays refused: {verdicts}");
@@ -605,5 +494,5 @@ fn fixed_twin_yields_no_replay_or_coverage_finding() {
     ] {
         assert_no_secret(text, what);
     }
-    assert_only_reads(&app);
+    target.assert_only_reads();
 }

@@ -83,8 +83,8 @@ fn fixed_report() -> Report {
     Report {
         schema: SCHEMA,
         tool: Tool {
-            name: "rampart",
-            version: "0.1.0",
+            name: "rampart".into(),
+            version: "0.1.0".into(),
         },
         target: "http://127.0.0.1:8080/".into(),
         started_at: "2026-01-01T00:00:00Z".into(),
@@ -118,4 +118,12 @@ fn json_report() {
     let json = report::render(&fixed_report(), Format::Json, false);
     assert!(!json.contains("ak_alice_snapshot_secret") && !json.contains("536-22-4187"));
     insta::assert_snapshot!(json);
+}
+
+#[test]
+fn json_report_reads_back_as_the_report_that_was_written() {
+    let written = fixed_report();
+    let json = report::render(&written, Format::Json, false);
+    let read = report::json::parse(&json).expect("the JSON report parses");
+    assert_eq!(read, written);
 }

@@ -14,104 +14,37 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
-
+use rampart::finding::Finding;
 use serde_json::Value;
-use support::{summarize_findings, FlaskApp, MotoServer, ScanRun};
+use support::http::query_param;
+use support::{Family, ScanRun, Target};
 
-const APP: &str = "signing/app.py";
 const ALICE_KEY: &str = "ak_alice_sign_7a1e";
 const BOB_KEY: &str = "ak_bob_sign_c3d9";
 const ALICE: &str = "X-API-Key: ak_alice_sign_7a1e";
 const BOB: &str = "X-API-Key: ak_bob_sign_c3d9";
 const DOWNLOAD: &str = "/api/reports/download";
 
+/// A default read-only scan (every check family) with alice and bob.
+const SIGNING: Family = Family {
+    app: "signing/app.py",
+    identities: &[("alice", ALICE), ("bob", BOB)],
+    ..Family::DEFAULT
+};
+
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// One HTTP/1.0 request with extra headers (the harness's client only does
-/// plain GETs): `(status, raw header block, body)`.
-fn request(app: &FlaskApp, method: &str, path: &str, headers: &[&str]) -> (u16, String, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", app.port()))
-        .unwrap_or_else(|e| panic!("connect to {}: {e}", app.base_url()));
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("read timeout");
-    let mut req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n",
-        app.port()
-    );
-    for h in headers {
-        req.push_str(h);
-        req.push_str("\r\n");
-    }
-    req.push_str("Connection: close\r\n\r\n");
-    stream.write_all(req.as_bytes()).expect("send request");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read response");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no status line in {text:?}"));
-    (status, head.to_string(), body.to_string())
-}
-
-fn get_json(app: &FlaskApp, path: &str, headers: &[&str]) -> (u16, Value) {
-    let (status, _, body) = request(app, "GET", path, headers);
-    let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
-    (status, json)
-}
-
-/// Restores the seed data, empties the report cache and zeroes the method
-/// counters, so the counts afterwards are the scan's alone.
-fn reset(app: &FlaskApp) {
-    let (status, _, body) = request(app, "POST", "/__test__/reset?counters=1", &[]);
-    assert_eq!(status, 200, "reset: {body}");
-}
-
-fn methods(app: &FlaskApp) -> Value {
-    serde_json::from_str(&app.get("/__test__/methods").body).expect("method counts")
-}
-
-/// A default read-only scan (every check family) with alice and bob.
-fn scan(app: &FlaskApp) -> ScanRun {
-    let spec = app.url("/openapi.json");
-    support::scan(
-        &app.base_url(),
-        &[
-            "--spec",
-            &spec,
-            "--identity",
-            "alice",
-            ALICE,
-            "--identity",
-            "bob",
-            BOB,
-            "--rate",
-            "0",
-        ],
-    )
-}
-
+/// A string in a target's JSON answer.
 fn s<'a>(v: &'a Value, pointer: &str) -> &'a str {
     v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
 
-/// One query parameter of a URL (raw, undecoded; the values here are
-/// URL-safe).
-fn query_param<'a>(url: &'a str, name: &str) -> Option<&'a str> {
-    let query = url.split_once('?')?.1;
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
+/// GET `path` with extra headers: `(status, JSON body)`.
+fn get_json(target: &Target, path: &str, headers: &[&str]) -> (u16, Value) {
+    let resp = target.request("GET", path, headers);
+    (resp.status, resp.json())
 }
 
 /// Issue time of an itsdangerous `payload.timestamp.signature` token.
@@ -140,28 +73,22 @@ fn itsdangerous_issued_at(token: &str) -> i64 {
     value
 }
 
-fn findings_of<'a>(run: &'a ScanRun, check: &str) -> Vec<&'a Value> {
-    run.findings()
-        .iter()
-        .filter(|f| f["check"] == check)
-        .collect()
+fn findings_of<'a>(run: &'a ScanRun, check: &str) -> Vec<&'a Finding> {
+    run.of_check(check)
 }
 
 /// Asserts the identifying fields every finding of this family must have.
-fn assert_shape(f: &Value, path: &str, category: &str, severity: &str, ctx: &str) {
-    assert_eq!(f["method"], "GET", "{ctx}: method");
-    assert_eq!(f["path"], path, "{ctx}: path");
-    assert_eq!(f["category"], category, "{ctx}: category");
-    assert_eq!(f["severity"], severity, "{ctx}: severity");
-    assert_eq!(f["confidence"], "confirmed", "{ctx}: confidence");
-    assert!(
-        f["evidence"].as_array().is_some_and(|e| !e.is_empty()),
-        "{ctx}: no evidence"
-    );
+fn assert_shape(f: &Finding, path: &str, category: &str, severity: &str, ctx: &str) {
+    assert_eq!(f.method, "GET", "{ctx}: method");
+    assert_eq!(f.path, path, "{ctx}: path");
+    assert_eq!(f.category.as_str(), category, "{ctx}: category");
+    assert_eq!(f.severity.as_str(), severity, "{ctx}: severity");
+    assert_eq!(f.confidence.as_str(), "confirmed", "{ctx}: confidence");
+    assert!(!f.evidence.is_empty(), "{ctx}: no evidence");
 }
 
 /// The single finding of `check`, or a panic listing what was reported.
-fn only<'a>(run: &'a ScanRun, check: &str, summary: &str) -> &'a Value {
+fn only<'a>(run: &'a ScanRun, check: &str, summary: &str) -> &'a Finding {
     let found = findings_of(run, check);
     assert_eq!(found.len(), 1, "expected one {check}:\n{summary}");
     found[0]
@@ -180,28 +107,13 @@ fn assert_no_key_in(run: &ScanRun, what: &str) {
     }
 }
 
-fn assert_only_reads(app: &FlaskApp) {
-    let counts = methods(app);
-    let map = counts.as_object().expect("method counts object");
-    for (method, n) in map {
-        if method != "GET" && method != "HEAD" {
-            assert_eq!(n, 0, "read-only scan sent {method}: {counts}");
-        }
-    }
-    assert!(
-        counts["GET"].as_u64().unwrap_or(0) > 0,
-        "the scan never reached the target: {counts}"
-    );
-}
-
 // ---------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------
 
 #[test]
 fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
-    let moto = MotoServer::start();
-    let app = FlaskApp::start(APP, "vulnerable", &moto, &[]);
+    let app = SIGNING.start("vulnerable");
 
     // The target really hands out the key and the links the scan works on,
     // so the redaction and link assertions below cannot pass vacuously.
@@ -215,61 +127,42 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
             && s(&me, "/archived_report_url").starts_with(DOWNLOAD),
         "{me}"
     );
-    reset(&app);
+    app.reset();
 
-    let run = scan(&app);
-    let summary = summarize_findings(&run.report);
+    let run = app.scan(&[]);
+    let summary = run.summary();
     let ctx = |check: &str| format!("{check}\nall findings:\n{summary}");
 
     // The stack as the target shows it: Werkzeug, the API-key header the
     // scan sends, itsdangerous tokens in the links; fixes speak Flask.
-    assert_eq!(
-        run.report["stack"]["framework"], "flask",
-        "{}",
-        run.report["stack"]
-    );
-    let technologies = run.report["stack"]["technologies"].to_string();
-    for technology in ["api-keys", "itsdangerous"] {
-        assert!(
-            technologies.contains(technology),
-            "{technology}: {technologies}"
-        );
-    }
-    for finding in run.findings() {
-        let variant = finding["remediation"]["stack"].as_str().unwrap_or("");
-        assert!(
-            variant.starts_with("flask"),
-            "{} uses the {variant} variant",
-            finding["check"]
-        );
-    }
+    run.assert_stack("flask", &["api-keys", "itsdangerous"]);
+    run.assert_fixes(|_, variant| variant.starts_with("flask"));
 
     // No signing/apikey check failed on the way.
-    let errors: Vec<&Value> = run.report["errors"]
-        .as_array()
-        .map(|e| {
-            e.iter()
-                .filter(|e| {
-                    let m = s(e, "/message");
-                    m.starts_with("signing.") || m.starts_with("apikey.")
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let errors: Vec<_> = run
+        .errors()
+        .iter()
+        .filter(|e| e.message.starts_with("signing.") || e.message.starts_with("apikey."))
+        .collect();
     assert!(errors.is_empty(), "check errors: {errors:?}");
 
     // signing.unsigned-params: alice's token with user_id changed to bob's
     // id (2) returns bob's report.
     let f = only(&run, "signing.unsigned-params", &summary);
     assert_shape(f, DOWNLOAD, "signature", "high", &ctx("unsigned-params"));
-    assert_eq!(f["parameter"], "user_id", "{}", ctx("unsigned-params"));
-    assert_eq!(query_param(s(f, "/url"), "user_id"), Some("2"), "{f}");
-    let changed = &f["evidence"][1];
-    assert_eq!(changed["request"]["identity"], "alice", "{f}");
-    assert_eq!(changed["response"]["status"], 200, "{f}");
+    assert_eq!(
+        f.parameter.as_deref(),
+        Some("user_id"),
+        "{}",
+        ctx("unsigned-params")
+    );
+    assert_eq!(query_param(&f.url, "user_id"), Some("2"), "{f:?}");
+    let changed = &f.evidence[1];
+    assert_eq!(changed.request.identity.as_deref(), Some("alice"), "{f:?}");
+    assert_eq!(changed.response.status, 200, "{f:?}");
     assert!(
-        s(changed, "/response/body_excerpt").contains("rpt-bob-2024-05"),
-        "the re-targeted link should return bob's report: {f}"
+        changed.response.body_excerpt.contains("rpt-bob-2024-05"),
+        "the re-targeted link should return bob's report: {f:?}"
     );
 
     // signing.signature-optional, twice: the token removed (`if token:`) and
@@ -277,112 +170,111 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
     let optional = findings_of(&run, "signing.signature-optional");
     for f in &optional {
         assert_shape(f, DOWNLOAD, "signature", "high", &ctx("signature-optional"));
-        assert_eq!(f["parameter"], "token", "{f}");
+        assert_eq!(f.parameter.as_deref(), Some("token"), "{f:?}");
     }
     let removed = optional
         .iter()
-        .find(|f| query_param(s(f, "/url"), "token").is_none())
+        .find(|f| query_param(&f.url, "token").is_none())
         .unwrap_or_else(|| panic!("no signature-optional for the removed token:\n{summary}"));
-    let genuine = &removed["evidence"][0];
-    assert_eq!(genuine["response"]["status"], 200, "{removed}");
-    assert!(query_param(s(genuine, "/request/url"), "token").is_some());
+    let genuine = &removed.evidence[0];
+    assert_eq!(genuine.response.status, 200, "{removed:?}");
+    assert!(query_param(&genuine.request.url, "token").is_some());
     assert_eq!(
-        removed["evidence"][1]["response"]["body_excerpt"], genuine["response"]["body_excerpt"],
-        "{removed}"
+        removed.evidence[1].response.body_excerpt, genuine.response.body_excerpt,
+        "{removed:?}"
     );
     let cached = optional
         .iter()
-        .find(|f| query_param(s(f, "/url"), "token").is_some())
+        .find(|f| query_param(&f.url, "token").is_some())
         .unwrap_or_else(|| {
             panic!("no signature-optional for the corrupted token on a cached URL:\n{summary}")
         });
-    let steps = cached["evidence"].as_array().expect("evidence");
-    assert_eq!(steps.len(), 3, "{cached}");
+    let steps = &cached.evidence;
+    assert_eq!(steps.len(), 3, "{cached:?}");
     let (genuine, fresh, primed) = (&steps[0], &steps[1], &steps[2]);
-    let genuine_url = s(genuine, "/request/url");
-    let primed_url = s(primed, "/request/url");
+    let genuine_url = genuine.request.url.as_str();
+    let primed_url = primed.request.url.as_str();
     // The corrupted token went to the very URL (same buster) the genuine
     // request had just fetched, and differs from the genuine token ...
-    assert_eq!(primed_url, s(cached, "/url"));
+    assert_eq!(primed_url, cached.url);
     assert_eq!(
         query_param(primed_url, "rampart_cb"),
         query_param(genuine_url, "rampart_cb"),
-        "{cached}"
+        "{cached:?}"
     );
     assert_ne!(
         query_param(primed_url, "token"),
         query_param(genuine_url, "token"),
-        "{cached}"
+        "{cached:?}"
     );
     // ... the same corrupted token on a never-fetched URL was refused ...
     assert_eq!(
-        query_param(s(fresh, "/request/url"), "token"),
+        query_param(&fresh.request.url, "token"),
         query_param(primed_url, "token")
     );
     assert_ne!(
-        query_param(s(fresh, "/request/url"), "rampart_cb"),
+        query_param(&fresh.request.url, "rampart_cb"),
         query_param(genuine_url, "rampart_cb")
     );
-    assert_eq!(fresh["response"]["status"], 403, "{cached}");
+    assert_eq!(fresh.response.status, 403, "{cached:?}");
     // ... and on the primed URL the app's cache answered with the report.
-    assert_eq!(genuine["response"]["headers"]["x-app-cache"], "MISS");
-    assert_eq!(primed["response"]["status"], 200, "{cached}");
+    let app_cache =
+        |step: &rampart::finding::Evidence| step.response.headers.get("x-app-cache").cloned();
+    assert_eq!(app_cache(genuine).as_deref(), Some("MISS"));
+    assert_eq!(primed.response.status, 200, "{cached:?}");
+    assert_eq!(app_cache(primed).as_deref(), Some("HIT"), "{cached:?}");
     assert_eq!(
-        primed["response"]["headers"]["x-app-cache"], "HIT",
-        "{cached}"
-    );
-    assert_eq!(
-        primed["response"]["body_excerpt"], genuine["response"]["body_excerpt"],
-        "{cached}"
+        primed.response.body_excerpt, genuine.response.body_excerpt,
+        "{cached:?}"
     );
     assert_eq!(optional.len(), 2, "{}", ctx("signature-optional"));
 
     // signing.replay: the 3-day-old archived_report_url is still accepted.
     let f = only(&run, "signing.replay", &summary);
     assert_shape(f, DOWNLOAD, "signature", "high", &ctx("replay"));
-    assert_eq!(f["parameter"], "token");
-    let token = query_param(s(f, "/url"), "token").expect("replayed token");
+    assert_eq!(f.parameter.as_deref(), Some("token"));
+    let token = query_param(&f.url, "token").expect("replayed token");
     let age = chrono::Utc::now().timestamp() - itsdangerous_issued_at(token);
     assert!(
         (2 * 86400..4 * 86400).contains(&age),
-        "replayed token is {age} s old, expected the 3-day-old archived link: {f}"
+        "replayed token is {age} s old, expected the 3-day-old archived link: {f:?}"
     );
-    assert_eq!(f["evidence"][0]["response"]["status"], 200);
+    assert_eq!(f.evidence[0].response.status, 200);
 
     // signing.unbound-caller: alice's link returns her report to another caller.
     let f = only(&run, "signing.unbound-caller", &summary);
     assert_shape(f, DOWNLOAD, "signature", "medium", &ctx("unbound-caller"));
-    let (own, other) = (&f["evidence"][0], &f["evidence"][1]);
-    assert_eq!(own["request"]["identity"], "alice", "{f}");
-    assert_ne!(other["request"]["identity"], "alice", "{f}");
+    let (own, other) = (&f.evidence[0], &f.evidence[1]);
+    assert_eq!(own.request.identity.as_deref(), Some("alice"), "{f:?}");
+    assert_ne!(other.request.identity.as_deref(), Some("alice"), "{f:?}");
     assert_eq!(
-        s(own, "/request/url").split("rampart_cb").next(),
-        s(other, "/request/url").split("rampart_cb").next(),
-        "the same signed link: {f}"
+        own.request.url.split("rampart_cb").next(),
+        other.request.url.split("rampart_cb").next(),
+        "the same signed link: {f:?}"
     );
-    assert_eq!(other["response"]["status"], 200, "{f}");
-    assert!(s(other, "/response/body_excerpt").contains("rpt-alice-2024-05"));
+    assert_eq!(other.response.status, 200, "{f:?}");
+    assert!(other.response.body_excerpt.contains("rpt-alice-2024-05"));
 
     // apikey.in-query: the key accepted from ?api_key= and from a cookie,
     // without the header, on a key-authenticated route.
     let f = only(&run, "apikey.in-query", &summary);
-    let path = s(f, "/path");
+    let path = f.path.as_str();
     assert!(
         path == "/api/me" || path == "/api/keys/current",
         "{}",
         ctx("in-query")
     );
     assert_shape(f, path, "api-key", "medium", &ctx("in-query"));
-    let places = s(f, "/parameter");
+    let places = f.parameter.as_deref().unwrap_or("");
     assert!(
         places.contains("query parameter `api_key`") && places.contains("cookie `api_key`"),
         "both planted placements (query and cookie) expected, got {places:?}"
     );
-    for step in f["evidence"].as_array().expect("evidence").iter().skip(1) {
-        assert!(step["request"]["identity"].is_null(), "{f}");
-        assert_eq!(step["response"]["status"], 200, "{f}");
+    for step in f.evidence.iter().skip(1) {
+        assert!(step.request.identity.is_none(), "{f:?}");
+        assert_eq!(step.response.status, 200, "{f:?}");
     }
-    assert_eq!(f["evidence"][0]["response"]["status"], 401, "{f}");
+    assert_eq!(f.evidence[0].response.status, 401, "{f:?}");
 
     // apikey.reflected: /api/keys/current echoes the caller's key.
     let f = only(&run, "apikey.reflected", &summary);
@@ -393,7 +285,7 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
         "medium",
         &ctx("reflected"),
     );
-    assert_eq!(f["parameter"], "X-API-Key");
+    assert_eq!(f.parameter.as_deref(), Some("X-API-Key"));
 
     // Redaction: neither supplied key appears anywhere in the output, though
     // the target echoed alice's in bodies and the scan put it in URLs and
@@ -405,13 +297,12 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
     );
 
     // Without --active the target saw only reads.
-    assert_only_reads(&app);
+    app.assert_only_reads();
 }
 
 #[test]
 fn fixed_twin_yields_no_signing_or_apikey_finding() {
-    let moto = MotoServer::start();
-    let app = FlaskApp::start(APP, "fixed", &moto, &[]);
+    let app = SIGNING.start("fixed");
 
     // The fixed twin hands out working links, so the signing checks have
     // something to probe; it just refuses every misuse.
@@ -425,27 +316,10 @@ fn fixed_twin_yields_no_signing_or_apikey_finding() {
     assert_eq!(status, 403, "bob with alice's link");
     let (status, _) = get_json(&app, "/api/me?api_key=ak_alice_sign_7a1e", &[]);
     assert_eq!(status, 401, "key in the query");
-    reset(&app);
+    app.reset();
 
-    let run = scan(&app);
-    let bad: Vec<String> = run
-        .findings()
-        .iter()
-        .filter(|f| {
-            let check = s(f, "/check");
-            check.starts_with("signing.") || check.starts_with("apikey.")
-        })
-        .map(|f| {
-            format!(
-                "  {} {} {} — {}\n    evidence: {:.800}",
-                s(f, "/check"),
-                s(f, "/method"),
-                s(f, "/path"),
-                s(f, "/title"),
-                f["evidence"].to_string()
-            )
-        })
-        .collect();
+    let run = app.scan(&[]);
+    let bad = run.unwanted(|f| f.check.starts_with("signing.") || f.check.starts_with("apikey."));
     assert!(
         bad.is_empty(),
         "fixed twin must have no signing.*/apikey.* finding, got:\n{}\nall findings:\n{}",
@@ -453,5 +327,5 @@ fn fixed_twin_yields_no_signing_or_apikey_finding() {
         run.summary()
     );
     assert_no_key_in(&run, "fixed twin");
-    assert_only_reads(&app);
+    app.assert_only_reads();
 }

@@ -24,58 +24,34 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rampart::tls_probe::{probe, TlsVersion};
-use serde_json::Value;
-use support::{FlaskApp, ScanRun, TestPki};
+use support::{Family, ScanRun, Target, TestPki};
 
-const APP: &str = "transport/app.py";
 const DATA_STORE: &str = "http://dynamodb.us-east-1.amazonaws.com";
 
-fn scan_transport(app: &FlaskApp) -> ScanRun {
+/// The app serves HTTPS itself with a test certificate (hence `--insecure`)
+/// and needs no DynamoDB; the scan is crawled, not given a spec.
+const TRANSPORT: Family = Family {
+    app: "transport/app.py",
+    dynamo: false,
+    spec: false,
+    checks: Some("transport.*"),
+    args: &["--insecure", "-q", "--timeout", "5", "--fail-on", "low"],
+    ..Family::DEFAULT
+};
+
+fn scan_transport(app: &Target) -> ScanRun {
     // The plain-HTTP twin is looked for on a closed port: whatever listens
     // on this machine's port 80 must not change the result.
     let closed = support::free_port().to_string();
-    support::scan(
-        &format!("{}/", app.base_url()),
-        &[
-            "--http-port",
-            &closed,
-            "--insecure",
-            "--checks",
-            "transport.*",
-            "-q",
-            "--timeout",
-            "5",
-            "--fail-on",
-            "low",
-        ],
-    )
+    TRANSPORT.scan(&format!("{}/", app.base_url()), &["--http-port", &closed])
 }
 
-fn str_of<'a>(finding: &'a Value, key: &str) -> &'a str {
-    finding.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-fn of_check<'a>(run: &'a ScanRun, check: &str) -> Vec<&'a Value> {
-    run.findings()
+fn endpoint_paths(run: &ScanRun) -> Vec<&str> {
+    run.report
+        .endpoints
         .iter()
-        .filter(|f| str_of(f, "check") == check)
+        .map(|e| e.path.as_str())
         .collect()
-}
-
-fn errors(run: &ScanRun) -> Vec<Value> {
-    run.report
-        .get("errors")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn endpoint_paths(run: &ScanRun) -> Vec<String> {
-    run.report
-        .get("endpoints")
-        .and_then(Value::as_array)
-        .map(|all| all.iter().map(|e| str_of(e, "path").to_string()).collect())
-        .unwrap_or_default()
 }
 
 /// A token no one could guess or find anywhere else in a report.
@@ -105,13 +81,7 @@ fn vulnerable_scan() -> &'static VulnerableScan {
     SCAN.get_or_init(|| {
         let pki = TestPki::generate();
         let token = fresh_token();
-        let app = FlaskApp::start_tls(
-            APP,
-            "vulnerable",
-            &pki,
-            None,
-            &[("PLANTED_ACCESS_TOKEN", &token)],
-        );
+        let app = TRANSPORT.start_tls("vulnerable", &pki, &[("PLANTED_ACCESS_TOKEN", &token)]);
         // The plants are in place before Rampart looks.
         let root = app.get("/");
         assert_eq!(root.status, 200, "{}", root.body);
@@ -147,9 +117,9 @@ fn vulnerable_twin_reports_every_planted_transport_mistake() {
         "findings at/above --fail-on low mean exit 1\n{all}"
     );
     assert!(
-        errors(run).is_empty(),
+        run.errors().is_empty(),
         "scan errors: {:?}\n{all}",
-        errors(run)
+        run.errors()
     );
     let paths = endpoint_paths(run);
     for path in [
@@ -158,81 +128,76 @@ fn vulnerable_twin_reports_every_planted_transport_mistake() {
         "/api/status",
         "/api/oauth/callback",
     ] {
-        assert!(
-            paths.iter().any(|p| p == path),
-            "{path} not discovered: {paths:?}"
-        );
+        assert!(paths.contains(&path), "{path} not discovered: {paths:?}");
     }
 
     // No HSTS on the https root.
-    let hsts = of_check(run, "transport.hsts");
+    let hsts = run.of_check("transport.hsts");
     assert_eq!(hsts.len(), 1, "{all}");
+    assert!(hsts[0].title.contains("Strict Transport Security"), "{all}");
     assert!(
-        str_of(hsts[0], "title").contains("Strict Transport Security"),
+        hsts[0]
+            .description
+            .contains("no Strict-Transport-Security header"),
         "{all}"
     );
-    assert!(
-        str_of(hsts[0], "description").contains("no Strict-Transport-Security header"),
-        "{all}"
-    );
-    assert_eq!(str_of(hsts[0], "severity"), "medium", "{all}");
+    assert_eq!(hsts[0].severity.as_str(), "medium", "{all}");
 
     // The guest session cookie lacks all three flags (Secure is judged
     // because the exchange was https).
-    let cookies = of_check(run, "transport.cookie-flags");
+    let cookies = run.of_check("transport.cookie-flags");
     assert_eq!(cookies.len(), 1, "{all}");
     let cookie = cookies[0];
-    assert_eq!(str_of(cookie, "path"), "/api/session", "{all}");
-    assert_eq!(str_of(cookie, "parameter"), "session", "{all}");
-    let title = str_of(cookie, "title");
+    assert_eq!(cookie.path, "/api/session", "{all}");
+    assert_eq!(
+        cookie.parameter.as_deref().unwrap_or(""),
+        "session",
+        "{all}"
+    );
+    let title = &cookie.title;
     assert!(title.contains("`session`"), "{title}");
     for flag in ["Secure", "HttpOnly", "SameSite"] {
         assert!(title.contains(flag), "{flag} not named in {title:?}");
     }
-    assert_eq!(str_of(cookie, "severity"), "medium", "{all}");
+    assert_eq!(cookie.severity.as_str(), "medium", "{all}");
 
     // http:// links: the data store named by /api/status, and the
     // pagination links of /api/orders.
-    let links = of_check(run, "transport.insecure-links");
+    let links = run.of_check("transport.insecure-links");
     let store: Vec<_> = links
         .iter()
-        .filter(|f| str_of(f, "title") == "Data-store endpoint reached over plain HTTP")
+        .filter(|f| f.title == "Data-store endpoint reached over plain HTTP")
         .collect();
     assert_eq!(store.len(), 1, "{all}");
-    assert_eq!(str_of(store[0], "path"), "/api/status", "{all}");
-    assert!(
-        str_of(store[0], "description").contains(DATA_STORE),
-        "{all}"
-    );
+    assert_eq!(store[0].path, "/api/status", "{all}");
+    assert!(store[0].description.contains(DATA_STORE), "{all}");
     let mixed: Vec<_> = links
         .iter()
-        .filter(|f| str_of(f, "title") == "HTTPS response links to http:// URLs")
+        .filter(|f| f.title == "HTTPS response links to http:// URLs")
         .collect();
     assert_eq!(mixed.len(), 1, "{all}");
-    assert_eq!(str_of(mixed[0], "path"), "/api/orders", "{all}");
-    assert!(
-        str_of(mixed[0], "description").contains("http://127.0.0.1:"),
-        "{all}"
-    );
+    assert_eq!(mixed[0].path, "/api/orders", "{all}");
+    assert!(mixed[0].description.contains("http://127.0.0.1:"), "{all}");
     // The moved route's 301 points at http://: a downgrade.
     let downgrade: Vec<_> = links
         .iter()
-        .filter(|f| str_of(f, "title") == "HTTPS redirect downgrades to plain HTTP")
+        .filter(|f| f.title == "HTTPS redirect downgrades to plain HTTP")
         .collect();
     assert_eq!(downgrade.len(), 1, "{all}");
-    assert_eq!(str_of(downgrade[0], "path"), "/api/v1/orders", "{all}");
-    assert_eq!(str_of(downgrade[0], "severity"), "medium", "{all}");
+    assert_eq!(downgrade[0].path, "/api/v1/orders", "{all}");
+    assert_eq!(downgrade[0].severity.as_str(), "medium", "{all}");
     assert_eq!(links.len(), 3, "{all}");
 
     // The SSO callback's redirect carries the access token in its query.
-    let creds = of_check(run, "transport.credentials-in-url");
+    let creds = run.of_check("transport.credentials-in-url");
     assert_eq!(creds.len(), 1, "{all}");
-    assert_eq!(str_of(creds[0], "path"), "/api/oauth/callback", "{all}");
-    assert_eq!(str_of(creds[0], "parameter"), "access_token", "{all}");
-    assert!(
-        str_of(creds[0], "title").contains("`access_token`"),
+    assert_eq!(creds[0].path, "/api/oauth/callback", "{all}");
+    assert_eq!(
+        creds[0].parameter.as_deref().unwrap_or(""),
+        "access_token",
         "{all}"
     );
+    assert!(creds[0].title.contains("`access_token`"), "{all}");
 
     // What must not fire: the certificate is CA-signed for IP:127.0.0.1
     // with its chain, Python's TLS defaults are TLS 1.2+ with AEAD, and the
@@ -243,11 +208,11 @@ fn vulnerable_twin_reports_every_planted_transport_mistake() {
         "transport.weak-ciphers",
         "transport.plain-http",
     ] {
-        assert!(of_check(run, quiet).is_empty(), "{quiet} fired:\n{all}");
+        assert!(run.of_check(quiet).is_empty(), "{quiet} fired:\n{all}");
     }
     assert_eq!(run.findings().len(), 6, "{all}");
     for finding in run.findings() {
-        assert_eq!(str_of(finding, "category"), "cryptography", "{all}");
+        assert_eq!(finding.category.as_str(), "cryptography", "{all}");
     }
 }
 
@@ -289,7 +254,7 @@ fn vulnerable_twin_report_never_repeats_the_access_token() {
 #[test]
 fn fixed_twin_reports_nothing() {
     let pki = TestPki::generate();
-    let app = FlaskApp::start_tls(APP, "fixed", &pki, None, &[]);
+    let app = TRANSPORT.start_tls("fixed", &pki, &[]);
     // The fixed behaviour is really there.
     let root = app.get("/");
     assert_eq!(
@@ -316,13 +281,13 @@ fn fixed_twin_reports_nothing() {
     let all = run.summary();
     println!("fixed twin:\n{all}");
     assert!(
-        errors(&run).is_empty(),
+        run.errors().is_empty(),
         "scan errors: {:?}\n{all}",
-        errors(&run)
+        run.errors()
     );
     let paths = endpoint_paths(&run);
     assert!(
-        paths.iter().any(|p| p == "/api/oauth/callback"),
+        paths.contains(&"/api/oauth/callback"),
         "callback not discovered: {paths:?}"
     );
     assert!(run.findings().is_empty(), "{all}");
@@ -333,12 +298,12 @@ fn fixed_twin_reports_nothing() {
 #[test]
 fn tls_facts_explain_the_silent_tls_checks() {
     let pki = TestPki::generate();
-    let app = FlaskApp::start_tls(APP, "fixed", &pki, None, &[]);
+    let app = TRANSPORT.start_tls("fixed", &pki, &[]);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let report = runtime
         .block_on(probe(
             "127.0.0.1",
-            app.port(),
+            app.app.port(),
             "127.0.0.1",
             Duration::from_secs(5),
         ))

@@ -1,4 +1,5 @@
-//! The machine-readable report (`--format json`), schema `rampart.report/1`.
+//! The machine-readable report (`--format json`), schema `rampart.report/1`,
+//! written and read back.
 
 use super::Report;
 
@@ -8,4 +9,132 @@ pub fn render(report: &Report) -> String {
     let mut out = serde_json::to_string_pretty(report).unwrap_or_else(|_| "{}".to_string());
     out.push('\n');
     out
+}
+
+/// Reads a report that [`render`] wrote (for `rampart explain --report` and
+/// for tests). Fails on anything else, including another schema version.
+pub fn parse(text: &str) -> Result<Report, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::discover::EndpointSource;
+    use crate::finding::{
+        Category, Confidence, Evidence, EvidenceRequest, EvidenceResponse, Finding, Remediation,
+        Severity,
+    };
+    use crate::report::{ReportEndpoint, ReportError, Tool, SCHEMA};
+    use crate::stack::{Clue, Stack};
+
+    fn evidence(identity: Option<&str>, status: u16) -> Evidence {
+        Evidence {
+            step: format!("step answered {status}"),
+            request: EvidenceRequest {
+                method: "GET".into(),
+                url: "http://127.0.0.1:8080/api/users/1?rampart_cb=7".into(),
+                headers: BTreeMap::from([("X-API-Key".into(), "[redacted]".into())]),
+                identity: identity.map(String::from),
+            },
+            response: EvidenceResponse {
+                status,
+                headers: BTreeMap::from([("content-type".into(), "application/json".into())]),
+                body_excerpt: "{\"ssn\":\"[redacted SSN]\"}".into(),
+            },
+        }
+    }
+
+    /// Every optional part present in one finding and absent in the other,
+    /// and a stack with and without the fields the writer leaves out.
+    fn report(stack: Stack) -> Report {
+        let full = Finding {
+            id: "RMP-0123456789ab".into(),
+            check: "authz.bola".into(),
+            category: Category::Bola,
+            severity: Severity::High,
+            confidence: Confidence::Confirmed,
+            title: "bob reads alice's user".into(),
+            description: "The object is returned to another identity.\nSecond line.".into(),
+            method: "GET".into(),
+            path: "/api/users/{user_id}".into(),
+            url: "http://127.0.0.1:8080/api/users/1".into(),
+            parameter: Some("user_id".into()),
+            evidence: vec![evidence(Some("alice"), 200), evidence(None, 200)],
+            reproduce: vec!["curl -s 'http://127.0.0.1:8080/api/users/1'".into()],
+            remediation: Some(Remediation {
+                stack: "flask+dynamodb".into(),
+                summary: "Scope every read to the caller.".into(),
+                details_markdown: "```python\nabort(404)\n```".into(),
+            }),
+            references: vec!["https://owasp.org/API-Security/".into()],
+        };
+        let bare = Finding {
+            id: "RMP-ba9876543210".into(),
+            check: "transport.hsts".into(),
+            category: Category::Cryptography,
+            severity: Severity::Info,
+            confidence: Confidence::Tentative,
+            parameter: None,
+            evidence: Vec::new(),
+            reproduce: Vec::new(),
+            remediation: None,
+            references: Vec::new(),
+            ..full.clone()
+        };
+        Report {
+            schema: SCHEMA,
+            tool: Tool::default(),
+            target: "http://127.0.0.1:8080/".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_ms: 987,
+            requests_sent: 12,
+            stack,
+            score: 85,
+            grade: 'B',
+            endpoints: vec![ReportEndpoint {
+                method: "GET".into(),
+                path: "/api/users/{user_id}".into(),
+                source: EndpointSource::Crawl,
+            }],
+            findings: vec![full, bare],
+            errors: vec![ReportError {
+                endpoint: "GET /api/slow".into(),
+                message: "timeout after 10 s".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_rendered_report_reads_back_equal() {
+        let fingerprinted = Stack {
+            framework: Some("flask".into()),
+            server: None,
+            technologies: vec!["dynamodb".into(), "api-keys".into()],
+            evidence: vec![Clue {
+                part: "flask".into(),
+                confidence: Confidence::Firm,
+                seen: "'werkzeug' seen in GET / (server)".into(),
+            }],
+            forced: false,
+        };
+        for stack in [fingerprinted, Stack::default(), Stack::forced("nginx")] {
+            let written = report(stack);
+            let text = render(&written);
+            let read = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(read, written);
+            // And what is read renders to the very same bytes.
+            assert_eq!(render(&read), text);
+        }
+    }
+
+    #[test]
+    fn a_report_of_another_schema_is_refused() {
+        let text = render(&report(Stack::default())).replace(SCHEMA, "rampart.report/2");
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(error.contains("rampart.report/2"), "{error}");
+        assert!(parse("{\"findings\": []}").is_err());
+    }
 }

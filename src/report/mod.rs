@@ -5,7 +5,7 @@ pub mod json;
 pub mod score;
 pub mod text;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::discover::EndpointSource;
 use crate::finding::{Finding, Severity};
@@ -13,38 +13,43 @@ use crate::stack::Stack;
 
 pub const SCHEMA: &str = "rampart.report/1";
 
-#[derive(Debug, Clone, Serialize)]
+/// What wrote the report; a report read back keeps the version that wrote it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tool {
-    pub name: &'static str,
-    pub version: &'static str,
+    pub name: String,
+    pub version: String,
 }
 
 impl Default for Tool {
     fn default() -> Self {
         Tool {
-            name: "rampart",
-            version: env!("CARGO_PKG_VERSION"),
+            name: "rampart".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
         }
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportEndpoint {
     pub method: String,
     pub path: String,
     pub source: EndpointSource,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportError {
     pub endpoint: String,
     pub message: String,
 }
 
 /// The outcome of one scan (the JSON report's schema `rampart.report/1`).
-#[derive(Debug, Clone, Serialize)]
+/// [`json::parse`] reads a rendered report back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
-    pub schema: &'static str,
+    /// Always [`SCHEMA`]: a report of another schema is refused when read,
+    /// rather than half-understood.
+    #[serde(deserialize_with = "known_schema")]
+    pub schema: SchemaId,
     pub tool: Tool,
     pub target: String,
     pub started_at: String,
@@ -68,6 +73,22 @@ impl Report {
 
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
+    }
+}
+
+/// `&'static str`, named so that serde's derive does not take it for text to
+/// borrow from the input (it does so for a literal `&str` field): reading
+/// hands out [`SCHEMA`] itself, so a parsed report outlives its text.
+pub type SchemaId = &'static str;
+
+fn known_schema<'de, D: Deserializer<'de>>(deserializer: D) -> Result<&'static str, D::Error> {
+    let schema = String::deserialize(deserializer)?;
+    if schema == SCHEMA {
+        Ok(SCHEMA)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "schema '{schema}' is not {SCHEMA}"
+        )))
     }
 }
 

@@ -6,26 +6,26 @@ use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::Exchange;
 use crate::finding::Confidence;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stack {
     pub framework: Option<String>,
     pub server: Option<String>,
     pub technologies: Vec<String>,
     /// Why Rampart believes each part, and how strongly.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Clue>,
     /// True when the user chose the stack with `--stack`.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forced: bool,
 }
 
 /// One conclusion about the stack and what it rests on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Clue {
     /// The framework, server or technology concluded, e.g. "flask".
     pub part: String,

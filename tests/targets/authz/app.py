@@ -28,12 +28,8 @@ Tables ``<prefix>-users`` (hash ``user_id``), ``<prefix>-orders`` (hash
 ``<prefix>-credentials`` (hash ``credential``: ``apikey:<key>`` /
 ``bearer:<token>`` -> ``user_id``), seeded at startup.
 
-Test-only routes (not in the OpenAPI document):
-    GET  /__test__/methods   request counts per HTTP method (all requests
-                             except /__test__/* and /api/health)
-    POST /__test__/reset     restore the seed users and orders, clear the
-                             login limiter; ``?counters=1`` also zeroes the
-                             method counters
+Test-only routes (``common/testing.py``): ``POST /__test__/reset`` restores
+the seed users and orders and clears the login limiter.
 
 Run: ``python app.py`` (the Rust harness in tests/support does this).
 """
@@ -54,21 +50,17 @@ from decimal import Decimal
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from boto3.dynamodb.conditions import Key  # noqa: E402
-from flask import Flask, g, jsonify, request  # noqa: E402
-from werkzeug.exceptions import HTTPException  # noqa: E402
+from flask import g, request  # noqa: E402
 
-from common import dynamo, watchdog  # noqa: E402
-from common.twin import twin_and_port  # noqa: E402
-from common.dynamo import ClientError  # noqa: E402
+from common import dynamo, openapi, testing  # noqa: E402
+from common.twin import parse_id as parse_twin_id, twin_and_port  # noqa: E402
+from common.web import create_app, error, respond, serve  # noqa: E402
 
 TWIN, VULNERABLE, PORT = twin_and_port()
 PREFIX = os.environ.get("TABLE_PREFIX", f"authz-{TWIN}")
 ID_TYPE = "N" if VULNERABLE else "S"
 OWNER_INDEX = "owner_id-index"
-
-
-def tname(name: str) -> str:
-    return dynamo.table_name(name, prefix=PREFIX)
+tables = dynamo.Tables(PREFIX)
 
 
 # --------------------------------------------------------------------------
@@ -156,79 +148,23 @@ def seed_credentials() -> list:
 # --------------------------------------------------------------------------
 # DynamoDB
 # --------------------------------------------------------------------------
-def _create(name: str, hash_key: str, key_type: str, gsi: str | None = None) -> None:
-    ddb = dynamo.resource()
-    attrs = [{"AttributeName": hash_key, "AttributeType": key_type}]
-    kwargs = {}
-    if gsi:
-        attrs.append({"AttributeName": gsi, "AttributeType": key_type})
-        kwargs["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": OWNER_INDEX,
-                "KeySchema": [{"AttributeName": gsi, "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ]
-    try:
-        ddb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}],
-            AttributeDefinitions=attrs,
-            BillingMode="PAY_PER_REQUEST",
-            **kwargs,
-        ).wait_until_exists()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
-            raise
-        existing = dynamo.client().describe_table(TableName=name)["Table"]
-        types = {a["AttributeName"]: a["AttributeType"] for a in existing["AttributeDefinitions"]}
-        if types.get(hash_key) != key_type:
-            sys.exit(
-                f"table {name} exists with {hash_key} of type {types.get(hash_key)}, this twin needs "
-                f"{key_type}: give each twin its own TABLE_PREFIX"
-            )
-
-
-def _restore(name: str, key: str, items: list) -> None:
-    """Put the seed items back and drop anything else."""
-    table = dynamo.resource().Table(name)
-    wanted = {item[key] for item in items}
-    for row in dynamo.scan_all(table):
-        if row[key] not in wanted:
-            table.delete_item(Key={key: dynamo.to_dynamo(row[key])})
-    dynamo.put_items(table, items)
-
-
 def seed() -> None:
     dynamo.wait_until_ready(timeout=20)
-    _create(tname("users"), "user_id", ID_TYPE)
-    _create(tname("orders"), "order_id", ID_TYPE, gsi="owner_id")
-    _create(tname("credentials"), "credential", "S")
+    dynamo.create_keyed_table(tables.name("users"), "user_id", ID_TYPE)
+    dynamo.create_keyed_table(tables.name("orders"), "order_id", ID_TYPE, index=(OWNER_INDEX, "owner_id"))
+    dynamo.create_keyed_table(tables.name("credentials"), "credential", "S")
     restore_seed()
-    dynamo.put_items(dynamo.resource().Table(tname("credentials")), seed_credentials())
+    dynamo.put_items(tables("credentials"), seed_credentials())
 
 
 def restore_seed() -> None:
-    _restore(tname("users"), "user_id", seed_users())
-    _restore(tname("orders"), "order_id", seed_orders())
-
-
-def table(name: str):
-    """Per-request boto3 Table (resources are not thread-safe)."""
-    cache = g.setdefault("tables", {})
-    if name not in cache:
-        if "ddb" not in g:
-            g.ddb = dynamo.resource()
-        cache[name] = g.ddb.Table(tname(name))
-    return cache[name]
+    dynamo.restore(tables.name("users"), "user_id", seed_users())
+    dynamo.restore(tables.name("orders"), "order_id", seed_orders())
 
 
 def parse_id(raw: str):
     """A path/query id in this twin's type, or None if malformed."""
-    raw = (raw or "").strip()
-    if VULNERABLE:
-        return int(raw) if raw.isdigit() and len(raw) < 12 else None
-    return raw if 0 < len(raw) <= 64 else None
+    return parse_twin_id(raw, numeric=VULNERABLE)
 
 
 def orders_of(owner_id) -> list:
@@ -236,42 +172,12 @@ def orders_of(owner_id) -> list:
     kwargs = {"IndexName": OWNER_INDEX, "KeyConditionExpression": Key("owner_id").eq(owner_id)}
     out = []
     while True:
-        page = table("orders").query(**kwargs)
+        page = tables("orders").query(**kwargs)
         out.extend(dynamo.from_dynamo(i) for i in page.get("Items", []))
         if not page.get("LastEvaluatedKey"):
             break
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     return sorted(out, key=lambda o: str(o["order_id"]).zfill(40))
-
-
-# --------------------------------------------------------------------------
-# Test-only request counter (WSGI middleware: counts 404s/405s too).
-# --------------------------------------------------------------------------
-COUNTED_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
-_COUNT_LOCK = threading.Lock()
-METHOD_COUNTS: dict = {}
-
-
-def reset_counters() -> None:
-    with _COUNT_LOCK:
-        METHOD_COUNTS.clear()
-        METHOD_COUNTS.update({m: 0 for m in COUNTED_METHODS})
-
-
-reset_counters()
-
-
-class MethodCounter:
-    def __init__(self, wsgi_app):
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if not (path.startswith("/__test__") or path.rstrip("/") == "/api/health"):
-            method = (environ.get("REQUEST_METHOD") or "?").upper()
-            with _COUNT_LOCK:
-                METHOD_COUNTS[method] = METHOD_COUNTS.get(method, 0) + 1
-        return self.wsgi_app(environ, start_response)
 
 
 # --------------------------------------------------------------------------
@@ -318,42 +224,13 @@ def reset_limiter() -> None:
 # --------------------------------------------------------------------------
 # The app.
 # --------------------------------------------------------------------------
-app = Flask(__name__)
-app.json.sort_keys = False
-app.wsgi_app = MethodCounter(app.wsgi_app)
+def reset_state() -> None:
+    restore_seed()
+    reset_limiter()
 
 
-def respond(payload, status: int = 200, headers=None):
-    resp = jsonify(payload)
-    resp.status_code = status
-    for k, v in (headers or {}).items():
-        resp.headers[k] = v
-    return resp
-
-
-def error(status: int, message: str, headers=None):
-    return respond({"error": message, "status": status}, status, headers)
-
-
-@app.errorhandler(HTTPException)
-def http_error(exc):
-    resp = error(exc.code or 500, (exc.name or "error").lower())
-    if exc.code == 405 and getattr(exc, "valid_methods", None):
-        resp.headers["Allow"] = ", ".join(exc.valid_methods)
-    return resp
-
-
-@app.errorhandler(Exception)
-def internal_error(exc):
-    app.logger.exception("unhandled error: %s", exc)  # server log only, both twins
-    return error(500, "internal error")
-
-
-@app.after_request
-def mark(resp):
-    resp.headers["X-Rampart-Twin"] = TWIN
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+app = create_app(__name__, TWIN)
+testing.instrument(app, TWIN, reset=reset_state)
 
 
 def current_user():
@@ -369,9 +246,9 @@ def current_user():
     elif auth[:7].lower() == "bearer " and auth[7:].strip():
         credential = f"bearer:{auth[7:].strip()}"
     if credential and len(credential) < 512:
-        row = dynamo.get_item(table("credentials"), {"credential": credential})
+        row = dynamo.get_item(tables("credentials"), {"credential": credential})
         if row:
-            user = dynamo.get_item(table("users"), {"user_id": dynamo.to_dynamo(row["user_id"])})
+            user = dynamo.get_item(tables("users"), {"user_id": dynamo.to_dynamo(row["user_id"])})
     g.caller = user
     return user
 
@@ -411,11 +288,6 @@ def order_view(order: dict) -> dict:
 # --------------------------------------------------------------------------
 # Routes
 # --------------------------------------------------------------------------
-@app.get("/api/health")
-def health():
-    return respond({"status": "ok", "twin": TWIN})
-
-
 @app.post("/api/login")
 def login():
     body = request.get_json(silent=True)
@@ -425,7 +297,7 @@ def login():
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         return error(400, "username and password are required strings")
 
-    users = [u for u in dynamo.scan_all(table("users")) if u.get("username") == username]
+    users = [u for u in dynamo.scan_all(tables("users")) if u.get("username") == username]
     user = users[0] if users else None
 
     if VULNERABLE:
@@ -446,7 +318,7 @@ def login():
         login_succeeded(limiter_key)
 
     token = "tok_" + secrets.token_urlsafe(24)
-    dynamo.put_items(table("credentials"), [{"credential": f"bearer:{token}", "user_id": user["user_id"]}])
+    dynamo.put_items(tables("credentials"), [{"credential": f"bearer:{token}", "user_id": user["user_id"]}])
     return respond({"token": token, "token_type": "Bearer", "user_id": user["user_id"]})
 
 
@@ -469,7 +341,7 @@ def get_user(user_id: str):
         # whole record is serialised (password_hash, is_admin, internal_notes).
         if uid is None:
             return error(404, "no such user")
-        item = table("users").get_item(Key={"user_id": uid}).get("Item")
+        item = tables("users").get_item(Key={"user_id": uid}).get("Item")
         if item is None:
             return error(404, "no such user")
         return respond(dynamo.from_dynamo(item))
@@ -490,19 +362,19 @@ def update_user(user_id: str):
     if VULNERABLE:
         # BUG: no ownership check and every field in the body is copied into
         # the record (role, is_admin, balance, ...): mass assignment.
-        if uid is None or dynamo.get_item(table("users"), {"user_id": uid}) is None:
+        if uid is None or dynamo.get_item(tables("users"), {"user_id": uid}) is None:
             return error(404, "no such user")
         fields = {k: v for k, v in body.items() if k != "user_id" and isinstance(k, str) and k}
         if fields:
             names = {f"#f{i}": k for i, k in enumerate(fields)}
             values = {f":v{i}": dynamo.to_dynamo(v) for i, v in enumerate(fields.values())}
-            table("users").update_item(
+            tables("users").update_item(
                 Key={"user_id": uid},
                 UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
-        updated = dynamo.get_item(table("users"), {"user_id": uid})
+        updated = dynamo.get_item(tables("users"), {"user_id": uid})
         return respond(updated)
     if uid != caller["user_id"]:
         return forbidden()
@@ -511,12 +383,12 @@ def update_user(user_id: str):
         email = body["email"]
         if not isinstance(email, str) or "@" not in email or len(email) > 254:
             return error(400, "email must be an e-mail address")
-        table("users").update_item(
+        tables("users").update_item(
             Key={"user_id": uid},
             UpdateExpression="SET email = :e",
             ExpressionAttributeValues={":e": email},
         )
-    updated = dynamo.get_item(table("users"), {"user_id": uid})
+    updated = dynamo.get_item(tables("users"), {"user_id": uid})
     out = self_view(updated)
     if ignored:
         out["ignored_fields"] = ignored
@@ -570,7 +442,7 @@ def get_order(order_id: str):
     oid = parse_id(order_id)
     item = None
     if oid is not None:
-        item = dynamo.get_item(table("orders"), {"order_id": oid})
+        item = dynamo.get_item(tables("orders"), {"order_id": oid})
     if item is None:
         return error(404, "no such order")
     if not VULNERABLE and item["owner_id"] != caller["user_id"]:
@@ -584,7 +456,7 @@ def get_order(order_id: str):
 def reports_summary():
     if VULNERABLE:
         # BUG: no authentication at all (any or no credential is fine).
-        users = sorted(dynamo.scan_all(table("users")), key=lambda u: str(u["user_id"]))
+        users = sorted(dynamo.scan_all(tables("users")), key=lambda u: str(u["user_id"]))
         scope = "all"
     else:
         caller = current_user()
@@ -609,40 +481,15 @@ def reports_summary():
 
 
 # --------------------------------------------------------------------------
-# Test-only routes (NOT in the OpenAPI document).
-# --------------------------------------------------------------------------
-@app.get("/__test__/methods")
-def test_methods():
-    with _COUNT_LOCK:
-        return respond(dict(METHOD_COUNTS))
-
-
-@app.post("/__test__/reset")
-def test_reset():
-    restore_seed()
-    reset_limiter()
-    if request.args.get("counters") in ("1", "true", "yes"):
-        reset_counters()
-    return respond({"status": "reset", "twin": TWIN})
-
-
-# --------------------------------------------------------------------------
 # OpenAPI 3.0 document.
 # --------------------------------------------------------------------------
 ID_SCHEMA = {"type": "integer", "format": "int64"} if VULNERABLE else {"type": "string", "format": "uuid"}
 ERRORS = {
-    "401": {"description": "Missing or invalid credential",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-    "403": {"description": "Not your object",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-    "404": {"description": "Not found",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "401": openapi.err("Missing or invalid credential"),
+    "403": openapi.err("Not your object"),
+    "404": openapi.err("Not found"),
 }
-
-
-def _ok(schema_ref: str) -> dict:
-    return {"200": {"description": "OK",
-                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}}
+_ok = openapi.ok
 
 
 def _path_param(name: str, example) -> dict:
@@ -668,8 +515,7 @@ def openapi_document() -> dict:
                                "description": "token from POST /api/login"},
             },
             "schemas": {
-                "Error": {"type": "object", "properties": {"error": {"type": "string"},
-                                                           "status": {"type": "integer"}}},
+                "Error": openapi.ERROR_SCHEMA,
                 "User": {"type": "object", "properties": {
                     "user_id": id_schema, "username": {"type": "string"},
                     "email": {"type": "string", "format": "email"}, "role": {"type": "string"},
@@ -746,12 +592,9 @@ def openapi_document() -> dict:
 
 
 @app.get("/openapi.json")
-def openapi():
+def openapi_json():
     return respond(openapi_document())
 
 
 if __name__ == "__main__":
-    watchdog.start()
-    seed()
-    print(f"authz target twin={TWIN} port={PORT} tables={PREFIX}-*", flush=True)
-    app.run(host="127.0.0.1", port=PORT, debug=False, use_reloader=False, threaded=True)
+    serve(app, PORT, f"authz target twin={TWIN} port={PORT} tables={PREFIX}-*", setup=seed)

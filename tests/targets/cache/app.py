@@ -40,24 +40,17 @@ import re
 import sys
 from urllib.parse import unquote_plus
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, request
 from flask_caching import Cache
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from common import dynamo  # noqa: E402
+from common.twin import twin_and_port  # noqa: E402
+from common.web import health, respond as json_response, serve  # noqa: E402
 
-try:  # exit when the Rust test binary that started us dies (RAMPART_PARENT_PID)
-    from common import watchdog  # noqa: E402
-except ImportError:  # pragma: no cover - helper not present
-    watchdog = None
-
-TWIN = os.environ.get("TWIN", "vulnerable").strip().lower()
-if TWIN not in ("vulnerable", "fixed"):
-    raise SystemExit(f"TWIN must be 'vulnerable' or 'fixed', got {TWIN!r}")
-VULNERABLE = TWIN == "vulnerable"
-PORT = int(os.environ.get("PORT", "5000"))
+TWIN, VULNERABLE, PORT = twin_and_port(default_twin="vulnerable", default_port=5000)
 TABLE_PREFIX = os.environ.get("TABLE_PREFIX", "cache")
 
 # ---------------------------------------------------------------------------
@@ -174,14 +167,6 @@ else:
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
-def json_response(payload, status=200, headers=None):
-    resp = jsonify(payload)
-    resp.status_code = status
-    for k, v in (headers or {}).items():
-        resp.headers[k] = v
-    return resp
-
-
 def current_credential():
     """(kind, value) from X-API-Key or Authorization: Bearer, else None."""
     key = request.headers.get("X-API-Key", "").strip()
@@ -299,9 +284,7 @@ def http_error(exc):
 # ---------------------------------------------------------------------------
 # Routes
 # ---------------------------------------------------------------------------
-@app.get("/api/health")
-def health():
-    return json_response({"status": "ok", "twin": TWIN}, 200, {"Cache-Control": "no-store"})
+health(app, TWIN, {"Cache-Control": "no-store"})
 
 
 @app.get("/api/account")
@@ -522,6 +505,4 @@ def openapi():
 USERS_TABLE_OBJ, CREDS_TABLE_OBJ = seed()
 
 if __name__ == "__main__":
-    if watchdog is not None:
-        watchdog.start()
-    app.run(host="127.0.0.1", port=PORT, threaded=True, debug=False, use_reloader=False)
+    serve(app, PORT, f"cache target twin={TWIN} port={PORT} tables={TABLE_PREFIX}-*")

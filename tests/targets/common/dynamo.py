@@ -23,6 +23,7 @@ AWS.  Credentials are the dummy value "testing" (moto accepts anything).
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from decimal import Decimal
@@ -187,6 +188,84 @@ def scan_all(table, **kwargs) -> list:
         kwargs["ExclusiveStartKey"] = start
 
 
+def create_keyed_table(
+    name: str, hash_key: str, key_type: str, index: Optional[tuple[str, str]] = None
+) -> None:
+    """Create table ``name`` keyed on ``hash_key`` of DynamoDB type
+    ``key_type`` ("S" or "N"), with an optional global secondary index
+    ``(index_name, attribute)`` on an attribute of the same type. A table
+    that already exists with another key type stops the app: twins whose ids
+    differ in type must not share tables (give each its own TABLE_PREFIX)."""
+    attrs = [{"AttributeName": hash_key, "AttributeType": key_type}]
+    kwargs = {}
+    if index:
+        index_name, attribute = index
+        attrs.append({"AttributeName": attribute, "AttributeType": key_type})
+        kwargs["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index_name,
+                "KeySchema": [{"AttributeName": attribute, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ]
+    try:
+        resource().create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}],
+            AttributeDefinitions=attrs,
+            BillingMode="PAY_PER_REQUEST",
+            **kwargs,
+        ).wait_until_exists()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
+            raise
+        existing = client().describe_table(TableName=name)["Table"]
+        types = {a["AttributeName"]: a["AttributeType"] for a in existing["AttributeDefinitions"]}
+        if types.get(hash_key) != key_type:
+            sys.exit(
+                f"table {name} exists with {hash_key} of type {types.get(hash_key)}, this twin needs "
+                f"{key_type}: give each twin its own TABLE_PREFIX"
+            )
+
+
+def restore(name: str, key: str, items: Iterable[Mapping[str, Any]]) -> None:
+    """Put the seed ``items`` back into table ``name`` and drop every other
+    item (``key`` is the table's hash key)."""
+    items = list(items)
+    table = resource().Table(name)
+    wanted = {item[key] for item in items}
+    for row in scan_all(table):
+        if row[key] not in wanted:
+            table.delete_item(Key={key: to_dynamo(row[key])})
+    put_items(table, items)
+
+
+class Tables:
+    """One app's tables, ``<prefix>-<name>``.
+
+    ``tables.name("users")`` is the full name; ``tables("users")`` the boto3
+    Table, one per request and thread inside a Flask request (resources are
+    not thread-safe), a fresh one outside."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def name(self, short: str) -> str:
+        return table_name(short, prefix=self.prefix)
+
+    def __call__(self, short: str):
+        from flask import g, has_request_context
+
+        if not has_request_context():
+            return resource().Table(self.name(short))
+        cache = g.setdefault("rampart_tables", {})
+        if short not in cache:
+            if "rampart_ddb" not in g:
+                g.rampart_ddb = resource()
+            cache[short] = g.rampart_ddb.Table(self.name(short))
+        return cache[short]
+
+
 def delete_table(name: str) -> None:
     """Drop a table if it exists (handy for tests that need a clean slate)."""
     try:
@@ -232,6 +311,9 @@ __all__: Sequence[str] = (
     "put_items",
     "get_item",
     "scan_all",
+    "create_keyed_table",
+    "restore",
+    "Tables",
     "delete_table",
     "to_dynamo",
     "from_dynamo",

@@ -39,16 +39,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from boto3.dynamodb.conditions import Key  # noqa: E402
 from flask import Flask, abort, jsonify, request  # noqa: E402
 
-from common import dynamo, watchdog  # noqa: E402
-from common.twin import twin_and_port  # noqa: E402
+from common import dynamo  # noqa: E402
 from common.dynamo import ClientError  # noqa: E402
+from common.twin import twin_and_port  # noqa: E402
+from common.web import health, serve  # noqa: E402
 
 TWIN, VULNERABLE, PORT = twin_and_port()
 PREFIX = os.environ.get("TABLE_PREFIX", "exposure")
-
-
-def tname(name: str) -> str:
-    return dynamo.table_name(name, prefix=PREFIX)
+table = dynamo.Tables(PREFIX)
 
 
 # --------------------------------------------------------------------------
@@ -337,17 +335,16 @@ AUDIT = [
 
 def seed() -> None:
     dynamo.wait_until_ready(timeout=20)
-    dynamo.ensure_table(tname("users"), items=USERS)
-    dynamo.ensure_table(tname("payments"), items=PAYMENTS)
-    dynamo.ensure_table(tname("orders"), items=ORDERS)
-    dynamo.ensure_table(tname("products"), items=PRODUCTS)
-    dynamo.ensure_table(tname("config"), items=CONFIG)
-    dynamo.ensure_table(tname("keys"), items=KEYS)
-    dynamo.ensure_table(tname("audit"), items=AUDIT)
-
-
-def table(name: str):
-    return dynamo.resource().Table(tname(name))
+    for name, items in (
+        ("users", USERS),
+        ("payments", PAYMENTS),
+        ("orders", ORDERS),
+        ("products", PRODUCTS),
+        ("config", CONFIG),
+        ("keys", KEYS),
+        ("audit", AUDIT),
+    ):
+        dynamo.ensure_table(table.name(name), items=items)
 
 
 def load(name: str, key: str):
@@ -379,6 +376,7 @@ def mask_card(card: str) -> str:
 # --------------------------------------------------------------------------
 app = Flask(__name__)
 app.json.sort_keys = False
+health(app, None)
 
 
 @app.errorhandler(404)
@@ -406,11 +404,6 @@ def user_summary(u: dict) -> dict:
     if VULNERABLE:
         out["password_hash"] = u["password_hash"]
     return out
-
-
-@app.get("/api/health")
-def health():
-    return jsonify({"status": "ok"})
 
 
 @app.get("/api/users")
@@ -613,7 +606,11 @@ def openapi():
 
 
 if __name__ == "__main__":
-    watchdog.start()
-    seed()
-    print(f"exposure target twin={TWIN} port={PORT} tables={PREFIX}-*", flush=True)
-    app.run(host="127.0.0.1", port=PORT, debug=VULNERABLE, use_reloader=False, threaded=True)
+    # The vulnerable twin runs with the debugger on: that is its planted flaw.
+    serve(
+        app,
+        PORT,
+        f"exposure target twin={TWIN} port={PORT} tables={PREFIX}-*",
+        setup=seed,
+        debug=VULNERABLE,
+    )

@@ -39,13 +39,10 @@ Tables ``<prefix>-clients`` (hash ``client_id``), ``<prefix>-users`` (hash
 ``user_id``), ``<prefix>-orders`` (hash ``user_id``, range ``order_id``) and
 ``<prefix>-nonces`` (hash ``nonce``; fixed twin only), seeded at startup.
 
-Test-only routes (not in the OpenAPI document, no signature):
-    GET  /__test__/methods   request counts per HTTP method (all requests
-                             except /__test__/* and /api/health)
-    GET  /__test__/verdicts  how signed requests were judged: ok,
-                             bad-signature, expired, replayed, ...
-    POST /__test__/reset     clear the nonces; ``?counters=1`` also zeroes
-                             the method and verdict counters
+Test-only routes (``common/testing.py``, no signature): ``GET
+/__test__/verdicts`` counts how signed requests were judged (ok,
+bad-signature, expired, replayed, ...); ``POST /__test__/reset`` forgets the
+nonces.
 
 Run: ``python app.py`` (the Rust harness in tests/support does this).
 """
@@ -56,24 +53,20 @@ import hashlib
 import hmac
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from flask import Flask, g, jsonify, request  # noqa: E402
-from werkzeug.exceptions import HTTPException  # noqa: E402
+from flask import g, request  # noqa: E402
 
-from common import dynamo, watchdog  # noqa: E402
-from common.twin import twin_and_port  # noqa: E402
+from common import dynamo, openapi, testing  # noqa: E402
 from common.dynamo import ClientError  # noqa: E402
+from common.twin import twin_and_port  # noqa: E402
+from common.web import create_app, error, respond, serve  # noqa: E402
 
 TWIN, VULNERABLE, PORT = twin_and_port()
 PREFIX = os.environ.get("TABLE_PREFIX", f"hmac-{TWIN}")
-
-
-def tname(name: str) -> str:
-    return dynamo.table_name(name, prefix=PREFIX)
+tables = dynamo.Tables(PREFIX)
 
 
 # --------------------------------------------------------------------------
@@ -116,27 +109,17 @@ def seed_clients() -> list:
 
 def seed() -> None:
     dynamo.wait_until_ready(timeout=20)
-    dynamo.ensure_table(tname("clients"), hash_key="client_id", items=seed_clients())
-    dynamo.ensure_table(tname("users"), hash_key="user_id", items=USERS)
-    dynamo.ensure_table(tname("orders"), hash_key="user_id", range_key="order_id", items=ORDERS)
+    dynamo.ensure_table(tables.name("clients"), hash_key="client_id", items=seed_clients())
+    dynamo.ensure_table(tables.name("users"), hash_key="user_id", items=USERS)
+    dynamo.ensure_table(tables.name("orders"), hash_key="user_id", range_key="order_id", items=ORDERS)
     if not VULNERABLE:
-        dynamo.ensure_table(tname("nonces"), hash_key="nonce")
-
-
-def table(name: str):
-    """Per-request boto3 Table (resources are not thread-safe)."""
-    tables = g.setdefault("tables", {})
-    if name not in tables:
-        if "ddb" not in g:
-            g.ddb = dynamo.resource()
-        tables[name] = g.ddb.Table(tname(name))
-    return tables[name]
+        dynamo.ensure_table(tables.name("nonces"), hash_key="nonce")
 
 
 def clear_nonces() -> None:
     if VULNERABLE:
         return
-    nonces = dynamo.resource().Table(tname("nonces"))
+    nonces = tables("nonces")
     for row in dynamo.scan_all(nonces):
         nonces.delete_item(Key={"nonce": row["nonce"]})
 
@@ -144,7 +127,7 @@ def clear_nonces() -> None:
 def remember_nonce(client_id: str, nonce: str) -> bool:
     """True the first time (client, nonce) is seen: an atomic conditional put."""
     try:
-        table("nonces").put_item(
+        tables("nonces").put_item(
             Item={"nonce": f"{client_id}:{nonce}", "expires_at": int(time.time()) + 2 * WINDOW},
             ConditionExpression="attribute_not_exists(nonce)",
         )
@@ -156,85 +139,14 @@ def remember_nonce(client_id: str, nonce: str) -> bool:
 
 
 # --------------------------------------------------------------------------
-# Test-only counters (WSGI middleware counts 404s/405s too).
-# --------------------------------------------------------------------------
-COUNTED_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
-_COUNT_LOCK = threading.Lock()
-METHOD_COUNTS: dict = {}
-VERDICTS: dict = {}
-
-
-def reset_counters() -> None:
-    with _COUNT_LOCK:
-        METHOD_COUNTS.clear()
-        METHOD_COUNTS.update({m: 0 for m in COUNTED_METHODS})
-        VERDICTS.clear()
-
-
-def verdict(name: str) -> None:
-    with _COUNT_LOCK:
-        VERDICTS[name] = VERDICTS.get(name, 0) + 1
-
-
-reset_counters()
-
-
-class MethodCounter:
-    def __init__(self, wsgi_app):
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if not (path.startswith("/__test__") or path.rstrip("/") == "/api/health"):
-            method = (environ.get("REQUEST_METHOD") or "?").upper()
-            with _COUNT_LOCK:
-                METHOD_COUNTS[method] = METHOD_COUNTS.get(method, 0) + 1
-        return self.wsgi_app(environ, start_response)
-
-
-# --------------------------------------------------------------------------
 # The app.
 # --------------------------------------------------------------------------
-app = Flask(__name__)
-app.json.sort_keys = False
-app.wsgi_app = MethodCounter(app.wsgi_app)
-
-
-def respond(payload, status: int = 200, headers=None):
-    resp = jsonify(payload)
-    resp.status_code = status
-    for k, v in (headers or {}).items():
-        resp.headers[k] = v
-    return resp
-
-
-def error(status: int, message: str):
-    return respond({"error": message, "status": status}, status)
-
-
-@app.errorhandler(HTTPException)
-def http_error(exc):
-    resp = error(exc.code or 500, (exc.name or "error").lower())
-    if exc.code == 405 and getattr(exc, "valid_methods", None):
-        resp.headers["Allow"] = ", ".join(exc.valid_methods)
-    return resp
-
-
-@app.errorhandler(Exception)
-def internal_error(exc):
-    app.logger.exception("unhandled error: %s", exc)  # server log only, both twins
-    return error(500, "internal error")
-
-
-@app.after_request
-def mark(resp):
-    resp.headers["X-Rampart-Twin"] = TWIN
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+app = create_app(__name__, TWIN)
+counters = testing.instrument(app, TWIN, reset=clear_nonces, named="verdicts")
 
 
 def unauthorized(reason: str, message: str):
-    verdict(reason)
+    counters.count(reason)
     return error(401, message)
 
 
@@ -269,7 +181,7 @@ def verify_signature():
         return unauthorized("bad-nonce", "unauthorized: X-Nonce must be 16-128 characters")
     if not sent or len(sent) > 256:
         return unauthorized("no-signature", "unauthorized: X-Signature is required")
-    client = dynamo.get_item(table("clients"), {"client_id": client_id})
+    client = dynamo.get_item(tables("clients"), {"client_id": client_id})
     if client is None:
         return unauthorized("unknown-client", "unauthorized: unknown client")
     message = string_to_sign(ts, nonce)
@@ -287,7 +199,7 @@ def verify_signature():
             return unauthorized("bad-signature", "unauthorized: bad signature")
         if not remember_nonce(client_id, nonce):
             return unauthorized("replayed", "unauthorized: nonce already used")
-    verdict("ok")
+    counters.count("ok")
     g.user_id = client["user_id"]
     return None
 
@@ -296,14 +208,9 @@ def user_view(user: dict) -> dict:
     return {"user_id": user["user_id"], "username": user["username"], "email": user["email"]}
 
 
-@app.get("/api/health")
-def health():
-    return respond({"status": "ok", "twin": TWIN})
-
-
 @app.get("/api/me")
 def me():
-    user = dynamo.get_item(table("users"), {"user_id": g.user_id})
+    user = dynamo.get_item(tables("users"), {"user_id": g.user_id})
     if user is None:
         return error(404, "no such user")
     return respond(user_view(user))
@@ -321,10 +228,10 @@ def orders():
         if requested is not None and requested != g.user_id:
             return error(403, "user_id must be the caller's own id")
         uid = g.user_id
-    user = dynamo.get_item(table("users"), {"user_id": uid})
+    user = dynamo.get_item(tables("users"), {"user_id": uid})
     if user is None:
         return error(404, "no such user")
-    items = table("orders").query(
+    items = tables("orders").query(
         KeyConditionExpression="user_id = :u",
         ExpressionAttributeValues={":u": uid},
     ).get("Items", [])
@@ -340,39 +247,9 @@ def orders():
 
 
 # --------------------------------------------------------------------------
-# Test-only routes (NOT in the OpenAPI document).
-# --------------------------------------------------------------------------
-@app.get("/__test__/methods")
-def test_methods():
-    with _COUNT_LOCK:
-        return respond(dict(METHOD_COUNTS))
-
-
-@app.get("/__test__/verdicts")
-def test_verdicts():
-    with _COUNT_LOCK:
-        return respond(dict(VERDICTS))
-
-
-@app.post("/__test__/reset")
-def test_reset():
-    clear_nonces()
-    if request.args.get("counters") in ("1", "true", "yes"):
-        reset_counters()
-    return respond({"status": "reset", "twin": TWIN})
-
-
-# --------------------------------------------------------------------------
 # OpenAPI 3.0 document.
 # --------------------------------------------------------------------------
-def _err(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-
-
-def _ok(schema_ref: str) -> dict:
-    return {"200": {"description": "OK",
-                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}}
+_ok, _err = openapi.ok, openapi.err
 
 
 def openapi_document() -> dict:
@@ -392,8 +269,7 @@ def openapi_document() -> dict:
                 "Signature": {"type": "apiKey", "in": "header", "name": "X-Signature"},
             },
             "schemas": {
-                "Error": {"type": "object", "properties": {"error": {"type": "string"},
-                                                           "status": {"type": "integer"}}},
+                "Error": openapi.ERROR_SCHEMA,
                 "Me": {"type": "object", "properties": {
                     "user_id": {"type": "string"}, "username": {"type": "string"},
                     "email": {"type": "string", "format": "email"}}},
@@ -429,12 +305,9 @@ def openapi_document() -> dict:
 
 
 @app.get("/openapi.json")
-def openapi():
+def openapi_json():
     return respond(openapi_document())
 
 
 if __name__ == "__main__":
-    watchdog.start()
-    seed()
-    print(f"hmac target twin={TWIN} port={PORT} tables={PREFIX}-*", flush=True)
-    app.run(host="127.0.0.1", port=PORT, debug=False, use_reloader=False, threaded=True)
+    serve(app, PORT, f"hmac target twin={TWIN} port={PORT} tables={PREFIX}-*", setup=seed)

@@ -37,12 +37,8 @@ Tables ``<prefix>-users`` (hash ``user_id``), ``<prefix>-reports`` (hash
 ``credential``: ``apikey:<key>`` -> ``user_id``, ``api_key``), seeded at
 startup.
 
-Test-only routes (not in the OpenAPI document):
-    GET  /__test__/methods   request counts per HTTP method (all requests
-                             except /__test__/* and /api/health)
-    POST /__test__/reset     restore the seed users and reports, clear the
-                             report cache; ``?counters=1`` also zeroes the
-                             method counters
+Test-only routes (``common/testing.py``): ``POST /__test__/reset`` restores
+the seed users and reports and empties the report cache.
 
 Run: ``python app.py`` (the Rust harness in tests/support does this).
 """
@@ -51,27 +47,22 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from flask import Flask, g, jsonify, request  # noqa: E402
+from flask import g, request  # noqa: E402
 from flask_caching import Cache  # noqa: E402
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer  # noqa: E402
-from werkzeug.exceptions import HTTPException  # noqa: E402
 
-from common import dynamo, watchdog  # noqa: E402
-from common.twin import twin_and_port  # noqa: E402
-from common.dynamo import ClientError  # noqa: E402
+from common import dynamo, openapi, testing  # noqa: E402
+from common.twin import parse_id as parse_twin_id, twin_and_port  # noqa: E402
+from common.web import create_app, error, respond, serve  # noqa: E402
 
 TWIN, VULNERABLE, PORT = twin_and_port()
 PREFIX = os.environ.get("TABLE_PREFIX", f"signing-{TWIN}")
 ID_TYPE = "N" if VULNERABLE else "S"
-
-
-def tname(name: str) -> str:
-    return dynamo.table_name(name, prefix=PREFIX)
+tables = dynamo.Tables(PREFIX)
 
 
 # --------------------------------------------------------------------------
@@ -159,67 +150,23 @@ def report_url(user_id, archived: bool = False) -> str:
 # --------------------------------------------------------------------------
 # DynamoDB
 # --------------------------------------------------------------------------
-def _create(name: str, hash_key: str, key_type: str) -> None:
-    ddb = dynamo.resource()
-    try:
-        ddb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": key_type}],
-            BillingMode="PAY_PER_REQUEST",
-        ).wait_until_exists()
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
-            raise
-        existing = dynamo.client().describe_table(TableName=name)["Table"]
-        types = {a["AttributeName"]: a["AttributeType"] for a in existing["AttributeDefinitions"]}
-        if types.get(hash_key) != key_type:
-            sys.exit(
-                f"table {name} exists with {hash_key} of type {types.get(hash_key)}, this twin needs "
-                f"{key_type}: give each twin its own TABLE_PREFIX"
-            )
-
-
-def _restore(name: str, key: str, items: list) -> None:
-    """Put the seed items back and drop anything else."""
-    table = dynamo.resource().Table(name)
-    wanted = {item[key] for item in items}
-    for row in dynamo.scan_all(table):
-        if row[key] not in wanted:
-            table.delete_item(Key={key: dynamo.to_dynamo(row[key])})
-    dynamo.put_items(table, items)
-
-
 def seed() -> None:
     dynamo.wait_until_ready(timeout=20)
-    _create(tname("users"), "user_id", ID_TYPE)
-    _create(tname("reports"), "owner_id", ID_TYPE)
-    _create(tname("credentials"), "credential", "S")
+    dynamo.create_keyed_table(tables.name("users"), "user_id", ID_TYPE)
+    dynamo.create_keyed_table(tables.name("reports"), "owner_id", ID_TYPE)
+    dynamo.create_keyed_table(tables.name("credentials"), "credential", "S")
     restore_seed()
-    _restore(tname("credentials"), "credential", seed_credentials())
+    dynamo.restore(tables.name("credentials"), "credential", seed_credentials())
 
 
 def restore_seed() -> None:
-    _restore(tname("users"), "user_id", USERS)
-    _restore(tname("reports"), "owner_id", seed_reports())
-
-
-def table(name: str):
-    """Per-request boto3 Table (resources are not thread-safe)."""
-    tables = g.setdefault("tables", {})
-    if name not in tables:
-        if "ddb" not in g:
-            g.ddb = dynamo.resource()
-        tables[name] = g.ddb.Table(tname(name))
-    return tables[name]
+    dynamo.restore(tables.name("users"), "user_id", USERS)
+    dynamo.restore(tables.name("reports"), "owner_id", seed_reports())
 
 
 def parse_id(raw):
     """A query id in this twin's type, or None if malformed."""
-    raw = (raw or "").strip()
-    if VULNERABLE:
-        return int(raw) if raw.isdigit() and len(raw) < 12 else None
-    return raw if 0 < len(raw) <= 64 else None
+    return parse_twin_id(raw, numeric=VULNERABLE)
 
 
 def report_view(report: dict) -> dict:
@@ -233,74 +180,22 @@ def report_view(report: dict) -> dict:
 
 
 # --------------------------------------------------------------------------
-# Test-only request counter (WSGI middleware: counts 404s/405s too).
-# --------------------------------------------------------------------------
-COUNTED_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
-_COUNT_LOCK = threading.Lock()
-METHOD_COUNTS: dict = {}
-
-
-def reset_counters() -> None:
-    with _COUNT_LOCK:
-        METHOD_COUNTS.clear()
-        METHOD_COUNTS.update({m: 0 for m in COUNTED_METHODS})
-
-
-reset_counters()
-
-
-class MethodCounter:
-    def __init__(self, wsgi_app):
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if not (path.startswith("/__test__") or path.rstrip("/") == "/api/health"):
-            method = (environ.get("REQUEST_METHOD") or "?").upper()
-            with _COUNT_LOCK:
-                METHOD_COUNTS[method] = METHOD_COUNTS.get(method, 0) + 1
-        return self.wsgi_app(environ, start_response)
-
-
-# --------------------------------------------------------------------------
 # The app.
 # --------------------------------------------------------------------------
-app = Flask(__name__)
-app.json.sort_keys = False
-app.wsgi_app = MethodCounter(app.wsgi_app)
+app = create_app(__name__, TWIN)
 cache = Cache(app, config={"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 300})
 
 
-def respond(payload, status: int = 200, headers=None):
-    resp = jsonify(payload)
-    resp.status_code = status
-    for k, v in (headers or {}).items():
-        resp.headers[k] = v
-    return resp
+def reset_state() -> None:
+    restore_seed()
+    cache.clear()
 
 
-def error(status: int, message: str, headers=None):
-    return respond({"error": message, "status": status}, status, headers)
-
-
-@app.errorhandler(HTTPException)
-def http_error(exc):
-    resp = error(exc.code or 500, (exc.name or "error").lower())
-    if exc.code == 405 and getattr(exc, "valid_methods", None):
-        resp.headers["Allow"] = ", ".join(exc.valid_methods)
-    return resp
-
-
-@app.errorhandler(Exception)
-def internal_error(exc):
-    app.logger.exception("unhandled error: %s", exc)  # server log only, both twins
-    return error(500, "internal error")
+testing.instrument(app, TWIN, reset=reset_state)
 
 
 @app.after_request
-def mark(resp):
-    resp.headers["X-Rampart-Twin"] = TWIN
-    resp.headers["Cache-Control"] = "no-store"
+def mark_cache(resp):
     if "flask_caching_hit_cache" in g:
         resp.headers["X-App-Cache"] = "HIT" if g.flask_caching_hit_cache else "MISS"
     return resp
@@ -325,10 +220,10 @@ def current_user():
     user = None
     key = presented_key()
     if key:
-        row = dynamo.get_item(table("credentials"), {"credential": f"apikey:{key}"})
+        row = dynamo.get_item(tables("credentials"), {"credential": f"apikey:{key}"})
         if row:
             g.credential = row
-            user = dynamo.get_item(table("users"), {"user_id": dynamo.to_dynamo(row["user_id"])})
+            user = dynamo.get_item(tables("users"), {"user_id": dynamo.to_dynamo(row["user_id"])})
     g.caller = user
     return user
 
@@ -344,11 +239,6 @@ def forbidden(message: str = "forbidden"):
 # --------------------------------------------------------------------------
 # Routes
 # --------------------------------------------------------------------------
-@app.get("/api/health")
-def health():
-    return respond({"status": "ok", "twin": TWIN})
-
-
 @app.get("/api/me")
 def me():
     user = current_user()
@@ -383,7 +273,7 @@ def _only_200(resp) -> bool:
 
 
 def _report(uid):
-    item = dynamo.get_item(table("reports"), {"owner_id": uid})
+    item = dynamo.get_item(tables("reports"), {"owner_id": uid})
     return report_view(item) if item else None
 
 
@@ -454,37 +344,12 @@ else:
 
 
 # --------------------------------------------------------------------------
-# Test-only routes (NOT in the OpenAPI document).
-# --------------------------------------------------------------------------
-@app.get("/__test__/methods")
-def test_methods():
-    with _COUNT_LOCK:
-        return respond(dict(METHOD_COUNTS))
-
-
-@app.post("/__test__/reset")
-def test_reset():
-    restore_seed()
-    cache.clear()
-    if request.args.get("counters") in ("1", "true", "yes"):
-        reset_counters()
-    return respond({"status": "reset", "twin": TWIN})
-
-
-# --------------------------------------------------------------------------
 # OpenAPI 3.0 document.
 # --------------------------------------------------------------------------
 ID_SCHEMA = {"type": "integer", "format": "int64"} if VULNERABLE else {"type": "string", "format": "uuid"}
 
 
-def _err(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-
-
-def _ok(schema_ref: str) -> dict:
-    return {"200": {"description": "OK",
-                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}}}
+_ok, _err = openapi.ok, openapi.err
 
 
 def openapi_document() -> dict:
@@ -509,8 +374,7 @@ def openapi_document() -> dict:
                 "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             },
             "schemas": {
-                "Error": {"type": "object", "properties": {"error": {"type": "string"},
-                                                           "status": {"type": "integer"}}},
+                "Error": openapi.ERROR_SCHEMA,
                 "Me": {"type": "object", "properties": {
                     "user_id": id_schema, "username": {"type": "string"},
                     "email": {"type": "string", "format": "email"},
@@ -556,12 +420,9 @@ def openapi_document() -> dict:
 
 
 @app.get("/openapi.json")
-def openapi():
+def openapi_json():
     return respond(openapi_document())
 
 
 if __name__ == "__main__":
-    watchdog.start()
-    seed()
-    print(f"signing target twin={TWIN} port={PORT} tables={PREFIX}-*", flush=True)
-    app.run(host="127.0.0.1", port=PORT, debug=False, use_reloader=False, threaded=True)
+    serve(app, PORT, f"signing target twin={TWIN} port={PORT} tables={PREFIX}-*", setup=seed)

@@ -50,11 +50,10 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from flask import Flask, jsonify, redirect, request, url_for  # noqa: E402
-from werkzeug.exceptions import HTTPException  # noqa: E402
+from flask import jsonify, redirect, request, url_for  # noqa: E402
 
-from common import watchdog  # noqa: E402
 from common.twin import twin_and_port  # noqa: E402
+from common.web import create_app, serve  # noqa: E402
 
 TWIN, VULNERABLE, PORT = twin_and_port()
 TLS_CERT = os.environ.get("TLS_CERT", "")
@@ -79,31 +78,11 @@ ORDERS = [
 ]
 PAGE_SIZE = 2
 
-app = Flask(__name__)
-app.json.sort_keys = False
-
-
-def error(status: int, message: str):
-    resp = jsonify({"error": message, "status": status})
-    resp.status_code = status
-    return resp
-
-
-@app.errorhandler(HTTPException)
-def http_error(exc):
-    return error(exc.code or 500, (exc.name or "error").lower())
-
-
-@app.errorhandler(Exception)
-def internal_error(exc):
-    app.logger.exception("unhandled error: %s", exc)  # server log only
-    return error(500, "internal error")
+app = create_app(__name__, TWIN)
 
 
 @app.after_request
 def transport_headers(resp):
-    resp.headers["X-Rampart-Twin"] = TWIN
-    resp.headers["Cache-Control"] = "no-store"
     if not VULNERABLE:
         resp.headers["Strict-Transport-Security"] = HSTS
     return resp
@@ -146,11 +125,6 @@ def index():
             },
         }
     )
-
-
-@app.get("/api/health")
-def health():
-    return jsonify({"status": "ok", "twin": TWIN})
 
 
 @app.get("/api/session")
@@ -223,13 +197,4 @@ def tls_context() -> ssl.SSLContext:
 
 
 if __name__ == "__main__":
-    watchdog.start()
-    print(f"transport target twin={TWIN} port={PORT} (https)", flush=True)
-    app.run(
-        host="127.0.0.1",
-        port=PORT,
-        debug=False,
-        use_reloader=False,
-        threaded=True,
-        ssl_context=tls_context(),
-    )
+    serve(app, PORT, f"transport target twin={TWIN} port={PORT} (https)", ssl_context=tls_context())

@@ -1,0 +1,88 @@
+"""Test-only instrumentation of a target: requests counted per method, named
+counters (e.g. how signed requests were judged) and the routes that read and
+reset them. None of it is in any OpenAPI document.
+
+    GET  /__test__/methods   request counts per HTTP method: every request
+                             except /__test__/* and /api/health, counted in
+                             WSGI middleware (so 404/405 count too)
+    GET  /__test__/<name>    the named counters, when ``named`` is given
+    POST /__test__/reset     the app's own ``reset()``; ``?counters=1`` also
+                             zeroes every counter
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Optional
+
+from flask import Flask, request
+
+from .web import respond
+
+COUNTED_METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
+
+
+class Counters:
+    """Thread-safe request and named counters."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.methods: dict = {}
+        self.named: dict = {}
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.methods.clear()
+            self.methods.update({m: 0 for m in COUNTED_METHODS})
+            self.named.clear()
+
+    def count(self, name: str) -> None:
+        with self._lock:
+            self.named[name] = self.named.get(name, 0) + 1
+
+    def snapshot(self) -> tuple[dict, dict]:
+        with self._lock:
+            return dict(self.methods), dict(self.named)
+
+    def middleware(self, wsgi_app):
+        def counted(environ, start_response):
+            path = environ.get("PATH_INFO", "")
+            if not (path.startswith("/__test__") or path.rstrip("/") == "/api/health"):
+                method = (environ.get("REQUEST_METHOD") or "?").upper()
+                with self._lock:
+                    self.methods[method] = self.methods.get(method, 0) + 1
+            return wsgi_app(environ, start_response)
+
+        return counted
+
+
+def instrument(
+    app: Flask,
+    twin: str,
+    reset: Optional[Callable[[], None]] = None,
+    named: Optional[str] = None,
+) -> Counters:
+    """Counts ``app``'s requests and adds the test-only routes."""
+    counters = Counters()
+    app.wsgi_app = counters.middleware(app.wsgi_app)
+
+    @app.get("/__test__/methods")
+    def test_methods():
+        return respond(counters.snapshot()[0])
+
+    if named:
+
+        @app.get(f"/__test__/{named}")
+        def test_named():
+            return respond(counters.snapshot()[1])
+
+    @app.post("/__test__/reset")
+    def test_reset():
+        if reset is not None:
+            reset()
+        if request.args.get("counters") in ("1", "true", "yes"):
+            counters.reset()
+        return respond({"status": "reset", "twin": twin})
+
+    return counters
