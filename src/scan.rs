@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 use thiserror::Error;
@@ -17,7 +17,6 @@ use crate::engine::{Caller, Engine, EngineConfig, EngineError, Exchange, Probe, 
 use crate::finding::{
     stable_id, Evidence, EvidenceRequest, EvidenceResponse, Finding, FindingDraft, Remediation,
 };
-use crate::identity::Identity;
 use crate::knowledge;
 use crate::report::{score, Report, ReportEndpoint, ReportError, Tool, SCHEMA};
 use crate::stack::Stack;
@@ -27,54 +26,33 @@ pub type NoteSink = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Everything one scan needs to know, already validated.
 pub struct ScanOptions {
-    pub target: Url,
+    /// How the engine reaches the target: the target itself, identities,
+    /// default headers, bounds and TLS settings.
+    pub engine: EngineConfig,
+    /// `--spec`: an OpenAPI/Swagger file or URL.
     pub spec: Option<String>,
-    pub identities: Vec<Identity>,
-    /// Identities that log in for their credential (from `--identity-file`).
-    pub logins: Vec<(String, crate::identity::file::LoginRecipe)>,
-    /// Identities that sign their requests (from `--identity-file`).
-    pub signers: Vec<(String, crate::identity::signing::SigningRecipe)>,
-    pub headers: Vec<(String, String)>,
-    pub rate_per_second: Option<f64>,
-    pub concurrency: usize,
-    pub timeout: Duration,
-    pub max_requests: Option<u64>,
-    pub body_cap: usize,
     pub include_checks: Vec<String>,
     pub skip_checks: Vec<String>,
+    /// `--active`: state-changing probes are allowed.
     pub active: bool,
     /// Allow a bounded burst of failed logins (rate-limit check).
     pub login_burst: bool,
+    /// `--stack`: the remediation variant, instead of fingerprinting.
     pub stack: Option<String>,
-    pub accept_invalid_certs: bool,
-    /// Port of the plain-HTTP twin of an https target (`--http-port`).
-    pub plain_http_port: u16,
     /// Receives progress notes (the binary prints them with `-v`).
     pub notes: Option<NoteSink>,
 }
 
 impl ScanOptions {
     pub fn new(target: Url) -> Self {
-        let defaults = EngineConfig::new(target.clone());
         ScanOptions {
-            target,
+            engine: EngineConfig::new(target),
             spec: None,
-            identities: Vec::new(),
-            logins: Vec::new(),
-            signers: Vec::new(),
-            headers: Vec::new(),
-            rate_per_second: defaults.rate_per_second,
-            concurrency: defaults.concurrency,
-            timeout: defaults.timeout,
-            max_requests: defaults.max_requests,
-            body_cap: defaults.body_cap,
             include_checks: Vec::new(),
             skip_checks: Vec::new(),
             active: false,
             login_burst: false,
             stack: None,
-            accept_invalid_certs: false,
-            plain_http_port: 80,
             notes: None,
         }
     }
@@ -115,19 +93,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         .collect();
     let drafts: Drafts = Arc::default();
 
-    let mut config = EngineConfig::new(options.target.clone());
-    config.rate_per_second = options.rate_per_second;
-    config.concurrency = options.concurrency;
-    config.timeout = options.timeout;
-    config.max_requests = options.max_requests;
-    config.body_cap = options.body_cap;
-    config.default_headers = options.headers.clone();
-    config.identities = options.identities.clone();
-    config.logins = options.logins.clone();
-    config.signers = options.signers.clone();
-    config.accept_invalid_certs = options.accept_invalid_certs;
-    config.plain_http_port = options.plain_http_port;
-    let mut engine = Engine::new(config).map_err(ScanError::Engine)?;
+    let mut engine = Engine::new(options.engine.clone()).map_err(ScanError::Engine)?;
     {
         // Passive checks see every exchange the scan makes, whoever made it.
         let drafts = Arc::clone(&drafts);
@@ -149,7 +115,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     engine.login_all().await.map_err(|error| match error {
         EngineError::Login(_) => ScanError::Engine(error),
         error => ScanError::Unreachable {
-            target: options.target.to_string(),
+            target: options.engine.target.to_string(),
             error,
         },
     })?;
@@ -157,10 +123,13 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     let first_caller = callers.first().cloned().unwrap_or(Caller::Anonymous);
 
     let root = engine
-        .send(Probe::get(engine.buster().bust(&options.target)).as_caller(first_caller.clone()))
+        .send(
+            Probe::get(engine.buster().bust(&options.engine.target))
+                .as_caller(first_caller.clone()),
+        )
         .await
         .map_err(|error| ScanError::Unreachable {
-            target: options.target.to_string(),
+            target: options.engine.target.to_string(),
             error,
         })?;
     options.note(&format!(
@@ -185,7 +154,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         &engine,
         &discovered,
         &callers,
-        options.concurrency,
+        options.engine.concurrency,
         &mut errors,
     )
     .await;
@@ -256,7 +225,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
                 (check.meta().id, endpoint.label(), result)
             }
         })
-        .buffer_unordered(options.concurrency.max(1))
+        .buffer_unordered(options.engine.concurrency.max(1))
         .collect::<Vec<_>>()
         .await;
     let mut active_drafts = Vec::new();
@@ -307,7 +276,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     Ok(Report {
         schema: SCHEMA,
         tool: Tool::default(),
-        target: options.target.to_string(),
+        target: options.engine.target.to_string(),
         started_at,
         duration_ms: clock.elapsed().as_millis() as u64,
         requests_sent: engine.requests_sent(),

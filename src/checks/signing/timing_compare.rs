@@ -807,7 +807,7 @@ mod tests {
             let base = Url::parse(&format!("http://{addr}/")).unwrap();
             let mut options = ScanOptions::new(base.clone());
             options.spec = Some(format!("http://{addr}/openapi.json"));
-            options.identities = vec![alice()];
+            options.engine.identities = vec![alice()];
             options.include_checks = vec!["signing.timing-compare".into()];
             let report = scan::run(options).await.unwrap();
             let notes: Vec<_> = report
