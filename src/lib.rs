@@ -9,6 +9,7 @@ pub mod cli;
 pub mod detect;
 pub mod discover;
 pub mod engine;
+pub mod facts;
 pub mod finding;
 pub mod identity;
 pub mod knowledge;

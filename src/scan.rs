@@ -10,10 +10,10 @@ use futures::stream::{self, StreamExt};
 use thiserror::Error;
 use url::Url;
 
-use crate::checks::{self, Check, Mode, ProbeContext, TargetContext, TargetFacts};
+use crate::checks::{self, Check, Mode, ProbeContext, TargetContext};
 use crate::discover::{self, crawl, DiscoverError, Discovered, Endpoint};
-use crate::engine::cache::CacheProfile;
 use crate::engine::{Caller, Engine, EngineConfig, EngineError, Exchange, Probe, Redactor};
+use crate::facts::{self, Needs};
 use crate::finding::{
     stable_id, Evidence, EvidenceRequest, EvidenceResponse, Finding, FindingDraft, Remediation,
 };
@@ -180,7 +180,10 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     };
     options.note(&format!("stack: {}", stack.label()));
 
-    let facts = learn_facts(&engine, &selected, &discovered.endpoints, &baselines).await;
+    let needs = selected
+        .iter()
+        .fold(Needs::NOTHING, |needs, c| needs.union(c.meta().needs));
+    let facts = facts::learn(&engine, needs, &discovered.endpoints, &baselines).await;
     if facts.cache.cache_seen {
         options.note(&format!(
             "cache: {} (stores responses: {}, buster keyed: {})",
@@ -256,10 +259,10 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
             }),
         }
     }
-    if let Some(Err(message)) = &facts.tls {
+    if let Some(message) = facts.tls_failure() {
         errors.push(ReportError {
             endpoint: "TLS".into(),
-            message: message.clone(),
+            message: message.to_string(),
         });
     }
 
@@ -295,55 +298,6 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         findings,
         errors,
     })
-}
-
-/// Learns, once, what several checks need to know about the target.
-async fn learn_facts(
-    engine: &Engine,
-    selected: &[&'static dyn Check],
-    endpoints: &[Endpoint],
-    baselines: &BTreeMap<String, Vec<Arc<Exchange>>>,
-) -> TargetFacts {
-    let mut facts = TargetFacts {
-        identities: checks::authz::IdentityFacts::learn(endpoints, baselines.values().flatten()),
-        signed_links: checks::signing::harvest(engine, baselines.values().flatten()),
-        ..TargetFacts::default()
-    };
-    let wants_cache = selected.iter().any(|c| c.meta().family == "cache");
-    // Learn the cache from a public, successful GET (anonymous first), since
-    // even a correctly configured cache stores those.
-    let sample = baselines
-        .values()
-        .flatten()
-        .filter(|e| e.request.method == "GET" && e.response.status == 200)
-        .min_by_key(|e| {
-            let silent =
-                crate::engine::cache::verdict(e).0 == crate::engine::cache::CacheVerdict::Unknown;
-            (silent, e.request.identity.is_some())
-        });
-    let wants_tls = selected.iter().any(|c| c.meta().family == "transport");
-    let target = engine.target();
-    if wants_tls && target.scheme() == "https" {
-        let host = target
-            .host_str()
-            .unwrap_or_default()
-            .trim_matches(['[', ']'])
-            .to_string();
-        let port = target.port_or_known_default().unwrap_or(443);
-        let probe = crate::transport::tls_probe::probe(&host, port, &host, engine.timeout()).await;
-        facts.tls = Some(probe.map_err(|e| format!("TLS probe failed: {e}")));
-    }
-    if let (true, Some(sample)) = (wants_cache, sample) {
-        if let Ok(url) = Url::parse(&sample.request.url) {
-            let caller = match &sample.request.identity {
-                Some(name) => Caller::Identity(name.clone()),
-                None => Caller::Anonymous,
-            };
-            facts.cache =
-                CacheProfile::learn(engine, &url, &caller, sample.endpoint_template.clone()).await;
-        }
-    }
-    facts
 }
 
 async fn discover(

@@ -19,9 +19,9 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::discover::Endpoint;
-use crate::engine::cache::CacheProfile;
 use crate::engine::redact::INVENTED_CREDENTIAL_PREFIX;
 use crate::engine::{Caller, Engine, EngineError, Exchange, Probe};
+use crate::facts::{Needs, TargetFacts};
 use crate::finding::{Category, FindingDraft, Severity};
 
 /// How a check works, which decides when the scan runs it.
@@ -58,6 +58,8 @@ pub struct CheckMeta {
     pub mode: Mode,
     /// Identities the check needs before it can run (two for cross-identity tests).
     pub min_identities: usize,
+    /// What the scan must learn about the target before this check runs.
+    pub needs: Needs,
 }
 
 /// What an active check may use while probing one endpoint.
@@ -80,17 +82,6 @@ pub struct TargetContext<'a> {
     /// The scan's first exchange: the target's base URL.
     pub root: &'a Arc<Exchange>,
     pub facts: &'a TargetFacts,
-}
-
-/// Facts about the target learned once and shared by every check.
-#[derive(Debug, Clone, Default)]
-pub struct TargetFacts {
-    pub cache: CacheProfile,
-    pub identities: authz::IdentityFacts,
-    /// Signed links the identities received in their own responses.
-    pub signed_links: Vec<signing::SignedLink>,
-    /// The TLS handshake probe of an https target (or why it failed).
-    pub tls: Option<Result<crate::transport::tls_probe::TlsReport, String>>,
 }
 
 impl ProbeContext<'_> {

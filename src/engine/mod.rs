@@ -4,7 +4,6 @@
 //! vulnerabilities.
 
 pub mod buster;
-pub mod cache;
 pub mod exchange;
 pub mod limits;
 pub mod redact;

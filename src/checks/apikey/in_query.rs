@@ -14,6 +14,7 @@ use crate::checks::cache::same_response;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct KeyInQuery;
@@ -26,6 +27,10 @@ static META: CheckMeta = CheckMeta {
     summary: "API keys accepted in the query string or a cookie, not only in a header",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs {
+        identities: true,
+        ..Needs::NOTHING
+    },
 };
 
 const QUERY_NAMES: &[&str] = &["api_key", "apikey", "key", "access_token", "token"];

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct KeyReflected;
@@ -21,6 +22,7 @@ static META: CheckMeta = CheckMeta {
     summary: "The caller's API key or token is echoed back in the response",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 fn is_credential_header(name: &str) -> bool {

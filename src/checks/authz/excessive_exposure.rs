@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct ExcessiveExposure;
@@ -24,6 +25,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Responses carry fields callers should not see (hashes, admin flags, internal notes, secrets)",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 /// Field names no API client needs to receive.

@@ -9,10 +9,11 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
-use super::is_id_param;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::EngineError;
+use crate::facts::identities::is_id_param;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct GuessableIds;
@@ -25,6 +26,10 @@ static META: CheckMeta = CheckMeta {
     summary: "Sequential or otherwise guessable identifiers on endpoints that expose objects",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs {
+        identities: true,
+        ..Needs::NOTHING
+    },
 };
 
 /// Why a set of identifier values is guessable, if it is.

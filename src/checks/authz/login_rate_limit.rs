@@ -12,6 +12,7 @@ use super::{login_fields, send_json};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct LoginRateLimit;
@@ -27,6 +28,7 @@ static META: CheckMeta = CheckMeta {
     summary: "No throttling after a burst of failed logins (needs --active --login-burst)",
     mode: Mode::StateChanging,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 #[async_trait]

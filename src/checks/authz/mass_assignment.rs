@@ -13,6 +13,7 @@ use super::{caller, identity_names, send_json, url_as};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::EngineError;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct MassAssignment;
@@ -25,6 +26,10 @@ static META: CheckMeta = CheckMeta {
     summary: "Privileged properties (role, is_admin, balance) accepted on updates (needs --active)",
     mode: Mode::StateChanging,
     min_identities: 1,
+    needs: Needs {
+        identities: true,
+        ..Needs::NOTHING
+    },
 };
 
 /// Fields a caller must never set, with the value Rampart tries.

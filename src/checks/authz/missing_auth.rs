@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 use super::{caller, identity_names, success_json};
@@ -24,6 +25,10 @@ static META: CheckMeta = CheckMeta {
     summary: "Endpoints that return users' data without a credential or with a garbage one",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs {
+        identities: true,
+        ..Needs::NOTHING
+    },
 };
 
 #[async_trait]

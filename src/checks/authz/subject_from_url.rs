@@ -8,10 +8,12 @@
 
 use async_trait::async_trait;
 
-use super::{caller, identity_names, is_subject_param, success_json};
+use super::{caller, identity_names, success_json};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::EngineError;
+use crate::facts::identities::is_subject_param;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct SubjectFromUrl;
@@ -24,6 +26,10 @@ static META: CheckMeta = CheckMeta {
     summary: "The subject (user id) is taken from a path or query parameter instead of the caller's token",
     mode: Mode::Active,
     min_identities: 2,
+    needs: Needs {
+        identities: true,
+        ..Needs::NOTHING
+    },
 };
 
 #[async_trait]

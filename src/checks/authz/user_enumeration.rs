@@ -13,6 +13,7 @@ use super::{identity_names, login_fields, send_json};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UserEnumeration;
@@ -25,6 +26,10 @@ static META: CheckMeta = CheckMeta {
     summary: "Login answers differ for unknown users and wrong passwords (needs --active)",
     mode: Mode::StateChanging,
     min_identities: 1,
+    needs: Needs {
+        identities: true,
+        ..Needs::NOTHING
+    },
 };
 
 #[async_trait]

@@ -14,6 +14,7 @@ use super::{busted, cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct AuthAfterLookup;
@@ -26,6 +27,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Cached 200 served to requests with an invalid or missing credential",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::NOTHING,
 };
 
 fn refused(status: u16) -> bool {

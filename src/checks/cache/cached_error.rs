@@ -13,6 +13,7 @@ use super::{busted, cache_note, poisonable_url};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct CachedError;
@@ -25,6 +26,10 @@ static META: CheckMeta = CheckMeta {
     summary: "Error responses triggered by one request are cached for everyone (CPDoS)",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs {
+        cache_profile: true,
+        ..Needs::NOTHING
+    },
 };
 
 /// Header sizes between common origin limits and common cache limits

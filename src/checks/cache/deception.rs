@@ -14,6 +14,7 @@ use super::{busted, cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct Deception;
@@ -26,6 +27,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Private responses served for static-looking paths and stored by the cache",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::NOTHING,
 };
 
 /// How a static-looking name is attached to the private path.

@@ -14,6 +14,7 @@ use super::{busted, cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct IdentityUnkeyed;
@@ -26,6 +27,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Authenticated responses cached without the caller's identity in the key and served to others",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::NOTHING,
 };
 
 #[async_trait]

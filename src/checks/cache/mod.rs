@@ -63,7 +63,7 @@ pub(crate) fn reflects(exchange: &Arc<Exchange>, marker: &str) -> bool {
 
 /// How a cache header described an exchange, for evidence step names.
 pub(crate) fn cache_note(exchange: &Exchange) -> String {
-    match crate::engine::cache::verdict(exchange).1 {
+    match crate::facts::cache_profile::verdict(exchange).1 {
         Some(signal) => format!(" ({signal})"),
         None => String::new(),
     }

@@ -13,6 +13,7 @@ use super::{is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct RiskyHeaders;
@@ -25,6 +26,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Caller-specific responses that shared caches may store (no private/no-store, no Vary on the credential)",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::NOTHING,
 };
 
 /// Lifetime a shared cache may use, in seconds, if the response grants one.

@@ -14,6 +14,7 @@ use super::{busted, cache_note, canary, poisonable_url, reflects};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnkeyedHeader;
@@ -26,6 +27,10 @@ static META: CheckMeta = CheckMeta {
     summary: "Headers such as X-Forwarded-Host change a response the cache stores for everyone",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs {
+        cache_profile: true,
+        ..Needs::NOTHING
+    },
 };
 
 /// How a header's value is written so that a reflection is recognisable.

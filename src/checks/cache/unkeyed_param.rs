@@ -13,6 +13,7 @@ use super::{busted, cache_note, canary, poisonable_url, reflects};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::{Caller, EngineError, Probe};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnkeyedParam;
@@ -25,6 +26,10 @@ static META: CheckMeta = CheckMeta {
     summary: "Query parameters excluded from the cache key but reflected by the origin",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs {
+        cache_profile: true,
+        ..Needs::NOTHING
+    },
 };
 
 static PARAMS: &[&str] = &[

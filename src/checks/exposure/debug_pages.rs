@@ -12,6 +12,7 @@ use super::{by_kind, exposure_draft};
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::detect::{self, DebugKind};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct DebugPages;
@@ -24,6 +25,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Framework debuggers, stack traces and data-store error messages in responses",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 fn describe(kind: DebugKind) -> (Severity, &'static str, &'static str) {

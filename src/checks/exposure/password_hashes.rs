@@ -11,6 +11,7 @@ use super::{by_kind, exposure_draft};
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::detect::{self, HashKind};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct PasswordHashes;
@@ -23,6 +24,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Password hashes or clear-text password fields in responses",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 impl Check for PasswordHashes {

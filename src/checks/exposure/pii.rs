@@ -12,6 +12,7 @@ use super::{by_kind, exposure_draft};
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::detect::{self, PiiKind, BULK_EMAIL_THRESHOLD};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct Pii;
@@ -24,6 +25,7 @@ static META: CheckMeta = CheckMeta {
     summary: "US Social Security numbers, payment card numbers and bulk email addresses returned in clear",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 impl Check for Pii {

@@ -10,6 +10,7 @@ use super::{by_kind, exposure_draft, is_token_endpoint};
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::detect::{self, SecretKind};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct Secrets;
@@ -22,6 +23,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Cloud keys, private keys and tokens returned in response bodies",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 fn describe(kind: SecretKind) -> (Severity, &'static str, &'static str) {

@@ -25,12 +25,14 @@ use url::Url;
 
 use super::recipe::{accepted, control, Control, Planned};
 use super::with_param;
-use crate::checks::authz::{is_subject_param, IdentityFacts};
 use crate::checks::cache::{canary, reflects, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::buster::BUSTER_PARAM;
 use crate::engine::{Caller, EngineError, SignOptions, Signing};
+use crate::facts::identities::is_subject_param;
+use crate::facts::IdentityFacts;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 use crate::identity::Identity;
 
@@ -44,6 +46,10 @@ static META: CheckMeta = CheckMeta {
     summary: "Parameters, caller headers or bodies outside the request signature change the answer (needs a signing recipe)",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs {
+        identities: true,
+        ..Needs::NOTHING
+    },
 };
 
 /// One query parameter to change: its name, its value in the signed

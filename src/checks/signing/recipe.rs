@@ -17,8 +17,8 @@ use url::Url;
 use crate::checks::authz::success_json;
 use crate::checks::ProbeContext;
 use crate::discover::Endpoint;
-use crate::engine::cache::is_hit;
 use crate::engine::{Caller, EngineError, Exchange, Probe, SignOptions, Signing};
+use crate::facts::cache_profile::is_hit;
 
 /// The request a check signs for one endpoint: its method, URL (without a
 /// cache buster) and, for state-changing endpoints, its JSON body.

@@ -13,6 +13,7 @@ use crate::checks::authz::success_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct Replay;
@@ -28,6 +29,10 @@ static META: CheckMeta = CheckMeta {
     summary: "Signed tokens accepted long after they were issued (no expiry)",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs {
+        signed_links: true,
+        ..Needs::NOTHING
+    },
 };
 
 #[async_trait]

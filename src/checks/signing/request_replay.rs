@@ -19,6 +19,7 @@ use super::recipe::{accepted, control, same_answer, Planned};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{EngineError, SignOptions, Signing};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 use crate::identity::signing::fresh_nonce;
 
@@ -35,6 +36,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Signed requests accepted again unchanged, or dated an hour in the past or future (needs a signing recipe)",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::NOTHING,
 };
 
 /// One way of replaying a signed request.

@@ -26,6 +26,7 @@ use crate::checks::cache::{cache_note, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct SignatureOptional;
@@ -38,6 +39,10 @@ static META: CheckMeta = CheckMeta {
     summary: "Signed links accepted with the signature removed or corrupted",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs {
+        signed_links: true,
+        ..Needs::NOTHING
+    },
 };
 
 /// A corrupted signature on a never-fetched URL got the genuine answer: the

@@ -30,9 +30,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{corrupt, replace_param, signature_of, SignedLink};
+use super::{corrupt, replace_param, signature_of};
 use crate::checks::{Check, CheckMeta, Mode, TargetContext};
 use crate::engine::{Caller, EngineError, Exchange, Probe};
+use crate::facts::Needs;
+use crate::facts::SignedLink;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct TimingCompare;
@@ -45,6 +47,10 @@ static META: CheckMeta = CheckMeta {
     summary: "A wrong signature is refused more slowly the more of it matches (timing hint)",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs {
+        signed_links: true,
+        ..Needs::NOTHING
+    },
 };
 
 /// Probes per corruption position: 2 × 9 = 18 requests, at most 20 when
@@ -438,8 +444,8 @@ mod tests {
     use url::Url;
 
     use super::*;
-    use crate::checks::TargetFacts;
     use crate::engine::{Engine, EngineConfig};
+    use crate::facts::TargetFacts;
     use crate::identity::Identity;
     use crate::scan::{self, ScanOptions};
 
@@ -706,7 +712,7 @@ mod tests {
             .await
             .unwrap();
         let facts = TargetFacts {
-            signed_links: super::super::harvest(&engine, std::iter::once(&root)),
+            signed_links: crate::facts::signed_links::harvest(&engine, std::iter::once(&root)),
             ..TargetFacts::default()
         };
         assert_eq!(facts.signed_links.len(), 1, "the link is harvested");

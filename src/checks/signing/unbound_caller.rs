@@ -14,6 +14,7 @@ use crate::checks::cache::same_response;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnboundCaller;
@@ -27,6 +28,10 @@ static META: CheckMeta = CheckMeta {
         "A signed link minted for one identity is accepted from another identity or anonymously",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs {
+        signed_links: true,
+        ..Needs::NOTHING
+    },
 };
 
 #[async_trait]

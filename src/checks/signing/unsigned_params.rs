@@ -9,12 +9,14 @@
 use async_trait::async_trait;
 
 use super::{links_for, with_param};
-use crate::checks::authz::{is_subject_param, success_json};
+use crate::checks::authz::success_json;
 use crate::checks::cache::same_response;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::buster::BUSTER_PARAM;
 use crate::engine::{Caller, EngineError};
+use crate::facts::identities::is_subject_param;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnsignedParams;
@@ -27,6 +29,11 @@ static META: CheckMeta = CheckMeta {
     summary: "Parameters a signature does not cover change which data a signed link returns",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs {
+        identities: true,
+        signed_links: true,
+        ..Needs::NOTHING
+    },
 };
 
 #[async_trait]

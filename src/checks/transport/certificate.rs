@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use super::{target_draft, tls_report};
 use crate::checks::{Check, CheckMeta, Mode, TargetContext};
 use crate::engine::EngineError;
+use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
 use crate::transport::tls_probe::CertProblem;
 
@@ -22,6 +23,10 @@ static META: CheckMeta = CheckMeta {
     summary: "Expired, not yet valid, wrong-host, self-signed, weak-key, SHA-1 or incomplete-chain certificates",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs {
+        tls: true,
+        ..Needs::NOTHING
+    },
 };
 
 fn describe(problem: CertProblem) -> (Severity, String, &'static str) {

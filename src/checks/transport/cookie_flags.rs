@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct CookieFlags;
@@ -20,6 +21,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Cookies set without Secure, HttpOnly or SameSite",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 /// The flags a Set-Cookie value lacks.

@@ -10,6 +10,7 @@ use url::Url;
 
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct CredentialsInUrl;
@@ -22,6 +23,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Tokens, keys or passwords placed by the API in redirect URLs",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 fn is_credential_param(name: &str) -> bool {

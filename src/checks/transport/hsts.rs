@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use super::target_draft;
 use crate::checks::{Check, CheckMeta, Mode, TargetContext};
 use crate::engine::EngineError;
+use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct Hsts;
@@ -25,6 +26,7 @@ static META: CheckMeta = CheckMeta {
     summary: "HTTPS responses without Strict-Transport-Security, or with a short max-age",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 /// What is wrong with an HSTS header value, if anything.

@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct InsecureLinks;
@@ -24,6 +25,7 @@ static META: CheckMeta = CheckMeta {
     summary: "http:// links in an HTTPS API's responses, or data-store endpoints over http://",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 fn is_data_store(url: &str) -> bool {

@@ -18,6 +18,7 @@ use url::Url;
 use super::target_draft;
 use crate::checks::{Check, CheckMeta, Mode, TargetContext};
 use crate::engine::{EngineError, Exchange};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct PlainHttp;
@@ -30,6 +31,7 @@ static META: CheckMeta = CheckMeta {
     summary: "The API answers over plain HTTP",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 #[async_trait]

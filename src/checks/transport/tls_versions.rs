@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use super::{target_draft, tls_report};
 use crate::checks::{Check, CheckMeta, Mode, TargetContext};
 use crate::engine::EngineError;
+use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
 use crate::transport::tls_probe::TlsVersion;
 
@@ -22,6 +23,10 @@ static META: CheckMeta = CheckMeta {
     summary: "SSLv3, TLS 1.0 or TLS 1.1 accepted",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs {
+        tls: true,
+        ..Needs::NOTHING
+    },
 };
 
 #[async_trait]

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use super::{target_draft, tls_report};
 use crate::checks::{Check, CheckMeta, Mode, TargetContext};
 use crate::engine::EngineError;
+use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
 use crate::transport::tls_probe::Weakness;
 
@@ -25,6 +26,10 @@ static META: CheckMeta = CheckMeta {
     summary: "NULL, anonymous, export, RC4, DES/3DES or CBC-only cipher suites accepted",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs {
+        tls: true,
+        ..Needs::NOTHING
+    },
 };
 
 fn severity(weakness: Weakness) -> Severity {

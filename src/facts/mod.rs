@@ -1,0 +1,145 @@
+//! What the scan learns once about the target, after the baseline and
+//! before the checks, and shares with every check.
+//!
+//! A check declares what it needs in its [`crate::checks::CheckMeta::needs`];
+//! [`learn`] learns the union of what the selected checks need, and nothing
+//! else, so a scan that runs no cache check sends no cache-profiling request
+//! and one that runs no TLS check opens no handshake.
+
+pub mod cache_profile;
+pub mod identities;
+pub mod signed_links;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use cache_profile::CacheProfile;
+pub use identities::IdentityFacts;
+pub use signed_links::SignedLink;
+
+use crate::discover::Endpoint;
+use crate::engine::{Engine, Exchange};
+use crate::transport::tls_probe::{self, TlsReport};
+
+/// The baseline exchanges of each endpoint, keyed by its label (`GET
+/// /path`): one per caller, identities first, then anonymous.
+pub type Baselines = BTreeMap<String, Vec<Arc<Exchange>>>;
+
+/// The facts a check needs learned before it runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// What each identity's own responses reveal about it ([`IdentityFacts`];
+    /// read from the baselines, no request).
+    pub identities: bool,
+    /// Signed links in the identities' own responses ([`SignedLink`]; read
+    /// from the baselines, no request).
+    pub signed_links: bool,
+    /// The cache in front of the target ([`CacheProfile`]; a few requests).
+    pub cache_profile: bool,
+    /// The TLS handshake probe of an https target (dozens of handshakes).
+    pub tls: bool,
+}
+
+impl Needs {
+    pub const NOTHING: Needs = Needs {
+        identities: false,
+        signed_links: false,
+        cache_profile: false,
+        tls: false,
+    };
+
+    /// What either needs.
+    pub fn union(self, other: Needs) -> Needs {
+        Needs {
+            identities: self.identities || other.identities,
+            signed_links: self.signed_links || other.signed_links,
+            cache_profile: self.cache_profile || other.cache_profile,
+            tls: self.tls || other.tls,
+        }
+    }
+}
+
+/// Facts about the target learned once and shared by every check. A fact no
+/// selected check needs stays at its default (empty).
+#[derive(Debug, Clone, Default)]
+pub struct TargetFacts {
+    pub cache: CacheProfile,
+    pub identities: IdentityFacts,
+    /// Signed links the identities received in their own responses.
+    pub signed_links: Vec<SignedLink>,
+    /// The TLS handshake probe of an https target (or why it failed).
+    pub tls: Option<Result<TlsReport, String>>,
+}
+
+impl TargetFacts {
+    /// The TLS report, when the target is https and the probe worked.
+    pub fn tls_report(&self) -> Option<&TlsReport> {
+        self.tls.as_ref()?.as_ref().ok()
+    }
+
+    /// Why the TLS probe failed, when it ran and failed.
+    pub fn tls_failure(&self) -> Option<&str> {
+        self.tls.as_ref()?.as_ref().err().map(String::as_str)
+    }
+}
+
+/// Learns, once, what the checks `needs` about the target.
+pub async fn learn(
+    engine: &Engine,
+    needs: Needs,
+    endpoints: &[Endpoint],
+    baselines: &Baselines,
+) -> TargetFacts {
+    let exchanges = || baselines.values().flatten();
+    let mut facts = TargetFacts::default();
+    if needs.identities {
+        facts.identities = IdentityFacts::learn(endpoints, exchanges());
+    }
+    if needs.signed_links {
+        facts.signed_links = signed_links::harvest(engine, exchanges());
+    }
+    if needs.tls {
+        facts.tls = probe_tls(engine).await;
+    }
+    if needs.cache_profile {
+        facts.cache = CacheProfile::learn_from(engine, baselines).await;
+    }
+    facts
+}
+
+/// The handshake probe of the target's own host and port; `None` for a
+/// plain-HTTP target.
+async fn probe_tls(engine: &Engine) -> Option<Result<TlsReport, String>> {
+    let target = engine.target();
+    if target.scheme() != "https" {
+        return None;
+    }
+    let host = target
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_string();
+    let port = target.port_or_known_default().unwrap_or(443);
+    let probe = tls_probe::probe(&host, port, &host, engine.timeout()).await;
+    Some(probe.map_err(|e| format!("TLS probe failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_add_up() {
+        let cache = Needs {
+            cache_profile: true,
+            ..Needs::NOTHING
+        };
+        let tls = Needs {
+            tls: true,
+            ..Needs::NOTHING
+        };
+        let both = cache.union(tls);
+        assert!(both.cache_profile && both.tls && !both.identities && !both.signed_links);
+        assert_eq!(Needs::NOTHING.union(Needs::NOTHING), Needs::NOTHING);
+    }
+}
