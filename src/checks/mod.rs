@@ -9,6 +9,7 @@ pub mod apikey;
 pub mod authz;
 pub mod cache;
 pub mod exposure;
+pub mod runner;
 pub mod signing;
 pub mod transport;
 
