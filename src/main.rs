@@ -221,12 +221,12 @@ fn print_checks() {
         "{:<32} {:<10} {:<9} {:<15} SUMMARY",
         "ID", "FAMILY", "SEVERITY", "MODE"
     );
-    for check in checks::REGISTRY {
+    for check in checks::all() {
         let meta = check.meta();
         println!(
             "{:<32} {:<10} {:<9} {:<15} {}",
             meta.id,
-            meta.family,
+            meta.family(),
             meta.severity.as_str(),
             meta.mode.as_str(),
             meta.summary

@@ -117,7 +117,7 @@ impl Runner {
     pub fn needs(&self) -> Needs {
         self.checks
             .iter()
-            .fold(Needs::NOTHING, |needs, c| needs.union(c.meta().needs))
+            .fold(Needs::NOTHING, |needs, c| needs.and(c.meta().needs))
     }
 
     /// Lets the passive checks judge every exchange the engine captures,
@@ -184,8 +184,9 @@ impl Runner {
             .await;
     }
 
-    /// Runs every target-wide check once, one after the other, after the
-    /// endpoint checks (so their traffic does not disturb a measurement).
+    /// Runs every target-wide check once (its probes, then its judgment of
+    /// what the scan learned), one after the other, after the endpoint
+    /// checks (so their traffic does not disturb a measurement).
     pub async fn probe_target(&self, engine: &Engine, root: &Arc<Exchange>, facts: &TargetFacts) {
         let ctx = TargetContext {
             engine,
@@ -193,7 +194,10 @@ impl Runner {
             facts,
         };
         for check in &self.checks {
-            let outcome = check.probe_target(&ctx).await;
+            let mut outcome = check.probe_target(&ctx).await;
+            if let Ok(found) = &mut outcome {
+                found.extend(check.judge_target(root, facts));
+            }
             self.record.record(check.meta(), Place::Target, outcome);
         }
     }

@@ -47,9 +47,25 @@ impl Needs {
         cache_profile: false,
         tls: false,
     };
+    pub const IDENTITIES: Needs = Needs {
+        identities: true,
+        ..Needs::NOTHING
+    };
+    pub const SIGNED_LINKS: Needs = Needs {
+        signed_links: true,
+        ..Needs::NOTHING
+    };
+    pub const CACHE_PROFILE: Needs = Needs {
+        cache_profile: true,
+        ..Needs::NOTHING
+    };
+    pub const TLS: Needs = Needs {
+        tls: true,
+        ..Needs::NOTHING
+    };
 
     /// What either needs.
-    pub fn union(self, other: Needs) -> Needs {
+    pub const fn and(self, other: Needs) -> Needs {
         Needs {
             identities: self.identities || other.identities,
             signed_links: self.signed_links || other.signed_links,
@@ -130,16 +146,9 @@ mod tests {
 
     #[test]
     fn needs_add_up() {
-        let cache = Needs {
-            cache_profile: true,
-            ..Needs::NOTHING
-        };
-        let tls = Needs {
-            tls: true,
-            ..Needs::NOTHING
-        };
-        let both = cache.union(tls);
+        let both = Needs::CACHE_PROFILE.and(Needs::TLS);
         assert!(both.cache_profile && both.tls && !both.identities && !both.signed_links);
-        assert_eq!(Needs::NOTHING.union(Needs::NOTHING), Needs::NOTHING);
+        assert_eq!(Needs::NOTHING.and(Needs::NOTHING), Needs::NOTHING);
+        assert_eq!(Needs::IDENTITIES.and(Needs::IDENTITIES), Needs::IDENTITIES);
     }
 }

@@ -602,25 +602,28 @@ pub enum Signing {
     With(SignOptions),
 }
 
-/// The same signature with its first character changed, keeping its
-/// alphabet (`0`↔`1`, `a`↔`b`, `A`↔`B`, anything else → `A`). The first
-/// character of a base64 value carries no padding bits, so the decoded
-/// signature really differs.
+/// The same signature with its first character changed by [`flip`]. The
+/// first character of a base64 value carries no padding bits, so the
+/// decoded signature really differs.
 pub fn corrupt(signature: &str) -> String {
     let mut chars = signature.chars();
     match chars.next() {
         None => "A".to_string(),
-        Some(first) => {
-            let changed = match first {
-                '0' => '1',
-                '1'..='9' => '0',
-                'a' => 'b',
-                'b'..='z' => 'a',
-                'A' => 'B',
-                _ => 'A',
-            };
-            std::iter::once(changed).chain(chars).collect()
-        }
+        Some(first) => std::iter::once(flip(first)).chain(chars).collect(),
+    }
+}
+
+/// Another character of the same alphabet and case (`0`↔`1`, `a`↔`b`,
+/// `A`↔`B`, anything else → `A`): a changed hex or base64 value stays valid
+/// hex or base64 but differs even to a case-insensitive hex decoder.
+pub fn flip(c: char) -> char {
+    match c {
+        '0' => '1',
+        '1'..='9' => '0',
+        'a' => 'b',
+        'b'..='z' => 'a',
+        'A' => 'B',
+        _ => 'A',
     }
 }
 

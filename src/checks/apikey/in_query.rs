@@ -9,8 +9,7 @@
 use async_trait::async_trait;
 
 use super::api_key_header;
-use crate::checks::authz::success_json;
-use crate::checks::cache::same_response;
+use crate::checks::probe::{private_view, success_json};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
@@ -21,16 +20,12 @@ pub struct KeyInQuery;
 
 static META: CheckMeta = CheckMeta {
     id: "apikey.in-query",
-    family: "apikey",
     category: Category::ApiKey,
     severity: Severity::Medium,
     summary: "API keys accepted in the query string or a cookie, not only in a header",
     mode: Mode::Active,
     min_identities: 1,
-    needs: Needs {
-        identities: true,
-        ..Needs::NOTHING
-    },
+    needs: Needs::IDENTITIES,
 };
 
 const QUERY_NAMES: &[&str] = &["api_key", "apikey", "key", "access_token", "token"];
@@ -57,16 +52,10 @@ impl Check for KeyInQuery {
         let Some((_, key)) = api_key_header(&identity) else {
             return Ok(Vec::new());
         };
-        let owner = Caller::Identity(identity.name.clone());
-        let (Some(own), Some(anonymous)) = (
-            ctx.baseline(&owner).cloned(),
-            ctx.baseline(&Caller::Anonymous).cloned(),
-        ) else {
+        let Some(view) = private_view(ctx).filter(|view| success_json(&view.mine)) else {
             return Ok(Vec::new());
         };
-        if !success_json(&own) || same_response(&own, &anonymous) {
-            return Ok(Vec::new());
-        }
+        let anonymous = view.anonymous;
         let Some(url) = ctx.url(endpoint) else {
             return Ok(Vec::new());
         };

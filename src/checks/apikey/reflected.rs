@@ -16,7 +16,6 @@ pub struct KeyReflected;
 
 static META: CheckMeta = CheckMeta {
     id: "apikey.reflected",
-    family: "apikey",
     category: Category::ApiKey,
     severity: Severity::Medium,
     summary: "The caller's API key or token is echoed back in the response",

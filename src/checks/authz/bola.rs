@@ -9,7 +9,8 @@
 
 use async_trait::async_trait;
 
-use super::{caller, identity_names, success_json, url_as};
+use super::{caller, identity_names, url_as};
+use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::{Caller, EngineError};
@@ -21,16 +22,12 @@ pub struct Bola;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.bola",
-    family: "authz",
     category: Category::Bola,
     severity: Severity::High,
     summary: "One identity reads another identity's objects by changing an identifier",
     mode: Mode::Active,
     min_identities: 2,
-    needs: Needs {
-        identities: true,
-        ..Needs::NOTHING
-    },
+    needs: Needs::IDENTITIES,
 };
 
 #[async_trait]

@@ -19,7 +19,6 @@ pub struct ExcessiveExposure;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.excessive-exposure",
-    family: "authz",
     category: Category::PropertyAuthorization,
     severity: Severity::Medium,
     summary: "Responses carry fields callers should not see (hashes, admin flags, internal notes, secrets)",

@@ -20,16 +20,12 @@ pub struct GuessableIds;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.guessable-ids",
-    family: "authz",
     category: Category::Bola,
     severity: Severity::Low,
     summary: "Sequential or otherwise guessable identifiers on endpoints that expose objects",
     mode: Mode::Active,
     min_identities: 0,
-    needs: Needs {
-        identities: true,
-        ..Needs::NOTHING
-    },
+    needs: Needs::IDENTITIES,
 };
 
 /// Why a set of identifier values is guessable, if it is.

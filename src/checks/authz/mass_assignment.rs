@@ -9,7 +9,8 @@
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::{caller, identity_names, send_json, url_as};
+use super::{caller, identity_names, url_as};
+use crate::checks::probe::send_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::EngineError;
@@ -20,16 +21,12 @@ pub struct MassAssignment;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.mass-assignment",
-    family: "authz",
     category: Category::PropertyAuthorization,
     severity: Severity::High,
     summary: "Privileged properties (role, is_admin, balance) accepted on updates (needs --active)",
     mode: Mode::StateChanging,
     min_identities: 1,
-    needs: Needs {
-        identities: true,
-        ..Needs::NOTHING
-    },
+    needs: Needs::IDENTITIES,
 };
 
 /// Fields a caller must never set, with the value Rampart tries.

@@ -13,22 +13,19 @@ use crate::engine::{Caller, EngineError};
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
-use super::{caller, identity_names, success_json};
+use super::{caller, identity_names};
+use crate::checks::probe::success_json;
 
 pub struct MissingAuth;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.missing-auth",
-    family: "authz",
     category: Category::Authentication,
     severity: Severity::High,
     summary: "Endpoints that return users' data without a credential or with a garbage one",
     mode: Mode::Active,
     min_identities: 1,
-    needs: Needs {
-        identities: true,
-        ..Needs::NOTHING
-    },
+    needs: Needs::IDENTITIES,
 };
 
 #[async_trait]

@@ -16,15 +16,28 @@ pub mod missing_auth;
 pub mod subject_from_url;
 pub mod user_enumeration;
 
-use std::sync::Arc;
-
 use serde_json::Value;
 use url::Url;
 
-use super::ProbeContext;
+use crate::checks::{Family, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::{Caller, Exchange};
+use crate::engine::Caller;
 use crate::facts::identities::is_id_param;
+
+/// The family's checks, in the order `rampart checks` lists them.
+pub static FAMILY: Family = Family {
+    module: module_path!(),
+    checks: &[
+        &bola::Bola,
+        &subject_from_url::SubjectFromUrl,
+        &missing_auth::MissingAuth,
+        &guessable_ids::GuessableIds,
+        &excessive_exposure::ExcessiveExposure,
+        &mass_assignment::MassAssignment,
+        &user_enumeration::UserEnumeration,
+        &login_rate_limit::LoginRateLimit,
+    ],
+};
 
 /// The endpoint's URL with identifier parameters filled with `who`'s own
 /// values (others from the spec's samples). `None` when an identifier of
@@ -64,32 +77,6 @@ pub(crate) fn identity_names(ctx: &ProbeContext<'_>) -> Vec<String> {
         .iter()
         .map(|i| i.name.clone())
         .collect()
-}
-
-pub(crate) fn success_json(exchange: &Exchange) -> bool {
-    (200..300).contains(&exchange.response.status)
-        && exchange.body_json().is_some_and(|v| {
-            matches!(v, Value::Object(m) if !m.is_empty())
-                || matches!(v, Value::Array(a) if !a.is_empty())
-        })
-}
-
-/// Sends `method` with a JSON body for `endpoint` to `url` as `who`.
-pub(crate) async fn send_json(
-    ctx: &ProbeContext<'_>,
-    endpoint: &Endpoint,
-    method: &str,
-    url: &Url,
-    who: Caller,
-    body: &Value,
-) -> Result<Arc<Exchange>, crate::engine::EngineError> {
-    let mut probe = crate::engine::Probe::get(url.clone())
-        .as_caller(who)
-        .template(Some(endpoint.path.clone()))
-        .header("Content-Type", "application/json");
-    probe.method = method.to_string();
-    probe.body = Some(body.to_string().into());
-    ctx.engine.send(probe).await
 }
 
 /// The login endpoint's field names: (user field, password field).

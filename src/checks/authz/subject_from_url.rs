@@ -8,7 +8,8 @@
 
 use async_trait::async_trait;
 
-use super::{caller, identity_names, success_json};
+use super::{caller, identity_names};
+use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::EngineError;
@@ -20,16 +21,12 @@ pub struct SubjectFromUrl;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.subject-from-url",
-    family: "authz",
     category: Category::Bola,
     severity: Severity::High,
     summary: "The subject (user id) is taken from a path or query parameter instead of the caller's token",
     mode: Mode::Active,
     min_identities: 2,
-    needs: Needs {
-        identities: true,
-        ..Needs::NOTHING
-    },
+    needs: Needs::IDENTITIES,
 };
 
 #[async_trait]

@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 
-use super::{busted, cache_note, is_success, same_response};
+use crate::checks::probe::{busted, cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
@@ -21,7 +21,6 @@ pub struct AuthAfterLookup;
 
 static META: CheckMeta = CheckMeta {
     id: "cache.auth-after-lookup",
-    family: "cache",
     category: Category::CachePoisoning,
     severity: Severity::High,
     summary: "Cached 200 served to requests with an invalid or missing credential",

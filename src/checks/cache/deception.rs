@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use url::Url;
 
-use super::{busted, cache_note, is_success, same_response};
+use crate::checks::probe::{busted, cache_note, is_success, private_view, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
@@ -21,7 +21,6 @@ pub struct Deception;
 
 static META: CheckMeta = CheckMeta {
     id: "cache.deception",
-    family: "cache",
     category: Category::CacheDeception,
     severity: Severity::High,
     summary: "Private responses served for static-looking paths and stored by the cache",
@@ -82,19 +81,11 @@ impl Check for Deception {
         let Some(url) = ctx.url(endpoint) else {
             return Ok(Vec::new());
         };
-        let Some(owner) = ctx.identities().into_iter().next() else {
-            return Ok(Vec::new());
-        };
-        let (Some(owner_normal), Some(anonymous_normal)) = (
-            ctx.baseline(&owner).cloned(),
-            ctx.baseline(&Caller::Anonymous).cloned(),
-        ) else {
-            return Ok(Vec::new());
-        };
         // Only private responses are worth deceiving a cache into storing.
-        if !is_success(&owner_normal) || same_response(&owner_normal, &anonymous_normal) {
+        let Some(view) = private_view(ctx).filter(|view| is_success(&view.mine)) else {
             return Ok(Vec::new());
-        }
+        };
+        let (owner, owner_normal) = (view.owner, view.mine);
         for (kind, pattern) in SUFFIXES {
             let name = format!("rampart{}", ctx.engine.buster().next_token());
             // The buster too: an origin that ignores the suffix may key its own

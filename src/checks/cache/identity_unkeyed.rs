@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 
-use super::{busted, cache_note, is_success, same_response};
+use crate::checks::probe::{busted, cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
@@ -21,7 +21,6 @@ pub struct IdentityUnkeyed;
 
 static META: CheckMeta = CheckMeta {
     id: "cache.identity-unkeyed",
-    family: "cache",
     category: Category::CachePoisoning,
     severity: Severity::High,
     summary: "Authenticated responses cached without the caller's identity in the key and served to others",

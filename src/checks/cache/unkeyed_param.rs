@@ -9,27 +9,24 @@
 use async_trait::async_trait;
 use url::Url;
 
-use super::{busted, cache_note, canary, poisonable_url, reflects};
+use super::poisonable_url;
+use crate::checks::probe::{busted, canary, poison, reflects, Taint};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::{Caller, EngineError, Probe};
+use crate::engine::{Caller, EngineError};
 use crate::facts::Needs;
-use crate::finding::{Category, Confidence, FindingDraft, Severity};
+use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct UnkeyedParam;
 
 static META: CheckMeta = CheckMeta {
     id: "cache.unkeyed-param",
-    family: "cache",
     category: Category::CachePoisoning,
     severity: Severity::High,
     summary: "Query parameters excluded from the cache key but reflected by the origin",
     mode: Mode::Active,
     min_identities: 0,
-    needs: Needs {
-        cache_profile: true,
-        ..Needs::NOTHING
-    },
+    needs: Needs::CACHE_PROFILE,
 };
 
 static PARAMS: &[&str] = &[
@@ -80,29 +77,25 @@ impl Check for UnkeyedParam {
             let marker = canary(ctx);
             let mut poisoned_url = base.clone();
             poisoned_url.query_pairs_mut().append_pair(param, &marker);
-            let poisoned = ctx.get(endpoint, &poisoned_url, &caller, &[]).await?;
-            if !reflects(&poisoned, &marker) {
+            let attack = ctx.request(endpoint, &poisoned_url, &caller, &[]);
+            let taint = Taint::Marker(&marker);
+            let Some(poisoned) = poison(ctx, endpoint, attack, &base, taint).await? else {
                 continue;
-            }
-            let victim = ctx.get(endpoint, &base, &caller, &[]).await?;
-            if !reflects(&victim, &marker) {
-                continue;
-            }
+            };
             drafts.push(
-                FindingDraft::at_exchange(&victim, Severity::High, Confidence::Confirmed)
+                poisoned
+                    .draft(
+                        Severity::High,
+                        &format!("Attacker request with {param}"),
+                        "Request without the parameter receives the poisoned response",
+                    )
                     .title(format!("Cache poisoned through the unkeyed query parameter {param}"))
                     .description(format!(
                         "The origin reflects `{param}` but the cache leaves it out of the key: the URL without the \
                          parameter received the attacker's value."
                     ))
                     .parameter(param)
-                    .key(param)
-                    .evidence(format!("Attacker request with {param}{}", cache_note(&poisoned)), &poisoned, None)
-                    .evidence(
-                        format!("Request without the parameter receives the poisoned response{}", cache_note(&victim)),
-                        &victim,
-                        None,
-                    ),
+                    .key(param),
             );
         }
         drafts.extend(cloaking(ctx, endpoint, &url).await?);
@@ -133,25 +126,25 @@ async fn cloaking(
         );
         let mut cloaked = keyed.clone();
         cloaked.set_query(Some(&cloaked_query));
-        let poisoned = ctx.get(endpoint, &cloaked, &caller, &[]).await?;
-        if !reflects(&poisoned, &marker) {
+        let attack = ctx.request(endpoint, &cloaked, &caller, &[]);
+        let taint = Taint::Marker(&marker);
+        let Some(poisoned) = poison(ctx, endpoint, attack, &keyed, taint).await? else {
             continue;
-        }
-        let victim = ctx.get(endpoint, &keyed, &caller, &[]).await?;
-        if !reflects(&victim, &marker) {
-            continue;
-        }
+        };
         drafts.push(
-            FindingDraft::at_exchange(&victim, Severity::High, Confidence::Confirmed)
+            poisoned
+                .draft(
+                    Severity::High,
+                    &format!("Attacker request with a cloaked {param}"),
+                    &format!("Request with the legitimate {param} receives the attacker's"),
+                )
                 .title(format!("Cache poisoned through parameter cloaking of {param}"))
                 .description(format!(
                     "The cache reads `utm_content=x;{param}=…` as one unkeyed parameter, the origin as a second \
                      `{param}` that overrides the keyed one: the plain URL received the attacker's value."
                 ))
                 .parameter(param)
-                .key(format!("cloaking-{param}"))
-                .evidence(format!("Attacker request with a cloaked {param}{}", cache_note(&poisoned)), &poisoned, None)
-                .evidence(format!("Request with the legitimate {param} receives the attacker's{}", cache_note(&victim)), &victim, None),
+                .key(format!("cloaking-{param}")),
         );
     }
     Ok(drafts)
@@ -173,32 +166,27 @@ async fn fat_get(
     for param in query_params {
         let target = busted(ctx, url);
         let marker = canary(ctx);
-        let body = serde_json::json!({ param: marker }).to_string();
-        let mut probe = Probe::get(target.clone()).template(Some(endpoint.path.clone()));
-        probe.headers = endpoint.sample_headers();
-        probe
-            .headers
-            .push(("Content-Type".into(), "application/json".into()));
-        probe.body = Some(body.into());
-        let poisoned = ctx.engine.send(probe).await?;
-        if !reflects(&poisoned, &marker) {
+        let json = [("Content-Type".to_string(), "application/json".to_string())];
+        let mut attack = ctx.request(endpoint, &target, &Caller::Anonymous, &json);
+        attack.body = Some(serde_json::json!({ param: marker }).to_string().into());
+        let taint = Taint::Marker(&marker);
+        let Some(poisoned) = poison(ctx, endpoint, attack, &target, taint).await? else {
             continue;
-        }
-        let victim = ctx.get(endpoint, &target, &Caller::Anonymous, &[]).await?;
-        if !reflects(&victim, &marker) {
-            continue;
-        }
+        };
         drafts.push(
-            FindingDraft::at_exchange(&victim, Severity::High, Confidence::Confirmed)
+            poisoned
+                .draft(
+                    Severity::High,
+                    "Attacker GET with a JSON body",
+                    "Plain GET to the same URL",
+                )
                 .title(format!("Cache poisoned through a GET body overriding {param} (fat GET)"))
                 .description(format!(
                     "The origin takes `{param}` from the body of a GET request, which the cache does not key on: a \
                      plain GET to the same URL received the value from the attacker's body."
                 ))
                 .parameter(param)
-                .key(format!("fat-get-{param}"))
-                .evidence(format!("Attacker GET with a JSON body{}", cache_note(&poisoned)), &poisoned, None)
-                .evidence(format!("Plain GET to the same URL{}", cache_note(&victim)), &victim, None),
+                .key(format!("fat-get-{param}")),
         );
     }
     Ok(drafts)

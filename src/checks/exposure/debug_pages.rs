@@ -19,7 +19,6 @@ pub struct DebugPages;
 
 static META: CheckMeta = CheckMeta {
     id: "exposure.debug-page",
-    family: "exposure",
     category: Category::DataExposure,
     severity: Severity::Critical,
     summary: "Framework debuggers, stack traces and data-store error messages in responses",

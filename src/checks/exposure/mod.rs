@@ -10,9 +10,22 @@ pub mod secrets;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::checks::Family;
 use crate::detect::Detection;
 use crate::engine::Exchange;
 use crate::finding::{Confidence, FindingDraft, Severity};
+
+/// The family's checks, in the order `rampart checks` lists them.
+pub static FAMILY: Family = Family {
+    module: module_path!(),
+    checks: &[
+        &secrets::Secrets,
+        &pii::Pii,
+        &password_hashes::PasswordHashes,
+        &debug_pages::DebugPages,
+        &plaintext_fields::PlaintextFields,
+    ],
+};
 
 /// Groups detections by kind, so one response yields one finding per kind,
 /// with the first match as the evidence focus.

@@ -18,7 +18,6 @@ pub struct PasswordHashes;
 
 static META: CheckMeta = CheckMeta {
     id: "exposure.password-hashes",
-    family: "exposure",
     category: Category::DataExposure,
     severity: Severity::High,
     summary: "Password hashes or clear-text password fields in responses",

@@ -19,7 +19,6 @@ pub struct Pii;
 
 static META: CheckMeta = CheckMeta {
     id: "exposure.pii",
-    family: "exposure",
     category: Category::DataExposure,
     severity: Severity::High,
     summary: "US Social Security numbers, payment card numbers and bulk email addresses returned in clear",

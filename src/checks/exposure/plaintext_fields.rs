@@ -21,7 +21,6 @@ pub struct PlaintextFields;
 
 static META: CheckMeta = CheckMeta {
     id: "exposure.plaintext-fields",
-    family: "exposure",
     category: Category::DataExposure,
     severity: Severity::Low,
     summary: "Sensitive fields (SSN, date of birth, account numbers…) returned readable, with no sign of field-level encryption",

@@ -17,7 +17,6 @@ pub struct Secrets;
 
 static META: CheckMeta = CheckMeta {
     id: "exposure.secrets",
-    family: "exposure",
     category: Category::DataExposure,
     severity: Severity::Critical,
     summary: "Cloud keys, private keys and tokens returned in response bodies",

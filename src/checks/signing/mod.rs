@@ -19,11 +19,30 @@ pub mod timing_compare;
 pub mod unbound_caller;
 pub mod unsigned_params;
 
+use std::sync::Arc;
+
 use url::Url;
 
-use super::ProbeContext;
+use crate::checks::probe::success_json;
+use crate::checks::{Family, ProbeContext};
 use crate::discover::Endpoint;
+use crate::engine::{Caller, EngineError, Exchange};
 use crate::facts::SignedLink;
+use crate::identity::signing::flip;
+
+/// The family's checks, in the order `rampart checks` lists them.
+pub static FAMILY: Family = Family {
+    module: module_path!(),
+    checks: &[
+        &signature_optional::SignatureOptional,
+        &unsigned_params::UnsignedParams,
+        &unbound_caller::UnboundCaller,
+        &replay::Replay,
+        &request_replay::RequestReplay,
+        &partial_coverage::PartialCoverage,
+        &timing_compare::TimingCompare,
+    ],
+};
 
 /// Whether a concrete path matches an endpoint template.
 fn matches_template(template: &str, path: &str) -> bool {
@@ -43,6 +62,36 @@ pub(crate) fn links_for<'a>(ctx: &'a ProbeContext<'_>, endpoint: &Endpoint) -> V
         .iter()
         .filter(|l| endpoint.is_read_only() && matches_template(&template, l.url.path()))
         .collect()
+}
+
+/// A signed link that works: the first one pointing at the endpoint, as its
+/// owner fetched it on a fresh URL and got data back.
+pub(crate) struct Genuine<'a> {
+    pub link: &'a SignedLink,
+    pub owner: Caller,
+    /// The fresh URL the owner fetched.
+    pub url: Url,
+    pub answer: Arc<Exchange>,
+}
+
+/// The endpoint's [`Genuine`] link, if it has one. The first link is
+/// enough: one signing scheme guards an endpoint.
+pub(crate) async fn genuine_link<'a>(
+    ctx: &'a ProbeContext<'_>,
+    endpoint: &Endpoint,
+) -> Result<Option<Genuine<'a>>, EngineError> {
+    let Some(link) = links_for(ctx, endpoint).into_iter().next() else {
+        return Ok(None);
+    };
+    let owner = Caller::Identity(link.owner.clone());
+    let url = ctx.engine.buster().bust(&link.url);
+    let answer = ctx.get(endpoint, &url, &owner, &[]).await?;
+    Ok(success_json(&answer).then_some(Genuine {
+        link,
+        owner,
+        url,
+        answer,
+    }))
 }
 
 /// `url` with `param` replaced (or removed when `value` is `None`), plus a buster.
@@ -114,10 +163,8 @@ pub(crate) fn signature_of(link: &SignedLink) -> String {
 /// that decoders ignore (an HMAC-SHA1 in 27 characters keeps only 4 of the
 /// last character's 6 bits), so `…A` → `…B` can decode to the very same
 /// signature and a correctly verifying server would accept it. The first
-/// character is all data. The replacement keeps the character class and its
-/// case (`0`↔`1`, `a`↔`b`, `A`↔`B`, anything else → `0`/`a`/`A`), so the
-/// value stays valid hex or base64 but differs even to a case-insensitive
-/// hex decoder.
+/// character is all data. The replacement is [`flip`]'s: same alphabet,
+/// same case.
 pub(crate) fn corrupt(signature: &str) -> String {
     let start = signature.rfind('.').map(|dot| dot + 1).unwrap_or(0);
     let mut chars: Vec<char> = signature.chars().collect();
@@ -133,14 +180,7 @@ pub(crate) fn corrupt(signature: &str) -> String {
         None => chars.iter_mut().rev().find(|c| c.is_ascii_alphanumeric()),
     };
     if let Some(c) = target {
-        *c = match *c {
-            '0' => '1',
-            '1'..='9' => '0',
-            'a' => 'b',
-            'b'..='z' => 'a',
-            'A' => 'B',
-            _ => 'A',
-        };
+        *c = flip(*c);
     }
     chars.into_iter().collect()
 }

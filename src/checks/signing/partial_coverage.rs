@@ -23,9 +23,9 @@ use bytes::Bytes;
 use serde_json::Value;
 use url::Url;
 
-use super::recipe::{accepted, control, Control, Planned};
+use super::recipe::{accepted, control};
 use super::with_param;
-use crate::checks::cache::{canary, reflects, same_response};
+use crate::checks::probe::{canary, reflects, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::buster::BUSTER_PARAM;
@@ -40,16 +40,12 @@ pub struct PartialCoverage;
 
 static META: CheckMeta = CheckMeta {
     id: "signing.partial-coverage",
-    family: "signing",
     category: Category::Signature,
     severity: Severity::High,
     summary: "Parameters, caller headers or bodies outside the request signature change the answer (needs a signing recipe)",
     mode: Mode::Active,
     min_identities: 1,
-    needs: Needs {
-        identities: true,
-        ..Needs::NOTHING
-    },
+    needs: Needs::IDENTITIES,
 };
 
 /// One query parameter to change: its name, its value in the signed
@@ -169,20 +165,6 @@ fn changed_body(body: &[u8], marker: &str) -> Option<(String, Bytes)> {
     Some((field, Bytes::from(Value::Object(map).to_string())))
 }
 
-fn control_steps(draft: FindingDraft, control: &Control) -> FindingDraft {
-    draft
-        .evidence(
-            format!("{}'s correctly signed request is accepted", control.who),
-            &control.genuine,
-            None,
-        )
-        .evidence(
-            "The same request with a corrupted signature is refused: signatures are verified",
-            &control.corrupted,
-            None,
-        )
-}
-
 #[async_trait]
 impl Check for PartialCoverage {
     fn meta(&self) -> &'static CheckMeta {
@@ -194,15 +176,10 @@ impl Check for PartialCoverage {
         ctx: &ProbeContext<'_>,
         endpoint: &Endpoint,
     ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(planned) = Planned::for_endpoint(ctx, endpoint) else {
+        let Some(control) = control(ctx, endpoint, &SignOptions::default()).await? else {
             return Ok(Vec::new());
         };
-        let Some(control) = control(ctx, endpoint, &planned, &SignOptions::default()).await? else {
-            return Ok(Vec::new());
-        };
-        let Some(recipe) = ctx.engine.signing_recipe(&control.who) else {
-            return Ok(Vec::new());
-        };
+        let (recipe, planned) = (control.recipe, &control.planned);
         let who = control.who.clone();
         let facts = &ctx.facts.identities;
         // The signature of every tampered request is computed over the
@@ -271,7 +248,7 @@ impl Check for PartialCoverage {
             ))
             .parameter(name.clone())
             .key(format!("param-{name}"));
-            draft = control_steps(draft, &control).evidence(
+            draft = control.evidence(draft).evidence(
                 format!("The same signature on the request with `{name}` {was} is accepted"),
                 &forged,
                 None,
@@ -322,7 +299,7 @@ impl Check for PartialCoverage {
                 ))
                 .parameter(header.clone())
                 .key(format!("caller-{}", header.to_ascii_lowercase()));
-            drafts.push(control_steps(draft, &control).evidence(
+            drafts.push(control.evidence(draft).evidence(
                 format!("{who}'s signed request with {other}'s `{header}` gets {other}'s data"),
                 &swapped,
                 None,
@@ -357,7 +334,7 @@ impl Check for PartialCoverage {
                     ))
                     .parameter(field.clone())
                     .key("body");
-                drafts.push(control_steps(draft, &control).evidence(
+                drafts.push(control.evidence(draft).evidence(
                     format!("The same signature with `{field}` changed in the body is accepted"),
                     &forged,
                     None,

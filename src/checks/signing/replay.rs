@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 
 use super::links_for;
-use crate::checks::authz::success_json;
+use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
@@ -23,16 +23,12 @@ pub const MAX_AGE_SECONDS: i64 = 24 * 3600;
 
 static META: CheckMeta = CheckMeta {
     id: "signing.replay",
-    family: "signing",
     category: Category::Signature,
     severity: Severity::High,
     summary: "Signed tokens accepted long after they were issued (no expiry)",
     mode: Mode::Active,
     min_identities: 1,
-    needs: Needs {
-        signed_links: true,
-        ..Needs::NOTHING
-    },
+    needs: Needs::SIGNED_LINKS,
 };
 
 #[async_trait]

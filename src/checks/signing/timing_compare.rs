@@ -36,21 +36,18 @@ use crate::engine::{Caller, EngineError, Exchange, Probe};
 use crate::facts::Needs;
 use crate::facts::SignedLink;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
+use crate::identity::signing::flip;
 
 pub struct TimingCompare;
 
 static META: CheckMeta = CheckMeta {
     id: "signing.timing-compare",
-    family: "signing",
     category: Category::Signature,
     severity: Severity::Info,
     summary: "A wrong signature is refused more slowly the more of it matches (timing hint)",
     mode: Mode::Active,
     min_identities: 1,
-    needs: Needs {
-        signed_links: true,
-        ..Needs::NOTHING
-    },
+    needs: Needs::SIGNED_LINKS,
 };
 
 /// Probes per corruption position: 2 × 9 = 18 requests, at most 20 when
@@ -189,19 +186,6 @@ fn judge(samples: &[Sample]) -> Option<Verdict> {
         dominance,
         status,
     })
-}
-
-/// The same character changed the way [`corrupt`] changes one: class and
-/// case kept, so hex stays hex and base64 stays base64.
-fn flip(c: char) -> char {
-    match c {
-        '0' => '1',
-        '1'..='9' => '0',
-        'a' => 'b',
-        'b'..='z' => 'a',
-        'A' => 'B',
-        _ => 'A',
-    }
 }
 
 /// The two wrong signatures to time against each other.

@@ -15,7 +15,6 @@ pub struct CookieFlags;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.cookie-flags",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "Cookies set without Secure, HttpOnly or SameSite",

@@ -17,7 +17,6 @@ pub struct CredentialsInUrl;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.credentials-in-url",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "Tokens, keys or passwords placed by the API in redirect URLs",

@@ -19,7 +19,6 @@ pub struct InsecureLinks;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.insecure-links",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "http:// links in an HTTPS API's responses, or data-store endpoints over http://",

@@ -4,12 +4,12 @@
 //! MACs) and no modern client needs them; a server that still accepts them
 //! lets an active attacker push a connection down to them.
 
-use async_trait::async_trait;
+use std::sync::Arc;
 
-use super::{target_draft, tls_report};
-use crate::checks::{Check, CheckMeta, Mode, TargetContext};
-use crate::engine::EngineError;
-use crate::facts::Needs;
+use crate::checks::probe::target_draft;
+use crate::checks::{Check, CheckMeta, Mode};
+use crate::engine::Exchange;
+use crate::facts::{Needs, TargetFacts};
 use crate::finding::{Category, FindingDraft, Severity};
 use crate::transport::tls_probe::TlsVersion;
 
@@ -17,44 +17,36 @@ pub struct TlsVersions;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.tls-versions",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::High,
     summary: "SSLv3, TLS 1.0 or TLS 1.1 accepted",
     mode: Mode::Active,
     min_identities: 0,
-    needs: Needs {
-        tls: true,
-        ..Needs::NOTHING
-    },
+    needs: Needs::TLS,
 };
 
-#[async_trait]
 impl Check for TlsVersions {
     fn meta(&self) -> &'static CheckMeta {
         &META
     }
 
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(report) = tls_report(ctx) else {
-            return Ok(Vec::new());
+    fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Vec<FindingDraft> {
+        let Some(report) = facts.tls_report() else {
+            return Vec::new();
         };
         let accepted: Vec<String> = report
             .accepted_versions
             .iter()
             .map(|v| v.to_string())
             .collect();
-        Ok(report
+        report
             .accepted_versions
             .iter()
             .filter(|v| **v < TlsVersion::Tls12)
             .map(|version| {
                 let severity = if *version == TlsVersion::Ssl3 { Severity::High } else { Severity::Medium };
                 target_draft(
-                    ctx.root,
+                    root,
                     severity,
                     format!("Obsolete protocol {version} accepted"),
                     format!(
@@ -64,6 +56,6 @@ impl Check for TlsVersions {
                     format!("{version}"),
                 )
             })
-            .collect())
+            .collect()
     }
 }

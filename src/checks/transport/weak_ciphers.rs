@@ -6,13 +6,12 @@
 //! encryption. Each is negotiated only if the server agrees to it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use async_trait::async_trait;
-
-use super::{target_draft, tls_report};
-use crate::checks::{Check, CheckMeta, Mode, TargetContext};
-use crate::engine::EngineError;
-use crate::facts::Needs;
+use crate::checks::probe::target_draft;
+use crate::checks::{Check, CheckMeta, Mode};
+use crate::engine::Exchange;
+use crate::facts::{Needs, TargetFacts};
 use crate::finding::{Category, FindingDraft, Severity};
 use crate::transport::tls_probe::Weakness;
 
@@ -20,16 +19,12 @@ pub struct WeakCiphers;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.weak-ciphers",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::High,
     summary: "NULL, anonymous, export, RC4, DES/3DES or CBC-only cipher suites accepted",
     mode: Mode::Active,
     min_identities: 0,
-    needs: Needs {
-        tls: true,
-        ..Needs::NOTHING
-    },
+    needs: Needs::TLS,
 };
 
 fn severity(weakness: Weakness) -> Severity {
@@ -40,18 +35,14 @@ fn severity(weakness: Weakness) -> Severity {
     }
 }
 
-#[async_trait]
 impl Check for WeakCiphers {
     fn meta(&self) -> &'static CheckMeta {
         &META
     }
 
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(report) = tls_report(ctx) else {
-            return Ok(Vec::new());
+    fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Vec<FindingDraft> {
+        let Some(report) = facts.tls_report() else {
+            return Vec::new();
         };
         let mut by_weakness: BTreeMap<String, (Weakness, Vec<String>)> = BTreeMap::new();
         for (version, suite) in &report.weak_ciphers {
@@ -63,17 +54,17 @@ impl Check for WeakCiphers {
                 .or_insert_with(|| (weakness, Vec::new()));
             entry.1.push(format!("{} at {version}", suite.name));
         }
-        Ok(by_weakness
+        by_weakness
             .into_iter()
             .map(|(label, (weakness, suites))| {
                 target_draft(
-                    ctx.root,
+                    root,
                     severity(weakness),
                     format!("Weak cipher suites accepted ({label})"),
                     format!("The server negotiated: {}.", suites.join(", ")),
                     label.to_ascii_lowercase(),
                 )
             })
-            .collect())
+            .collect()
     }
 }
