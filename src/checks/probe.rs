@@ -114,6 +114,17 @@ impl ProbeContext<'_> {
             .send(self.request(endpoint, url, caller, headers))
             .await
     }
+
+    /// A fresh cache-busted copy of `url`: a cache key no one else reads or
+    /// has written.
+    pub fn fresh(&self, url: &Url) -> Url {
+        self.engine.buster().bust(url)
+    }
+
+    /// A unique marker that cannot occur in a real response.
+    pub fn canary(&self) -> String {
+        format!("rampart{}", self.engine.buster().next_token())
+    }
 }
 
 /// A 2xx answer with a non-empty JSON object or array: data, not an error
@@ -148,14 +159,11 @@ pub(crate) fn reflects(exchange: &Exchange, marker: &str) -> bool {
             .any(|(_, v)| v.contains(marker))
 }
 
-/// A fresh busted URL for `url`.
-pub(crate) fn busted(ctx: &ProbeContext<'_>, url: &Url) -> Url {
-    ctx.engine.buster().bust(url)
-}
-
-/// A unique marker that cannot occur in a real response.
-pub(crate) fn canary(ctx: &ProbeContext<'_>) -> String {
-    format!("rampart{}", ctx.engine.buster().next_token())
+/// Where `needle` first appears in the response body: the part of the body
+/// a finding's evidence shows.
+pub(crate) fn focus_on(exchange: &Exchange, needle: &str) -> Option<std::ops::Range<usize>> {
+    let at = exchange.body_text().find(needle)?;
+    Some(at..at + needle.len())
 }
 
 /// How a cache header described an exchange, for evidence step names.
@@ -340,6 +348,9 @@ mod tests {
         assert!(!same_response(&a, &exchange(URL, None, 201, &[], "same")));
         let marked = exchange(URL, None, 200, &[("Location", "/mk1")], "plain");
         assert!(reflects(&marked, "mk1") && !reflects(&marked, "mk2"));
+        let body = exchange(URL, None, 200, &[], r#"{"link":"http://x"}"#);
+        assert_eq!(focus_on(&body, "http://x"), Some(9..17));
+        assert_eq!(focus_on(&body, "https://x"), None);
         let hit = exchange(URL, None, 200, &[("X-Cache", "HIT")], "");
         assert_eq!(cache_note(&hit), " (x-cache: HIT)");
         assert_eq!(cache_note(&marked), "");

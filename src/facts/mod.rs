@@ -25,53 +25,32 @@ use crate::transport::tls_probe::{self, TlsReport};
 /// /path`): one per caller, identities first, then anonymous.
 pub type Baselines = BTreeMap<String, Vec<Arc<Exchange>>>;
 
-/// The facts a check needs learned before it runs.
+/// The facts a check needs learned before it runs: a set of the constants
+/// below, combined with [`Needs::and`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Needs {
-    /// What each identity's own responses reveal about it ([`IdentityFacts`];
-    /// read from the baselines, no request).
-    pub identities: bool,
-    /// Signed links in the identities' own responses ([`SignedLink`]; read
-    /// from the baselines, no request).
-    pub signed_links: bool,
-    /// The cache in front of the target ([`CacheProfile`]; a few requests).
-    pub cache_profile: bool,
-    /// The TLS handshake probe of an https target (dozens of handshakes).
-    pub tls: bool,
-}
+pub struct Needs(u8);
 
 impl Needs {
-    pub const NOTHING: Needs = Needs {
-        identities: false,
-        signed_links: false,
-        cache_profile: false,
-        tls: false,
-    };
-    pub const IDENTITIES: Needs = Needs {
-        identities: true,
-        ..Needs::NOTHING
-    };
-    pub const SIGNED_LINKS: Needs = Needs {
-        signed_links: true,
-        ..Needs::NOTHING
-    };
-    pub const CACHE_PROFILE: Needs = Needs {
-        cache_profile: true,
-        ..Needs::NOTHING
-    };
-    pub const TLS: Needs = Needs {
-        tls: true,
-        ..Needs::NOTHING
-    };
+    pub const NOTHING: Needs = Needs(0);
+    /// What each identity's own responses reveal about it ([`IdentityFacts`];
+    /// read from the baselines, no request).
+    pub const IDENTITIES: Needs = Needs(1);
+    /// Signed links in the identities' own responses ([`SignedLink`]; read
+    /// from the baselines, no request).
+    pub const SIGNED_LINKS: Needs = Needs(1 << 1);
+    /// The cache in front of the target ([`CacheProfile`]; a few requests).
+    pub const CACHE_PROFILE: Needs = Needs(1 << 2);
+    /// The TLS handshake probe of an https target (dozens of handshakes).
+    pub const TLS: Needs = Needs(1 << 3);
 
     /// What either needs.
     pub const fn and(self, other: Needs) -> Needs {
-        Needs {
-            identities: self.identities || other.identities,
-            signed_links: self.signed_links || other.signed_links,
-            cache_profile: self.cache_profile || other.cache_profile,
-            tls: self.tls || other.tls,
-        }
+        Needs(self.0 | other.0)
+    }
+
+    /// Whether everything `other` needs is needed here too.
+    pub const fn includes(self, other: Needs) -> bool {
+        self.0 & other.0 == other.0
     }
 }
 
@@ -108,16 +87,16 @@ pub async fn learn(
 ) -> TargetFacts {
     let exchanges = || baselines.values().flatten();
     let mut facts = TargetFacts::default();
-    if needs.identities {
+    if needs.includes(Needs::IDENTITIES) {
         facts.identities = IdentityFacts::learn(endpoints, exchanges());
     }
-    if needs.signed_links {
+    if needs.includes(Needs::SIGNED_LINKS) {
         facts.signed_links = signed_links::harvest(engine, exchanges());
     }
-    if needs.tls {
+    if needs.includes(Needs::TLS) {
         facts.tls = probe_tls(engine).await;
     }
-    if needs.cache_profile {
+    if needs.includes(Needs::CACHE_PROFILE) {
         facts.cache = CacheProfile::learn_from(engine, baselines).await;
     }
     facts
@@ -147,7 +126,9 @@ mod tests {
     #[test]
     fn needs_add_up() {
         let both = Needs::CACHE_PROFILE.and(Needs::TLS);
-        assert!(both.cache_profile && both.tls && !both.identities && !both.signed_links);
+        assert!(both.includes(Needs::CACHE_PROFILE) && both.includes(Needs::TLS));
+        assert!(!both.includes(Needs::IDENTITIES) && !both.includes(Needs::SIGNED_LINKS));
+        assert!(both.includes(Needs::NOTHING));
         assert_eq!(Needs::NOTHING.and(Needs::NOTHING), Needs::NOTHING);
         assert_eq!(Needs::IDENTITIES.and(Needs::IDENTITIES), Needs::IDENTITIES);
     }

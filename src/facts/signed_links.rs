@@ -46,6 +46,13 @@ pub struct SignedLink {
     pub field: String,
 }
 
+impl SignedLink {
+    /// How long ago the link's token was issued, in seconds, when it says.
+    pub fn age_seconds(&self) -> Option<i64> {
+        Some(chrono::Utc::now().timestamp() - self.issued_at?)
+    }
+}
+
 /// Decodes the timestamp of an itsdangerous `payload.timestamp.signature`
 /// token (base64url of a big-endian integer). `None` for other shapes.
 pub fn itsdangerous_timestamp(token: &str) -> Option<i64> {

@@ -70,7 +70,7 @@ impl Check for KeyInQuery {
         let mut places: Vec<String> = Vec::new();
         let mut evidence = Vec::new();
         for name in QUERY_NAMES {
-            let mut with_key = ctx.engine.buster().bust(&url);
+            let mut with_key = ctx.fresh(&url);
             with_key.query_pairs_mut().append_pair(name, &key);
             let answer = ctx
                 .get(endpoint, &with_key, &Caller::Anonymous, &[])
@@ -84,12 +84,7 @@ impl Check for KeyInQuery {
         for name in COOKIE_NAMES {
             let cookie = vec![("Cookie".to_string(), format!("{name}={key}"))];
             let answer = ctx
-                .get(
-                    endpoint,
-                    &ctx.engine.buster().bust(&url),
-                    &Caller::Anonymous,
-                    &cookie,
-                )
+                .get(endpoint, &ctx.fresh(&url), &Caller::Anonymous, &cookie)
                 .await?;
             if accepted(&answer) {
                 places.push(format!("cookie `{name}`"));

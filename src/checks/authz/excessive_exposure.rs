@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::checks::probe::focus_on;
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::engine::Exchange;
 use crate::facts::Needs;
@@ -101,8 +102,7 @@ impl Check for ExcessiveExposure {
         let list: Vec<String> = fields.into_iter().collect();
         let focus = list
             .first()
-            .and_then(|f| exchange.body_text().find(&format!("\"{f}\"")))
-            .map(|start| start..start + list[0].len() + 2);
+            .and_then(|f| focus_on(exchange, &format!("\"{f}\"")));
         vec![FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Firm)
             .title("Response exposes internal fields")
             .description(format!(

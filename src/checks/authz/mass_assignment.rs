@@ -83,12 +83,7 @@ impl Check for MassAssignment {
             return Ok(Vec::new());
         }
         let after = ctx
-            .get(
-                endpoint,
-                &ctx.engine.buster().bust(&url),
-                &caller(&owner),
-                &[],
-            )
+            .get(endpoint, &ctx.fresh(&url), &caller(&owner), &[])
             .await?;
         let stuck: Vec<&str> = privileged()
             .into_iter()

@@ -71,12 +71,7 @@ impl Check for MissingAuth {
         };
         let garbage = ctx.garbage_credentials(&caller(&name));
         let answer = ctx
-            .get(
-                endpoint,
-                &ctx.engine.buster().bust(&url),
-                &Caller::Anonymous,
-                &garbage,
-            )
+            .get(endpoint, &ctx.fresh(&url), &Caller::Anonymous, &garbage)
             .await?;
         let leaked = facts.owners_of(&answer);
         if !success_json(&answer) || leaked.is_empty() {

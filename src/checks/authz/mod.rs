@@ -67,7 +67,7 @@ pub(crate) fn url_as(
         }
     }
     let url = ctx.url(&filled)?;
-    Some((ctx.engine.buster().bust(&url), substituted))
+    Some((ctx.fresh(&url), substituted))
 }
 
 /// Identity names in scan order.

@@ -65,7 +65,7 @@ impl Check for SubjectFromUrl {
                     param.sample = Some(other_subject.clone());
                 }
                 let Some(url) = ctx.url(&aimed) else { continue };
-                let url = ctx.engine.buster().bust(&url);
+                let url = ctx.fresh(&url);
                 let answer = ctx.get(endpoint, &url, &caller(me), &[]).await?;
                 let owners = facts.owners_of(&answer);
                 if !success_json(&answer) || !owners.contains(other) || owners.contains(me) {

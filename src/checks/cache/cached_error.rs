@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 
 use super::poisonable_url;
-use crate::checks::probe::{busted, poison, Taint};
+use crate::checks::probe::{poison, Taint};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
@@ -87,7 +87,7 @@ impl Check for CachedError {
             if reported_kinds.contains(&kind) {
                 continue;
             }
-            let target = busted(ctx, &url);
+            let target = ctx.fresh(&url);
             let attack = ctx.request(
                 endpoint,
                 &target,
@@ -98,7 +98,7 @@ impl Check for CachedError {
             let Some(poisoned) = poison(ctx, endpoint, attack, &target, taint).await? else {
                 continue;
             };
-            let fresh = ctx.get(endpoint, &busted(ctx, &url), &caller, &[]).await?;
+            let fresh = ctx.get(endpoint, &ctx.fresh(&url), &caller, &[]).await?;
             if fresh.response.status >= 400 {
                 continue;
             }

@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 use url::Url;
 
-use crate::checks::probe::{busted, cache_note, is_success, private_view, same_response};
+use crate::checks::probe::{cache_note, is_success, private_view, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
@@ -90,7 +90,7 @@ impl Check for Deception {
             let name = format!("rampart{}", ctx.engine.buster().next_token());
             // The buster too: an origin that ignores the suffix may key its own
             // cache on the bare path, and a probe must never create that entry.
-            let Some(lure) = deceptive_url(&busted(ctx, &url), pattern, &name) else {
+            let Some(lure) = deceptive_url(&ctx.fresh(&url), pattern, &name) else {
                 continue;
             };
             let victim = ctx.get(endpoint, &lure, &owner, &[]).await?;
@@ -103,8 +103,7 @@ impl Check for Deception {
             }
             // Without the victim's visit, the same kind of URL stays private.
             let control_name = format!("rampart{}", ctx.engine.buster().next_token());
-            let Some(control_url) = deceptive_url(&busted(ctx, &url), pattern, &control_name)
-            else {
+            let Some(control_url) = deceptive_url(&ctx.fresh(&url), pattern, &control_name) else {
                 continue;
             };
             let control = ctx

@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 
-use crate::checks::probe::{busted, cache_note, is_success, same_response};
+use crate::checks::probe::{cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
@@ -54,7 +54,7 @@ impl Check for IdentityUnkeyed {
         // anonymous caller stands in for "someone else".
         let other = ids.get(1).cloned().unwrap_or(Caller::Anonymous);
 
-        let shared = busted(ctx, &url);
+        let shared = ctx.fresh(&url);
         let primed = ctx.get(endpoint, &shared, &owner, &[]).await?;
         if !is_success(&primed) {
             return Ok(Vec::new());
@@ -65,7 +65,7 @@ impl Check for IdentityUnkeyed {
         }
         // Same bytes could simply mean the endpoint is the same for everyone:
         // the other caller's own fresh request must differ.
-        let own = ctx.get(endpoint, &busted(ctx, &url), &other, &[]).await?;
+        let own = ctx.get(endpoint, &ctx.fresh(&url), &other, &[]).await?;
         if same_response(&primed, &own) {
             return Ok(Vec::new());
         }

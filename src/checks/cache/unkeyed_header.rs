@@ -11,7 +11,7 @@
 use async_trait::async_trait;
 
 use super::poisonable_url;
-use crate::checks::probe::{busted, cache_note, canary, poison, Poisoned, Taint};
+use crate::checks::probe::{cache_note, poison, Poisoned, Taint};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
@@ -90,8 +90,8 @@ impl Check for UnkeyedHeader {
         let mut drafts = Vec::new();
 
         for (header, shape) in HEADERS {
-            let marker = canary(ctx);
-            let poisoned_url = busted(ctx, &url);
+            let marker = ctx.canary();
+            let poisoned_url = ctx.fresh(&url);
             let attack = ctx.request(
                 endpoint,
                 &poisoned_url,
@@ -124,7 +124,7 @@ impl Check for UnkeyedHeader {
         };
         let redirect_or_error = |status: u16| status != clean && (300..600).contains(&status);
         for (header, value) in SCHEME_HEADERS {
-            let poisoned_url = busted(ctx, &url);
+            let poisoned_url = ctx.fresh(&url);
             let attack = ctx.request(
                 endpoint,
                 &poisoned_url,
@@ -137,9 +137,7 @@ impl Check for UnkeyedHeader {
             else {
                 continue;
             };
-            let fresh = ctx
-                .get(endpoint, &busted(ctx, &url), &anonymous, &[])
-                .await?;
+            let fresh = ctx.get(endpoint, &ctx.fresh(&url), &anonymous, &[]).await?;
             if fresh.response.status == attack.response.status {
                 continue;
             }

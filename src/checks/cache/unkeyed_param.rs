@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use url::Url;
 
 use super::poisonable_url;
-use crate::checks::probe::{busted, canary, poison, reflects, Taint};
+use crate::checks::probe::{poison, reflects, Taint};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::{Caller, EngineError};
@@ -58,8 +58,8 @@ impl Check for UnkeyedParam {
         };
         let caller = Caller::Anonymous;
         // One request finds which candidates the origin reflects at all...
-        let markers: Vec<(&str, String)> = PARAMS.iter().map(|p| (*p, canary(ctx))).collect();
-        let mut batch_url: Url = busted(ctx, &url);
+        let markers: Vec<(&str, String)> = PARAMS.iter().map(|p| (*p, ctx.canary())).collect();
+        let mut batch_url: Url = ctx.fresh(&url);
         for (param, marker) in &markers {
             batch_url.query_pairs_mut().append_pair(param, marker);
         }
@@ -73,8 +73,8 @@ impl Check for UnkeyedParam {
         // batch would give the batch its own cache entry.
         let mut drafts = Vec::new();
         for param in reflected {
-            let base = busted(ctx, &url);
-            let marker = canary(ctx);
+            let base = ctx.fresh(&url);
+            let marker = ctx.canary();
             let mut poisoned_url = base.clone();
             poisoned_url.query_pairs_mut().append_pair(param, &marker);
             let attack = ctx.request(endpoint, &poisoned_url, &caller, &[]);
@@ -115,10 +115,10 @@ async fn cloaking(
     let caller = Caller::Anonymous;
     let mut drafts = Vec::new();
     for param in ["callback", "jsonp"] {
-        let base = busted(ctx, url);
+        let base = ctx.fresh(url);
         let mut keyed = base.clone();
         keyed.query_pairs_mut().append_pair(param, "rampartsafe");
-        let marker = canary(ctx);
+        let marker = ctx.canary();
         // Built by hand: the `;` must reach the wire unencoded.
         let cloaked_query = format!(
             "{}&utm_content=x;{param}={marker}",
@@ -164,8 +164,8 @@ async fn fat_get(
         .collect();
     let mut drafts = Vec::new();
     for param in query_params {
-        let target = busted(ctx, url);
-        let marker = canary(ctx);
+        let target = ctx.fresh(url);
+        let marker = ctx.canary();
         let json = [("Content-Type".to_string(), "application/json".to_string())];
         let mut attack = ctx.request(endpoint, &target, &Caller::Anonymous, &json);
         attack.body = Some(serde_json::json!({ param: marker }).to_string().into());

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::{by_kind, exposure_draft};
+use super::{drafts_by_kind, Worded};
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::detect::{self, DebugKind};
 use crate::engine::Exchange;
@@ -89,22 +89,17 @@ impl Check for DebugPages {
 
     fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
         let detections = detect::find_debug_output(exchange.body_text(), exchange.content_type());
-        by_kind(detections)
-            .into_iter()
-            .map(|(kind, found)| {
-                let (severity, key, title) = describe(kind);
-                exposure_draft(
-                    exchange,
-                    severity,
-                    key,
-                    title.to_string(),
-                    format!(
-                        "The response (HTTP {}) contains debugging output that reveals the application's internals.",
-                        exchange.response.status
-                    ),
-                    &found,
-                )
+        drafts_by_kind(exchange, detections, |kind, _| {
+            let (severity, key, title) = describe(kind);
+            Some(Worded {
+                severity,
+                key,
+                title: title.to_string(),
+                description: format!(
+                    "The response (HTTP {}) contains debugging output that reveals the application's internals.",
+                    exchange.response.status
+                ),
             })
-            .collect()
+        })
     }
 }

@@ -39,21 +39,44 @@ pub(crate) fn by_kind<K: Ord + Copy>(
     groups
 }
 
+/// How a check words one kind of detection in one response.
+pub(crate) struct Worded {
+    pub severity: Severity,
+    /// What tells this finding from the check's others (part of its id).
+    pub key: &'static str,
+    pub title: String,
+    pub description: String,
+}
+
+/// One finding per kind of detection in the response, as `word` words it
+/// (`None`: that kind is not worth a finding here; `word` may also narrow
+/// the kind's matches, which become the evidence).
+pub(crate) fn drafts_by_kind<K: Ord + Copy>(
+    exchange: &Arc<Exchange>,
+    detections: Vec<Detection<K>>,
+    mut word: impl FnMut(K, &mut Vec<Detection<K>>) -> Option<Worded>,
+) -> Vec<FindingDraft> {
+    by_kind(detections)
+        .into_iter()
+        .filter_map(|(kind, mut found)| {
+            let worded = word(kind, &mut found)?;
+            Some(exposure_draft(exchange, worded, &found))
+        })
+        .collect()
+}
+
 /// A passive exposure finding for one kind of detection in one response.
 pub(crate) fn exposure_draft<K>(
     exchange: &Arc<Exchange>,
-    severity: Severity,
-    key: &str,
-    title: String,
-    description: String,
+    worded: Worded,
     detections: &[Detection<K>],
 ) -> FindingDraft {
     let focus = detections.first().map(|d| d.start..d.end);
     let field = detections.iter().find_map(|d| d.field.clone());
-    let mut draft = FindingDraft::at_exchange(exchange, severity, Confidence::Firm)
-        .title(title)
-        .description(description)
-        .key(key)
+    let mut draft = FindingDraft::at_exchange(exchange, worded.severity, Confidence::Firm)
+        .title(worded.title)
+        .description(worded.description)
+        .key(worded.key)
         .evidence("Response returned the data in clear", exchange, focus);
     if let Some(field) = field {
         draft = draft.parameter(field);

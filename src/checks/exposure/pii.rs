@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::{by_kind, exposure_draft};
+use super::{drafts_by_kind, Worded};
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::detect::{self, PiiKind, BULK_EMAIL_THRESHOLD};
 use crate::engine::Exchange;
@@ -34,40 +34,35 @@ impl Check for Pii {
 
     fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
         let detections = detect::find_pii(exchange.body_text(), exchange.body_json());
-        by_kind(detections)
-            .into_iter()
-            .filter_map(|(kind, found)| {
-                let distinct: BTreeSet<&str> = found.iter().map(|d| d.matched.as_str()).collect();
-                let (severity, key, title, what) = match kind {
-                    PiiKind::UsSsn => (
-                        Severity::High,
-                        "ssn",
-                        "US Social Security number returned in clear",
-                        "Social Security number(s)",
-                    ),
-                    PiiKind::PaymentCard => (
-                        Severity::High,
-                        "card",
-                        "Payment card number returned in clear",
-                        "full payment card number(s) (Luhn-valid, known issuer prefix)",
-                    ),
-                    PiiKind::Email if distinct.len() >= BULK_EMAIL_THRESHOLD => (
-                        Severity::Medium,
-                        "email-bulk",
-                        "Email addresses of many people returned in bulk",
-                        "distinct email addresses",
-                    ),
-                    PiiKind::Email => return None,
-                };
-                Some(exposure_draft(
-                    exchange,
-                    severity,
-                    key,
-                    title.to_string(),
-                    format!("The response contains {} {what}.", distinct.len()),
-                    &found,
-                ))
+        drafts_by_kind(exchange, detections, |kind, found| {
+            let distinct: BTreeSet<&str> = found.iter().map(|d| d.matched.as_str()).collect();
+            let (severity, key, title, what) = match kind {
+                PiiKind::UsSsn => (
+                    Severity::High,
+                    "ssn",
+                    "US Social Security number returned in clear",
+                    "Social Security number(s)",
+                ),
+                PiiKind::PaymentCard => (
+                    Severity::High,
+                    "card",
+                    "Payment card number returned in clear",
+                    "full payment card number(s) (Luhn-valid, known issuer prefix)",
+                ),
+                PiiKind::Email if distinct.len() >= BULK_EMAIL_THRESHOLD => (
+                    Severity::Medium,
+                    "email-bulk",
+                    "Email addresses of many people returned in bulk",
+                    "distinct email addresses",
+                ),
+                PiiKind::Email => return None,
+            };
+            Some(Worded {
+                severity,
+                key,
+                title: title.to_string(),
+                description: format!("The response contains {} {what}.", distinct.len()),
             })
-            .collect()
+        })
     }
 }

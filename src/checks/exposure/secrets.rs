@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::{by_kind, exposure_draft, is_token_endpoint};
+use super::{drafts_by_kind, is_token_endpoint, Worded};
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::detect::{self, SecretKind};
 use crate::engine::Exchange;
@@ -48,37 +48,32 @@ impl Check for Secrets {
         let body = exchange.body_text();
         let detections = detect::find_secrets(body, exchange.body_json());
         let token_endpoint = is_token_endpoint(exchange.endpoint_path());
-        by_kind(detections)
-            .into_iter()
-            .filter_map(|(kind, mut found)| {
-                if kind == SecretKind::Jwt {
-                    // Handing out tokens is a login endpoint's job, and echoing
-                    // the caller's own token leaks nothing new.
-                    found.retain(|d| {
-                        !exchange
-                            .request
-                            .headers
-                            .iter()
-                            .any(|(_, v)| v.contains(d.matched.as_str()))
-                    });
-                    if token_endpoint || found.is_empty() {
-                        return None;
-                    }
+        drafts_by_kind(exchange, detections, |kind, found| {
+            if kind == SecretKind::Jwt {
+                // Handing out tokens is a login endpoint's job, and echoing
+                // the caller's own token leaks nothing new.
+                found.retain(|d| {
+                    !exchange
+                        .request
+                        .headers
+                        .iter()
+                        .any(|(_, v)| v.contains(d.matched.as_str()))
+                });
+                if token_endpoint || found.is_empty() {
+                    return None;
                 }
-                let (severity, key, label) = describe(kind);
-                Some(exposure_draft(
-                    exchange,
+            }
+            let (severity, key, label) = describe(kind);
+            Some(Worded {
                     severity,
                     key,
-                    format!("{} returned in clear", capitalise(label)),
-                    format!(
+                    title: format!("{} returned in clear", capitalise(label)),
+                    description: format!(
                         "The response contains {} {label} value(s); whoever can call this endpoint obtains them.",
                         found.len()
                     ),
-                    &found,
-                ))
-            })
-            .collect()
+                })
+        })
     }
 }
 

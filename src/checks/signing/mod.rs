@@ -74,6 +74,21 @@ pub(crate) struct Genuine<'a> {
     pub answer: Arc<Exchange>,
 }
 
+impl Genuine<'_> {
+    /// The owner fetches the link again with `param` set to `value`
+    /// (removed when `None`), on a fresh URL.
+    pub async fn fetch_with(
+        &self,
+        ctx: &ProbeContext<'_>,
+        endpoint: &Endpoint,
+        param: &str,
+        value: Option<&str>,
+    ) -> Result<Arc<Exchange>, EngineError> {
+        let url = with_param(ctx, &self.link.url, param, value);
+        ctx.get(endpoint, &url, &self.owner, &[]).await
+    }
+}
+
 /// The endpoint's [`Genuine`] link, if it has one. The first link is
 /// enough: one signing scheme guards an endpoint.
 pub(crate) async fn genuine_link<'a>(
@@ -83,15 +98,26 @@ pub(crate) async fn genuine_link<'a>(
     let Some(link) = links_for(ctx, endpoint).into_iter().next() else {
         return Ok(None);
     };
-    let owner = Caller::Identity(link.owner.clone());
-    let url = ctx.engine.buster().bust(&link.url);
-    let answer = ctx.get(endpoint, &url, &owner, &[]).await?;
+    let (url, answer) = fetch_as_owner(ctx, endpoint, link).await?;
     Ok(success_json(&answer).then_some(Genuine {
         link,
-        owner,
+        owner: Caller::Identity(link.owner.clone()),
         url,
         answer,
     }))
+}
+
+/// The link's owner fetches it as issued, on a fresh URL: that URL and the
+/// answer.
+pub(crate) async fn fetch_as_owner(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    link: &SignedLink,
+) -> Result<(Url, Arc<Exchange>), EngineError> {
+    let owner = Caller::Identity(link.owner.clone());
+    let url = ctx.fresh(&link.url);
+    let answer = ctx.get(endpoint, &url, &owner, &[]).await?;
+    Ok((url, answer))
 }
 
 /// `url` with `param` replaced (or removed when `value` is `None`), plus a buster.
@@ -117,7 +143,7 @@ pub(crate) fn with_param(
             query.append_pair(param, value);
         }
     }
-    ctx.engine.buster().bust(&changed)
+    ctx.fresh(&changed)
 }
 
 /// `url` with the value of `param` replaced in place (or the parameter

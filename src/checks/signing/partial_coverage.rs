@@ -25,7 +25,7 @@ use url::Url;
 
 use super::recipe::{accepted, control};
 use super::with_param;
-use crate::checks::probe::{canary, reflects, same_response};
+use crate::checks::probe::{reflects, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::buster::BUSTER_PARAM;
@@ -267,13 +267,8 @@ impl Check for PartialCoverage {
         // 2. The caller's own headers (the signature must bind the caller).
         let identities = ctx.engine.identities();
         for (header, other, value) in caller_swaps(&identities, &who, &recipe.header_names()) {
-            let mut probe = planned.probe(
-                endpoint,
-                ctx.engine.buster().bust(&planned.url),
-                None,
-                &who,
-                Signing::Auto,
-            );
+            let mut probe =
+                planned.probe(endpoint, ctx.fresh(&planned.url), None, &who, Signing::Auto);
             probe.headers.push((header.clone(), value));
             let swapped = ctx.engine.send(probe).await?;
             if !accepted(&swapped) || same_response(&control.genuine, &swapped) {
@@ -307,13 +302,13 @@ impl Check for PartialCoverage {
         }
 
         // 3. The body (state-changing endpoints, only under --active).
-        let marker = canary(ctx);
+        let marker = ctx.canary();
         let body = planned
             .body
             .as_deref()
             .and_then(|body| changed_body(body, &marker));
         if let Some((field, body)) = body {
-            let url = ctx.engine.buster().bust(&planned.url);
+            let url = ctx.fresh(&planned.url);
             let forged = ctx
                 .engine
                 .send(planned.probe(endpoint, url, Some(body), &who, over_genuine.clone()))
@@ -414,23 +409,19 @@ mod tests {
 
     #[test]
     fn caller_swaps_skip_signature_headers_and_equal_values() {
+        let identity = |name: &str, client_header: &str, client: &str, signature: &str| Identity {
+            name: name.into(),
+            headers: [
+                (client_header, client),
+                ("X-Tenant", "t1"),
+                ("X-Signature", signature),
+            ]
+            .map(|(header, value)| (header.to_string(), value.to_string()))
+            .to_vec(),
+        };
         let identities = vec![
-            Identity {
-                name: "alice".into(),
-                headers: vec![
-                    ("X-Client-Id".into(), "cli-alice".into()),
-                    ("X-Tenant".into(), "t1".into()),
-                    ("X-Signature".into(), "static".into()),
-                ],
-            },
-            Identity {
-                name: "bob".into(),
-                headers: vec![
-                    ("x-client-id".into(), "cli-bob".into()),
-                    ("X-Tenant".into(), "t1".into()),
-                    ("X-Signature".into(), "other".into()),
-                ],
-            },
+            identity("alice", "X-Client-Id", "cli-alice", "static"),
+            identity("bob", "x-client-id", "cli-bob", "other"),
         ];
         assert_eq!(
             caller_swaps(&identities, "alice", &["X-Signature", "X-Timestamp"]),

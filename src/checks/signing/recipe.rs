@@ -178,7 +178,7 @@ pub(crate) async fn control<'a>(
         return Ok(None);
     };
     for (who, recipe) in signers(ctx) {
-        let url = ctx.engine.buster().bust(&planned.url);
+        let url = ctx.fresh(&planned.url);
         let genuine_probe =
             planned.probe(endpoint, url, None, &who, Signing::With(options.clone()));
         let genuine = ctx.engine.send(genuine_probe.clone()).await?;
@@ -189,7 +189,7 @@ pub(crate) async fn control<'a>(
             corrupt: true,
             ..SignOptions::default()
         };
-        let url = ctx.engine.buster().bust(&planned.url);
+        let url = ctx.fresh(&planned.url);
         let corrupted = ctx
             .engine
             .send(planned.probe(endpoint, url, None, &who, Signing::With(corrupted_options)))

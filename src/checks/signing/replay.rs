@@ -8,11 +8,11 @@
 
 use async_trait::async_trait;
 
-use super::links_for;
+use super::{fetch_as_owner, links_for};
 use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::EngineError;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -42,19 +42,11 @@ impl Check for Replay {
         ctx: &ProbeContext<'_>,
         endpoint: &Endpoint,
     ) -> Result<Vec<FindingDraft>, EngineError> {
-        let now = chrono::Utc::now().timestamp();
         for link in links_for(ctx, endpoint) {
-            let Some(issued_at) = link.issued_at else {
+            let Some(age) = link.age_seconds().filter(|age| *age >= MAX_AGE_SECONDS) else {
                 continue;
             };
-            let age = now - issued_at;
-            if age < MAX_AGE_SECONDS {
-                continue;
-            }
-            let owner = Caller::Identity(link.owner.clone());
-            let answer = ctx
-                .get(endpoint, &ctx.engine.buster().bust(&link.url), &owner, &[])
-                .await?;
+            let (_, answer) = fetch_as_owner(ctx, endpoint, link).await?;
             if !success_json(&answer) {
                 continue;
             }

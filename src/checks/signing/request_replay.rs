@@ -136,7 +136,7 @@ impl Check for RequestReplay {
                 timestamp: Some(now + offset),
                 ..SignOptions::default()
             };
-            let url = ctx.engine.buster().bust(&planned.url);
+            let url = ctx.fresh(&planned.url);
             let answer = ctx
                 .engine
                 .send(planned.probe(endpoint, url, None, who, Signing::With(options)))

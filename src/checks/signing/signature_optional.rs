@@ -20,7 +20,7 @@
 
 use async_trait::async_trait;
 
-use super::{corrupt, genuine_link, replace_param, signature_of, with_param, Genuine};
+use super::{corrupt, genuine_link, replace_param, signature_of};
 use crate::checks::probe::{cache_note, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
@@ -67,23 +67,11 @@ impl Check for SignatureOptional {
         let Some(signed) = genuine_link(ctx, endpoint).await? else {
             return Ok(Vec::new());
         };
-        let Genuine {
-            link,
-            owner,
-            url: genuine_url,
-            answer: genuine,
-        } = signed;
+        let (link, genuine) = (signed.link, &signed.answer);
         let mut drafts = Vec::new();
         let param = &link.signature_param;
-        let removed = ctx
-            .get(
-                endpoint,
-                &with_param(ctx, &link.url, param, None),
-                &owner,
-                &[],
-            )
-            .await?;
-        if same_response(&genuine, &removed) {
+        let removed = signed.fetch_with(ctx, endpoint, param, None).await?;
+        if same_response(genuine, &removed) {
             drafts.push(
                 FindingDraft::at_exchange(&removed, Severity::High, Confidence::Confirmed)
                     .title(format!("Signed link accepted without its signature (`{param}` removed)"))
@@ -93,36 +81,29 @@ impl Check for SignatureOptional {
                     ))
                     .parameter(param.clone())
                     .key("removed")
-                    .evidence("The signed link as issued", &genuine, None)
+                    .evidence("The signed link as issued", genuine, None)
                     .evidence("The same link without the signature", &removed, None),
             );
         }
         let bad = corrupt(&signature_of(link));
-        let fresh = ctx
-            .get(
-                endpoint,
-                &with_param(ctx, &link.url, param, Some(&bad)),
-                &owner,
-                &[],
-            )
-            .await?;
-        if accepted_fresh(&genuine, &fresh) {
+        let fresh = signed.fetch_with(ctx, endpoint, param, Some(&bad)).await?;
+        if accepted_fresh(genuine, &fresh) {
             drafts.push(
                 FindingDraft::at_exchange(&fresh, Severity::High, Confidence::Confirmed)
                     .title(format!("Signed link accepted with a corrupted signature in `{param}`"))
                     .description("One changed character in the signature still returned the data on a never-fetched URL: the signature is not verified.")
                     .parameter(param.clone())
                     .key("corrupted")
-                    .evidence("The signed link as issued", &genuine, None)
+                    .evidence("The signed link as issued", genuine, None)
                     .evidence("The same link with one signature character changed", &fresh, None),
             );
             return Ok(drafts);
         }
         // Verified on a fresh URL. Is a cache keyed without the signature
         // consulted first? Ask for the URL the genuine request fetched.
-        let primed_url = replace_param(&genuine_url, param, Some(&bad));
-        let primed = ctx.get(endpoint, &primed_url, &owner, &[]).await?;
-        if served_from_cache(&genuine, &fresh, &primed) {
+        let primed_url = replace_param(&signed.url, param, Some(&bad));
+        let primed = ctx.get(endpoint, &primed_url, &signed.owner, &[]).await?;
+        if served_from_cache(genuine, &fresh, &primed) {
             drafts.push(
                 FindingDraft::at_exchange(&primed, Severity::High, Confidence::Confirmed)
                     .title(format!(
@@ -137,8 +118,8 @@ impl Check for SignatureOptional {
                     .parameter(param.clone())
                     .key("cached")
                     .evidence(
-                        format!("The signed link as issued, on a fresh URL{}", cache_note(&genuine)),
-                        &genuine,
+                        format!("The signed link as issued, on a fresh URL{}", cache_note(genuine)),
+                        genuine,
                         None,
                     )
                     .evidence("A corrupted signature on another fresh URL is refused", &fresh, None)

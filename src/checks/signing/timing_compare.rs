@@ -323,11 +323,8 @@ async fn measure(
         };
         for late in order {
             let value = if late { &wrong.late } else { &wrong.early };
-            let url = ctx.engine.buster().bust(&replace_param(
-                &link.url,
-                &link.signature_param,
-                Some(value),
-            ));
+            let wrong_url = replace_param(&link.url, &link.signature_param, Some(value));
+            let url = ctx.engine.buster().bust(&wrong_url);
             let exchange = ctx
                 .engine
                 .send(Probe::get(url).as_caller(owner.clone()))

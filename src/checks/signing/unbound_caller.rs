@@ -52,12 +52,7 @@ impl Check for UnboundCaller {
             .collect();
         for stranger in strangers {
             let replayed = ctx
-                .get(
-                    endpoint,
-                    &ctx.engine.buster().bust(&link.url),
-                    &stranger,
-                    &[],
-                )
+                .get(endpoint, &ctx.fresh(&link.url), &stranger, &[])
                 .await?;
             if !same_response(&genuine, &replayed) {
                 continue;

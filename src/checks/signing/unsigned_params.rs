@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 
-use super::{genuine_link, with_param};
+use super::genuine_link;
 use crate::checks::probe::same_response;
 use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
@@ -45,7 +45,7 @@ impl Check for UnsignedParams {
         let Some(signed) = genuine_link(ctx, endpoint).await? else {
             return Ok(Vec::new());
         };
-        let (link, owner, genuine) = (signed.link, signed.owner, signed.answer);
+        let (link, genuine) = (signed.link, &signed.answer);
         let facts = &ctx.facts.identities;
         let mut drafts = Vec::new();
         let others: Vec<(String, String)> = link
@@ -70,15 +70,10 @@ impl Check for UnsignedParams {
                 },
             };
             let (whose, new_value) = replacement;
-            let changed = ctx
-                .get(
-                    endpoint,
-                    &with_param(ctx, &link.url, &name, Some(&new_value)),
-                    &owner,
-                    &[],
-                )
+            let changed = signed
+                .fetch_with(ctx, endpoint, &name, Some(&new_value))
                 .await?;
-            if !success_json(&changed) || same_response(&genuine, &changed) {
+            if !success_json(&changed) || same_response(genuine, &changed) {
                 continue;
             }
             let proven = whose
@@ -100,7 +95,7 @@ impl Check for UnsignedParams {
                     ))
                     .parameter(name.clone())
                     .key(format!("param-{name}"))
-                    .evidence("The signed link as issued", &genuine, None)
+                    .evidence("The signed link as issued", genuine, None)
                     .evidence(format!("The same signature with `{name}` changed"), &changed, None),
             );
         }
