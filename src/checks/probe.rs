@@ -294,7 +294,16 @@ pub(crate) mod fixtures {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use crate::engine::{Exchange, RecordedRequest, RecordedResponse};
+    use url::Url;
+
+    use crate::engine::{Engine, EngineConfig, Exchange, RecordedRequest, RecordedResponse};
+
+    /// An engine for a target nothing listens on: enough to plan probes
+    /// (URLs, busters, canaries) without sending any.
+    pub(crate) fn engine() -> Engine {
+        let target = Url::parse("http://127.0.0.1:9/").expect("a valid URL");
+        Engine::new(EngineConfig::new(target)).expect("an engine")
+    }
 
     /// A GET of `url` (as `identity`, when given) answered with `status`,
     /// `headers` and `body`.
@@ -326,6 +335,16 @@ pub(crate) mod fixtures {
             Duration::ZERO,
             None,
         ))
+    }
+
+    /// The same exchange, its request sent with `headers`.
+    pub(crate) fn sent_with(exchange: Arc<Exchange>, headers: &[(&str, &str)]) -> Arc<Exchange> {
+        let mut exchange = Arc::into_inner(exchange).expect("a fixture nobody else holds");
+        exchange.request.headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        Arc::new(exchange)
     }
 }
 

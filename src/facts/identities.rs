@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::Exchange;
+use crate::facts::visit_leaves;
 
 /// Paths whose response describes the caller.
 fn is_self_endpoint(path: &str) -> bool {
@@ -240,7 +241,15 @@ impl IdentityFacts {
             return BTreeSet::new();
         };
         let mut values = BTreeSet::new();
-        gather_values(json, None, &mut values, 0);
+        visit_leaves(json, 16, &mut |key, leaf| {
+            if let Some(text) = scalar(leaf) {
+                if key.is_some_and(|k| is_subject_param(k) || k.eq_ignore_ascii_case("user_id")) {
+                    values.insert((Some(true), text.clone()));
+                }
+                values.insert((None, text));
+            }
+            values.len() <= 10_000
+        });
         self.markers
             .keys()
             .chain(self.subject.keys())
@@ -256,35 +265,6 @@ impl IdentityFacts {
             })
             .cloned()
             .collect()
-    }
-}
-
-/// Scalar values of a document, each tagged `(None, v)` and, under a
-/// subject-like key, also `(Some(true), v)`.
-fn gather_values(
-    value: &Value,
-    key: Option<&str>,
-    out: &mut BTreeSet<(Option<bool>, String)>,
-    depth: usize,
-) {
-    if depth > 16 || out.len() > 10_000 {
-        return;
-    }
-    match value {
-        Value::Object(map) => map
-            .iter()
-            .for_each(|(k, v)| gather_values(v, Some(k), out, depth + 1)),
-        Value::Array(items) => items
-            .iter()
-            .for_each(|v| gather_values(v, key, out, depth + 1)),
-        other => {
-            if let Some(text) = scalar(other) {
-                if key.is_some_and(|k| is_subject_param(k) || k.eq_ignore_ascii_case("user_id")) {
-                    out.insert((Some(true), text.clone()));
-                }
-                out.insert((None, text));
-            }
-        }
     }
 }
 

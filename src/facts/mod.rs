@@ -13,6 +13,8 @@ pub mod signed_links;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde_json::Value;
+
 pub use cache_profile::CacheProfile;
 pub use identities::IdentityFacts;
 pub use signed_links::SignedLink;
@@ -78,6 +80,38 @@ impl TargetFacts {
     }
 }
 
+/// Calls `visit` with every leaf (string, number, boolean or null) of a
+/// JSON document and the key it sits under (an array's items sit under the
+/// array's key), depth first and no deeper than `max_depth`, for as long as
+/// `visit` returns true.
+pub(crate) fn visit_leaves<'v>(
+    value: &'v Value,
+    max_depth: usize,
+    visit: &mut impl FnMut(Option<&'v str>, &'v Value) -> bool,
+) {
+    fn walk<'v>(
+        value: &'v Value,
+        key: Option<&'v str>,
+        depth: usize,
+        max_depth: usize,
+        visit: &mut impl FnMut(Option<&'v str>, &'v Value) -> bool,
+    ) -> bool {
+        if depth > max_depth {
+            return true;
+        }
+        match value {
+            Value::Object(map) => map
+                .iter()
+                .all(|(k, v)| walk(v, Some(k), depth + 1, max_depth, visit)),
+            Value::Array(items) => items
+                .iter()
+                .all(|v| walk(v, key, depth + 1, max_depth, visit)),
+            leaf => visit(key, leaf),
+        }
+    }
+    walk(value, None, 0, max_depth, visit);
+}
+
 /// Learns, once, what the checks `needs` about the target.
 pub async fn learn(
     engine: &Engine,
@@ -131,5 +165,33 @@ mod tests {
         assert!(both.includes(Needs::NOTHING));
         assert_eq!(Needs::NOTHING.and(Needs::NOTHING), Needs::NOTHING);
         assert_eq!(Needs::IDENTITIES.and(Needs::IDENTITIES), Needs::IDENTITIES);
+    }
+
+    #[test]
+    fn leaves_are_visited_under_their_keys_within_the_depth_until_told_to_stop() {
+        let json = serde_json::json!({"a": 1, "b": [true, {"c": "x"}], "d": {"e": {"f": null}}});
+        let leaves = |max_depth| {
+            let mut seen = Vec::new();
+            visit_leaves(&json, max_depth, &mut |key, leaf| {
+                seen.push((key.map(String::from), leaf.clone()));
+                true
+            });
+            seen
+        };
+        let shallow = vec![
+            (Some("a".to_string()), serde_json::json!(1)),
+            (Some("b".to_string()), serde_json::json!(true)),
+        ];
+        assert_eq!(leaves(2), shallow);
+        let mut deeper = shallow.clone();
+        deeper.push((Some("c".into()), serde_json::json!("x")));
+        deeper.push((Some("f".into()), serde_json::Value::Null));
+        assert_eq!(leaves(3), deeper);
+        let mut count = 0;
+        visit_leaves(&json, 8, &mut |_, _| {
+            count += 1;
+            count < 2
+        });
+        assert_eq!(count, 2);
     }
 }

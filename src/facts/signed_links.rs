@@ -8,6 +8,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::engine::{Engine, Exchange};
+use crate::facts::visit_leaves;
 
 /// Query parameters that carry a signature or a signed token.
 fn is_signature_param(name: &str) -> bool {
@@ -108,7 +109,15 @@ pub fn harvest<'a>(
         }
         let base = Url::parse(&exchange.request.url).unwrap_or_else(|_| engine.target().clone());
         let mut found = Vec::new();
-        collect_strings(json, None, &mut found, 0);
+        // Strings with a query, under the key that holds them.
+        visit_leaves(json, 12, &mut |key, leaf| {
+            if let Value::String(s) = leaf {
+                if s.contains('?') && s.len() < 4096 {
+                    found.push((key.unwrap_or("").to_string(), s.clone()));
+                }
+            }
+            found.len() <= 500
+        });
         for (field, text) in found {
             let Ok(url) = base.join(&text) else { continue };
             if !engine.scope().contains(&url)
@@ -136,29 +145,6 @@ pub fn harvest<'a>(
         }
     }
     links
-}
-
-fn collect_strings(
-    value: &Value,
-    key: Option<&str>,
-    out: &mut Vec<(String, String)>,
-    depth: usize,
-) {
-    if depth > 12 || out.len() > 500 {
-        return;
-    }
-    match value {
-        Value::String(s) if s.contains('?') && s.len() < 4096 => {
-            out.push((key.unwrap_or("").to_string(), s.clone()))
-        }
-        Value::Object(map) => map
-            .iter()
-            .for_each(|(k, v)| collect_strings(v, Some(k), out, depth + 1)),
-        Value::Array(items) => items
-            .iter()
-            .for_each(|v| collect_strings(v, key, out, depth + 1)),
-        _ => {}
-    }
 }
 
 #[cfg(test)]

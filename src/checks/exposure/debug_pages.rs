@@ -88,18 +88,22 @@ impl Check for DebugPages {
     }
 
     fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
-        let detections = detect::find_debug_output(exchange.body_text(), exchange.content_type());
-        drafts_by_kind(exchange, detections, |kind, _| {
-            let (severity, key, title) = describe(kind);
-            Some(Worded {
-                severity,
-                key,
-                title: title.to_string(),
-                description: format!(
-                    "The response (HTTP {}) contains debugging output that reveals the application's internals.",
-                    exchange.response.status
-                ),
-            })
-        })
+        let description = format!(
+            "The response (HTTP {}) contains debugging output that reveals the application's internals.",
+            exchange.response.status
+        );
+        drafts_by_kind(
+            exchange,
+            detect::find_debug_output(exchange.body_text(), exchange.content_type()),
+            |kind, _| {
+                let (severity, key, title) = describe(kind);
+                Some(Worded {
+                    severity,
+                    key,
+                    title: title.to_string(),
+                    description: description.clone(),
+                })
+            },
+        )
     }
 }

@@ -49,19 +49,15 @@ pub(crate) struct Worded {
 }
 
 /// One finding per kind of detection in the response, as `word` words it
-/// (`None`: that kind is not worth a finding here; `word` may also narrow
-/// the kind's matches, which become the evidence).
+/// (`None`: that kind is not worth a finding here).
 pub(crate) fn drafts_by_kind<K: Ord + Copy>(
     exchange: &Arc<Exchange>,
     detections: Vec<Detection<K>>,
-    mut word: impl FnMut(K, &mut Vec<Detection<K>>) -> Option<Worded>,
+    mut word: impl FnMut(K, &[Detection<K>]) -> Option<Worded>,
 ) -> Vec<FindingDraft> {
     by_kind(detections)
         .into_iter()
-        .filter_map(|(kind, mut found)| {
-            let worded = word(kind, &mut found)?;
-            Some(exposure_draft(exchange, worded, &found))
-        })
+        .filter_map(|(kind, found)| Some(exposure_draft(exchange, word(kind, &found)?, &found)))
         .collect()
 }
 

@@ -93,4 +93,33 @@ mod tests {
         assert!(weakness(Some("max-age=31536000; includeSubDomains")).is_none());
         assert!(weakness(Some("includeSubDomains")).is_some());
     }
+
+    #[test]
+    fn only_https_roots_are_judged() {
+        use crate::checks::probe::fixtures::exchange;
+        let facts = TargetFacts::default();
+        let bare = exchange(
+            "https://api.example.com/?rampart_cb=1",
+            None,
+            200,
+            &[],
+            "{}",
+        );
+        let drafts = Hsts.judge_target(&bare, &facts);
+        assert_eq!(drafts.len(), 1);
+        assert_eq!(drafts[0].severity, Severity::Medium);
+        let strict = exchange(
+            "https://api.example.com/?rampart_cb=1",
+            None,
+            200,
+            &[(
+                "Strict-Transport-Security",
+                "max-age=31536000; includeSubDomains",
+            )],
+            "{}",
+        );
+        assert!(Hsts.judge_target(&strict, &facts).is_empty());
+        let plain = exchange("http://api.example.com/?rampart_cb=1", None, 200, &[], "{}");
+        assert!(Hsts.judge_target(&plain, &facts).is_empty());
+    }
 }

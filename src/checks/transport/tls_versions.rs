@@ -59,3 +59,49 @@ impl Check for TlsVersions {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::exchange;
+    use crate::transport::tls_probe::TlsReport;
+
+    fn facts(accepted: Vec<TlsVersion>) -> TargetFacts {
+        TargetFacts {
+            tls: Some(Ok(TlsReport {
+                accepted_versions: accepted,
+                weak_ciphers: Vec::new(),
+                certificate: None,
+            })),
+            ..TargetFacts::default()
+        }
+    }
+
+    #[test]
+    fn each_obsolete_version_is_one_finding_and_modern_ones_none() {
+        let root = exchange(
+            "https://api.example.com/?rampart_cb=1",
+            None,
+            200,
+            &[],
+            "{}",
+        );
+        let legacy = facts(vec![TlsVersion::Ssl3, TlsVersion::Tls11, TlsVersion::Tls12]);
+        let drafts = TlsVersions.judge_target(&root, &legacy);
+        let found: Vec<(Severity, &str)> = drafts
+            .iter()
+            .map(|d| (d.severity, d.key.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![(Severity::High, "SSL 3.0"), (Severity::Medium, "TLS 1.1")]
+        );
+        assert!(drafts[0].description.contains("SSL 3.0, TLS 1.1, TLS 1.2"));
+        let modern = facts(vec![TlsVersion::Tls12, TlsVersion::Tls13]);
+        assert!(TlsVersions.judge_target(&root, &modern).is_empty());
+        // No probe (plain HTTP) or a failed one: nothing to judge.
+        assert!(TlsVersions
+            .judge_target(&root, &TargetFacts::default())
+            .is_empty());
+    }
+}

@@ -68,3 +68,65 @@ impl Check for WeakCiphers {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::exchange;
+    use crate::transport::tls_probe::{CipherSuite, TlsReport, TlsVersion};
+
+    fn suite(name: &'static str, weakness: Weakness) -> CipherSuite {
+        CipherSuite {
+            id: 0,
+            name,
+            weakness: Some(weakness),
+        }
+    }
+
+    #[test]
+    fn weak_suites_are_grouped_by_weakness_with_its_severity() {
+        let root = exchange(
+            "https://api.example.com/?rampart_cb=1",
+            None,
+            200,
+            &[],
+            "{}",
+        );
+        let facts = TargetFacts {
+            tls: Some(Ok(TlsReport {
+                accepted_versions: vec![TlsVersion::Tls10, TlsVersion::Tls12],
+                weak_ciphers: vec![
+                    (
+                        TlsVersion::Tls10,
+                        suite("TLS_RSA_WITH_RC4_128_SHA", Weakness::Rc4),
+                    ),
+                    (
+                        TlsVersion::Tls12,
+                        suite("TLS_RSA_WITH_RC4_128_MD5", Weakness::Rc4),
+                    ),
+                    (
+                        TlsVersion::Tls12,
+                        suite("TLS_RSA_WITH_NULL_SHA", Weakness::Null),
+                    ),
+                ],
+                certificate: None,
+            })),
+            ..TargetFacts::default()
+        };
+        let drafts = WeakCiphers.judge_target(&root, &facts);
+        let found: Vec<(&str, Severity)> = drafts
+            .iter()
+            .map(|d| (d.key.as_str(), d.severity))
+            .collect();
+        assert_eq!(
+            found,
+            vec![("null", Severity::High), ("rc4", Severity::Medium)]
+        );
+        assert!(drafts[1]
+            .description
+            .contains("TLS_RSA_WITH_RC4_128_SHA at TLS 1.0, TLS_RSA_WITH_RC4_128_MD5 at TLS 1.2"));
+        assert!(WeakCiphers
+            .judge_target(&root, &TargetFacts::default())
+            .is_empty());
+    }
+}
