@@ -227,6 +227,65 @@ mod tests {
         assert_eq!(folders.len(), FAMILIES.len());
     }
 
+    /// The check ids in the README's table of families: every backticked
+    /// `family.name` in the table that follows "Families it covers today".
+    fn readme_check_ids() -> Vec<String> {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+        let table = readme
+            .split_once("Families it covers today")
+            .map(|(_, rest)| rest)
+            .expect("README.md introduces its table of families");
+        let rows = table
+            .lines()
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'));
+        let mut ids = Vec::new();
+        for row in rows {
+            let Some(checks) = row.split('|').nth(2) else {
+                continue;
+            };
+            for quoted in checks.split('`').skip(1).step_by(2) {
+                let is_id = quoted.split_once('.').is_some_and(|(family, name)| {
+                    !family.is_empty()
+                        && !name.is_empty()
+                        && quoted
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '.' || c == '-')
+                });
+                if is_id {
+                    ids.push(quoted.to_string());
+                }
+            }
+        }
+        ids
+    }
+
+    #[test]
+    fn the_readme_table_lists_exactly_the_registered_checks() {
+        let listed = readme_check_ids();
+        assert!(
+            listed.len() > FAMILIES.len(),
+            "no check ids found in README.md"
+        );
+        for check in all() {
+            let id = check.meta().id;
+            assert!(
+                listed.iter().any(|l| l == id),
+                "README.md's table of families misses {id}"
+            );
+        }
+        for id in &listed {
+            assert!(
+                find(id).is_some(),
+                "README.md lists {id}, which is not a registered check"
+            );
+        }
+        let mut unique = listed.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), listed.len(), "README.md lists a check twice");
+    }
+
     #[test]
     fn globs_select_and_skip() {
         assert!(glob_match("exposure.*", "exposure.pii"));
