@@ -209,3 +209,166 @@ impl Runner {
         (drafts, failures)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::checks::probe::fixtures::exchange;
+    use crate::discover::EndpointSource;
+    use crate::engine::EngineConfig;
+    use crate::finding::{Category, Confidence, Severity};
+    use crate::identity::Identity;
+
+    /// A check that reports where it ran, or fails on `POST /fails`.
+    struct Echo(&'static CheckMeta);
+
+    fn draft(place: &str) -> FindingDraft {
+        let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
+        FindingDraft::at_exchange(&root, Severity::Low, Confidence::Firm).key(place)
+    }
+
+    #[async_trait]
+    impl Check for Echo {
+        fn meta(&self) -> &'static CheckMeta {
+            self.0
+        }
+
+        async fn probe_target(
+            &self,
+            _ctx: &TargetContext<'_>,
+        ) -> Result<Vec<FindingDraft>, EngineError> {
+            Ok(vec![draft("target")])
+        }
+
+        async fn probe(
+            &self,
+            _ctx: &ProbeContext<'_>,
+            endpoint: &Endpoint,
+        ) -> Result<Vec<FindingDraft>, EngineError> {
+            match endpoint.path.as_str() {
+                "/fails" => Err(EngineError::Timeout(Duration::from_secs(1))),
+                _ => Ok(vec![draft(&endpoint.label())]),
+            }
+        }
+    }
+
+    const fn meta(id: &'static str, mode: Mode, min_identities: usize, needs: Needs) -> CheckMeta {
+        CheckMeta {
+            id,
+            category: Category::Configuration,
+            severity: Severity::Low,
+            summary: "test",
+            mode,
+            min_identities,
+            needs,
+        }
+    }
+
+    static READS: CheckMeta = meta("t.reads", Mode::Active, 0, Needs::CACHE_PROFILE);
+    static WRITES: CheckMeta = meta("t.writes", Mode::StateChanging, 0, Needs::TLS);
+    static PAIR: CheckMeta = meta("t.pair", Mode::Active, 2, Needs::IDENTITIES);
+    static WATCHES: CheckMeta = meta("t.watches", Mode::Passive, 0, Needs::NOTHING);
+    static CHECKS: [Echo; 4] = [Echo(&READS), Echo(&WRITES), Echo(&PAIR), Echo(&WATCHES)];
+
+    fn selected() -> Vec<&'static dyn Check> {
+        CHECKS.iter().map(|c| c as &dyn Check).collect()
+    }
+
+    /// (check, place) of every draft and failure of a run over `GET /a`,
+    /// `POST /b` and `POST /fails` with one identity.
+    async fn run(
+        active: bool,
+    ) -> (
+        Needs,
+        Vec<(&'static str, String)>,
+        Vec<(&'static str, String)>,
+    ) {
+        let mut config = EngineConfig::new(url::Url::parse("http://127.0.0.1:9/").unwrap());
+        config.identities = vec![Identity {
+            name: "alice".into(),
+            headers: Vec::new(),
+        }];
+        let engine = Engine::new(config).unwrap();
+        let mut endpoints = vec![Endpoint::discovered("/a", EndpointSource::Spec)];
+        for path in ["/b", "/fails"] {
+            let mut write = Endpoint::discovered(path, EndpointSource::Spec);
+            write.method = "POST".into();
+            endpoints.push(write);
+        }
+        let discovered = Discovered {
+            endpoints,
+            base_path: String::new(),
+            spec: None,
+            spec_source: None,
+        };
+        let facts = TargetFacts::default();
+        let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
+        let runner = Runner::new(selected(), active, false, 4);
+        let needs = runner.needs();
+        runner
+            .probe_endpoints(&engine, &discovered, &Baselines::new(), &facts)
+            .await;
+        runner.probe_target(&engine, &root, &facts).await;
+        let (drafts, failures) = runner.finish();
+        let mut drafts: Vec<_> = drafts.iter().map(|(c, d)| (c.id, d.key.clone())).collect();
+        drafts.sort();
+        let failures = failures
+            .iter()
+            .map(|f| (f.check.id, f.place.clone()))
+            .collect();
+        (needs, drafts, failures)
+    }
+
+    fn pairs(expected: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+        let mut pairs: Vec<_> = expected.iter().map(|(c, p)| (*c, p.to_string())).collect();
+        pairs.sort();
+        pairs
+    }
+
+    #[tokio::test]
+    async fn read_only_scans_probe_read_only_endpoints_with_the_checks_that_can_run() {
+        let (needs, drafts, failures) = run(false).await;
+        // The state-changing check is out: its needs are not learned.
+        assert_eq!(needs, Needs::CACHE_PROFILE.and(Needs::IDENTITIES));
+        assert_eq!(
+            drafts,
+            pairs(&[
+                ("t.reads", "GET /a"),
+                // Target-wide checks run whatever the identities.
+                ("t.reads", "target"),
+                ("t.pair", "target"),
+                ("t.watches", "target"),
+            ])
+        );
+        assert!(failures.is_empty());
+    }
+
+    #[tokio::test]
+    async fn active_scans_probe_every_endpoint_and_keep_each_failure_with_its_place() {
+        let (needs, drafts, failures) = run(true).await;
+        assert!(needs.includes(Needs::TLS));
+        assert_eq!(
+            drafts,
+            pairs(&[
+                ("t.reads", "GET /a"),
+                ("t.reads", "POST /b"),
+                ("t.reads", "target"),
+                ("t.writes", "GET /a"),
+                ("t.writes", "POST /b"),
+                ("t.writes", "target"),
+                ("t.pair", "target"),
+                ("t.watches", "target"),
+            ])
+        );
+        assert_eq!(
+            failures.len(),
+            2,
+            "t.reads and t.writes on POST /fails: {failures:?}"
+        );
+        assert!(failures.contains(&("t.writes", "POST /fails".to_string())));
+    }
+}

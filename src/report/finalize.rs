@@ -223,6 +223,34 @@ fn shell_quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::EngineError;
+    use crate::identity::Identity;
+
+    #[test]
+    fn failures_become_errors_once_each_and_redacted() {
+        let redactor = Redactor::for_inputs(
+            &[Identity {
+                name: "alice".into(),
+                headers: vec![("X-API-Key".into(), "ak_alice_secret_42".into())],
+            }],
+            &[],
+        );
+        let failure = Failure {
+            check: crate::checks::find("authz.bola")
+                .expect("registered")
+                .meta(),
+            place: "GET /api/orders/{id}".into(),
+            error: EngineError::Http("echoed ak_alice_secret_42".into()),
+        };
+        let error = ReportError::from(failure);
+        let reported = errors(vec![error.clone(), error], &redactor);
+        assert_eq!(reported.len(), 1);
+        assert_eq!(reported[0].endpoint, "GET /api/orders/{id}");
+        assert_eq!(
+            reported[0].message,
+            "authz.bola: HTTP error: echoed [redacted]"
+        );
+    }
 
     #[test]
     fn data_exposed_over_plain_http_off_the_machine_is_one_step_worse() {
