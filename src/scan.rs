@@ -15,7 +15,8 @@ use crate::checks::{self, runner::Runner};
 use crate::discover::{self, DiscoverError, Discovered};
 use crate::engine::{Caller, Engine, EngineConfig, EngineError, Exchange, Probe};
 use crate::facts::{self, Baselines};
-use crate::report::{finalize, score, Report, ReportEndpoint, ReportError, Tool, SCHEMA};
+use crate::report::finalize::{self, Finished};
+use crate::report::{Report, ReportError};
 use crate::stack::Stack;
 
 /// Where progress notes go.
@@ -164,37 +165,21 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     // Finalise: findings and errors, redacted, in the report.
     let (drafts, failures) = runner.finish();
     errors.extend(failures.into_iter().map(ReportError::from));
-    if let Some(message) = facts.tls_failure() {
-        errors.push(ReportError {
-            endpoint: "TLS".into(),
-            message: message.to_string(),
-        });
-    }
-    let redactor = engine.redactor();
-    let findings = finalize::findings(drafts, &redactor, &stack);
-    let score = score::score(&findings);
-    Ok(Report {
-        schema: SCHEMA,
-        tool: Tool::default(),
-        target: target.to_string(),
+    errors.extend(facts.tls_failure().map(|message| ReportError {
+        endpoint: "TLS".into(),
+        message: message.to_string(),
+    }));
+    Ok(finalize::report(Finished {
+        target,
         started_at,
-        duration_ms: clock.elapsed().as_millis() as u64,
+        duration: clock.elapsed(),
         requests_sent: engine.requests_sent(),
         stack,
-        score,
-        grade: score::grade(score),
-        endpoints: discovered
-            .endpoints
-            .iter()
-            .map(|e| ReportEndpoint {
-                method: e.method.clone(),
-                path: e.path.clone(),
-                source: e.source,
-            })
-            .collect(),
-        findings,
-        errors: finalize::errors(errors, &redactor),
-    })
+        endpoints: &discovered.endpoints,
+        drafts,
+        errors,
+        redactor: &engine.redactor(),
+    }))
 }
 
 /// The stack, from what the scan has seen so far plus one harmless request

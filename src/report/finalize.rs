@@ -4,12 +4,14 @@
 //! Redaction happens here, once, so no check can forget it.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use url::Url;
 
-use super::ReportError;
+use super::{score, Report, ReportEndpoint, ReportError, Tool, SCHEMA};
 use crate::checks::runner::{Drafts, Failure};
 use crate::checks::CheckMeta;
+use crate::discover::Endpoint;
 use crate::engine::scope::is_loopback;
 use crate::engine::{Exchange, Redactor};
 use crate::finding::{
@@ -18,6 +20,51 @@ use crate::finding::{
 };
 use crate::knowledge;
 use crate::stack::Stack;
+
+/// How a scan ended, before its findings are finalised.
+pub struct Finished<'a> {
+    pub target: &'a Url,
+    /// When the scan started (RFC 3339, seconds).
+    pub started_at: String,
+    pub duration: Duration,
+    pub requests_sent: u64,
+    pub stack: Stack,
+    pub endpoints: &'a [Endpoint],
+    pub drafts: Drafts,
+    /// What could not be probed, in the order it happened.
+    pub errors: Vec<ReportError>,
+    /// Redacts what the scan's inputs and the target's answers hold secret.
+    pub redactor: &'a Redactor,
+}
+
+/// The report of a finished scan: its findings finalised, scored and graded,
+/// its errors de-duplicated and redacted.
+pub fn report(scan: Finished<'_>) -> Report {
+    let findings = findings(scan.drafts, scan.redactor, &scan.stack);
+    let score = score::score(&findings);
+    Report {
+        schema: SCHEMA,
+        tool: Tool::default(),
+        target: scan.target.to_string(),
+        started_at: scan.started_at,
+        duration_ms: u64::try_from(scan.duration.as_millis()).unwrap_or(u64::MAX),
+        requests_sent: scan.requests_sent,
+        stack: scan.stack,
+        score,
+        grade: score::grade(score),
+        endpoints: scan
+            .endpoints
+            .iter()
+            .map(|e| ReportEndpoint {
+                method: e.method.clone(),
+                path: e.path.clone(),
+                source: e.source,
+            })
+            .collect(),
+        findings,
+        errors: errors(scan.errors, scan.redactor),
+    }
+}
 
 /// What could not be probed, each once, redacted.
 pub fn errors(mut errors: Vec<ReportError>, redactor: &Redactor) -> Vec<ReportError> {
