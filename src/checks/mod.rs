@@ -103,7 +103,8 @@ pub trait Check: Send + Sync {
         Ok(Vec::new())
     }
 
-    /// Active checks: probe one endpoint.
+    /// Endpoint checks: probe one endpoint (read-only ones; all of them
+    /// under `--active`).
     async fn probe(
         &self,
         _ctx: &ProbeContext<'_>,
