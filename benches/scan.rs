@@ -64,8 +64,8 @@ fn main() {
             let server = lab::start().await.expect("lab");
             let mut options = scan::ScanOptions::new(server.base_url());
             options.spec = Some(server.spec_url().to_string());
-            options.identities = lab::demo_identities();
-            options.rate_per_second = None;
+            options.engine.identities = lab::demo_identities();
+            options.engine.rate_per_second = None;
             let start = Instant::now();
             let report = scan::run(options).await.expect("lab scan");
             durations.push(start.elapsed());

@@ -1,14 +1,17 @@
 //! Rampart: a fast black-box security scanner for HTTP/JSON APIs.
 //!
 //! The flow is one-way: discovery finds endpoints, the engine sends probes and
-//! captures exchanges, checks turn exchanges into finding drafts, the scan
-//! finalises them (redaction, stable ids, remediation) and reporters render them.
+//! captures exchanges, the scan learns facts about the target once, checks
+//! turn exchanges into finding drafts, `report::finalize` turns those into
+//! findings (redaction, stable ids, remediation) and reporters render them.
+//! `ARCHITECTURE.md` at the repository root maps the modules.
 
 pub mod checks;
 pub mod cli;
 pub mod detect;
 pub mod discover;
 pub mod engine;
+pub mod facts;
 pub mod finding;
 pub mod identity;
 pub mod knowledge;

@@ -101,33 +101,26 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     if bounds.max_body_kib == 0 || bounds.max_body_kib > 1024 * 1024 {
         bail!("--max-body-kib must be between 1 and 1048576");
     }
-    let mut redactor = Redactor::for_inputs(&identities, &headers);
-    for (name, login) in &logins {
-        for secret in &login.secrets {
-            redactor.add_secret(secret, &format!("<{name} login secret>"));
-        }
-    }
-    for (name, recipe) in &signers {
-        redactor.add_secret(recipe.secret_text(), &format!("<{name} signing secret>"));
-    }
     let mut options = ScanOptions::new(target);
-    options.logins = logins;
-    options.signers = signers;
+    let engine = &mut options.engine;
+    engine.identities = identities;
+    engine.logins = logins;
+    engine.signers = signers;
+    engine.default_headers = headers;
+    engine.rate_per_second = (bounds.rate > 0.0).then_some(bounds.rate);
+    engine.concurrency = usize::from(bounds.concurrency);
+    engine.timeout = Duration::from_secs_f64(bounds.timeout);
+    engine.max_requests = Some(bounds.max_requests);
+    engine.body_cap = bounds.max_body_kib * 1024;
+    engine.accept_invalid_certs = args.insecure;
+    engine.plain_http_port = args.http_port;
     options.spec = args.spec.clone();
-    options.identities = identities;
-    options.headers = headers;
-    options.rate_per_second = (bounds.rate > 0.0).then_some(bounds.rate);
-    options.concurrency = usize::from(bounds.concurrency);
-    options.timeout = Duration::from_secs_f64(bounds.timeout);
-    options.max_requests = Some(bounds.max_requests);
-    options.body_cap = bounds.max_body_kib * 1024;
     options.include_checks = args.checks.clone();
     options.skip_checks = args.skip_checks.clone();
     options.active = args.active;
     options.login_burst = args.login_burst;
     options.stack = args.stack.clone();
-    options.accept_invalid_certs = args.insecure;
-    options.plain_http_port = args.http_port;
+    let redactor = options.engine.redactor();
     if args.output.verbose {
         let redactor = redactor.clone();
         options.notes = Some(Box::new(move |note| {
@@ -203,12 +196,12 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
         }
         let mut options = ScanOptions::new(lab.base_url());
         options.spec = Some(lab.spec_url().to_string());
-        options.identities = lab::demo_identities();
-        options.rate_per_second = None;
+        options.engine.identities = lab::demo_identities();
+        options.engine.rate_per_second = None;
         if args.output.verbose {
             options.notes = Some(Box::new(|note| eprintln!("rampart: {note}")));
         }
-        let redactor = Redactor::for_inputs(&options.identities, &[]);
+        let redactor = options.engine.redactor();
         let report = scan::run(options).await?;
         let code = emit(&report, &args.output, &redactor)?;
         if args.serve {
@@ -228,12 +221,12 @@ fn print_checks() {
         "{:<32} {:<10} {:<9} {:<15} SUMMARY",
         "ID", "FAMILY", "SEVERITY", "MODE"
     );
-    for check in checks::REGISTRY {
+    for check in checks::all() {
         let meta = check.meta();
         println!(
             "{:<32} {:<10} {:<9} {:<15} {}",
             meta.id,
-            meta.family,
+            meta.family(),
             meta.severity.as_str(),
             meta.mode.as_str(),
             meta.summary

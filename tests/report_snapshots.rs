@@ -4,12 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rampart::checks;
 use rampart::discover::EndpointSource;
 use rampart::engine::{Exchange, RecordedRequest, RecordedResponse, Redactor};
 use rampart::finding::{Confidence, FindingDraft, Severity};
 use rampart::identity::Identity;
-use rampart::report::{self, score, Format, Report, ReportEndpoint, ReportError, Tool, SCHEMA};
-use rampart::scan::finalize_all;
+use rampart::report::{
+    self, finalize, score, Format, Report, ReportEndpoint, ReportError, Tool, SCHEMA,
+};
 use rampart::stack::Stack;
 
 fn exchange(identity: Option<&str>, url: &str, status: u16, body: &str) -> Arc<Exchange> {
@@ -40,6 +42,10 @@ fn exchange(identity: Option<&str>, url: &str, status: u16, body: &str) -> Arc<E
     ))
 }
 
+fn check(id: &str) -> &'static checks::CheckMeta {
+    checks::find(id).expect("a registered check").meta()
+}
+
 fn fixed_report() -> Report {
     let identities = vec![Identity {
         name: "alice".into(),
@@ -60,7 +66,7 @@ fn fixed_report() -> Report {
     );
     let drafts = vec![
         (
-            "cache.identity-unkeyed",
+            check("cache.identity-unkeyed"),
             FindingDraft::at_exchange(&served, Severity::High, Confidence::Confirmed)
                 .title("Response cached without the caller's identity: alice's data served to anonymous")
                 .description("The cache key does not include the credential.")
@@ -69,7 +75,7 @@ fn fixed_report() -> Report {
                 .evidence("anonymous fetches the same URL", &served, None),
         ),
         (
-            "exposure.pii",
+            check("exposure.pii"),
             FindingDraft::at_exchange(&primed, Severity::High, Confidence::Firm)
                 .title("US Social Security number returned in clear")
                 .description("The response contains 1 Social Security number(s).")
@@ -78,7 +84,7 @@ fn fixed_report() -> Report {
         ),
     ];
     let stack = Stack::forced("flask+dynamodb");
-    let findings = finalize_all(drafts, &redactor, &stack);
+    let findings = finalize::findings(drafts, &redactor, &stack);
     let score = score::score(&findings);
     Report {
         schema: SCHEMA,

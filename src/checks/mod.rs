@@ -1,14 +1,22 @@
-//! Checks: one file per check, each registered once in [`REGISTRY`].
+//! Checks: one file per check, one folder per family.
 //!
-//! A check is either *passive* (it judges every exchange the scan captures,
-//! whoever sent it) or *active* (it plans its own probes for an endpoint and
-//! sends them through the engine). Checks never print and never redact: they
-//! return [`FindingDraft`]s and the scan does the rest.
+//! A check is *passive* (it judges every exchange the scan captures,
+//! whoever sent it), an *endpoint* check (it plans its own probes for one
+//! endpoint and sends them through the engine) or *target-wide* (once per
+//! scan). Checks never print and never redact: they return
+//! [`FindingDraft`]s and `report::finalize` does the rest.
+//!
+//! A family is its folder: its `mod.rs` lists its checks in a [`Family`],
+//! every id starts with the folder's name, and [`FAMILIES`] — the one
+//! registry — lists the families. Adding a check touches its own file, its
+//! family's list, its knowledge file and its tests.
 
 pub mod apikey;
 pub mod authz;
 pub mod cache;
 pub mod exposure;
+pub mod probe;
+pub mod runner;
 pub mod signing;
 pub mod transport;
 
@@ -16,13 +24,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use url::Url;
-
 use crate::discover::Endpoint;
-use crate::engine::cache::CacheProfile;
-use crate::engine::redact::INVENTED_CREDENTIAL_PREFIX;
-use crate::engine::{Caller, Engine, EngineError, Exchange, Probe};
+use crate::engine::{EngineError, Exchange};
+use crate::facts::{Needs, TargetFacts};
 use crate::finding::{Category, FindingDraft, Severity};
+
+pub use probe::{ProbeContext, TargetContext};
 
 /// How a check works, which decides when the scan runs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,9 +55,9 @@ impl Mode {
 /// What `rampart checks` lists and what the report names.
 #[derive(Debug)]
 pub struct CheckMeta {
-    /// Stable id, `family.name`; also the knowledge-base key.
+    /// Stable id, `family.name`: the family is the check's folder. Also
+    /// the knowledge-base key (`knowledge/<id>.toml`).
     pub id: &'static str,
-    pub family: &'static str,
     pub category: Category,
     /// The worst severity this check reports.
     pub severity: Severity,
@@ -58,101 +65,16 @@ pub struct CheckMeta {
     pub mode: Mode,
     /// Identities the check needs before it can run (two for cross-identity tests).
     pub min_identities: usize,
+    /// What the scan must learn about the target before this check runs.
+    pub needs: Needs,
 }
 
-/// What an active check may use while probing one endpoint.
-pub struct ProbeContext<'a> {
-    pub engine: &'a Engine,
-    /// The API's base path from the spec ("" when none).
-    pub base_path: &'a str,
-    /// Exchanges the scan's baseline pass captured for this endpoint, one
-    /// per caller (identities first, then anonymous).
-    pub baselines: &'a [Arc<Exchange>],
-    /// What the scan learned once about the target.
-    pub facts: &'a TargetFacts,
-    /// The user allowed bursts of failed logins (`--login-burst`).
-    pub allow_burst: bool,
-}
-
-/// What a target-wide check may use.
-pub struct TargetContext<'a> {
-    pub engine: &'a Engine,
-    /// The scan's first exchange: the target's base URL.
-    pub root: &'a Arc<Exchange>,
-    pub facts: &'a TargetFacts,
-}
-
-/// Facts about the target learned once and shared by every check.
-#[derive(Debug, Clone, Default)]
-pub struct TargetFacts {
-    pub cache: CacheProfile,
-    pub identities: authz::IdentityFacts,
-    /// Signed links the identities received in their own responses.
-    pub signed_links: Vec<signing::SignedLink>,
-    /// The TLS handshake probe of an https target (or why it failed).
-    pub tls: Option<Result<crate::tls_probe::TlsReport, String>>,
-}
-
-impl ProbeContext<'_> {
-    /// The endpoint's concrete URL (samples filled in), if it can be built.
-    pub fn url(&self, endpoint: &Endpoint) -> Option<Url> {
-        let path = endpoint.concrete_path_and_query(self.base_path)?;
-        self.engine.url_for(&path).ok()
-    }
-
-    /// The identities, in scan order, as callers.
-    pub fn identities(&self) -> Vec<Caller> {
-        self.engine
-            .identities()
-            .into_iter()
-            .map(|i| Caller::Identity(i.name))
-            .collect()
-    }
-
-    /// The identity's headers with every credential replaced by a value no
-    /// server can accept (keeping a scheme such as `Bearer` so it parses).
-    pub fn garbage_credentials(&self, caller: &Caller) -> Vec<(String, String)> {
-        let Caller::Identity(name) = caller else {
-            return Vec::new();
-        };
-        let token = self.engine.buster().next_token();
-        self.engine
-            .identities()
-            .into_iter()
-            .filter(|i| &i.name == name)
-            .flat_map(|i| i.headers)
-            .map(|(header, value)| {
-                let garbage = match value.split_once(' ') {
-                    Some((scheme, _)) => format!("{scheme} {INVENTED_CREDENTIAL_PREFIX}{token}"),
-                    None => format!("{INVENTED_CREDENTIAL_PREFIX}{token}"),
-                };
-                (header, garbage)
-            })
-            .collect()
-    }
-
-    /// The baseline exchange of one caller.
-    pub fn baseline(&self, caller: &Caller) -> Option<&Arc<Exchange>> {
-        self.baselines.iter().find(|e| match caller {
-            Caller::Anonymous => e.request.identity.is_none(),
-            Caller::Identity(name) => e.request.identity.as_deref() == Some(name),
-        })
-    }
-
-    /// Sends a GET for `endpoint` to `url` as `caller`, with extra headers.
-    pub async fn get(
-        &self,
-        endpoint: &Endpoint,
-        url: &Url,
-        caller: &Caller,
-        headers: &[(String, String)],
-    ) -> Result<Arc<Exchange>, EngineError> {
-        let mut probe = Probe::get(url.clone())
-            .as_caller(caller.clone())
-            .template(Some(endpoint.path.clone()));
-        probe.headers = endpoint.sample_headers();
-        probe.headers.extend(headers.iter().cloned());
-        self.engine.send(probe).await
+impl CheckMeta {
+    /// The family: the id's prefix, which is also the check's folder.
+    pub fn family(&self) -> &'static str {
+        self.id
+            .split_once('.')
+            .map_or(self.id, |(family, _)| family)
     }
 }
 
@@ -165,7 +87,15 @@ pub trait Check: Send + Sync {
         Vec::new()
     }
 
-    /// Target-wide checks: run once per scan, after the endpoint checks.
+    /// Target-wide checks that send nothing: judge what the scan learned
+    /// about the whole target — its root exchange and the facts. Run once
+    /// per scan, after the endpoint checks.
+    fn judge_target(&self, _root: &Arc<Exchange>, _facts: &TargetFacts) -> Vec<FindingDraft> {
+        Vec::new()
+    }
+
+    /// Target-wide checks that send their own probes: run once per scan,
+    /// after the endpoint checks.
     async fn probe_target(
         &self,
         _ctx: &TargetContext<'_>,
@@ -173,7 +103,8 @@ pub trait Check: Send + Sync {
         Ok(Vec::new())
     }
 
-    /// Active checks: probe one endpoint.
+    /// Endpoint checks: probe one endpoint (read-only ones; all of them
+    /// under `--active`).
     async fn probe(
         &self,
         _ctx: &ProbeContext<'_>,
@@ -183,56 +114,44 @@ pub trait Check: Send + Sync {
     }
 }
 
-/// Every check Rampart has, in the order `rampart checks` lists them.
-pub static REGISTRY: &[&dyn Check] = &[
-    &cache::identity_unkeyed::IdentityUnkeyed,
-    &cache::auth_after_lookup::AuthAfterLookup,
-    &cache::unkeyed_header::UnkeyedHeader,
-    &cache::unkeyed_param::UnkeyedParam,
-    &cache::cached_error::CachedError,
-    &cache::deception::Deception,
-    &cache::risky_headers::RiskyHeaders,
-    &authz::bola::Bola,
-    &authz::subject_from_url::SubjectFromUrl,
-    &authz::missing_auth::MissingAuth,
-    &authz::guessable_ids::GuessableIds,
-    &authz::excessive_exposure::ExcessiveExposure,
-    &authz::mass_assignment::MassAssignment,
-    &authz::user_enumeration::UserEnumeration,
-    &authz::login_rate_limit::LoginRateLimit,
-    &signing::signature_optional::SignatureOptional,
-    &signing::unsigned_params::UnsignedParams,
-    &signing::unbound_caller::UnboundCaller,
-    &signing::replay::Replay,
-    &signing::request_replay::RequestReplay,
-    &signing::partial_coverage::PartialCoverage,
-    &signing::timing_compare::TimingCompare,
-    &apikey::in_query::KeyInQuery,
-    &apikey::reflected::KeyReflected,
-    &transport::plain_http::PlainHttp,
-    &transport::tls_versions::TlsVersions,
-    &transport::weak_ciphers::WeakCiphers,
-    &transport::certificate::Certificate,
-    &transport::hsts::Hsts,
-    &transport::cookie_flags::CookieFlags,
-    &transport::insecure_links::InsecureLinks,
-    &transport::credentials_in_url::CredentialsInUrl,
-    &exposure::secrets::Secrets,
-    &exposure::pii::Pii,
-    &exposure::password_hashes::PasswordHashes,
-    &exposure::debug_pages::DebugPages,
-    &exposure::plaintext_fields::PlaintextFields,
+/// A family of checks: one folder under `checks/`.
+pub struct Family {
+    /// The family's module path (`module_path!()` in its `mod.rs`), which
+    /// names its folder.
+    pub module: &'static str,
+    /// Its checks, in the order `rampart checks` lists them.
+    pub checks: &'static [&'static dyn Check],
+}
+
+impl Family {
+    /// The folder's name, which every id of the family starts with.
+    pub fn name(&self) -> &'static str {
+        self.module.rsplit("::").next().unwrap_or(self.module)
+    }
+}
+
+/// The one registry: every family, in the order `rampart checks` lists them.
+pub static FAMILIES: &[&Family] = &[
+    &cache::FAMILY,
+    &authz::FAMILY,
+    &signing::FAMILY,
+    &apikey::FAMILY,
+    &transport::FAMILY,
+    &exposure::FAMILY,
 ];
 
+/// Every check Rampart has, family by family.
+pub fn all() -> impl Iterator<Item = &'static dyn Check> {
+    FAMILIES.iter().flat_map(|f| f.checks.iter().copied())
+}
+
 pub fn find(id: &str) -> Option<&'static dyn Check> {
-    REGISTRY.iter().copied().find(|c| c.meta().id == id)
+    all().find(|c| c.meta().id == id)
 }
 
 /// Selects checks by `--checks` / `--skip-checks` globs (`*` matches any run).
 pub fn select(include: &[String], exclude: &[String]) -> Vec<&'static dyn Check> {
-    REGISTRY
-        .iter()
-        .copied()
+    all()
         .filter(|c| include.is_empty() || include.iter().any(|g| glob_match(g, c.meta().id)))
         .filter(|c| !exclude.iter().any(|g| glob_match(g, c.meta().id)))
         .collect()
@@ -268,21 +187,104 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_unique_and_namespaced_by_family() {
-        let mut ids: Vec<&str> = REGISTRY.iter().map(|c| c.meta().id).collect();
-        for check in REGISTRY {
-            let meta = check.meta();
-            assert!(
-                meta.id.starts_with(&format!("{}.", meta.family)),
-                "{}",
-                meta.id
-            );
-            assert!(!meta.summary.is_empty());
+    fn ids_are_unique_and_start_with_their_family_folder() {
+        let mut ids: Vec<&str> = all().map(|c| c.meta().id).collect();
+        for family in FAMILIES {
+            assert!(!family.checks.is_empty(), "{} has no check", family.name());
+            for check in family.checks {
+                let meta = check.meta();
+                assert_eq!(
+                    meta.family(),
+                    family.name(),
+                    "{} is filed under {}",
+                    meta.id,
+                    family.module
+                );
+                assert!(meta.id.len() > meta.family().len() + 1, "{}", meta.id);
+                assert!(!meta.summary.is_empty(), "{}", meta.id);
+            }
         }
         ids.sort_unstable();
         let before = ids.len();
         ids.dedup();
         assert_eq!(before, ids.len(), "duplicate check id");
+    }
+
+    #[test]
+    fn every_family_folder_is_registered() {
+        let folders: Vec<String> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/checks"))
+                .expect("src/checks")
+                .filter_map(Result::ok)
+                .filter(|e| e.path().join("mod.rs").is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+        for folder in &folders {
+            assert!(
+                FAMILIES.iter().any(|f| f.name() == folder),
+                "family folder {folder} is not in FAMILIES"
+            );
+        }
+        assert_eq!(folders.len(), FAMILIES.len());
+    }
+
+    /// The check ids in the README's table of families: every backticked
+    /// `family.name` in the table that follows "Families it covers today".
+    fn readme_check_ids() -> Vec<String> {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+        let table = readme
+            .split_once("Families it covers today")
+            .map(|(_, rest)| rest)
+            .expect("README.md introduces its table of families");
+        let rows = table
+            .lines()
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'));
+        let mut ids = Vec::new();
+        for row in rows {
+            let Some(checks) = row.split('|').nth(2) else {
+                continue;
+            };
+            for quoted in checks.split('`').skip(1).step_by(2) {
+                let is_id = quoted.split_once('.').is_some_and(|(family, name)| {
+                    !family.is_empty()
+                        && !name.is_empty()
+                        && quoted
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '.' || c == '-')
+                });
+                if is_id {
+                    ids.push(quoted.to_string());
+                }
+            }
+        }
+        ids
+    }
+
+    #[test]
+    fn the_readme_table_lists_exactly_the_registered_checks() {
+        let listed = readme_check_ids();
+        assert!(
+            listed.len() > FAMILIES.len(),
+            "no check ids found in README.md"
+        );
+        for check in all() {
+            let id = check.meta().id;
+            assert!(
+                listed.iter().any(|l| l == id),
+                "README.md's table of families misses {id}"
+            );
+        }
+        for id in &listed {
+            assert!(
+                find(id).is_some(),
+                "README.md lists {id}, which is not a registered check"
+            );
+        }
+        let mut unique = listed.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), listed.len(), "README.md lists a check twice");
     }
 
     #[test]

@@ -6,11 +6,13 @@ pub mod crawl;
 pub mod sample;
 pub mod spec;
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use thiserror::Error;
 use url::Url;
 
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Caller, Engine, EngineError, Exchange};
 
 pub use spec::{parse_spec, ApiSpec, SecurityScheme, SpecError};
 
@@ -204,7 +206,43 @@ pub async fn load_spec(engine: &Engine, source: &str) -> Result<ApiSpec, Discove
     })
 }
 
+/// Finds the target's endpoints, in order of trust: the spec the user gave
+/// (`spec_source`), else a spec the target publishes at a well-known path,
+/// else the links in its JSON responses (starting from `root`, the scan's
+/// first exchange) plus a short list of common paths. Requests go as `caller`.
+pub async fn discover(
+    engine: &Engine,
+    spec_source: Option<&str>,
+    caller: &Caller,
+    root: &Arc<Exchange>,
+) -> Result<Discovered, DiscoverError> {
+    if let Some(source) = spec_source {
+        let spec = load_spec(engine, source).await?;
+        return Ok(Discovered::from_spec(spec, source));
+    }
+    if let Some(found) = crawl::find_published_spec(engine, caller).await {
+        return Ok(found);
+    }
+    let mut endpoints = crawl::crawl_links(engine, caller, root).await;
+    let known = endpoints.iter().map(|e| e.path.clone()).collect();
+    endpoints.extend(crawl::probe_common_paths(engine, caller, &known).await);
+    Ok(Discovered {
+        endpoints,
+        base_path: String::new(),
+        spec: None,
+        spec_source: None,
+    })
+}
+
 impl Discovered {
+    /// Where the endpoints came from, for a progress note.
+    pub fn origin(&self) -> String {
+        match &self.spec_source {
+            Some(source) => format!("spec {source}"),
+            None => "crawled".to_string(),
+        }
+    }
+
     pub fn from_spec(spec: ApiSpec, source: &str) -> Self {
         Discovered {
             endpoints: spec.endpoints.clone(),

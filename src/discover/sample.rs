@@ -640,26 +640,19 @@ mod tests {
             sample(json!({"type": "string", "minLength": 1e15})).map(|v| v.as_str().map(str::len)),
             Some(Some(MAX_GENERATED_STRING))
         );
-        assert_eq!(
-            sample(json!({"type": "string", "format": "uuid"})),
-            Some(json!(SAMPLE_UUID))
-        );
-        assert_eq!(
-            sample(json!({"type": "string", "format": "email"})),
-            Some(json!("user@example.com"))
-        );
-        assert_eq!(
-            sample(json!({"type": "string", "format": "date"})),
-            Some(json!("2024-01-01"))
-        );
-        assert_eq!(
-            sample(json!({"type": "string", "format": "date-time"})),
-            Some(json!("2024-01-01T00:00:00Z"))
-        );
-        assert_eq!(
-            sample(json!({"type": "string", "format": "uri"})),
-            Some(json!("https://example.com"))
-        );
+        for (format, expected) in [
+            ("uuid", SAMPLE_UUID),
+            ("email", "user@example.com"),
+            ("date", "2024-01-01"),
+            ("date-time", "2024-01-01T00:00:00Z"),
+            ("uri", "https://example.com"),
+        ] {
+            assert_eq!(
+                sample(json!({"type": "string", "format": format})),
+                Some(json!(expected)),
+                "{format}"
+            );
+        }
         assert_eq!(sample(json!({"type": "null"})), None);
         assert_eq!(sample(json!({"type": ["null", "integer"]})), Some(json!(1)));
         assert_eq!(sample(json!(true)), Some(json!("test")));

@@ -4,7 +4,6 @@
 //! vulnerabilities.
 
 pub mod buster;
-pub mod cache;
 pub mod exchange;
 pub mod limits;
 pub mod redact;
@@ -176,6 +175,23 @@ impl EngineConfig {
             plain_http_port: 80,
         }
     }
+
+    /// The redactor for every secret this configuration supplies: identity
+    /// headers, credential-looking default headers, login and signing
+    /// secrets. The engine starts from it (and adds tokens it obtains by
+    /// logging in); the binary uses it for what it prints before and after.
+    pub fn redactor(&self) -> Redactor {
+        let mut redactor = Redactor::for_inputs(&self.identities, &self.default_headers);
+        for (name, recipe) in &self.logins {
+            for secret in &recipe.secrets {
+                redactor.add_secret(secret, &format!("<{name} login secret>"));
+            }
+        }
+        for (name, recipe) in &self.signers {
+            redactor.add_secret(recipe.secret_text(), &format!("<{name} signing secret>"));
+        }
+        redactor
+    }
 }
 
 type Observer = Box<dyn Fn(&Arc<Exchange>) + Send + Sync>;
@@ -213,15 +229,7 @@ impl Engine {
             .danger_accept_invalid_certs(config.accept_invalid_certs)
             .build()
             .map_err(|e| EngineError::Http(error_chain(&e)))?;
-        let mut redactor = Redactor::for_inputs(&config.identities, &config.default_headers);
-        for (name, recipe) in &config.logins {
-            for secret in &recipe.secrets {
-                redactor.add_secret(secret, &format!("<{name} login secret>"));
-            }
-        }
-        for (name, recipe) in &config.signers {
-            redactor.add_secret(recipe.secret_text(), &format!("<{name} signing secret>"));
-        }
+        let redactor = config.redactor();
         Ok(Engine {
             client,
             limits: Limits::new(

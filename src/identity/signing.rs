@@ -602,25 +602,28 @@ pub enum Signing {
     With(SignOptions),
 }
 
-/// The same signature with its first character changed, keeping its
-/// alphabet (`0`↔`1`, `a`↔`b`, `A`↔`B`, anything else → `A`). The first
-/// character of a base64 value carries no padding bits, so the decoded
-/// signature really differs.
+/// The same signature with its first character changed by [`flip`]. The
+/// first character of a base64 value carries no padding bits, so the
+/// decoded signature really differs.
 pub fn corrupt(signature: &str) -> String {
     let mut chars = signature.chars();
     match chars.next() {
         None => "A".to_string(),
-        Some(first) => {
-            let changed = match first {
-                '0' => '1',
-                '1'..='9' => '0',
-                'a' => 'b',
-                'b'..='z' => 'a',
-                'A' => 'B',
-                _ => 'A',
-            };
-            std::iter::once(changed).chain(chars).collect()
-        }
+        Some(first) => std::iter::once(flip(first)).chain(chars).collect(),
+    }
+}
+
+/// Another character of the same alphabet and case (`0`↔`1`, `a`↔`b`,
+/// `A`↔`B`, anything else → `A`): a changed hex or base64 value stays valid
+/// hex or base64 but differs even to a case-insensitive hex decoder.
+pub fn flip(c: char) -> char {
+    match c {
+        '0' => '1',
+        '1'..='9' => '0',
+        'a' => 'b',
+        'b'..='z' => 'a',
+        'A' => 'B',
+        _ => 'A',
     }
 }
 
@@ -677,40 +680,29 @@ mod tests {
     fn rfc4231_vectors_for_every_algorithm_and_encoding() {
         // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
         let data = "what do ya want for nothing?";
-        let mut e = entry(data);
-        e.timestamp_header = None;
-        e.nonce_header = None;
         let sent = parts("http://h/");
-        let recipe = SigningRecipe::from_entry(&e, "Jefe").unwrap();
-        assert_eq!(
-            recipe.signature(&sent, &[]),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        e.algorithm = "hmac-sha512".into();
-        let recipe = SigningRecipe::from_entry(&e, "Jefe").unwrap();
-        assert!(recipe
-            .signature(&sent, &[])
-            .starts_with("164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"));
-        e.algorithm = "hmac-sha1".into();
-        let recipe = SigningRecipe::from_entry(&e, "Jefe").unwrap();
-        assert_eq!(
-            recipe.signature(&sent, &[]),
-            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
-        );
-        e.algorithm = "hmac-sha256".into();
-        e.encoding = "base64".into();
-        let recipe = SigningRecipe::from_entry(&e, "Jefe").unwrap();
-        assert_eq!(
-            recipe.signature(&sent, &[]),
-            "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM="
-        );
-        e.encoding = "base64url".into();
-        e.secret_encoding = "hex".into();
-        let recipe = SigningRecipe::from_entry(&e, "4a656665").unwrap();
-        assert_eq!(
-            recipe.signature(&sent, &[]),
-            "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM"
-        );
+        // (algorithm, encoding, secret encoding, secret, expected signature)
+        let vectors = [
+            ("hmac-sha256", "hex", "utf8", "Jefe", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+            ("hmac-sha512", "hex", "utf8", "Jefe", "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"),
+            ("hmac-sha1", "hex", "utf8", "Jefe", "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"),
+            ("hmac-sha256", "base64", "utf8", "Jefe", "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM="),
+            ("hmac-sha256", "base64url", "hex", "4a656665", "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM"),
+        ];
+        for (algorithm, encoding, secret_encoding, secret, expected) in vectors {
+            let mut e = entry(data);
+            e.timestamp_header = None;
+            e.nonce_header = None;
+            e.algorithm = algorithm.into();
+            e.encoding = encoding.into();
+            e.secret_encoding = secret_encoding.into();
+            let recipe = SigningRecipe::from_entry(&e, secret).unwrap();
+            assert_eq!(
+                recipe.signature(&sent, &[]),
+                expected,
+                "{algorithm} {encoding}"
+            );
+        }
     }
 
     #[test]

@@ -127,7 +127,7 @@ mod tests {
         assert!(verify(&token));
         assert!(!verify(&token.replace(&token[token.len() - 1..], "A")) || token.ends_with('A'));
         assert_eq!(
-            crate::checks::signing::itsdangerous_timestamp(&token),
+            crate::facts::signed_links::itsdangerous_timestamp(&token),
             Some(1_700_000_000)
         );
     }

@@ -1,6 +1,7 @@
 //! Reports: the data every renderer receives, and one renderer per format.
 //! Renderers know nothing about how a check works.
 
+pub mod finalize;
 pub mod json;
 pub mod score;
 pub mod text;

@@ -9,23 +9,23 @@
 use async_trait::async_trait;
 
 use super::api_key_header;
-use crate::checks::authz::success_json;
-use crate::checks::cache::same_response;
+use crate::checks::probe::{private_view, success_json};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct KeyInQuery;
 
 static META: CheckMeta = CheckMeta {
     id: "apikey.in-query",
-    family: "apikey",
     category: Category::ApiKey,
     severity: Severity::Medium,
     summary: "API keys accepted in the query string or a cookie, not only in a header",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::IDENTITIES,
 };
 
 const QUERY_NAMES: &[&str] = &["api_key", "apikey", "key", "access_token", "token"];
@@ -52,16 +52,10 @@ impl Check for KeyInQuery {
         let Some((_, key)) = api_key_header(&identity) else {
             return Ok(Vec::new());
         };
-        let owner = Caller::Identity(identity.name.clone());
-        let (Some(own), Some(anonymous)) = (
-            ctx.baseline(&owner).cloned(),
-            ctx.baseline(&Caller::Anonymous).cloned(),
-        ) else {
+        let Some(view) = private_view(ctx).filter(|view| success_json(&view.mine)) else {
             return Ok(Vec::new());
         };
-        if !success_json(&own) || same_response(&own, &anonymous) {
-            return Ok(Vec::new());
-        }
+        let anonymous = view.anonymous;
         let Some(url) = ctx.url(endpoint) else {
             return Ok(Vec::new());
         };
@@ -76,7 +70,7 @@ impl Check for KeyInQuery {
         let mut places: Vec<String> = Vec::new();
         let mut evidence = Vec::new();
         for name in QUERY_NAMES {
-            let mut with_key = ctx.engine.buster().bust(&url);
+            let mut with_key = ctx.fresh(&url);
             with_key.query_pairs_mut().append_pair(name, &key);
             let answer = ctx
                 .get(endpoint, &with_key, &Caller::Anonymous, &[])
@@ -90,12 +84,7 @@ impl Check for KeyInQuery {
         for name in COOKIE_NAMES {
             let cookie = vec![("Cookie".to_string(), format!("{name}={key}"))];
             let answer = ctx
-                .get(
-                    endpoint,
-                    &ctx.engine.buster().bust(&url),
-                    &Caller::Anonymous,
-                    &cookie,
-                )
+                .get(endpoint, &ctx.fresh(&url), &Caller::Anonymous, &cookie)
                 .await?;
             if accepted(&answer) {
                 places.push(format!("cookie `{name}`"));

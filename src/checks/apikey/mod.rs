@@ -3,7 +3,14 @@
 pub mod in_query;
 pub mod reflected;
 
+use crate::checks::Family;
 use crate::identity::Identity;
+
+/// The family's checks, in the order `rampart checks` lists them.
+pub static FAMILY: Family = Family {
+    module: module_path!(),
+    checks: &[&in_query::KeyInQuery, &reflected::KeyReflected],
+};
 
 /// The identity's header that carries an API key, if any: a header named
 /// like a key whose value is a bare token.

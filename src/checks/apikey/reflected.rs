@@ -7,20 +7,23 @@
 
 use std::sync::Arc;
 
+use crate::checks::probe::focus_on;
 use crate::checks::{Check, CheckMeta, Mode};
+use crate::engine::redact::INVENTED_CREDENTIAL_PREFIX;
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct KeyReflected;
 
 static META: CheckMeta = CheckMeta {
     id: "apikey.reflected",
-    family: "apikey",
     category: Category::ApiKey,
     severity: Severity::Medium,
     summary: "The caller's API key or token is echoed back in the response",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 fn is_credential_header(name: &str) -> bool {
@@ -37,7 +40,6 @@ impl Check for KeyReflected {
         if !(200..300).contains(&exchange.response.status) {
             return Vec::new();
         }
-        let body = exchange.body_text();
         let reflected = exchange
             .request
             .headers
@@ -45,11 +47,9 @@ impl Check for KeyReflected {
             .filter(|(name, _)| is_credential_header(name))
             .filter_map(|(name, value)| {
                 let secret = value.rsplit(' ').next().unwrap_or(value);
-                (secret.len() >= 8 && !secret.starts_with("rampart-invalid-"))
-                    .then(|| {
-                        body.find(secret)
-                            .map(|at| (name.clone(), at..at + secret.len()))
-                    })
+                let invented = secret.starts_with(INVENTED_CREDENTIAL_PREFIX);
+                (secret.len() >= 8 && !invented)
+                    .then(|| Some((name.clone(), focus_on(exchange, secret)?)))
                     .flatten()
             })
             .next();

@@ -9,22 +9,25 @@
 
 use async_trait::async_trait;
 
-use super::{caller, identity_names, is_id_param, success_json, url_as};
+use super::{caller, identity_names, url_as};
+use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::{Caller, EngineError};
+use crate::facts::identities::is_id_param;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct Bola;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.bola",
-    family: "authz",
     category: Category::Bola,
     severity: Severity::High,
     summary: "One identity reads another identity's objects by changing an identifier",
     mode: Mode::Active,
     min_identities: 2,
+    needs: Needs::IDENTITIES,
 };
 
 #[async_trait]

@@ -10,20 +10,22 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::checks::probe::focus_on;
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct ExcessiveExposure;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.excessive-exposure",
-    family: "authz",
     category: Category::PropertyAuthorization,
     severity: Severity::Medium,
     summary: "Responses carry fields callers should not see (hashes, admin flags, internal notes, secrets)",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 /// Field names no API client needs to receive.
@@ -100,8 +102,7 @@ impl Check for ExcessiveExposure {
         let list: Vec<String> = fields.into_iter().collect();
         let focus = list
             .first()
-            .and_then(|f| exchange.body_text().find(&format!("\"{f}\"")))
-            .map(|start| start..start + list[0].len() + 2);
+            .and_then(|f| focus_on(exchange, &format!("\"{f}\"")));
         vec![FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Firm)
             .title("Response exposes internal fields")
             .description(format!(

@@ -9,22 +9,23 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
-use super::is_id_param;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::EngineError;
+use crate::facts::identities::is_id_param;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct GuessableIds;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.guessable-ids",
-    family: "authz",
     category: Category::Bola,
     severity: Severity::Low,
     summary: "Sequential or otherwise guessable identifiers on endpoints that expose objects",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs::IDENTITIES,
 };
 
 /// Why a set of identifier values is guessable, if it is.

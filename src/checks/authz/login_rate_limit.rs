@@ -8,10 +8,12 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{login_fields, send_json};
+use super::login_fields;
+use crate::checks::probe::send_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct LoginRateLimit;
@@ -21,12 +23,12 @@ pub const BURST: usize = 20;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.login-rate-limit",
-    family: "authz",
     category: Category::RateLimiting,
     severity: Severity::Medium,
     summary: "No throttling after a burst of failed logins (needs --active --login-burst)",
     mode: Mode::StateChanging,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 #[async_trait]

@@ -9,22 +9,24 @@
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::{caller, identity_names, send_json, url_as};
+use super::{caller, identity_names, url_as};
+use crate::checks::probe::send_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::EngineError;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct MassAssignment;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.mass-assignment",
-    family: "authz",
     category: Category::PropertyAuthorization,
     severity: Severity::High,
     summary: "Privileged properties (role, is_admin, balance) accepted on updates (needs --active)",
     mode: Mode::StateChanging,
     min_identities: 1,
+    needs: Needs::IDENTITIES,
 };
 
 /// Fields a caller must never set, with the value Rampart tries.
@@ -81,12 +83,7 @@ impl Check for MassAssignment {
             return Ok(Vec::new());
         }
         let after = ctx
-            .get(
-                endpoint,
-                &ctx.engine.buster().bust(&url),
-                &caller(&owner),
-                &[],
-            )
+            .get(endpoint, &ctx.fresh(&url), &caller(&owner), &[])
             .await?;
         let stuck: Vec<&str> = privileged()
             .into_iter()

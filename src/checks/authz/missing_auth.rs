@@ -10,20 +10,22 @@ use async_trait::async_trait;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
-use super::{caller, identity_names, success_json};
+use super::{caller, identity_names};
+use crate::checks::probe::success_json;
 
 pub struct MissingAuth;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.missing-auth",
-    family: "authz",
     category: Category::Authentication,
     severity: Severity::High,
     summary: "Endpoints that return users' data without a credential or with a garbage one",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::IDENTITIES,
 };
 
 #[async_trait]
@@ -69,12 +71,7 @@ impl Check for MissingAuth {
         };
         let garbage = ctx.garbage_credentials(&caller(&name));
         let answer = ctx
-            .get(
-                endpoint,
-                &ctx.engine.buster().bust(&url),
-                &Caller::Anonymous,
-                &garbage,
-            )
+            .get(endpoint, &ctx.fresh(&url), &Caller::Anonymous, &garbage)
             .await?;
         let leaked = facts.owners_of(&answer);
         if !success_json(&answer) || leaked.is_empty() {

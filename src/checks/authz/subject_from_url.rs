@@ -8,22 +8,25 @@
 
 use async_trait::async_trait;
 
-use super::{caller, identity_names, is_subject_param, success_json};
+use super::{caller, identity_names};
+use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::EngineError;
+use crate::facts::identities::is_subject_param;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct SubjectFromUrl;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.subject-from-url",
-    family: "authz",
     category: Category::Bola,
     severity: Severity::High,
     summary: "The subject (user id) is taken from a path or query parameter instead of the caller's token",
     mode: Mode::Active,
     min_identities: 2,
+    needs: Needs::IDENTITIES,
 };
 
 #[async_trait]
@@ -62,7 +65,7 @@ impl Check for SubjectFromUrl {
                     param.sample = Some(other_subject.clone());
                 }
                 let Some(url) = ctx.url(&aimed) else { continue };
-                let url = ctx.engine.buster().bust(&url);
+                let url = ctx.fresh(&url);
                 let answer = ctx.get(endpoint, &url, &caller(me), &[]).await?;
                 let owners = facts.owners_of(&answer);
                 if !success_json(&answer) || !owners.contains(other) || owners.contains(me) {

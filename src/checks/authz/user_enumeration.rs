@@ -9,22 +9,24 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{identity_names, login_fields, send_json};
+use super::{identity_names, login_fields};
+use crate::checks::probe::send_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UserEnumeration;
 
 static META: CheckMeta = CheckMeta {
     id: "authz.user-enumeration",
-    family: "authz",
     category: Category::Authentication,
     severity: Severity::Medium,
     summary: "Login answers differ for unknown users and wrong passwords (needs --active)",
     mode: Mode::StateChanging,
     min_identities: 1,
+    needs: Needs::IDENTITIES,
 };
 
 #[async_trait]

@@ -10,22 +10,23 @@
 
 use async_trait::async_trait;
 
-use super::{busted, cache_note, is_success, same_response};
+use crate::checks::probe::{cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct AuthAfterLookup;
 
 static META: CheckMeta = CheckMeta {
     id: "cache.auth-after-lookup",
-    family: "cache",
     category: Category::CachePoisoning,
     severity: Severity::High,
     summary: "Cached 200 served to requests with an invalid or missing credential",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::NOTHING,
 };
 
 fn refused(status: u16) -> bool {
@@ -53,12 +54,12 @@ impl Check for AuthAfterLookup {
 
         // Does this endpoint refuse a bad credential at all? Ask on a fresh URL.
         let control = ctx
-            .get(endpoint, &busted(ctx, &url), &Caller::Anonymous, &garbage)
+            .get(endpoint, &ctx.fresh(&url), &Caller::Anonymous, &garbage)
             .await?;
         if !refused(control.response.status) {
             return Ok(Vec::new());
         }
-        let shared = busted(ctx, &url);
+        let shared = ctx.fresh(&url);
         let primed = ctx.get(endpoint, &shared, &owner, &[]).await?;
         if !is_success(&primed) {
             return Ok(Vec::new());

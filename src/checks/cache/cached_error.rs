@@ -9,22 +9,24 @@
 
 use async_trait::async_trait;
 
-use super::{busted, cache_note, poisonable_url};
+use super::poisonable_url;
+use crate::checks::probe::{poison, Taint};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
-use crate::finding::{Category, Confidence, FindingDraft, Severity};
+use crate::facts::Needs;
+use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct CachedError;
 
 static META: CheckMeta = CheckMeta {
     id: "cache.cached-error",
-    family: "cache",
     category: Category::CachePoisoning,
     severity: Severity::Medium,
     summary: "Error responses triggered by one request are cached for everyone (CPDoS)",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs::CACHE_PROFILE,
 };
 
 /// Header sizes between common origin limits and common cache limits
@@ -85,23 +87,18 @@ impl Check for CachedError {
             if reported_kinds.contains(&kind) {
                 continue;
             }
-            let target = busted(ctx, &url);
-            let attack = ctx
-                .get(
-                    endpoint,
-                    &target,
-                    &caller,
-                    &[(header.clone(), value.clone())],
-                )
-                .await?;
-            if attack.response.status < 400 {
+            let target = ctx.fresh(&url);
+            let attack = ctx.request(
+                endpoint,
+                &target,
+                &caller,
+                &[(header.clone(), value.clone())],
+            );
+            let taint = Taint::Status(&|status| status >= 400);
+            let Some(poisoned) = poison(ctx, endpoint, attack, &target, taint).await? else {
                 continue;
-            }
-            let victim = ctx.get(endpoint, &target, &caller, &[]).await?;
-            if victim.response.status != attack.response.status {
-                continue;
-            }
-            let fresh = ctx.get(endpoint, &busted(ctx, &url), &caller, &[]).await?;
+            };
+            let fresh = ctx.get(endpoint, &ctx.fresh(&url), &caller, &[]).await?;
             if fresh.response.status >= 400 {
                 continue;
             }
@@ -112,19 +109,22 @@ impl Check for CachedError {
                 value.clone()
             };
             drafts.push(
-                FindingDraft::at_exchange(&victim, Severity::Medium, Confidence::Confirmed)
+                poisoned
+                    .draft(
+                        Severity::Medium,
+                        &format!("Attacker request with {header}"),
+                        "Clean request to the same URL gets the error",
+                    )
                     .title(format!(
                         "Error response cached for everyone after one request with {header} (CPDoS)"
                     ))
                     .description(format!(
                         "{header} ({shown}) makes the origin answer HTTP {} and the cache stores that error under the \
                          plain URL's key; a fresh URL still answers HTTP {}.",
-                        attack.response.status, fresh.response.status
+                        poisoned.attack.response.status, fresh.response.status
                     ))
                     .parameter(header.clone())
                     .key(kind)
-                    .evidence(format!("Attacker request with {header}{}", cache_note(&attack)), &attack, None)
-                    .evidence(format!("Clean request to the same URL gets the error{}", cache_note(&victim)), &victim, None)
                     .evidence("Clean request to a fresh URL still works", &fresh, None),
             );
         }

@@ -10,22 +10,23 @@
 use async_trait::async_trait;
 use url::Url;
 
-use super::{busted, cache_note, is_success, same_response};
+use crate::checks::probe::{cache_note, is_success, private_view, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct Deception;
 
 static META: CheckMeta = CheckMeta {
     id: "cache.deception",
-    family: "cache",
     category: Category::CacheDeception,
     severity: Severity::High,
     summary: "Private responses served for static-looking paths and stored by the cache",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::NOTHING,
 };
 
 /// How a static-looking name is attached to the private path.
@@ -80,24 +81,16 @@ impl Check for Deception {
         let Some(url) = ctx.url(endpoint) else {
             return Ok(Vec::new());
         };
-        let Some(owner) = ctx.identities().into_iter().next() else {
-            return Ok(Vec::new());
-        };
-        let (Some(owner_normal), Some(anonymous_normal)) = (
-            ctx.baseline(&owner).cloned(),
-            ctx.baseline(&Caller::Anonymous).cloned(),
-        ) else {
-            return Ok(Vec::new());
-        };
         // Only private responses are worth deceiving a cache into storing.
-        if !is_success(&owner_normal) || same_response(&owner_normal, &anonymous_normal) {
+        let Some(view) = private_view(ctx).filter(|view| is_success(&view.mine)) else {
             return Ok(Vec::new());
-        }
+        };
+        let (owner, owner_normal) = (view.owner, view.mine);
         for (kind, pattern) in SUFFIXES {
             let name = format!("rampart{}", ctx.engine.buster().next_token());
             // The buster too: an origin that ignores the suffix may key its own
             // cache on the bare path, and a probe must never create that entry.
-            let Some(lure) = deceptive_url(&busted(ctx, &url), pattern, &name) else {
+            let Some(lure) = deceptive_url(&ctx.fresh(&url), pattern, &name) else {
                 continue;
             };
             let victim = ctx.get(endpoint, &lure, &owner, &[]).await?;
@@ -110,8 +103,7 @@ impl Check for Deception {
             }
             // Without the victim's visit, the same kind of URL stays private.
             let control_name = format!("rampart{}", ctx.engine.buster().next_token());
-            let Some(control_url) = deceptive_url(&busted(ctx, &url), pattern, &control_name)
-            else {
+            let Some(control_url) = deceptive_url(&ctx.fresh(&url), pattern, &control_name) else {
                 continue;
             };
             let control = ctx

@@ -10,22 +10,23 @@
 
 use async_trait::async_trait;
 
-use super::{busted, cache_note, is_success, same_response};
+use crate::checks::probe::{cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct IdentityUnkeyed;
 
 static META: CheckMeta = CheckMeta {
     id: "cache.identity-unkeyed",
-    family: "cache",
     category: Category::CachePoisoning,
     severity: Severity::High,
     summary: "Authenticated responses cached without the caller's identity in the key and served to others",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::NOTHING,
 };
 
 #[async_trait]
@@ -53,7 +54,7 @@ impl Check for IdentityUnkeyed {
         // anonymous caller stands in for "someone else".
         let other = ids.get(1).cloned().unwrap_or(Caller::Anonymous);
 
-        let shared = busted(ctx, &url);
+        let shared = ctx.fresh(&url);
         let primed = ctx.get(endpoint, &shared, &owner, &[]).await?;
         if !is_success(&primed) {
             return Ok(Vec::new());
@@ -64,7 +65,7 @@ impl Check for IdentityUnkeyed {
         }
         // Same bytes could simply mean the endpoint is the same for everyone:
         // the other caller's own fresh request must differ.
-        let own = ctx.get(endpoint, &busted(ctx, &url), &other, &[]).await?;
+        let own = ctx.get(endpoint, &ctx.fresh(&url), &other, &[]).await?;
         if same_response(&primed, &own) {
             return Ok(Vec::new());
         }

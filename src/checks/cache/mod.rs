@@ -13,27 +13,25 @@ pub mod risky_headers;
 pub mod unkeyed_header;
 pub mod unkeyed_param;
 
-use std::sync::Arc;
-
 use url::Url;
 
+use crate::checks::{Family, ProbeContext};
 use crate::discover::Endpoint;
 
-use super::ProbeContext;
-use crate::engine::Exchange;
+/// The family's checks, in the order `rampart checks` lists them.
+pub static FAMILY: Family = Family {
+    module: module_path!(),
+    checks: &[
+        &identity_unkeyed::IdentityUnkeyed,
+        &auth_after_lookup::AuthAfterLookup,
+        &unkeyed_header::UnkeyedHeader,
+        &unkeyed_param::UnkeyedParam,
+        &cached_error::CachedError,
+        &deception::Deception,
+        &risky_headers::RiskyHeaders,
+    ],
+};
 
-/// Same status and byte-identical body: what a cache hands back.
-pub(crate) fn same_response(a: &Exchange, b: &Exchange) -> bool {
-    a.response.status == b.response.status
-        && a.response.body == b.response.body
-        && !a.response.truncated
-}
-
-pub(crate) fn is_success(exchange: &Exchange) -> bool {
-    (200..300).contains(&exchange.response.status) && !exchange.response.body.is_empty()
-}
-
-/// A fresh busted URL for `url`.
 /// The endpoint's URL when probes may store attacker-chosen content there:
 /// a read-only endpoint behind a cache proven to key on the buster.
 pub(crate) fn poisonable_url(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Option<Url> {
@@ -41,30 +39,4 @@ pub(crate) fn poisonable_url(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Opt
         return None;
     }
     ctx.url(endpoint)
-}
-
-pub(crate) fn busted(ctx: &ProbeContext<'_>, url: &Url) -> Url {
-    ctx.engine.buster().bust(url)
-}
-
-/// A unique marker that cannot occur in a real response.
-pub(crate) fn canary(ctx: &ProbeContext<'_>) -> String {
-    format!("rampart{}", ctx.engine.buster().next_token())
-}
-
-pub(crate) fn reflects(exchange: &Arc<Exchange>, marker: &str) -> bool {
-    exchange.body_text().contains(marker)
-        || exchange
-            .response
-            .headers
-            .iter()
-            .any(|(_, v)| v.contains(marker))
-}
-
-/// How a cache header described an exchange, for evidence step names.
-pub(crate) fn cache_note(exchange: &Exchange) -> String {
-    match crate::engine::cache::verdict(exchange).1 {
-        Some(signal) => format!(" ({signal})"),
-        None => String::new(),
-    }
 }

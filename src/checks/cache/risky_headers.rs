@@ -9,22 +9,23 @@
 
 use async_trait::async_trait;
 
-use super::{is_success, same_response};
+use crate::checks::probe::{is_success, private_view};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct RiskyHeaders;
 
 static META: CheckMeta = CheckMeta {
     id: "cache.risky-headers",
-    family: "cache",
     category: Category::CachePoisoning,
     severity: Severity::Medium,
     summary: "Caller-specific responses that shared caches may store (no private/no-store, no Vary on the credential)",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::NOTHING,
 };
 
 /// Lifetime a shared cache may use, in seconds, if the response grants one.
@@ -80,19 +81,11 @@ impl Check for RiskyHeaders {
         ctx: &ProbeContext<'_>,
         _endpoint: &Endpoint,
     ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(owner) = ctx.identities().into_iter().next() else {
-            return Ok(Vec::new());
-        };
-        let (Some(mine), Some(anonymous)) = (
-            ctx.baseline(&owner).cloned(),
-            ctx.baseline(&Caller::Anonymous).cloned(),
-        ) else {
-            return Ok(Vec::new());
-        };
         // Only responses that depend on the caller are at risk.
-        if !is_success(&mine) || same_response(&mine, &anonymous) {
+        let Some(view) = private_view(ctx).filter(|view| is_success(&view.mine)) else {
             return Ok(Vec::new());
-        }
+        };
+        let (owner, mine, anonymous) = (view.owner, view.mine, view.anonymous);
         let cache_control = mine.response_header("cache-control").unwrap_or("");
         if forbids_shared_storage(cache_control) {
             return Ok(Vec::new());

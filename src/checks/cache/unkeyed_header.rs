@@ -10,22 +10,24 @@
 
 use async_trait::async_trait;
 
-use super::{busted, cache_note, canary, poisonable_url, reflects};
+use super::poisonable_url;
+use crate::checks::probe::{cache_note, poison, Poisoned, Taint};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnkeyedHeader;
 
 static META: CheckMeta = CheckMeta {
     id: "cache.unkeyed-header",
-    family: "cache",
     category: Category::CachePoisoning,
     severity: Severity::High,
     summary: "Headers such as X-Forwarded-Host change a response the cache stores for everyone",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs::CACHE_PROFILE,
 };
 
 /// How a header's value is written so that a reflection is recognisable.
@@ -84,56 +86,59 @@ impl Check for UnkeyedHeader {
         let Some(url) = poisonable_url(ctx, endpoint) else {
             return Ok(Vec::new());
         };
-        let caller = Caller::Anonymous;
+        let anonymous = Caller::Anonymous;
         let mut drafts = Vec::new();
 
         for (header, shape) in HEADERS {
-            let marker = canary(ctx);
-            let poisoned_url = busted(ctx, &url);
-            let poison = vec![(header.to_string(), value_for(*shape, &marker))];
-            let poisoned = ctx.get(endpoint, &poisoned_url, &caller, &poison).await?;
-            if !reflects(&poisoned, &marker) {
+            let marker = ctx.canary();
+            let poisoned_url = ctx.fresh(&url);
+            let attack = ctx.request(
+                endpoint,
+                &poisoned_url,
+                &anonymous,
+                &[(header.to_string(), value_for(*shape, &marker))],
+            );
+            let taint = Taint::Marker(&marker);
+            let Some(poisoned) = poison(ctx, endpoint, attack, &poisoned_url, taint).await? else {
                 continue;
-            }
-            let victim = ctx.get(endpoint, &poisoned_url, &caller, &[]).await?;
-            if !reflects(&victim, &marker) {
-                continue;
-            }
+            };
             drafts.push(
-                FindingDraft::at_exchange(&victim, Severity::High, Confidence::Confirmed)
+                poisoned
+                    .draft(
+                        Severity::High,
+                        &format!("Attacker request with {header}"),
+                        "Clean request to the same URL receives the poisoned response",
+                    )
                     .title(format!("Cache poisoned through the unkeyed {header} header"))
                     .description(format!(
                         "The response reflects {header} and the cache stores it without keying on the header: a clean \
                          request to the same URL received the attacker-controlled value."
                     ))
                     .parameter(*header)
-                    .key(header.to_ascii_lowercase())
-                    .evidence(format!("Attacker request with {header}{}", cache_note(&poisoned)), &poisoned, None)
-                    .evidence(
-                        format!("Clean request to the same URL receives the poisoned response{}", cache_note(&victim)),
-                        &victim,
-                        None,
-                    ),
+                    .key(header.to_ascii_lowercase()),
             );
         }
 
-        let Some(clean) = ctx.baseline(&caller).cloned() else {
+        let Some(clean) = ctx.baseline(&anonymous).map(|b| b.response.status) else {
             return Ok(drafts);
         };
+        let redirect_or_error = |status: u16| status != clean && (300..600).contains(&status);
         for (header, value) in SCHEME_HEADERS {
-            let poisoned_url = busted(ctx, &url);
-            let poison = vec![(header.to_string(), value.to_string())];
-            let poisoned = ctx.get(endpoint, &poisoned_url, &caller, &poison).await?;
-            let changed = poisoned.response.status != clean.response.status
-                && (300..600).contains(&poisoned.response.status);
-            if !changed {
+            let poisoned_url = ctx.fresh(&url);
+            let attack = ctx.request(
+                endpoint,
+                &poisoned_url,
+                &anonymous,
+                &[(header.to_string(), value.to_string())],
+            );
+            let taint = Taint::Status(&redirect_or_error);
+            let Some(Poisoned { attack, victim }) =
+                poison(ctx, endpoint, attack, &poisoned_url, taint).await?
+            else {
                 continue;
-            }
-            let victim = ctx.get(endpoint, &poisoned_url, &caller, &[]).await?;
-            let fresh = ctx.get(endpoint, &busted(ctx, &url), &caller, &[]).await?;
-            if victim.response.status != poisoned.response.status
-                || fresh.response.status == poisoned.response.status
-            {
+            };
+            let fresh = ctx.get(endpoint, &ctx.fresh(&url), &anonymous, &[]).await?;
+            if fresh.response.status == attack.response.status {
                 continue;
             }
             drafts.push(
@@ -142,11 +147,11 @@ impl Check for UnkeyedHeader {
                     .description(format!(
                         "{header}: {value} turns the response into HTTP {} and the cache stores it for the plain URL \
                          (a fresh URL still answers HTTP {}): visitors get a redirect loop or an error.",
-                        poisoned.response.status, fresh.response.status
+                        attack.response.status, fresh.response.status
                     ))
                     .parameter(*header)
                     .key(header.to_ascii_lowercase())
-                    .evidence(format!("Attacker request with {header}: {value}"), &poisoned, None)
+                    .evidence(format!("Attacker request with {header}: {value}"), &attack, None)
                     .evidence(format!("Clean request to the same URL{}", cache_note(&victim)), &victim, None)
                     .evidence("Clean request to a fresh URL, for comparison", &fresh, None),
             );

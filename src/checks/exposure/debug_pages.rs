@@ -8,22 +8,23 @@
 
 use std::sync::Arc;
 
-use super::{by_kind, exposure_draft};
+use super::{drafts_by_kind, Worded};
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::detect::{self, DebugKind};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct DebugPages;
 
 static META: CheckMeta = CheckMeta {
     id: "exposure.debug-page",
-    family: "exposure",
     category: Category::DataExposure,
     severity: Severity::Critical,
     summary: "Framework debuggers, stack traces and data-store error messages in responses",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 fn describe(kind: DebugKind) -> (Severity, &'static str, &'static str) {
@@ -87,23 +88,22 @@ impl Check for DebugPages {
     }
 
     fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
-        let detections = detect::find_debug_output(exchange.body_text(), exchange.content_type());
-        by_kind(detections)
-            .into_iter()
-            .map(|(kind, found)| {
+        let description = format!(
+            "The response (HTTP {}) contains debugging output that reveals the application's internals.",
+            exchange.response.status
+        );
+        drafts_by_kind(
+            exchange,
+            detect::find_debug_output(exchange.body_text(), exchange.content_type()),
+            |kind, _| {
                 let (severity, key, title) = describe(kind);
-                exposure_draft(
-                    exchange,
+                Some(Worded {
                     severity,
                     key,
-                    title.to_string(),
-                    format!(
-                        "The response (HTTP {}) contains debugging output that reveals the application's internals.",
-                        exchange.response.status
-                    ),
-                    &found,
-                )
-            })
-            .collect()
+                    title: title.to_string(),
+                    description: description.clone(),
+                })
+            },
+        )
     }
 }

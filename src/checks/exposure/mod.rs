@@ -10,9 +10,22 @@ pub mod secrets;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::checks::Family;
 use crate::detect::Detection;
 use crate::engine::Exchange;
 use crate::finding::{Confidence, FindingDraft, Severity};
+
+/// The family's checks, in the order `rampart checks` lists them.
+pub static FAMILY: Family = Family {
+    module: module_path!(),
+    checks: &[
+        &secrets::Secrets,
+        &pii::Pii,
+        &password_hashes::PasswordHashes,
+        &debug_pages::DebugPages,
+        &plaintext_fields::PlaintextFields,
+    ],
+};
 
 /// Groups detections by kind, so one response yields one finding per kind,
 /// with the first match as the evidence focus.
@@ -26,21 +39,40 @@ pub(crate) fn by_kind<K: Ord + Copy>(
     groups
 }
 
+/// How a check words one kind of detection in one response.
+pub(crate) struct Worded {
+    pub severity: Severity,
+    /// What tells this finding from the check's others (part of its id).
+    pub key: &'static str,
+    pub title: String,
+    pub description: String,
+}
+
+/// One finding per kind of detection in the response, as `word` words it
+/// (`None`: that kind is not worth a finding here).
+pub(crate) fn drafts_by_kind<K: Ord + Copy>(
+    exchange: &Arc<Exchange>,
+    detections: Vec<Detection<K>>,
+    mut word: impl FnMut(K, &[Detection<K>]) -> Option<Worded>,
+) -> Vec<FindingDraft> {
+    by_kind(detections)
+        .into_iter()
+        .filter_map(|(kind, found)| Some(exposure_draft(exchange, word(kind, &found)?, &found)))
+        .collect()
+}
+
 /// A passive exposure finding for one kind of detection in one response.
 pub(crate) fn exposure_draft<K>(
     exchange: &Arc<Exchange>,
-    severity: Severity,
-    key: &str,
-    title: String,
-    description: String,
+    worded: Worded,
     detections: &[Detection<K>],
 ) -> FindingDraft {
     let focus = detections.first().map(|d| d.start..d.end);
     let field = detections.iter().find_map(|d| d.field.clone());
-    let mut draft = FindingDraft::at_exchange(exchange, severity, Confidence::Firm)
-        .title(title)
-        .description(description)
-        .key(key)
+    let mut draft = FindingDraft::at_exchange(exchange, worded.severity, Confidence::Firm)
+        .title(worded.title)
+        .description(worded.description)
+        .key(worded.key)
         .evidence("Response returned the data in clear", exchange, focus);
     if let Some(field) = field {
         draft = draft.parameter(field);

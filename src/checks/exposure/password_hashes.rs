@@ -7,22 +7,23 @@
 
 use std::sync::Arc;
 
-use super::{by_kind, exposure_draft};
+use super::{by_kind, exposure_draft, Worded};
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::detect::{self, HashKind};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct PasswordHashes;
 
 static META: CheckMeta = CheckMeta {
     id: "exposure.password-hashes",
-    family: "exposure",
     category: Category::DataExposure,
     severity: Severity::High,
     summary: "Password hashes or clear-text password fields in responses",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 impl Check for PasswordHashes {
@@ -41,31 +42,29 @@ impl Check for PasswordHashes {
                 .keys()
                 .map(|k| format!("{k:?}"))
                 .collect();
-            drafts.push(exposure_draft(
-                exchange,
-                Severity::High,
-                "hash",
-                "Password hashes returned in response".into(),
-                format!(
+            let worded = Worded {
+                severity: Severity::High,
+                key: "hash",
+                title: "Password hashes returned in response".into(),
+                description: format!(
                     "The response contains {} password hash(es) ({}), which can be cracked offline.",
                     hashed.len(),
                     kinds.join(", ")
                 ),
-                &hashed,
-            ));
+            };
+            drafts.push(exposure_draft(exchange, worded, &hashed));
         }
         if !clear.is_empty() {
-            drafts.push(exposure_draft(
-                exchange,
-                Severity::High,
-                "clear-password",
-                "Clear-text password field returned in response".into(),
-                format!(
+            let worded = Worded {
+                severity: Severity::High,
+                key: "clear-password",
+                title: "Clear-text password field returned in response".into(),
+                description: format!(
                     "The response contains {} password field(s) with an unmasked value.",
                     clear.len()
                 ),
-                &clear,
-            ));
+            };
+            drafts.push(exposure_draft(exchange, worded, &clear));
         }
         drafts
     }

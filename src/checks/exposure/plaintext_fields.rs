@@ -14,18 +14,19 @@ use serde_json::Value;
 
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct PlaintextFields;
 
 static META: CheckMeta = CheckMeta {
     id: "exposure.plaintext-fields",
-    family: "exposure",
     category: Category::DataExposure,
     severity: Severity::Low,
     summary: "Sensitive fields (SSN, date of birth, account numbers…) returned readable, with no sign of field-level encryption",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 /// Field names, lower-cased without `_`/`-`, whose values deserve

@@ -6,22 +6,23 @@
 
 use std::sync::Arc;
 
-use super::{by_kind, exposure_draft, is_token_endpoint};
+use super::{drafts_by_kind, is_token_endpoint, Worded};
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::detect::{self, SecretKind};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct Secrets;
 
 static META: CheckMeta = CheckMeta {
     id: "exposure.secrets",
-    family: "exposure",
     category: Category::DataExposure,
     severity: Severity::Critical,
     summary: "Cloud keys, private keys and tokens returned in response bodies",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 fn describe(kind: SecretKind) -> (Severity, &'static str, &'static str) {
@@ -44,40 +45,30 @@ impl Check for Secrets {
     }
 
     fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
-        let body = exchange.body_text();
-        let detections = detect::find_secrets(body, exchange.body_json());
+        let mut detections = detect::find_secrets(exchange.body_text(), exchange.body_json());
+        // Handing out tokens is a login endpoint's job, and echoing the
+        // caller's own token leaks nothing new.
         let token_endpoint = is_token_endpoint(exchange.endpoint_path());
-        by_kind(detections)
-            .into_iter()
-            .filter_map(|(kind, mut found)| {
-                if kind == SecretKind::Jwt {
-                    // Handing out tokens is a login endpoint's job, and echoing
-                    // the caller's own token leaks nothing new.
-                    found.retain(|d| {
-                        !exchange
-                            .request
-                            .headers
-                            .iter()
-                            .any(|(_, v)| v.contains(d.matched.as_str()))
-                    });
-                    if token_endpoint || found.is_empty() {
-                        return None;
-                    }
-                }
-                let (severity, key, label) = describe(kind);
-                Some(exposure_draft(
-                    exchange,
+        let sent = |token: &str| {
+            exchange
+                .request
+                .headers
+                .iter()
+                .any(|(_, v)| v.contains(token))
+        };
+        detections.retain(|d| d.kind != SecretKind::Jwt || !(token_endpoint || sent(&d.matched)));
+        drafts_by_kind(exchange, detections, |kind, found| {
+            let (severity, key, label) = describe(kind);
+            Some(Worded {
                     severity,
                     key,
-                    format!("{} returned in clear", capitalise(label)),
-                    format!(
+                    title: format!("{} returned in clear", capitalise(label)),
+                    description: format!(
                         "The response contains {} {label} value(s); whoever can call this endpoint obtains them.",
                         found.len()
                     ),
-                    &found,
-                ))
-            })
-            .collect()
+                })
+        })
     }
 }
 
@@ -86,5 +77,35 @@ fn capitalise(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::{exchange, sent_with};
+
+    const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+
+    fn keys(drafts: &[FindingDraft]) -> Vec<&str> {
+        drafts.iter().map(|d| d.key.as_str()).collect()
+    }
+
+    #[test]
+    fn a_token_is_reported_unless_it_is_the_callers_own_or_a_login_answer() {
+        let body = format!(r#"{{"service_token": "{JWT}"}}"#);
+        let leaked = exchange("http://h/api/config?rampart_cb=1", None, 200, &[], &body);
+        assert_eq!(keys(&Secrets.inspect(&leaked)), vec!["jwt"]);
+        let own = exchange(
+            "http://h/api/me?rampart_cb=1",
+            Some("alice"),
+            200,
+            &[],
+            &body,
+        );
+        let own = sent_with(own, &[("Authorization", &format!("Bearer {JWT}"))]);
+        assert!(Secrets.inspect(&own).is_empty());
+        let login = exchange("http://h/api/login?rampart_cb=1", None, 200, &[], &body);
+        assert!(Secrets.inspect(&login).is_empty());
     }
 }

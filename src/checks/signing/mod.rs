@@ -2,7 +2,7 @@
 //! signatures) that an API hands out, and what it accepts in their place.
 //!
 //! Without a signing secret Rampart works with the signed links it finds in
-//! each identity's own responses ([`SignedLink`]): it removes, corrupts,
+//! each identity's own responses ([`crate::facts::SignedLink`]): it removes, corrupts,
 //! re-targets and replays them, and watches what the API accepts.
 //!
 //! With a signing recipe in the identity file (`identity::signing`), the
@@ -21,157 +21,28 @@ pub mod unsigned_params;
 
 use std::sync::Arc;
 
-use serde_json::Value;
 use url::Url;
 
-use super::ProbeContext;
+use crate::checks::probe::success_json;
+use crate::checks::{Family, ProbeContext};
 use crate::discover::Endpoint;
-use crate::engine::{Engine, Exchange};
+use crate::engine::{Caller, EngineError, Exchange};
+use crate::facts::SignedLink;
+use crate::identity::signing::flip;
 
-/// Query parameters that carry a signature or a signed token.
-fn is_signature_param(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "sig"
-            | "signature"
-            | "token"
-            | "signed"
-            | "hmac"
-            | "s"
-            | "x-amz-signature"
-            | "auth"
-            | "key_signature"
-    )
-}
-
-/// A value shaped like a signature: an itsdangerous token, a hex digest or
-/// a long base64url string.
-fn looks_signed(value: &str) -> bool {
-    let base64ish = value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=' | '+' | '/'));
-    base64ish && value.len() >= 20
-}
-
-/// A signed link found in an identity's own response.
-#[derive(Debug, Clone)]
-pub struct SignedLink {
-    pub owner: String,
-    pub url: Url,
-    pub signature_param: String,
-    /// Issue time of an itsdangerous token, seconds since the epoch.
-    pub issued_at: Option<i64>,
-    /// The JSON field that held the link.
-    pub field: String,
-}
-
-/// Decodes the timestamp of an itsdangerous `payload.timestamp.signature`
-/// token (base64url of a big-endian integer). `None` for other shapes.
-pub fn itsdangerous_timestamp(token: &str) -> Option<i64> {
-    let parts: Vec<&str> = token.trim_start_matches('.').rsplitn(3, '.').collect();
-    let [signature, timestamp, _payload] = parts.as_slice() else {
-        return None;
-    };
-    if signature.len() < 20 || timestamp.is_empty() || timestamp.len() > 8 {
-        return None;
-    }
-    let mut value: i64 = 0;
-    let mut bits = 0u32;
-    let mut bytes = Vec::new();
-    for c in timestamp.bytes() {
-        let sextet = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            _ => return None,
-        };
-        value = (value << 6) | i64::from(sextet);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            bytes.push(((value >> bits) & 0xff) as u8);
-        }
-    }
-    if bytes.is_empty() || bytes.len() > 8 {
-        return None;
-    }
-    let seconds = bytes.iter().fold(0i64, |acc, b| (acc << 8) | i64::from(*b));
-    // Plausible issue times only: 2001 to 2100.
-    (1_000_000_000..4_102_444_800)
-        .contains(&seconds)
-        .then_some(seconds)
-}
-
-/// Finds signed links in the identities' own baseline responses.
-pub fn harvest<'a>(
-    engine: &Engine,
-    baselines: impl Iterator<Item = &'a Arc<Exchange>>,
-) -> Vec<SignedLink> {
-    let mut links: Vec<SignedLink> = Vec::new();
-    for exchange in baselines {
-        let (Some(owner), Some(json)) = (exchange.request.identity.as_ref(), exchange.body_json())
-        else {
-            continue;
-        };
-        if !(200..300).contains(&exchange.response.status) {
-            continue;
-        }
-        let base = Url::parse(&exchange.request.url).unwrap_or_else(|_| engine.target().clone());
-        let mut found = Vec::new();
-        collect_strings(json, None, &mut found, 0);
-        for (field, text) in found {
-            let Ok(url) = base.join(&text) else { continue };
-            if !engine.scope().contains(&url)
-                || !(text.starts_with('/') || text.starts_with("http"))
-            {
-                continue;
-            }
-            let Some((param, value)) = url
-                .query_pairs()
-                .find(|(name, value)| is_signature_param(name) && looks_signed(value))
-                .map(|(n, v)| (n.into_owned(), v.into_owned()))
-            else {
-                continue;
-            };
-            if links.iter().any(|l| l.url == url) || links.len() >= 100 {
-                continue;
-            }
-            links.push(SignedLink {
-                owner: owner.clone(),
-                issued_at: itsdangerous_timestamp(&value),
-                url,
-                signature_param: param,
-                field,
-            });
-        }
-    }
-    links
-}
-
-fn collect_strings(
-    value: &Value,
-    key: Option<&str>,
-    out: &mut Vec<(String, String)>,
-    depth: usize,
-) {
-    if depth > 12 || out.len() > 500 {
-        return;
-    }
-    match value {
-        Value::String(s) if s.contains('?') && s.len() < 4096 => {
-            out.push((key.unwrap_or("").to_string(), s.clone()))
-        }
-        Value::Object(map) => map
-            .iter()
-            .for_each(|(k, v)| collect_strings(v, Some(k), out, depth + 1)),
-        Value::Array(items) => items
-            .iter()
-            .for_each(|v| collect_strings(v, key, out, depth + 1)),
-        _ => {}
-    }
-}
+/// The family's checks, in the order `rampart checks` lists them.
+pub static FAMILY: Family = Family {
+    module: module_path!(),
+    checks: &[
+        &signature_optional::SignatureOptional,
+        &unsigned_params::UnsignedParams,
+        &unbound_caller::UnboundCaller,
+        &replay::Replay,
+        &request_replay::RequestReplay,
+        &partial_coverage::PartialCoverage,
+        &timing_compare::TimingCompare,
+    ],
+};
 
 /// Whether a concrete path matches an endpoint template.
 fn matches_template(template: &str, path: &str) -> bool {
@@ -191,6 +62,62 @@ pub(crate) fn links_for<'a>(ctx: &'a ProbeContext<'_>, endpoint: &Endpoint) -> V
         .iter()
         .filter(|l| endpoint.is_read_only() && matches_template(&template, l.url.path()))
         .collect()
+}
+
+/// A signed link that works: the first one pointing at the endpoint, as its
+/// owner fetched it on a fresh URL and got data back.
+pub(crate) struct Genuine<'a> {
+    pub link: &'a SignedLink,
+    pub owner: Caller,
+    /// The fresh URL the owner fetched.
+    pub url: Url,
+    pub answer: Arc<Exchange>,
+}
+
+impl Genuine<'_> {
+    /// The owner fetches the link again with `param` set to `value`
+    /// (removed when `None`), on a fresh URL.
+    pub async fn fetch_with(
+        &self,
+        ctx: &ProbeContext<'_>,
+        endpoint: &Endpoint,
+        param: &str,
+        value: Option<&str>,
+    ) -> Result<Arc<Exchange>, EngineError> {
+        let url = with_param(ctx, &self.link.url, param, value);
+        ctx.get(endpoint, &url, &self.owner, &[]).await
+    }
+}
+
+/// The endpoint's [`Genuine`] link, if it has one. The first link is
+/// enough: one signing scheme guards an endpoint.
+pub(crate) async fn genuine_link<'a>(
+    ctx: &'a ProbeContext<'_>,
+    endpoint: &Endpoint,
+) -> Result<Option<Genuine<'a>>, EngineError> {
+    let Some(link) = links_for(ctx, endpoint).into_iter().next() else {
+        return Ok(None);
+    };
+    let (url, answer) = fetch_as_owner(ctx, endpoint, link).await?;
+    Ok(success_json(&answer).then_some(Genuine {
+        link,
+        owner: Caller::Identity(link.owner.clone()),
+        url,
+        answer,
+    }))
+}
+
+/// The link's owner fetches it as issued, on a fresh URL: that URL and the
+/// answer.
+pub(crate) async fn fetch_as_owner(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    link: &SignedLink,
+) -> Result<(Url, Arc<Exchange>), EngineError> {
+    let owner = Caller::Identity(link.owner.clone());
+    let url = ctx.fresh(&link.url);
+    let answer = ctx.get(endpoint, &url, &owner, &[]).await?;
+    Ok((url, answer))
 }
 
 /// `url` with `param` replaced (or removed when `value` is `None`), plus a buster.
@@ -216,7 +143,7 @@ pub(crate) fn with_param(
             query.append_pair(param, value);
         }
     }
-    ctx.engine.buster().bust(&changed)
+    ctx.fresh(&changed)
 }
 
 /// `url` with the value of `param` replaced in place (or the parameter
@@ -262,10 +189,8 @@ pub(crate) fn signature_of(link: &SignedLink) -> String {
 /// that decoders ignore (an HMAC-SHA1 in 27 characters keeps only 4 of the
 /// last character's 6 bits), so `…A` → `…B` can decode to the very same
 /// signature and a correctly verifying server would accept it. The first
-/// character is all data. The replacement keeps the character class and its
-/// case (`0`↔`1`, `a`↔`b`, `A`↔`B`, anything else → `0`/`a`/`A`), so the
-/// value stays valid hex or base64 but differs even to a case-insensitive
-/// hex decoder.
+/// character is all data. The replacement is [`flip`]'s: same alphabet,
+/// same case.
 pub(crate) fn corrupt(signature: &str) -> String {
     let start = signature.rfind('.').map(|dot| dot + 1).unwrap_or(0);
     let mut chars: Vec<char> = signature.chars().collect();
@@ -281,14 +206,7 @@ pub(crate) fn corrupt(signature: &str) -> String {
         None => chars.iter_mut().rev().find(|c| c.is_ascii_alphanumeric()),
     };
     if let Some(c) = target {
-        *c = match *c {
-            '0' => '1',
-            '1'..='9' => '0',
-            'a' => 'b',
-            'b'..='z' => 'a',
-            'A' => 'B',
-            _ => 'A',
-        };
+        *c = flip(*c);
     }
     chars.into_iter().collect()
 }
@@ -296,23 +214,6 @@ pub(crate) fn corrupt(signature: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn itsdangerous_timestamps_decode() {
-        // itsdangerous encodes 1700000000 as "ZVPxAA".
-        assert_eq!(
-            itsdangerous_timestamp("eyJyZXBvcnQiOiJtIn0.ZVPxAA.abcdefghijklmnopqrstuvwxyz0"),
-            Some(1_700_000_000)
-        );
-        assert_eq!(itsdangerous_timestamp("deadbeef"), None);
-        assert_eq!(itsdangerous_timestamp("a.b.c"), None);
-        assert_eq!(
-            itsdangerous_timestamp(
-                "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnopqrstuvwxyz"
-            ),
-            None
-        );
-    }
 
     #[test]
     fn templates_match_concrete_paths() {

@@ -23,14 +23,16 @@ use bytes::Bytes;
 use serde_json::Value;
 use url::Url;
 
-use super::recipe::{accepted, control, Control, Planned};
+use super::recipe::{accepted, control};
 use super::with_param;
-use crate::checks::authz::{is_subject_param, IdentityFacts};
-use crate::checks::cache::{canary, reflects, same_response};
+use crate::checks::probe::{reflects, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::buster::BUSTER_PARAM;
 use crate::engine::{Caller, EngineError, SignOptions, Signing};
+use crate::facts::identities::is_subject_param;
+use crate::facts::IdentityFacts;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 use crate::identity::Identity;
 
@@ -38,12 +40,12 @@ pub struct PartialCoverage;
 
 static META: CheckMeta = CheckMeta {
     id: "signing.partial-coverage",
-    family: "signing",
     category: Category::Signature,
     severity: Severity::High,
     summary: "Parameters, caller headers or bodies outside the request signature change the answer (needs a signing recipe)",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::IDENTITIES,
 };
 
 /// One query parameter to change: its name, its value in the signed
@@ -163,20 +165,6 @@ fn changed_body(body: &[u8], marker: &str) -> Option<(String, Bytes)> {
     Some((field, Bytes::from(Value::Object(map).to_string())))
 }
 
-fn control_steps(draft: FindingDraft, control: &Control) -> FindingDraft {
-    draft
-        .evidence(
-            format!("{}'s correctly signed request is accepted", control.who),
-            &control.genuine,
-            None,
-        )
-        .evidence(
-            "The same request with a corrupted signature is refused: signatures are verified",
-            &control.corrupted,
-            None,
-        )
-}
-
 #[async_trait]
 impl Check for PartialCoverage {
     fn meta(&self) -> &'static CheckMeta {
@@ -188,15 +176,10 @@ impl Check for PartialCoverage {
         ctx: &ProbeContext<'_>,
         endpoint: &Endpoint,
     ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(planned) = Planned::for_endpoint(ctx, endpoint) else {
+        let Some(control) = control(ctx, endpoint, &SignOptions::default()).await? else {
             return Ok(Vec::new());
         };
-        let Some(control) = control(ctx, endpoint, &planned, &SignOptions::default()).await? else {
-            return Ok(Vec::new());
-        };
-        let Some(recipe) = ctx.engine.signing_recipe(&control.who) else {
-            return Ok(Vec::new());
-        };
+        let (recipe, planned) = (control.recipe, &control.planned);
         let who = control.who.clone();
         let facts = &ctx.facts.identities;
         // The signature of every tampered request is computed over the
@@ -265,7 +248,7 @@ impl Check for PartialCoverage {
             ))
             .parameter(name.clone())
             .key(format!("param-{name}"));
-            draft = control_steps(draft, &control).evidence(
+            draft = control.evidence(draft).evidence(
                 format!("The same signature on the request with `{name}` {was} is accepted"),
                 &forged,
                 None,
@@ -284,13 +267,8 @@ impl Check for PartialCoverage {
         // 2. The caller's own headers (the signature must bind the caller).
         let identities = ctx.engine.identities();
         for (header, other, value) in caller_swaps(&identities, &who, &recipe.header_names()) {
-            let mut probe = planned.probe(
-                endpoint,
-                ctx.engine.buster().bust(&planned.url),
-                None,
-                &who,
-                Signing::Auto,
-            );
+            let mut probe =
+                planned.probe(endpoint, ctx.fresh(&planned.url), None, &who, Signing::Auto);
             probe.headers.push((header.clone(), value));
             let swapped = ctx.engine.send(probe).await?;
             if !accepted(&swapped) || same_response(&control.genuine, &swapped) {
@@ -316,7 +294,7 @@ impl Check for PartialCoverage {
                 ))
                 .parameter(header.clone())
                 .key(format!("caller-{}", header.to_ascii_lowercase()));
-            drafts.push(control_steps(draft, &control).evidence(
+            drafts.push(control.evidence(draft).evidence(
                 format!("{who}'s signed request with {other}'s `{header}` gets {other}'s data"),
                 &swapped,
                 None,
@@ -324,13 +302,13 @@ impl Check for PartialCoverage {
         }
 
         // 3. The body (state-changing endpoints, only under --active).
-        let marker = canary(ctx);
+        let marker = ctx.canary();
         let body = planned
             .body
             .as_deref()
             .and_then(|body| changed_body(body, &marker));
         if let Some((field, body)) = body {
-            let url = ctx.engine.buster().bust(&planned.url);
+            let url = ctx.fresh(&planned.url);
             let forged = ctx
                 .engine
                 .send(planned.probe(endpoint, url, Some(body), &who, over_genuine.clone()))
@@ -351,7 +329,7 @@ impl Check for PartialCoverage {
                     ))
                     .parameter(field.clone())
                     .key("body");
-                drafts.push(control_steps(draft, &control).evidence(
+                drafts.push(control.evidence(draft).evidence(
                     format!("The same signature with `{field}` changed in the body is accepted"),
                     &forged,
                     None,
@@ -431,23 +409,19 @@ mod tests {
 
     #[test]
     fn caller_swaps_skip_signature_headers_and_equal_values() {
+        let identity = |name: &str, client_header: &str, client: &str, signature: &str| Identity {
+            name: name.into(),
+            headers: [
+                (client_header, client),
+                ("X-Tenant", "t1"),
+                ("X-Signature", signature),
+            ]
+            .map(|(header, value)| (header.to_string(), value.to_string()))
+            .to_vec(),
+        };
         let identities = vec![
-            Identity {
-                name: "alice".into(),
-                headers: vec![
-                    ("X-Client-Id".into(), "cli-alice".into()),
-                    ("X-Tenant".into(), "t1".into()),
-                    ("X-Signature".into(), "static".into()),
-                ],
-            },
-            Identity {
-                name: "bob".into(),
-                headers: vec![
-                    ("x-client-id".into(), "cli-bob".into()),
-                    ("X-Tenant".into(), "t1".into()),
-                    ("X-Signature".into(), "other".into()),
-                ],
-            },
+            identity("alice", "X-Client-Id", "cli-alice", "static"),
+            identity("bob", "x-client-id", "cli-bob", "other"),
         ];
         assert_eq!(
             caller_swaps(&identities, "alice", &["X-Signature", "X-Timestamp"]),

@@ -14,11 +14,13 @@ use bytes::Bytes;
 use serde_json::Value;
 use url::Url;
 
-use crate::checks::authz::success_json;
+use crate::checks::probe::success_json;
 use crate::checks::ProbeContext;
 use crate::discover::Endpoint;
-use crate::engine::cache::is_hit;
 use crate::engine::{Caller, EngineError, Exchange, Probe, SignOptions, Signing};
+use crate::facts::cache_profile::is_hit;
+use crate::finding::FindingDraft;
+use crate::identity::signing::SigningRecipe;
 
 /// The request a check signs for one endpoint: its method, URL (without a
 /// cache buster) and, for state-changing endpoints, its JSON body.
@@ -77,13 +79,15 @@ impl Planned {
     }
 }
 
-/// The identities that have a signing recipe, in scan order.
-pub(crate) fn signers(ctx: &ProbeContext<'_>) -> Vec<String> {
+/// The identities that have a signing recipe, with it, in scan order.
+pub(crate) fn signers<'a>(ctx: &ProbeContext<'a>) -> Vec<(String, &'a SigningRecipe)> {
     ctx.engine
         .identities()
         .into_iter()
-        .map(|i| i.name)
-        .filter(|name| ctx.engine.signing_recipe(name).is_some())
+        .filter_map(|i| {
+            let recipe = ctx.engine.signing_recipe(&i.name)?;
+            Some((i.name, recipe))
+        })
         .collect()
 }
 
@@ -129,9 +133,13 @@ pub(crate) fn same_answer(a: &Exchange, b: &Exchange) -> bool {
 
 /// A correctly signed request that was accepted, and the same request with
 /// a corrupted signature that was refused.
-pub(crate) struct Control {
+pub(crate) struct Control<'a> {
     /// The identity whose recipe signed both.
     pub who: String,
+    /// That identity's signing recipe.
+    pub recipe: &'a SigningRecipe,
+    /// The endpoint's request, as the control planned it.
+    pub planned: Planned,
     /// The accepted request, ready to be sent again unchanged (same URL,
     /// same timestamp and nonce, hence the same signature).
     pub genuine_probe: Probe,
@@ -139,18 +147,38 @@ pub(crate) struct Control {
     pub corrupted: Arc<Exchange>,
 }
 
-/// Finds the control for `endpoint`: the first signing identity whose
-/// correctly signed request (signed with `options`, on a fresh URL) is
-/// accepted; `None` when none is, or when the server also accepts a
+impl Control<'_> {
+    /// `draft` with the control's two requests as its first evidence.
+    pub fn evidence(&self, draft: FindingDraft) -> FindingDraft {
+        draft
+            .evidence(
+                format!("{}'s correctly signed request is accepted", self.who),
+                &self.genuine,
+                None,
+            )
+            .evidence(
+                "The same request with a corrupted signature is refused: signatures are verified",
+                &self.corrupted,
+                None,
+            )
+    }
+}
+
+/// Plans the endpoint's request and finds its control: the first signing
+/// identity whose correctly signed request (signed with `options`, on a
+/// fresh URL) is accepted. `None` when the request cannot be planned, when
+/// no signed request is accepted, or when the server also accepts a
 /// corrupted signature (it does not verify signatures here).
-pub(crate) async fn control(
-    ctx: &ProbeContext<'_>,
+pub(crate) async fn control<'a>(
+    ctx: &ProbeContext<'a>,
     endpoint: &Endpoint,
-    planned: &Planned,
     options: &SignOptions,
-) -> Result<Option<Control>, EngineError> {
-    for who in signers(ctx) {
-        let url = ctx.engine.buster().bust(&planned.url);
+) -> Result<Option<Control<'a>>, EngineError> {
+    let Some(planned) = Planned::for_endpoint(ctx, endpoint) else {
+        return Ok(None);
+    };
+    for (who, recipe) in signers(ctx) {
+        let url = ctx.fresh(&planned.url);
         let genuine_probe =
             planned.probe(endpoint, url, None, &who, Signing::With(options.clone()));
         let genuine = ctx.engine.send(genuine_probe.clone()).await?;
@@ -161,7 +189,7 @@ pub(crate) async fn control(
             corrupt: true,
             ..SignOptions::default()
         };
-        let url = ctx.engine.buster().bust(&planned.url);
+        let url = ctx.fresh(&planned.url);
         let corrupted = ctx
             .engine
             .send(planned.probe(endpoint, url, None, &who, Signing::With(corrupted_options)))
@@ -171,6 +199,8 @@ pub(crate) async fn control(
         }
         return Ok(Some(Control {
             who,
+            recipe,
+            planned,
             genuine_probe,
             genuine,
             corrupted,
@@ -181,33 +211,12 @@ pub(crate) async fn control(
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::engine::{RecordedRequest, RecordedResponse};
+    use crate::checks::probe::fixtures::exchange;
 
     pub(crate) fn answer(status: u16, body: &str, headers: &[(&str, &str)]) -> Arc<Exchange> {
-        Arc::new(Exchange::new(
-            RecordedRequest {
-                method: "GET".into(),
-                url: "http://h/api/orders?limit=5&rampart_cb=1".into(),
-                headers: Vec::new(),
-                body: None,
-                identity: Some("alice".into()),
-            },
-            RecordedResponse {
-                status,
-                http_version: "HTTP/1.1".into(),
-                headers: headers
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), v.to_string()))
-                    .collect(),
-                body: body.to_string().into(),
-                truncated: false,
-            },
-            Duration::ZERO,
-            Some("/api/orders".into()),
-        ))
+        let url = "http://h/api/orders?limit=5&rampart_cb=1";
+        exchange(url, Some("alice"), status, headers, body)
     }
 
     #[test]

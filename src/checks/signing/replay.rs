@@ -8,11 +8,12 @@
 
 use async_trait::async_trait;
 
-use super::links_for;
-use crate::checks::authz::success_json;
+use super::{fetch_as_owner, links_for};
+use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::EngineError;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct Replay;
@@ -22,12 +23,12 @@ pub const MAX_AGE_SECONDS: i64 = 24 * 3600;
 
 static META: CheckMeta = CheckMeta {
     id: "signing.replay",
-    family: "signing",
     category: Category::Signature,
     severity: Severity::High,
     summary: "Signed tokens accepted long after they were issued (no expiry)",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::SIGNED_LINKS,
 };
 
 #[async_trait]
@@ -41,19 +42,11 @@ impl Check for Replay {
         ctx: &ProbeContext<'_>,
         endpoint: &Endpoint,
     ) -> Result<Vec<FindingDraft>, EngineError> {
-        let now = chrono::Utc::now().timestamp();
         for link in links_for(ctx, endpoint) {
-            let Some(issued_at) = link.issued_at else {
+            let Some(age) = link.age_seconds().filter(|age| *age >= MAX_AGE_SECONDS) else {
                 continue;
             };
-            let age = now - issued_at;
-            if age < MAX_AGE_SECONDS {
-                continue;
-            }
-            let owner = Caller::Identity(link.owner.clone());
-            let answer = ctx
-                .get(endpoint, &ctx.engine.buster().bust(&link.url), &owner, &[])
-                .await?;
+            let (_, answer) = fetch_as_owner(ctx, endpoint, link).await?;
             if !success_json(&answer) {
                 continue;
             }

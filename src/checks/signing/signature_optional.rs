@@ -20,24 +20,24 @@
 
 use async_trait::async_trait;
 
-use super::{corrupt, links_for, replace_param, signature_of, with_param};
-use crate::checks::authz::success_json;
-use crate::checks::cache::{cache_note, same_response};
+use super::{corrupt, genuine_link, replace_param, signature_of};
+use crate::checks::probe::{cache_note, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError, Exchange};
+use crate::engine::{EngineError, Exchange};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct SignatureOptional;
 
 static META: CheckMeta = CheckMeta {
     id: "signing.signature-optional",
-    family: "signing",
     category: Category::Signature,
     severity: Severity::High,
     summary: "Signed links accepted with the signature removed or corrupted",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::SIGNED_LINKS,
 };
 
 /// A corrupted signature on a never-fetched URL got the genuine answer: the
@@ -64,92 +64,74 @@ impl Check for SignatureOptional {
         ctx: &ProbeContext<'_>,
         endpoint: &Endpoint,
     ) -> Result<Vec<FindingDraft>, EngineError> {
+        let Some(signed) = genuine_link(ctx, endpoint).await? else {
+            return Ok(Vec::new());
+        };
+        let (link, genuine) = (signed.link, &signed.answer);
         let mut drafts = Vec::new();
-        for link in links_for(ctx, endpoint).into_iter().take(1) {
-            let owner = Caller::Identity(link.owner.clone());
-            let genuine_url = ctx.engine.buster().bust(&link.url);
-            let genuine = ctx.get(endpoint, &genuine_url, &owner, &[]).await?;
-            if !success_json(&genuine) {
-                continue;
-            }
-            let param = &link.signature_param;
-            let removed = ctx
-                .get(
-                    endpoint,
-                    &with_param(ctx, &link.url, param, None),
-                    &owner,
-                    &[],
-                )
-                .await?;
-            if same_response(&genuine, &removed) {
-                drafts.push(
-                    FindingDraft::at_exchange(&removed, Severity::High, Confidence::Confirmed)
-                        .title(format!("Signed link accepted without its signature (`{param}` removed)"))
-                        .description(format!(
-                            "The link from `{}` returned the same data with `{param}` removed: the signature is checked only when present.",
-                            link.field
-                        ))
-                        .parameter(param.clone())
-                        .key("removed")
-                        .evidence("The signed link as issued", &genuine, None)
-                        .evidence("The same link without the signature", &removed, None),
-                );
-            }
-            let bad = corrupt(&signature_of(link));
-            let fresh = ctx
-                .get(
-                    endpoint,
-                    &with_param(ctx, &link.url, param, Some(&bad)),
-                    &owner,
-                    &[],
-                )
-                .await?;
-            if accepted_fresh(&genuine, &fresh) {
-                drafts.push(
-                    FindingDraft::at_exchange(&fresh, Severity::High, Confidence::Confirmed)
-                        .title(format!("Signed link accepted with a corrupted signature in `{param}`"))
-                        .description("One changed character in the signature still returned the data on a never-fetched URL: the signature is not verified.")
-                        .parameter(param.clone())
-                        .key("corrupted")
-                        .evidence("The signed link as issued", &genuine, None)
-                        .evidence("The same link with one signature character changed", &fresh, None),
-                );
-                continue;
-            }
-            // Verified on a fresh URL. Is a cache keyed without the signature
-            // consulted first? Ask for the URL the genuine request fetched.
-            let primed_url = replace_param(&genuine_url, param, Some(&bad));
-            let primed = ctx.get(endpoint, &primed_url, &owner, &[]).await?;
-            if served_from_cache(&genuine, &fresh, &primed) {
-                drafts.push(
-                    FindingDraft::at_exchange(&primed, Severity::High, Confidence::Confirmed)
-                        .title(format!(
-                            "Corrupted signature in `{param}` answered from a cache that runs before verification"
-                        ))
-                        .description(format!(
-                            "A corrupted signature was refused (HTTP {}) on a never-fetched URL, but on the URL the signed \
-                             link from `{}` had just fetched it received the same data: the cache key leaves `{param}` out \
-                             and is looked up before the signature is verified, so any signature opens a link fetched once.",
-                            fresh.response.status, link.field
-                        ))
-                        .parameter(param.clone())
-                        .key("cached")
-                        .evidence(
-                            format!("The signed link as issued, on a fresh URL{}", cache_note(&genuine)),
-                            &genuine,
-                            None,
-                        )
-                        .evidence("A corrupted signature on another fresh URL is refused", &fresh, None)
-                        .evidence(
-                            format!(
-                                "The corrupted signature on the URL just fetched gets the same answer{}",
-                                cache_note(&primed)
-                            ),
-                            &primed,
-                            None,
+        let param = &link.signature_param;
+        let removed = signed.fetch_with(ctx, endpoint, param, None).await?;
+        if same_response(genuine, &removed) {
+            drafts.push(
+                FindingDraft::at_exchange(&removed, Severity::High, Confidence::Confirmed)
+                    .title(format!("Signed link accepted without its signature (`{param}` removed)"))
+                    .description(format!(
+                        "The link from `{}` returned the same data with `{param}` removed: the signature is checked only when present.",
+                        link.field
+                    ))
+                    .parameter(param.clone())
+                    .key("removed")
+                    .evidence("The signed link as issued", genuine, None)
+                    .evidence("The same link without the signature", &removed, None),
+            );
+        }
+        let bad = corrupt(&signature_of(link));
+        let fresh = signed.fetch_with(ctx, endpoint, param, Some(&bad)).await?;
+        if accepted_fresh(genuine, &fresh) {
+            drafts.push(
+                FindingDraft::at_exchange(&fresh, Severity::High, Confidence::Confirmed)
+                    .title(format!("Signed link accepted with a corrupted signature in `{param}`"))
+                    .description("One changed character in the signature still returned the data on a never-fetched URL: the signature is not verified.")
+                    .parameter(param.clone())
+                    .key("corrupted")
+                    .evidence("The signed link as issued", genuine, None)
+                    .evidence("The same link with one signature character changed", &fresh, None),
+            );
+            return Ok(drafts);
+        }
+        // Verified on a fresh URL. Is a cache keyed without the signature
+        // consulted first? Ask for the URL the genuine request fetched.
+        let primed_url = replace_param(&signed.url, param, Some(&bad));
+        let primed = ctx.get(endpoint, &primed_url, &signed.owner, &[]).await?;
+        if served_from_cache(genuine, &fresh, &primed) {
+            drafts.push(
+                FindingDraft::at_exchange(&primed, Severity::High, Confidence::Confirmed)
+                    .title(format!(
+                        "Corrupted signature in `{param}` answered from a cache that runs before verification"
+                    ))
+                    .description(format!(
+                        "A corrupted signature was refused (HTTP {}) on a never-fetched URL, but on the URL the signed \
+                         link from `{}` had just fetched it received the same data: the cache key leaves `{param}` out \
+                         and is looked up before the signature is verified, so any signature opens a link fetched once.",
+                        fresh.response.status, link.field
+                    ))
+                    .parameter(param.clone())
+                    .key("cached")
+                    .evidence(
+                        format!("The signed link as issued, on a fresh URL{}", cache_note(genuine)),
+                        genuine,
+                        None,
+                    )
+                    .evidence("A corrupted signature on another fresh URL is refused", &fresh, None)
+                    .evidence(
+                        format!(
+                            "The corrupted signature on the URL just fetched gets the same answer{}",
+                            cache_note(&primed)
                         ),
-                );
-            }
+                        &primed,
+                        None,
+                    ),
+            );
         }
         Ok(drafts)
     }
@@ -157,30 +139,14 @@ impl Check for SignatureOptional {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::sync::Arc;
 
     use super::*;
-    use crate::engine::{RecordedRequest, RecordedResponse};
+    use crate::checks::probe::fixtures::exchange;
 
-    fn answer(status: u16, body: &str) -> Exchange {
-        Exchange::new(
-            RecordedRequest {
-                method: "GET".into(),
-                url: "http://h/api/reports/download?user_id=1&token=t&rampart_cb=1".into(),
-                headers: Vec::new(),
-                body: None,
-                identity: Some("alice".into()),
-            },
-            RecordedResponse {
-                status,
-                http_version: "HTTP/1.1".into(),
-                headers: Vec::new(),
-                body: body.to_string().into(),
-                truncated: false,
-            },
-            Duration::ZERO,
-            Some("/api/reports/download".into()),
-        )
+    fn answer(status: u16, body: &str) -> Arc<Exchange> {
+        let url = "http://h/api/reports/download?user_id=1&token=t&rampart_cb=1";
+        exchange(url, Some("alice"), status, &[], body)
     }
 
     const REPORT: &str = r#"{"report_id":"rpt-alice","body":"alice"}"#;

@@ -30,21 +30,24 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{corrupt, replace_param, signature_of, SignedLink};
+use super::{corrupt, replace_param, signature_of};
 use crate::checks::{Check, CheckMeta, Mode, TargetContext};
 use crate::engine::{Caller, EngineError, Exchange, Probe};
+use crate::facts::Needs;
+use crate::facts::SignedLink;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
+use crate::identity::signing::flip;
 
 pub struct TimingCompare;
 
 static META: CheckMeta = CheckMeta {
     id: "signing.timing-compare",
-    family: "signing",
     category: Category::Signature,
     severity: Severity::Info,
     summary: "A wrong signature is refused more slowly the more of it matches (timing hint)",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::SIGNED_LINKS,
 };
 
 /// Probes per corruption position: 2 × 9 = 18 requests, at most 20 when
@@ -185,19 +188,6 @@ fn judge(samples: &[Sample]) -> Option<Verdict> {
     })
 }
 
-/// The same character changed the way [`corrupt`] changes one: class and
-/// case kept, so hex stays hex and base64 stays base64.
-fn flip(c: char) -> char {
-    match c {
-        '0' => '1',
-        '1'..='9' => '0',
-        'a' => 'b',
-        'b'..='z' => 'a',
-        'A' => 'B',
-        _ => 'A',
-    }
-}
-
 /// The two wrong signatures to time against each other.
 #[derive(Debug, Clone, PartialEq)]
 struct Corruptions {
@@ -333,11 +323,8 @@ async fn measure(
         };
         for late in order {
             let value = if late { &wrong.late } else { &wrong.early };
-            let url = ctx.engine.buster().bust(&replace_param(
-                &link.url,
-                &link.signature_param,
-                Some(value),
-            ));
+            let wrong_url = replace_param(&link.url, &link.signature_param, Some(value));
+            let url = ctx.engine.buster().bust(&wrong_url);
             let exchange = ctx
                 .engine
                 .send(Probe::get(url).as_caller(owner.clone()))
@@ -438,8 +425,8 @@ mod tests {
     use url::Url;
 
     use super::*;
-    use crate::checks::TargetFacts;
     use crate::engine::{Engine, EngineConfig};
+    use crate::facts::TargetFacts;
     use crate::identity::Identity;
     use crate::scan::{self, ScanOptions};
 
@@ -484,31 +471,29 @@ mod tests {
     }
 
     #[test]
-    fn a_constant_time_comparison_is_not_judged_leaky() {
-        // Slow but flat: 80 ms on both sides, jitter only.
-        let a = [80.2, 81.0, 79.6, 80.4, 80.9, 79.8, 80.1, 80.6, 80.3];
-        let b = [80.5, 79.9, 80.8, 80.0, 81.2, 80.3, 79.7, 80.4, 80.7];
-        assert!(judge(&samples(403, &a, &b)).is_none());
+    fn constant_time_noisy_or_small_differences_are_not_judged_leaky() {
+        let slow_a = [80.2, 81.0, 79.6, 80.4, 80.9, 79.8, 80.1, 80.6, 80.3];
+        let slow_b = [80.5, 79.9, 80.8, 80.0, 81.2, 80.3, 79.7, 80.4, 80.7];
+        let cases: [(&str, [f64; 9], [f64; 9]); 6] = [
+            ("slow but flat: 80 ms on both sides, jitter only", slow_a, slow_b),
+            ("flat and fast", FLAT, FLAT),
+            ("late faster than early is no early-exit comparison", slow_b, FLAT),
+            (
+                "the medians differ by 8 ms, but the spread is wider than that",
+                [10.0, 25.0, 3.0, 18.0, 12.0, 30.0, 6.0, 15.0, 21.0],
+                [20.0, 8.0, 35.0, 23.0, 14.0, 40.0, 17.0, 28.0, 26.0],
+            ),
+            (
+                "a large gap in the medians, but three outliers on each side: most pairs do not favour late",
+                [1.0, 1.2, 0.9, 1.1, 1.0, 1.3, 90.0, 95.0, 99.0],
+                [30.0, 31.0, 29.5, 30.5, 0.8, 0.7, 0.9, 31.5, 30.2],
+            ),
+            ("a clear gap, but under 5 ms: not worth a note", [1.0; 9], [4.5; 9]),
+        ];
+        for (why, early, late) in cases {
+            assert!(judge(&samples(403, &early, &late)).is_none(), "{why}");
+        }
         assert!(judge(&samples(401, &FLAT, &FLAT)).is_none());
-        // Late faster than early is not an early-exit comparison either.
-        assert!(judge(&samples(403, &b, &FLAT)).is_none());
-    }
-
-    #[test]
-    fn noisy_overlapping_samples_are_not_judged_leaky() {
-        // The medians differ by 8 ms, but the spread is wider than that.
-        let early = [10.0, 25.0, 3.0, 18.0, 12.0, 30.0, 6.0, 15.0, 21.0];
-        let late = [20.0, 8.0, 35.0, 23.0, 14.0, 40.0, 17.0, 28.0, 26.0];
-        assert!(judge(&samples(403, &early, &late)).is_none());
-        // A large gap in the medians, but the sets overlap heavily: three
-        // outliers on each side, so most pairs do not favour late.
-        let early = [1.0, 1.2, 0.9, 1.1, 1.0, 1.3, 90.0, 95.0, 99.0];
-        let late = [30.0, 31.0, 29.5, 30.5, 0.8, 0.7, 0.9, 31.5, 30.2];
-        assert!(judge(&samples(403, &early, &late)).is_none());
-        // A clear gap, but fewer than 5 ms: not worth a note.
-        let early = [1.0; 9];
-        let late = [4.5; 9];
-        assert!(judge(&samples(403, &early, &late)).is_none());
     }
 
     #[test]
@@ -706,7 +691,7 @@ mod tests {
             .await
             .unwrap();
         let facts = TargetFacts {
-            signed_links: super::super::harvest(&engine, std::iter::once(&root)),
+            signed_links: crate::facts::signed_links::harvest(&engine, std::iter::once(&root)),
             ..TargetFacts::default()
         };
         assert_eq!(facts.signed_links.len(), 1, "the link is harvested");
@@ -807,7 +792,7 @@ mod tests {
             let base = Url::parse(&format!("http://{addr}/")).unwrap();
             let mut options = ScanOptions::new(base.clone());
             options.spec = Some(format!("http://{addr}/openapi.json"));
-            options.identities = vec![alice()];
+            options.engine.identities = vec![alice()];
             options.include_checks = vec!["signing.timing-compare".into()];
             let report = scan::run(options).await.unwrap();
             let notes: Vec<_> = report

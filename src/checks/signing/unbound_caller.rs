@@ -8,25 +8,25 @@
 
 use async_trait::async_trait;
 
-use super::links_for;
-use crate::checks::authz::success_json;
-use crate::checks::cache::same_response;
+use super::genuine_link;
+use crate::checks::probe::same_response;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnboundCaller;
 
 static META: CheckMeta = CheckMeta {
     id: "signing.unbound-caller",
-    family: "signing",
     category: Category::Signature,
     severity: Severity::Medium,
     summary:
         "A signed link minted for one identity is accepted from another identity or anonymously",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::SIGNED_LINKS,
 };
 
 #[async_trait]
@@ -40,44 +40,34 @@ impl Check for UnboundCaller {
         ctx: &ProbeContext<'_>,
         endpoint: &Endpoint,
     ) -> Result<Vec<FindingDraft>, EngineError> {
-        for link in links_for(ctx, endpoint).into_iter().take(1) {
-            let owner = Caller::Identity(link.owner.clone());
-            let genuine = ctx
-                .get(endpoint, &ctx.engine.buster().bust(&link.url), &owner, &[])
+        let Some(signed) = genuine_link(ctx, endpoint).await? else {
+            return Ok(Vec::new());
+        };
+        let (link, owner, genuine) = (signed.link, signed.owner, signed.answer);
+        let strangers: Vec<Caller> = ctx
+            .identities()
+            .into_iter()
+            .filter(|c| *c != owner)
+            .chain(std::iter::once(Caller::Anonymous))
+            .collect();
+        for stranger in strangers {
+            let replayed = ctx
+                .get(endpoint, &ctx.fresh(&link.url), &stranger, &[])
                 .await?;
-            if !success_json(&genuine) {
+            if !same_response(&genuine, &replayed) {
                 continue;
             }
-            let strangers: Vec<Caller> = ctx
-                .identities()
-                .into_iter()
-                .filter(|c| *c != owner)
-                .chain(std::iter::once(Caller::Anonymous))
-                .collect();
-            for stranger in strangers {
-                let replayed = ctx
-                    .get(
-                        endpoint,
-                        &ctx.engine.buster().bust(&link.url),
-                        &stranger,
-                        &[],
-                    )
-                    .await?;
-                if !same_response(&genuine, &replayed) {
-                    continue;
-                }
-                let who = stranger.label().to_string();
-                return Ok(vec![FindingDraft::at_exchange(&replayed, Severity::Medium, Confidence::Confirmed)
-                    .title(format!("{}'s signed link is accepted from {who}", link.owner))
-                    .description(format!(
-                        "The link {} received in `{}` returned the same data to {who}: the signature does not bind the caller.",
-                        link.owner, link.field
-                    ))
-                    .parameter(link.signature_param.clone())
-                    .key("caller")
-                    .evidence(format!("{} uses its own signed link", link.owner), &genuine, None)
-                    .evidence(format!("{who} uses the same link"), &replayed, None)]);
-            }
+            let who = stranger.label().to_string();
+            return Ok(vec![FindingDraft::at_exchange(&replayed, Severity::Medium, Confidence::Confirmed)
+                .title(format!("{}'s signed link is accepted from {who}", link.owner))
+                .description(format!(
+                    "The link {} received in `{}` returned the same data to {who}: the signature does not bind the caller.",
+                    link.owner, link.field
+                ))
+                .parameter(link.signature_param.clone())
+                .key("caller")
+                .evidence(format!("{} uses its own signed link", link.owner), &genuine, None)
+                .evidence(format!("{who} uses the same link"), &replayed, None)]);
         }
         Ok(Vec::new())
     }

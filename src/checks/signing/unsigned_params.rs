@@ -8,25 +8,27 @@
 
 use async_trait::async_trait;
 
-use super::{links_for, with_param};
-use crate::checks::authz::{is_subject_param, success_json};
-use crate::checks::cache::same_response;
+use super::genuine_link;
+use crate::checks::probe::same_response;
+use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::buster::BUSTER_PARAM;
-use crate::engine::{Caller, EngineError};
+use crate::engine::EngineError;
+use crate::facts::identities::is_subject_param;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnsignedParams;
 
 static META: CheckMeta = CheckMeta {
     id: "signing.unsigned-params",
-    family: "signing",
     category: Category::Signature,
     severity: Severity::High,
     summary: "Parameters a signature does not cover change which data a signed link returns",
     mode: Mode::Active,
     min_identities: 1,
+    needs: Needs::IDENTITIES.and(Needs::SIGNED_LINKS),
 };
 
 #[async_trait]
@@ -40,72 +42,62 @@ impl Check for UnsignedParams {
         ctx: &ProbeContext<'_>,
         endpoint: &Endpoint,
     ) -> Result<Vec<FindingDraft>, EngineError> {
+        let Some(signed) = genuine_link(ctx, endpoint).await? else {
+            return Ok(Vec::new());
+        };
+        let (link, genuine) = (signed.link, &signed.answer);
         let facts = &ctx.facts.identities;
         let mut drafts = Vec::new();
-        for link in links_for(ctx, endpoint).into_iter().take(1) {
-            let owner = Caller::Identity(link.owner.clone());
-            let genuine = ctx
-                .get(endpoint, &ctx.engine.buster().bust(&link.url), &owner, &[])
+        let others: Vec<(String, String)> = link
+            .url
+            .query_pairs()
+            .filter(|(n, _)| *n != link.signature_param.as_str() && n != BUSTER_PARAM)
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect();
+        for (name, value) in others {
+            // Another identity's id where the parameter names a user;
+            // otherwise the neighbouring number.
+            let other_subject = facts
+                .subject
+                .iter()
+                .find(|(who, id)| **who != link.owner && **id != value)
+                .map(|(who, id)| (Some(who.clone()), id.clone()));
+            let replacement = match (is_subject_param(&name), other_subject) {
+                (true, Some(found)) => found,
+                _ => match value.parse::<u64>() {
+                    Ok(n) => (None, (n + 1).to_string()),
+                    Err(_) => continue,
+                },
+            };
+            let (whose, new_value) = replacement;
+            let changed = signed
+                .fetch_with(ctx, endpoint, &name, Some(&new_value))
                 .await?;
-            if !success_json(&genuine) {
+            if !success_json(&changed) || same_response(genuine, &changed) {
                 continue;
             }
-            let others: Vec<(String, String)> = link
-                .url
-                .query_pairs()
-                .filter(|(n, _)| *n != link.signature_param.as_str() && n != BUSTER_PARAM)
-                .map(|(n, v)| (n.into_owned(), v.into_owned()))
-                .collect();
-            for (name, value) in others {
-                // Another identity's id where the parameter names a user;
-                // otherwise the neighbouring number.
-                let other_subject = facts
-                    .subject
-                    .iter()
-                    .find(|(who, id)| **who != link.owner && **id != value)
-                    .map(|(who, id)| (Some(who.clone()), id.clone()));
-                let replacement = match (is_subject_param(&name), other_subject) {
-                    (true, Some(found)) => found,
-                    _ => match value.parse::<u64>() {
-                        Ok(n) => (None, (n + 1).to_string()),
-                        Err(_) => continue,
-                    },
-                };
-                let (whose, new_value) = replacement;
-                let changed = ctx
-                    .get(
-                        endpoint,
-                        &with_param(ctx, &link.url, &name, Some(&new_value)),
-                        &owner,
-                        &[],
-                    )
-                    .await?;
-                if !success_json(&changed) || same_response(&genuine, &changed) {
-                    continue;
-                }
-                let proven = whose
-                    .as_ref()
-                    .is_some_and(|w| facts.owners_of(&changed).contains(w));
-                let confidence = if proven {
-                    Confidence::Confirmed
-                } else {
-                    Confidence::Firm
-                };
-                let about = whose
-                    .map(|w| format!(" — the answer now belongs to {w}"))
-                    .unwrap_or_default();
-                drafts.push(
-                    FindingDraft::at_exchange(&changed, Severity::High, confidence)
-                        .title(format!("`{name}` is not covered by the signature of a signed link"))
-                        .description(format!(
-                            "Changing `{name}` from {value} to {new_value} kept the signature valid and changed the data returned{about}."
-                        ))
-                        .parameter(name.clone())
-                        .key(format!("param-{name}"))
-                        .evidence("The signed link as issued", &genuine, None)
-                        .evidence(format!("The same signature with `{name}` changed"), &changed, None),
-                );
-            }
+            let proven = whose
+                .as_ref()
+                .is_some_and(|w| facts.owners_of(&changed).contains(w));
+            let confidence = if proven {
+                Confidence::Confirmed
+            } else {
+                Confidence::Firm
+            };
+            let about = whose
+                .map(|w| format!(" — the answer now belongs to {w}"))
+                .unwrap_or_default();
+            drafts.push(
+                FindingDraft::at_exchange(&changed, Severity::High, confidence)
+                    .title(format!("`{name}` is not covered by the signature of a signed link"))
+                    .description(format!(
+                        "Changing `{name}` from {value} to {new_value} kept the signature valid and changed the data returned{about}."
+                    ))
+                    .parameter(name.clone())
+                    .key(format!("param-{name}"))
+                    .evidence("The signed link as issued", genuine, None)
+                    .evidence(format!("The same signature with `{name}` changed"), &changed, None),
+            );
         }
         Ok(drafts)
     }

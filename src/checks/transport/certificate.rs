@@ -4,11 +4,14 @@
 //! or weakly signed certificate are told to turn verification off — and
 //! then anyone on the path can impersonate the API.
 
-use async_trait::async_trait;
+use std::sync::Arc;
 
-use super::{target_draft, tls_report};
-use crate::checks::{Check, CheckMeta, Mode, TargetContext};
-use crate::engine::EngineError;
+use url::Url;
+
+use crate::checks::probe::target_draft;
+use crate::checks::{Check, CheckMeta, Mode};
+use crate::engine::Exchange;
+use crate::facts::{Needs, TargetFacts};
 use crate::finding::{Category, FindingDraft, Severity};
 use crate::tls_probe::CertProblem;
 
@@ -16,12 +19,12 @@ pub struct Certificate;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.certificate",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::High,
     summary: "Expired, not yet valid, wrong-host, self-signed, weak-key, SHA-1 or incomplete-chain certificates",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs::TLS,
 };
 
 fn describe(problem: CertProblem) -> (Severity, String, &'static str) {
@@ -60,33 +63,30 @@ fn describe(problem: CertProblem) -> (Severity, String, &'static str) {
     }
 }
 
-#[async_trait]
 impl Check for Certificate {
     fn meta(&self) -> &'static CheckMeta {
         &META
     }
 
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(cert) = tls_report(ctx).and_then(|r| r.certificate.as_ref()) else {
-            return Ok(Vec::new());
+    fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Vec<FindingDraft> {
+        let Some(cert) = facts.tls_report().and_then(|r| r.certificate.as_ref()) else {
+            return Vec::new();
         };
-        let host = ctx
-            .engine
-            .target()
-            .host_str()
+        // The root was sent to the target itself: its host is the one the
+        // certificate must name.
+        let target = Url::parse(&root.request.url).ok();
+        let host = target
+            .as_ref()
+            .and_then(Url::host_str)
             .unwrap_or_default()
             .trim_matches(['[', ']']);
         let now = chrono::Utc::now().timestamp();
-        Ok(cert
-            .problems(host, now)
+        cert.problems(host, now)
             .into_iter()
             .map(|problem| {
                 let (severity, title, key) = describe(problem);
                 target_draft(
-                    ctx.root,
+                    root,
                     severity,
                     title,
                     format!(
@@ -104,6 +104,6 @@ impl Check for Certificate {
                     key.to_string(),
                 )
             })
-            .collect())
+            .collect()
     }
 }

@@ -8,18 +8,19 @@ use std::sync::Arc;
 
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct CookieFlags;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.cookie-flags",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "Cookies set without Secure, HttpOnly or SameSite",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 /// The flags a Set-Cookie value lacks.

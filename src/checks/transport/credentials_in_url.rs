@@ -10,18 +10,19 @@ use url::Url;
 
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct CredentialsInUrl;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.credentials-in-url",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "Tokens, keys or passwords placed by the API in redirect URLs",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 fn is_credential_param(name: &str) -> bool {

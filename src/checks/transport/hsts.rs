@@ -5,11 +5,12 @@
 //! stripping). A short `max-age` or a missing `includeSubDomains` leaves
 //! the same gap open part of the time or on sibling hosts.
 
-use async_trait::async_trait;
+use std::sync::Arc;
 
-use super::target_draft;
-use crate::checks::{Check, CheckMeta, Mode, TargetContext};
-use crate::engine::EngineError;
+use crate::checks::probe::target_draft;
+use crate::checks::{Check, CheckMeta, Mode};
+use crate::engine::Exchange;
+use crate::facts::{Needs, TargetFacts};
 use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct Hsts;
@@ -19,12 +20,12 @@ pub const MIN_MAX_AGE: u64 = 180 * 24 * 3600;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.hsts",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "HTTPS responses without Strict-Transport-Security, or with a short max-age",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 /// What is wrong with an HSTS header value, if anything.
@@ -57,30 +58,26 @@ pub fn weakness(value: Option<&str>) -> Option<(Severity, String)> {
     }
 }
 
-#[async_trait]
 impl Check for Hsts {
     fn meta(&self) -> &'static CheckMeta {
         &META
     }
 
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        if ctx.engine.target().scheme() != "https" {
-            return Ok(Vec::new());
+    fn judge_target(&self, root: &Arc<Exchange>, _facts: &TargetFacts) -> Vec<FindingDraft> {
+        if !root.request.url.starts_with("https://") {
+            return Vec::new();
         }
-        let Some((severity, why)) = weakness(ctx.root.response_header("strict-transport-security"))
+        let Some((severity, why)) = weakness(root.response_header("strict-transport-security"))
         else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
-        Ok(vec![target_draft(
-            ctx.root,
+        vec![target_draft(
+            root,
             severity,
             "Missing or weak HTTP Strict Transport Security".into(),
             format!("The HTTPS response has {why}."),
             "hsts".into(),
-        )])
+        )]
     }
 }
 
@@ -95,5 +92,34 @@ mod tests {
         assert!(weakness(Some("max-age=31536000")).is_some());
         assert!(weakness(Some("max-age=31536000; includeSubDomains")).is_none());
         assert!(weakness(Some("includeSubDomains")).is_some());
+    }
+
+    #[test]
+    fn only_https_roots_are_judged() {
+        use crate::checks::probe::fixtures::exchange;
+        let facts = TargetFacts::default();
+        let bare = exchange(
+            "https://api.example.com/?rampart_cb=1",
+            None,
+            200,
+            &[],
+            "{}",
+        );
+        let drafts = Hsts.judge_target(&bare, &facts);
+        assert_eq!(drafts.len(), 1);
+        assert_eq!(drafts[0].severity, Severity::Medium);
+        let strict = exchange(
+            "https://api.example.com/?rampart_cb=1",
+            None,
+            200,
+            &[(
+                "Strict-Transport-Security",
+                "max-age=31536000; includeSubDomains",
+            )],
+            "{}",
+        );
+        assert!(Hsts.judge_target(&strict, &facts).is_empty());
+        let plain = exchange("http://api.example.com/?rampart_cb=1", None, 200, &[], "{}");
+        assert!(Hsts.judge_target(&plain, &facts).is_empty());
     }
 }

@@ -10,20 +10,22 @@ use std::sync::Arc;
 use serde_json::Value;
 use url::Url;
 
+use crate::checks::probe::focus_on;
 use crate::checks::{Check, CheckMeta, Mode};
 use crate::engine::Exchange;
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct InsecureLinks;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.insecure-links",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "http:// links in an HTTPS API's responses, or data-store endpoints over http://",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 fn is_data_store(url: &str) -> bool {
@@ -99,10 +101,7 @@ impl Check for InsecureLinks {
         let (stores, others): (Vec<String>, Vec<String>) =
             links.into_iter().partition(|l| is_data_store(l));
         if !stores.is_empty() {
-            let focus = exchange
-                .body_text()
-                .find(&stores[0])
-                .map(|at| at..at + stores[0].len());
+            let focus = focus_on(exchange, &stores[0]);
             drafts.push(
                 FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Firm)
                     .title("Data-store endpoint reached over plain HTTP")
@@ -116,10 +115,7 @@ impl Check for InsecureLinks {
             );
         }
         if over_https && !others.is_empty() {
-            let focus = exchange
-                .body_text()
-                .find(&others[0])
-                .map(|at| at..at + others[0].len());
+            let focus = focus_on(exchange, &others[0]);
             drafts.push(
                 FindingDraft::at_exchange(exchange, Severity::Low, Confidence::Confirmed)
                     .title("HTTPS response links to http:// URLs")

@@ -11,30 +11,19 @@ pub mod plain_http;
 pub mod tls_versions;
 pub mod weak_ciphers;
 
-use std::sync::Arc;
+use crate::checks::Family;
 
-use crate::engine::Exchange;
-use crate::finding::{Confidence, FindingDraft, Severity};
-use crate::tls_probe::TlsReport;
-
-use super::TargetContext;
-
-/// The TLS report, when the target is https and the probe worked.
-pub(crate) fn tls_report<'a>(ctx: &'a TargetContext<'_>) -> Option<&'a TlsReport> {
-    ctx.facts.tls.as_ref()?.as_ref().ok()
-}
-
-/// A target-wide finding, shown against the target's root exchange.
-pub(crate) fn target_draft(
-    root: &Arc<Exchange>,
-    severity: Severity,
-    title: String,
-    description: String,
-    key: String,
-) -> FindingDraft {
-    FindingDraft::at_exchange(root, severity, Confidence::Confirmed)
-        .title(title)
-        .description(description)
-        .key(key)
-        .evidence("The target's base URL", root, None)
-}
+/// The family's checks, in the order `rampart checks` lists them.
+pub static FAMILY: Family = Family {
+    module: module_path!(),
+    checks: &[
+        &plain_http::PlainHttp,
+        &tls_versions::TlsVersions,
+        &weak_ciphers::WeakCiphers,
+        &certificate::Certificate,
+        &hsts::Hsts,
+        &cookie_flags::CookieFlags,
+        &insecure_links::InsecureLinks,
+        &credentials_in_url::CredentialsInUrl,
+    ],
+};

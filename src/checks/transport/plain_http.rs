@@ -15,21 +15,22 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use url::Url;
 
-use super::target_draft;
+use crate::checks::probe::target_draft;
 use crate::checks::{Check, CheckMeta, Mode, TargetContext};
 use crate::engine::{EngineError, Exchange};
+use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct PlainHttp;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.plain-http",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "The API answers over plain HTTP",
     mode: Mode::Passive,
     min_identities: 0,
+    needs: Needs::NOTHING,
 };
 
 #[async_trait]
@@ -149,29 +150,11 @@ fn strip_buster(url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{RecordedRequest, RecordedResponse};
+    use crate::checks::probe::fixtures::exchange;
 
-    fn answer(status: u16, location: Option<&str>) -> Exchange {
-        Exchange::new(
-            RecordedRequest {
-                method: "GET".into(),
-                url: "http://api.example.com/v1".into(),
-                headers: Vec::new(),
-                body: None,
-                identity: None,
-            },
-            RecordedResponse {
-                status,
-                http_version: "HTTP/1.1".into(),
-                headers: location
-                    .map(|l| vec![("location".to_string(), l.to_string())])
-                    .unwrap_or_default(),
-                body: bytes::Bytes::new(),
-                truncated: false,
-            },
-            std::time::Duration::ZERO,
-            None,
-        )
+    fn answer(status: u16, location: Option<&str>) -> Arc<Exchange> {
+        let headers: Vec<(&str, &str)> = location.map(|l| ("location", l)).into_iter().collect();
+        exchange("http://api.example.com/v1", None, status, &headers, "")
     }
 
     #[test]

@@ -4,11 +4,12 @@
 //! MACs) and no modern client needs them; a server that still accepts them
 //! lets an active attacker push a connection down to them.
 
-use async_trait::async_trait;
+use std::sync::Arc;
 
-use super::{target_draft, tls_report};
-use crate::checks::{Check, CheckMeta, Mode, TargetContext};
-use crate::engine::EngineError;
+use crate::checks::probe::target_draft;
+use crate::checks::{Check, CheckMeta, Mode};
+use crate::engine::Exchange;
+use crate::facts::{Needs, TargetFacts};
 use crate::finding::{Category, FindingDraft, Severity};
 use crate::tls_probe::TlsVersion;
 
@@ -16,40 +17,36 @@ pub struct TlsVersions;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.tls-versions",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::High,
     summary: "SSLv3, TLS 1.0 or TLS 1.1 accepted",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs::TLS,
 };
 
-#[async_trait]
 impl Check for TlsVersions {
     fn meta(&self) -> &'static CheckMeta {
         &META
     }
 
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(report) = tls_report(ctx) else {
-            return Ok(Vec::new());
+    fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Vec<FindingDraft> {
+        let Some(report) = facts.tls_report() else {
+            return Vec::new();
         };
         let accepted: Vec<String> = report
             .accepted_versions
             .iter()
             .map(|v| v.to_string())
             .collect();
-        Ok(report
+        report
             .accepted_versions
             .iter()
             .filter(|v| **v < TlsVersion::Tls12)
             .map(|version| {
                 let severity = if *version == TlsVersion::Ssl3 { Severity::High } else { Severity::Medium };
                 target_draft(
-                    ctx.root,
+                    root,
                     severity,
                     format!("Obsolete protocol {version} accepted"),
                     format!(
@@ -59,6 +56,52 @@ impl Check for TlsVersions {
                     format!("{version}"),
                 )
             })
-            .collect())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::exchange;
+    use crate::tls_probe::TlsReport;
+
+    fn facts(accepted: Vec<TlsVersion>) -> TargetFacts {
+        TargetFacts {
+            tls: Some(Ok(TlsReport {
+                accepted_versions: accepted,
+                weak_ciphers: Vec::new(),
+                certificate: None,
+            })),
+            ..TargetFacts::default()
+        }
+    }
+
+    #[test]
+    fn each_obsolete_version_is_one_finding_and_modern_ones_none() {
+        let root = exchange(
+            "https://api.example.com/?rampart_cb=1",
+            None,
+            200,
+            &[],
+            "{}",
+        );
+        let legacy = facts(vec![TlsVersion::Ssl3, TlsVersion::Tls11, TlsVersion::Tls12]);
+        let drafts = TlsVersions.judge_target(&root, &legacy);
+        let found: Vec<(Severity, &str)> = drafts
+            .iter()
+            .map(|d| (d.severity, d.key.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![(Severity::High, "SSL 3.0"), (Severity::Medium, "TLS 1.1")]
+        );
+        assert!(drafts[0].description.contains("SSL 3.0, TLS 1.1, TLS 1.2"));
+        let modern = facts(vec![TlsVersion::Tls12, TlsVersion::Tls13]);
+        assert!(TlsVersions.judge_target(&root, &modern).is_empty());
+        // No probe (plain HTTP) or a failed one: nothing to judge.
+        assert!(TlsVersions
+            .judge_target(&root, &TargetFacts::default())
+            .is_empty());
     }
 }

@@ -6,12 +6,12 @@
 //! encryption. Each is negotiated only if the server agrees to it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use async_trait::async_trait;
-
-use super::{target_draft, tls_report};
-use crate::checks::{Check, CheckMeta, Mode, TargetContext};
-use crate::engine::EngineError;
+use crate::checks::probe::target_draft;
+use crate::checks::{Check, CheckMeta, Mode};
+use crate::engine::Exchange;
+use crate::facts::{Needs, TargetFacts};
 use crate::finding::{Category, FindingDraft, Severity};
 use crate::tls_probe::Weakness;
 
@@ -19,12 +19,12 @@ pub struct WeakCiphers;
 
 static META: CheckMeta = CheckMeta {
     id: "transport.weak-ciphers",
-    family: "transport",
     category: Category::Cryptography,
     severity: Severity::High,
     summary: "NULL, anonymous, export, RC4, DES/3DES or CBC-only cipher suites accepted",
     mode: Mode::Active,
     min_identities: 0,
+    needs: Needs::TLS,
 };
 
 fn severity(weakness: Weakness) -> Severity {
@@ -35,18 +35,14 @@ fn severity(weakness: Weakness) -> Severity {
     }
 }
 
-#[async_trait]
 impl Check for WeakCiphers {
     fn meta(&self) -> &'static CheckMeta {
         &META
     }
 
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(report) = tls_report(ctx) else {
-            return Ok(Vec::new());
+    fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Vec<FindingDraft> {
+        let Some(report) = facts.tls_report() else {
+            return Vec::new();
         };
         let mut by_weakness: BTreeMap<String, (Weakness, Vec<String>)> = BTreeMap::new();
         for (version, suite) in &report.weak_ciphers {
@@ -58,17 +54,79 @@ impl Check for WeakCiphers {
                 .or_insert_with(|| (weakness, Vec::new()));
             entry.1.push(format!("{} at {version}", suite.name));
         }
-        Ok(by_weakness
+        by_weakness
             .into_iter()
             .map(|(label, (weakness, suites))| {
                 target_draft(
-                    ctx.root,
+                    root,
                     severity(weakness),
                     format!("Weak cipher suites accepted ({label})"),
                     format!("The server negotiated: {}.", suites.join(", ")),
                     label.to_ascii_lowercase(),
                 )
             })
-            .collect())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::exchange;
+    use crate::tls_probe::{CipherSuite, TlsReport, TlsVersion};
+
+    fn suite(name: &'static str, weakness: Weakness) -> CipherSuite {
+        CipherSuite {
+            id: 0,
+            name,
+            weakness: Some(weakness),
+        }
+    }
+
+    #[test]
+    fn weak_suites_are_grouped_by_weakness_with_its_severity() {
+        let root = exchange(
+            "https://api.example.com/?rampart_cb=1",
+            None,
+            200,
+            &[],
+            "{}",
+        );
+        let facts = TargetFacts {
+            tls: Some(Ok(TlsReport {
+                accepted_versions: vec![TlsVersion::Tls10, TlsVersion::Tls12],
+                weak_ciphers: vec![
+                    (
+                        TlsVersion::Tls10,
+                        suite("TLS_RSA_WITH_RC4_128_SHA", Weakness::Rc4),
+                    ),
+                    (
+                        TlsVersion::Tls12,
+                        suite("TLS_RSA_WITH_RC4_128_MD5", Weakness::Rc4),
+                    ),
+                    (
+                        TlsVersion::Tls12,
+                        suite("TLS_RSA_WITH_NULL_SHA", Weakness::Null),
+                    ),
+                ],
+                certificate: None,
+            })),
+            ..TargetFacts::default()
+        };
+        let drafts = WeakCiphers.judge_target(&root, &facts);
+        let found: Vec<(&str, Severity)> = drafts
+            .iter()
+            .map(|d| (d.key.as_str(), d.severity))
+            .collect();
+        assert_eq!(
+            found,
+            vec![("null", Severity::High), ("rc4", Severity::Medium)]
+        );
+        assert!(drafts[1]
+            .description
+            .contains("TLS_RSA_WITH_RC4_128_SHA at TLS 1.0, TLS_RSA_WITH_RC4_128_MD5 at TLS 1.2"));
+        assert!(WeakCiphers
+            .judge_target(&root, &TargetFacts::default())
+            .is_empty());
     }
 }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use url::Url;
 
-use super::{Caller, Engine, Exchange, Probe};
+use super::Baselines;
+use crate::engine::{Caller, Engine, Exchange, Probe};
 
 /// A cache's verdict on one response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -111,6 +112,32 @@ pub struct CacheProfile {
 }
 
 impl CacheProfile {
+    /// Learns the profile from one baseline: a public, successful GET
+    /// (anonymous first, one whose cache headers speak first), since even a
+    /// correctly configured cache stores those. The default profile (no
+    /// cache seen) when there is none.
+    pub async fn learn_from(engine: &Engine, baselines: &Baselines) -> CacheProfile {
+        let sample = baselines
+            .values()
+            .flatten()
+            .filter(|e| e.request.method == "GET" && e.response.status == 200)
+            .min_by_key(|e| {
+                let silent = verdict(e).0 == CacheVerdict::Unknown;
+                (silent, e.request.identity.is_some())
+            });
+        let Some(sample) = sample else {
+            return CacheProfile::default();
+        };
+        let Ok(url) = Url::parse(&sample.request.url) else {
+            return CacheProfile::default();
+        };
+        let caller = match &sample.request.identity {
+            Some(name) => Caller::Identity(name.clone()),
+            None => Caller::Anonymous,
+        };
+        CacheProfile::learn(engine, &url, &caller, sample.endpoint_template.clone()).await
+    }
+
     /// Requests `url` with one buster twice, then with another buster.
     pub async fn learn(
         engine: &Engine,

@@ -1,0 +1,386 @@
+//! What a check may use while it works, and the helpers every family
+//! shares: the contexts a check receives, how to read an answer
+//! ([`success_json`], [`same_response`], [`reflects`], …), how to build and
+//! send probes (fresh busted URLs, canaries, JSON bodies), the finding every
+//! target-wide check shows against the root, and the cache-poisoning
+//! sequence "poison, then check as the victim" ([`poison`]).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use url::Url;
+
+use crate::discover::Endpoint;
+use crate::engine::redact::INVENTED_CREDENTIAL_PREFIX;
+use crate::engine::{Caller, Engine, EngineError, Exchange, Probe};
+use crate::facts::cache_profile::verdict;
+use crate::facts::TargetFacts;
+use crate::finding::{Confidence, FindingDraft, Severity};
+
+/// What an endpoint check may use while probing one endpoint.
+pub struct ProbeContext<'a> {
+    pub engine: &'a Engine,
+    /// The API's base path from the spec ("" when none).
+    pub base_path: &'a str,
+    /// Exchanges the scan's baseline pass captured for this endpoint, one
+    /// per caller (identities first, then anonymous).
+    pub baselines: &'a [Arc<Exchange>],
+    /// What the scan learned once about the target.
+    pub facts: &'a TargetFacts,
+    /// The user allowed bursts of failed logins (`--login-burst`).
+    pub allow_burst: bool,
+}
+
+/// What a target-wide check may use.
+pub struct TargetContext<'a> {
+    pub engine: &'a Engine,
+    /// The scan's first exchange: the target's base URL.
+    pub root: &'a Arc<Exchange>,
+    pub facts: &'a TargetFacts,
+}
+
+impl ProbeContext<'_> {
+    /// The endpoint's concrete URL (samples filled in), if it can be built.
+    pub fn url(&self, endpoint: &Endpoint) -> Option<Url> {
+        let path = endpoint.concrete_path_and_query(self.base_path)?;
+        self.engine.url_for(&path).ok()
+    }
+
+    /// The identities, in scan order, as callers.
+    pub fn identities(&self) -> Vec<Caller> {
+        self.engine
+            .identities()
+            .into_iter()
+            .map(|i| Caller::Identity(i.name))
+            .collect()
+    }
+
+    /// The identity's headers with every credential replaced by a value no
+    /// server can accept (keeping a scheme such as `Bearer` so it parses).
+    pub fn garbage_credentials(&self, caller: &Caller) -> Vec<(String, String)> {
+        let Caller::Identity(name) = caller else {
+            return Vec::new();
+        };
+        let token = self.engine.buster().next_token();
+        self.engine
+            .identities()
+            .into_iter()
+            .filter(|i| &i.name == name)
+            .flat_map(|i| i.headers)
+            .map(|(header, value)| {
+                let garbage = match value.split_once(' ') {
+                    Some((scheme, _)) => format!("{scheme} {INVENTED_CREDENTIAL_PREFIX}{token}"),
+                    None => format!("{INVENTED_CREDENTIAL_PREFIX}{token}"),
+                };
+                (header, garbage)
+            })
+            .collect()
+    }
+
+    /// The baseline exchange of one caller.
+    pub fn baseline(&self, caller: &Caller) -> Option<&Arc<Exchange>> {
+        self.baselines.iter().find(|e| match caller {
+            Caller::Anonymous => e.request.identity.is_none(),
+            Caller::Identity(name) => e.request.identity.as_deref() == Some(name),
+        })
+    }
+
+    /// A GET for `endpoint` to `url` as `caller`, with the endpoint's sample
+    /// headers and then `headers`; not sent yet.
+    pub fn request(
+        &self,
+        endpoint: &Endpoint,
+        url: &Url,
+        caller: &Caller,
+        headers: &[(String, String)],
+    ) -> Probe {
+        let mut probe = Probe::get(url.clone())
+            .as_caller(caller.clone())
+            .template(Some(endpoint.path.clone()));
+        probe.headers = endpoint.sample_headers();
+        probe.headers.extend(headers.iter().cloned());
+        probe
+    }
+
+    /// Sends a GET for `endpoint` to `url` as `caller`, with extra headers.
+    pub async fn get(
+        &self,
+        endpoint: &Endpoint,
+        url: &Url,
+        caller: &Caller,
+        headers: &[(String, String)],
+    ) -> Result<Arc<Exchange>, EngineError> {
+        self.engine
+            .send(self.request(endpoint, url, caller, headers))
+            .await
+    }
+
+    /// A fresh cache-busted copy of `url`: a cache key no one else reads or
+    /// has written.
+    pub fn fresh(&self, url: &Url) -> Url {
+        self.engine.buster().bust(url)
+    }
+
+    /// A unique marker that cannot occur in a real response.
+    pub fn canary(&self) -> String {
+        format!("rampart{}", self.engine.buster().next_token())
+    }
+}
+
+/// A 2xx answer with a non-empty JSON object or array: data, not an error
+/// page or an empty shell.
+pub(crate) fn success_json(exchange: &Exchange) -> bool {
+    (200..300).contains(&exchange.response.status)
+        && exchange.body_json().is_some_and(|v| {
+            matches!(v, Value::Object(m) if !m.is_empty())
+                || matches!(v, Value::Array(a) if !a.is_empty())
+        })
+}
+
+/// A 2xx answer with a body.
+pub(crate) fn is_success(exchange: &Exchange) -> bool {
+    (200..300).contains(&exchange.response.status) && !exchange.response.body.is_empty()
+}
+
+/// Same status and byte-identical body: what a cache hands back.
+pub(crate) fn same_response(a: &Exchange, b: &Exchange) -> bool {
+    a.response.status == b.response.status
+        && a.response.body == b.response.body
+        && !a.response.truncated
+}
+
+/// The marker appears in the answer's body or one of its headers.
+pub(crate) fn reflects(exchange: &Exchange, marker: &str) -> bool {
+    exchange.body_text().contains(marker)
+        || exchange
+            .response
+            .headers
+            .iter()
+            .any(|(_, v)| v.contains(marker))
+}
+
+/// Where `needle` first appears in the response body: the part of the body
+/// a finding's evidence shows.
+pub(crate) fn focus_on(exchange: &Exchange, needle: &str) -> Option<std::ops::Range<usize>> {
+    let at = exchange.body_text().find(needle)?;
+    Some(at..at + needle.len())
+}
+
+/// How a cache header described an exchange, for evidence step names.
+pub(crate) fn cache_note(exchange: &Exchange) -> String {
+    match verdict(exchange).1 {
+        Some(signal) => format!(" ({signal})"),
+        None => String::new(),
+    }
+}
+
+/// Sends `method` with a JSON body for `endpoint` to `url` as `who`.
+pub(crate) async fn send_json(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    method: &str,
+    url: &Url,
+    who: Caller,
+    body: &Value,
+) -> Result<Arc<Exchange>, EngineError> {
+    let mut probe = Probe::get(url.clone())
+        .as_caller(who)
+        .template(Some(endpoint.path.clone()))
+        .header("Content-Type", "application/json");
+    probe.method = method.to_string();
+    probe.body = Some(body.to_string().into());
+    ctx.engine.send(probe).await
+}
+
+/// An endpoint whose answer depends on the caller: the first identity's
+/// baseline and the anonymous one differ.
+pub(crate) struct PrivateView {
+    pub owner: Caller,
+    /// The first identity's baseline.
+    pub mine: Arc<Exchange>,
+    pub anonymous: Arc<Exchange>,
+}
+
+/// The endpoint's [`PrivateView`], when it has one.
+pub(crate) fn private_view(ctx: &ProbeContext<'_>) -> Option<PrivateView> {
+    let owner = ctx.identities().into_iter().next()?;
+    let mine = Arc::clone(ctx.baseline(&owner)?);
+    let anonymous = Arc::clone(ctx.baseline(&Caller::Anonymous)?);
+    (!same_response(&mine, &anonymous)).then_some(PrivateView {
+        owner,
+        mine,
+        anonymous,
+    })
+}
+
+/// A target-wide finding, shown against the target's root exchange.
+pub(crate) fn target_draft(
+    root: &Arc<Exchange>,
+    severity: Severity,
+    title: String,
+    description: String,
+    key: String,
+) -> FindingDraft {
+    FindingDraft::at_exchange(root, severity, Confidence::Confirmed)
+        .title(title)
+        .description(description)
+        .key(key)
+        .evidence("The target's base URL", root, None)
+}
+
+/// What a poisoning attack changes in the answer it provokes, so that the
+/// victim's answer can be recognised as the attacker's.
+#[derive(Clone, Copy)]
+pub(crate) enum Taint<'a> {
+    /// A unique marker the origin reflects.
+    Marker(&'a str),
+    /// A status the attack provokes (those for which the function holds);
+    /// the victim gets the very same status.
+    Status(&'a (dyn Fn(u16) -> bool + Sync)),
+}
+
+/// The attacker's request and the clean request that received its answer.
+pub(crate) struct Poisoned {
+    pub attack: Arc<Exchange>,
+    pub victim: Arc<Exchange>,
+}
+
+impl Poisoned {
+    /// A confirmed finding at the victim's request, its evidence the attack
+    /// and then the victim's answer, each step named with what the cache
+    /// headers said about it.
+    pub fn draft(&self, severity: Severity, attack_step: &str, victim_step: &str) -> FindingDraft {
+        let (attack, victim) = (&self.attack, &self.victim);
+        FindingDraft::at_exchange(victim, severity, Confidence::Confirmed)
+            .evidence(format!("{attack_step}{}", cache_note(attack)), attack, None)
+            .evidence(format!("{victim_step}{}", cache_note(victim)), victim, None)
+    }
+}
+
+/// Poison, then check as the victim: sends the attacker's request; when its
+/// answer carries the `taint`, requests `victim_url` as an anonymous
+/// visitor without any attacker input. `Some` when that clean request got
+/// the tainted answer too: the cache stored the attacker's response for
+/// everyone who asks for `victim_url`.
+pub(crate) async fn poison(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    attack: Probe,
+    victim_url: &Url,
+    taint: Taint<'_>,
+) -> Result<Option<Poisoned>, EngineError> {
+    let attack = ctx.engine.send(attack).await?;
+    let provoked = match taint {
+        Taint::Marker(marker) => reflects(&attack, marker),
+        Taint::Status(provoked) => provoked(attack.response.status),
+    };
+    if !provoked {
+        return Ok(None);
+    }
+    let victim = ctx
+        .get(endpoint, victim_url, &Caller::Anonymous, &[])
+        .await?;
+    let served = match taint {
+        Taint::Marker(marker) => reflects(&victim, marker),
+        Taint::Status(_) => victim.response.status == attack.response.status,
+    };
+    Ok(served.then_some(Poisoned { attack, victim }))
+}
+
+/// In-process answers for unit tests: exchanges as the engine captures
+/// them, without a server.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use url::Url;
+
+    use crate::engine::{Engine, EngineConfig, Exchange, RecordedRequest, RecordedResponse};
+
+    /// An engine for a target nothing listens on: enough to plan probes
+    /// (URLs, busters, canaries) without sending any.
+    pub(crate) fn engine() -> Engine {
+        let target = Url::parse("http://127.0.0.1:9/").expect("a valid URL");
+        Engine::new(EngineConfig::new(target)).expect("an engine")
+    }
+
+    /// A GET of `url` (as `identity`, when given) answered with `status`,
+    /// `headers` and `body`.
+    pub(crate) fn exchange(
+        url: &str,
+        identity: Option<&str>,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Arc<Exchange> {
+        Arc::new(Exchange::new(
+            RecordedRequest {
+                method: "GET".into(),
+                url: url.into(),
+                headers: Vec::new(),
+                body: None,
+                identity: identity.map(String::from),
+            },
+            RecordedResponse {
+                status,
+                http_version: "HTTP/1.1".into(),
+                headers: headers
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+                body: body.to_string().into(),
+                truncated: false,
+            },
+            Duration::ZERO,
+            None,
+        ))
+    }
+
+    /// The same exchange, its request sent with `headers`.
+    pub(crate) fn sent_with(exchange: Arc<Exchange>, headers: &[(&str, &str)]) -> Arc<Exchange> {
+        let mut exchange = Arc::into_inner(exchange).expect("a fixture nobody else holds");
+        exchange.request.headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        Arc::new(exchange)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::exchange;
+    use super::*;
+
+    const URL: &str = "http://h/api/items?rampart_cb=1";
+
+    #[test]
+    fn answers_are_read_as_data_caches_and_reflections() {
+        assert!(success_json(&exchange(URL, None, 200, &[], r#"{"a":1}"#)));
+        assert!(!success_json(&exchange(URL, None, 200, &[], "{}")));
+        assert!(!success_json(&exchange(URL, None, 404, &[], r#"{"a":1}"#)));
+        assert!(is_success(&exchange(URL, None, 204, &[], "x")));
+        assert!(!is_success(&exchange(URL, None, 200, &[], "")));
+        let a = exchange(URL, Some("alice"), 200, &[], "same");
+        assert!(same_response(&a, &exchange(URL, None, 200, &[], "same")));
+        assert!(!same_response(&a, &exchange(URL, None, 201, &[], "same")));
+        let marked = exchange(URL, None, 200, &[("Location", "/mk1")], "plain");
+        assert!(reflects(&marked, "mk1") && !reflects(&marked, "mk2"));
+        let body = exchange(URL, None, 200, &[], r#"{"link":"http://x"}"#);
+        assert_eq!(focus_on(&body, "http://x"), Some(9..17));
+        assert_eq!(focus_on(&body, "https://x"), None);
+        let hit = exchange(URL, None, 200, &[("X-Cache", "HIT")], "");
+        assert_eq!(cache_note(&hit), " (x-cache: HIT)");
+        assert_eq!(cache_note(&marked), "");
+    }
+
+    #[test]
+    fn target_findings_show_the_root() {
+        let root = exchange("https://h/?rampart_cb=1", None, 200, &[], "{}");
+        let draft = target_draft(&root, Severity::Low, "t".into(), "d".into(), "k".into());
+        assert_eq!(draft.evidence.len(), 1);
+        assert_eq!(draft.key, "k");
+        assert_eq!(draft.confidence, Confidence::Confirmed);
+    }
+}

@@ -1,0 +1,197 @@
+//! What the scan learns once about the target, after the baseline and
+//! before the checks, and shares with every check.
+//!
+//! A check declares what it needs in its [`crate::checks::CheckMeta::needs`];
+//! [`learn`] learns the union of what the selected checks need, and nothing
+//! else, so a scan that runs no cache check sends no cache-profiling request
+//! and one that runs no TLS check opens no handshake.
+
+pub mod cache_profile;
+pub mod identities;
+pub mod signed_links;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+pub use cache_profile::CacheProfile;
+pub use identities::IdentityFacts;
+pub use signed_links::SignedLink;
+
+use crate::discover::Endpoint;
+use crate::engine::{Engine, Exchange};
+use crate::tls_probe::{self, TlsReport};
+
+/// The baseline exchanges of each endpoint, keyed by its label (`GET
+/// /path`): one per caller, identities first, then anonymous.
+pub type Baselines = BTreeMap<String, Vec<Arc<Exchange>>>;
+
+/// The facts a check needs learned before it runs: a set of the constants
+/// below, combined with [`Needs::and`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs(u8);
+
+impl Needs {
+    pub const NOTHING: Needs = Needs(0);
+    /// What each identity's own responses reveal about it ([`IdentityFacts`];
+    /// read from the baselines, no request).
+    pub const IDENTITIES: Needs = Needs(1);
+    /// Signed links in the identities' own responses ([`SignedLink`]; read
+    /// from the baselines, no request).
+    pub const SIGNED_LINKS: Needs = Needs(1 << 1);
+    /// The cache in front of the target ([`CacheProfile`]; a few requests).
+    pub const CACHE_PROFILE: Needs = Needs(1 << 2);
+    /// The TLS handshake probe of an https target (dozens of handshakes).
+    pub const TLS: Needs = Needs(1 << 3);
+
+    /// What either needs.
+    pub const fn and(self, other: Needs) -> Needs {
+        Needs(self.0 | other.0)
+    }
+
+    /// Whether everything `other` needs is needed here too.
+    pub const fn includes(self, other: Needs) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+/// Facts about the target learned once and shared by every check. A fact no
+/// selected check needs stays at its default (empty).
+#[derive(Debug, Clone, Default)]
+pub struct TargetFacts {
+    pub cache: CacheProfile,
+    pub identities: IdentityFacts,
+    /// Signed links the identities received in their own responses.
+    pub signed_links: Vec<SignedLink>,
+    /// The TLS handshake probe of an https target (or why it failed).
+    pub tls: Option<Result<TlsReport, String>>,
+}
+
+impl TargetFacts {
+    /// The TLS report, when the target is https and the probe worked.
+    pub fn tls_report(&self) -> Option<&TlsReport> {
+        self.tls.as_ref()?.as_ref().ok()
+    }
+
+    /// Why the TLS probe failed, when it ran and failed.
+    pub fn tls_failure(&self) -> Option<&str> {
+        self.tls.as_ref()?.as_ref().err().map(String::as_str)
+    }
+}
+
+/// Calls `visit` with every leaf (string, number, boolean or null) of a
+/// JSON document and the key it sits under (an array's items sit under the
+/// array's key), depth first and no deeper than `max_depth`, for as long as
+/// `visit` returns true.
+pub(crate) fn visit_leaves<'v>(
+    value: &'v Value,
+    max_depth: usize,
+    visit: &mut impl FnMut(Option<&'v str>, &'v Value) -> bool,
+) {
+    fn walk<'v>(
+        value: &'v Value,
+        key: Option<&'v str>,
+        depth: usize,
+        max_depth: usize,
+        visit: &mut impl FnMut(Option<&'v str>, &'v Value) -> bool,
+    ) -> bool {
+        if depth > max_depth {
+            return true;
+        }
+        match value {
+            Value::Object(map) => map
+                .iter()
+                .all(|(k, v)| walk(v, Some(k), depth + 1, max_depth, visit)),
+            Value::Array(items) => items
+                .iter()
+                .all(|v| walk(v, key, depth + 1, max_depth, visit)),
+            leaf => visit(key, leaf),
+        }
+    }
+    walk(value, None, 0, max_depth, visit);
+}
+
+/// Learns, once, what the checks `needs` about the target.
+pub async fn learn(
+    engine: &Engine,
+    needs: Needs,
+    endpoints: &[Endpoint],
+    baselines: &Baselines,
+) -> TargetFacts {
+    let exchanges = || baselines.values().flatten();
+    let mut facts = TargetFacts::default();
+    if needs.includes(Needs::IDENTITIES) {
+        facts.identities = IdentityFacts::learn(endpoints, exchanges());
+    }
+    if needs.includes(Needs::SIGNED_LINKS) {
+        facts.signed_links = signed_links::harvest(engine, exchanges());
+    }
+    if needs.includes(Needs::TLS) {
+        facts.tls = probe_tls(engine).await;
+    }
+    if needs.includes(Needs::CACHE_PROFILE) {
+        facts.cache = CacheProfile::learn_from(engine, baselines).await;
+    }
+    facts
+}
+
+/// The handshake probe of the target's own host and port; `None` for a
+/// plain-HTTP target.
+async fn probe_tls(engine: &Engine) -> Option<Result<TlsReport, String>> {
+    let target = engine.target();
+    if target.scheme() != "https" {
+        return None;
+    }
+    let host = target
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_string();
+    let port = target.port_or_known_default().unwrap_or(443);
+    let probe = tls_probe::probe(&host, port, &host, engine.timeout()).await;
+    Some(probe.map_err(|e| format!("TLS probe failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_add_up() {
+        let both = Needs::CACHE_PROFILE.and(Needs::TLS);
+        assert!(both.includes(Needs::CACHE_PROFILE) && both.includes(Needs::TLS));
+        assert!(!both.includes(Needs::IDENTITIES) && !both.includes(Needs::SIGNED_LINKS));
+        assert!(both.includes(Needs::NOTHING));
+        assert_eq!(Needs::NOTHING.and(Needs::NOTHING), Needs::NOTHING);
+        assert_eq!(Needs::IDENTITIES.and(Needs::IDENTITIES), Needs::IDENTITIES);
+    }
+
+    #[test]
+    fn leaves_are_visited_under_their_keys_within_the_depth_until_told_to_stop() {
+        let json = serde_json::json!({"a": 1, "b": [true, {"c": "x"}], "d": {"e": {"f": null}}});
+        let leaves = |max_depth| {
+            let mut seen = Vec::new();
+            visit_leaves(&json, max_depth, &mut |key, leaf| {
+                seen.push((key.map(String::from), leaf.clone()));
+                true
+            });
+            seen
+        };
+        let shallow = vec![
+            (Some("a".to_string()), serde_json::json!(1)),
+            (Some("b".to_string()), serde_json::json!(true)),
+        ];
+        assert_eq!(leaves(2), shallow);
+        let mut deeper = shallow.clone();
+        deeper.push((Some("c".into()), serde_json::json!("x")));
+        deeper.push((Some("f".into()), serde_json::Value::Null));
+        assert_eq!(leaves(3), deeper);
+        let mut count = 0;
+        visit_leaves(&json, 8, &mut |_, _| {
+            count += 1;
+            count < 2
+        });
+        assert_eq!(count, 2);
+    }
+}

@@ -1,0 +1,332 @@
+//! Drafts become findings: stable ids, de-duplication (the first draft of
+//! an id wins), redacted evidence, `curl` lines that reproduce each step,
+//! remediation for the detected stack, and the in-transit severity step.
+//! Redaction happens here, once, so no check can forget it.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use url::Url;
+
+use super::{score, Report, ReportEndpoint, ReportError, Tool, SCHEMA};
+use crate::checks::runner::{Drafts, Failure};
+use crate::checks::CheckMeta;
+use crate::discover::Endpoint;
+use crate::engine::scope::is_loopback;
+use crate::engine::{Exchange, Redactor};
+use crate::finding::{
+    stable_id, Category, Evidence, EvidenceRequest, EvidenceResponse, Finding, FindingDraft,
+    Remediation, Severity,
+};
+use crate::knowledge;
+use crate::stack::Stack;
+
+/// How a scan ended, before its findings are finalised.
+pub struct Finished<'a> {
+    pub target: &'a Url,
+    /// When the scan started (RFC 3339, seconds).
+    pub started_at: String,
+    pub duration: Duration,
+    pub requests_sent: u64,
+    pub stack: Stack,
+    pub endpoints: &'a [Endpoint],
+    pub drafts: Drafts,
+    /// What could not be probed, in the order it happened.
+    pub errors: Vec<ReportError>,
+    /// Redacts what the scan's inputs and the target's answers hold secret.
+    pub redactor: &'a Redactor,
+}
+
+/// The report of a finished scan: its findings finalised, scored and graded,
+/// its errors de-duplicated and redacted.
+pub fn report(scan: Finished<'_>) -> Report {
+    let findings = findings(scan.drafts, scan.redactor, &scan.stack);
+    let score = score::score(&findings);
+    Report {
+        schema: SCHEMA,
+        tool: Tool::default(),
+        target: scan.target.to_string(),
+        started_at: scan.started_at,
+        duration_ms: u64::try_from(scan.duration.as_millis()).unwrap_or(u64::MAX),
+        requests_sent: scan.requests_sent,
+        stack: scan.stack,
+        score,
+        grade: score::grade(score),
+        endpoints: scan
+            .endpoints
+            .iter()
+            .map(|e| ReportEndpoint {
+                method: e.method.clone(),
+                path: e.path.clone(),
+                source: e.source,
+            })
+            .collect(),
+        findings,
+        errors: errors(scan.errors, scan.redactor),
+    }
+}
+
+/// What could not be probed, each once, redacted.
+pub fn errors(mut errors: Vec<ReportError>, redactor: &Redactor) -> Vec<ReportError> {
+    let mut seen = HashSet::new();
+    errors.retain(|e| seen.insert((e.endpoint.clone(), e.message.clone())));
+    for error in &mut errors {
+        error.message = redactor.redact_text(&error.message);
+    }
+    errors
+}
+
+impl From<Failure> for ReportError {
+    fn from(failure: Failure) -> Self {
+        ReportError {
+            endpoint: failure.place,
+            message: format!("{}: {}", failure.check.id, failure.error),
+        }
+    }
+}
+
+/// Drafts become findings: stable ids, de-duplication (the first draft of an
+/// id wins), redacted evidence, reproduction lines and remediation.
+pub fn findings(drafts: Drafts, redactor: &Redactor, stack: &Stack) -> Vec<Finding> {
+    let mut seen = HashSet::new();
+    let mut findings: Vec<Finding> = drafts
+        .into_iter()
+        .filter_map(|(check, draft)| {
+            let id = stable_id(check.id, &draft.method, &draft.path, &draft.key);
+            seen.insert(id.clone())
+                .then(|| finalize(id, check, draft, redactor, stack))
+        })
+        .collect();
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| b.confidence.cmp(&a.confidence))
+            .then_with(|| a.check.cmp(&b.check))
+            .then_with(|| a.path.cmp(&b.path))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    findings
+}
+
+/// Exposed data that also crossed a network unencrypted was exposed twice:
+/// to the caller and to everyone on the path. Loopback traffic never leaves
+/// the machine, so a local development target keeps its severity.
+fn in_transit_severity(
+    category: Category,
+    url: &str,
+    severity: Severity,
+) -> (Severity, Option<&'static str>) {
+    let over_network_in_clear =
+        Url::parse(url).is_ok_and(|u| u.scheme() == "http" && !is_loopback(&u));
+    if category == Category::DataExposure && over_network_in_clear && severity.raised() != severity
+    {
+        (
+            severity.raised(),
+            Some("Severity raised one step: the response travelled over plain HTTP."),
+        )
+    } else {
+        (severity, None)
+    }
+}
+
+fn finalize(
+    id: String,
+    check: &'static CheckMeta,
+    draft: FindingDraft,
+    redactor: &Redactor,
+    stack: &Stack,
+) -> Finding {
+    let entry = knowledge::entry(check.id);
+    let remediation = entry.map(|entry| {
+        let variant = entry.best_variant(stack);
+        Remediation {
+            stack: variant.stack.clone(),
+            summary: variant.summary.clone(),
+            details_markdown: variant.remediation.clone(),
+        }
+    });
+    let category = check.category;
+    let (severity, transit_note) = in_transit_severity(category, &draft.url, draft.severity);
+    let description = match transit_note {
+        Some(note) => format!("{} {note}", draft.description),
+        None => draft.description.clone(),
+    };
+    Finding {
+        id,
+        check: check.id.to_string(),
+        category,
+        severity,
+        confidence: draft.confidence,
+        title: redactor.redact_text(&draft.title),
+        description: redactor.redact_text(&description),
+        method: draft.method,
+        path: redactor.redact_text(&draft.path),
+        url: redactor.redact_text(&draft.url),
+        parameter: draft.parameter.map(|p| redactor.redact_text(&p)),
+        reproduce: draft
+            .evidence
+            .iter()
+            .map(|step| curl_line(&step.exchange, redactor))
+            .collect(),
+        evidence: draft
+            .evidence
+            .iter()
+            .map(|step| evidence(&step.step, &step.exchange, step.focus.clone(), redactor))
+            .collect(),
+        remediation,
+        references: entry.map(|e| e.references.clone()).unwrap_or_default(),
+    }
+}
+
+const EXCERPT_CONTEXT: usize = 240;
+
+fn evidence(
+    step: &str,
+    exchange: &Exchange,
+    focus: Option<std::ops::Range<usize>>,
+    redactor: &Redactor,
+) -> Evidence {
+    let body = exchange.body_text();
+    let (start, end) = match focus {
+        Some(range) => (
+            range.start.saturating_sub(EXCERPT_CONTEXT),
+            range.end.saturating_add(EXCERPT_CONTEXT).min(body.len()),
+        ),
+        None => (0, body.len().min(2 * EXCERPT_CONTEXT)),
+    };
+    let start = floor_char_boundary(body, start.min(body.len()));
+    let end = floor_char_boundary(body, end.max(start));
+    let mut excerpt = String::new();
+    if start > 0 {
+        excerpt.push('…');
+    }
+    excerpt.push_str(&redactor.redact_excerpt(body, exchange.body_json(), start..end));
+    if end < body.len() {
+        excerpt.push('…');
+    }
+    Evidence {
+        step: step.to_string(),
+        request: EvidenceRequest {
+            method: exchange.request.method.clone(),
+            url: redactor.redact_text(&exchange.request.url),
+            headers: exchange
+                .request
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone(), redactor.redact_header(n, v)))
+                .collect(),
+            identity: exchange.request.identity.clone(),
+        },
+        response: EvidenceResponse {
+            status: exchange.response.status,
+            headers: exchange
+                .response
+                .headers
+                .iter()
+                .map(|(n, v)| (n.clone(), redactor.redact_header(n, v)))
+                .collect(),
+            body_excerpt: excerpt,
+        },
+    }
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    while index > 0 && !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+/// A `curl` line that repeats the request, credentials as placeholders.
+pub fn curl_line(exchange: &Exchange, redactor: &Redactor) -> String {
+    let mut parts = vec!["curl -s".to_string()];
+    if exchange.request.method != "GET" {
+        parts.push(format!("-X {}", exchange.request.method));
+    }
+    parts.push(shell_quote(&redactor.placeholders(&exchange.request.url)));
+    for (name, value) in &exchange.request.headers {
+        parts.push(format!(
+            "-H {}",
+            shell_quote(&format!(
+                "{name}: {}",
+                redactor.placeholder_header(name, value)
+            ))
+        ));
+    }
+    if let Some(body) = &exchange.request.body {
+        let text = String::from_utf8_lossy(body);
+        parts.push(format!(
+            "--data-binary {}",
+            shell_quote(&redactor.placeholders(&text))
+        ));
+    }
+    parts.join(" ")
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineError;
+    use crate::identity::Identity;
+
+    #[test]
+    fn failures_become_errors_once_each_and_redacted() {
+        let redactor = Redactor::for_inputs(
+            &[Identity {
+                name: "alice".into(),
+                headers: vec![("X-API-Key".into(), "ak_alice_secret_42".into())],
+            }],
+            &[],
+        );
+        let failure = Failure {
+            check: crate::checks::find("authz.bola")
+                .expect("registered")
+                .meta(),
+            place: "GET /api/orders/{id}".into(),
+            error: EngineError::Http("echoed ak_alice_secret_42".into()),
+        };
+        let error = ReportError::from(failure);
+        let reported = errors(vec![error.clone(), error], &redactor);
+        assert_eq!(reported.len(), 1);
+        assert_eq!(reported[0].endpoint, "GET /api/orders/{id}");
+        assert_eq!(
+            reported[0].message,
+            "authz.bola: HTTP error: echoed [redacted]"
+        );
+    }
+
+    #[test]
+    fn data_exposed_over_plain_http_off_the_machine_is_one_step_worse() {
+        let raised = in_transit_severity(
+            Category::DataExposure,
+            "http://api.example.com/u/1",
+            Severity::High,
+        );
+        assert_eq!(raised.0, Severity::Critical);
+        assert!(raised.1.is_some());
+        for (category, url) in [
+            (Category::DataExposure, "https://api.example.com/u/1"),
+            (Category::DataExposure, "http://127.0.0.1:5000/u/1"),
+            (Category::DataExposure, "http://localhost/u/1"),
+            (Category::Bola, "http://api.example.com/u/1"),
+        ] {
+            assert_eq!(
+                in_transit_severity(category, url, Severity::High),
+                (Severity::High, None),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            in_transit_severity(
+                Category::DataExposure,
+                "http://api.example.com/",
+                Severity::Critical
+            ),
+            (Severity::Critical, None)
+        );
+    }
+}
