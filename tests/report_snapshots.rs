@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart::checks;
+use rampart::checks::{self, coverage::Tally, Skip};
 use rampart::discover::EndpointSource;
 use rampart::engine::{Exchange, RecordedRequest, RecordedResponse, Redactor};
 use rampart::finding::{Confidence, FindingDraft, Severity};
@@ -85,6 +85,14 @@ fn fixed_report() -> Report {
     ];
     let stack = Stack::forced("flask+dynamodb");
     let findings = finalize::findings(drafts, &redactor, &stack);
+    let mut tally = Tally::default();
+    tally.probed(check("cache.identity-unkeyed"), "GET /api/account");
+    tally.skipped(check("authz.bola"), "all endpoints", Skip::NoSecondIdentity);
+    tally.skipped(
+        check("exposure.pii"),
+        "GET /api/reset",
+        Skip::LooksStateChanging("reset".into()),
+    );
     let score = score::score(&findings);
     Report {
         schema: SCHEMA,
@@ -105,6 +113,7 @@ fn fixed_report() -> Report {
             source: EndpointSource::Spec,
         }],
         findings,
+        coverage: finalize::coverage(tally.finish(), &redactor),
         errors: vec![ReportError {
             endpoint: "GET /api/slow".into(),
             message: "timeout after 10 s".into(),

@@ -27,7 +27,7 @@ mod tests {
         Category, Confidence, Evidence, EvidenceRequest, EvidenceResponse, Finding, Remediation,
         Severity,
     };
-    use crate::report::{ReportEndpoint, ReportError, Tool, SCHEMA};
+    use crate::report::{CheckCoverage, ReportEndpoint, ReportError, Skipped, Tool, SCHEMA};
     use crate::stack::{Clue, Stack};
 
     fn evidence(identity: Option<&str>, status: u16) -> Evidence {
@@ -100,6 +100,14 @@ mod tests {
                 source: EndpointSource::Crawl,
             }],
             findings: vec![full, bare],
+            coverage: vec![CheckCoverage {
+                check: "authz.bola".into(),
+                probed: 3,
+                skipped: vec![Skipped {
+                    endpoint: "GET /reset".into(),
+                    reason: "looks state-changing (reset)".into(),
+                }],
+            }],
             errors: vec![ReportError {
                 endpoint: "GET /api/slow".into(),
                 message: "timeout after 10 s".into(),
@@ -128,6 +136,15 @@ mod tests {
             // And what is read renders to the very same bytes.
             assert_eq!(render(&read), text);
         }
+    }
+
+    #[test]
+    fn a_report_written_before_coverage_existed_reads_with_none() {
+        let text = render(&report(Stack::default()));
+        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        json.as_object_mut().unwrap().remove("coverage");
+        let read = parse(&json.to_string()).unwrap();
+        assert!(read.coverage.is_empty());
     }
 
     #[test]
