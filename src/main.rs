@@ -136,6 +136,15 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
             redactor.redact_supplied(&report::text::coverage_table(&report))
         );
     }
+    if !args.output.quiet {
+        for change in report.changes_left() {
+            eprintln!(
+                "rampart: NOT RESTORED: {}: {}",
+                redactor.redact_supplied(&change.request),
+                redactor.redact_supplied(&change.what)
+            );
+        }
+    }
     emit(&report, &args.output, &redactor)
 }
 

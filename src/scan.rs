@@ -179,6 +179,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         endpoints: &discovered.endpoints,
         drafts: results.drafts,
         coverage: results.coverage,
+        changes: engine.journal().changes(),
         errors,
         redactor: &engine.redactor(),
     }))

@@ -10,7 +10,7 @@ use rampart::engine::{Exchange, RecordedRequest, RecordedResponse, Redactor};
 use rampart::finding::{Confidence, FindingDraft, Severity};
 use rampart::identity::Identity;
 use rampart::report::{
-    self, finalize, score, Format, Report, ReportEndpoint, ReportError, Tool, SCHEMA,
+    self, finalize, score, Change, Format, Report, ReportEndpoint, ReportError, Tool, SCHEMA,
 };
 use rampart::stack::Stack;
 
@@ -114,6 +114,11 @@ fn fixed_report() -> Report {
         }],
         findings,
         coverage: finalize::coverage(tally.finish(), &redactor),
+        changes: vec![Change {
+            request: "PATCH /api/account".into(),
+            what: "display_name set on alice's record".into(),
+            restored: true,
+        }],
         errors: vec![ReportError {
             endpoint: "GET /api/slow".into(),
             message: "timeout after 10 s".into(),

@@ -14,7 +14,7 @@ use crate::checks::runner::{Drafts, Failure};
 use crate::checks::CheckMeta;
 use crate::discover::Endpoint;
 use crate::engine::scope::is_loopback;
-use crate::engine::{Exchange, Redactor};
+use crate::engine::{Change, Exchange, Redactor};
 use crate::finding::{
     stable_id, Category, Evidence, EvidenceRequest, EvidenceResponse, Finding, FindingDraft,
     Remediation, Severity,
@@ -34,6 +34,8 @@ pub struct Finished<'a> {
     pub drafts: Drafts,
     /// What each check probed and skipped.
     pub coverage: Vec<coverage::CheckCoverage>,
+    /// The state changes the scan made.
+    pub changes: Vec<Change>,
     /// What could not be probed, in the order it happened.
     pub errors: Vec<ReportError>,
     /// Redacts what the scan's inputs and the target's answers hold secret.
@@ -66,6 +68,15 @@ pub fn report(scan: Finished<'_>) -> Report {
             .collect(),
         findings,
         coverage: coverage(scan.coverage, scan.redactor),
+        changes: scan
+            .changes
+            .into_iter()
+            .map(|change| Change {
+                request: scan.redactor.redact_text(&change.request),
+                what: scan.redactor.redact_text(&change.what),
+                restored: change.restored,
+            })
+            .collect(),
         errors: errors(scan.errors, scan.redactor),
     }
 }

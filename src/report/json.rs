@@ -27,7 +27,9 @@ mod tests {
         Category, Confidence, Evidence, EvidenceRequest, EvidenceResponse, Finding, Remediation,
         Severity,
     };
-    use crate::report::{CheckCoverage, ReportEndpoint, ReportError, Skipped, Tool, SCHEMA};
+    use crate::report::{
+        Change, CheckCoverage, ReportEndpoint, ReportError, Skipped, Tool, SCHEMA,
+    };
     use crate::stack::{Clue, Stack};
 
     fn evidence(identity: Option<&str>, status: u16) -> Evidence {
@@ -108,6 +110,11 @@ mod tests {
                     reason: "looks state-changing (reset)".into(),
                 }],
             }],
+            changes: vec![Change {
+                request: "PATCH /api/users/{user_id}".into(),
+                what: "role set on alice's record and restored".into(),
+                restored: true,
+            }],
             errors: vec![ReportError {
                 endpoint: "GET /api/slow".into(),
                 message: "timeout after 10 s".into(),
@@ -139,12 +146,13 @@ mod tests {
     }
 
     #[test]
-    fn a_report_written_before_coverage_existed_reads_with_none() {
+    fn a_report_written_before_coverage_and_changes_existed_reads_with_none() {
         let text = render(&report(Stack::default()));
         let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
         json.as_object_mut().unwrap().remove("coverage");
+        json.as_object_mut().unwrap().remove("changes");
         let read = parse(&json.to_string()).unwrap();
-        assert!(read.coverage.is_empty());
+        assert!(read.coverage.is_empty() && read.changes.is_empty());
     }
 
     #[test]

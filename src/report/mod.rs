@@ -10,6 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::checks::coverage::ALL_ENDPOINTS;
 use crate::discover::EndpointSource;
+pub use crate::engine::Change;
 use crate::finding::{Finding, Severity};
 use crate::stack::Stack;
 
@@ -83,6 +84,10 @@ pub struct Report {
     /// from reports written before it existed).
     #[serde(default)]
     pub coverage: Vec<CheckCoverage>,
+    /// Every state change the scan made on the target (only `--active`
+    /// scans make any) and whether it was undone.
+    #[serde(default)]
+    pub changes: Vec<Change>,
     pub errors: Vec<ReportError>,
 }
 
@@ -96,6 +101,11 @@ impl Report {
 
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// The changes the scan could not undo.
+    pub fn changes_left(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| !c.restored)
     }
 
     /// The checks switched off for the whole scan, grouped by the reason

@@ -81,6 +81,21 @@ pub fn render(report: &Report, color: bool) -> String {
             write_finding(&mut out, &p, finding);
         }
     }
+    if !report.changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.bold(&format!("CHANGES MADE ({})", report.changes.len()))
+        );
+        for change in &report.changes {
+            let state = if change.restored {
+                "restored"
+            } else {
+                "NOT RESTORED"
+            };
+            let _ = writeln!(out, "  {}: {} — {state}", change.request, change.what);
+        }
+    }
     let switched_off = report.switched_off();
     if !switched_off.is_empty() {
         let _ = writeln!(out, "\n{}", p.bold("NOT TESTED"));
