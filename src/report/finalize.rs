@@ -78,6 +78,9 @@ pub fn report(scan: Finished<'_>) -> Report {
             })
             .collect(),
         errors: errors(scan.errors, scan.redactor),
+        baseline: None,
+        suppressed: Vec::new(),
+        suppression_notices: Vec::new(),
     }
 }
 
@@ -244,11 +247,17 @@ fn evidence(
         request: EvidenceRequest {
             method: exchange.request.method.clone(),
             url: redactor.redact_text(&exchange.request.url),
+            // The credentials Rampart sent carry the same label as in the
+            // reproduce lines (`<alice X-API-Key>`), so evidence and
+            // reproduce lines name the same identity the same way.
             headers: exchange
                 .request
                 .headers
                 .iter()
-                .map(|(n, v)| (n.clone(), redactor.redact_header(n, v)))
+                .map(|(n, v)| {
+                    let shown = redactor.placeholder_header(n, v);
+                    (n.clone(), redactor.redact_text(&shown))
+                })
                 .collect(),
             identity: exchange.request.identity.clone(),
         },
