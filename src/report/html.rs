@@ -52,6 +52,7 @@ pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; 
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 table { border-collapse: collapse; width: 100%; }
 td, th { border-top: 1px solid var(--line); padding: 4px 6px; text-align: left; vertical-align: top; }
+td:first-child { width: 30%; overflow-wrap: anywhere; }
 .muted { color: #57606a; }
 [hidden] { display: none !important; }
 "#;
@@ -275,7 +276,7 @@ fn write_group(out: &mut String, report: &Report, group: &CheckGroup<'_>) {
             "<div class=\"fix\"><b>Fix ({}):</b> {}\n<details><summary>How</summary>{}</details>\n\
              <span class=\"muted\">More: <code>rampart explain {}</code></span></div>",
             esc(&remediation.stack),
-            esc(&remediation.summary),
+            inline_code(&remediation.summary),
             markdown_block(&remediation.details_markdown),
             esc(group.check)
         );
