@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use rampart::report::{self, Report};
 use serde_json::Value;
-use support::{rampart, rampart_with_env, ChildProcess, Launch, Ready};
+use support::{rampart, ChildProcess, Launch, Ready};
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
