@@ -247,16 +247,21 @@ fn evidence(
         request: EvidenceRequest {
             method: exchange.request.method.clone(),
             url: redactor.redact_text(&exchange.request.url),
-            // The credentials Rampart sent carry the same label as in the
-            // reproduce lines (`<alice X-API-Key>`), so evidence and
-            // reproduce lines name the same identity the same way.
+            // The user's credentials carry the label of the reproduce lines
+            // (`<alice X-API-Key>`), so evidence and reproduce lines name an
+            // identity the same way; any other credential is `[redacted]`.
             headers: exchange
                 .request
                 .headers
                 .iter()
                 .map(|(n, v)| {
-                    let shown = redactor.placeholder_header(n, v);
-                    (n.clone(), redactor.redact_text(&shown))
+                    let named = redactor.placeholders(v);
+                    let shown = if named != v.as_str() {
+                        redactor.redact_text(&named)
+                    } else {
+                        redactor.redact_header(n, v)
+                    };
+                    (n.clone(), shown)
                 })
                 .collect(),
             identity: exchange.request.identity.clone(),
