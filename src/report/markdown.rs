@@ -80,7 +80,7 @@ fn summary(report: &Report) -> String {
     let counts = report.counts();
     let _ = writeln!(
         out,
-        "| {} |\n|{}|\n| {} |\n",
+        "| {} |\n|{}\n| {} |\n",
         counts
             .iter()
             .map(|(s, _)| s.as_str())
@@ -181,7 +181,7 @@ fn section(report: &Report, group: &CheckGroup<'_>) -> String {
             out,
             "\n**Fix ({}):** {} (`rampart explain {}`)",
             text(&remediation.stack),
-            text(&remediation.summary),
+            with_code(&remediation.summary),
             group.check
         );
     }
@@ -224,8 +224,9 @@ fn text(raw: &str) -> String {
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
             '\n' | '\r' => out.push(' '),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '|' | '~' | '{' | '}'
-            | '+' | '-' | '.' | '@' | ':' => {
+            // Enough to stop emphasis, links, images, tables, headings,
+            // code and autolinks (`http:`, `www.`, `a@b`).
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '!' | '|' | '~' | '.' | '@' | ':' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -233,6 +234,14 @@ fn text(raw: &str) -> String {
         }
     }
     out
+}
+
+/// Prose whose `code` spans stay code (the knowledge base's summaries).
+fn with_code(raw: &str) -> String {
+    raw.split('`')
+        .enumerate()
+        .map(|(n, part)| if n % 2 == 1 { code(part) } else { text(part) })
+        .collect()
 }
 
 /// Text inside a table cell (escaped prose on one line).
@@ -271,6 +280,8 @@ mod tests {
         assert!(markdown.contains("| 0 | 2 | 0 | 0 | 0 |"));
         assert!(markdown.contains("<b>exposure.pii</b>"));
         assert!(markdown.contains("**Fix (flask):** Key the cache on the caller\\."));
+        assert!(markdown.contains("|---:|---:|---:|---:|---:|\n"));
+        assert_eq!(with_code("Use `a.b` now."), "Use `a.b` now\\.");
     }
 
     #[test]
@@ -311,7 +322,7 @@ mod tests {
         let markdown = render(&report);
         assert!(!markdown.contains("<img"), "{markdown}");
         assert!(!markdown.contains("[click](http"), "{markdown}");
-        assert!(markdown.contains("&lt;img src=x onerror=alert\\(1\\)&gt;"));
+        assert!(markdown.contains("&lt;img src=x onerror=alert(1)&gt;"));
         assert!(!markdown.contains("c</details>"));
     }
 }
