@@ -886,6 +886,32 @@ until = 2001-01-01
         "{err}"
     );
 
+    // Suppressed results and baseline states are valid SARIF too.
+    let first = dir.path().join("first.json");
+    let sarif = dir.path().join("suppressed.sarif");
+    let (_, _) = scan(&["-o", &format!("json={}", first.display())]);
+    let (_, _) = scan(&[
+        "--baseline",
+        &first.display().to_string(),
+        "-o",
+        &format!("sarif={}", sarif.display()),
+    ]);
+    let errors = sarif_errors(&sarif);
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let log: Value = serde_json::from_str(&read(&sarif)).expect("SARIF");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert!(results
+        .iter()
+        .any(|r| r["suppressions"][0]["justification"] == "synthetic customers"));
+    for result in results {
+        let expected = if result["suppressions"].is_array() {
+            Value::Null
+        } else {
+            Value::from("unchanged")
+        };
+        assert_eq!(result["baselineState"], expected, "{result}");
+    }
+
     // The command line wins, and an empty value resets the file's.
     let (report, _) = scan(&["--checks", "transport.*"]);
     assert!(report

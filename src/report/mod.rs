@@ -137,7 +137,7 @@ impl Report {
     /// Whether a finding is new or unchanged against `--baseline`, when
     /// one was given.
     pub fn baseline_state(&self, id: &str) -> Option<BaselineState> {
-        self.baseline.as_ref().map(|b| b.state(id))
+        self.baseline.as_ref().and_then(|b| b.state(id))
     }
 
     /// Rewrites the reproduce lines so that a credential placeholder is read

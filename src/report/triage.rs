@@ -72,11 +72,15 @@ pub struct BaselineComparison {
 }
 
 impl BaselineComparison {
-    pub fn state(&self, id: &str) -> BaselineState {
+    /// New or unchanged, for a finding of the report (a suppressed one is
+    /// neither).
+    pub fn state(&self, id: &str) -> Option<BaselineState> {
         if self.unchanged.iter().any(|u| u == id) {
-            BaselineState::Unchanged
+            Some(BaselineState::Unchanged)
+        } else if self.new.iter().any(|n| n == id) {
+            Some(BaselineState::New)
         } else {
-            BaselineState::New
+            None
         }
     }
 }
@@ -293,7 +297,11 @@ mod tests {
         assert_eq!(baseline.unchanged.len(), previous.findings.len() - 1);
         assert_eq!(baseline.fixed.len(), 1);
         assert_eq!(baseline.fixed[0].id, gone.id);
-        assert_eq!(report.baseline_state(&gone.id), Some(BaselineState::New));
+        assert_eq!(report.baseline_state(&gone.id), None);
+        assert_eq!(
+            report.baseline_state("RMP-000000000new"),
+            Some(BaselineState::New)
+        );
         assert_eq!(
             report.baseline_state(&report.findings[0].id),
             Some(BaselineState::Unchanged)
