@@ -97,7 +97,6 @@ pub fn log(report: &Report) -> Value {
                 "semanticVersion": report.tool.version,
                 "rules": rules,
             }},
-            "automationDetails": {"id": format!("rampart/{}/", report.target)},
             "originalUriBaseIds": {
                 TARGET_BASE: {
                     "uri": base_uri(&report.target),
