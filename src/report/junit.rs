@@ -2,7 +2,10 @@
 //!
 //! One test suite per check, one test case per place the check judged:
 //! each endpoint for the checks that run on endpoints and on every
-//! exchange, `target` for the target-wide ones. A place with findings
+//! exchange (the coverage section counts places but does not list the
+//! probed ones, so passive checks get a case per endpoint of the scan, plus
+//! any other place they found something), `target` for the target-wide
+//! ones. A place with findings
 //! fails (one `<failure>` naming them all), a place the check skipped is
 //! `<skipped>` with the coverage reason, and a check switched off for the
 //! scan is one skipped case, `all endpoints`. Reports without a coverage
@@ -162,8 +165,17 @@ fn suites(report: &Report) -> Vec<Suite<'_>> {
         }
     }
     for suite in &mut suites {
+        // A target-wide check judged the target once: its findings are that
+        // case's, whatever endpoint they name.
+        let target_wide = checks::find(suite.check)
+            .is_some_and(|c| c.meta().runs_on == RunsOn::Target)
+            && suite.cases.iter().any(|c| c.place == TARGET);
         for finding in report.findings.iter().filter(|f| f.check == suite.check) {
-            let place = format!("{} {}", finding.method, finding.path);
+            let place = if target_wide {
+                TARGET.to_string()
+            } else {
+                format!("{} {}", finding.method, finding.path)
+            };
             match suite.cases.iter_mut().find(|c| c.place == place) {
                 Some(case) => case.findings.push(finding),
                 None => suite.cases.push(Case {
