@@ -406,10 +406,15 @@ fn junit_of_a_real_scan_parses_with_a_case_per_check_and_endpoint() {
     };
     // Every finding fails its check × endpoint case, with its title.
     for finding in &report.findings {
-        let found = case(
-            &finding.check,
-            &format!("{} {}", finding.method, finding.path),
-        );
+        // A target-wide check has one case, `target`.
+        let target_wide = rampart::checks::find(&finding.check)
+            .is_some_and(|c| c.meta().runs_on == rampart::checks::RunsOn::Target);
+        let place = if target_wide {
+            "target".to_string()
+        } else {
+            format!("{} {}", finding.method, finding.path)
+        };
+        let found = case(&finding.check, &place);
         assert_eq!(found["outcome"], "failure", "{found}");
         assert!(
             found["message"]
