@@ -92,3 +92,99 @@ impl Check for LoginRateLimit {
             .evidence(format!("Failed login #{BURST}, still not throttled"), &last, None)])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use axum::routing::post;
+    use axum::Router;
+    use serde_json::json;
+
+    use super::*;
+    use crate::checks::probe::fixtures::{reply, reply_raw, scan, serve, Outcome, Setup};
+
+    /// What `POST /api/login` does after a few failures.
+    #[derive(Debug, Clone, Copy)]
+    enum Limit {
+        /// Nothing: every failure is a plain 401.
+        None,
+        /// 429 from the sixth failure on (the fixed twin).
+        TooMany,
+        /// 401 with `Retry-After` from the sixth failure on.
+        RetryAfter,
+        /// Locks the account (423) from the sixth failure on, as text.
+        Lockout,
+    }
+
+    async fn run(limit: Limit, burst: bool) -> (Outcome, usize) {
+        let failures = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&failures);
+        let app = Router::new().route(
+            "/api/login",
+            post(move || async move {
+                let seen = counted.fetch_add(1, Ordering::SeqCst);
+                let mut refused = reply(401, json!({"error": "invalid credentials"}));
+                match limit {
+                    _ if seen < 5 => refused,
+                    Limit::None => refused,
+                    Limit::TooMany => reply(429, json!({"error": "slow down"})),
+                    Limit::RetryAfter => {
+                        refused
+                            .headers_mut()
+                            .insert("retry-after", "30".parse().expect("a header value"));
+                        refused
+                    }
+                    Limit::Lockout => reply_raw(423, "text/plain", "locked"),
+                }
+            }),
+        );
+        let target = serve(app).await;
+        let mut setup = Setup::new(&[], &["POST /api/login"]).active(burst);
+        setup.endpoint_mut("POST /api/login").body_sample =
+            Some(json!({"email": "someone@example.test", "password": "secret", "remember": true}));
+        let outcome = scan(&LoginRateLimit, &target, setup).await;
+        (outcome, failures.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_whole_burst_of_failed_logins_answered_normally_is_reported() {
+        let (outcome, attempts) = run(Limit::None, true).await;
+        assert_eq!(outcome.keys(), ["burst"], "{:#?}", outcome.drafts);
+        assert_eq!(attempts, BURST);
+        let draft = &outcome.drafts[0];
+        assert_eq!(draft.parameter.as_deref(), Some("email"));
+        let body = draft.evidence[0]
+            .exchange
+            .request
+            .body
+            .clone()
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert!(body["email"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("rampart-nobody-")));
+        assert_eq!(body["remember"], true, "the sample's other fields are kept");
+    }
+
+    #[tokio::test]
+    async fn throttling_stops_the_burst_and_no_burst_is_sent_unless_allowed() {
+        for limit in [Limit::TooMany, Limit::RetryAfter, Limit::Lockout] {
+            let (outcome, attempts) = run(limit, true).await;
+            assert!(
+                outcome.drafts.is_empty(),
+                "{limit:?}: {:#?}",
+                outcome.drafts
+            );
+            assert_eq!(
+                attempts, 6,
+                "{limit:?}: the burst stops at the first throttled answer"
+            );
+        }
+        // --active without --login-burst: the check runs but sends nothing.
+        let (outcome, attempts) = run(Limit::None, false).await;
+        assert!(outcome.drafts.is_empty());
+        assert_eq!(attempts, 0);
+    }
+}

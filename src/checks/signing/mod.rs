@@ -10,6 +10,8 @@
 //! `partial_coverage` sign requests to order (see `recipe.rs`) to test what a
 //! valid signature is worth.
 
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod partial_coverage;
 pub(crate) mod recipe;
 pub mod replay;

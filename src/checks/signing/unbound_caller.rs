@@ -72,3 +72,52 @@ impl Check for UnboundCaller {
         Ok(Vec::new())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::{scan, serve, Persona, ALICE, BOB};
+    use crate::checks::signing::fixture::{setup, Desk};
+
+    async fn run(desk: Desk, personas: &[&Persona]) -> Vec<FindingDraft> {
+        let target = serve(desk.app()).await;
+        scan(&UnboundCaller, &target, setup(personas)).await.drafts
+    }
+
+    #[tokio::test]
+    async fn a_link_that_works_for_another_identity_or_anonymously_is_reported() {
+        for (personas, stranger) in [([&ALICE, &BOB].as_slice(), "bob"), (&[&ALICE], "anonymous")] {
+            let drafts = run(Desk::default(), personas).await;
+            assert_eq!(drafts.len(), 1, "{drafts:#?}");
+            let draft = &drafts[0];
+            assert_eq!(
+                draft.title,
+                format!("alice's signed link is accepted from {stranger}")
+            );
+            assert_eq!(draft.parameter.as_deref(), Some("token"));
+            let [genuine, replayed] = [&draft.evidence[0].exchange, &draft.evidence[1].exchange];
+            assert_eq!(genuine.request.identity.as_deref(), Some("alice"));
+            assert_eq!(
+                replayed.request.identity.as_deref().unwrap_or("anonymous"),
+                stranger
+            );
+            assert_eq!(replayed.response.status, 200);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_link_bound_to_its_user_or_one_that_never_worked_is_no_finding() {
+        let bound = Desk {
+            binds_caller: true,
+            ..Desk::default()
+        };
+        assert!(run(bound, &[&ALICE, &BOB]).await.is_empty());
+        // Expired before the owner could use it: nothing genuine to replay.
+        let stale = Desk {
+            expires: true,
+            issued_ago: 7200,
+            ..Desk::default()
+        };
+        assert!(run(stale, &[&ALICE, &BOB]).await.is_empty());
+    }
+}
