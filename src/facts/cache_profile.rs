@@ -243,7 +243,6 @@ mod tests {
     use axum::Router;
 
     use super::*;
-    use crate::checks::probe::fixtures::{serve, SharedCache};
     use crate::engine::EngineConfig;
 
     fn ms(values: &[u64]) -> Vec<Duration> {
@@ -298,8 +297,12 @@ mod tests {
         let app = Router::new()
             .route("/api/items", get(answer))
             .with_state((origin, Arc::new(Mutex::new(HashSet::new()))));
-        let target = serve(app).await;
-        let mut config = EngineConfig::new(target.url.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let mut config = EngineConfig::new(Url::parse(&format!("http://{addr}/")).unwrap());
         config.rate_per_second = None;
         let engine = Engine::new(config).unwrap();
         let url = engine.url_for("/api/items").unwrap();
@@ -324,30 +327,5 @@ mod tests {
                 "{profile:?}"
             );
         }
-    }
-
-    /// A cache that labels its answers, in front of an origin that marks
-    /// them `private` or not.
-    async fn labelled_profile(cache_control: &'static str) -> CacheProfile {
-        let origin = Router::new().route(
-            "/api/items",
-            get(move || async move { ([("cache-control", cache_control)], "{}") }),
-        );
-        let target = serve(SharedCache::URL_ONLY.in_front_of(origin)).await;
-        let mut config = EngineConfig::new(target.url.clone());
-        config.rate_per_second = None;
-        let engine = Engine::new(config).unwrap();
-        let url = engine.url_for("/api/items").unwrap();
-        CacheProfile::learn(&engine, &url, &Caller::Anonymous, None).await
-    }
-
-    #[tokio::test]
-    async fn a_cache_that_labels_its_answers_is_learned_from_its_headers() {
-        let public = labelled_profile("public, max-age=60").await;
-        assert!(public.cache_seen && public.stores_responses && public.buster_keyed);
-        assert_eq!(public.signal.as_deref(), Some("x-cache: HIT"));
-        let private = labelled_profile("private").await;
-        assert!(private.cache_seen && !private.stores_responses && !private.safe_to_poison());
-        assert_eq!(private.signal.as_deref(), Some("x-cache: MISS"));
     }
 }
