@@ -79,11 +79,11 @@ impl Check for KeyReflected {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::{Answer, ALICE, KEY_HEADER};
+    use crate::checks::probe::fixtures::{inspected, Answer, ALICE, KEY_HEADER};
 
     /// What `inspect` reports for an answer sent with `header` (as alice).
     fn judged(header: (&str, &str), answer: Answer) -> Vec<FindingDraft> {
-        KeyReflected.inspect(&answer.sent_as("alice", header).exchange())
+        inspected(&KeyReflected, &answer.sent_as("alice", header).exchange())
     }
 
     #[test]

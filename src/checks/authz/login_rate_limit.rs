@@ -100,7 +100,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::checks::probe::fixtures::{reply, reply_raw, scan, serve, Outcome, Setup};
+    use crate::checks::probe::fixtures::{reply, reply_raw, scan, serve, Scanned, Setup};
 
     /// What `POST /api/login` does after a few failures.
     #[derive(Debug, Clone, Copy)]
@@ -115,7 +115,7 @@ mod tests {
         Lockout,
     }
 
-    async fn run(limit: Limit, burst: bool) -> (Outcome, usize) {
+    async fn run(limit: Limit, burst: bool) -> (Scanned, usize) {
         let failures = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&failures);
         let app = Router::new().route(
@@ -183,5 +183,10 @@ mod tests {
         let (outcome, attempts) = run(Limit::None, false).await;
         assert!(outcome.drafts.is_empty());
         assert_eq!(attempts, 0);
+        let why = (
+            "POST /api/login".to_string(),
+            Skip::Missing("needs --login-burst"),
+        );
+        assert_eq!(outcome.skipped, [why]);
     }
 }

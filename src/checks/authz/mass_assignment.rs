@@ -118,8 +118,9 @@ mod tests {
     use axum::Json;
 
     use super::*;
+    use crate::checks::coverage::ALL_ENDPOINTS;
     use crate::checks::probe::fixtures::{
-        caller, me, reply, reply_raw, scan, serve, Outcome, Setup, ALICE,
+        caller, me, reply, reply_raw, scan, serve, Scanned, Setup, ALICE,
     };
 
     /// What `PATCH /api/users/{user_id}` does with the fields it is sent.
@@ -137,7 +138,7 @@ mod tests {
 
     type Records = Arc<Mutex<HashMap<String, Value>>>;
 
-    async fn run(update: Update, setup: Setup) -> (Outcome, Value) {
+    async fn run(update: Update, setup: Setup) -> (Scanned, Value) {
         let records: Records = Arc::new(Mutex::new(HashMap::from([(
             ALICE.user_id.to_string(),
             json!({"user_id": ALICE.user_id, "display_name": "Alice", "role": "user"}),
@@ -237,6 +238,8 @@ mod tests {
         // Without --active the check never runs: nothing is sent, nothing changes.
         let (outcome, record) = run(Update::CopiesAll, setup()).await;
         assert!(outcome.drafts.is_empty() && outcome.sent == 0);
+        let switched_off = (ALL_ENDPOINTS.to_string(), Skip::NeedsActive);
+        assert_eq!(outcome.skipped, [switched_off]);
         assert_eq!(record["role"], "user");
     }
 }

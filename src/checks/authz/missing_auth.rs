@@ -97,7 +97,7 @@ mod tests {
 
     use super::*;
     use crate::checks::probe::fixtures::{
-        caller, me, reply, reply_raw, scan, serve, Outcome, Setup, ALICE, BOB, KEY_HEADER,
+        caller, me, reply, reply_raw, scan, serve, Scanned, Setup, ALICE, BOB, KEY_HEADER,
     };
 
     /// Who `GET /api/orders` answers, and with what.
@@ -115,7 +115,7 @@ mod tests {
         OpenText,
     }
 
-    async fn run(gate: Gate) -> Outcome {
+    async fn run(gate: Gate) -> Scanned {
         let app = me().route(
             "/api/orders",
             get(move |headers: HeaderMap| async move {

@@ -121,8 +121,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::checks::coverage::ALL_ENDPOINTS;
     use crate::checks::probe::fixtures::{
-        me, reply, reply_raw, scan, serve, Outcome, Setup, ALICE, PERSONAS,
+        me, reply, reply_raw, scan, serve, Scanned, Setup, ALICE, PERSONAS,
     };
 
     /// How `POST /api/login` refuses a wrong password.
@@ -140,7 +141,7 @@ mod tests {
         UniformText,
     }
 
-    async fn run(refusal: Refusal, setup: Setup) -> Outcome {
+    async fn run(refusal: Refusal, setup: Setup) -> Scanned {
         let app = me().route(
             "/api/login",
             post(move |Json(body): Json<Value>| async move {
@@ -201,5 +202,7 @@ mod tests {
         }
         let passive = run(Refusal::Telling, setup()).await;
         assert!(passive.drafts.is_empty() && passive.sent == 0);
+        let switched_off = (ALL_ENDPOINTS.to_string(), Skip::NeedsActive);
+        assert_eq!(passive.skipped, [switched_off]);
     }
 }

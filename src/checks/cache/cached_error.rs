@@ -136,13 +136,13 @@ mod tests {
 
     use super::*;
     use crate::checks::probe::fixtures::{
-        me, reply, reply_raw, scan, serve, Outcome, Setup, SharedCache,
+        me, reply, reply_raw, scan, serve, Scanned, Setup, SharedCache,
     };
 
     /// An origin whose `/api/items` refuses a DELETE override (405) and
     /// headers over 8 KiB (431), behind `cache`; `/api/me` refuses
     /// anonymous callers.
-    async fn run(cache: Option<SharedCache>, origin_refuses: bool) -> Outcome {
+    async fn run(cache: Option<SharedCache>, origin_refuses: bool) -> Scanned {
         let origin = me().route(
             "/api/items",
             get(move |headers: HeaderMap| async move {

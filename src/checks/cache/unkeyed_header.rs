@@ -166,7 +166,7 @@ mod tests {
 
     use super::*;
     use crate::checks::probe::fixtures::{
-        marked_private, reply, scan, serve, Outcome, Setup, SharedCache,
+        marked_private, reply, scan, serve, Scanned, Setup, SharedCache,
     };
 
     /// An origin whose `/api/items` builds its links from `X-Forwarded-Host`
@@ -196,7 +196,7 @@ mod tests {
         )
     }
 
-    async fn run(app: Router) -> Outcome {
+    async fn run(app: Router) -> Scanned {
         let target = serve(app).await;
         scan(
             &UnkeyedHeader,

@@ -112,7 +112,7 @@ impl Check for DebugPages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::Answer;
+    use crate::checks::probe::fixtures::{inspected, Answer};
 
     const TRACEBACK: &str = "Traceback (most recent call last):\n  File \"/app/api/orders.py\", line 42, in get_order\n    item = table.get_item(Key=key)\nKeyError: 'order_id'";
     const WERKZEUG: &str = "<!doctype html><title>KeyError: 'order_id' // Werkzeug Debugger</title>\n<div class=\"debugger\">";
@@ -120,8 +120,7 @@ mod tests {
 
     /// The (key, severity) of each finding on an answer.
     fn judged(answer: Answer) -> Vec<(String, Severity)> {
-        DebugPages
-            .inspect(&answer.exchange())
+        inspected(&DebugPages, &answer.exchange())
             .into_iter()
             .map(|d| (d.key, d.severity))
             .collect()
@@ -159,7 +158,7 @@ mod tests {
                 .collect();
             assert_eq!(judged(answer), expected);
         }
-        let drafts = DebugPages.inspect(&Answer::new(502, TRACEBACK).exchange());
+        let drafts = inspected(&DebugPages, &Answer::new(502, TRACEBACK).exchange());
         assert!(
             drafts[0].description.contains("(HTTP 502)"),
             "{}",

@@ -74,12 +74,13 @@ impl Check for PasswordHashes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::Answer;
+    use crate::checks::probe::fixtures::{inspected, Answer};
+    use crate::finding::FindingDraft;
 
     const BCRYPT: &str = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW";
 
     fn judged(body: &str) -> Vec<FindingDraft> {
-        PasswordHashes.inspect(&Answer::new(200, body).exchange())
+        inspected(&PasswordHashes, &Answer::new(200, body).exchange())
     }
 
     #[test]

@@ -31,8 +31,8 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::checks::runner::{Failure, Runner};
-use crate::checks::Check;
+use crate::checks::runner::Runner;
+use crate::checks::{Check, Skip};
 use crate::discover::{Discovered, Endpoint, EndpointSource, ParamLocation, Parameter};
 use crate::engine::{
     Caller, Engine, EngineConfig, Exchange, Probe, RecordedRequest, RecordedResponse,
@@ -144,6 +144,21 @@ impl Answer {
             None,
         ))
     }
+}
+
+/// What a passive check finds in one answer (nothing when it skips it).
+pub(crate) fn inspected(check: &dyn Check, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    check.inspect(exchange).unwrap_or_default()
+}
+
+/// What a target-judging check finds in the root answer and the facts
+/// (nothing when it skips the target).
+pub(crate) fn judged(
+    check: &dyn Check,
+    root: &Arc<Exchange>,
+    facts: &TargetFacts,
+) -> Vec<FindingDraft> {
+    check.judge_target(root, facts).unwrap_or_default()
 }
 
 // ---- in-process targets ---------------------------------------------------
@@ -438,15 +453,17 @@ impl Setup {
 
 /// What one check made of a target.
 #[derive(Debug)]
-pub(crate) struct Outcome {
+pub(crate) struct Scanned {
     pub drafts: Vec<FindingDraft>,
+    /// Where the check did not probe, and why (the report's coverage).
+    pub skipped: Vec<(String, Skip)>,
     /// What the scan learned before the check ran.
     pub facts: TargetFacts,
     /// Requests the check itself sent.
     pub sent: u64,
 }
 
-impl Outcome {
+impl Scanned {
     /// The drafts' keys, in the order the check made them.
     pub fn keys(&self) -> Vec<&str> {
         self.drafts.iter().map(|d| d.key.as_str()).collect()
@@ -458,11 +475,12 @@ impl Outcome {
 /// the facts the check needs, then the check wherever the runner lets it
 /// run. Panics when the check failed anywhere: a fixture that cannot be
 /// reached is a broken test.
-pub(crate) async fn scan(check: &'static dyn Check, target: &Target, setup: Setup) -> Outcome {
+pub(crate) async fn scan(check: &'static dyn Check, target: &Target, setup: Setup) -> Scanned {
     let mut config = EngineConfig::new(target.url.clone());
     config.rate_per_second = None;
+    let identities = setup.identities.len();
     config.identities = setup.identities;
-    let runner = Runner::new(vec![check], setup.active, setup.login_burst, 4);
+    let runner = Runner::new(vec![check], identities, setup.active, setup.login_burst, 4);
     let mut engine = Engine::new(config).expect("an engine");
     runner.watch(&mut engine);
     let first = engine
@@ -489,10 +507,15 @@ pub(crate) async fn scan(check: &'static dyn Check, target: &Target, setup: Setu
         .probe_endpoints(&engine, &discovered, &baselines, &facts)
         .await;
     runner.probe_target(&engine, &root, &facts).await;
-    let (drafts, failures): (_, Vec<Failure>) = runner.finish();
-    assert!(failures.is_empty(), "{failures:#?}");
-    Outcome {
-        drafts: drafts.into_iter().map(|(_, draft)| draft).collect(),
+    let results = runner.finish();
+    assert!(results.failures.is_empty(), "{:#?}", results.failures);
+    Scanned {
+        drafts: results.drafts.into_iter().map(|(_, draft)| draft).collect(),
+        skipped: results
+            .coverage
+            .into_iter()
+            .flat_map(|c| c.skipped)
+            .collect(),
         facts,
         sent: engine.requests_sent() - before,
     }

@@ -112,14 +112,14 @@ impl Check for Certificate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::exchange;
+    use crate::checks::probe::fixtures::{exchange, judged};
     use crate::tls_probe::{CertInfo, TlsReport};
 
     const DAY: i64 = 86_400;
 
     /// A sound certificate for api.example.test, valid from yesterday to a
     /// year from now; `change` spoils it.
-    fn judged(change: impl FnOnce(&mut CertInfo)) -> Vec<(String, Severity)> {
+    fn spoiled(change: impl FnOnce(&mut CertInfo)) -> Vec<(String, Severity)> {
         let now = chrono::Utc::now().timestamp();
         let mut cert = CertInfo {
             subject: "CN=api.example.test".into(),
@@ -150,8 +150,7 @@ mod tests {
             &[],
             "{}",
         );
-        Certificate
-            .judge_target(&root, &facts)
+        judged(&Certificate, &root, &facts)
             .into_iter()
             .map(|d| (d.key, d.severity))
             .collect()
@@ -176,9 +175,9 @@ mod tests {
             (|c| c.key_bits = Some(1024), "weak-key", Severity::Medium),
         ];
         for (change, key, severity) in cases {
-            assert_eq!(judged(change), [(key.to_string(), severity)]);
+            assert_eq!(spoiled(change), [(key.to_string(), severity)]);
         }
-        let self_signed = judged(|c| {
+        let self_signed = spoiled(|c| {
             c.self_signed = true;
             c.chain_len = 1;
             c.signature_algorithm = "sha1WithRSAEncryption".into();
@@ -190,7 +189,7 @@ mod tests {
 
     #[test]
     fn a_sound_certificate_or_no_handshake_report_is_no_finding() {
-        assert!(judged(|_| {}).is_empty());
+        assert!(spoiled(|_| {}).is_empty());
         let root = exchange(
             "https://api.example.test/?rampart_cb=1",
             None,
@@ -202,9 +201,7 @@ mod tests {
             tls: Some(Err("TLS probe failed: reset".into())),
             ..TargetFacts::default()
         };
-        assert!(Certificate.judge_target(&root, &failed).is_empty());
-        assert!(Certificate
-            .judge_target(&root, &TargetFacts::default())
-            .is_empty());
+        assert!(judged(&Certificate, &root, &failed).is_empty());
+        assert!(judged(&Certificate, &root, &TargetFacts::default()).is_empty());
     }
 }

@@ -80,11 +80,14 @@ impl Check for CredentialsInUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::Answer;
+    use crate::checks::probe::fixtures::{inspected, Answer};
 
     fn redirect(status: u16, location: &str) -> Vec<FindingDraft> {
         let answer = Answer::new(status, "").at("https://api.example.test/oauth/callback?code=1");
-        CredentialsInUrl.inspect(&answer.headers(&[("Location", location)]).exchange())
+        inspected(
+            &CredentialsInUrl,
+            &answer.headers(&[("Location", location)]).exchange(),
+        )
     }
 
     #[test]
@@ -119,7 +122,7 @@ mod tests {
         }
         let plain = Answer::new(200, r#"{"next": "/x?access_token=t"}"#).exchange();
         assert!(
-            CredentialsInUrl.inspect(&plain).is_empty(),
+            inspected(&CredentialsInUrl, &plain).is_empty(),
             "only Location is read"
         );
     }

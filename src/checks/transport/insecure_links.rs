@@ -136,15 +136,14 @@ impl Check for InsecureLinks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::Answer;
+    use crate::checks::probe::fixtures::{inspected, Answer};
 
     const HTTPS: &str = "https://api.example.test/api/files?rampart_cb=1";
     const PLAIN: &str = "http://api.example.test/api/files?rampart_cb=1";
 
     /// The (key, severity) of each finding on `answer` sent to `url`.
     fn judged(url: &str, answer: Answer) -> Vec<(String, Severity)> {
-        InsecureLinks
-            .inspect(&answer.at(url).exchange())
+        inspected(&InsecureLinks, &answer.at(url).exchange())
             .into_iter()
             .map(|d| (d.key, d.severity))
             .collect()
@@ -177,7 +176,10 @@ mod tests {
         ] {
             assert_eq!(judged(url, answer), expected);
         }
-        let drafts = InsecureLinks.inspect(&Answer::new(200, links).at(HTTPS).exchange());
+        let drafts = inspected(
+            &InsecureLinks,
+            &Answer::new(200, links).at(HTTPS).exchange(),
+        );
         let focus = drafts[1].evidence[0].focus.clone().unwrap_or_default();
         assert_eq!(&links[focus], "http://cdn.example.test/a.pdf");
     }
