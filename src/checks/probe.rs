@@ -174,6 +174,21 @@ pub(crate) fn cache_note(exchange: &Exchange) -> String {
     }
 }
 
+/// The endpoint's sample JSON body with `fields` set: what a probe sends
+/// to change those fields and nothing else (an object with only them when
+/// the sample is not an object).
+pub(crate) fn sample_body_with(
+    endpoint: &Endpoint,
+    fields: impl IntoIterator<Item = (String, Value)>,
+) -> Value {
+    let mut body = match &endpoint.body_sample {
+        Some(Value::Object(map)) => map.clone(),
+        _ => serde_json::Map::new(),
+    };
+    body.extend(fields);
+    Value::Object(body)
+}
+
 /// Sends `method` with a JSON body for `endpoint` to `url` as `who`.
 pub(crate) async fn send_json(
     ctx: &ProbeContext<'_>,

@@ -6,9 +6,8 @@
 //! made-up user and reports when none is throttled.
 
 use async_trait::async_trait;
-use serde_json::Value;
 
-use super::login_fields;
+use super::{login_body, login_fields};
 use crate::checks::probe::send_json;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
@@ -39,7 +38,7 @@ impl Check for LoginRateLimit {
     }
 
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        let Some((user_field, password_field)) = login_fields(endpoint) else {
+        let Some(fields) = login_fields(endpoint) else {
             return Err(Skip::NotApplicable("not a login endpoint"));
         };
         if !ctx.allow_burst {
@@ -49,19 +48,13 @@ impl Check for LoginRateLimit {
             return Err(Skip::NoSampleValue);
         };
         let token = ctx.engine.buster().next_token();
-        let mut body = match &endpoint.body_sample {
-            Some(Value::Object(map)) => map.clone(),
-            _ => serde_json::Map::new(),
-        };
-        body.insert(
-            user_field.clone(),
-            Value::String(format!("rampart-nobody-{token}")),
+        let nobody = format!("rampart-nobody-{token}");
+        let body = login_body(
+            endpoint,
+            &fields,
+            &nobody,
+            &format!("rampart-wrong-{token}"),
         );
-        body.insert(
-            password_field,
-            Value::String(format!("rampart-wrong-{token}")),
-        );
-        let body = Value::Object(body);
         let mut first = None;
         let mut last = None;
         for _ in 0..BURST {
@@ -83,7 +76,7 @@ impl Check for LoginRateLimit {
                 "{BURST} failed logins in a row were all answered normally (last: HTTP {}), none with 429 or Retry-After.",
                 last.response.status
             ))
-            .parameter(user_field)
+            .parameter(fields.0)
             .key("burst")
             .evidence("First failed login", &first, None)
             .evidence(format!("Failed login #{BURST}, still not throttled"), &last, None)])
@@ -97,7 +90,7 @@ mod tests {
 
     use axum::routing::post;
     use axum::Router;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
     use crate::checks::probe::fixtures::{reply, reply_raw, scan, serve, Scanned, Setup};

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::{caller, identity_names, url_as};
-use crate::checks::probe::send_json;
+use crate::checks::probe::{sample_body_with, send_json};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
 use crate::facts::Needs;
@@ -65,14 +65,10 @@ impl Check for MassAssignment {
             return Err(Skip::NoSampleValue);
         };
         let before = ctx.get(endpoint, &url, &caller(&owner), &[]).await?;
-        let mut body = match &endpoint.body_sample {
-            Some(Value::Object(map)) => map.clone(),
-            _ => serde_json::Map::new(),
-        };
-        for (name, value) in privileged() {
-            body.insert(name.to_string(), value);
-        }
-        let body = Value::Object(body);
+        let fields = privileged()
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value));
+        let body = sample_body_with(endpoint, fields);
         let update =
             send_json(ctx, endpoint, &endpoint.method, &url, caller(&owner), &body).await?;
         if update.response.status >= 400 {

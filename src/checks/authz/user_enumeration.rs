@@ -7,9 +7,8 @@
 //! a wrong password.
 
 use async_trait::async_trait;
-use serde_json::Value;
 
-use super::{identity_names, login_fields};
+use super::{identity_names, login_body, login_fields};
 use crate::checks::probe::send_json;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
@@ -37,7 +36,7 @@ impl Check for UserEnumeration {
     }
 
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        let Some((user_field, password_field)) = login_fields(endpoint) else {
+        let Some(fields) = login_fields(endpoint) else {
             return Err(Skip::NotApplicable("not a login endpoint"));
         };
         let known = identity_names(ctx)
@@ -52,15 +51,7 @@ impl Check for UserEnumeration {
         let token = ctx.engine.buster().next_token();
         let nobody = format!("rampart-nobody-{token}");
         let wrong = format!("rampart-wrong-{token}");
-        let attempt = |user: &str| {
-            let mut body = match &endpoint.body_sample {
-                Some(Value::Object(map)) => map.clone(),
-                _ => serde_json::Map::new(),
-            };
-            body.insert(user_field.clone(), Value::String(user.to_string()));
-            body.insert(password_field.clone(), Value::String(wrong.clone()));
-            Value::Object(body)
-        };
+        let attempt = |user: &str| login_body(endpoint, &fields, user, &wrong);
         let unknown = send_json(
             ctx,
             endpoint,
@@ -103,7 +94,7 @@ impl Check for UserEnumeration {
                 ""
             }
         ))
-        .parameter(user_field.clone())
+        .parameter(fields.0.clone())
         .key("login")
         .evidence("Login as a user that does not exist", &unknown, None)
         .evidence(
@@ -118,7 +109,7 @@ impl Check for UserEnumeration {
 mod tests {
     use axum::routing::post;
     use axum::Json;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
     use crate::checks::coverage::ALL_ENDPOINTS;

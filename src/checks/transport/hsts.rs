@@ -97,15 +97,11 @@ mod tests {
 
     #[test]
     fn only_https_roots_are_judged() {
-        use crate::checks::probe::fixtures::exchange;
+        use crate::checks::probe::fixtures::{exchange, Answer};
         let facts = TargetFacts::default();
-        let bare = exchange(
-            "https://api.example.com/?rampart_cb=1",
-            None,
-            200,
-            &[],
-            "{}",
-        );
+        let bare = Answer::new(200, "{}")
+            .at("https://api.example.com/")
+            .exchange();
         let drafts = Hsts.judge_target(&bare, &facts).unwrap();
         assert_eq!(drafts.len(), 1);
         assert_eq!(drafts[0].severity, Severity::Medium);

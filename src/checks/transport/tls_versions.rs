@@ -62,7 +62,7 @@ impl Check for TlsVersions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::exchange;
+    use crate::checks::probe::fixtures::Answer;
     use crate::tls_probe::TlsReport;
 
     fn facts(accepted: Vec<TlsVersion>) -> TargetFacts {
@@ -78,13 +78,9 @@ mod tests {
 
     #[test]
     fn each_obsolete_version_is_one_finding_and_modern_ones_none() {
-        let root = exchange(
-            "https://api.example.com/?rampart_cb=1",
-            None,
-            200,
-            &[],
-            "{}",
-        );
+        let root = Answer::new(200, "{}")
+            .at("https://api.example.com/")
+            .exchange();
         let legacy = facts(vec![TlsVersion::Ssl3, TlsVersion::Tls11, TlsVersion::Tls12]);
         let drafts = TlsVersions.judge_target(&root, &legacy).unwrap();
         let found: Vec<(Severity, &str)> = drafts

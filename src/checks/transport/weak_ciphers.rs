@@ -71,7 +71,7 @@ impl Check for WeakCiphers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::exchange;
+    use crate::checks::probe::fixtures::Answer;
     use crate::tls_probe::{CipherSuite, TlsReport, TlsVersion};
 
     fn suite(name: &'static str, weakness: Weakness) -> CipherSuite {
@@ -84,13 +84,9 @@ mod tests {
 
     #[test]
     fn weak_suites_are_grouped_by_weakness_with_its_severity() {
-        let root = exchange(
-            "https://api.example.com/?rampart_cb=1",
-            None,
-            200,
-            &[],
-            "{}",
-        );
+        let root = Answer::new(200, "{}")
+            .at("https://api.example.com/")
+            .exchange();
         let facts = TargetFacts {
             tls: Some(Ok(TlsReport {
                 accepted_versions: vec![TlsVersion::Tls10, TlsVersion::Tls12],
