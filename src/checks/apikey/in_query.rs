@@ -18,7 +18,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct KeyInQuery;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &KeyInQuery,
     id: "apikey.in-query",
     category: Category::ApiKey,
     severity: Severity::Medium,
@@ -34,10 +35,6 @@ const COOKIE_NAMES: &[&str] = &["api_key", "apikey"];
 
 #[async_trait]
 impl Check for KeyInQuery {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         // One endpoint is enough to show where keys are accepted.
         if ctx.facts.identities.self_endpoint.as_deref() != Some(endpoint.path.as_str()) {
@@ -164,13 +161,9 @@ mod tests {
             ),
         );
         let target = serve(app).await;
-        scan(
-            &KeyInQuery,
-            &target,
-            Setup::new(&[&ALICE], &["GET /api/me"]),
-        )
-        .await
-        .drafts
+        scan(&META, &target, Setup::new(&[&ALICE], &["GET /api/me"]))
+            .await
+            .drafts
     }
 
     #[tokio::test]

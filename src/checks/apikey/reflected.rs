@@ -16,7 +16,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct KeyReflected;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &KeyReflected,
     id: "apikey.reflected",
     category: Category::ApiKey,
     severity: Severity::Medium,
@@ -33,10 +34,6 @@ fn is_credential_header(name: &str) -> bool {
 }
 
 impl Check for KeyReflected {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         if !(200..300).contains(&exchange.response.status) {
             return Err(Skip::NoSuccessfulAnswer);

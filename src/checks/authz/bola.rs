@@ -20,7 +20,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct Bola;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Bola,
     id: "authz.bola",
     category: Category::Bola,
     severity: Severity::High,
@@ -33,10 +34,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for Bola {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let has_ids = endpoint.parameters.iter().any(|p| {
             matches!(p.location, ParamLocation::Path | ParamLocation::Query) && is_id_param(&p.name)
@@ -106,11 +103,7 @@ impl Check for Bola {
                 return Ok(vec![draft]);
             }
         }
-        if judged {
-            Ok(Vec::new())
-        } else {
-            Err(unjudged)
-        }
+        judged.then(Vec::new).ok_or(unjudged)
     }
 }
 
@@ -191,7 +184,7 @@ mod tests {
                 "GET /api/orders/{order_id}",
             ],
         );
-        scan(&Bola, &target, setup).await.drafts
+        scan(&META, &target, setup).await.drafts
     }
 
     #[tokio::test]

@@ -20,7 +20,8 @@ pub struct LoginRateLimit;
 /// Failed attempts sent; a sane limiter throttles well before this.
 pub const BURST: usize = 20;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &LoginRateLimit,
     id: "authz.login-rate-limit",
     category: Category::RateLimiting,
     severity: Severity::Medium,
@@ -33,10 +34,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for LoginRateLimit {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let Some(fields) = login_fields(endpoint) else {
             return Err(Skip::NotApplicable("not a login endpoint"));
@@ -134,7 +131,7 @@ mod tests {
         let mut setup = Setup::new(&[], &["POST /api/login"]).active(burst);
         setup.endpoint_mut("POST /api/login").body_sample =
             Some(json!({"email": "someone@example.test", "password": "secret", "remember": true}));
-        let outcome = scan(&LoginRateLimit, &target, setup).await;
+        let outcome = scan(&META, &target, setup).await;
         (outcome, failures.load(Ordering::SeqCst))
     }
 

@@ -18,7 +18,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct MassAssignment;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &MassAssignment,
     id: "authz.mass-assignment",
     category: Category::PropertyAuthorization,
     severity: Severity::High,
@@ -50,10 +51,6 @@ fn field<'a>(exchange: &'a crate::engine::Exchange, name: &str) -> Option<&'a Va
 
 #[async_trait]
 impl Check for MassAssignment {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         if !matches!(endpoint.method.as_str(), "PATCH" | "PUT") {
             return Err(Skip::NotApplicable("not an update (PATCH or PUT)"));
@@ -179,7 +176,7 @@ mod tests {
             .with_state(Arc::clone(&records))
             .merge(me());
         let target = serve(app).await;
-        let outcome = scan(&MassAssignment, &target, setup).await;
+        let outcome = scan(&META, &target, setup).await;
         let record = records
             .lock()
             .ok()

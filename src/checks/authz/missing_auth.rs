@@ -18,7 +18,8 @@ use crate::checks::probe::success_json;
 
 pub struct MissingAuth;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &MissingAuth,
     id: "authz.missing-auth",
     category: Category::Authentication,
     severity: Severity::High,
@@ -31,10 +32,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for MissingAuth {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         if !endpoint.is_read_only() {
             return Err(Skip::NotApplicable("not a read"));
@@ -137,7 +134,7 @@ mod tests {
         );
         let target = serve(app).await;
         let setup = Setup::new(&[&ALICE, &BOB], &["GET /api/me", "GET /api/orders"]);
-        scan(&MissingAuth, &target, setup).await
+        scan(&META, &target, setup).await
     }
 
     #[tokio::test]

@@ -29,14 +29,14 @@ use crate::facts::identities::is_id_param;
 pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
-        &bola::Bola,
-        &subject_from_url::SubjectFromUrl,
-        &missing_auth::MissingAuth,
-        &guessable_ids::GuessableIds,
-        &excessive_exposure::ExcessiveExposure,
-        &mass_assignment::MassAssignment,
-        &user_enumeration::UserEnumeration,
-        &login_rate_limit::LoginRateLimit,
+        &bola::META,
+        &subject_from_url::META,
+        &missing_auth::META,
+        &guessable_ids::META,
+        &excessive_exposure::META,
+        &mass_assignment::META,
+        &user_enumeration::META,
+        &login_rate_limit::META,
     ],
 };
 

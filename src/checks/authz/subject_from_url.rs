@@ -18,7 +18,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct SubjectFromUrl;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &SubjectFromUrl,
     id: "authz.subject-from-url",
     category: Category::Bola,
     severity: Severity::High,
@@ -31,10 +32,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for SubjectFromUrl {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let Some(subject_param) = endpoint.parameters.iter().find(|p| {
             matches!(p.location, ParamLocation::Path | ParamLocation::Query)
@@ -86,11 +83,7 @@ impl Check for SubjectFromUrl {
                 return Ok(vec![draft]);
             }
         }
-        if judged {
-            Ok(Vec::new())
-        } else {
-            Err(unjudged)
-        }
+        judged.then(Vec::new).ok_or(unjudged)
     }
 }
 
@@ -151,7 +144,7 @@ mod tests {
             &[&ALICE, &BOB],
             &["GET /api/me", "GET /api/orders?user_id=u-1001"],
         );
-        scan(&SubjectFromUrl, &target, setup).await.drafts
+        scan(&META, &target, setup).await.drafts
     }
 
     #[tokio::test]

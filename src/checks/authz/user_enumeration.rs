@@ -18,7 +18,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UserEnumeration;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &UserEnumeration,
     id: "authz.user-enumeration",
     category: Category::Authentication,
     severity: Severity::Medium,
@@ -31,10 +32,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for UserEnumeration {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let Some(fields) = login_fields(endpoint) else {
             return Err(Skip::NotApplicable("not a login endpoint"));
@@ -156,7 +153,7 @@ mod tests {
             }),
         );
         let target = serve(app).await;
-        scan(&UserEnumeration, &target, setup).await
+        scan(&META, &target, setup).await
     }
 
     fn setup() -> Setup {

@@ -19,7 +19,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct AuthAfterLookup;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &AuthAfterLookup,
     id: "cache.auth-after-lookup",
     category: Category::CachePoisoning,
     severity: Severity::High,
@@ -36,10 +37,6 @@ fn refused(status: u16) -> bool {
 
 #[async_trait]
 impl Check for AuthAfterLookup {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let url = super::read_url(ctx, endpoint)?;
         let Some(owner) = ctx.identities().into_iter().next() else {
@@ -111,7 +108,7 @@ mod tests {
         );
         let target = serve(front(origin)).await;
         let setup = Setup::new(&[&ALICE], &["GET /api/me", "GET /api/news"]);
-        scan(&AuthAfterLookup, &target, setup).await.drafts
+        scan(&META, &target, setup).await.drafts
     }
 
     #[tokio::test]

@@ -19,7 +19,8 @@ use crate::finding::{Category, Severity};
 
 pub struct CachedError;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &CachedError,
     id: "cache.cached-error",
     category: Category::CachePoisoning,
     severity: Severity::Medium,
@@ -63,10 +64,6 @@ fn triggers() -> Vec<(&'static str, String, String)> {
 
 #[async_trait]
 impl Check for CachedError {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let url = poisonable_url(ctx, endpoint)?;
         let caller = Caller::Anonymous;
@@ -165,7 +162,7 @@ mod tests {
         };
         let target = serve(app).await;
         let setup = Setup::new(&[], &["GET /api/items", "GET /api/me"]);
-        scan(&CachedError, &target, setup).await
+        scan(&META, &target, setup).await
     }
 
     const CDN: SharedCache = SharedCache {

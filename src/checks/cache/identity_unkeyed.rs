@@ -19,7 +19,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct IdentityUnkeyed;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &IdentityUnkeyed,
     id: "cache.identity-unkeyed",
     category: Category::CachePoisoning,
     severity: Severity::High,
@@ -32,10 +33,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for IdentityUnkeyed {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let url = super::read_url(ctx, endpoint)?;
         let ids = ctx.identities();
@@ -109,7 +106,7 @@ mod tests {
         let target = serve(front(origin)).await;
         let endpoints = ["GET /api/me", "GET /api/catalogue", "GET /api/status"];
         let setup = Setup::new(personas, &endpoints);
-        scan(&IdentityUnkeyed, &target, setup).await.drafts
+        scan(&META, &target, setup).await.drafts
     }
 
     /// Keyed on the URL alone, storing errors too.

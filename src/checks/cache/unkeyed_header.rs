@@ -20,7 +20,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnkeyedHeader;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &UnkeyedHeader,
     id: "cache.unkeyed-header",
     category: Category::CachePoisoning,
     severity: Severity::High,
@@ -75,10 +76,6 @@ fn value_for(shape: Shape, marker: &str) -> String {
 
 #[async_trait]
 impl Check for UnkeyedHeader {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let url = poisonable_url(ctx, endpoint)?;
         let anonymous = Caller::Anonymous;
@@ -198,12 +195,7 @@ mod tests {
 
     async fn run(app: Router) -> Scanned {
         let target = serve(app).await;
-        scan(
-            &UnkeyedHeader,
-            &target,
-            Setup::new(&[], &["GET /api/items"]),
-        )
-        .await
+        scan(&META, &target, Setup::new(&[], &["GET /api/items"])).await
     }
 
     /// Keyed on the URL alone; stores redirects and errors too.

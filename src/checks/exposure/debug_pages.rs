@@ -17,7 +17,8 @@ use crate::finding::{Category, Severity};
 
 pub struct DebugPages;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &DebugPages,
     id: "exposure.debug-page",
     category: Category::DataExposure,
     severity: Severity::Critical,
@@ -84,10 +85,6 @@ fn describe(kind: DebugKind) -> (Severity, &'static str, &'static str) {
 }
 
 impl Check for DebugPages {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let description = format!(
             "The response (HTTP {}) contains debugging output that reveals the application's internals.",

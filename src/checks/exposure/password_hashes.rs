@@ -16,7 +16,8 @@ use crate::finding::{Category, Severity};
 
 pub struct PasswordHashes;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &PasswordHashes,
     id: "exposure.password-hashes",
     category: Category::DataExposure,
     severity: Severity::High,
@@ -28,10 +29,6 @@ static META: CheckMeta = CheckMeta {
 };
 
 impl Check for PasswordHashes {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let detections = detect::find_password_hashes(exchange.body_text(), exchange.body_json());
         let (clear, hashed): (Vec<_>, Vec<_>) = detections

@@ -32,7 +32,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::checks::runner::Runner;
-use crate::checks::{Check, Skip};
+use crate::checks::{Check, CheckMeta, Skip};
 use crate::discover::{Discovered, Endpoint, EndpointSource, ParamLocation, Parameter};
 use crate::engine::{
     Caller, Engine, EngineConfig, Exchange, Probe, RecordedRequest, RecordedResponse,
@@ -475,7 +475,7 @@ impl Scanned {
 /// the facts the check needs, then the check wherever the runner lets it
 /// run. Panics when the check failed anywhere: a fixture that cannot be
 /// reached is a broken test.
-pub(crate) async fn scan(check: &'static dyn Check, target: &Target, setup: Setup) -> Scanned {
+pub(crate) async fn scan(check: &'static CheckMeta, target: &Target, setup: Setup) -> Scanned {
     let mut config = EngineConfig::new(target.url.clone());
     config.rate_per_second = None;
     let identities = setup.identities.len();

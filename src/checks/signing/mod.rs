@@ -36,13 +36,13 @@ use crate::identity::signing::flip;
 pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
-        &signature_optional::SignatureOptional,
-        &unsigned_params::UnsignedParams,
-        &unbound_caller::UnboundCaller,
-        &replay::Replay,
-        &request_replay::RequestReplay,
-        &partial_coverage::PartialCoverage,
-        &timing_compare::TimingCompare,
+        &signature_optional::META,
+        &unsigned_params::META,
+        &unbound_caller::META,
+        &replay::META,
+        &request_replay::META,
+        &partial_coverage::META,
+        &timing_compare::META,
     ],
 };
 

@@ -20,7 +20,8 @@ pub struct Replay;
 /// Older than this, an accepted signed token is a replay risk.
 pub const MAX_AGE_SECONDS: i64 = 24 * 3600;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Replay,
     id: "signing.replay",
     category: Category::Signature,
     severity: Severity::High,
@@ -33,10 +34,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for Replay {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let links = links_for(ctx, endpoint);
         if links.is_empty() {
@@ -76,7 +73,7 @@ mod tests {
 
     async fn run(desk: Desk) -> Vec<FindingDraft> {
         let target = serve(desk.app()).await;
-        scan(&Replay, &target, setup(&[&ALICE])).await.drafts
+        scan(&META, &target, setup(&[&ALICE])).await.drafts
     }
 
     #[tokio::test]

@@ -40,7 +40,8 @@ use crate::identity::signing::flip;
 
 pub struct TimingCompare;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &TimingCompare,
     id: "signing.timing-compare",
     category: Category::Signature,
     severity: Severity::Info,
@@ -261,10 +262,6 @@ fn ms(exchange: &Exchange) -> f64 {
 
 #[async_trait]
 impl Check for TimingCompare {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         // The first link is enough: one comparison routine per signing scheme.
         let Some(link) = ctx.facts.signed_links.first() else {

@@ -18,7 +18,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnboundCaller;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &UnboundCaller,
     id: "signing.unbound-caller",
     category: Category::Signature,
     severity: Severity::Medium,
@@ -32,10 +33,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for UnboundCaller {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let signed = genuine_link(ctx, endpoint).await?;
         let (link, owner, genuine) = (signed.link, signed.owner, signed.answer);
@@ -76,7 +73,7 @@ mod tests {
 
     async fn run(desk: Desk, personas: &[&Persona]) -> Vec<FindingDraft> {
         let target = serve(desk.app()).await;
-        scan(&UnboundCaller, &target, setup(personas)).await.drafts
+        scan(&META, &target, setup(personas)).await.drafts
     }
 
     #[tokio::test]

@@ -20,7 +20,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnsignedParams;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &UnsignedParams,
     id: "signing.unsigned-params",
     category: Category::Signature,
     severity: Severity::High,
@@ -33,10 +34,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for UnsignedParams {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let signed = genuine_link(ctx, endpoint).await?;
         let (link, genuine) = (signed.link, &signed.answer);
@@ -107,7 +104,7 @@ mod tests {
     async fn a_user_id_outside_the_signature_is_reported_as_confirmed_when_the_data_changes_hands()
     {
         let target = serve(Desk::default().app()).await;
-        let outcome = scan(&UnsignedParams, &target, setup(&[&ALICE, &BOB])).await;
+        let outcome = scan(&META, &target, setup(&[&ALICE, &BOB])).await;
         assert_eq!(outcome.facts.signed_links.len(), 2, "one link per persona");
         assert_eq!(outcome.keys(), ["param-user_id"], "{:#?}", outcome.drafts);
         let draft = &outcome.drafts[0];
@@ -136,12 +133,12 @@ mod tests {
             .app(),
         )
         .await;
-        let outcome = scan(&UnsignedParams, &covered, setup(&[&ALICE, &BOB])).await;
+        let outcome = scan(&META, &covered, setup(&[&ALICE, &BOB])).await;
         assert!(outcome.drafts.is_empty(), "{:#?}", outcome.drafts);
         // Alone, alice has no other user's id to try and `u-1001` is no
         // number to count on from.
         let alone = serve(Desk::default().app()).await;
-        let outcome = scan(&UnsignedParams, &alone, setup(&[&ALICE])).await;
+        let outcome = scan(&META, &alone, setup(&[&ALICE])).await;
         assert!(outcome.drafts.is_empty(), "{:#?}", outcome.drafts);
     }
 }

@@ -17,7 +17,8 @@ use crate::tls_probe::CertProblem;
 
 pub struct Certificate;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Certificate,
     id: "transport.certificate",
     category: Category::Cryptography,
     severity: Severity::High,
@@ -65,10 +66,6 @@ fn describe(problem: CertProblem) -> (Severity, String, &'static str) {
 }
 
 impl Check for Certificate {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Outcome {
         let Some(cert) = super::tls_report(facts)?.certificate.as_ref() else {
             return Err(Skip::Missing("the server sent no certificate"));

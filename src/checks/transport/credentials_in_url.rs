@@ -15,7 +15,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct CredentialsInUrl;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &CredentialsInUrl,
     id: "transport.credentials-in-url",
     category: Category::Cryptography,
     severity: Severity::Medium,
@@ -42,10 +43,6 @@ fn is_credential_param(name: &str) -> bool {
 }
 
 impl Check for CredentialsInUrl {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let Some(location) = exchange.response_header("location") else {
             return Ok(Vec::new());

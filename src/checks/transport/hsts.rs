@@ -18,7 +18,8 @@ pub struct Hsts;
 /// 180 days: shorter lifetimes lapse between visits.
 pub const MIN_MAX_AGE: u64 = 180 * 24 * 3600;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Hsts,
     id: "transport.hsts",
     category: Category::Cryptography,
     severity: Severity::Medium,
@@ -60,10 +61,6 @@ pub fn weakness(value: Option<&str>) -> Option<(Severity, String)> {
 }
 
 impl Check for Hsts {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn judge_target(&self, root: &Arc<Exchange>, _facts: &TargetFacts) -> Outcome {
         if !root.request.url.starts_with("https://") {
             return Err(Skip::NotApplicable("the target is not https"));

@@ -18,7 +18,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct InsecureLinks;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &InsecureLinks,
     id: "transport.insecure-links",
     category: Category::Cryptography,
     severity: Severity::Medium,
@@ -87,10 +88,6 @@ fn downgrade_redirect(exchange: &Arc<Exchange>) -> Option<FindingDraft> {
 }
 
 impl Check for InsecureLinks {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let mut drafts: Vec<FindingDraft> = downgrade_redirect(exchange).into_iter().collect();
         let Some(json) = exchange.body_json() else {

@@ -15,7 +15,8 @@ use crate::tls_probe::TlsVersion;
 
 pub struct TlsVersions;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &TlsVersions,
     id: "transport.tls-versions",
     category: Category::Cryptography,
     severity: Severity::High,
@@ -27,10 +28,6 @@ static META: CheckMeta = CheckMeta {
 };
 
 impl Check for TlsVersions {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Outcome {
         let report = super::tls_report(facts)?;
         let accepted: Vec<String> = report

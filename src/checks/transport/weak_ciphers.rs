@@ -17,7 +17,8 @@ use crate::tls_probe::Weakness;
 
 pub struct WeakCiphers;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &WeakCiphers,
     id: "transport.weak-ciphers",
     category: Category::Cryptography,
     severity: Severity::High,
@@ -37,10 +38,6 @@ fn severity(weakness: Weakness) -> Severity {
 }
 
 impl Check for WeakCiphers {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Outcome {
         let report = super::tls_report(facts)?;
         let mut by_weakness: BTreeMap<String, (Weakness, Vec<String>)> = BTreeMap::new();
