@@ -3,7 +3,8 @@
 //! - **Answers without a server** — [`exchange`] (a GET and its answer) and
 //!   [`Answer`] for anything less plain (a request header, another method,
 //!   a body cut at the cap): what a passive check's `inspect` or a pure
-//!   judgment receives.
+//!   judgment receives; [`inspected`] and [`judged`] return what those
+//!   hooks find.
 //! - **In-process targets** — [`serve`] runs an axum `Router` on
 //!   127.0.0.1 for as long as the returned [`Target`] lives; [`SharedCache`]
 //!   puts a cache in front of it; [`ALICE`] and [`BOB`] are the identities
@@ -11,7 +12,8 @@
 //! - **One check, scanned** — [`scan`] runs one check against a target the
 //!   way `scan::run` does (root, baseline, the facts the check needs, the
 //!   check runner), with the endpoints given instead of discovered, and
-//!   returns its drafts before finalisation ([`Outcome`]).
+//!   returns its drafts before finalisation and where it skipped
+//!   ([`Scanned`]).
 //!
 //! A check's tests then read as its twins: the flawed target gets the
 //! finding, the fixed one and the broken ones (errors, non-JSON, cut
