@@ -408,7 +408,7 @@ fn junit_of_a_real_scan_parses_with_a_case_per_check_and_endpoint() {
     for finding in &report.findings {
         // A target-wide check has one case, `target`.
         let target_wide = rampart::checks::find(&finding.check)
-            .is_some_and(|c| c.meta().runs_on == rampart::checks::RunsOn::Target);
+            .is_some_and(|c| c.runs_on == rampart::checks::RunsOn::Target);
         let place = if target_wide {
             "target".to_string()
         } else {

@@ -167,8 +167,7 @@ fn suites(report: &Report) -> Vec<Suite<'_>> {
     for suite in &mut suites {
         // A target-wide check judged the target once: its findings are that
         // case's, whatever endpoint they name.
-        let target_wide = checks::find(suite.check)
-            .is_some_and(|c| c.meta().runs_on == RunsOn::Target)
+        let target_wide = checks::find(suite.check).is_some_and(|c| c.runs_on == RunsOn::Target)
             && suite.cases.iter().any(|c| c.place == TARGET);
         for finding in report.findings.iter().filter(|f| f.check == suite.check) {
             let place = if target_wide {
@@ -206,7 +205,7 @@ fn cases<'a>(report: &'a Report, coverage: &'a CheckCoverage) -> Vec<Case<'a>> {
             skipped: Some(reason),
         }];
     }
-    let runs_on = checks::find(&coverage.check).map(|c| c.meta().runs_on);
+    let runs_on = checks::find(&coverage.check).map(|c| c.runs_on);
     let mut places: Vec<String> = match runs_on {
         Some(RunsOn::Target) => vec![TARGET.to_string()],
         // Endpoint and passive checks judge every endpoint of the scan.

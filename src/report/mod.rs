@@ -284,7 +284,7 @@ pub(crate) mod tests {
             id: id.into(),
             check: check.into(),
             category: crate::checks::find(check)
-                .map(|c| c.meta().category)
+                .map(|c| c.category)
                 .unwrap_or(Category::Configuration),
             severity,
             confidence: Confidence::Confirmed,

@@ -38,7 +38,7 @@ pub fn render(report: &Report) -> String {
 
 /// The SARIF log of a report.
 pub fn log(report: &Report) -> Value {
-    let metas: Vec<&'static CheckMeta> = checks::all().map(|c| c.meta()).collect();
+    let metas: Vec<&'static CheckMeta> = checks::all().collect();
     let rules: Vec<Value> = metas.iter().map(|meta| rule(meta, report)).collect();
     let mut results: Vec<Value> = report
         .findings
