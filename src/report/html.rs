@@ -505,9 +505,17 @@ fn inline_code(text: &str) -> String {
         .collect()
 }
 
-/// Text for HTML content and quoted attribute values. Control characters
-/// (which HTML forbids in the document) become visible escapes.
+/// Text for HTML content and quoted attribute values.
 pub fn esc(raw: &str) -> String {
+    escape_markup(raw, "&#39;", "\n", "\t")
+}
+
+/// Markup-escaped text for the HTML and XML writers: the five markup
+/// characters become references (the apostrophe, newline and tab as the
+/// caller needs them); control characters, which neither HTML nor XML 1.0
+/// may carry, become visible escapes; the two non-characters XML refuses
+/// become U+FFFD.
+pub(crate) fn escape_markup(raw: &str, apostrophe: &str, newline: &str, tab: &str) -> String {
     let mut out = String::with_capacity(raw.len() + 8);
     for c in raw.chars() {
         match c {
@@ -515,11 +523,13 @@ pub fn esc(raw: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' | '\t' => out.push(c),
+            '\'' => out.push_str(apostrophe),
+            '\n' => out.push_str(newline),
+            '\t' => out.push_str(tab),
             c if (c as u32) < 0x20 || ('\u{7f}'..='\u{9f}').contains(&c) => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
+            '\u{fffe}' | '\u{ffff}' => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }

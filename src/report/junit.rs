@@ -13,6 +13,7 @@
 
 use std::fmt::Write as _;
 
+use super::html::escape_markup;
 use super::{CheckCoverage, Report};
 use crate::checks::coverage::{ALL_ENDPOINTS, TARGET};
 use crate::checks::{self, RunsOn};
@@ -230,38 +231,15 @@ fn cases<'a>(report: &'a Report, coverage: &'a CheckCoverage) -> Vec<Case<'a>> {
         .collect()
 }
 
-/// Text for an XML attribute value.
+/// Text for an XML attribute value (newlines and tabs kept as references,
+/// which attribute normalisation would otherwise turn into spaces).
 fn attr(raw: &str) -> String {
-    escape(raw, true)
+    escape_markup(raw, "&apos;", "&#10;", "&#9;")
 }
 
 /// Text for XML character data.
 fn text(raw: &str) -> String {
-    escape(raw, false)
-}
-
-/// XML 1.0 cannot carry most control characters even as references, so
-/// they become visible escapes; markup characters become entities.
-fn escape(raw: &str, attribute: bool) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' if attribute => out.push_str("&apos;"),
-            '\n' if attribute => out.push_str("&#10;"),
-            '\t' if attribute => out.push_str("&#9;"),
-            '\n' | '\t' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            '\u{fffe}' | '\u{ffff}' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
+    escape_markup(raw, "'", "\n", "\t")
 }
 
 #[cfg(test)]
@@ -295,5 +273,6 @@ mod tests {
         assert_eq!(attr("a<b>&\"'\n"), "a&lt;b&gt;&amp;&quot;&apos;&#10;");
         assert_eq!(text("x\u{1b}[31m\u{0}"), "x\\u{1b}[31m\\u{0}");
         assert_eq!(text("]]><x>"), "]]&gt;&lt;x&gt;");
+        assert_eq!(text("\u{fffe}"), "\u{fffd}");
     }
 }
