@@ -10,6 +10,7 @@
 
 use async_trait::async_trait;
 
+use super::private_key;
 use crate::checks::probe::{cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
@@ -26,7 +27,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Cached 200 served to requests with an invalid or missing credential",
     mode: Mode::Active,
     min_identities: 1,
-    needs: Needs::NOTHING,
+    needs: Needs::CACHE_PROFILE,
 };
 
 fn refused(status: u16) -> bool {
@@ -53,19 +54,34 @@ impl Check for AuthAfterLookup {
         let garbage = ctx.garbage_credentials(&owner);
 
         // Does this endpoint refuse a bad credential at all? Ask on a fresh URL.
+        let (Some(control_key), Some(shared)) = (
+            private_key(ctx, endpoint, &url),
+            private_key(ctx, endpoint, &url),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let with = |key: &crate::facts::cache_profile::Key| {
+            [key.headers.clone(), garbage.clone()].concat()
+        };
         let control = ctx
-            .get(endpoint, &ctx.fresh(&url), &Caller::Anonymous, &garbage)
+            .get(
+                endpoint,
+                &control_key.url,
+                &Caller::Anonymous,
+                &with(&control_key),
+            )
             .await?;
         if !refused(control.response.status) {
             return Ok(Vec::new());
         }
-        let shared = ctx.fresh(&url);
-        let primed = ctx.get(endpoint, &shared, &owner, &[]).await?;
+        let primed = ctx
+            .get(endpoint, &shared.url, &owner, &shared.headers)
+            .await?;
         if !is_success(&primed) {
             return Ok(Vec::new());
         }
         let with_garbage = ctx
-            .get(endpoint, &shared, &Caller::Anonymous, &garbage)
+            .get(endpoint, &shared.url, &Caller::Anonymous, &with(&shared))
             .await?;
         if !same_response(&primed, &with_garbage) {
             return Ok(Vec::new());
@@ -86,7 +102,9 @@ impl Check for AuthAfterLookup {
                 &with_garbage,
                 None,
             );
-        let anonymous = ctx.get(endpoint, &shared, &Caller::Anonymous, &[]).await?;
+        let anonymous = ctx
+            .get(endpoint, &shared.url, &Caller::Anonymous, &shared.headers)
+            .await?;
         if same_response(&primed, &anonymous) {
             draft = draft.evidence(
                 "A request without any credential gets it too",

@@ -10,10 +10,12 @@
 use async_trait::async_trait;
 use url::Url;
 
+use super::private_key;
 use crate::checks::probe::{cache_note, is_success, private_view, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
+use crate::facts::cache_profile::Key;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -26,7 +28,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Private responses served for static-looking paths and stored by the cache",
     mode: Mode::Active,
     min_identities: 1,
-    needs: Needs::NOTHING,
+    needs: Needs::CACHE_PROFILE,
 };
 
 /// How a static-looking name is attached to the private path.
@@ -86,28 +88,60 @@ impl Check for Deception {
             return Ok(Vec::new());
         };
         let (owner, owner_normal) = (view.owner, view.mine);
+        // A lure's file name is unique, so where the cache keys on the path
+        // the lure is a key of its own; where it was proven to key on
+        // something else (the Host, a parameter), the lure carries that
+        // fresh component too.
+        let in_path = ctx
+            .facts
+            .cache
+            .path(&endpoint.label())
+            .and_then(|p| p.component())
+            .is_some_and(|c| !c.keeps_path());
+        let lure_base = || -> Option<Key> {
+            if in_path {
+                return Some(Key {
+                    url: ctx.fresh(&url),
+                    headers: Vec::new(),
+                });
+            }
+            private_key(ctx, endpoint, &url)
+        };
         for (kind, pattern) in SUFFIXES {
             let name = format!("rampart{}", ctx.engine.buster().next_token());
             // The buster too: an origin that ignores the suffix may key its own
             // cache on the bare path, and a probe must never create that entry.
-            let Some(lure) = deceptive_url(&ctx.fresh(&url), pattern, &name) else {
+            let Some(base) = lure_base() else {
+                return Ok(Vec::new());
+            };
+            let Some(lure) = deceptive_url(&base.url, pattern, &name) else {
                 continue;
             };
-            let victim = ctx.get(endpoint, &lure, &owner, &[]).await?;
+            let victim = ctx.get(endpoint, &lure, &owner, &base.headers).await?;
             if !looks_like(&owner_normal, &victim) {
                 continue;
             }
-            let attacker = ctx.get(endpoint, &lure, &Caller::Anonymous, &[]).await?;
+            let attacker = ctx
+                .get(endpoint, &lure, &Caller::Anonymous, &base.headers)
+                .await?;
             if !same_response(&victim, &attacker) {
                 continue;
             }
             // Without the victim's visit, the same kind of URL stays private.
             let control_name = format!("rampart{}", ctx.engine.buster().next_token());
-            let Some(control_url) = deceptive_url(&ctx.fresh(&url), pattern, &control_name) else {
+            let Some(control_base) = lure_base() else {
+                continue;
+            };
+            let Some(control_url) = deceptive_url(&control_base.url, pattern, &control_name) else {
                 continue;
             };
             let control = ctx
-                .get(endpoint, &control_url, &Caller::Anonymous, &[])
+                .get(
+                    endpoint,
+                    &control_url,
+                    &Caller::Anonymous,
+                    &control_base.headers,
+                )
                 .await?;
             if same_response(&victim, &control) || looks_like(&owner_normal, &control) {
                 continue;

@@ -10,6 +10,7 @@
 
 use async_trait::async_trait;
 
+use super::private_key;
 use crate::checks::probe::{cache_note, is_success, same_response};
 use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
 use crate::discover::Endpoint;
@@ -26,7 +27,7 @@ static META: CheckMeta = CheckMeta {
     summary: "Authenticated responses cached without the caller's identity in the key and served to others",
     mode: Mode::Active,
     min_identities: 1,
-    needs: Needs::NOTHING,
+    needs: Needs::CACHE_PROFILE,
 };
 
 #[async_trait]
@@ -54,18 +55,29 @@ impl Check for IdentityUnkeyed {
         // anonymous caller stands in for "someone else".
         let other = ids.get(1).cloned().unwrap_or(Caller::Anonymous);
 
-        let shared = ctx.fresh(&url);
-        let primed = ctx.get(endpoint, &shared, &owner, &[]).await?;
+        let Some(shared) = private_key(ctx, endpoint, &url) else {
+            return Ok(Vec::new());
+        };
+        let primed = ctx
+            .get(endpoint, &shared.url, &owner, &shared.headers)
+            .await?;
         if !is_success(&primed) {
             return Ok(Vec::new());
         }
-        let served = ctx.get(endpoint, &shared, &other, &[]).await?;
+        let served = ctx
+            .get(endpoint, &shared.url, &other, &shared.headers)
+            .await?;
         if !same_response(&primed, &served) {
             return Ok(Vec::new());
         }
         // Same bytes could simply mean the endpoint is the same for everyone:
         // the other caller's own fresh request must differ.
-        let own = ctx.get(endpoint, &ctx.fresh(&url), &other, &[]).await?;
+        let Some(own_key) = private_key(ctx, endpoint, &url) else {
+            return Ok(Vec::new());
+        };
+        let own = ctx
+            .get(endpoint, &own_key.url, &other, &own_key.headers)
+            .await?;
         if same_response(&primed, &own) {
             return Ok(Vec::new());
         }
