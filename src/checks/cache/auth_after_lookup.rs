@@ -12,9 +12,9 @@ use async_trait::async_trait;
 
 use super::private_key;
 use crate::checks::probe::{cache_note, is_success, same_response};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -26,6 +26,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Cached 200 served to requests with an invalid or missing credential",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::CACHE_PROFILE,
 };
@@ -40,26 +41,16 @@ impl Check for AuthAfterLookup {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = super::read_url(ctx, endpoint)?;
         let Some(owner) = ctx.identities().into_iter().next() else {
-            return Ok(Vec::new());
+            return Err(Skip::NoIdentity);
         };
         let garbage = ctx.garbage_credentials(&owner);
 
         // Does this endpoint refuse a bad credential at all? Ask on a fresh URL.
-        let (Some(control_key), Some(shared)) = (
-            private_key(ctx, endpoint, &url),
-            private_key(ctx, endpoint, &url),
-        ) else {
-            return Ok(Vec::new());
-        };
+        let control_key = private_key(ctx, endpoint, &url)?;
+        let shared = private_key(ctx, endpoint, &url)?;
         let with = |key: &crate::facts::cache_profile::Key| {
             [key.headers.clone(), garbage.clone()].concat()
         };
@@ -78,7 +69,7 @@ impl Check for AuthAfterLookup {
             .get(endpoint, &shared.url, &owner, &shared.headers)
             .await?;
         if !is_success(&primed) {
-            return Ok(Vec::new());
+            return Err(Skip::NoSuccessfulAnswer);
         }
         let with_garbage = ctx
             .get(endpoint, &shared.url, &Caller::Anonymous, &with(&shared))

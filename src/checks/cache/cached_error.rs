@@ -13,12 +13,11 @@
 use async_trait::async_trait;
 
 use super::{key_note, keyed, prove_poisoning, with_path, Attempt, Keyed, Taint};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::EngineError;
 use crate::facts::cache_profile::Key;
 use crate::facts::Needs;
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
 pub struct CachedError;
 
@@ -28,6 +27,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "Error responses triggered by one request are cached for everyone (CPDoS)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::CACHE_PROFILE,
 };
@@ -202,17 +202,16 @@ impl Check for CachedError {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Ok(keyed) = keyed(ctx, endpoint) else {
-            return Ok(Vec::new());
-        };
-        let Some(clean) = keyed.reference().map(|r| r.response.status) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let keyed = keyed(ctx, endpoint)?;
+        let clean = keyed
+            .reference()
+            .map(|r| r.response.status)
+            .ok_or(super::NO_REFERENCE)?;
+        // Only a working page can be taken down.
+        if clean >= 400 {
+            return Err(Skip::NoSuccessfulAnswer);
+        }
         // An error, or a redirect where the page normally answers.
         let broken = |status: u16| {
             status != clean && (status >= 400 || ((300..400).contains(&status) && clean < 300))

@@ -16,9 +16,9 @@ use async_trait::async_trait;
 
 use super::{key_note, keyed, prove_poisoning, Attempt, Taint};
 use crate::checks::probe::same_response;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{EngineError, Exchange};
+use crate::engine::Exchange;
 use crate::facts::cache_profile::Key;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -31,6 +31,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "Responses that differ by browser or device class are cached for every class",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::CACHE_PROFILE,
 };
@@ -89,30 +90,21 @@ impl Check for ClientClass {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Ok(keyed) = keyed(ctx, endpoint) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let keyed = keyed(ctx, endpoint)?;
         // Each class on its own fresh key: what the origin gives each.
         let mut answers = Vec::new();
         for (class, ua) in CLASSES {
-            let Some(key) = keyed.fresh() else {
-                return Ok(Vec::new());
-            };
-            let Some(answer) = keyed.attack(keyed.request(&key, &user_agent(ua))).await? else {
-                return Ok(Vec::new());
-            };
+            let key = keyed.fresh().ok_or_else(super::out_of_keys)?;
+            let answer = keyed
+                .attack(keyed.request(&key, &user_agent(ua)))
+                .await?
+                .ok_or_else(super::out_of_keys)?;
             answers.push((*class, *ua, answer));
         }
         // A page that differs between two asks of one class is volatile:
         // differences say nothing about classes.
-        let Some(key) = keyed.fresh() else {
-            return Ok(Vec::new());
-        };
+        let key = keyed.fresh().ok_or_else(super::out_of_keys)?;
         let (_, first_ua, first) = &answers[0];
         let again = keyed
             .visit(&Key {
@@ -121,7 +113,9 @@ impl Check for ClientClass {
             })
             .await?;
         if !same_response(first, &again) {
-            return Ok(Vec::new());
+            return Err(Skip::Missing(
+                "the page differs between two identical requests",
+            ));
         }
         let Some((other, other_ua, other_answer)) = answers
             .iter()

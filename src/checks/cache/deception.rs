@@ -12,9 +12,9 @@ use url::Url;
 
 use super::private_key;
 use crate::checks::probe::{cache_note, is_success, private_view, same_response};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError, Exchange};
+use crate::engine::{Caller, Exchange};
 use crate::facts::cache_profile::Key;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -27,6 +27,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Private responses served for static-looking paths and stored by the cache",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::CACHE_PROFILE,
 };
@@ -72,20 +73,11 @@ impl Check for Deception {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        if !endpoint.is_read_only() {
-            return Ok(Vec::new());
-        }
-        let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = super::read_url(ctx, endpoint)?;
         // Only private responses are worth deceiving a cache into storing.
         let Some(view) = private_view(ctx).filter(|view| is_success(&view.mine)) else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("no caller-specific answer"));
         };
         let (owner, owner_normal) = (view.owner, view.mine);
         // A lure's file name is unique, so where the cache keys on the path
@@ -98,9 +90,9 @@ impl Check for Deception {
             .path(&endpoint.label())
             .and_then(|p| p.component())
             .is_some_and(|c| !c.keeps_path());
-        let lure_base = || -> Option<Key> {
+        let lure_base = || -> Result<Key, Skip> {
             if in_path {
-                return Some(Key {
+                return Ok(Key {
                     url: ctx.fresh(&url),
                     headers: Vec::new(),
                 });
@@ -111,9 +103,7 @@ impl Check for Deception {
             let name = format!("rampart{}", ctx.engine.buster().next_token());
             // The buster too: an origin that ignores the suffix may key its own
             // cache on the bare path, and a probe must never create that entry.
-            let Some(base) = lure_base() else {
-                return Ok(Vec::new());
-            };
+            let base = lure_base()?;
             let Some(lure) = deceptive_url(&base.url, pattern, &name) else {
                 continue;
             };
@@ -129,9 +119,7 @@ impl Check for Deception {
             }
             // Without the victim's visit, the same kind of URL stays private.
             let control_name = format!("rampart{}", ctx.engine.buster().next_token());
-            let Some(control_base) = lure_base() else {
-                continue;
-            };
+            let control_base = lure_base()?;
             let Some(control_url) = deceptive_url(&control_base.url, pattern, &control_name) else {
                 continue;
             };

@@ -12,9 +12,9 @@ use async_trait::async_trait;
 
 use super::private_key;
 use crate::checks::probe::{cache_note, is_success, same_response};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -26,6 +26,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Authenticated responses cached without the caller's identity in the key and served to others",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::CACHE_PROFILE,
 };
@@ -36,33 +37,22 @@ impl Check for IdentityUnkeyed {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
-        };
-        if !endpoint.is_read_only() {
-            return Ok(Vec::new());
-        }
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = super::read_url(ctx, endpoint)?;
         let ids = ctx.identities();
         let Some(owner) = ids.first().cloned() else {
-            return Ok(Vec::new());
+            return Err(Skip::NoIdentity);
         };
         // Another identity proves a cross-user leak; with one identity, an
         // anonymous caller stands in for "someone else".
         let other = ids.get(1).cloned().unwrap_or(Caller::Anonymous);
 
-        let Some(shared) = private_key(ctx, endpoint, &url) else {
-            return Ok(Vec::new());
-        };
+        let shared = private_key(ctx, endpoint, &url)?;
         let primed = ctx
             .get(endpoint, &shared.url, &owner, &shared.headers)
             .await?;
         if !is_success(&primed) {
-            return Ok(Vec::new());
+            return Err(Skip::NoSuccessfulAnswer);
         }
         let served = ctx
             .get(endpoint, &shared.url, &other, &shared.headers)
@@ -72,9 +62,7 @@ impl Check for IdentityUnkeyed {
         }
         // Same bytes could simply mean the endpoint is the same for everyone:
         // the other caller's own fresh request must differ.
-        let Some(own_key) = private_key(ctx, endpoint, &url) else {
-            return Ok(Vec::new());
-        };
+        let own_key = private_key(ctx, endpoint, &url)?;
         let own = ctx
             .get(endpoint, &own_key.url, &other, &own_key.headers)
             .await?;

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::checks::probe::{cache_note, reflects, same_response};
-use crate::checks::{Family, ProbeContext};
+use crate::checks::{Family, ProbeContext, Skip};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, Engine, EngineError, Exchange, Probe};
 use crate::facts::cache_profile::{CacheVerdict, Key, KeyComponent, Keying, PathCache};
@@ -56,28 +56,44 @@ pub(crate) struct Keyed<'a> {
     pub path: &'a PathCache,
 }
 
-/// The endpoint, when probes may store attacker-chosen content there; the
-/// reason otherwise (recorded with the path's cache facts).
+/// The endpoint, when probes may store attacker-chosen content there; why
+/// not otherwise, for the coverage section.
 pub(crate) fn keyed<'a>(
     ctx: &'a ProbeContext<'_>,
     endpoint: &'a Endpoint,
-) -> Result<Keyed<'a>, String> {
+) -> Result<Keyed<'a>, Skip> {
     if endpoint.method != "GET" {
-        return Err("only GET endpoints are probed for cache poisoning".into());
+        return Err(Skip::NotApplicable("not a GET"));
     }
     let path = ctx
         .facts
         .cache
         .path(&endpoint.label())
-        .ok_or_else(|| "not profiled (no baseline answer)".to_string())?;
-    if let Some(reason) = path.unsafe_reason() {
-        return Err(reason);
-    }
+        .ok_or(Skip::Missing(
+            "no baseline answer to profile the cache with",
+        ))?;
+    path.usable()?;
     Ok(Keyed {
         engine: ctx.engine,
         endpoint,
         path,
     })
+}
+
+/// A proven path always has the clean answer to its first fresh key.
+pub(crate) const NO_REFERENCE: Skip = Skip::Missing("no clean answer on a fresh key");
+
+/// Why a probe stops when its path has no fresh key left.
+pub(crate) fn out_of_keys() -> Skip {
+    Skip::NotCacheSafe("no usable fresh key left".into())
+}
+
+/// The endpoint's URL for a read-only probe.
+pub(crate) fn read_url(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Result<Url, Skip> {
+    if !endpoint.is_read_only() {
+        return Err(Skip::NotApplicable("not a read"));
+    }
+    ctx.url(endpoint).ok_or(Skip::NoSampleValue)
 }
 
 impl<'a> Keyed<'a> {
@@ -137,11 +153,20 @@ impl<'a> Keyed<'a> {
         self.engine.send(self.request(key, &[])).await
     }
 
-    /// Sends a probe to a key that must be fresh. `None` when its answer
-    /// came from the cache: then the key was not fresh after all, the proof
-    /// no longer holds, and the path gets no more probes.
+    /// Sends a probe to a key that must be fresh. `None` when there is no
+    /// answer to judge: the server refused the request itself (reset the
+    /// connection, never answered, or the request could not be written),
+    /// which no cache can store; or the answer came from the cache, so the
+    /// key was not fresh after all, the proof no longer holds, and the path
+    /// gets no more probes.
     pub async fn attack(&self, probe: Probe) -> Result<Option<Arc<Exchange>>, EngineError> {
-        let answer = self.engine.send(probe).await?;
+        let answer = match self.engine.send(probe).await {
+            Ok(answer) => answer,
+            Err(
+                EngineError::Http(_) | EngineError::Timeout(_) | EngineError::InvalidRequest(_),
+            ) => return Ok(None),
+            Err(error) => return Err(error),
+        };
         if crate::facts::cache_profile::verdict(&answer).0 == CacheVerdict::Hit {
             self.path.mark_broken();
             return Ok(None);
@@ -156,18 +181,22 @@ impl<'a> Keyed<'a> {
 /// (an application cache may still key on it); none where a cache stores
 /// the path and no fresh key was proven, since the caller's private answer
 /// would land in an entry visitors share.
-pub(crate) fn private_key(ctx: &ProbeContext<'_>, endpoint: &Endpoint, url: &Url) -> Option<Key> {
+pub(crate) fn private_key(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    url: &Url,
+) -> Result<Key, Skip> {
     let fallback = || Key {
         url: ctx.fresh(url),
         headers: Vec::new(),
     };
-    match ctx.facts.cache.path(&endpoint.label()) {
-        None => Some(fallback()),
-        Some(path) => match &path.keying {
-            Keying::Keyed(_) => path.fresh(ctx.engine),
-            Keying::NotCached(_) if !path.is_broken() => Some(fallback()),
-            _ => None,
-        },
+    let Some(path) = ctx.facts.cache.path(&endpoint.label()) else {
+        return Ok(fallback());
+    };
+    match (&path.keying, path.usable()) {
+        (Keying::NotCached(_), Err(Skip::NoCache(_))) => Ok(fallback()),
+        (_, Err(skip)) => Err(skip),
+        (_, Ok(())) => path.fresh(ctx.engine).ok_or_else(out_of_keys),
     }
 }
 
@@ -347,7 +376,10 @@ pub(crate) async fn in_batches<T: Clone>(
         };
         *budget -= 1;
         let Some(answer) = keyed.attack(probe(&key, &batch)).await? else {
-            break;
+            if keyed.path.is_broken() {
+                break;
+            }
+            continue;
         };
         seen(&batch, &answer);
         if changed(&answer) {

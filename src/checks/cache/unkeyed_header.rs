@@ -22,7 +22,7 @@ use super::{
     in_batches, key_note, keyed, prove_poisoning, reflection_site, Attempt, Keyed, Proven, Taint,
 };
 use crate::checks::probe::reflects;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
 use crate::engine::{EngineError, Exchange};
 use crate::facts::cache_profile::Key;
@@ -37,6 +37,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Headers such as X-Forwarded-Host change a response the cache stores for everyone",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::CACHE_PROFILE,
 };
@@ -315,17 +316,9 @@ impl Check for UnkeyedHeader {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Ok(keyed) = keyed(ctx, endpoint) else {
-            return Ok(Vec::new());
-        };
-        let Some(reference) = keyed.reference().cloned() else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let keyed = keyed(ctx, endpoint)?;
+        let reference = keyed.reference().cloned().ok_or(super::NO_REFERENCE)?;
         let reference_status = reference.response.status;
         let changed = |answer: &Exchange| answer.response.status != reference_status;
         let mut budget = DISCOVERY_BUDGET;

@@ -16,9 +16,9 @@ use url::Url;
 
 use super::{in_batches, key_note, keyed, prove_poisoning, reflection_site, Attempt, Keyed};
 use crate::checks::probe::reflects;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::{EngineError, Exchange, Probe};
+use crate::engine::{Exchange, Probe};
 use crate::facts::cache_profile::{Key, KeyComponent};
 use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
@@ -31,6 +31,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Query parameters excluded from the cache key but reflected by the origin",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::CACHE_PROFILE,
 };
@@ -320,17 +321,9 @@ impl Check for UnkeyedParam {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Ok(keyed) = keyed(ctx, endpoint) else {
-            return Ok(Vec::new());
-        };
-        let Some(reference) = keyed.reference().cloned() else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let keyed = keyed(ctx, endpoint)?;
+        let reference = keyed.reference().cloned().ok_or(super::NO_REFERENCE)?;
         let query_unkeyed = keyed.component() != Some(&KeyComponent::Query);
         let known: Vec<String> = endpoint
             .parameters

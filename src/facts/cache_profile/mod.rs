@@ -32,6 +32,7 @@ pub use keys::{Key, KeyComponent, KeyMaker};
 pub use signals::{is_hit, verdict, CacheVerdict};
 
 use super::Baselines;
+use crate::checks::Skip;
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::buster::BUSTER_PARAM;
 use crate::engine::{Caller, Engine, EngineError, Exchange, Probe};
@@ -134,17 +135,17 @@ impl PathCache {
         self.broken.load(Ordering::Relaxed)
     }
 
-    /// Why probes that store content may not go to this path.
-    pub fn unsafe_reason(&self) -> Option<String> {
+    /// Whether probes that store content may go to this path, and why not.
+    pub fn usable(&self) -> Result<(), Skip> {
         if self.is_broken() {
-            return Some(
+            return Err(Skip::NotCacheSafe(
                 "a fresh key was answered from the cache mid-scan; probing stopped".into(),
-            );
+            ));
         }
         match &self.keying {
-            Keying::Keyed(_) => None,
-            Keying::NotCached(why) => Some(format!("no cache seen storing this path ({why})")),
-            Keying::Unsafe(why) => Some(format!("not cache-safe: {why}")),
+            Keying::Keyed(_) => Ok(()),
+            Keying::NotCached(why) => Err(Skip::NoCache(why.clone())),
+            Keying::Unsafe(why) => Err(Skip::NotCacheSafe(why.clone())),
         }
     }
 }
@@ -303,15 +304,11 @@ impl<'a> PathLearner<'a> {
             let first = component == KeyComponent::Query;
             // The query key shares the visitors' entry here. A component
             // that does not split the key is answered from that entry and
-            // stores nothing, as long as the entry lives; so check that it
-            // does, right before each try, lest a fresh Host or encoded path
-            // be reflected into an entry visitors get.
-            if !first && !self.shared_entry_alive(&query).await {
-                reasons.push(
-                    "the entry visitors share expired, so no other part of the key was tried"
-                        .into(),
-                );
-                break;
+            // stores nothing, as long as the entry lives; so refresh it with
+            // a clean request right before each try, lest a fresh Host or
+            // encoded path be reflected into an entry visitors get.
+            if !first {
+                self.refresh_shared_entry(&query).await;
             }
             let maker = KeyMaker::new(component.clone(), self.plain.clone());
             let outcome = match self.prove(&maker).await {
@@ -346,16 +343,13 @@ impl<'a> PathLearner<'a> {
         self.path
     }
 
-    /// A fresh query key is answered from the cache: the entry the query
-    /// does not split is alive.
-    async fn shared_entry_alive(&mut self, query: &KeyMaker) -> bool {
-        let Some(key) = query.fresh(self.engine.buster()) else {
-            return false;
-        };
-        match self.send(&key).await {
-            Ok(answer) => verdict(&answer).0 == CacheVerdict::Hit,
-            Err(_) => false,
-        }
+    /// Asks for a fresh query key: where the query does not split the key,
+    /// this is answered from the entry visitors share or, when that had
+    /// expired, stores it anew with a clean answer. Either way the entry is
+    /// alive for the try that follows.
+    async fn refresh_shared_entry(&mut self, query: &KeyMaker) -> Option<Arc<Exchange>> {
+        let key = query.fresh(self.engine.buster())?;
+        self.send(&key).await.ok()
     }
 
     /// The plain URL as a visitor gets it, when Rampart may ask as one.
@@ -464,11 +458,17 @@ impl<'a> PathLearner<'a> {
     async fn learn_by_timing(mut self, params: &[String]) -> PathCache {
         // How long an answer from an entry (or a fast origin) takes here.
         let mut fast = Duration::ZERO;
+        let query = KeyMaker::new(KeyComponent::Query, self.plain.clone());
         for component in KeyComponent::candidates(&self.plain, params) {
             let maker = KeyMaker::new(component.clone(), self.plain.clone());
             let Some(k1) = maker.fresh(self.engine.buster()) else {
                 continue;
             };
+            if component != KeyComponent::Query {
+                // As in the header proof: the shared entry is alive (or
+                // stored anew, cleanly) right before the component's try.
+                self.refresh_shared_entry(&query).await;
+            }
             let Ok(r1) = self.send(&k1).await else {
                 break;
             };
