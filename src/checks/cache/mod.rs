@@ -412,7 +412,17 @@ pub(crate) fn key_note(keyed: &Keyed<'_>) -> String {
 pub(crate) fn reflection_site(exchange: &Exchange, marker: &str) -> String {
     for (name, value) in &exchange.response.headers {
         if value.contains(marker) {
-            return format!("the {name} header");
+            // Header names arrive in lower case; say them as people write them.
+            let name: Vec<String> = name
+                .split('-')
+                .map(|part| {
+                    let mut chars = part.chars();
+                    chars.next().map_or_else(String::new, |first| {
+                        first.to_ascii_uppercase().to_string() + chars.as_str()
+                    })
+                })
+                .collect();
+            return format!("the {} header", name.join("-"));
         }
     }
     let body = exchange.body_text();
@@ -460,8 +470,12 @@ mod tests {
             reflection_site(&exchange("http://h/", None, 200, headers, body), marker)
         };
         assert_eq!(
-            located(&[("Location", "http://rampart1a2b.invalid/")], ""),
+            located(&[("location", "http://rampart1a2b.invalid/")], ""),
             "the Location header"
+        );
+        assert_eq!(
+            located(&[("set-cookie", "lang=rampart1a2b")], ""),
+            "the Set-Cookie header"
         );
         assert_eq!(
             located(
