@@ -10,8 +10,8 @@
 
 use async_trait::async_trait;
 
-use super::private_key;
-use crate::checks::probe::{cache_note, is_success, same_response};
+use super::{private_key, served_across};
+use crate::checks::probe::{cache_note, same_response};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
 use crate::engine::Caller;
@@ -50,33 +50,26 @@ impl Check for AuthAfterLookup {
 
         // Does this endpoint refuse a bad credential at all? Ask on a fresh URL.
         let control_key = private_key(ctx, endpoint, &url)?;
-        let shared = private_key(ctx, endpoint, &url)?;
-        let with = |key: &crate::facts::cache_profile::Key| {
-            [key.headers.clone(), garbage.clone()].concat()
-        };
         let control = ctx
             .get(
                 endpoint,
                 &control_key.url,
                 &Caller::Anonymous,
-                &with(&control_key),
+                &[control_key.headers.clone(), garbage.clone()].concat(),
             )
             .await?;
         if !refused(control.response.status) {
             return Ok(Vec::new());
         }
-        let primed = ctx
-            .get(endpoint, &shared.url, &owner, &shared.headers)
-            .await?;
-        if !is_success(&primed) {
-            return Err(Skip::NoSuccessfulAnswer);
-        }
-        let with_garbage = ctx
-            .get(endpoint, &shared.url, &Caller::Anonymous, &with(&shared))
-            .await?;
-        if !same_response(&primed, &with_garbage) {
+        let anonymous = Caller::Anonymous;
+        let across = || served_across(ctx, endpoint, &url, (&owner, &[]), (&anonymous, &garbage));
+        let Some((key, primed, with_garbage)) = across().await? else {
             return Ok(Vec::new());
-        }
+        };
+        // Once more on another fresh key before it is reported.
+        let Some((_, _, replayed)) = across().await? else {
+            return Ok(Vec::new());
+        };
         let mut draft = FindingDraft::at_exchange(&with_garbage, Severity::High, Confidence::Confirmed)
             .title("Cached response served to a request with an invalid credential")
             .description(format!(
@@ -93,13 +86,18 @@ impl Check for AuthAfterLookup {
                 &with_garbage,
                 None,
             );
-        let anonymous = ctx
-            .get(endpoint, &shared.url, &Caller::Anonymous, &shared.headers)
+        let without = ctx
+            .get(endpoint, &key.url, &Caller::Anonymous, &key.headers)
             .await?;
-        if same_response(&primed, &anonymous) {
+        draft = draft.evidence(
+            "Replayed on another fresh key: the invalid credential gets the cached 200 again",
+            &replayed,
+            None,
+        );
+        if same_response(&primed, &without) {
             draft = draft.evidence(
                 "A request without any credential gets it too",
-                &anonymous,
+                &without,
                 None,
             );
         }

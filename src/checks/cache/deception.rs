@@ -99,24 +99,31 @@ impl Check for Deception {
             }
             private_key(ctx, endpoint, &url)
         };
-        for (kind, pattern) in SUFFIXES {
+        // The victim opens a lure, then the attacker asks for it: the pair,
+        // when the attacker got the victim's private answer.
+        let (owner_ref, normal_ref, base_ref) = (&owner, &owner_normal, &lure_base);
+        let lured = |pattern: &'static str| async move {
             let name = format!("rampart{}", ctx.engine.buster().next_token());
-            // The buster too: an origin that ignores the suffix may key its own
-            // cache on the bare path, and a probe must never create that entry.
-            let base = lure_base()?;
+            // The buster too: an origin that ignores the suffix may key its
+            // own cache on the bare path, and a probe must never create
+            // that entry.
+            let base = base_ref()?;
             let Some(lure) = deceptive_url(&base.url, pattern, &name) else {
-                continue;
+                return Ok(None);
             };
-            let victim = ctx.get(endpoint, &lure, &owner, &base.headers).await?;
-            if !looks_like(&owner_normal, &victim) {
-                continue;
+            let victim = ctx.get(endpoint, &lure, owner_ref, &base.headers).await?;
+            if !looks_like(normal_ref, &victim) {
+                return Ok(None);
             }
             let attacker = ctx
                 .get(endpoint, &lure, &Caller::Anonymous, &base.headers)
                 .await?;
-            if !same_response(&victim, &attacker) {
+            Ok::<_, Skip>(same_response(&victim, &attacker).then_some((victim, attacker)))
+        };
+        for (kind, pattern) in SUFFIXES {
+            let Some((victim, attacker)) = lured(pattern).await? else {
                 continue;
-            }
+            };
             // Without the victim's visit, the same kind of URL stays private.
             let control_name = format!("rampart{}", ctx.engine.buster().next_token());
             let control_base = lure_base()?;
@@ -134,6 +141,10 @@ impl Check for Deception {
             if same_response(&victim, &control) || looks_like(&owner_normal, &control) {
                 continue;
             }
+            // Once more with another lure before it is reported.
+            let Some((_, replayed)) = lured(pattern).await? else {
+                continue;
+            };
             let draft = FindingDraft::at_exchange(&attacker, Severity::High, Confidence::Confirmed)
                 .title(format!("Cache deception: {}'s private response stored for a static-looking URL", owner.label()))
                 .description(format!(
@@ -155,7 +166,8 @@ impl Check for Deception {
                     &attacker,
                     None,
                 )
-                .evidence("Anonymous request to an unvisited lure URL is not served the data", &control, None);
+                .evidence("Anonymous request to an unvisited lure URL is not served the data", &control, None)
+                .evidence("Replayed with another lure: the attacker again gets the private answer", &replayed, None);
             return Ok(vec![draft]);
         }
         Ok(Vec::new())

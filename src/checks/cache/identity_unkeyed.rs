@@ -10,8 +10,8 @@
 
 use async_trait::async_trait;
 
-use super::private_key;
-use crate::checks::probe::{cache_note, is_success, same_response};
+use super::{private_key, served_across};
+use crate::checks::probe::{cache_note, same_response};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
 use crate::engine::Caller;
@@ -47,19 +47,10 @@ impl Check for IdentityUnkeyed {
         // anonymous caller stands in for "someone else".
         let other = ids.get(1).cloned().unwrap_or(Caller::Anonymous);
 
-        let shared = private_key(ctx, endpoint, &url)?;
-        let primed = ctx
-            .get(endpoint, &shared.url, &owner, &shared.headers)
-            .await?;
-        if !is_success(&primed) {
-            return Err(Skip::NoSuccessfulAnswer);
-        }
-        let served = ctx
-            .get(endpoint, &shared.url, &other, &shared.headers)
-            .await?;
-        if !same_response(&primed, &served) {
+        let across = || served_across(ctx, endpoint, &url, (&owner, &[]), (&other, &[]));
+        let Some((_, primed, served)) = across().await? else {
             return Ok(Vec::new());
-        }
+        };
         // Same bytes could simply mean the endpoint is the same for everyone:
         // the other caller's own fresh request must differ.
         let own_key = private_key(ctx, endpoint, &url)?;
@@ -69,6 +60,10 @@ impl Check for IdentityUnkeyed {
         if same_response(&primed, &own) {
             return Ok(Vec::new());
         }
+        // Once more on another fresh key before it is reported.
+        let Some((_, _, replayed)) = across().await? else {
+            return Ok(Vec::new());
+        };
         let who = other.label().to_string();
         let draft = FindingDraft::at_exchange(&served, Severity::High, Confidence::Confirmed)
             .title(format!(
@@ -85,7 +80,8 @@ impl Check for IdentityUnkeyed {
             .key("cross-identity")
             .evidence(format!("{} fetches a fresh cache-busted URL{}", owner.label(), cache_note(&primed)), &primed, None)
             .evidence(format!("{who} fetches the same URL and receives {}'s response{}", owner.label(), cache_note(&served)), &served, None)
-            .evidence(format!("{who}'s own fresh request, for comparison"), &own, None);
+            .evidence(format!("{who}'s own fresh request, for comparison"), &own, None)
+            .evidence(format!("Replayed on another fresh key: {who} again receives {}'s response", owner.label()), &replayed, None);
         Ok(vec![draft])
     }
 }

@@ -200,6 +200,32 @@ pub(crate) fn private_key(
     }
 }
 
+/// What [`served_across`] saw: the key, the first caller's answer and the
+/// second caller's (the same bytes).
+pub(crate) type Across = (Key, Arc<Exchange>, Arc<Exchange>);
+
+/// One caller fills a fresh private key, another asks for the same key:
+/// the key and both answers, when the second is the first's byte for byte
+/// (and the first is a success); `None` when it is not.
+pub(crate) async fn served_across(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    url: &Url,
+    first: (&Caller, &[(String, String)]),
+    second: (&Caller, &[(String, String)]),
+) -> Result<Option<Across>, Skip> {
+    let key = private_key(ctx, endpoint, url)?;
+    let with = |extra: &[(String, String)]| [key.headers.clone(), extra.to_vec()].concat();
+    let primed = ctx.get(endpoint, &key.url, first.0, &with(first.1)).await?;
+    if !crate::checks::probe::is_success(&primed) {
+        return Err(Skip::NoSuccessfulAnswer);
+    }
+    let served = ctx
+        .get(endpoint, &key.url, second.0, &with(second.1))
+        .await?;
+    Ok(same_response(&primed, &served).then_some((key, primed, served)))
+}
+
 /// What a poisoning attack changes in the answer, so that a victim's answer
 /// can be recognised as the attacker's.
 #[derive(Clone, Copy)]
