@@ -70,7 +70,7 @@ pub(crate) fn keyed<'a>(
         .cache
         .path(&endpoint.label())
         .ok_or(Skip::Missing(
-            "no baseline answer to profile the cache with",
+            "not profiled (no baseline answer, or past the first 150 endpoints)",
         ))?;
     path.usable()?;
     Ok(Keyed {
@@ -421,12 +421,12 @@ pub(crate) async fn in_batches<T: Clone>(
     Ok(singles)
 }
 
-/// How the key was made fresh, for finding texts: "on a fresh key (the
-/// query string (`?rampart_cb=…`))".
+/// How the key was made fresh, for finding texts.
 pub(crate) fn key_note(keyed: &Keyed<'_>) -> String {
     match keyed.component() {
         Some(component) => format!(
-            "Rampart proved first that {} gives this path a cache key of its own, and probed only such fresh keys.",
+            "Rampart first proved that the cache in front of this path keys on {}, and sent every probe to a fresh \
+             key of its own.",
             component.describe()
         ),
         None => String::new(),

@@ -46,7 +46,9 @@ impl KeyComponent {
         match self {
             KeyComponent::Query => format!("the query string (`?{BUSTER_PARAM}=…`)"),
             KeyComponent::Matrix => format!("a path parameter (`;{BUSTER_PARAM}=…`)"),
-            KeyComponent::PathEncoding => "percent-encoded letters in the path".to_string(),
+            KeyComponent::PathEncoding => {
+                "the path as sent (percent-encoded letters and all)".to_string()
+            }
             KeyComponent::PathSegment => "the last path segment".to_string(),
             KeyComponent::Param(name) => format!("the `{name}` query parameter"),
             KeyComponent::Host => "the Host header".to_string(),

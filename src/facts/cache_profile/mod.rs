@@ -352,8 +352,14 @@ impl<'a> PathLearner<'a> {
         self.send(&key).await.ok()
     }
 
-    /// The plain URL as a visitor gets it, when Rampart may ask as one.
+    /// The plain URL as a visitor gets it, when Rampart may ask as one and
+    /// a cache header could tell its entry from another (the baseline
+    /// answer carried one).
     async fn observe_plain(&mut self) -> Option<Arc<Exchange>> {
+        if verdict(&self.sample).0 == CacheVerdict::Unknown {
+            self.path.plain_unobserved = Some("no cache header to tell entries apart".into());
+            return None;
+        }
         if self.engine.defaults_carry_credentials() {
             self.path.plain_unobserved =
                 Some("--header carries a credential, so no request goes out as a visitor's".into());
