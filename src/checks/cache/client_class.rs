@@ -72,6 +72,19 @@ fn user_agent(ua: &str) -> Vec<(String, String)> {
     vec![("User-Agent".to_string(), ua.to_string())]
 }
 
+/// The article a class name takes at the start of a sentence.
+fn an(class: &str) -> &'static str {
+    let vowel = class
+        .chars()
+        .next()
+        .is_some_and(|c| "aeiouAEIOU".contains(c));
+    if vowel {
+        "An"
+    } else {
+        "A"
+    }
+}
+
 /// `Vary` names the user agent (or everything).
 fn varies_on_user_agent(exchange: &Exchange) -> bool {
     exchange
@@ -140,10 +153,10 @@ impl Check for ClientClass {
             let draft = proven
                 .draft(
                     Severity::Medium,
-                    &format!("A {first_class} browser asks for a fresh key"),
-                    &format!("A {other} browser asks for the same key and gets the {first_class} answer"),
+                    &format!("{} {first_class} browser asks for a fresh key", an(first_class)),
+                    &format!("{} {other} browser asks for the same key and gets the {first_class} answer", an(other)),
                 )
-                .evidence(format!("A {other} browser's own answer, on a fresh key"), other_answer, None)
+                .evidence(format!("{} {other} browser's own answer, on a fresh key", an(other)), other_answer, None)
                 .title(format!(
                     "Cache serves the {first_class} version of the page to {other} browsers"
                 ))
@@ -174,8 +187,8 @@ impl Check for ClientClass {
             ))
             .parameter("User-Agent")
             .key("class-no-vary")
-            .evidence(format!("A {first_class} browser's answer"), first, None)
-            .evidence(format!("A {other} browser's answer differs"), other_answer, None)])
+            .evidence(format!("{} {first_class} browser's answer", an(first_class)), first, None)
+            .evidence(format!("{} {other} browser's answer differs", an(other)), other_answer, None)])
     }
 }
 
@@ -198,5 +211,39 @@ mod tests {
         assert!(varies_on_user_agent(&varied));
         let plain = exchange("http://h/", None, 200, &[("Vary", "Accept-Encoding")], "");
         assert!(!varies_on_user_agent(&plain));
+    }
+
+    use crate::facts::cache_profile::fixture::{Config, Flaws, KeyRule, TestCache};
+
+    async fn scan(key: KeyRule, vary_user_agent: bool) -> crate::report::Report {
+        let cache = TestCache::start(Config {
+            key,
+            flaws: Flaws {
+                mobile_variant: true,
+                vary_user_agent,
+                ..Flaws::default()
+            },
+            ..Config::default()
+        })
+        .await;
+        cache.scan("cache.client-class").await
+    }
+
+    #[tokio::test]
+    async fn classes_mixed_by_the_cache_or_kept_apart_without_vary_are_reported() {
+        let mixed = scan(KeyRule::FullUrl, false).await;
+        let finding = mixed.findings.iter().find(|f| f.path == "/");
+        let finding = finding.unwrap_or_else(|| panic!("{:?}", mixed.findings));
+        assert_eq!(finding.confidence.as_str(), "confirmed");
+        assert_eq!(finding.severity.as_str(), "medium");
+
+        let apart = scan(KeyRule::UrlAndDevice, false).await;
+        let finding = apart.findings.iter().find(|f| f.path == "/");
+        let finding = finding.unwrap_or_else(|| panic!("{:?}", apart.findings));
+        assert_eq!(finding.severity.as_str(), "low");
+        assert!(finding.title.contains("without Vary"), "{}", finding.title);
+
+        let fixed = scan(KeyRule::UrlAndDevice, true).await;
+        assert!(fixed.findings.is_empty(), "{:?}", fixed.findings);
     }
 }

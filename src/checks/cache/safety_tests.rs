@@ -37,6 +37,7 @@ fn site(key: KeyRule) -> Config {
             strip_matrix: false,
             // Fewer than a batch of guesses: batches must shrink.
             max_headers: Some(24),
+            ..Flaws::default()
         },
         paths: &["/", "/articles/*", "/catalog/search", "/contact-us"],
         stores: true,

@@ -555,4 +555,48 @@ mod tests {
             ]
         );
     }
+
+    use crate::facts::cache_profile::fixture::{Config, Flaws, TestCache};
+
+    #[tokio::test]
+    async fn hosts_an_allow_list_accepts_and_scheme_redirects_are_found() {
+        let flawed = Flaws {
+            reflect_header: Some("x-forwarded-host"),
+            // A canary host is refused; the target's own or localhost is not.
+            allowed_hosts: &["127.0.0.1", "localhost"],
+            scheme_redirect: true,
+            ..Flaws::default()
+        };
+        let cache = TestCache::start(Config {
+            flaws: flawed,
+            ..Config::default()
+        })
+        .await;
+        let report = cache.scan("cache.unkeyed-header").await;
+        let host = report
+            .findings
+            .iter()
+            .find(|f| f.parameter.as_deref() == Some("X-Forwarded-Host"))
+            .unwrap_or_else(|| panic!("{:?}", report.findings));
+        assert!(
+            host.description.contains("on another port"),
+            "{}",
+            host.description
+        );
+        let redirect = report
+            .findings
+            .iter()
+            .find(|f| f.parameter.as_deref() == Some("X-Forwarded-Proto"))
+            .unwrap_or_else(|| panic!("{:?}", report.findings));
+        assert_eq!(redirect.evidence[1].response.status, 301);
+        assert!(
+            redirect.description.contains("redirect"),
+            "{}",
+            redirect.description
+        );
+
+        let fixed = TestCache::start(Config::default()).await;
+        let report = fixed.scan("cache.unkeyed-header").await;
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+    }
 }

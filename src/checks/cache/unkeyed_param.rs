@@ -519,4 +519,46 @@ mod tests {
             assert!(attempt.attack.url.as_str().contains("rampart_cb="));
         }
     }
+
+    use crate::facts::cache_profile::fixture::{Config, Flaws, KeyRule, TestCache};
+
+    async fn scan(key: KeyRule) -> crate::report::Report {
+        let cache = TestCache::start(Config {
+            key,
+            flaws: Flaws {
+                reflect_params: &["q"],
+                ..Flaws::default()
+            },
+            paths: &["/", "/search"],
+            links: &["/search?q=cache"],
+            ..Config::default()
+        })
+        .await;
+        cache.scan("cache.unkeyed-param").await
+    }
+
+    #[tokio::test]
+    async fn caches_that_normalise_their_key_are_poisoned_by_another_spelling() {
+        let lowered = scan(KeyRule::LowercasedUrl).await;
+        let case = lowered
+            .findings
+            .iter()
+            .find(|f| f.title.contains("another case"));
+        let case = case.unwrap_or_else(|| panic!("{:?}", lowered.findings));
+        assert_eq!(case.parameter.as_deref(), Some("q"));
+        assert!(case.evidence[0].request.url.contains("q=RAMPART"));
+
+        let decoded = scan(KeyRule::DecodedUrl).await;
+        let encoded = decoded
+            .findings
+            .iter()
+            .find(|f| f.title.contains("encoded"));
+        let encoded = encoded.unwrap_or_else(|| panic!("{:?}", decoded.findings));
+        assert!(encoded.evidence[0].request.url.contains("q=%72ampart"));
+
+        // A cache that keys on the URL as sent: the origin still reflects
+        // `q`, but no spelling of it reaches another key.
+        let exact = scan(KeyRule::FullUrl).await;
+        assert!(exact.findings.is_empty(), "{:?}", exact.findings);
+    }
 }

@@ -32,6 +32,13 @@ pub(crate) enum KeyRule {
     /// Host, the path normalised as nginx's `$uri` (decoded, slashes
     /// merged, dot segments resolved) and the query.
     NormalisedPathAndQuery,
+    /// Host, path and query, lower-cased.
+    LowercasedUrl,
+    /// Host, path and query, percent-decoded.
+    DecodedUrl,
+    /// Host, path and query, and the device class of the user agent
+    /// (`mobile` or `desktop`).
+    UrlAndDevice,
 }
 
 /// How the cache tells clients what it did.
@@ -41,6 +48,9 @@ pub(crate) enum Speaks {
     Headers,
     /// Nothing at all.
     Silent,
+    /// `Age` alone: 0 when fetched, the stored entry's age in whole seconds
+    /// on a hit.
+    AgeOnly,
 }
 
 /// The origin's planted flaws.
@@ -58,6 +68,13 @@ pub(crate) struct Flaws {
     pub strip_matrix: bool,
     /// More request headers than this are refused with 431.
     pub max_headers: Option<usize>,
+    /// The reflected header is believed only when its host is one of these
+    /// (an allow-list); any host when empty.
+    pub allowed_hosts: &'static [&'static str],
+    /// Answers say `Vary: User-Agent`.
+    pub vary_user_agent: bool,
+    /// `X-Forwarded-Proto: http` is answered with a redirect to https.
+    pub scheme_redirect: bool,
 }
 
 #[derive(Clone)]
@@ -115,6 +132,7 @@ struct Stored {
     body: bytes::Bytes,
     object: u64,
     hits: u64,
+    at: std::time::Instant,
 }
 
 #[derive(Clone)]
@@ -190,6 +208,7 @@ impl TestCache {
             &host,
             url.path(),
             url.query().unwrap_or(""),
+            "rampart",
         )
     }
 
@@ -201,7 +220,19 @@ impl TestCache {
     }
 }
 
-fn key_for(rule: KeyRule, host: &str, path: &str, query: &str) -> String {
+/// `mobile` for phones' user agents, `desktop` for the rest.
+fn device(agent: &str) -> &'static str {
+    if ["Mobile", "iPhone", "Android"]
+        .iter()
+        .any(|w| agent.contains(w))
+    {
+        "mobile"
+    } else {
+        "desktop"
+    }
+}
+
+fn key_for(rule: KeyRule, host: &str, path: &str, query: &str, agent: &str) -> String {
     match rule {
         KeyRule::FullUrl => format!("{host}{path}?{query}"),
         KeyRule::PathOnly => path.to_string(),
@@ -214,6 +245,9 @@ fn key_for(rule: KeyRule, host: &str, path: &str, query: &str) -> String {
             format!("{host}{path}?{}", kept.join("&"))
         }
         KeyRule::NormalisedPathAndQuery => format!("{host}{}?{query}", normalise(path)),
+        KeyRule::LowercasedUrl => format!("{host}{path}?{query}").to_lowercase(),
+        KeyRule::DecodedUrl => format!("{host}{}?{}", decode(path), decode(query)),
+        KeyRule::UrlAndDevice => format!("{host}{path}?{query}|{}", device(agent)),
     }
 }
 
@@ -268,7 +302,8 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
     let host = header(&parts.headers, "host").unwrap_or_default();
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
-    let key = key_for(shared.config.key, &host, &path, &query);
+    let agent = header(&parts.headers, "user-agent").unwrap_or_default();
+    let key = key_for(shared.config.key, &host, &path, &query, &agent);
     let xid = {
         let mut xid = shared.xid.lock().expect("xid");
         *xid += 1;
@@ -318,6 +353,10 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
                 insert(h, "x-cache-hits", stored.hits.to_string());
                 insert(h, "age", "1".into());
             }
+            if shared.config.speaks == Speaks::AgeOnly {
+                let age = stored.at.elapsed().as_secs().to_string();
+                insert(response.headers_mut(), "age", age);
+            }
             response
         }
         None => {
@@ -337,6 +376,7 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
                             body: page.clone().into(),
                             object: xid,
                             hits: 0,
+                            at: std::time::Instant::now(),
                         },
                     );
                 }
@@ -350,6 +390,9 @@ async fn handle(State(shared): State<Shared>, request: Request) -> Response {
                 h.insert("x-cache", HeaderValue::from_static("MISS"));
                 insert(h, "x-varnish", xid.to_string());
                 insert(h, "age", "0".into());
+            }
+            if shared.config.speaks == Speaks::AgeOnly {
+                insert(response.headers_mut(), "age", "0".into());
             }
             response
         }
@@ -404,11 +447,26 @@ fn origin(
     if !served {
         return (StatusCode::NOT_FOUND, out, "<p>not found</p>".into());
     }
+    if flaws.vary_user_agent {
+        out.insert("vary", HeaderValue::from_static("User-Agent"));
+    }
+    let allowed = |value: &String| {
+        let name = value.split(':').next().unwrap_or("");
+        flaws.allowed_hosts.is_empty() || flaws.allowed_hosts.contains(&name)
+    };
     let host = flaws
         .reflect_header
         .and_then(|name| header(headers, name))
+        .filter(allowed)
         .or_else(|| header(headers, "host"))
         .unwrap_or_default();
+    if flaws.scheme_redirect && header(headers, "x-forwarded-proto").as_deref() == Some("http") {
+        let location = format!("https://{host}{path}");
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            out.insert("location", value);
+        }
+        return (StatusCode::MOVED_PERMANENTLY, out, String::new());
+    }
     let mut page = format!(
         "<html><head><link rel=\"canonical\" href=\"http://{host}{path}\"></head><body><h1>{path}</h1>"
     );

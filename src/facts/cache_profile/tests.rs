@@ -104,6 +104,25 @@ async fn a_cache_keyed_on_the_host_only_is_keyed_by_a_fresh_host() {
 }
 
 #[tokio::test]
+async fn a_cache_that_only_says_age_is_read_from_its_age_growing() {
+    let config = Config {
+        speaks: Speaks::AgeOnly,
+        ..Config::default()
+    };
+    let (_cache, profile) = profile(config, &["/api/items"]).await;
+    assert_eq!(
+        keying(&profile, "/api/items"),
+        Keying::Keyed(KeyComponent::Query)
+    );
+    let path = profile.path("GET /api/items").unwrap();
+    // The repeat said `Age: 0`; the proof waited for it to grow.
+    assert!(
+        path.proof.iter().any(|e| signals::age(e) == Some(1)),
+        "{path:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_silent_cache_is_found_by_timing_on_the_component_it_keys() {
     let full = Config {
         speaks: Speaks::Silent,
