@@ -112,6 +112,7 @@ fn triggers() -> Vec<(&'static str, Trigger)> {
         ("path-normalisation", Trigger::Path("{path}%2e")),
         ("path-normalisation", Trigger::Path("{path};")),
         ("path-normalisation", Trigger::Path("{path}-")),
+        ("path-normalisation", Trigger::Path("{path}/x-")),
         ("path-normalisation", Trigger::Path("{path}%00")),
         ("path-normalisation", Trigger::Path("/rampart/..;{path}")),
         ("path-normalisation", Trigger::Path("{upper}")),
