@@ -251,7 +251,7 @@ fn key_for(rule: KeyRule, host: &str, path: &str, query: &str, agent: &str) -> S
     }
 }
 
-fn decode(path: &str) -> String {
+pub(crate) fn decode(path: &str) -> String {
     let bytes = path.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -20,7 +20,7 @@ pub mod keys;
 pub mod signals;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -193,9 +193,13 @@ impl CacheProfile {
             })
             .take(MAX_PROFILED_PATHS)
             .collect();
+        let quiet = AtomicUsize::new(0);
+        let quiet = &quiet;
         let learned: Vec<(String, PathCache)> = stream::iter(jobs)
             .map(|(endpoint, sample)| async move {
-                let path = PathLearner::new(engine, endpoint, &sample).learn().await;
+                let path = PathLearner::new(engine, endpoint, &sample, quiet)
+                    .learn()
+                    .await;
                 (endpoint.label(), path)
             })
             .buffer_unordered(PROFILE_CONCURRENCY)
@@ -219,6 +223,11 @@ impl CacheProfile {
 const MAX_PROFILED_PATHS: usize = 150;
 /// Paths profiled at once.
 const PROFILE_CONCURRENCY: usize = 4;
+/// Paths without any cache header whose every part of the key timing
+/// looked at was quick; past this many, only the query buster is timed on
+/// the rest (a target this quiet has no cache hiding behind its paths, and
+/// each other part costs two requests per path).
+const QUIET_PATHS: usize = 12;
 
 /// What one proof attempt showed about one component.
 enum Proof {
@@ -243,10 +252,17 @@ struct PathLearner<'a> {
     /// The baseline answer: what the plain URL looks like.
     sample: Arc<Exchange>,
     path: PathCache,
+    /// Paths so far where timing showed nothing anywhere.
+    quiet: &'a AtomicUsize,
 }
 
 impl<'a> PathLearner<'a> {
-    fn new(engine: &'a Engine, endpoint: &'a Endpoint, sample: &Arc<Exchange>) -> Self {
+    fn new(
+        engine: &'a Engine,
+        endpoint: &'a Endpoint,
+        sample: &Arc<Exchange>,
+        quiet: &'a AtomicUsize,
+    ) -> Self {
         let plain = Url::parse(&sample.request.url)
             .map(|url| without_buster(&url))
             .unwrap_or_else(|_| engine.target().clone());
@@ -257,6 +273,7 @@ impl<'a> PathLearner<'a> {
             plain,
             sample: Arc::clone(sample),
             path,
+            quiet,
         }
     }
 
@@ -466,7 +483,11 @@ impl<'a> PathLearner<'a> {
         // median, so that one answer slowed by load hides nothing.
         let mut quick: Vec<Duration> = Vec::new();
         let query = KeyMaker::new(KeyComponent::Query, self.plain.clone());
+        let explore = self.quiet.load(Ordering::Relaxed) < QUIET_PATHS;
         for component in KeyComponent::candidates(&self.plain, params) {
+            if component != KeyComponent::Query && !explore {
+                break;
+            }
             let maker = KeyMaker::new(component.clone(), self.plain.clone());
             for _attempt in 0..TIMING_ATTEMPTS {
                 let Some(k1) = maker.fresh(self.engine.buster()) else {
@@ -508,6 +529,7 @@ impl<'a> PathLearner<'a> {
                 }
             }
         }
+        self.quiet.fetch_add(1, Ordering::Relaxed);
         self.not_seen_by_timing()
     }
 

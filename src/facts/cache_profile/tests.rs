@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::time::Duration;
 
 use super::fixture::{Config, KeyRule, Speaks, TestCache};
@@ -226,4 +227,43 @@ async fn a_credential_in_the_default_headers_keeps_rampart_from_asking_as_a_visi
     let path = profile.path("GET /api/items").unwrap();
     assert!(path.plain_unobserved.is_some());
     assert!(cache.log().iter().all(|l| l.target.contains("rampart_cb=")));
+}
+
+#[tokio::test]
+async fn a_quiet_target_stops_paying_for_every_part_of_every_key() {
+    let config = Config {
+        speaks: Speaks::Silent,
+        stores: false,
+        ..Config::default()
+    };
+    let cache = TestCache::start(config).await;
+    let engine = cache.engine();
+    let paths: Vec<String> = (0..30).map(|i| format!("/articles/story-{i}")).collect();
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let profile = profile_with(&cache, &engine, &paths).await;
+    assert!(!profile.cache_seen);
+    // Paths where timing looked past the query buster: a fresh Host, an
+    // encoded or extended path.
+    let explored: HashSet<String> = cache
+        .log()
+        .iter()
+        .filter(|l| {
+            let host = l
+                .headers
+                .iter()
+                .any(|(n, v)| n == "host" && v.starts_with("rampart"));
+            host || l.target.contains('%') || l.target.contains(';')
+        })
+        .filter_map(|l| {
+            let path = super::fixture::decode(l.target.split(['?', ';']).next()?);
+            paths.contains(&path.as_str()).then_some(path)
+        })
+        .collect();
+    // The quiet paths, and those already under way when the last of them
+    // finished.
+    assert!(
+        (QUIET_PATHS..=QUIET_PATHS + PROFILE_CONCURRENCY).contains(&explored.len()),
+        "{} paths explored",
+        explored.len()
+    );
 }
