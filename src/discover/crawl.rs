@@ -10,7 +10,7 @@ use regex::Regex;
 use url::Url;
 
 use super::{parse_spec, Discovered, Endpoint, EndpointSource, ParamLocation, Parameter};
-use crate::engine::buster::BUSTER_PARAM;
+use crate::engine::buster::without_buster;
 use crate::engine::{Caller, Engine, Exchange, Probe};
 
 /// Where frameworks publish their API descriptions by default.
@@ -106,7 +106,9 @@ pub async fn crawl_links(engine: &Engine, caller: &Caller, root: &Arc<Exchange>)
             if found.len() >= MAX_CRAWLED || !seen.insert(path.clone()) {
                 continue;
             }
-            let url = without_buster(&url);
+            // A redirect may echo the buster back; a fragment is no link.
+            let mut url = without_buster(&url);
+            url.set_fragment(None);
             if let Ok(next) = engine
                 .send(Probe::get(engine.buster().bust(&url)).as_caller(caller.clone()))
                 .await
@@ -208,25 +210,6 @@ fn decode_entities(value: &str) -> String {
         .replace("&#38;", "&")
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
-}
-
-/// `url` without Rampart's buster (a redirect may echo it back).
-fn without_buster(url: &Url) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k != BUSTER_PARAM)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let mut out = url.clone();
-    out.set_query(None);
-    out.set_fragment(None);
-    if !pairs.is_empty() {
-        let mut query = out.query_pairs_mut();
-        for (k, v) in &pairs {
-            query.append_pair(k, v);
-        }
-    }
-    out
 }
 
 /// A crawled endpoint: the link's path, its query parameters as samples.

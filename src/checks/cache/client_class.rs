@@ -25,7 +25,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct ClientClass;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &ClientClass,
     id: "cache.client-class",
     category: Category::CachePoisoning,
     severity: Severity::Medium,
@@ -99,10 +100,6 @@ fn varies_on_user_agent(exchange: &Exchange) -> bool {
 
 #[async_trait]
 impl Check for ClientClass {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let keyed = keyed(ctx, endpoint)?;
         // Each class on its own fresh key: what the origin gives each.

@@ -37,14 +37,14 @@ use crate::finding::{Confidence, FindingDraft, Severity};
 pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
-        &identity_unkeyed::IdentityUnkeyed,
-        &auth_after_lookup::AuthAfterLookup,
-        &unkeyed_header::UnkeyedHeader,
-        &unkeyed_param::UnkeyedParam,
-        &cached_error::CachedError,
-        &client_class::ClientClass,
-        &deception::Deception,
-        &risky_headers::RiskyHeaders,
+        &identity_unkeyed::META,
+        &auth_after_lookup::META,
+        &unkeyed_header::META,
+        &unkeyed_param::META,
+        &cached_error::META,
+        &client_class::META,
+        &deception::META,
+        &risky_headers::META,
     ],
 };
 

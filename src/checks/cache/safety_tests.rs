@@ -130,10 +130,7 @@ fn summary(report: &Report) -> String {
 
 #[tokio::test]
 async fn behind_a_cache_that_ignores_the_query_no_probe_reaches_a_visitor_entry() {
-    let cache = TestCache::start(site(KeyRule::PathOnly)).await;
-    let report = scan_cache_family(&cache).await;
-    let found = summary(&report);
-    assert_no_visitor_entry_touched(&cache, "path-keyed cache");
+    let (report, found) = scanned_safely(KeyRule::PathOnly, "path-keyed cache").await;
     // The flaws are still found, each on a key of Rampart's own.
     for (check, path) in [
         ("cache.unkeyed-header", "/articles/intro"),
@@ -163,12 +160,19 @@ async fn behind_a_cache_that_ignores_the_query_no_probe_reaches_a_visitor_entry(
     }
 }
 
+/// Scans the site behind a cache keyed by `key`, checks that no probe
+/// touched a visitor's entry, and hands back the report and its summary.
+async fn scanned_safely(key: KeyRule, what: &str) -> (Report, String) {
+    let cache = TestCache::start(site(key)).await;
+    let report = scan_cache_family(&cache).await;
+    assert_no_visitor_entry_touched(&cache, what);
+    let found = summary(&report);
+    (report, found)
+}
+
 #[tokio::test]
 async fn behind_a_cache_keyed_on_the_host_only_every_probe_uses_a_fresh_host() {
-    let cache = TestCache::start(site(KeyRule::HostOnly)).await;
-    let report = scan_cache_family(&cache).await;
-    let found = summary(&report);
-    assert_no_visitor_entry_touched(&cache, "host-keyed cache");
+    let (report, found) = scanned_safely(KeyRule::HostOnly, "host-keyed cache").await;
     assert!(has(&report, "cache.unkeyed-header", "/"), "{found}");
     assert!(has(&report, "cache.unkeyed-param", "/"), "{found}");
     // Every other page shares the root's entry here, so its own answer
@@ -178,10 +182,7 @@ async fn behind_a_cache_keyed_on_the_host_only_every_probe_uses_a_fresh_host() {
 
 #[tokio::test]
 async fn behind_a_cache_keyed_on_the_url_the_query_buster_does_and_visitors_stay_clean() {
-    let cache = TestCache::start(site(KeyRule::UrlWithoutUtm)).await;
-    let report = scan_cache_family(&cache).await;
-    let found = summary(&report);
-    assert_no_visitor_entry_touched(&cache, "URL-keyed cache");
+    let (report, found) = scanned_safely(KeyRule::UrlWithoutUtm, "URL-keyed cache").await;
     assert!(has(&report, "cache.unkeyed-header", "/"), "{found}");
     assert!(has(&report, "cache.cached-error", "/contact-us"), "{found}");
 }

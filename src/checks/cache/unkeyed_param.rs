@@ -18,6 +18,7 @@ use super::{in_batches, key_note, keyed, prove_poisoning, reflection_site, Attem
 use crate::checks::probe::reflects;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::{Endpoint, ParamLocation};
+use crate::engine::buster::without_param;
 use crate::engine::{Exchange, Probe};
 use crate::facts::cache_profile::{Key, KeyComponent};
 use crate::facts::Needs;
@@ -25,7 +26,8 @@ use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct UnkeyedParam;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &UnkeyedParam,
     id: "cache.unkeyed-param",
     category: Category::CachePoisoning,
     severity: Severity::High,
@@ -117,24 +119,6 @@ enum Technique {
     /// The value with a percent-encoded letter, for a cache that decodes
     /// its key while the origin reflects what it was sent.
     Encoding,
-}
-
-/// `url` without `param`.
-fn without_param(url: &Url, param: &str) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k != param)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let mut out = url.clone();
-    out.set_query(None);
-    if !pairs.is_empty() {
-        let mut query = out.query_pairs_mut();
-        for (k, v) in &pairs {
-            query.append_pair(k, v);
-        }
-    }
-    out
 }
 
 /// `url` with `param` set to `value` (replacing any value it had), last.
@@ -317,10 +301,6 @@ const BATCH: usize = 40;
 
 #[async_trait]
 impl Check for UnkeyedParam {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let keyed = keyed(ctx, endpoint)?;
         let reference = keyed.reference().cloned().ok_or(super::NO_REFERENCE)?;
@@ -539,22 +519,16 @@ mod tests {
 
     #[tokio::test]
     async fn caches_that_normalise_their_key_are_poisoned_by_another_spelling() {
-        let lowered = scan(KeyRule::LowercasedUrl).await;
-        let case = lowered
-            .findings
-            .iter()
-            .find(|f| f.title.contains("another case"));
-        let case = case.unwrap_or_else(|| panic!("{:?}", lowered.findings));
-        assert_eq!(case.parameter.as_deref(), Some("q"));
-        assert!(case.evidence[0].request.url.contains("q=RAMPART"));
-
-        let decoded = scan(KeyRule::DecodedUrl).await;
-        let encoded = decoded
-            .findings
-            .iter()
-            .find(|f| f.title.contains("encoded"));
-        let encoded = encoded.unwrap_or_else(|| panic!("{:?}", decoded.findings));
-        assert!(encoded.evidence[0].request.url.contains("q=%72ampart"));
+        for (key, title, sent) in [
+            (KeyRule::LowercasedUrl, "another case", "q=RAMPART"),
+            (KeyRule::DecodedUrl, "encoded", "q=%72ampart"),
+        ] {
+            let report = scan(key).await;
+            let found = report.findings.iter().find(|f| f.title.contains(title));
+            let found = found.unwrap_or_else(|| panic!("{key:?}: {:?}", report.findings));
+            assert_eq!(found.parameter.as_deref(), Some("q"));
+            assert!(found.evidence[0].request.url.contains(sent), "{key:?}");
+        }
 
         // A cache that keys on the URL as sent: the origin still reflects
         // `q`, but no spelling of it reaches another key.

@@ -34,7 +34,7 @@ pub use signals::{is_hit, verdict, CacheVerdict};
 use super::Baselines;
 use crate::checks::Skip;
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::buster::BUSTER_PARAM;
+use crate::engine::buster::without_buster;
 use crate::engine::{Caller, Engine, EngineError, Exchange, Probe};
 
 /// What Rampart learned about the target's caches, path by path.
@@ -667,24 +667,6 @@ fn plain_touched(before: &Exchange, after: &Exchange, proof: &[Arc<Exchange>]) -
         }
     }
     None
-}
-
-/// `url` without Rampart's buster parameter.
-fn without_buster(url: &Url) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| k != BUSTER_PARAM)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    let mut plain = url.clone();
-    plain.set_query(None);
-    if !pairs.is_empty() {
-        let mut query = plain.query_pairs_mut();
-        for (k, v) in &pairs {
-            query.append_pair(k, v);
-        }
-    }
-    plain
 }
 
 #[cfg(test)]

@@ -154,32 +154,20 @@ pub fn verdict(exchange: &Exchange) -> (CacheVerdict, Option<String>) {
         };
         return (verdict, Some(format!("Cache-Status: {value}")));
     }
-    if let Some(value) = header(exchange, "x-varnish") {
-        let ids = value.split_whitespace().count();
-        let verdict = if ids >= 2 {
-            CacheVerdict::Hit
-        } else {
-            CacheVerdict::Miss
-        };
-        return (verdict, Some(format!("X-Varnish: {value}")));
+    // Counts: a second transaction id, a hit count, an age above zero.
+    let counted = [
+        header(exchange, "x-varnish").map(|v| {
+            let ids = v.split_whitespace().count() as u64;
+            (ids.saturating_sub(1), format!("X-Varnish: {v}"))
+        }),
+        hits_count(exchange).map(|n| (n, format!("X-Cache-Hits: {n}"))),
+        age(exchange).map(|n| (n, format!("Age: {n}"))),
+    ];
+    match counted.into_iter().flatten().next() {
+        Some((0, signal)) => (CacheVerdict::Miss, Some(signal)),
+        Some((_, signal)) => (CacheVerdict::Hit, Some(signal)),
+        None => (CacheVerdict::Unknown, None),
     }
-    if let Some(hits) = hits_count(exchange) {
-        let verdict = if hits > 0 {
-            CacheVerdict::Hit
-        } else {
-            CacheVerdict::Miss
-        };
-        return (verdict, Some(format!("X-Cache-Hits: {hits}")));
-    }
-    if let Some(age) = age(exchange) {
-        let verdict = if age > 0 {
-            CacheVerdict::Hit
-        } else {
-            CacheVerdict::Miss
-        };
-        return (verdict, Some(format!("Age: {age}")));
-    }
-    (CacheVerdict::Unknown, None)
 }
 
 /// The `Age` header, in seconds.

@@ -46,6 +46,19 @@ async fn profile(config: Config, paths: &[&str]) -> (TestCache, CacheProfile) {
     (cache, profile)
 }
 
+/// The profile of `path` behind a cache keyed by `key` that speaks as
+/// `speaks`, and the path's keying.
+async fn keying_behind(key: KeyRule, speaks: Speaks, path: &str) -> (CacheProfile, Keying) {
+    let config = Config {
+        key,
+        speaks,
+        ..Config::default()
+    };
+    let (_cache, profile) = profile(config, &[path]).await;
+    let keyed = keying(&profile, path);
+    (profile, keyed)
+}
+
 fn keying(profile: &CacheProfile, path: &str) -> Keying {
     profile
         .path(&format!("GET {path}"))
@@ -96,25 +109,14 @@ async fn a_cache_that_ignores_the_query_is_keyed_by_the_encoded_path_and_the_roo
 
 #[tokio::test]
 async fn a_cache_keyed_on_the_host_only_is_keyed_by_a_fresh_host() {
-    let config = Config {
-        key: KeyRule::HostOnly,
-        ..Config::default()
-    };
-    let (_cache, profile) = profile(config, &["/"]).await;
-    assert_eq!(keying(&profile, "/"), Keying::Keyed(KeyComponent::Host));
+    let (_, keyed) = keying_behind(KeyRule::HostOnly, Speaks::Headers, "/").await;
+    assert_eq!(keyed, Keying::Keyed(KeyComponent::Host));
 }
 
 #[tokio::test]
 async fn a_cache_that_only_says_age_is_read_from_its_age_growing() {
-    let config = Config {
-        speaks: Speaks::AgeOnly,
-        ..Config::default()
-    };
-    let (_cache, profile) = profile(config, &["/api/items"]).await;
-    assert_eq!(
-        keying(&profile, "/api/items"),
-        Keying::Keyed(KeyComponent::Query)
-    );
+    let (profile, keyed) = keying_behind(KeyRule::FullUrl, Speaks::AgeOnly, "/api/items").await;
+    assert_eq!(keyed, Keying::Keyed(KeyComponent::Query));
     let path = profile.path("GET /api/items").unwrap();
     // The repeat said `Age: 0`; the proof waited for it to grow.
     assert!(
