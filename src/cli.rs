@@ -31,12 +31,20 @@ pub enum Command {
     Checks,
     /// Explain a check (or the check behind a finding id) and how to fix it.
     Explain(ExplainArgs),
+    /// Merge the output directories of a fleet scan's shards into one fleet
+    /// view: grade per API, findings by check, new and fixed against the
+    /// previous night.
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Base URL of the API, e.g. http://127.0.0.1:8080 (or `target` in rampart.toml).
+    #[arg(conflicts_with = "targets")]
     pub base_url: Option<String>,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 
     /// The project file (default: rampart.toml in the working directory, if any).
     /// Command-line options override it; an empty value ('') resets one of its values.
@@ -105,6 +113,86 @@ pub struct ScanArgs {
     /// Where to look for the plain-HTTP twin of an https target (transport.plain-http).
     #[arg(long, value_name = "PORT", default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..))]
     pub http_port: u16,
+}
+
+/// Scanning a fleet of APIs (`--targets`).
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Scan every API of a targets file (TOML, one [[target]] per API)
+    /// instead of one base URL: one JSON report per API into --out-dir,
+    /// progress events as JSON Lines on standard output.
+    #[arg(long, value_name = "FLEET.toml", requires = "out_dir")]
+    pub targets: Option<PathBuf>,
+
+    /// With --targets: where each API's report goes (created if needed;
+    /// every shard may share it).
+    #[arg(long, value_name = "DIR", requires = "targets")]
+    pub out_dir: Option<PathBuf>,
+
+    /// With --targets: scan only shard I of N (I counts from 0, as
+    /// Kubernetes' JOB_COMPLETION_INDEX does); every API is in exactly one
+    /// shard, chosen by a hash of its name.
+    #[arg(long, value_name = "I/N", requires = "targets")]
+    pub shard: Option<String>,
+
+    /// With --targets: APIs scanned at the same time.
+    #[arg(long, default_value_t = 4, value_name = "N", requires = "targets",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub parallel: u16,
+
+    /// With --targets: skip APIs whose report in --out-dir is complete (a
+    /// shard run again after it was stopped).
+    #[arg(long, requires = "targets")]
+    pub resume: bool,
+
+    /// With --targets: requests per second for all APIs together (0 = only
+    /// each API's own --rate).
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_name = "REQ_PER_S",
+        requires = "targets"
+    )]
+    pub global_rate: f64,
+
+    /// With --targets: requests in flight for all APIs together.
+    #[arg(long, default_value_t = 64, value_name = "N", requires = "targets",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub global_concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Output directories of a fleet scan (each shard's, or one they shared).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+
+    /// Write the fleet view to FILE, in the format its extension names
+    /// (.json, .html, .sarif, .md, .txt) or FORMAT=FILE (repeatable). The
+    /// HTML page links each API's own page, written beside it in
+    /// <name>-apis/. Without -o, a summary goes to standard output.
+    #[arg(short, long, value_name = "FILE|FORMAT=FILE")]
+    pub output: Vec<String>,
+
+    /// The previous night's fleet view (a merge's JSON output): each
+    /// finding is marked new or unchanged per API, fixed ones are listed,
+    /// and --fail-on judges only new findings.
+    #[arg(long, value_name = "FLEET.json")]
+    pub baseline: Option<PathBuf>,
+
+    /// The targets file: its APIs that no shard reported on are listed as
+    /// missing.
+    #[arg(long, value_name = "FLEET.toml")]
+    pub targets: Option<PathBuf>,
+
+    /// Exit with status 1 when a finding at or above this severity exists
+    /// in the fleet (with --baseline: a new one).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,21 +2,29 @@
 //! status of the contract (0 ok, 1 findings at/above --fail-on, 2 error).
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use rampart::cli::{Cli, Command, DemoArgs, ExplainArgs, OutputArgs, ScanArgs};
+use rampart::cli::{Cli, Command, DemoArgs, ExplainArgs, MergeArgs, OutputArgs, ScanArgs};
 use rampart::engine::Redactor;
 use rampart::finding::Severity;
-use rampart::identity::{identities_from_pairs, parse_header};
+use rampart::fleet::events::EventSink;
+use rampart::fleet::merge::MergeInput;
+use rampart::fleet::render;
+use rampart::fleet::run::ShardPlan;
+use rampart::fleet::store::OutDir;
+use rampart::fleet::view::FleetView;
+use rampart::fleet::{self, Fleet, Shard};
 use rampart::progress::Display;
 use rampart::report::triage::Suppression;
 use rampart::report::{self, Format, Report};
 use rampart::sanitize::for_display;
 use rampart::scan::{self, ScanOptions};
+use rampart::settings::{self, Bounds, ScanSettings};
 use rampart::{checks, config, knowledge, lab};
 
 fn main() -> ExitCode {
@@ -45,6 +53,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             explain(args)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Merge(args) => merge_command(args),
     }
 }
 
@@ -63,89 +72,18 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
         config::find(args.config.as_deref(), &here)?
     };
     let file = project.unwrap_or_default();
+    if let Some(targets) = args.fleet.targets.clone() {
+        return fleet_command(&args, &file, &targets);
+    }
     let base_url = config::choose(args.base_url.as_deref(), file.target.as_deref()).context(
         "no target: give the API's base URL, or `target` in rampart.toml (see --config)",
     )?;
-    let target = parse_target(&base_url)?;
+    let settings = settings_for(&args, &file, settings::parse_target(&base_url)?);
     // Everything that can be wrong with the outputs is found now, before
     // the first request.
     let prepared = Prepared::new(&args.output)?;
-    let pairs: Vec<(&str, &str)> = args
-        .identity
-        .chunks(2)
-        .filter_map(|pair| match pair {
-            [name, header] => Some((name.as_str(), header.as_str())),
-            _ => None,
-        })
-        .collect();
-    let mut identities = identities_from_pairs(pairs)?;
-    let mut logins = Vec::new();
-    let mut signers = Vec::new();
-    let cli_identity_file = args
-        .identity_file
-        .as_deref()
-        .map(|p| p.to_string_lossy().into_owned());
-    let file_identity_file = file
-        .identity_file
-        .as_deref()
-        .map(|p| p.to_string_lossy().into_owned());
-    let identity_file = config::choose(cli_identity_file.as_deref(), file_identity_file.as_deref());
-    if let Some(path) = &identity_file {
-        let env = |var: &str| std::env::var(var).ok();
-        for entry in rampart::identity::file::load(std::path::Path::new(path), &env)? {
-            match identities
-                .iter_mut()
-                .find(|i| i.name == entry.identity.name)
-            {
-                Some(existing) => existing.headers.extend(entry.identity.headers),
-                None => identities.push(entry.identity.clone()),
-            }
-            if let Some(recipe) = entry.signing {
-                signers.push((entry.identity.name.clone(), recipe));
-            }
-            if let Some(login) = entry.login {
-                logins.push((entry.identity.name, login));
-            }
-        }
-    }
-    let mut headers = Vec::new();
-    for raw in &args.headers {
-        match parse_header(raw) {
-            Some(header) => headers.push(header),
-            None => bail!("--header must look like 'Name: value'"),
-        }
-    }
-    let bounds = &args.bounds;
-    if !(bounds.timeout.is_finite() && bounds.timeout > 0.0 && bounds.timeout <= 3600.0) {
-        bail!("--timeout must be a number of seconds between 0 and 3600");
-    }
-    if !(bounds.rate.is_finite() && bounds.rate >= 0.0) {
-        bail!("--rate must be a non-negative number of requests per second");
-    }
-    if bounds.max_body_kib == 0 || bounds.max_body_kib > 1024 * 1024 {
-        bail!("--max-body-kib must be between 1 and 1048576");
-    }
-    let mut options = ScanOptions::new(target);
-    let engine = &mut options.engine;
-    engine.identities = identities;
-    engine.logins = logins;
-    engine.signers = signers;
-    engine.default_headers = headers;
-    engine.rate_per_second = (bounds.rate > 0.0).then_some(bounds.rate);
-    engine.concurrency = usize::from(bounds.concurrency);
-    engine.timeout = Duration::from_secs_f64(bounds.timeout);
-    engine.max_requests = Some(bounds.max_requests);
-    engine.body_cap = bounds.max_body_kib * 1024;
-    engine.accept_invalid_certs = args.insecure;
-    engine.plain_http_port = args.http_port;
-    options.spec = config::choose(args.spec.as_deref(), file.spec.as_deref());
-    options.include_checks = config::choose_list(&args.checks, &file.checks);
-    options.skip_checks = config::choose_list(&args.skip_checks, &file.skip_checks);
-    options.include_paths = config::choose_list(&args.include_path, &file.include_paths);
-    options.exclude_paths = config::choose_list(&args.exclude_path, &file.exclude_paths);
-    options.active = args.active;
-    options.login_burst = args.login_burst;
-    options.stack = args.stack.clone();
+    let env = |var: &str| std::env::var(var).ok();
+    let mut options = settings.options(&env)?;
     let redactor = options.engine.redactor();
     let display = Display::new(progress_wanted(&args.output));
     if args.output.verbose {
@@ -178,6 +116,239 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
         }
     }
     emit(&report, &args.output, &prepared, &redactor)
+}
+
+/// The settings of a scan of `target`: the command line over the project
+/// file.
+fn settings_for(args: &ScanArgs, file: &config::ProjectFile, target: url::Url) -> ScanSettings {
+    let cli_identity_file = args
+        .identity_file
+        .as_deref()
+        .map(|p| p.to_string_lossy().into_owned());
+    let file_identity_file = file
+        .identity_file
+        .as_deref()
+        .map(|p| p.to_string_lossy().into_owned());
+    let bounds = &args.bounds;
+    ScanSettings {
+        target,
+        spec: config::choose(args.spec.as_deref(), file.spec.as_deref()),
+        identities: args
+            .identity
+            .chunks(2)
+            .filter_map(|pair| match pair {
+                [name, header] => Some((name.clone(), header.clone())),
+                _ => None,
+            })
+            .collect(),
+        identity_file: config::choose(cli_identity_file.as_deref(), file_identity_file.as_deref())
+            .map(std::path::PathBuf::from),
+        headers: args.headers.clone(),
+        bounds: Bounds {
+            rate: bounds.rate,
+            concurrency: bounds.concurrency,
+            timeout: bounds.timeout,
+            max_requests: bounds.max_requests,
+            max_body_kib: bounds.max_body_kib,
+        },
+        include_checks: config::choose_list(&args.checks, &file.checks),
+        skip_checks: config::choose_list(&args.skip_checks, &file.skip_checks),
+        include_paths: config::choose_list(&args.include_path, &file.include_paths),
+        exclude_paths: config::choose_list(&args.exclude_path, &file.exclude_paths),
+        active: args.active,
+        login_burst: args.login_burst,
+        stack: args.stack.clone(),
+        insecure: args.insecure,
+        http_port: args.http_port,
+    }
+}
+
+/// `rampart scan --targets fleet.toml`: one shard of a fleet, its reports
+/// into `--out-dir`, its progress as JSON Lines on standard output.
+fn fleet_command(args: &ScanArgs, file: &config::ProjectFile, targets: &Path) -> Result<ExitCode> {
+    let output = &args.output;
+    if !output.output.is_empty() || output.baseline.is_some() || output.format != Format::Text {
+        bail!(
+            "with --targets, each API's JSON report goes to --out-dir and standard output carries              progress events; -o, --format and --baseline belong to `rampart merge`"
+        );
+    }
+    let fleet_args = &args.fleet;
+    let fleet = Fleet::load(targets)?;
+    let shard: Shard = match &fleet_args.shard {
+        Some(raw) => raw.parse()?,
+        None => Shard::ALL,
+    };
+    if !(fleet_args.global_rate.is_finite() && fleet_args.global_rate >= 0.0) {
+        bail!("--global-rate must be a non-negative number of requests per second");
+    }
+    let out_dir = fleet_args
+        .out_dir
+        .as_deref()
+        .context("--targets needs --out-dir")?;
+    let out = OutDir::open(out_dir)?;
+    // Checked once here, so a mistake on the command line (or in an
+    // identity file every target shares) is exit status 2 at once rather
+    // than the same failure recorded for every API.
+    let base = settings_for(args, file, fleet.targets[0].url.clone());
+    base.options(&|var: &str| std::env::var(var).ok())?;
+    let plan = ShardPlan {
+        fleet,
+        base,
+        shard,
+        parallel: usize::from(fleet_args.parallel),
+        global_rate: fleet_args.global_rate,
+        global_concurrency: usize::from(fleet_args.global_concurrency),
+        resume: fleet_args.resume,
+        out,
+        suppressions: file.suppressions.clone(),
+        env: Arc::new(|var: &str| std::env::var(var).ok()),
+    };
+    let events = EventSink::stdout(shard.to_string());
+    let summary = runtime()?.block_on(fleet::run::run(plan, events));
+    if !output.quiet && std::io::stderr().is_terminal() {
+        eprintln!(
+            "rampart: shard {shard}: {} scanned, {} failed, {} skipped of {} target(s)",
+            summary.scanned, summary.failed, summary.skipped, summary.targets
+        );
+    }
+    let failed = output
+        .fail_on
+        .is_some_and(|threshold| summary.worst.is_some_and(|worst| worst >= threshold));
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `rampart merge DIR…`: the fleet view in every format asked for.
+fn merge_command(args: MergeArgs) -> Result<ExitCode> {
+    let outputs = merge_outputs(&args.output)?;
+    let fleet = match &args.targets {
+        Some(path) => Some(Fleet::load(path)?),
+        None => None,
+    };
+    let baseline = match &args.baseline {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the baseline {}", path.display()))?;
+            let view = FleetView::parse(&text)
+                .with_context(|| format!("{} is not a Rampart fleet view", path.display()))?;
+            Some((path.display().to_string(), view))
+        }
+        None => None,
+    };
+    let html = outputs.iter().find(|(f, _)| *f == MergeFormat::Html);
+    let pages = html.map(|(_, path)| api_pages_dir(path));
+    let merged = fleet::merge::merge(&MergeInput {
+        dirs: &args.dirs,
+        fleet: fleet.as_ref(),
+        baseline: baseline.as_ref().map(|(file, view)| (file.as_str(), view)),
+        sarif: outputs.iter().any(|(f, _)| *f == MergeFormat::Sarif),
+        pages: pages.as_deref(),
+    })?;
+    if !args.quiet {
+        for warning in &merged.warnings {
+            eprintln!("rampart: warning: {}", for_display(warning));
+        }
+    }
+    let view = merged.view.as_ref().context("the merge produced no view")?;
+    for (format, path) in &outputs {
+        let text = match format {
+            MergeFormat::Json => render::json(view),
+            MergeFormat::Html => render::html(view, &merged, path),
+            MergeFormat::Sarif => render::sarif(view, &merged),
+            MergeFormat::Markdown => render::markdown(view),
+            MergeFormat::Text => render::text(view),
+        };
+        fleet::store::write_atomically(path, text.as_bytes())?;
+    }
+    if outputs.is_empty() && !args.quiet {
+        print!("{}", render::text(view));
+    }
+    let failed = args
+        .fail_on
+        .is_some_and(|threshold| view.worst_to_fail_on().is_some_and(|w| w >= threshold));
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MergeFormat {
+    Json,
+    Html,
+    Sarif,
+    Markdown,
+    Text,
+}
+
+/// `-o fleet.json`, `-o html=fleet.page`: the format from the prefix or
+/// the extension; every path checked before the merge reads anything.
+fn merge_outputs(given: &[String]) -> Result<Vec<(MergeFormat, std::path::PathBuf)>> {
+    let by_name = |name: &str| match name.to_ascii_lowercase().as_str() {
+        "json" => Some(MergeFormat::Json),
+        "html" | "htm" => Some(MergeFormat::Html),
+        "sarif" => Some(MergeFormat::Sarif),
+        "md" | "markdown" => Some(MergeFormat::Markdown),
+        "txt" | "text" => Some(MergeFormat::Text),
+        _ => None,
+    };
+    let mut outputs = Vec::new();
+    for raw in given {
+        let (format, path) = match raw.split_once('=') {
+            Some((name, path)) if name.chars().all(|c| c.is_ascii_alphabetic()) => (
+                by_name(name).with_context(|| {
+                    format!(
+                        "unknown format '{name}' in -o {raw} (json, html, sarif, markdown, text)"
+                    )
+                })?,
+                path,
+            ),
+            _ => {
+                let extension = Path::new(raw)
+                    .extension()
+                    .map(|e| e.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (
+                    by_name(&extension).with_context(|| {
+                        format!(
+                            "-o {raw}: the extension does not name a format                              (.json, .html, .sarif, .md, .txt; or FORMAT=FILE)"
+                        )
+                    })?,
+                    raw.as_str(),
+                )
+            }
+        };
+        if path.is_empty() {
+            bail!("-o {raw} names no file");
+        }
+        let path = std::path::PathBuf::from(path);
+        if outputs.iter().any(|(_, p)| *p == path) {
+            bail!("two outputs would be written to {}", path.display());
+        }
+        outputs.push((format, path));
+    }
+    let plan: Vec<report::output::Output> = outputs
+        .iter()
+        .map(|(_, path)| report::output::Output {
+            format: Format::Json,
+            path: Some(path.clone()),
+        })
+        .collect();
+    report::output::check_writable(&plan)?;
+    Ok(outputs)
+}
+
+/// Where the fleet page's per-API pages go: `fleet.html` → `fleet-apis/`.
+fn api_pages_dir(page: &Path) -> std::path::PathBuf {
+    let stem = page
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "fleet".into());
+    page.with_file_name(format!("{stem}-apis"))
 }
 
 /// The outputs of a scan and its baseline, checked before the scan.
@@ -224,14 +395,6 @@ fn progress_wanted(output: &OutputArgs) -> bool {
 /// (no-color.org).
 fn color_wanted() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-fn parse_target(raw: &str) -> Result<url::Url> {
-    let url = url::Url::parse(raw).with_context(|| format!("invalid base URL '{raw}'"))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        bail!("base URL must be an http:// or https:// URL with a host, got '{raw}'");
-    }
-    Ok(url)
 }
 
 /// Writes the report(s) and decides the exit status.

@@ -158,6 +158,9 @@ pub struct EngineConfig {
     pub accept_invalid_certs: bool,
     /// Where the plain-HTTP twin of an https target is looked for.
     pub plain_http_port: u16,
+    /// Bounds shared with other scans running in the same process (a
+    /// fleet's global rate and concurrency), on top of this scan's own.
+    pub shared_limits: Option<Arc<Limits>>,
 }
 
 impl EngineConfig {
@@ -175,6 +178,7 @@ impl EngineConfig {
             signers: Vec::new(),
             accept_invalid_certs: false,
             plain_http_port: 80,
+            shared_limits: None,
         }
     }
 
@@ -499,6 +503,17 @@ impl Engine {
             .acquire()
             .await
             .map_err(|_| EngineError::BudgetExhausted)?;
+        // The target's own pacing first, then the fleet's: a request waits
+        // for both, and holds both slots while in flight.
+        let _shared_permit = match &self.config.shared_limits {
+            Some(shared) => Some(
+                shared
+                    .acquire()
+                    .await
+                    .map_err(|_| EngineError::BudgetExhausted)?,
+            ),
+            None => None,
+        };
         let mut request = self
             .client
             .request(method, probe.url.clone())

@@ -20,7 +20,7 @@ use super::groups::{self, CheckGroup};
 use super::{BaselineState, Report};
 use crate::finding::{Finding, Severity};
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 :root { --crit:#7b1fa2; --high:#c62828; --med:#ef6c00; --low:#00838f; --info:#546e7a; --line:#d0d7de; --bg:#f6f8fa; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; background: #fff; }

@@ -269,7 +269,7 @@ fn rule_name(id: &str) -> String {
 
 /// The target's origin as a base URI (SARIF wants it to end with a
 /// slash): findings name endpoints by their path from the origin.
-fn base_uri(target: &str) -> String {
+pub(crate) fn base_uri(target: &str) -> String {
     match Url::parse(target) {
         Ok(mut url) => {
             url.set_query(None);

@@ -183,7 +183,14 @@ pub fn suppress(report: &mut Report, suppressions: &[Suppression], today: NaiveD
 
 /// Compares the report's findings with a previous report's, by stable id.
 pub fn compare(report: &mut Report, previous: &Report, file: &str) {
-    let before: HashSet<&str> = previous.findings.iter().map(|f| f.id.as_str()).collect();
+    let previous: Vec<FixedFinding> = previous.findings.iter().map(FixedFinding::from).collect();
+    compare_with(report, &previous, file);
+}
+
+/// [`compare`] with the previous findings in brief, as a fleet view keeps
+/// them (the previous night's `rampart merge` output).
+pub fn compare_with(report: &mut Report, previous: &[FixedFinding], file: &str) {
+    let before: HashSet<&str> = previous.iter().map(|f| f.id.as_str()).collect();
     let now: HashSet<&str> = report
         .findings
         .iter()
@@ -195,8 +202,7 @@ pub fn compare(report: &mut Report, previous: &Report, file: &str) {
         .iter()
         .map(|f| f.id.clone())
         .partition(|id| before.contains(id.as_str()));
-    let (fixed, not_retested): (Vec<&Finding>, Vec<&Finding>) = previous
-        .findings
+    let (fixed, not_retested): (Vec<&FixedFinding>, Vec<&FixedFinding>) = previous
         .iter()
         .filter(|f| !now.contains(f.id.as_str()))
         .partition(|f| retested(report, &f.check));
@@ -204,8 +210,8 @@ pub fn compare(report: &mut Report, previous: &Report, file: &str) {
         file: file.to_string(),
         new,
         unchanged,
-        fixed: fixed.into_iter().map(FixedFinding::from).collect(),
-        not_retested: not_retested.into_iter().map(FixedFinding::from).collect(),
+        fixed: fixed.into_iter().cloned().collect(),
+        not_retested: not_retested.into_iter().cloned().collect(),
     });
 }
 
