@@ -5,6 +5,7 @@
 
 pub mod buster;
 pub mod changes;
+mod dropped;
 pub mod exchange;
 pub mod limits;
 pub mod redact;
@@ -499,42 +500,56 @@ impl Engine {
             .acquire()
             .await
             .map_err(|_| EngineError::BudgetExhausted)?;
-        let mut request = self
-            .client
-            .request(method, probe.url.clone())
-            .headers(header_map);
-        if let Some(body) = &probe.body {
-            request = request.body(body.clone());
-        }
-        let started = Instant::now();
-        let timeout = self.config.timeout;
-        let response = tokio::time::timeout(timeout, async {
-            let response = request.send().await.map_err(|e| self.classify(&e))?;
-            let status = response.status().as_u16();
-            let http_version = format!("{:?}", response.version());
-            let response_headers: Vec<(String, String)> = response
-                .headers()
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
+        // A safe request whose connection the server dropped before the
+        // answer came (a pooled connection it had just closed, or a reset
+        // while it was busy) goes out once more on a fresh connection, as
+        // browsers and curl do; a second drop is the answer.
+        let mut retried = false;
+        let (started, response) = loop {
+            let mut request = self
+                .client
+                .request(method.clone(), probe.url.clone())
+                .headers(header_map.clone());
+            if let Some(body) = &probe.body {
+                request = request.body(body.clone());
+            }
+            let started = Instant::now();
+            let timeout = self.config.timeout;
+            let answer = tokio::time::timeout(timeout, async {
+                let response = request.send().await?;
+                let status = response.status().as_u16();
+                let http_version = format!("{:?}", response.version());
+                let response_headers: Vec<(String, String)> = response
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| {
+                        (
+                            n.as_str().to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                let (body, truncated) = read_capped(response, self.config.body_cap).await?;
+                Ok::<_, reqwest::Error>(RecordedResponse {
+                    status,
+                    http_version,
+                    headers: response_headers,
+                    body,
+                    truncated,
                 })
-                .collect();
-            let (body, truncated) = read_capped(response, self.config.body_cap)
-                .await
-                .map_err(|e| self.classify(&e))?;
-            Ok::<_, EngineError>(RecordedResponse {
-                status,
-                http_version,
-                headers: response_headers,
-                body,
-                truncated,
             })
-        })
-        .await
-        .map_err(|_| EngineError::Timeout(timeout))??;
+            .await
+            .map_err(|_| EngineError::Timeout(timeout))?;
+            match answer {
+                Ok(response) => break (started, response),
+                Err(error)
+                    if !retried && method.is_safe() && dropped::connection_dropped(&error) =>
+                {
+                    retried = true;
+                }
+                Err(error) => return Err(self.classify(&error)),
+            }
+        };
 
         let exchange = Arc::new(Exchange::new(
             RecordedRequest {
