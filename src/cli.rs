@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan a running API.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Start the built-in vulnerable lab API on 127.0.0.1 and scan it.
     Demo(DemoArgs),
     /// List every check: id, family, severity, mode, summary.
@@ -75,6 +75,18 @@ pub struct ScanArgs {
     /// Skip checks matching these globs.
     #[arg(long, value_delimiter = ',', value_name = "GLOB,...")]
     pub skip_checks: Vec<String>,
+
+    /// Only scan endpoints whose path matches these globs (`*` matches
+    /// anything), e.g. '/api/v2/*'. A path named without `*` is requested
+    /// even when its name looks like an action (see --exclude-path).
+    #[arg(long, value_delimiter = ',', value_name = "GLOB,...")]
+    pub include_path: Vec<String>,
+
+    /// Never request endpoints whose path matches these globs. Reads whose
+    /// path, operationId or summary names an action (reset, seed, logout,
+    /// delete, …) are left out without being listed here.
+    #[arg(long, value_delimiter = ',', value_name = "GLOB,...")]
+    pub exclude_path: Vec<String>,
 
     /// Assume this stack for remediation instead of fingerprinting, e.g. flask+dynamodb.
     #[arg(long, value_name = "STACK")]

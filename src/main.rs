@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use rampart::cli::{Cli, Command, DemoArgs, ExplainArgs, OutputArgs, ScanArgs};
+use rampart::discover::safety::PathFilter;
 use rampart::engine::Redactor;
 use rampart::finding::Severity;
 use rampart::identity::{identities_from_pairs, parse_header};
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Scan(args) => scan_command(args),
+        Command::Scan(args) => scan_command(*args),
         Command::Demo(args) => demo_command(args),
         Command::Checks => {
             print_checks();
@@ -117,6 +118,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     options.spec = args.spec.clone();
     options.include_checks = args.checks.clone();
     options.skip_checks = args.skip_checks.clone();
+    options.paths = PathFilter::new(args.include_path.clone(), args.exclude_path.clone());
     options.active = args.active;
     options.login_burst = args.login_burst;
     options.stack = args.stack.clone();
@@ -137,6 +139,12 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
         );
     }
     if !args.output.quiet {
+        for warning in &report.warnings {
+            eprintln!(
+                "rampart: warning: {}",
+                redactor.redact_supplied(&warning.message)
+            );
+        }
         for change in report.changes_left() {
             eprintln!(
                 "rampart: NOT RESTORED: {}: {}",

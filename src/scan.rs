@@ -11,12 +11,16 @@ use futures::stream::{self, StreamExt};
 use thiserror::Error;
 use url::Url;
 
-use crate::checks::{self, runner::Runner};
+use crate::checks;
+use crate::checks::runner::{Runner, Settings};
+use crate::discover::safety::reads_like_an_action;
+use crate::discover::safety::PathFilter;
 use crate::discover::{self, DiscoverError, Discovered};
 use crate::engine::{Caller, Engine, EngineConfig, EngineError, Exchange, Probe};
-use crate::facts::{self, Baselines};
+use crate::facts::watch::Watch;
+use crate::facts::{self, Baselines, Volatility};
 use crate::report::finalize::{self, Finished};
-use crate::report::{Report, ReportError};
+use crate::report::{Report, ReportError, Warning};
 use crate::stack::Stack;
 
 /// Where progress notes go.
@@ -31,6 +35,8 @@ pub struct ScanOptions {
     pub spec: Option<String>,
     pub include_checks: Vec<String>,
     pub skip_checks: Vec<String>,
+    /// `--include-path` / `--exclude-path`.
+    pub paths: PathFilter,
     /// `--active`: state-changing probes are allowed.
     pub active: bool,
     /// Allow a bounded burst of failed logins (rate-limit check).
@@ -48,6 +54,7 @@ impl ScanOptions {
             spec: None,
             include_checks: Vec::new(),
             skip_checks: Vec::new(),
+            paths: PathFilter::default(),
             active: false,
             login_burst: false,
             stack: None,
@@ -92,10 +99,13 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     }
     let runner = Runner::new(
         selected,
-        options.engine.identities.len(),
-        options.active,
-        options.login_burst,
-        options.engine.concurrency,
+        Settings {
+            identities: options.engine.identities.len(),
+            active: options.active,
+            allow_burst: options.login_burst,
+            concurrency: options.engine.concurrency,
+            paths: options.paths.clone(),
+        },
     );
     let mut engine = Engine::new(options.engine.clone()).map_err(ScanError::Engine)?;
     runner.watch(&mut engine);
@@ -119,8 +129,14 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     ));
 
     // Discover the endpoints.
-    let discovered =
-        discover::discover(&engine, options.spec.as_deref(), &first_caller, &root).await?;
+    let discovered = discover::discover(
+        &engine,
+        options.spec.as_deref(),
+        &first_caller,
+        &root,
+        &options.paths,
+    )
+    .await?;
     options.note(&format!(
         "{} endpoints ({})",
         discovered.endpoints.len(),
@@ -131,12 +147,25 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     let mut errors: Vec<ReportError> = Vec::new();
     let baselines = baseline(
         &engine,
+        &runner,
         &discovered,
         &callers,
         options.engine.concurrency,
         &mut errors,
     )
     .await;
+
+    // Each answered endpoint once more: what changes between identical
+    // requests (ids, times) is set aside by every comparison, and a few
+    // answers are kept to tell, at the end, whether the data changed.
+    let (volatility, repeats) = Volatility::learn(
+        &engine,
+        &discovered.endpoints,
+        &baselines,
+        options.engine.concurrency,
+    )
+    .await;
+    let watch = Watch::choose(&repeats, &discovered.endpoints, &volatility);
 
     // Fingerprint the stack, for remediation.
     let stack = match &options.stack {
@@ -146,7 +175,8 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     options.note(&format!("stack: {}", stack.label()));
 
     // Learn what the checks need to know about the target.
-    let facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
+    let mut facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
+    facts.volatility = volatility;
     if facts.cache.cache_seen {
         options.note(&format!(
             "cache: {} (stores responses: {}, buster keyed: {})",
@@ -162,6 +192,18 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         .probe_endpoints(&engine, &discovered, &baselines, &facts)
         .await;
     runner.probe_target(&engine, &root, &facts).await;
+
+    // Did a read change the API's data? (An --active scan changes it on
+    // purpose and says how in its changes.)
+    let mut warnings = Vec::new();
+    if !options.active {
+        let changed = watch.changed(&engine).await;
+        if !changed.is_empty() {
+            let warning = data_changed(&changed, &baselines);
+            options.note(&warning.message);
+            warnings.push(warning);
+        }
+    }
 
     // Finalise: findings and errors, redacted, in the report.
     let results = runner.finish();
@@ -180,9 +222,41 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         drafts: results.drafts,
         coverage: results.coverage,
         changes: engine.journal().changes(),
+        warnings,
         errors,
         redactor: &engine.redactor(),
     }))
+}
+
+/// The warning that the data of the `changed` endpoints changed during a
+/// read-only scan, naming as suspects the reads whose answers report an
+/// action ("Database populated.").
+fn data_changed(changed: &[String], baselines: &Baselines) -> Warning {
+    let suspects: Vec<String> = baselines
+        .iter()
+        .filter(|(_, exchanges)| {
+            exchanges.iter().any(|e| {
+                (200..300).contains(&e.response.status) && reads_like_an_action(e.body_text())
+            })
+        })
+        .map(|(label, _)| label.clone())
+        .collect();
+    let blame = if suspects.is_empty() {
+        "No answer says which request did it; every endpoint requested is listed in the report."
+            .to_string()
+    } else {
+        format!(
+            "Suspects (their answers report an action): {}; exclude them with --exclude-path.",
+            suspects.join(", ")
+        )
+    };
+    Warning {
+        message: format!(
+            "The API's data changed while Rampart was scanning ({} answered differently at the end              than after the baseline): a read it sent has a side effect, and findings that compare              answers may be unreliable. {blame}",
+            changed.join(", ")
+        ),
+        endpoints: suspects,
+    }
 }
 
 /// The stack, from what the scan has seen so far plus one harmless request
@@ -207,13 +281,18 @@ async fn fingerprint(
 /// One request per read-only endpoint per caller; checks compare these.
 async fn baseline(
     engine: &Engine,
+    runner: &Runner,
     discovered: &Discovered,
     callers: &[Caller],
     concurrency: usize,
     errors: &mut Vec<ReportError>,
 ) -> Baselines {
     let mut jobs = Vec::new();
-    for endpoint in discovered.endpoints.iter().filter(|e| e.is_read_only()) {
+    let requested = discovered
+        .endpoints
+        .iter()
+        .filter(|e| e.is_read_only() && runner.endpoint_skip(e, &discovered.base_path).is_none());
+    for endpoint in requested {
         let Some(path) = endpoint.concrete_path_and_query(&discovered.base_path) else {
             errors.push(ReportError {
                 endpoint: endpoint.label(),

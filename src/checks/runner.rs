@@ -11,6 +11,7 @@ use futures::stream::{self, StreamExt};
 
 use super::coverage::{CheckCoverage, Tally, ALL_ENDPOINTS, TARGET};
 use super::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
+use crate::discover::safety::{state_changing_word, PathFilter};
 use crate::discover::{Discovered, Endpoint};
 use crate::engine::{Engine, EngineError, Exchange};
 use crate::facts::{Baselines, Needs, TargetFacts};
@@ -110,29 +111,33 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What the runner needs to know about the scan.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// How many identities the scan has.
+    pub identities: usize,
+    /// `--active`: endpoints that change state are probed too.
+    pub active: bool,
+    /// `--login-burst`.
+    pub allow_burst: bool,
+    pub concurrency: usize,
+    /// `--include-path` / `--exclude-path`.
+    pub paths: PathFilter,
+}
+
 /// Runs the selected checks of one scan and keeps what they report.
 pub struct Runner {
     /// The selected checks the scan runs, in registry order: not those
     /// switched off for the whole scan (state-changing ones without
     /// `--active`, cross-identity ones without enough identities).
     checks: Vec<&'static dyn Check>,
-    /// `--active`: endpoints that change state are probed too.
-    active: bool,
-    /// `--login-burst`.
-    allow_burst: bool,
-    concurrency: usize,
+    settings: Settings,
     record: Arc<Record>,
 }
 
 impl Runner {
-    /// The runner of `selected` for a scan with `identities` identities.
-    pub fn new(
-        selected: Vec<&'static dyn Check>,
-        identities: usize,
-        active: bool,
-        allow_burst: bool,
-        concurrency: usize,
-    ) -> Self {
+    /// The runner of `selected` for a scan with these `settings`.
+    pub fn new(selected: Vec<&'static dyn Check>, settings: Settings) -> Self {
         let record = Arc::new(Record::default());
         let mut checks = Vec::new();
         {
@@ -140,7 +145,7 @@ impl Runner {
             for check in selected {
                 let meta = check.meta();
                 tally.expect(meta);
-                match switched_off(meta, identities, active) {
+                match switched_off(meta, settings.identities, settings.active) {
                     Some(skip) => tally.skipped(meta, ALL_ENDPOINTS, skip),
                     None => checks.push(check),
                 }
@@ -148,9 +153,10 @@ impl Runner {
         }
         Runner {
             checks,
-            active,
-            allow_burst,
-            concurrency: concurrency.max(1),
+            settings: Settings {
+                concurrency: settings.concurrency.max(1),
+                ..settings
+            },
             record,
         }
     }
@@ -185,9 +191,21 @@ impl Runner {
         });
     }
 
-    /// Why no check may request `endpoint` in this scan, if none may.
-    pub fn endpoint_skip(&self, endpoint: &Endpoint) -> Option<Skip> {
-        (!endpoint.is_read_only() && !self.active).then_some(Skip::NeedsActive)
+    /// Why no check (and no baseline) may request `endpoint` in this scan,
+    /// if none may: the user's path globs leave it out, it is a read whose
+    /// name says it acts (unless the user named it), or it changes state
+    /// and the scan is not `--active`.
+    pub fn endpoint_skip(&self, endpoint: &Endpoint, base_path: &str) -> Option<Skip> {
+        let paths = &self.settings.paths;
+        if !paths.admits_endpoint(endpoint, base_path) {
+            return Some(Skip::Excluded);
+        }
+        if let Some(word) = state_changing_word(endpoint) {
+            if !paths.names_endpoint(endpoint, base_path) {
+                return Some(Skip::LooksStateChanging(word.to_string()));
+            }
+        }
+        (!endpoint.is_read_only() && !self.settings.active).then_some(Skip::NeedsActive)
     }
 
     /// Runs every endpoint check on every endpoint it may probe (read-only
@@ -203,7 +221,7 @@ impl Runner {
     ) {
         let mut probed: Vec<&Endpoint> = Vec::new();
         for endpoint in &discovered.endpoints {
-            match self.endpoint_skip(endpoint) {
+            match self.endpoint_skip(endpoint, &discovered.base_path) {
                 Some(skip) => {
                     let mut tally = lock(&self.record.tally);
                     for check in self
@@ -229,14 +247,14 @@ impl Runner {
                     base_path: &discovered.base_path,
                     baselines: baselines.get(&endpoint.label()).unwrap_or(&none),
                     facts,
-                    allow_burst: self.allow_burst,
+                    allow_burst: self.settings.allow_burst,
                 };
                 async move {
                     let outcome = check.probe(&ctx, endpoint).await;
                     (check, endpoint, outcome)
                 }
             })
-            .buffer_unordered(self.concurrency)
+            .buffer_unordered(self.settings.concurrency)
             .for_each(|(check, endpoint, outcome)| {
                 self.record
                     .record(check.meta(), Place::Endpoint(endpoint), outcome);
@@ -428,7 +446,16 @@ mod tests {
         };
         let facts = TargetFacts::default();
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
-        let runner = Runner::new(selected(), 1, active, false, 4);
+        let runner = Runner::new(
+            selected(),
+            Settings {
+                identities: 1,
+                active,
+                allow_burst: false,
+                concurrency: 4,
+                paths: PathFilter::default(),
+            },
+        );
         let needs = runner.needs();
         runner
             .probe_endpoints(&engine, &discovered, &Baselines::new(), &facts)
@@ -502,6 +529,46 @@ mod tests {
                 ("t.whole", 1, Vec::new()),
             ]
         );
+    }
+
+    #[test]
+    fn reads_that_look_like_actions_and_excluded_paths_are_never_requested() {
+        let runner = |include: &[&str], exclude: &[&str], active: bool| {
+            Runner::new(
+                selected(),
+                Settings {
+                    identities: 1,
+                    active,
+                    allow_burst: false,
+                    concurrency: 1,
+                    paths: PathFilter::new(
+                        include.iter().map(|s| s.to_string()).collect(),
+                        exclude.iter().map(|s| s.to_string()).collect(),
+                    ),
+                },
+            )
+        };
+        let reset = Endpoint::discovered("/reset", EndpointSource::Spec);
+        let users = Endpoint::discovered("/users", EndpointSource::Spec);
+        let plain = runner(&[], &[], true);
+        assert_eq!(
+            plain.endpoint_skip(&reset, ""),
+            Some(Skip::LooksStateChanging("reset".into()))
+        );
+        assert_eq!(plain.endpoint_skip(&users, ""), None);
+        // Named by the user, it is requested; a glob does not name it.
+        assert_eq!(
+            runner(&["/reset"], &[], false).endpoint_skip(&reset, ""),
+            None
+        );
+        assert!(runner(&["/*"], &[], false)
+            .endpoint_skip(&reset, "")
+            .is_some());
+        let excluded = runner(&[], &["/us*"], false);
+        assert_eq!(excluded.endpoint_skip(&users, ""), Some(Skip::Excluded));
+        let elsewhere = runner(&["/api/*"], &[], false);
+        assert_eq!(elsewhere.endpoint_skip(&users, ""), Some(Skip::Excluded));
+        assert_eq!(elsewhere.endpoint_skip(&users, "/api"), None);
     }
 
     #[tokio::test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use futures::stream::{self, StreamExt};
 use url::Url;
 
+use super::safety::{state_changing_word, PathFilter};
 use super::{parse_spec, Discovered, Endpoint, EndpointSource};
 use crate::engine::{Caller, Engine, Exchange, Probe};
 
@@ -80,7 +81,12 @@ pub async fn find_published_spec(engine: &Engine, caller: &Caller) -> Option<Dis
 }
 
 /// Follows same-origin links found in JSON bodies, breadth first, bounded.
-pub async fn crawl_links(engine: &Engine, caller: &Caller, root: &Arc<Exchange>) -> Vec<Endpoint> {
+pub async fn crawl_links(
+    engine: &Engine,
+    caller: &Caller,
+    root: &Arc<Exchange>,
+    paths: &PathFilter,
+) -> Vec<Endpoint> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let root_path = root_path(engine.target());
     seen.insert(root_path.clone());
@@ -105,12 +111,17 @@ pub async fn crawl_links(engine: &Engine, caller: &Caller, root: &Arc<Exchange>)
             if found.len() >= MAX_CRAWLED || !seen.insert(path.clone()) {
                 continue;
             }
+            let endpoint = Endpoint::discovered(&path, EndpointSource::Crawl);
+            if !paths.admits(&path) || state_changing_word(&endpoint).is_some() {
+                found.push(endpoint);
+                continue;
+            }
             if let Ok(next) = engine
                 .send(Probe::get(engine.buster().bust(&url)).as_caller(caller.clone()))
                 .await
             {
                 if next.response.status < 400 {
-                    found.push(Endpoint::discovered(&path, EndpointSource::Crawl));
+                    found.push(endpoint);
                     queue.push_back((next, depth + 1));
                 }
             }

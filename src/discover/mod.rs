@@ -3,6 +3,7 @@
 //! links in JSON responses and trying a short built-in path list.
 
 pub mod crawl;
+pub mod safety;
 pub mod sample;
 pub mod spec;
 
@@ -56,6 +57,8 @@ pub struct Endpoint {
     /// Some(true): the spec requires credentials; Some(false): explicitly public.
     pub requires_auth: Option<bool>,
     pub operation_id: Option<String>,
+    /// The operation's summary (or the first line of its description).
+    pub summary: Option<String>,
     pub source: EndpointSource,
 }
 
@@ -70,6 +73,7 @@ impl Endpoint {
             body_content_type: None,
             requires_auth: None,
             operation_id: None,
+            summary: None,
             source,
         }
     }
@@ -209,12 +213,16 @@ pub async fn load_spec(engine: &Engine, source: &str) -> Result<ApiSpec, Discove
 /// Finds the target's endpoints, in order of trust: the spec the user gave
 /// (`spec_source`), else a spec the target publishes at a well-known path,
 /// else the links in its JSON responses (starting from `root`, the scan's
-/// first exchange) plus a short list of common paths. Requests go as `caller`.
+/// first exchange) plus a short list of common paths. Requests go as `caller`,
+/// never to a path `paths` leaves out or whose name looks like an action
+/// (such links are listed as endpoints all the same, so that the report
+/// says they were not requested).
 pub async fn discover(
     engine: &Engine,
     spec_source: Option<&str>,
     caller: &Caller,
     root: &Arc<Exchange>,
+    paths: &safety::PathFilter,
 ) -> Result<Discovered, DiscoverError> {
     if let Some(source) = spec_source {
         let spec = load_spec(engine, source).await?;
@@ -223,7 +231,7 @@ pub async fn discover(
     if let Some(found) = crawl::find_published_spec(engine, caller).await {
         return Ok(found);
     }
-    let mut endpoints = crawl::crawl_links(engine, caller, root).await;
+    let mut endpoints = crawl::crawl_links(engine, caller, root, paths).await;
     let known = endpoints.iter().map(|e| e.path.clone()).collect();
     endpoints.extend(crawl::probe_common_paths(engine, caller, &known).await);
     Ok(Discovered {

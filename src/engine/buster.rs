@@ -30,6 +30,22 @@ impl CacheBuster {
         format!("{:x}{:x}", self.run & 0xffff_ffff_ffff, n)
     }
 
+    /// `url` with its buster (if any) replaced by a fresh one: the same
+    /// request again, on a cache key no one has used.
+    pub fn rebust(&self, url: &Url) -> Url {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(name, _)| name != BUSTER_PARAM)
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect();
+        let mut clean = url.clone();
+        clean.set_query(None);
+        if !kept.is_empty() {
+            clean.query_pairs_mut().extend_pairs(kept);
+        }
+        self.bust(&clean)
+    }
+
     /// `url` with a fresh buster parameter appended.
     pub fn bust(&self, url: &Url) -> Url {
         let mut busted = url.clone();
@@ -52,5 +68,9 @@ mod tests {
         let two = buster.bust(&url);
         assert_ne!(one, two);
         assert!(one.as_str().starts_with("http://h/a?x=1&rampart_cb="));
+        let again = buster.rebust(&one);
+        assert!(again.as_str().starts_with("http://h/a?x=1&rampart_cb="));
+        assert_eq!(again.as_str().matches(BUSTER_PARAM).count(), 1);
+        assert_ne!(again, one);
     }
 }

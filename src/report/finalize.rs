@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{score, CheckCoverage, Report, ReportEndpoint, ReportError, Skipped, Tool, SCHEMA};
+use super::{
+    score, CheckCoverage, Report, ReportEndpoint, ReportError, Skipped, Tool, Warning, SCHEMA,
+};
 use crate::checks::coverage;
 use crate::checks::runner::{Drafts, Failure};
 use crate::checks::CheckMeta;
@@ -36,6 +38,8 @@ pub struct Finished<'a> {
     pub coverage: Vec<coverage::CheckCoverage>,
     /// The state changes the scan made.
     pub changes: Vec<Change>,
+    /// What the user must know about the scan as a whole.
+    pub warnings: Vec<Warning>,
     /// What could not be probed, in the order it happened.
     pub errors: Vec<ReportError>,
     /// Redacts what the scan's inputs and the target's answers hold secret.
@@ -75,6 +79,18 @@ pub fn report(scan: Finished<'_>) -> Report {
                 request: scan.redactor.redact_text(&change.request),
                 what: scan.redactor.redact_text(&change.what),
                 restored: change.restored,
+            })
+            .collect(),
+        warnings: scan
+            .warnings
+            .into_iter()
+            .map(|w| Warning {
+                message: scan.redactor.redact_text(&w.message),
+                endpoints: w
+                    .endpoints
+                    .iter()
+                    .map(|e| scan.redactor.redact_text(e))
+                    .collect(),
             })
             .collect(),
         errors: errors(scan.errors, scan.redactor),
