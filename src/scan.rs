@@ -158,14 +158,25 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     // Each answered endpoint once more: what changes between identical
     // requests (ids, times) is set aside by every comparison, and a few
     // answers are kept to tell, at the end, whether the data changed.
-    let (volatility, repeats) = Volatility::learn(
+    let learned = Volatility::learn(
         &engine,
         &discovered.endpoints,
         &baselines,
         options.engine.concurrency,
     )
     .await;
-    let watch = Watch::choose(&repeats, &discovered.endpoints, &volatility);
+    let watch = Watch::choose(
+        &learned.references,
+        &discovered.endpoints,
+        &learned.volatility,
+    );
+    options.note(&format!(
+        "{} endpoints answer identical requests differently; watching {} for a change of data",
+        learned.volatility.volatile_count(),
+        watch.labels().join(", ")
+    ));
+    let volatility = learned.volatility;
+    let mut changed = learned.changed_during_baseline;
 
     // Fingerprint the stack, for remediation.
     let stack = match &options.stack {
@@ -197,11 +208,13 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     // purpose and says how in its changes.)
     let mut warnings = Vec::new();
     if !options.active {
-        let changed = watch.changed(&engine).await;
+        for label in watch.changed(&engine).await {
+            if !changed.contains(&label) {
+                changed.push(label);
+            }
+        }
         if !changed.is_empty() {
-            let warning = data_changed(&changed, &baselines);
-            options.note(&warning.message);
-            warnings.push(warning);
+            warnings.push(data_changed(&changed, &baselines));
         }
     }
 
@@ -252,7 +265,9 @@ fn data_changed(changed: &[String], baselines: &Baselines) -> Warning {
     };
     Warning {
         message: format!(
-            "The API's data changed while Rampart was scanning ({} answered differently at the end              than after the baseline): a read it sent has a side effect, and findings that compare              answers may be unreliable. {blame}",
+            "The API's data changed while Rampart was scanning ({} answered with other data \
+             than before): a read it sent has a side effect, and findings that compare answers \
+             may be unreliable. {blame}",
             changed.join(", ")
         ),
         endpoints: suspects,

@@ -3,10 +3,12 @@
 //!
 //! A check that compares two answers — "is this the same data?" — must not
 //! read a new request id as new data. The scan repeats one baseline request
-//! per endpoint right after the baseline; the JSON fields that differ
-//! between the two are the endpoint's volatile fields, and comparisons
+//! per endpoint right after the baseline, and once more when the repeat
+//! differs from it: the JSON fields that differ between the two repeats,
+//! sent back to back, are the endpoint's volatile fields, and comparisons
 //! ignore them ([`Volatility::same_data`]), saying so in the evidence
-//! ([`Volatility::note`]).
+//! ([`Volatility::note`]). What else differs between the baseline and the
+//! repeats is a change of data during the baseline.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -35,6 +37,21 @@ pub enum Varies {
 #[derive(Debug, Clone, Default)]
 pub struct Volatility {
     by_endpoint: BTreeMap<String, Varies>,
+}
+
+/// What repeating the baseline taught.
+#[derive(Debug, Default)]
+pub struct Learned {
+    pub volatility: Volatility,
+    /// Per repeated endpoint: its baseline answer and the latest repeat.
+    pub references: Vec<(Arc<Exchange>, Arc<Exchange>)>,
+    /// Endpoints whose data changed between the baseline and the repeats.
+    pub changed_during_baseline: Vec<String>,
+}
+
+/// The baseline request `first` of `endpoint` once more.
+async fn repeat(engine: &Engine, first: &Exchange, endpoint: &Endpoint) -> Option<Arc<Exchange>> {
+    engine.send(replay(engine, first, endpoint)?).await.ok()
 }
 
 /// Where a leaf or a value sits in a JSON document; array items as `*`.
@@ -127,14 +144,16 @@ fn masked_text(text: &str) -> String {
 
 impl Volatility {
     /// Repeats, for every endpoint with a successful baseline, the first
-    /// such request (same caller, fresh buster) and records what changed.
+    /// such request (same caller, fresh buster), and once more back to back
+    /// when the repeat differs: what differs between the two repeats is
+    /// volatile, what else differs from the baseline changed meanwhile.
     pub async fn learn(
         engine: &Engine,
         endpoints: &[Endpoint],
         baselines: &Baselines,
         concurrency: usize,
-    ) -> (Volatility, Vec<(Arc<Exchange>, Arc<Exchange>)>) {
-        let jobs: Vec<(String, Arc<Exchange>, Probe)> = endpoints
+    ) -> Learned {
+        let jobs: Vec<(String, Arc<Exchange>, &Endpoint)> = endpoints
             .iter()
             .filter_map(|endpoint| {
                 let label = endpoint.label();
@@ -142,25 +161,45 @@ impl Volatility {
                     .get(&label)?
                     .iter()
                     .find(|e| (200..300).contains(&e.response.status))?;
-                let probe = replay(engine, first, endpoint)?;
-                Some((label, Arc::clone(first), probe))
+                Some((label, Arc::clone(first), endpoint))
             })
             .collect();
-        let repeats = stream::iter(jobs)
-            .map(|(label, first, probe)| async move { (label, first, engine.send(probe).await) })
+        let repeated = stream::iter(jobs)
+            .map(|(label, first, endpoint)| async move {
+                let once = repeat(engine, &first, endpoint).await;
+                let twice = match &once {
+                    Some(once) if once.response.body != first.response.body => {
+                        repeat(engine, &first, endpoint).await
+                    }
+                    _ => None,
+                };
+                (label, first, once, twice)
+            })
             .buffered(concurrency.max(1))
             .collect::<Vec<_>>()
             .await;
-        let mut volatility = Volatility::default();
-        let mut pairs = Vec::new();
-        for (label, first, repeat) in repeats {
-            let Ok(repeat) = repeat else { continue };
-            volatility
-                .by_endpoint
-                .insert(label, Varies::between(&first, &repeat));
-            pairs.push((first, repeat));
+        let mut learned = Learned::default();
+        for (label, first, once, twice) in repeated {
+            let Some(once) = once else { continue };
+            let varies = match &twice {
+                Some(twice) => Varies::between(&once, twice),
+                None => Varies::Not,
+            };
+            if !varies.same_data(&first, &once) {
+                learned.changed_during_baseline.push(label.clone());
+            }
+            learned.volatility.by_endpoint.insert(label, varies);
+            learned.references.push((first, twice.unwrap_or(once)));
         }
-        (volatility, pairs)
+        learned
+    }
+
+    /// How many endpoints vary between identical requests.
+    pub fn volatile_count(&self) -> usize {
+        self.by_endpoint
+            .values()
+            .filter(|v| **v != Varies::Not)
+            .count()
     }
 
     /// How the endpoint labelled `label` (`GET /path`) varies.

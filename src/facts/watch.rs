@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use super::{Varies, Volatility};
+use crate::discover::safety::reads_like_an_action;
 use crate::discover::Endpoint;
 use crate::engine::{Engine, Exchange};
 use crate::facts::visit_leaves;
@@ -58,7 +59,11 @@ impl Watch {
                     e.method == repeat.request.method
                         && Some(e.path.as_str()) == repeat.endpoint_template.as_deref()
                 })?;
-                let data = (200..300).contains(&repeat.response.status) && leaves(repeat) > 0;
+                // Data, and not an answer that reports an action: asking
+                // such an endpoint again would act again.
+                let data = (200..300).contains(&repeat.response.status)
+                    && leaves(repeat) > 0
+                    && !reads_like_an_action(repeat.body_text());
                 let readable = !matches!(volatility.of(&endpoint.label()), Varies::Text);
                 (data && readable).then(|| (repeat, endpoint, leaves(repeat)))
             })
@@ -90,13 +95,9 @@ impl Watch {
         Watch { watched }
     }
 
-    /// How many endpoints are watched.
-    pub fn len(&self) -> usize {
-        self.watched.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.watched.is_empty()
+    /// The watched endpoints' labels.
+    pub fn labels(&self) -> Vec<String> {
+        self.watched.iter().map(|w| w.endpoint.label()).collect()
     }
 
     /// The watched endpoints whose data changed since the baseline: each
