@@ -78,6 +78,43 @@ impl Endpoint {
         }
     }
 
+    /// Public by design: the spec says so (`security: []`), or the path is
+    /// one every API serves to anyone — documentation, the spec document
+    /// itself, health and status pages.
+    pub fn public_by_design(&self) -> bool {
+        if self.requires_auth == Some(false) {
+            return true;
+        }
+        let last = self
+            .path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        matches!(
+            last.as_str(),
+            "health"
+                | "healthz"
+                | "healthcheck"
+                | "livez"
+                | "readyz"
+                | "ping"
+                | "status"
+                | "version"
+                | "docs"
+                | "redoc"
+                | "swagger"
+                | "swagger-ui"
+                | "api-docs"
+                | "openapi"
+                | "openapi.json"
+                | "openapi.yaml"
+                | "swagger.json"
+                | "swagger.yaml"
+        )
+    }
+
     /// Read-only methods may be sent without `--active`.
     pub fn is_read_only(&self) -> bool {
         matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS")
@@ -279,6 +316,27 @@ mod tests {
             schema_type: None,
             format: None,
         }
+    }
+
+    #[test]
+    fn public_by_design_is_what_the_spec_or_the_path_says() {
+        let mut listed = Endpoint::discovered("/api/users", EndpointSource::Spec);
+        assert!(!listed.public_by_design());
+        listed.requires_auth = Some(false);
+        assert!(listed.public_by_design());
+        for path in [
+            "/api/health",
+            "/status",
+            "/v3/api-docs",
+            "/openapi.json",
+            "/docs/",
+        ] {
+            assert!(
+                Endpoint::discovered(path, EndpointSource::Crawl).public_by_design(),
+                "{path}"
+            );
+        }
+        assert!(!Endpoint::discovered("/api/status/{id}", EndpointSource::Spec).public_by_design());
     }
 
     #[test]
