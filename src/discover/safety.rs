@@ -212,6 +212,70 @@ pub fn state_changing_word(endpoint: &Endpoint) -> Option<&'static str> {
     in_path.or_else(in_operation).or_else(in_summary)
 }
 
+/// Words that name a credential: what a probe must never change on the
+/// user's identities.
+const CREDENTIALS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "email",
+    "mfa",
+    "otp",
+    "totp",
+    "2fa",
+    "apikey",
+    "key",
+    "keys",
+    "secret",
+    "credential",
+    "credentials",
+    "token",
+    "tokens",
+];
+
+/// The credential named in a field name (`new_password`, `email`), if any.
+pub fn is_credential_field(name: &str) -> bool {
+    words(name)
+        .iter()
+        .any(|w| CREDENTIALS.contains(&w.as_str()))
+}
+
+/// The credential an endpoint's path names (`/me/password`), if any: an
+/// endpoint that exists to change it.
+pub fn credential_in_path(endpoint: &Endpoint) -> Option<&'static str> {
+    endpoint
+        .path
+        .split('/')
+        .filter(|segment| !segment.starts_with('{'))
+        .find_map(|segment| {
+            words(segment)
+                .iter()
+                .find_map(|w| CREDENTIALS.iter().copied().find(|c| c == w))
+        })
+}
+
+/// The credential a write to `endpoint` would change, if any: a word of
+/// its path or of a field of its body sample (`/me/password`,
+/// `{"email": …}`, `{"new_password": …}`).
+pub fn credential_word(endpoint: &Endpoint) -> Option<&'static str> {
+    let in_name = |name: &str| {
+        words(name)
+            .iter()
+            .find_map(|w| CREDENTIALS.iter().copied().find(|c| c == w))
+    };
+    let in_path = endpoint
+        .path
+        .split('/')
+        .filter(|segment| !segment.starts_with('{'))
+        .find_map(in_name);
+    let in_body = || match &endpoint.body_sample {
+        Some(serde_json::Value::Object(fields)) => fields.keys().find_map(|k| in_name(k)),
+        _ => None,
+    };
+    in_path.or_else(in_body)
+}
+
 /// `*` matches any run of characters (slashes included); everything else
 /// matches itself.
 fn glob_matches(pattern: &str, text: &str) -> bool {
@@ -352,6 +416,25 @@ mod tests {
             "{{\"deleted\": true, \"pad\": \"{}\"}}",
             "x".repeat(3000)
         )));
+    }
+
+    #[test]
+    fn writes_that_would_change_a_credential_are_recognised() {
+        let mut put = get("/api/me/password");
+        put.method = "PUT".into();
+        assert_eq!(credential_word(&put), Some("password"));
+        let mut patch = get("/api/users/{user_id}");
+        patch.method = "PATCH".into();
+        assert_eq!(credential_word(&patch), None);
+        patch.body_sample = Some(serde_json::json!({"display_name": "A", "newPassword": "x"}));
+        assert_eq!(credential_word(&patch), Some("password"));
+        patch.body_sample = Some(serde_json::json!({"email": "a@x.test"}));
+        assert_eq!(credential_word(&patch), Some("email"));
+        assert_eq!(
+            credential_word(&get("/api/keys/{key_id}/rotate")),
+            Some("keys")
+        );
+        assert_eq!(credential_word(&get("/api/monkeys")), None);
     }
 
     #[test]

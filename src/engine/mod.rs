@@ -408,14 +408,28 @@ impl Engine {
     }
 
     pub async fn send(&self, probe: Probe) -> Result<Arc<Exchange>, EngineError> {
-        let headers = self.headers_for(&probe)?;
-        let exchange = self.send_once(&probe, headers).await?;
+        let exchange = self.send_renewing(&probe).await?;
+        // Every write the target accepted is a change until a check says
+        // it undid it (see `Journal`).
+        let writes = !matches!(probe.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        if writes && (200..300).contains(&exchange.response.status) {
+            self.journal
+                .write_accepted(&format!("{} {}", probe.method, exchange.endpoint_path()));
+        }
+        Ok(exchange)
+    }
+
+    /// Sends `probe`; a 401 for an identity that logs in renews its token
+    /// and retries once.
+    async fn send_renewing(&self, probe: &Probe) -> Result<Arc<Exchange>, EngineError> {
+        let headers = self.headers_for(probe)?;
+        let exchange = self.send_once(probe, headers).await?;
         if let Caller::Identity(name) = &probe.caller {
             let renewable = self.config.logins.iter().any(|(n, _)| n == name);
             if exchange.response.status == 401 && renewable {
                 self.login(name).await?;
-                let headers = self.headers_for(&probe)?;
-                return self.send_once(&probe, headers).await;
+                let headers = self.headers_for(probe)?;
+                return self.send_once(probe, headers).await;
             }
         }
         Ok(exchange)
