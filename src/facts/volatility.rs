@@ -256,6 +256,16 @@ impl Varies {
         }
     }
 
+    /// The answer's body with what varies set aside, as text: what two
+    /// answers are compared by when they are compared as text.
+    pub fn stable_text(&self, exchange: &Exchange) -> String {
+        match (self, exchange.body_json()) {
+            (Varies::Fields(fields), Some(json)) => without(json, fields, "", 0).to_string(),
+            (Varies::Text, _) => masked_text(exchange.body_text()),
+            _ => exchange.body_text().to_string(),
+        }
+    }
+
     /// "Compared without …" for evidence, when something varies.
     pub fn note(&self) -> Option<String> {
         match self {

@@ -28,7 +28,7 @@ use crate::checks::{Family, ProbeContext, Skip};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
 use crate::facts::identities::is_id_param;
-use crate::facts::SignedLink;
+use crate::facts::{SignedLink, Varies};
 use crate::identity::signing::flip;
 
 /// The family's checks, in the order `rampart checks` lists them.
@@ -114,6 +114,16 @@ pub(crate) fn capability(link: &SignedLink) -> Option<String> {
     ))
 }
 
+/// `step`, with a note on what a comparison set aside when the answers
+/// vary between identical requests.
+pub(crate) fn compared(step: impl Into<String>, varies: &Varies) -> String {
+    let step = step.into();
+    match varies.note() {
+        Some(note) => format!("{step} ({note})"),
+        None => step,
+    }
+}
+
 /// The signed links that point at `endpoint`.
 pub(crate) fn links_for<'a>(ctx: &'a ProbeContext<'_>, endpoint: &Endpoint) -> Vec<&'a SignedLink> {
     let template = format!("{}{}", ctx.base_path.trim_end_matches('/'), endpoint.path);
@@ -132,9 +142,23 @@ pub(crate) struct Genuine<'a> {
     /// The fresh URL the owner fetched.
     pub url: Url,
     pub answer: Arc<Exchange>,
+    /// How the link's answer varies between two identical fetches (a
+    /// request id, a time): comparisons set that aside.
+    pub varies: Varies,
 }
 
 impl Genuine<'_> {
+    /// `other` carries the data the genuine answer does (what varies
+    /// between identical fetches set aside).
+    pub fn same_data(&self, other: &Exchange) -> bool {
+        self.varies.same_data(&self.answer, other)
+    }
+
+    /// An evidence step's words, with what the comparison set aside.
+    pub fn compared(&self, step: impl Into<String>) -> String {
+        compared(step, &self.varies)
+    }
+
     /// The owner fetches the link again with `param` set to `value`
     /// (removed when `None`), on a fresh URL.
     pub async fn fetch_with(
@@ -162,10 +186,13 @@ pub(crate) async fn genuine_link<'a>(
     if !success_json(&answer) {
         return Err(Skip::Missing("the signed link gives its owner no data"));
     }
+    // Once more, to learn what changes between identical fetches.
+    let (_, again) = fetch_as_owner(ctx, endpoint, link).await?;
     Ok(Genuine {
         link,
         owner: Caller::Identity(link.owner.clone()),
         url,
+        varies: Varies::between(&answer, &again),
         answer,
     })
 }

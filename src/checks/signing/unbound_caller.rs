@@ -11,7 +11,6 @@
 use async_trait::async_trait;
 
 use super::{capability, expiry_param, genuine_link};
-use crate::checks::probe::same_response;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
 use crate::engine::Caller;
@@ -40,7 +39,7 @@ impl Check for UnboundCaller {
 
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let signed = genuine_link(ctx, endpoint).await?;
-        let (link, owner, genuine) = (signed.link, signed.owner, signed.answer);
+        let (link, owner, genuine) = (signed.link, signed.owner.clone(), &signed.answer);
         let strangers: Vec<Caller> = ctx
             .identities()
             .into_iter()
@@ -51,7 +50,7 @@ impl Check for UnboundCaller {
             let replayed = ctx
                 .get(endpoint, &ctx.fresh(&link.url), &stranger, &[])
                 .await?;
-            if !same_response(&genuine, &replayed) {
+            if !signed.same_data(&replayed) {
                 continue;
             }
             let who = stranger.label().to_string();
@@ -96,7 +95,11 @@ impl Check for UnboundCaller {
                 &genuine,
                 None,
             )
-            .evidence(format!("{who} uses the same link"), &replayed, None)]);
+            .evidence(
+                signed.compared(format!("{who} uses the same link")),
+                &replayed,
+                None,
+            )]);
         }
         Ok(Vec::new())
     }
