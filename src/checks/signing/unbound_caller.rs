@@ -92,7 +92,7 @@ impl Check for UnboundCaller {
             .key("caller")
             .evidence(
                 format!("{} uses its own signed link", link.owner),
-                &genuine,
+                genuine,
                 None,
             )
             .evidence(
