@@ -204,6 +204,12 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         .await;
     runner.probe_target(&engine, &root, &facts).await;
 
+    // Nothing is confirmed on one answer: each confirmed finding's decisive
+    // step once more, on a fresh cache buster.
+    runner
+        .confirm(&engine, &discovered, &baselines, &facts, &root)
+        .await;
+
     // Did a read change the API's data? (An --active scan changes it on
     // purpose and says how in its changes.)
     let mut warnings = Vec::new();

@@ -13,9 +13,10 @@ use super::coverage::{CheckCoverage, Tally, ALL_ENDPOINTS, TARGET};
 use super::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
 use crate::discover::safety::{state_changing_word, PathFilter};
 use crate::discover::{Discovered, Endpoint};
-use crate::engine::{Engine, EngineError, Exchange};
+use crate::engine::{Caller, Engine, EngineError, Exchange, Probe};
+use crate::facts::volatility::replay;
 use crate::facts::{Baselines, Needs, TargetFacts};
-use crate::finding::FindingDraft;
+use crate::finding::{stable_id, Confidence, FindingDraft};
 
 /// Finding drafts, each with the check that made it.
 pub type Drafts = Vec<(&'static CheckMeta, FindingDraft)>;
@@ -42,7 +43,7 @@ pub struct Results {
 #[derive(Clone, Copy)]
 enum Place<'a> {
     /// A passive check, on one captured exchange.
-    Exchange(&'a Exchange),
+    Exchange(&'a Arc<Exchange>),
     Endpoint(&'a Endpoint),
     Target,
 }
@@ -69,11 +70,38 @@ impl Place<'_> {
     }
 }
 
+/// Where a draft came from: what confirming it repeats.
+#[derive(Clone)]
+enum Origin {
+    /// A passive check's judgment of this exchange.
+    Exchange(Arc<Exchange>),
+    /// An endpoint check's probe of the endpoint with this label.
+    Endpoint(String),
+    Target,
+}
+
+impl Origin {
+    fn of(place: Place<'_>) -> Origin {
+        match place {
+            Place::Exchange(exchange) => Origin::Exchange(Arc::clone(exchange)),
+            Place::Endpoint(endpoint) => Origin::Endpoint(endpoint.label()),
+            Place::Target => Origin::Target,
+        }
+    }
+}
+
+/// A draft as recorded: the check that made it and where.
+struct Recorded {
+    check: &'static CheckMeta,
+    draft: FindingDraft,
+    origin: Origin,
+}
+
 /// What the checks produced so far; shared with the engine's observer,
 /// which runs the passive checks on whatever task sent the request.
 #[derive(Default)]
 struct Record {
-    drafts: Mutex<Drafts>,
+    drafts: Mutex<Vec<Recorded>>,
     failures: Mutex<Vec<Failure>>,
     tally: Mutex<Tally>,
 }
@@ -85,7 +113,14 @@ impl Record {
         match outcome {
             Ok(found) => {
                 lock(&self.tally).probed(check, &label);
-                lock(&self.drafts).extend(found.into_iter().map(|d| (check, d)));
+                if !found.is_empty() {
+                    let origin = Origin::of(place);
+                    lock(&self.drafts).extend(found.into_iter().map(|draft| Recorded {
+                        check,
+                        draft,
+                        origin: origin.clone(),
+                    }));
+                }
             }
             Err(Skip::Failed(error)) => {
                 lock(&self.tally).skipped(check, &label, Skip::Failed(error.clone()));
@@ -290,14 +325,174 @@ impl Runner {
         }
     }
 
+    /// Confirms every `confirmed` draft by repeating its decisive step on a
+    /// fresh cache buster: an endpoint check probes the endpoint again, a
+    /// target-wide check runs again, a passive check judges a fresh copy of
+    /// the exchange it judged (reads only: a write is not sent twice for
+    /// this). A draft whose finding does not come back — same check,
+    /// endpoint and key, confirmed again — is kept as `tentative`, saying
+    /// why: one answer is not proof.
+    pub async fn confirm(
+        &self,
+        engine: &Engine,
+        discovered: &Discovered,
+        baselines: &Baselines,
+        facts: &TargetFacts,
+        root: &Arc<Exchange>,
+    ) {
+        let pending: Vec<(usize, &'static CheckMeta, Origin)> = lock(&self.record.drafts)
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.draft.confidence == Confidence::Confirmed)
+            .map(|(i, r)| (i, r.check, r.origin.clone()))
+            .collect();
+        // One repeat per check and place, whatever number of drafts it made.
+        let mut repeats: Vec<(&'static CheckMeta, Origin, Vec<usize>)> = Vec::new();
+        for (index, check, origin) in pending {
+            let same = |(c, o, _): &&mut (&CheckMeta, Origin, Vec<usize>)| {
+                c.id == check.id
+                    && match (o, &origin) {
+                        (Origin::Endpoint(a), Origin::Endpoint(b)) => a == b,
+                        (Origin::Target, Origin::Target) => true,
+                        (Origin::Exchange(a), Origin::Exchange(b)) => Arc::ptr_eq(a, b),
+                        _ => false,
+                    }
+            };
+            match repeats.iter_mut().find(|r| same(r)) {
+                Some((_, _, indices)) => indices.push(index),
+                None => repeats.push((check, origin, vec![index])),
+            }
+        }
+        let none: &[Arc<Exchange>] = &[];
+        let outcomes = stream::iter(repeats)
+            .map(|(meta, origin, indices)| {
+                let check = self.checks.iter().copied().find(|c| c.meta().id == meta.id);
+                async move {
+                    let Some(check) = check else {
+                        return (indices, None);
+                    };
+                    let again = match &origin {
+                        Origin::Endpoint(label) => {
+                            let Some(endpoint) =
+                                discovered.endpoints.iter().find(|e| &e.label() == label)
+                            else {
+                                return (indices, None);
+                            };
+                            let ctx = ProbeContext {
+                                engine,
+                                base_path: &discovered.base_path,
+                                baselines: baselines.get(label).map_or(none, Vec::as_slice),
+                                facts,
+                                allow_burst: self.settings.allow_burst,
+                            };
+                            check.probe(&ctx, endpoint).await
+                        }
+                        Origin::Target => {
+                            let ctx = TargetContext {
+                                engine,
+                                root,
+                                facts,
+                            };
+                            match check.probe_target(&ctx).await {
+                                Ok(mut found) => {
+                                    found.extend(
+                                        check.judge_target(root, facts).unwrap_or_default(),
+                                    );
+                                    Ok(found)
+                                }
+                                Err(skip) => Err(skip),
+                            }
+                        }
+                        Origin::Exchange(exchange) => {
+                            match replayed(engine, discovered, exchange).await {
+                                Some(Ok(fresh)) => check.inspect(&fresh),
+                                Some(Err(skip)) => Err(skip),
+                                // A write is not sent again to confirm it.
+                                None => return (indices, None),
+                            }
+                        }
+                    };
+                    (indices, Some((meta, again)))
+                }
+            })
+            .buffer_unordered(self.settings.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        let mut drafts = lock(&self.record.drafts);
+        for (indices, again) in outcomes {
+            let Some((meta, again)) = again else { continue };
+            let found: Vec<String> = match &again {
+                Ok(found) => found
+                    .iter()
+                    .filter(|d| d.confidence == Confidence::Confirmed)
+                    .map(|d| stable_id(meta.id, &d.method, &d.path, &d.key))
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            for index in indices {
+                let Some(recorded) = drafts.get_mut(index) else {
+                    continue;
+                };
+                let draft = &mut recorded.draft;
+                let id = stable_id(meta.id, &draft.method, &draft.path, &draft.key);
+                if found.contains(&id) {
+                    continue;
+                }
+                let why = match &again {
+                    Ok(_) => "repeating its decisive step on a fresh cache buster did not give the same result"
+                        .to_string(),
+                    Err(skip) => format!("repeating its decisive step was not possible ({skip})"),
+                };
+                draft.confidence = Confidence::Tentative;
+                draft.description = format!(
+                    "{} Not confirmed: {why}, so this is reported as tentative.",
+                    draft.description
+                );
+            }
+        }
+    }
+
     /// Everything the checks reported.
     pub fn finish(self) -> Results {
         Results {
-            drafts: std::mem::take(&mut *lock(&self.record.drafts)),
+            drafts: std::mem::take(&mut *lock(&self.record.drafts))
+                .into_iter()
+                .map(|r| (r.check, r.draft))
+                .collect(),
             failures: std::mem::take(&mut *lock(&self.record.failures)),
             coverage: std::mem::take(&mut *lock(&self.record.tally)).finish(),
         }
     }
+}
+
+/// A fresh copy of a read a passive check judged: the same request, same
+/// caller and the endpoint's sample headers, on a fresh buster. `None` for
+/// a write (never sent twice to confirm a finding).
+async fn replayed(
+    engine: &Engine,
+    discovered: &Discovered,
+    exchange: &Exchange,
+) -> Option<Result<Arc<Exchange>, Skip>> {
+    if !matches!(exchange.request.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+        return None;
+    }
+    let label = format!("{} {}", exchange.request.method, exchange.endpoint_path());
+    let endpoint = discovered.endpoints.iter().find(|e| e.label() == label);
+    let probe = match endpoint {
+        Some(endpoint) => replay(engine, exchange, endpoint)?,
+        None => {
+            let url = url::Url::parse(&exchange.request.url).ok()?;
+            let mut probe = Probe::get(engine.buster().rebust(&url))
+                .as_caller(match &exchange.request.identity {
+                    Some(name) => Caller::Identity(name.clone()),
+                    None => Caller::Anonymous,
+                })
+                .template(exchange.endpoint_template.clone());
+            probe.method = exchange.request.method.clone();
+            probe
+        }
+    };
+    Some(engine.send(probe).await.map_err(Skip::from))
 }
 
 /// Why `check` cannot run at all in a scan with `identities` identities
@@ -596,6 +791,92 @@ mod tests {
             vec![
                 ("no identifier found", "GET /skipped".to_string()),
                 ("failed", "POST /fails".to_string())
+            ]
+        );
+    }
+
+    /// Confirms on `GET /stable`; on `GET /once`, only the first time.
+    struct Flaky(std::sync::atomic::AtomicUsize);
+
+    static FLAKY_META: CheckMeta = meta(
+        "t.flaky",
+        Mode::Active,
+        RunsOn::Endpoints,
+        0,
+        Needs::NOTHING,
+    );
+
+    #[async_trait]
+    impl Check for Flaky {
+        fn meta(&self) -> &'static CheckMeta {
+            &FLAKY_META
+        }
+
+        async fn probe(&self, _ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+            let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
+            let first = endpoint.path != "/once"
+                || self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            let mut draft = FindingDraft::at_exchange(&root, Severity::High, Confidence::Confirmed)
+                .key(endpoint.path.clone())
+                .description("Seen.");
+            draft.method = endpoint.method.clone();
+            draft.path = endpoint.path.clone();
+            Ok(if first { vec![draft] } else { Vec::new() })
+        }
+    }
+
+    static FLAKY: Flaky = Flaky(std::sync::atomic::AtomicUsize::new(0));
+
+    #[tokio::test]
+    async fn a_confirmed_finding_that_does_not_come_back_is_tentative_and_says_why() {
+        let engine = Engine::new(EngineConfig::new(
+            url::Url::parse("http://127.0.0.1:9/").unwrap(),
+        ))
+        .unwrap();
+        let discovered = Discovered {
+            endpoints: vec![
+                Endpoint::discovered("/stable", EndpointSource::Spec),
+                Endpoint::discovered("/once", EndpointSource::Spec),
+            ],
+            base_path: String::new(),
+            spec: None,
+            spec_source: None,
+        };
+        let facts = TargetFacts::default();
+        let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
+        let runner = Runner::new(
+            vec![&FLAKY as &dyn Check],
+            Settings {
+                concurrency: 2,
+                ..Settings::default()
+            },
+        );
+        let baselines = Baselines::new();
+        runner
+            .probe_endpoints(&engine, &discovered, &baselines, &facts)
+            .await;
+        runner
+            .confirm(&engine, &discovered, &baselines, &facts, &root)
+            .await;
+        let results = runner.finish();
+        let mut seen: Vec<(String, Confidence, bool)> = results
+            .drafts
+            .iter()
+            .map(|(_, d)| {
+                (
+                    d.path.clone(),
+                    d.confidence,
+                    d.description
+                        .contains("Not confirmed: repeating its decisive step"),
+                )
+            })
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            vec![
+                ("/once".to_string(), Confidence::Tentative, true),
+                ("/stable".to_string(), Confidence::Confirmed, false),
             ]
         );
     }
