@@ -325,13 +325,14 @@ impl Runner {
         }
     }
 
-    /// Confirms every `confirmed` draft by repeating its decisive step on a
-    /// fresh cache buster: an endpoint check probes the endpoint again, a
+    /// Confirms every `confirmed` draft, and every draft a passive check
+    /// drew from a server error, by repeating its decisive step on a fresh
+    /// cache buster: an endpoint check probes the endpoint again, a
     /// target-wide check runs again, a passive check judges a fresh copy of
     /// the exchange it judged (reads only: a write is not sent twice for
     /// this). A draft whose finding does not come back — same check,
-    /// endpoint and key, confirmed again — is kept as `tentative`, saying
-    /// why: one answer is not proof.
+    /// endpoint and key, as certain as before — is kept as `tentative`,
+    /// saying why: one answer is not proof.
     pub async fn confirm(
         &self,
         engine: &Engine,
@@ -343,7 +344,12 @@ impl Runner {
         let pending: Vec<(usize, &'static CheckMeta, Origin)> = lock(&self.record.drafts)
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.draft.confidence == Confidence::Confirmed)
+            .filter(|(_, r)| {
+                // Also what a passive check read in a server error: a 500
+                // can be a moment's accident (or one the scan caused).
+                let failed = matches!(&r.origin, Origin::Exchange(e) if e.response.status >= 500);
+                r.draft.confidence == Confidence::Confirmed || failed
+            })
             .map(|(i, r)| (i, r.check, r.origin.clone()))
             .collect();
         // One repeat per check and place, whatever number of drafts it made.
@@ -421,11 +427,10 @@ impl Runner {
         let mut drafts = lock(&self.record.drafts);
         for (indices, again) in outcomes {
             let Some((meta, again)) = again else { continue };
-            let found: Vec<String> = match &again {
+            let found: Vec<(String, Confidence)> = match &again {
                 Ok(found) => found
                     .iter()
-                    .filter(|d| d.confidence == Confidence::Confirmed)
-                    .map(|d| stable_id(meta.id, &d.method, &d.path, &d.key))
+                    .map(|d| (stable_id(meta.id, &d.method, &d.path, &d.key), d.confidence))
                     .collect(),
                 Err(_) => Vec::new(),
             };
@@ -435,7 +440,10 @@ impl Runner {
                 };
                 let draft = &mut recorded.draft;
                 let id = stable_id(meta.id, &draft.method, &draft.path, &draft.key);
-                if found.contains(&id) {
+                if found
+                    .iter()
+                    .any(|(again, confidence)| *again == id && *confidence >= draft.confidence)
+                {
                     continue;
                 }
                 let why = match &again {
@@ -879,5 +887,57 @@ mod tests {
                 ("/stable".to_string(), Confidence::Confirmed, false),
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn what_a_passive_check_read_in_a_server_error_is_judged_again() {
+        let engine = Engine::new(EngineConfig::new(
+            url::Url::parse("http://127.0.0.1:9/").unwrap(),
+        ))
+        .unwrap();
+        let discovered = Discovered {
+            endpoints: Vec::new(),
+            base_path: String::new(),
+            spec: None,
+            spec_source: None,
+        };
+        let runner = Runner::new(selected(), Settings::default());
+        let error_page = exchange("http://127.0.0.1:9/x?rampart_cb=1", None, 500, &[], "boom");
+        let page = exchange("http://127.0.0.1:9/y?rampart_cb=1", None, 200, &[], "fine");
+        for (seen, confidence) in [(&error_page, Confidence::Firm), (&page, Confidence::Firm)] {
+            let draft = FindingDraft::at_exchange(seen, Severity::Medium, confidence).key("k");
+            runner
+                .record
+                .record(&WATCHES, Place::Exchange(seen), Ok(vec![draft]));
+        }
+        let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
+        runner
+            .confirm(
+                &engine,
+                &discovered,
+                &Baselines::new(),
+                &TargetFacts::default(),
+                &root,
+            )
+            .await;
+        let results = runner.finish();
+        let mut seen: Vec<(String, Confidence)> = results
+            .drafts
+            .iter()
+            .map(|(_, d)| (d.path.clone(), d.confidence))
+            .collect();
+        seen.sort();
+        // Nothing listens: the 500 could not be seen again, so it is only
+        // tentative; the 200 was not a candidate and keeps its confidence.
+        assert_eq!(
+            seen,
+            vec![
+                ("/x".to_string(), Confidence::Tentative),
+                ("/y".to_string(), Confidence::Firm)
+            ]
+        );
+        assert!(results.drafts.iter().any(|(_, d)| d
+            .description
+            .contains("repeating its decisive step was not possible")));
     }
 }

@@ -103,7 +103,24 @@ impl Journal {
     /// endpoint whose accepted writes no check accounted for — the writes
     /// themselves, not undone.
     pub fn changes(&self) -> Vec<Change> {
-        let mut changes: Vec<Change> = self.lock().iter().flatten().cloned().collect();
+        // The same change made and undone again (a finding confirmed by
+        // repeating its probe) is one entry that says how often.
+        let mut changes: Vec<Change> = Vec::new();
+        let mut times: Vec<usize> = Vec::new();
+        for change in self.lock().iter().flatten() {
+            match changes.iter().position(|c| c == change) {
+                Some(at) => times[at] += 1,
+                None => {
+                    changes.push(change.clone());
+                    times.push(1);
+                }
+            }
+        }
+        for (change, n) in changes.iter_mut().zip(times) {
+            if n > 1 {
+                change.what = format!("{} ({n} times)", change.what);
+            }
+        }
         let writes = self.writes();
         for (request, count) in &writes.accepted {
             if writes.accounted.contains(request) {
@@ -141,6 +158,8 @@ mod tests {
         let kept = journal.made("PATCH /u/{id}", "role set on alice's record");
         let undone = journal.made("POST /items", "item created");
         journal.restored(undone, Some("item created and deleted".into()));
+        let again = journal.made("POST /items", "item created");
+        journal.restored(again, Some("item created and deleted".into()));
         let ignored = journal.made("PATCH /u/{id}", "is_admin sent");
         journal.unchanged(ignored);
         let changes = journal.changes();
@@ -161,7 +180,7 @@ mod tests {
         assert!(!changes[2].restored);
         assert!(!changes[0].restored);
         assert_eq!(changes[0].what, "role set on alice's record");
-        assert_eq!(changes[1].what, "item created and deleted");
+        assert_eq!(changes[1].what, "item created and deleted (2 times)");
         assert!(changes[1].restored);
         let _ = kept;
     }
