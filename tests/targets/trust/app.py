@@ -207,6 +207,16 @@ def respond(payload, status: int = 200, headers=None):
     return resp
 
 
+def fail(status: int, message: str, headers=None):
+    """An error answer, with the request id and time every answer carries."""
+    return respond({"error": message, "status": status}, status, headers)
+
+
+# Public by design, and meant to be cached by anyone: the same for every
+# caller (request id and time apart).
+PUBLIC_CACHE = {"Cache-Control": "public, max-age=30"}
+
+
 @app.errorhandler(sqlite3.OperationalError)
 def database_unavailable(exc):
     # Tables dropped by a reset in progress: the shop is down for a moment.
@@ -297,19 +307,20 @@ def status():
     count("status")
     with _COUNTS_LOCK:
         served = COUNTS["status"]
-    return respond({"status": "ok", "time": time.time(), "requests_served": served})
+    return respond({"status": "ok", "time": time.time(), "requests_served": served}, headers=PUBLIC_CACHE)
 
 
 @app.get("/api/users")
 def public_users():
     rows = db().execute("SELECT username, display_name FROM users ORDER BY username").fetchall()
-    return respond({"users": [{"username": r["username"], "display_name": r["display_name"]} for r in rows]})
+    users = [{"username": r["username"], "display_name": r["display_name"]} for r in rows]
+    return respond({"users": users}, headers=PUBLIC_CACHE)
 
 
 @app.get("/api/products")
 def products():
     rows = db().execute("SELECT * FROM products ORDER BY product_id").fetchall()
-    return respond({"products": [dict(r) for r in rows]})
+    return respond({"products": [dict(r) for r in rows]}, headers=PUBLIC_CACHE)
 
 
 @app.get("/api/products/<product_id>")
@@ -341,7 +352,7 @@ def login():
         return error(400, "username and password are required strings")
     row = db().execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
     if row is None or row["password_hash"] != password_hash(password):
-        return error(401, "invalid username or password")
+        return fail(401, "invalid username or password")
     return respond({"api_key": row["api_key"], "user_id": row["user_id"]})
 
 
