@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use futures::stream::{self, StreamExt};
 
 use super::coverage::{CheckCoverage, Tally, ALL_ENDPOINTS, TARGET};
-use super::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
+use super::{CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
 use crate::discover::safety::{state_changing_word, PathFilter};
 use crate::discover::{Discovered, Endpoint};
 use crate::engine::{Caller, Engine, EngineError, Exchange, Probe};
@@ -165,23 +165,22 @@ pub struct Runner {
     /// The selected checks the scan runs, in registry order: not those
     /// switched off for the whole scan (state-changing ones without
     /// `--active`, cross-identity ones without enough identities).
-    checks: Vec<&'static dyn Check>,
+    checks: Vec<&'static CheckMeta>,
     settings: Settings,
     record: Arc<Record>,
 }
 
 impl Runner {
     /// The runner of `selected` for a scan with these `settings`.
-    pub fn new(selected: Vec<&'static dyn Check>, settings: Settings) -> Self {
+    pub fn new(selected: Vec<&'static CheckMeta>, settings: Settings) -> Self {
         let record = Arc::new(Record::default());
         let mut checks = Vec::new();
         {
             let mut tally = lock(&record.tally);
             for check in selected {
-                let meta = check.meta();
-                tally.expect(meta);
-                match switched_off(meta, settings.identities, settings.active) {
-                    Some(skip) => tally.skipped(meta, ALL_ENDPOINTS, skip),
+                tally.expect(check);
+                match switched_off(check, settings.identities, settings.active) {
+                    Some(skip) => tally.skipped(check, ALL_ENDPOINTS, skip),
                     None => checks.push(check),
                 }
             }
@@ -200,27 +199,27 @@ impl Runner {
     pub fn needs(&self) -> Needs {
         self.checks
             .iter()
-            .fold(Needs::NOTHING, |needs, c| needs.and(c.meta().needs))
+            .fold(Needs::NOTHING, |needs, c| needs.and(c.needs))
     }
 
-    fn running(&self, runs_on: RunsOn) -> impl Iterator<Item = &'static dyn Check> + '_ {
+    fn running(&self, runs_on: RunsOn) -> impl Iterator<Item = &'static CheckMeta> + '_ {
         self.checks
             .iter()
             .copied()
-            .filter(move |c| c.meta().runs_on == runs_on)
+            .filter(move |c| c.runs_on == runs_on)
     }
 
     /// Lets the passive checks judge every exchange the engine captures,
     /// whoever sent it, from now on.
     pub fn watch(&self, engine: &mut Engine) {
-        let passive: Vec<&'static dyn Check> = self.running(RunsOn::Exchanges).collect();
+        let passive: Vec<&'static CheckMeta> = self.running(RunsOn::Exchanges).collect();
         let record = Arc::clone(&self.record);
         engine.observe(move |exchange: &Arc<Exchange>| {
             for check in &passive {
                 record.record(
-                    check.meta(),
+                    check,
                     Place::Exchange(exchange),
-                    check.inspect(exchange),
+                    check.check.inspect(exchange),
                 );
             }
         });
@@ -259,18 +258,14 @@ impl Runner {
             match self.endpoint_skip(endpoint, &discovered.base_path) {
                 Some(skip) => {
                     let mut tally = lock(&self.record.tally);
-                    for check in self
-                        .checks
-                        .iter()
-                        .filter(|c| c.meta().runs_on != RunsOn::Target)
-                    {
-                        tally.skipped(check.meta(), &endpoint.label(), skip.clone());
+                    for check in self.checks.iter().filter(|c| c.runs_on != RunsOn::Target) {
+                        tally.skipped(check, &endpoint.label(), skip.clone());
                     }
                 }
                 None => probed.push(endpoint),
             }
         }
-        let jobs: Vec<(&'static dyn Check, &Endpoint)> = self
+        let jobs: Vec<(&'static CheckMeta, &Endpoint)> = self
             .running(RunsOn::Endpoints)
             .flat_map(|check| probed.iter().map(move |e| (check, *e)))
             .collect();
@@ -285,14 +280,14 @@ impl Runner {
                     allow_burst: self.settings.allow_burst,
                 };
                 async move {
-                    let outcome = check.probe(&ctx, endpoint).await;
+                    let outcome = check.check.probe(&ctx, endpoint).await;
                     (check, endpoint, outcome)
                 }
             })
             .buffer_unordered(self.settings.concurrency)
             .for_each(|(check, endpoint, outcome)| {
                 self.record
-                    .record(check.meta(), Place::Endpoint(endpoint), outcome);
+                    .record(check, Place::Endpoint(endpoint), outcome);
                 std::future::ready(())
             })
             .await;
@@ -308,8 +303,8 @@ impl Runner {
             facts,
         };
         for check in self.running(RunsOn::Target) {
-            let outcome = match check.probe_target(&ctx).await {
-                Ok(mut found) => match check.judge_target(root, facts) {
+            let outcome = match check.check.probe_target(&ctx).await {
+                Ok(mut found) => match check.check.judge_target(root, facts) {
                     Ok(more) => {
                         found.extend(more);
                         Ok(found)
@@ -321,7 +316,7 @@ impl Runner {
                 },
                 Err(skip) => Err(skip),
             };
-            self.record.record(check.meta(), Place::Target, outcome);
+            self.record.record(check, Place::Target, outcome);
         }
     }
 
@@ -372,7 +367,11 @@ impl Runner {
         let none: &[Arc<Exchange>] = &[];
         let outcomes = stream::iter(repeats)
             .map(|(meta, origin, indices)| {
-                let check = self.checks.iter().copied().find(|c| c.meta().id == meta.id);
+                let check = self
+                    .checks
+                    .iter()
+                    .find(|c| c.id == meta.id)
+                    .map(|c| c.check);
                 async move {
                     let Some(check) = check else {
                         return (indices, None);
@@ -526,6 +525,7 @@ mod tests {
 
     use super::*;
     use crate::checks::probe::fixtures::exchange;
+    use crate::checks::Check;
     use crate::discover::EndpointSource;
     use crate::engine::EngineConfig;
     use crate::finding::{Category, Confidence, Severity};
@@ -534,7 +534,7 @@ mod tests {
     /// A check that reports where it ran, fails on `POST /fails` and skips
     /// `GET /skipped` (every hook: the runner calls only the one its
     /// `runs_on` names).
-    struct Echo(&'static CheckMeta);
+    struct Echo;
 
     fn draft(place: &str) -> FindingDraft {
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
@@ -543,10 +543,6 @@ mod tests {
 
     #[async_trait]
     impl Check for Echo {
-        fn meta(&self) -> &'static CheckMeta {
-            self.0
-        }
-
         async fn probe_target(&self, _ctx: &TargetContext<'_>) -> Outcome {
             Ok(vec![draft("target")])
         }
@@ -568,6 +564,7 @@ mod tests {
         needs: Needs,
     ) -> CheckMeta {
         CheckMeta {
+            check: &Echo,
             id,
             category: Category::Configuration,
             severity: Severity::Low,
@@ -608,16 +605,8 @@ mod tests {
         Needs::NOTHING,
     );
     static WHOLE: CheckMeta = meta("t.whole", Mode::Active, RunsOn::Target, 0, Needs::NOTHING);
-    static CHECKS: [Echo; 5] = [
-        Echo(&READS),
-        Echo(&WRITES),
-        Echo(&PAIR),
-        Echo(&WATCHES),
-        Echo(&WHOLE),
-    ];
-
-    fn selected() -> Vec<&'static dyn Check> {
-        CHECKS.iter().map(|c| c as &dyn Check).collect()
+    fn selected() -> Vec<&'static CheckMeta> {
+        vec![&READS, &WRITES, &PAIR, &WATCHES, &WHOLE]
     }
 
     type Pairs = Vec<(&'static str, String)>;
@@ -806,20 +795,19 @@ mod tests {
     /// Confirms on `GET /stable`; on `GET /once`, only the first time.
     struct Flaky(std::sync::atomic::AtomicUsize);
 
-    static FLAKY_META: CheckMeta = meta(
-        "t.flaky",
-        Mode::Active,
-        RunsOn::Endpoints,
-        0,
-        Needs::NOTHING,
-    );
+    static FLAKY_META: CheckMeta = CheckMeta {
+        check: &FLAKY,
+        ..meta(
+            "t.flaky",
+            Mode::Active,
+            RunsOn::Endpoints,
+            0,
+            Needs::NOTHING,
+        )
+    };
 
     #[async_trait]
     impl Check for Flaky {
-        fn meta(&self) -> &'static CheckMeta {
-            &FLAKY_META
-        }
-
         async fn probe(&self, _ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
             let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
             let first = endpoint.path != "/once"
@@ -853,7 +841,7 @@ mod tests {
         let facts = TargetFacts::default();
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
         let runner = Runner::new(
-            vec![&FLAKY as &dyn Check],
+            vec![&FLAKY_META],
             Settings {
                 concurrency: 2,
                 ..Settings::default()

@@ -366,9 +366,7 @@ mod tests {
             &[],
         );
         let failure = Failure {
-            check: crate::checks::find("authz.bola")
-                .expect("registered")
-                .meta(),
+            check: crate::checks::find("authz.bola").expect("registered"),
             place: "GET /api/orders/{id}".into(),
             error: EngineError::Http("echoed ak_alice_secret_42".into()),
         };
@@ -386,9 +384,7 @@ mod tests {
     fn of_one_findings_drafts_the_most_certain_wins_whatever_the_order() {
         use crate::checks::probe::fixtures::exchange;
         use crate::finding::Confidence;
-        let check = crate::checks::find("exposure.pii")
-            .expect("registered")
-            .meta();
+        let check = crate::checks::find("exposure.pii").expect("registered");
         let url = "http://127.0.0.1:9/api/users?rampart_cb=1";
         let draft = |who: Option<&str>, severity, confidence| {
             let seen = exchange(url, who, 200, &[], "{}");

@@ -19,7 +19,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct ExcessiveExposure;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &ExcessiveExposure,
     id: "authz.excessive-exposure",
     category: Category::PropertyAuthorization,
     severity: Severity::Medium,
@@ -95,10 +96,6 @@ fn internal_fields(value: &Value, own: bool, out: &mut BTreeSet<String>, depth: 
 }
 
 impl Check for ExcessiveExposure {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         if !(200..300).contains(&exchange.response.status) {
             return Err(Skip::NoSuccessfulAnswer);
