@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::checks;
 use crate::checks::runner::{Runner, Settings};
+use crate::checks::Skip;
 use crate::discover::safety::reads_like_an_action;
 use crate::discover::safety::PathFilter;
 use crate::discover::{self, DiscoverError, Discovered};
@@ -26,6 +27,91 @@ use crate::stack::Stack;
 /// Where progress notes go.
 pub type NoteSink = Box<dyn Fn(&str) + Send + Sync>;
 
+/// Where live progress goes (the binary draws it on a terminal). Called
+/// at each phase and after each exchange, from whichever task sent it.
+pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// The phases of a scan, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Reach,
+    Discover,
+    Baseline,
+    Fingerprint,
+    Learn,
+    Probe,
+    TargetWide,
+    Finalise,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Reach => "reaching the target",
+            Phase::Discover => "discovering endpoints",
+            Phase::Baseline => "baseline requests",
+            Phase::Fingerprint => "fingerprinting the stack",
+            Phase::Learn => "learning the target",
+            Phase::Probe => "probing endpoints",
+            Phase::TargetWide => "target-wide checks",
+            Phase::Finalise => "writing the report",
+        }
+    }
+}
+
+/// Where a scan is: its phase, the requests used of the budget and the
+/// findings so far (drafts, before de-duplication).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub requests: u64,
+    pub budget: Option<u64>,
+    pub findings: usize,
+}
+
+/// Feeds a [`ProgressSink`]: the phase is set by the conductor, the
+/// request count rises with every exchange the engine captures and is
+/// made exact (failed requests included) at each phase.
+#[derive(Clone)]
+struct Meter {
+    sink: ProgressSink,
+    phase: Arc<std::sync::Mutex<Phase>>,
+    requests: Arc<std::sync::atomic::AtomicU64>,
+    budget: Option<u64>,
+    findings: Arc<dyn Fn() -> usize + Send + Sync>,
+}
+
+impl Meter {
+    fn emit(&self) {
+        let phase = *self
+            .phase
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (self.sink)(Progress {
+            phase,
+            requests: self.requests.load(std::sync::atomic::Ordering::Relaxed),
+            budget: self.budget,
+            findings: (self.findings)(),
+        });
+    }
+
+    fn exchange(&self) {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.emit();
+    }
+
+    fn phase(&self, phase: Phase, requests_sent: u64) {
+        *self
+            .phase
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = phase;
+        self.requests
+            .fetch_max(requests_sent, std::sync::atomic::Ordering::Relaxed);
+        self.emit();
+    }
+}
+
 /// Everything one scan needs to know, already validated.
 pub struct ScanOptions {
     /// How the engine reaches the target: the target itself, identities,
@@ -35,8 +121,10 @@ pub struct ScanOptions {
     pub spec: Option<String>,
     pub include_checks: Vec<String>,
     pub skip_checks: Vec<String>,
-    /// `--include-path` / `--exclude-path`.
-    pub paths: PathFilter,
+    /// `--include-path`: when given, only endpoints whose path matches.
+    pub include_paths: Vec<String>,
+    /// `--exclude-path`: endpoints never requested.
+    pub exclude_paths: Vec<String>,
     /// `--active`: state-changing probes are allowed.
     pub active: bool,
     /// Allow a bounded burst of failed logins (rate-limit check).
@@ -45,6 +133,8 @@ pub struct ScanOptions {
     pub stack: Option<String>,
     /// Receives progress notes (the binary prints them with `-v`).
     pub notes: Option<NoteSink>,
+    /// Receives live progress (the binary draws it on a terminal).
+    pub progress: Option<ProgressSink>,
 }
 
 impl ScanOptions {
@@ -54,11 +144,13 @@ impl ScanOptions {
             spec: None,
             include_checks: Vec::new(),
             skip_checks: Vec::new(),
-            paths: PathFilter::default(),
+            include_paths: Vec::new(),
+            exclude_paths: Vec::new(),
             active: false,
             login_burst: false,
             stack: None,
             notes: None,
+            progress: None,
         }
     }
 
@@ -97,6 +189,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     if selected.is_empty() {
         return Err(ScanError::NoChecks);
     }
+    let paths = PathFilter::new(options.include_paths.clone(), options.exclude_paths.clone());
     let runner = Runner::new(
         selected,
         Settings {
@@ -104,12 +197,28 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
             active: options.active,
             allow_burst: options.login_burst,
             concurrency: options.engine.concurrency,
-            paths: options.paths.clone(),
+            paths: paths.clone(),
         },
     );
     let mut engine = Engine::new(options.engine.clone()).map_err(ScanError::Engine)?;
     runner.watch(&mut engine);
+    let meter = options.progress.clone().map(|sink| Meter {
+        sink,
+        phase: Arc::new(std::sync::Mutex::new(Phase::Reach)),
+        requests: Arc::default(),
+        budget: options.engine.max_requests,
+        findings: Arc::new(runner.drafts_counter()),
+    });
+    if let Some(meter) = meter.clone() {
+        engine.observe(move |_| meter.exchange());
+    }
     let engine = engine;
+    let phase = |phase: Phase| {
+        if let Some(meter) = &meter {
+            meter.phase(phase, engine.requests_sent());
+        }
+    };
+    phase(Phase::Reach);
     engine.login_all().await.map_err(|error| match error {
         EngineError::Login(_) => ScanError::Engine(error),
         error => unreachable(error),
@@ -129,14 +238,29 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     ));
 
     // Discover the endpoints.
-    let discovered = discover::discover(
+    phase(Phase::Discover);
+    let mut discovered = discover::discover(
         &engine,
         options.spec.as_deref(),
         &first_caller,
         &root,
-        &options.paths,
+        &paths,
     )
     .await?;
+    // What the user's globs leave out is not in the report's endpoints,
+    // but the coverage names it.
+    let (chosen, left_out): (Vec<_>, Vec<_>) = discovered
+        .endpoints
+        .into_iter()
+        .partition(|e| paths.admits_endpoint(e, &discovered.base_path));
+    discovered.endpoints = chosen;
+    if !left_out.is_empty() {
+        options.note(&format!(
+            "{} endpoint(s) left out by --include-path/--exclude-path",
+            left_out.len()
+        ));
+        runner.left_out(&left_out, Skip::Excluded);
+    }
     options.note(&format!(
         "{} endpoints ({})",
         discovered.endpoints.len(),
@@ -144,6 +268,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     ));
 
     // Baseline: every read-only endpoint as every caller.
+    phase(Phase::Baseline);
     let mut errors: Vec<ReportError> = Vec::new();
     let baselines = baseline(
         &engine,
@@ -154,6 +279,12 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         &mut errors,
     )
     .await;
+    options.note(&format!(
+        "baseline: {} endpoint(s) answered as {} caller(s), {} could not be requested",
+        baselines.len(),
+        callers.len(),
+        errors.len()
+    ));
 
     // Each answered endpoint once more: what changes between identical
     // requests (ids, times) is set aside by every comparison, and a few
@@ -179,6 +310,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     let mut changed = learned.changed_during_baseline;
 
     // Fingerprint the stack, for remediation.
+    phase(Phase::Fingerprint);
     let stack = match &options.stack {
         Some(forced) => Stack::forced(forced),
         None => fingerprint(&engine, &first_caller, &root, &baselines).await,
@@ -186,6 +318,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     options.note(&format!("stack: {}", stack.label()));
 
     // Learn what the checks need to know about the target.
+    phase(Phase::Learn);
     let mut facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
     facts.volatility = volatility;
     if facts.cache.cache_seen {
@@ -199,10 +332,13 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // The checks: on every endpoint, then once on the whole target. The
     // passive ones have been judging every exchange all along.
+    phase(Phase::Probe);
     runner
         .probe_endpoints(&engine, &discovered, &baselines, &facts)
         .await;
+    phase(Phase::TargetWide);
     runner.probe_target(&engine, &root, &facts).await;
+    phase(Phase::Finalise);
 
     // Nothing is confirmed on one answer: each confirmed finding's decisive
     // step once more, on a fresh cache buster.
@@ -226,6 +362,11 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // Finalise: findings and errors, redacted, in the report.
     let results = runner.finish();
+    options.note(&format!(
+        "checks: {} finding draft(s), {} request(s) sent",
+        results.drafts.len(),
+        engine.requests_sent()
+    ));
     errors.extend(results.failures.into_iter().map(ReportError::from));
     errors.extend(facts.tls_failure().map(|message| ReportError {
         endpoint: "TLS".into(),

@@ -195,6 +195,13 @@ impl Runner {
         }
     }
 
+    /// How many finding drafts the checks have made so far (before
+    /// de-duplication), for a progress display.
+    pub fn drafts_counter(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let record = Arc::clone(&self.record);
+        move || lock(&record.drafts).len()
+    }
+
     /// What the checks that will run need learned about the target.
     pub fn needs(&self) -> Needs {
         self.checks
@@ -223,6 +230,17 @@ impl Runner {
                 );
             }
         });
+    }
+
+    /// Records `endpoints`, which the scan leaves out entirely, as skipped
+    /// for `skip` by every check that would have seen them.
+    pub fn left_out(&self, endpoints: &[Endpoint], skip: Skip) {
+        let mut tally = lock(&self.record.tally);
+        for endpoint in endpoints {
+            for check in self.checks.iter().filter(|c| c.runs_on != RunsOn::Target) {
+                tally.skipped(check, &endpoint.label(), skip.clone());
+            }
+        }
     }
 
     /// Why no check (and no baseline) may request `endpoint` in this scan,
