@@ -33,17 +33,7 @@ impl CacheBuster {
     /// `url` with its buster (if any) replaced by a fresh one: the same
     /// request again, on a cache key no one has used.
     pub fn rebust(&self, url: &Url) -> Url {
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(name, _)| name != BUSTER_PARAM)
-            .map(|(n, v)| (n.into_owned(), v.into_owned()))
-            .collect();
-        let mut clean = url.clone();
-        clean.set_query(None);
-        if !kept.is_empty() {
-            clean.query_pairs_mut().extend_pairs(kept);
-        }
-        self.bust(&clean)
+        self.bust(&without_buster(url))
     }
 
     /// `url` with a fresh buster parameter appended.
@@ -54,6 +44,30 @@ impl CacheBuster {
             .append_pair(BUSTER_PARAM, &self.next_token());
         busted
     }
+}
+
+/// `url` without the query parameter `name` (every occurrence), the rest of
+/// the query kept in order.
+pub fn without_param(url: &Url, name: &str) -> Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut out = url.clone();
+    out.set_query(None);
+    if !pairs.is_empty() {
+        let mut query = out.query_pairs_mut();
+        for (k, v) in &pairs {
+            query.append_pair(k, v);
+        }
+    }
+    out
+}
+
+/// `url` as the user would have written it: without Rampart's buster.
+pub fn without_buster(url: &Url) -> Url {
+    without_param(url, BUSTER_PARAM)
 }
 
 #[cfg(test)]
@@ -72,5 +86,10 @@ mod tests {
         assert!(again.as_str().starts_with("http://h/a?x=1&rampart_cb="));
         assert_eq!(again.as_str().matches(BUSTER_PARAM).count(), 1);
         assert_ne!(again, one);
+        assert_eq!(without_buster(&one), url);
+        let only = buster.bust(&Url::parse("http://h/a").unwrap());
+        assert_eq!(without_buster(&only).as_str(), "http://h/a");
+        let twice = Url::parse("http://h/a?q=1&b=2&q=3").unwrap();
+        assert_eq!(without_param(&twice, "q").as_str(), "http://h/a?b=2");
     }
 }

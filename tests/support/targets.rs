@@ -160,8 +160,8 @@ impl FlaskApp {
         Self::launch(app, twin, Wire::Http, make)
     }
 
-    /// Starts `app` as `twin` without DynamoDB (an app that keeps its data
-    /// itself, e.g. in SQLite); waits until `GET /api/health` returns 200.
+    /// Starts `app` (which needs no data store) as `twin` over plain HTTP
+    /// and waits until `GET /api/health` returns 200.
     pub fn start_plain(app: &str, twin: &str, extra_env: &[(&str, &str)]) -> FlaskApp {
         let make = target_command(app, twin, extra_env, |cmd| {
             cmd.env_remove("DYNAMODB_ENDPOINT");
