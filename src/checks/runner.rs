@@ -13,7 +13,7 @@ use super::coverage::{CheckCoverage, Tally, ALL_ENDPOINTS, TARGET};
 use super::{CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
 use crate::discover::safety::{state_changing_word, PathFilter};
 use crate::discover::{Discovered, Endpoint};
-use crate::engine::{Caller, Engine, EngineError, Exchange, Probe};
+use crate::engine::{Engine, EngineError, Exchange};
 use crate::facts::volatility::replay;
 use crate::facts::{Baselines, Needs, TargetFacts};
 use crate::finding::{stable_id, Confidence, FindingDraft};
@@ -503,20 +503,7 @@ async fn replayed(
     }
     let label = format!("{} {}", exchange.request.method, exchange.endpoint_path());
     let endpoint = discovered.endpoints.iter().find(|e| e.label() == label);
-    let probe = match endpoint {
-        Some(endpoint) => replay(engine, exchange, endpoint)?,
-        None => {
-            let url = url::Url::parse(&exchange.request.url).ok()?;
-            let mut probe = Probe::get(engine.buster().rebust(&url))
-                .as_caller(match &exchange.request.identity {
-                    Some(name) => Caller::Identity(name.clone()),
-                    None => Caller::Anonymous,
-                })
-                .template(exchange.endpoint_template.clone());
-            probe.method = exchange.request.method.clone();
-            probe
-        }
-    };
+    let probe = replay(engine, exchange, endpoint)?;
     Some(engine.send(probe).await.map_err(Skip::from))
 }
 
@@ -810,6 +797,27 @@ mod tests {
         );
     }
 
+    /// The GET endpoints at `paths`, as a spec would list them.
+    fn discovered(paths: &[&str]) -> Discovered {
+        Discovered {
+            endpoints: paths
+                .iter()
+                .map(|p| Endpoint::discovered(p, EndpointSource::Spec))
+                .collect(),
+            base_path: String::new(),
+            spec: None,
+            spec_source: None,
+        }
+    }
+
+    /// An engine for a target nothing listens on.
+    fn nowhere() -> Engine {
+        Engine::new(EngineConfig::new(
+            url::Url::parse("http://127.0.0.1:9/").unwrap(),
+        ))
+        .unwrap()
+    }
+
     /// Confirms on `GET /stable`; on `GET /once`, only the first time.
     struct Flaky(std::sync::atomic::AtomicUsize);
 
@@ -843,19 +851,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_confirmed_finding_that_does_not_come_back_is_tentative_and_says_why() {
-        let engine = Engine::new(EngineConfig::new(
-            url::Url::parse("http://127.0.0.1:9/").unwrap(),
-        ))
-        .unwrap();
-        let discovered = Discovered {
-            endpoints: vec![
-                Endpoint::discovered("/stable", EndpointSource::Spec),
-                Endpoint::discovered("/once", EndpointSource::Spec),
-            ],
-            base_path: String::new(),
-            spec: None,
-            spec_source: None,
-        };
+        let engine = nowhere();
+        let discovered = discovered(&["/stable", "/once"]);
         let facts = TargetFacts::default();
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
         let runner = Runner::new(
@@ -897,16 +894,8 @@ mod tests {
 
     #[tokio::test]
     async fn what_a_passive_check_read_in_a_server_error_is_judged_again() {
-        let engine = Engine::new(EngineConfig::new(
-            url::Url::parse("http://127.0.0.1:9/").unwrap(),
-        ))
-        .unwrap();
-        let discovered = Discovered {
-            endpoints: Vec::new(),
-            base_path: String::new(),
-            spec: None,
-            spec_source: None,
-        };
+        let engine = nowhere();
+        let discovered = discovered(&[]);
         let runner = Runner::new(selected(), Settings::default());
         let error_page = exchange("http://127.0.0.1:9/x?rampart_cb=1", None, 500, &[], "boom");
         let page = exchange("http://127.0.0.1:9/y?rampart_cb=1", None, 200, &[], "fine");

@@ -462,13 +462,8 @@ mod tests {
                 }),
             )
             .route("/admin/users", get(|| async { "[]" }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        let mut config =
-            crate::engine::EngineConfig::new(Url::parse(&format!("http://{addr}/")).unwrap());
+        let target = crate::checks::probe::fixtures::serve(app).await;
+        let mut config = crate::engine::EngineConfig::new(target.url.clone());
         config.rate_per_second = None;
         let engine = Engine::new(config).unwrap();
         let root = engine

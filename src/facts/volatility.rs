@@ -51,7 +51,10 @@ pub struct Learned {
 
 /// The baseline request `first` of `endpoint` once more.
 async fn repeat(engine: &Engine, first: &Exchange, endpoint: &Endpoint) -> Option<Arc<Exchange>> {
-    engine.send(replay(engine, first, endpoint)?).await.ok()
+    engine
+        .send(replay(engine, first, Some(endpoint))?)
+        .await
+        .ok()
 }
 
 /// Where a leaf or a value sits in a JSON document; array items as `*`.
@@ -290,9 +293,10 @@ impl Varies {
     }
 }
 
-/// The request of a captured baseline exchange, to be sent again: same
-/// method, URL (with a fresh buster), caller and sample headers.
-pub fn replay(engine: &Engine, exchange: &Exchange, endpoint: &Endpoint) -> Option<Probe> {
+/// The request of a captured exchange, to be sent again: same method, URL
+/// (with a fresh buster) and caller, and the sample headers of its
+/// endpoint when it has one.
+pub fn replay(engine: &Engine, exchange: &Exchange, endpoint: Option<&Endpoint>) -> Option<Probe> {
     let url = url::Url::parse(&exchange.request.url).ok()?;
     let caller = match &exchange.request.identity {
         Some(name) => Caller::Identity(name.clone()),
@@ -302,7 +306,7 @@ pub fn replay(engine: &Engine, exchange: &Exchange, endpoint: &Endpoint) -> Opti
         .as_caller(caller)
         .template(exchange.endpoint_template.clone());
     probe.method = exchange.request.method.clone();
-    probe.headers = endpoint.sample_headers();
+    probe.headers = endpoint.map(Endpoint::sample_headers).unwrap_or_default();
     Some(probe)
 }
 

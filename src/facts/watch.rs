@@ -105,7 +105,7 @@ impl Watch {
     pub async fn changed(&self, engine: &Engine) -> Vec<String> {
         let mut changed = Vec::new();
         for watched in &self.watched {
-            let Some(probe) = replay(engine, &watched.reference, &watched.endpoint) else {
+            let Some(probe) = replay(engine, &watched.reference, Some(&watched.endpoint)) else {
                 continue;
             };
             let Ok(now) = engine.send(probe).await else {
