@@ -207,8 +207,10 @@ pub struct Engine {
     redactor: std::sync::RwLock<Redactor>,
     /// Credentials obtained by logging in, by identity name.
     sessions: std::sync::RwLock<std::collections::BTreeMap<String, (String, String)>>,
-    /// Serialises logins so a burst of 401s triggers one re-login.
+    /// Serialises logins.
     login_lock: tokio::sync::Mutex<()>,
+    /// Serialises renewals, so a burst of 401s triggers one re-login.
+    renew_lock: tokio::sync::Mutex<()>,
     buster: CacheBuster,
     observers: Vec<Observer>,
     /// What state-changing probes changed on the target, and what they undid.
@@ -246,6 +248,7 @@ impl Engine {
             redactor: std::sync::RwLock::new(redactor),
             sessions: std::sync::RwLock::default(),
             login_lock: tokio::sync::Mutex::new(()),
+            renew_lock: tokio::sync::Mutex::new(()),
             buster: CacheBuster::default(),
             observers: Vec::new(),
             journal: Journal::default(),
@@ -418,14 +421,40 @@ impl Engine {
     }
 
     pub async fn send(&self, probe: Probe) -> Result<Arc<Exchange>, EngineError> {
-        let headers = self.headers_for(&probe)?;
-        let exchange = self.send_once(&probe, headers).await?;
+        let exchange = self.send_renewing(&probe).await?;
+        // Every write the target accepted is a change until a check says
+        // it undid it (see `Journal`).
+        let writes = !matches!(probe.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        if writes && (200..300).contains(&exchange.response.status) {
+            self.journal
+                .write_accepted(&format!("{} {}", probe.method, exchange.endpoint_path()));
+        }
+        Ok(exchange)
+    }
+
+    /// Sends `probe`; a 401 for an identity that logs in renews its token
+    /// and retries once.
+    async fn send_renewing(&self, probe: &Probe) -> Result<Arc<Exchange>, EngineError> {
+        let session = |name: &str| self.sessions.read().ok().and_then(|s| s.get(name).cloned());
+        let used = match &probe.caller {
+            Caller::Identity(name) => session(name),
+            Caller::Anonymous => None,
+        };
+        let headers = self.headers_for(probe)?;
+        let exchange = self.send_once(probe, headers).await?;
         if let Caller::Identity(name) = &probe.caller {
             let renewable = self.config.logins.iter().any(|(n, _)| n == name);
             if exchange.response.status == 401 && renewable {
-                self.login(name).await?;
-                let headers = self.headers_for(&probe)?;
-                return self.send_once(&probe, headers).await;
+                // Many requests in flight get their 401 at once: only the
+                // first logs in again, the others retry with its token (a
+                // login per 401 would revoke the token just obtained on
+                // APIs that keep one session per user).
+                let _serialised = self.renew_lock.lock().await;
+                if session(name) == used {
+                    self.login(name).await?;
+                }
+                let headers = self.headers_for(probe)?;
+                return self.send_once(probe, headers).await;
             }
         }
         Ok(exchange)
