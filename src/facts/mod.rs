@@ -9,6 +9,8 @@
 pub mod cache_profile;
 pub mod identities;
 pub mod signed_links;
+pub mod volatility;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +20,7 @@ use serde_json::Value;
 pub use cache_profile::CacheProfile;
 pub use identities::IdentityFacts;
 pub use signed_links::SignedLink;
+pub use volatility::{Varies, Volatility};
 
 use crate::discover::Endpoint;
 use crate::engine::{Engine, Exchange};
@@ -67,6 +70,8 @@ pub struct TargetFacts {
     pub signed_links: Vec<SignedLink>,
     /// The TLS handshake probe of an https target (or why it failed).
     pub tls: Option<Result<TlsReport, String>>,
+    /// Which endpoints answer identical requests differently, and where.
+    pub volatility: Volatility,
 }
 
 impl TargetFacts {

@@ -75,6 +75,7 @@ pub fn sarif(view: &FleetView, merged: &Merged) -> String {
         findings: Vec::new(),
         coverage: Vec::new(),
         changes: Vec::new(),
+        warnings: Vec::new(),
         errors: Vec::new(),
         baseline: None,
         suppressed: Vec::new(),
