@@ -159,9 +159,11 @@ pub struct EngineConfig {
     pub accept_invalid_certs: bool,
     /// Where the plain-HTTP twin of an https target is looked for.
     pub plain_http_port: u16,
-    /// Bounds shared with other scans running in the same process (a
-    /// fleet's global rate and concurrency), on top of this scan's own.
-    pub shared_limits: Option<Arc<Limits>>,
+    /// Bounds this scan is held to on top of its own, taken in order:
+    /// shared with other scans in the same process (a fleet's global rate
+    /// and concurrency), or counting this scan's requests for someone who
+    /// outlives it (a fleet's tally of a target that fails half-way).
+    pub outer_limits: Vec<Arc<Limits>>,
 }
 
 impl EngineConfig {
@@ -179,7 +181,7 @@ impl EngineConfig {
             signers: Vec::new(),
             accept_invalid_certs: false,
             plain_http_port: 80,
-            shared_limits: None,
+            outer_limits: Vec::new(),
         }
     }
 
@@ -533,17 +535,18 @@ impl Engine {
             .acquire()
             .await
             .map_err(|_| EngineError::BudgetExhausted)?;
-        // The target's own pacing first, then the fleet's: a request waits
-        // for both, and holds both slots while in flight (retry included).
-        let _shared_permit = match &self.config.shared_limits {
-            Some(shared) => Some(
-                shared
+        // The target's own pacing first, then the outer bounds: a request
+        // waits for each, and holds every slot while in flight (retry
+        // included).
+        let mut _outer_permits = Vec::with_capacity(self.config.outer_limits.len());
+        for outer in &self.config.outer_limits {
+            _outer_permits.push(
+                outer
                     .acquire()
                     .await
                     .map_err(|_| EngineError::BudgetExhausted)?,
-            ),
-            None => None,
-        };
+            );
+        }
         // A safe request whose connection the server dropped before the
         // answer came (a pooled connection it had just closed, or a reset
         // while it was busy) goes out once more on a fresh connection, as

@@ -22,6 +22,9 @@ use crate::report::triage::Suppression;
 use crate::report::{self, Report};
 use crate::settings::ScanSettings;
 
+/// The tally of a target's requests bounds nothing.
+const TALLY_SLOTS: usize = 1 << 20;
+
 /// Environment lookups for `env:VAR` values of identity files.
 pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -269,11 +272,17 @@ async fn scan_one(
     let mut options = settings
         .options(&move |var| env(var))
         .map_err(|e| (e.to_string(), 0))?;
-    options.engine.shared_limits = Some(shared);
+    // The scan's own count is lost with its error; a failure record still
+    // says what the target was sent before it failed.
+    let tally = Arc::new(Limits::new(None, TALLY_SLOTS, None));
+    options.engine.outer_limits = vec![shared, Arc::clone(&tally)];
     let redactor = options.engine.redactor();
-    let mut report = crate::scan::run(options)
-        .await
-        .map_err(|e| (redactor.redact_supplied(&e.to_string()).into_owned(), 0))?;
+    let mut report = crate::scan::run(options).await.map_err(|e| {
+        (
+            redactor.redact_supplied(&e.to_string()).into_owned(),
+            tally.requests_sent(),
+        )
+    })?;
     let today = chrono::Local::now().date_naive();
     report::triage::suppress(&mut report, &plan.suppressions, today);
     let json = redactor
