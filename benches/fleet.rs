@@ -14,6 +14,10 @@
 //! - 8 and 32 APIs at once (`--parallel`): memory per concurrent scan;
 //! - 16 APIs, 4 at a time: memory does not grow with the APIs scanned,
 //!   only with those in flight.
+//!
+//! `cargo test --all-targets` runs this file without `--bench`: then it is
+//! a seconds-long smoke run (two APIs, unpaced) that fails when the fleet
+//! machinery does, instead of minutes of paced scans.
 
 use std::path::Path;
 use std::process::Command;
@@ -32,7 +36,13 @@ struct Run {
     peak_kib: u64,
 }
 
-fn fleet_run(dir: &Path, labs: &[lab::LabServer], apis: usize, parallel: usize) -> Run {
+fn fleet_run(
+    dir: &Path,
+    labs: &[lab::LabServer],
+    apis: usize,
+    parallel: usize,
+    extra: &[&str],
+) -> Run {
     let mut text = String::new();
     for (i, server) in labs.iter().take(apis).enumerate() {
         text.push_str(&format!(
@@ -51,7 +61,8 @@ fn fleet_run(dir: &Path, labs: &[lab::LabServer], apis: usize, parallel: usize) 
         .arg(&targets)
         .arg("--out-dir")
         .arg(&out)
-        .args(["--parallel", &parallel.to_string()]);
+        .args(["--parallel", &parallel.to_string()])
+        .args(extra);
     for identity in lab::demo_identities() {
         for (header, value) in &identity.headers {
             command.args(["--identity", &identity.name, &format!("{header}: {value}")]);
@@ -106,6 +117,8 @@ fn median(values: &[f64]) -> f64 {
 }
 
 fn main() {
+    // `cargo bench` passes `--bench`; `cargo test` does not.
+    let full = std::env::args().any(|a| a == "--bench");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let labs: Vec<lab::LabServer> = runtime.block_on(async {
         let mut labs = Vec::new();
@@ -115,6 +128,16 @@ fn main() {
         labs
     });
     let dir = tempfile::tempdir().expect("a temp dir");
+    if !full {
+        let run = fleet_run(dir.path(), &labs, 2, 2, &["--rate", "0"]);
+        assert!(run.peak_kib > 0, "the shard reports its peak memory");
+        assert!(run.requests.iter().all(|&r| r > 100));
+        println!(
+            "fleet smoke run: 2 APIs, {:?} requests, peak RSS {} KiB (cargo bench --bench fleet for the figures)",
+            run.requests, run.peak_kib
+        );
+        return;
+    }
     println!("fleet scans of the built-in lab at the default settings (every check, 50 req/s and 8 in flight per API)");
     println!(
         "{:>5} {:>9} {:>10} {:>13} {:>15} {:>9} {:>14}",
@@ -122,7 +145,7 @@ fn main() {
     );
     let mut runs = Vec::new();
     for (apis, parallel) in [(1, 1), (8, 8), (32, 32), (16, 4)] {
-        let run = fleet_run(dir.path(), &labs, apis, parallel);
+        let run = fleet_run(dir.path(), &labs, apis, parallel, &[]);
         let requests = run.requests.iter().sum::<u64>() as f64 / run.apis as f64;
         println!(
             "{:>5} {:>9} {:>10.1} {:>13.0} {:>15.1} {:>9} {:>14.1}",
