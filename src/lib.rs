@@ -20,3 +20,4 @@ pub mod report;
 pub mod scan;
 pub mod stack;
 pub mod tls_probe;
+pub mod tokens;

@@ -39,6 +39,8 @@ pub struct ScanOptions {
     pub stack: Option<String>,
     /// Receives progress notes (the binary prints them with `-v`).
     pub notes: Option<NoteSink>,
+    /// What the offline recovery of token secrets may try.
+    pub crack: facts::CrackSettings,
 }
 
 impl ScanOptions {
@@ -52,6 +54,7 @@ impl ScanOptions {
             login_burst: false,
             stack: None,
             notes: None,
+            crack: facts::CrackSettings::default(),
         }
     }
 
@@ -145,7 +148,19 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     options.note(&format!("stack: {}", stack.label()));
 
     // Learn what the checks need to know about the target.
-    let facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
+    let note = |text: &str| options.note(text);
+    let learning = facts::Learning {
+        crack: &options.crack,
+        notes: &note,
+    };
+    let facts = facts::learn(
+        &engine,
+        runner.needs(),
+        &discovered.endpoints,
+        &baselines,
+        &learning,
+    )
+    .await;
     if facts.cache.cache_seen {
         options.note(&format!(
             "cache: {} (stores responses: {}, buster keyed: {})",
