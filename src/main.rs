@@ -130,6 +130,21 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     let report = runtime()?
         .block_on(scan::run(options))
         .map_err(|e| anyhow::anyhow!(redactor.redact_supplied(&e.to_string()).into_owned()))?;
+    if args.output.verbose {
+        eprint!(
+            "{}",
+            redactor.redact_supplied(&report::text::coverage_table(&report))
+        );
+    }
+    if !args.output.quiet {
+        for change in report.changes_left() {
+            eprintln!(
+                "rampart: NOT RESTORED: {}: {}",
+                redactor.redact_supplied(&change.request),
+                redactor.redact_supplied(&change.what)
+            );
+        }
+    }
     emit(&report, &args.output, &redactor)
 }
 
@@ -203,6 +218,9 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
         }
         let redactor = options.engine.redactor();
         let report = scan::run(options).await?;
+        if args.output.verbose {
+            eprint!("{}", report::text::coverage_table(&report));
+        }
         let code = emit(&report, &args.output, &redactor)?;
         if args.serve {
             eprintln!(

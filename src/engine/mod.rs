@@ -4,6 +4,7 @@
 //! vulnerabilities.
 
 pub mod buster;
+pub mod changes;
 pub mod exchange;
 pub mod limits;
 pub mod redact;
@@ -18,6 +19,7 @@ use thiserror::Error;
 use url::Url;
 
 pub use buster::CacheBuster;
+pub use changes::{Change, ChangeId, Journal};
 pub use exchange::{Exchange, RecordedRequest, RecordedResponse};
 pub use limits::Limits;
 pub use redact::Redactor;
@@ -208,6 +210,8 @@ pub struct Engine {
     login_lock: tokio::sync::Mutex<()>,
     buster: CacheBuster,
     observers: Vec<Observer>,
+    /// What state-changing probes changed on the target, and what they undid.
+    journal: Journal,
 }
 
 impl std::fmt::Debug for Engine {
@@ -243,6 +247,7 @@ impl Engine {
             login_lock: tokio::sync::Mutex::new(()),
             buster: CacheBuster::default(),
             observers: Vec::new(),
+            journal: Journal::default(),
             config,
         })
     }
@@ -263,6 +268,11 @@ impl Engine {
 
     pub fn buster(&self) -> &CacheBuster {
         &self.buster
+    }
+
+    /// The journal every state change is recorded in (see [`Journal`]).
+    pub fn journal(&self) -> &Journal {
+        &self.journal
     }
 
     pub fn scope(&self) -> &Scope {
