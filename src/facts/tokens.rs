@@ -745,7 +745,13 @@ mod tests {
 
     #[test]
     fn logout_paths_are_recognised_by_their_segments() {
-        for path in ["/api/logout", "/auth/sign-out", "/logout/", "/api/logout/all", "/users/me/logoff"] {
+        for path in [
+            "/api/logout",
+            "/auth/sign-out",
+            "/logout/",
+            "/api/logout/all",
+            "/users/me/logoff",
+        ] {
             assert!(is_logout_path(path), "{path}");
         }
         for path in ["/api/login", "/api/catalogue", "/api/logouts-report/x/y"] {

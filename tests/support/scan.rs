@@ -289,15 +289,18 @@ impl Family {
         self.start_with_env(twin, &[])
     }
 
-    /// [`Family::start`] with extra environment for the app.
+    /// [`Family::start`] with extra environment for the app (an app
+    /// without DynamoDB starts alone).
     pub fn start_with_env(&self, twin: &str, env: &[(&str, &str)]) -> Target {
-        assert!(self.dynamo, "{} runs without DynamoDB: start_tls", self.app);
-        let moto = MotoServer::start();
-        let app = FlaskApp::start(self.app, twin, &moto, env);
+        let moto = self.dynamo.then(MotoServer::start);
+        let app = match &moto {
+            Some(moto) => FlaskApp::start(self.app, twin, moto, env),
+            None => FlaskApp::start_alone(self.app, twin, env),
+        };
         Target {
             app,
             family: *self,
-            _moto: Some(moto),
+            _moto: moto,
         }
     }
 

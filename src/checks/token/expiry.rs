@@ -19,7 +19,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::weak_secret::{fetch_link, resign_jwt};
-use super::{accepted_twice, bench, corrupted, credentials, forgery_draft, send_genuine, shows, tampered, Credential};
+use super::{
+    accepted_twice, bench, corrupted, credentials, forgery_draft, send_genuine, shows, tampered,
+    Credential,
+};
 use crate::checks::probe::{same_response, success_json, target_draft};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
 use crate::engine::{EngineError, Exchange};
@@ -73,7 +76,9 @@ impl Check for Expiry {
             .filter(|(_, t)| matches!(t.place, Place::Link { .. }) && t.signed().is_some())
             .collect();
         if credentials.is_empty() && links.is_empty() {
-            return Err(Skip::Missing("no token among the identities' credentials or links"));
+            return Err(Skip::Missing(
+                "no token among the identities' credentials or links",
+            ));
         }
         let now = chrono::Utc::now().timestamp();
         let mut drafts: Vec<FindingDraft> = Vec::new();
@@ -135,8 +140,13 @@ impl Check for Expiry {
             }
         }
         for (index, token) in links {
-            let (Place::Link { owner, url, param, .. }, Some(signed), Some(secret)) =
-                (&token.place, token.signed(), facts.tokens.secret_of(index))
+            let (
+                Place::Link {
+                    owner, url, param, ..
+                },
+                Some(signed),
+                Some(secret),
+            ) = (&token.place, token.signed(), facts.tokens.secret_of(index))
             else {
                 continue;
             };
@@ -218,7 +228,10 @@ async fn expired_forged(
     credential: &Credential<'_>,
     now: i64,
 ) -> Result<Option<FindingDraft>, EngineError> {
-    let (Some(token), Some(secret)) = (credential.jwt(), ctx.facts.tokens.secret_of(credential.index)) else {
+    let (Some(token), Some(secret)) = (
+        credential.jwt(),
+        ctx.facts.tokens.secret_of(credential.index),
+    ) else {
         return Ok(None);
     };
     let mut claims = token.claims.clone();
@@ -231,7 +244,9 @@ async fn expired_forged(
     let Ok(bench) = bench(ctx, credential, &tampered(ctx, token), true).await? else {
         return Ok(None);
     };
-    let Some(accepted) = accepted_twice(ctx, credential, bench.point, &forged, credential.identity).await? else {
+    let Some(accepted) =
+        accepted_twice(ctx, credential, bench.point, &forged, credential.identity).await?
+    else {
         return Ok(None);
     };
     let step = format!(
@@ -261,13 +276,20 @@ async fn old_signed_credential(
     credential: &Credential<'_>,
     now: i64,
 ) -> Result<Option<FindingDraft>, EngineError> {
-    let (Format::Signed(signed), Some(secret)) = (&credential.token.format, ctx.facts.tokens.secret_of(credential.index)) else {
+    let (Format::Signed(signed), Some(secret)) = (
+        &credential.token.format,
+        ctx.facts.tokens.secret_of(credential.index),
+    ) else {
         return Ok(None);
     };
     if signed.timestamp.is_none() {
         return Ok(None);
     }
-    let Some(forged) = signed.resigned(&secret.scheme, &secret.secret, Some(now - OLD_TOKEN_DAYS * 86400)) else {
+    let Some(forged) = signed.resigned(
+        &secret.scheme,
+        &secret.secret,
+        Some(now - OLD_TOKEN_DAYS * 86400),
+    ) else {
         return Ok(None);
     };
     let Ok(bench) = bench(ctx, credential, &corrupted(&signed.raw), true).await? else {
@@ -278,7 +300,11 @@ async fn old_signed_credential(
     else {
         return Ok(None);
     };
-    let step = format!("{}'s {} dated {OLD_TOKEN_DAYS} days ago gets its data", credential.identity, credential.token.kind());
+    let step = format!(
+        "{}'s {} dated {OLD_TOKEN_DAYS} days ago gets its data",
+        credential.identity,
+        credential.token.kind()
+    );
     Ok(Some(
         forgery_draft(Severity::High, &bench, &accepted, &step, None)
             .title(format!("{} accepted {OLD_TOKEN_DAYS} days after issue", credential.token.kind()))

@@ -46,19 +46,27 @@ impl Check for AlgConfusion {
             .filter(|c| c.jwt().is_some_and(|j| j.is_asymmetric()))
             .collect();
         if credentials.is_empty() {
-            return Err(Skip::NotApplicable("no JWT signed with a public-key algorithm"));
+            return Err(Skip::NotApplicable(
+                "no JWT signed with a public-key algorithm",
+            ));
         }
         if ctx.facts.tokens.keys.is_empty() {
             return Err(Skip::Missing("no public key published (JWKS or PEM)"));
         }
         let mut skip = None;
         for credential in credentials {
-            let Some(token) = credential.jwt() else { continue };
+            let Some(token) = credential.jwt() else {
+                continue;
+            };
             let mut header = token.header.clone();
             header.insert("alg".into(), Value::from("HS256"));
             let claims = refreshed(ctx, &token.claims);
             let random = ctx.engine.buster().next_token();
-            let control = jwt::encode(&header, &claims, Signature::Hmac(Digest::Sha256, random.as_bytes()));
+            let control = jwt::encode(
+                &header,
+                &claims,
+                Signature::Hmac(Digest::Sha256, random.as_bytes()),
+            );
             let bench = match bench(ctx, &credential, &control, true).await? {
                 Ok(bench) => bench,
                 Err(reason) => {
@@ -71,15 +79,27 @@ impl Check for AlgConfusion {
             keys.sort_by_key(|k| k.kid.as_deref() != token.kid());
             for key in keys.into_iter().take(4) {
                 for secret in key.hmac_secrets() {
-                    let forged = jwt::encode(&header, &claims, Signature::Hmac(Digest::Sha256, &secret));
-                    let Some(accepted) = accepted_twice(ctx, &credential, bench.point, &forged, credential.identity).await? else {
+                    let forged =
+                        jwt::encode(&header, &claims, Signature::Hmac(Digest::Sha256, &secret));
+                    let Some(accepted) =
+                        accepted_twice(ctx, &credential, bench.point, &forged, credential.identity)
+                            .await?
+                    else {
                         continue;
                     };
                     let make = |claims: &Map<String, Value>| {
-                        Some(jwt::encode(&header, claims, Signature::Hmac(Digest::Sha256, &secret)))
+                        Some(jwt::encode(
+                            &header,
+                            claims,
+                            Signature::Hmac(Digest::Sha256, &secret),
+                        ))
                     };
                     let shown = impact(ctx, &credential, bench.point, &claims, make).await?;
-                    let form = if secret.ends_with(b"\n") { "with its final newline" } else { "without a final newline" };
+                    let form = if secret.ends_with(b"\n") {
+                        "with its final newline"
+                    } else {
+                        "without a final newline"
+                    };
                     let other = shown
                         .as_ref()
                         .map(|(other, _)| format!(" A token naming {other}, signed the same way, returned {other}'s data."))
@@ -104,6 +124,8 @@ impl Check for AlgConfusion {
             }
             return Ok(Vec::new());
         }
-        Err(skip.unwrap_or(Skip::Missing("no caller-specific answer to test the token on")))
+        Err(skip.unwrap_or(Skip::Missing(
+            "no caller-specific answer to test the token on",
+        )))
     }
 }

@@ -43,7 +43,9 @@ impl Check for AlgNone {
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         let mut skip = None;
         for credential in jwt_credentials(ctx.facts)? {
-            let Some(token) = credential.jwt() else { continue };
+            let Some(token) = credential.jwt() else {
+                continue;
+            };
             // The control: a wrong signature under the token's own algorithm.
             let bench = match bench(ctx, &credential, &tampered(ctx, token), true).await? {
                 Ok(bench) => bench,
@@ -57,16 +59,26 @@ impl Check for AlgNone {
                 let mut header = token.header.clone();
                 header.insert("alg".into(), Value::from(*spelling));
                 let forged = jwt::encode(&header, &claims, Signature::Empty);
-                let Some(accepted) = accepted_twice(ctx, &credential, bench.point, &forged, credential.identity).await? else {
+                let Some(accepted) =
+                    accepted_twice(ctx, &credential, bench.point, &forged, credential.identity)
+                        .await?
+                else {
                     continue;
                 };
-                let make = |claims: &serde_json::Map<String, Value>| Some(jwt::encode(&header, claims, Signature::Empty));
+                let make = |claims: &serde_json::Map<String, Value>| {
+                    Some(jwt::encode(&header, claims, Signature::Empty))
+                };
                 let shown = impact(ctx, &credential, bench.point, &claims, make).await?;
                 let other = shown
                     .as_ref()
-                    .map(|(other, _)| format!(" An unsigned token naming {other} returned {other}'s data."))
+                    .map(|(other, _)| {
+                        format!(" An unsigned token naming {other} returned {other}'s data.")
+                    })
                     .unwrap_or_default();
-                let step = format!("The same claims with `\"alg\": \"{spelling}\"` and no signature get {}'s data", credential.identity);
+                let step = format!(
+                    "The same claims with `\"alg\": \"{spelling}\"` and no signature get {}'s data",
+                    credential.identity
+                );
                 let draft = forgery_draft(Severity::Critical, &bench, &accepted, &step, shown.as_ref())
                     .title(format!("JWT with \"alg\": \"{spelling}\" and no signature accepted"))
                     .description(format!(
@@ -81,6 +93,8 @@ impl Check for AlgNone {
             }
             return Ok(Vec::new());
         }
-        Err(skip.unwrap_or(Skip::Missing("no caller-specific answer to test the token on")))
+        Err(skip.unwrap_or(Skip::Missing(
+            "no caller-specific answer to test the token on",
+        )))
     }
 }

@@ -26,7 +26,8 @@ static META: CheckMeta = CheckMeta {
     id: "token.jwt-kid",
     category: Category::Authentication,
     severity: Severity::Critical,
-    summary: "JWT kid header selects attacker-controlled key material (path traversal to /dev/null)",
+    summary:
+        "JWT kid header selects attacker-controlled key material (path traversal to /dev/null)",
     mode: Mode::Active,
     runs_on: RunsOn::Target,
     min_identities: 1,
@@ -45,15 +46,22 @@ impl Check for Kid {
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         let credentials: Vec<_> = jwt_credentials(ctx.facts)?
             .into_iter()
-            .filter(|c| c.jwt().is_some_and(|j| j.kid().is_some() && j.hmac_digest().is_some()))
+            .filter(|c| {
+                c.jwt()
+                    .is_some_and(|j| j.kid().is_some() && j.hmac_digest().is_some())
+            })
             .collect();
         if credentials.is_empty() {
             return Err(Skip::NotApplicable("no HMAC-signed JWT with a kid header"));
         }
         let mut skip = None;
         for credential in credentials {
-            let Some(token) = credential.jwt() else { continue };
-            let Some(digest) = token.hmac_digest() else { continue };
+            let Some(token) = credential.jwt() else {
+                continue;
+            };
+            let Some(digest) = token.hmac_digest() else {
+                continue;
+            };
             let claims = refreshed(ctx, &token.claims);
             // The control: the empty key under the genuine kid.
             let control = jwt::encode(&token.header, &claims, Signature::Hmac(digest, b""));
@@ -68,16 +76,28 @@ impl Check for Kid {
                 let mut header = token.header.clone();
                 header.insert("kid".into(), Value::from(*kid));
                 let forged = jwt::encode(&header, &claims, Signature::Hmac(digest, b""));
-                let Some(accepted) = accepted_twice(ctx, &credential, bench.point, &forged, credential.identity).await? else {
+                let Some(accepted) =
+                    accepted_twice(ctx, &credential, bench.point, &forged, credential.identity)
+                        .await?
+                else {
                     continue;
                 };
-                let make = |claims: &Map<String, Value>| Some(jwt::encode(&header, claims, Signature::Hmac(digest, b"")));
+                let make = |claims: &Map<String, Value>| {
+                    Some(jwt::encode(&header, claims, Signature::Hmac(digest, b"")))
+                };
                 let shown = impact(ctx, &credential, bench.point, &claims, make).await?;
                 let other = shown
                     .as_ref()
-                    .map(|(other, _)| format!(" A token naming {other}, made the same way, returned {other}'s data."))
+                    .map(|(other, _)| {
+                        format!(
+                            " A token naming {other}, made the same way, returned {other}'s data."
+                        )
+                    })
                     .unwrap_or_default();
-                let step = format!("`\"kid\": \"{kid}\"` with an HMAC over the empty key gets {}'s data", credential.identity);
+                let step = format!(
+                    "`\"kid\": \"{kid}\"` with an HMAC over the empty key gets {}'s data",
+                    credential.identity
+                );
                 let draft = forgery_draft(Severity::Critical, &bench, &accepted, &step, shown.as_ref())
                     .title("JWT kid path traversal: a token keyed with /dev/null's empty contents is accepted")
                     .description(format!(
@@ -93,6 +113,8 @@ impl Check for Kid {
             }
             return Ok(Vec::new());
         }
-        Err(skip.unwrap_or(Skip::Missing("no caller-specific answer to test the token on")))
+        Err(skip.unwrap_or(Skip::Missing(
+            "no caller-specific answer to test the token on",
+        )))
     }
 }

@@ -13,7 +13,9 @@
 
 use async_trait::async_trait;
 
-use super::{accepted_twice, bench, forgery_draft, garbage, impact, jwt_credentials, refreshed, tampered};
+use super::{
+    accepted_twice, bench, forgery_draft, garbage, impact, jwt_credentials, refreshed, tampered,
+};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, TargetContext};
 use crate::facts::Needs;
 use crate::finding::{Category, Severity};
@@ -41,7 +43,9 @@ impl Check for SignatureUnverified {
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         let mut skip = None;
         for credential in jwt_credentials(ctx.facts)? {
-            let Some(token) = credential.jwt() else { continue };
+            let Some(token) = credential.jwt() else {
+                continue;
+            };
             let bench = match bench(ctx, &credential, &garbage(ctx), false).await? {
                 Ok(bench) => bench,
                 Err(reason) => {
@@ -50,25 +54,45 @@ impl Check for SignatureUnverified {
                 }
             };
             let kept = tampered(ctx, token);
-            let stripped = jwt::encode(&token.header, &refreshed(ctx, &token.claims), Signature::Empty);
+            let stripped = jwt::encode(
+                &token.header,
+                &refreshed(ctx, &token.claims),
+                Signature::Empty,
+            );
             for (forged, how, key) in [
                 (kept, "changed claims under the old signature", "kept"),
                 (stripped, "no signature at all", "stripped"),
             ] {
-                let Some(accepted) = accepted_twice(ctx, &credential, bench.point, &forged, credential.identity).await? else {
+                let Some(accepted) =
+                    accepted_twice(ctx, &credential, bench.point, &forged, credential.identity)
+                        .await?
+                else {
                     continue;
                 };
                 let make = |claims: &serde_json::Map<String, serde_json::Value>| {
                     Some(match key {
-                        "kept" => jwt::encode(&token.header, claims, Signature::Kept(&token.signature_segment)),
+                        "kept" => jwt::encode(
+                            &token.header,
+                            claims,
+                            Signature::Kept(&token.signature_segment),
+                        ),
                         _ => jwt::encode(&token.header, claims, Signature::Empty),
                     })
                 };
-                let shown = impact(ctx, &credential, bench.point, &refreshed(ctx, &token.claims), make).await?;
+                let shown = impact(
+                    ctx,
+                    &credential,
+                    bench.point,
+                    &refreshed(ctx, &token.claims),
+                    make,
+                )
+                .await?;
                 let step = format!("{}'s token with {how} is accepted", credential.identity);
                 let other = shown
                     .as_ref()
-                    .map(|(other, _)| format!(" A token edited to name {other} returned {other}'s data."))
+                    .map(|(other, _)| {
+                        format!(" A token edited to name {other} returned {other}'s data.")
+                    })
                     .unwrap_or_default();
                 let draft = forgery_draft(Severity::Critical, &bench, &accepted, &step, shown.as_ref())
                     .title(format!("JWT signature not verified: a token with {how} is accepted"))
@@ -84,6 +108,8 @@ impl Check for SignatureUnverified {
             }
             return Ok(Vec::new());
         }
-        Err(skip.unwrap_or(crate::checks::Skip::Missing("no caller-specific answer to test the token on")))
+        Err(skip.unwrap_or(crate::checks::Skip::Missing(
+            "no caller-specific answer to test the token on",
+        )))
     }
 }

@@ -33,8 +33,13 @@ static META: CheckMeta = CheckMeta {
 };
 
 /// Where APIs put logout, tried in order when the spec names none.
-const LOGOUT_PATHS: &[&str] = &["/api/logout", "/logout", "/api/auth/logout", "/auth/logout", "/api/v1/logout"];
-
+const LOGOUT_PATHS: &[&str] = &[
+    "/api/logout",
+    "/logout",
+    "/api/auth/logout",
+    "/auth/logout",
+    "/api/v1/logout",
+];
 
 #[async_trait]
 impl Check for LogoutNotRevoking {
@@ -55,16 +60,25 @@ impl Check for LogoutNotRevoking {
             ));
         };
         let Some(point) = ctx.facts.tokens.points_of(&identity).into_iter().next() else {
-            return Err(Skip::Missing("no caller-specific answer to test the token on"));
+            return Err(Skip::Missing(
+                "no caller-specific answer to test the token on",
+            ));
         };
         let (header, value) = ctx.engine.throwaway_login(&identity).await?;
-        let bare = value.split_once(' ').map_or(value.as_str(), |(_, t)| t).to_string();
+        let bare = value
+            .split_once(' ')
+            .map_or(value.as_str(), |(_, t)| t)
+            .to_string();
         let token = SeenToken {
             format: match crate::tokens::jwt::Jwt::parse(&bare) {
                 Some(jwt) => Format::Jwt(jwt),
                 None => match crate::tokens::itsdangerous::Signed::parse(&bare) {
                     Some(signed) => Format::Signed(signed),
-                    None => return Err(Skip::NotApplicable("the login token is neither a JWT nor a signed value")),
+                    None => {
+                        return Err(Skip::NotApplicable(
+                            "the login token is neither a JWT nor a signed value",
+                        ))
+                    }
                 },
             },
             place: Place::Credential {
@@ -82,17 +96,22 @@ impl Check for LogoutNotRevoking {
         };
         let before = send_token(ctx, &credential, point, &bare, false).await?;
         if !shows(ctx.facts, &identity, &point.template, &before) {
-            return Err(Skip::Missing("the throwaway session's token is not accepted"));
+            return Err(Skip::Missing(
+                "the throwaway session's token is not accepted",
+            ));
         }
         let Some(logout) = log_out(ctx, &header, &value).await? else {
             return Err(Skip::Missing("no logout endpoint answered"));
         };
-        ctx.engine
-            .journal()
-            .made(format!("{} {}", logout.request.method, logout.endpoint_path()), format!("a throwaway session of {identity} logged in and out"));
+        ctx.engine.journal().made(
+            format!("{} {}", logout.request.method, logout.endpoint_path()),
+            format!("a throwaway session of {identity} logged in and out"),
+        );
         let after = send_token(ctx, &credential, point, &bare, false).await?;
         let replay = send_token(ctx, &credential, point, &bare, false).await?;
-        if !(shows(ctx.facts, &identity, &point.template, &after) && shows(ctx.facts, &identity, &point.template, &replay)) {
+        if !(shows(ctx.facts, &identity, &point.template, &after)
+            && shows(ctx.facts, &identity, &point.template, &replay))
+        {
             return Ok(Vec::new());
         }
         Ok(vec![FindingDraft::at_exchange(&after, Severity::Medium, Confidence::Confirmed)
@@ -117,14 +136,12 @@ impl Check for LogoutNotRevoking {
 /// Logs the throwaway session out: the spec's logout operation if it has
 /// one, else the usual paths; POST first, GET when POST is not allowed.
 /// The first 2xx or 3xx answer.
-async fn log_out(ctx: &TargetContext<'_>, header: &str, value: &str) -> Result<Option<std::sync::Arc<Exchange>>, EngineError> {
-    let mut candidates: Vec<String> = ctx
-        .facts
-        .tokens
-        .logout_paths
-        .iter()
-        .cloned()
-        .collect();
+async fn log_out(
+    ctx: &TargetContext<'_>,
+    header: &str,
+    value: &str,
+) -> Result<Option<std::sync::Arc<Exchange>>, EngineError> {
+    let mut candidates: Vec<String> = ctx.facts.tokens.logout_paths.iter().cloned().collect();
     candidates.extend(LOGOUT_PATHS.iter().map(|p| p.to_string()));
     candidates.dedup();
     for path in candidates.iter().filter(|p| is_logout_path(p)).take(6) {

@@ -208,7 +208,12 @@ pub(crate) async fn send_genuine(
 /// Whether `answer` is `identity`'s own data at `template`: a success
 /// with the very body the identity's baseline got, or data the identity
 /// facts attribute to it (and to nobody else).
-pub(crate) fn shows(facts: &TargetFacts, identity: &str, template: &str, answer: &Exchange) -> bool {
+pub(crate) fn shows(
+    facts: &TargetFacts,
+    identity: &str,
+    template: &str,
+    answer: &Exchange,
+) -> bool {
     if !(200..300).contains(&answer.response.status) || answer.response.body.is_empty() {
         return false;
     }
@@ -264,7 +269,10 @@ pub(crate) async fn bench<'a>(
 
 /// A value no server can accept as a token.
 pub(crate) fn garbage(ctx: &TargetContext<'_>) -> String {
-    format!("{INVENTED_CREDENTIAL_PREFIX}{}", ctx.engine.buster().next_token())
+    format!(
+        "{INVENTED_CREDENTIAL_PREFIX}{}",
+        ctx.engine.buster().next_token()
+    )
 }
 
 /// Sends a forged value and replays it on another fresh URL: both
@@ -285,11 +293,21 @@ pub(crate) async fn accepted_twice(
 }
 
 /// Claims with a fresh issue time (or, without one, a unique `jti`): a
-/// token no server has issued.
-pub(crate) fn refreshed(ctx: &TargetContext<'_>, claims: &Map<String, Value>) -> Map<String, Value> {
+/// token no server has issued. A token issued this very second gets an
+/// issue time one second earlier, so the claims always change (and never
+/// lie in the future).
+pub(crate) fn refreshed(
+    ctx: &TargetContext<'_>,
+    claims: &Map<String, Value>,
+) -> Map<String, Value> {
     let mut claims = claims.clone();
-    if claims.contains_key("iat") {
-        claims.insert("iat".into(), chrono::Utc::now().timestamp().into());
+    if let Some(issued) = claims.get("iat").map(|v| v.as_i64()) {
+        let now = chrono::Utc::now().timestamp();
+        let fresh = match issued {
+            Some(issued) if issued >= now => issued - 1,
+            _ => now,
+        };
+        claims.insert("iat".into(), fresh.into());
     } else {
         claims.insert(
             "jti".into(),
@@ -410,8 +428,13 @@ pub(crate) async fn impact(
         return Ok(None);
     };
     let theirs = others_claims(ctx.facts, credential, &other);
-    let Some(renamed) = claims_naming(ctx.facts, claims, credential.identity, &other, theirs.as_ref())
-    else {
+    let Some(renamed) = claims_naming(
+        ctx.facts,
+        claims,
+        credential.identity,
+        &other,
+        theirs.as_ref(),
+    ) else {
         return Ok(None);
     };
     let Some(forged) = make(&renamed) else {
@@ -434,14 +457,25 @@ pub(crate) fn forgery_draft(
     impact: Option<&(String, Arc<Exchange>)>,
 ) -> FindingDraft {
     let mut draft = FindingDraft::at_exchange(&accepted.0, severity, Confidence::Confirmed)
-        .evidence("The identity's own token gets its data", &bench.genuine, None)
         .evidence(
-            format!("Control: an invalid token is refused (HTTP {})", bench.control.response.status),
+            "The identity's own token gets its data",
+            &bench.genuine,
+            None,
+        )
+        .evidence(
+            format!(
+                "Control: an invalid token is refused (HTTP {})",
+                bench.control.response.status
+            ),
             &bench.control,
             None,
         )
         .evidence(forged_step, &accepted.0, None)
-        .evidence("The same forged token, replayed on a fresh URL, is accepted again", &accepted.1, None);
+        .evidence(
+            "The same forged token, replayed on a fresh URL, is accepted again",
+            &accepted.1,
+            None,
+        );
     if let Some((other, answer)) = impact {
         draft = draft.evidence(
             format!("A token forged the same way naming {other} returns {other}'s data"),
@@ -482,7 +516,11 @@ mod tests {
     use super::*;
     use crate::facts::tokens::Format;
 
-    fn credential<'a>(token: &'a SeenToken, cookie: Option<&'a str>, header: &'a str) -> Credential<'a> {
+    fn credential<'a>(
+        token: &'a SeenToken,
+        cookie: Option<&'a str>,
+        header: &'a str,
+    ) -> Credential<'a> {
         Credential {
             index: 0,
             token,
@@ -509,7 +547,10 @@ mod tests {
     fn forged_values_replace_the_token_and_keep_the_rest_of_the_header() {
         let token = seen(JWT);
         let bearer = credential(&token, None, "Authorization");
-        assert_eq!(header_with(&bearer, &format!("Bearer {JWT}"), "X.Y."), "Bearer X.Y.");
+        assert_eq!(
+            header_with(&bearer, &format!("Bearer {JWT}"), "X.Y."),
+            "Bearer X.Y."
+        );
         // A renewed session: the scheme is kept.
         assert_eq!(header_with(&bearer, "Bearer other", "X.Y."), "Bearer X.Y.");
         let cookie = credential(&token, Some("session"), "Cookie");
@@ -517,7 +558,33 @@ mod tests {
             header_with(&cookie, "theme=dark; session=abc", "forged"),
             "theme=dark; session=forged"
         );
-        assert_eq!(header_with(&cookie, "theme=dark", "forged"), "session=forged");
+        assert_eq!(
+            header_with(&cookie, "theme=dark", "forged"),
+            "session=forged"
+        );
+    }
+
+    #[test]
+    fn refreshed_claims_always_differ_from_the_token_issued() {
+        let engine = crate::checks::probe::fixtures::engine();
+        let root =
+            crate::checks::probe::fixtures::exchange("http://127.0.0.1:9/", None, 200, &[], "{}");
+        let facts = TargetFacts::default();
+        let ctx = TargetContext {
+            engine: &engine,
+            root: &root,
+            facts: &facts,
+        };
+        let now = chrono::Utc::now().timestamp();
+        for issued in [now, now + 30, now - 100] {
+            let mut claims = Map::new();
+            claims.insert("iat".into(), issued.into());
+            let fresh = refreshed(&ctx, &claims);
+            assert_ne!(fresh["iat"], claims["iat"], "issued {issued}");
+            assert!(fresh["iat"].as_i64().unwrap() <= now.max(issued));
+        }
+        let fresh = refreshed(&ctx, &Map::new());
+        assert!(fresh["jti"].as_str().unwrap().starts_with("rampart-"));
     }
 
     #[test]

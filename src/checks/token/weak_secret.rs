@@ -47,9 +47,17 @@ static META: CheckMeta = CheckMeta {
 };
 
 /// A JWT re-signed with the recovered secret over `claims`.
-pub(crate) fn resign_jwt(token: &Jwt, claims: &Map<String, Value>, secret: &Recovered) -> Option<String> {
+pub(crate) fn resign_jwt(
+    token: &Jwt,
+    claims: &Map<String, Value>,
+    secret: &Recovered,
+) -> Option<String> {
     let digest = token.hmac_digest()?;
-    Some(jwt::encode(&token.header, claims, Signature::Hmac(digest, &secret.secret)))
+    Some(jwt::encode(
+        &token.header,
+        claims,
+        Signature::Hmac(digest, &secret.secret),
+    ))
 }
 
 /// An itsdangerous value's JSON payload signed anew, with `timestamp`
@@ -59,7 +67,12 @@ pub(crate) fn resign_json(
     json: &Map<String, Value>,
     timestamp: Option<i64>,
 ) -> Option<String> {
-    itsdangerous::dumps(&Value::Object(json.clone()), timestamp, &secret.scheme, &secret.secret)
+    itsdangerous::dumps(
+        &Value::Object(json.clone()),
+        timestamp,
+        &secret.scheme,
+        &secret.secret,
+    )
 }
 
 /// Where the secret could have come from, in words.
@@ -86,7 +99,13 @@ fn scheme_words(scheme: &Scheme) -> String {
 }
 
 /// The finding's wording, whatever the proof.
-fn draft_words(draft: FindingDraft, token: &SeenToken, secret: &Recovered, facts: &TargetFacts, proof: &str) -> FindingDraft {
+fn draft_words(
+    draft: FindingDraft,
+    token: &SeenToken,
+    secret: &Recovered,
+    facts: &TargetFacts,
+    proof: &str,
+) -> FindingDraft {
     let masked = secret.masked();
     let what = match (&token.format, token.kind().as_str()) {
         (_, "Flask session cookie") => "Flask's SECRET_KEY".to_string(),
@@ -115,7 +134,12 @@ impl Check for WeakSecret {
 
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         let facts = ctx.facts;
-        if !facts.tokens.tokens.iter().any(|t| !t.crack_targets().is_empty()) {
+        if !facts
+            .tokens
+            .tokens
+            .iter()
+            .any(|t| !t.crack_targets().is_empty())
+        {
             return Err(Skip::Missing("no HMAC-signed token seen"));
         }
         let mut drafts = Vec::new();
@@ -143,9 +167,9 @@ impl Check for WeakSecret {
                         None => None,
                     }
                 }
-                Place::Link { owner, url, param, .. } => {
-                    prove_link(ctx, token, secret, owner, url, param).await?
-                }
+                Place::Link {
+                    owner, url, param, ..
+                } => prove_link(ctx, token, secret, owner, url, param).await?,
                 _ => None,
             };
             let draft = match draft {
@@ -162,9 +186,17 @@ impl Check for WeakSecret {
 /// Without an online proof: the signature verified offline with the
 /// recovered secret, which is certain, but what the API accepts was not
 /// shown.
-fn offline_only(root: &Arc<Exchange>, token: &SeenToken, secret: &Recovered, facts: &TargetFacts) -> FindingDraft {
-    let draft = FindingDraft::at_exchange(root, Severity::High, Confidence::Firm)
-        .evidence("The target's base URL", root, None);
+fn offline_only(
+    root: &Arc<Exchange>,
+    token: &SeenToken,
+    secret: &Recovered,
+    facts: &TargetFacts,
+) -> FindingDraft {
+    let draft = FindingDraft::at_exchange(root, Severity::High, Confidence::Firm).evidence(
+        "The target's base URL",
+        root,
+        None,
+    );
     draft_words(
         draft,
         token,
@@ -183,42 +215,48 @@ async fn prove_credential(
 ) -> Result<Option<FindingDraft>, EngineError> {
     let facts = ctx.facts;
     let now = chrono::Utc::now().timestamp();
-    let (control, forged, claims, make): (String, Option<String>, Map<String, Value>, Box<dyn Fn(&Map<String, Value>) -> Option<String> + Send + Sync>) =
-        match &credential.token.format {
-            Format::Jwt(token) => {
-                let claims = refreshed(ctx, &token.claims);
-                let forged = resign_jwt(token, &claims, secret);
-                let (token, secret) = (token.clone(), secret.clone());
-                (
-                    tampered(ctx, &token),
-                    forged,
-                    claims,
-                    Box::new(move |claims| resign_jwt(&token, claims, &secret)),
-                )
-            }
-            Format::Signed(signed) => {
-                let timestamp = signed.timestamp.map(|_| now);
-                let forged = signed.resigned(&secret.scheme, &secret.secret, timestamp);
-                let claims = match signed.json() {
-                    Some(Value::Object(map)) => map,
-                    _ => Map::new(),
-                };
-                let secret = secret.clone();
-                (
-                    corrupted(&signed.raw),
-                    forged,
-                    claims,
-                    Box::new(move |claims| resign_json(&secret, claims, timestamp)),
-                )
-            }
-        };
+    let (control, forged, claims, make): (
+        String,
+        Option<String>,
+        Map<String, Value>,
+        Box<dyn Fn(&Map<String, Value>) -> Option<String> + Send + Sync>,
+    ) = match &credential.token.format {
+        Format::Jwt(token) => {
+            let claims = refreshed(ctx, &token.claims);
+            let forged = resign_jwt(token, &claims, secret);
+            let (token, secret) = (token.clone(), secret.clone());
+            (
+                tampered(ctx, &token),
+                forged,
+                claims,
+                Box::new(move |claims| resign_jwt(&token, claims, &secret)),
+            )
+        }
+        Format::Signed(signed) => {
+            let timestamp = signed.timestamp.map(|_| now);
+            let forged = signed.resigned(&secret.scheme, &secret.secret, timestamp);
+            let claims = match signed.json() {
+                Some(Value::Object(map)) => map,
+                _ => Map::new(),
+            };
+            let secret = secret.clone();
+            (
+                corrupted(&signed.raw),
+                forged,
+                claims,
+                Box::new(move |claims| resign_json(&secret, claims, timestamp)),
+            )
+        }
+    };
     let Some(forged) = forged else {
         return Ok(None);
     };
     let Ok(bench) = bench(ctx, credential, &control, true).await? else {
         return Ok(None);
     };
-    let Some(accepted) = accepted_twice(ctx, credential, bench.point, &forged, credential.identity).await? else {
+    let Some(accepted) =
+        accepted_twice(ctx, credential, bench.point, &forged, credential.identity).await?
+    else {
         return Ok(None);
     };
     let shown = if claims.is_empty() {
@@ -242,7 +280,13 @@ async fn prove_credential(
         ),
     };
     let draft = forgery_draft(Severity::Critical, &bench, &accepted, &step, shown.as_ref());
-    Ok(Some(draft_words(draft, credential.token, secret, facts, &proof)))
+    Ok(Some(draft_words(
+        draft,
+        credential.token,
+        secret,
+        facts,
+        &proof,
+    )))
 }
 
 /// Fetches a link as its owner on a fresh URL with `value` as its token.
@@ -293,41 +337,64 @@ async fn prove_link(
     // differs; A signs B's payload and reads B's object.
     let mut shown: Option<(String, Arc<Exchange>)> = None;
     let other_link = ctx.facts.tokens.tokens.iter().find_map(|t| match &t.place {
-        Place::Link { owner: o, url: u, param: p, .. } if o != owner && u.path() == url.path() && p == param => {
+        Place::Link {
+            owner: o,
+            url: u,
+            param: p,
+            ..
+        } if o != owner && u.path() == url.path() && p == param => {
             Some((o.clone(), u.clone(), t.signed()?.clone()))
         }
         _ => None,
     });
-    if let (Some((other, other_url, theirs)), Some(Value::Object(mine))) = (other_link, signed.json()) {
+    if let (Some((other, other_url, theirs)), Some(Value::Object(mine))) =
+        (other_link, signed.json())
+    {
         if let Some(Value::Object(their_claims)) = theirs.json() {
-            let renamed = super::claims_naming(ctx.facts, &mine, owner, &other, Some(&their_claims));
+            let renamed =
+                super::claims_naming(ctx.facts, &mine, owner, &other, Some(&their_claims));
             if let Some(forged_other) = renamed.and_then(|c| resign_json(secret, &c, timestamp)) {
                 // The other's own link, fetched by them: what their data looks like.
-                let theirs_genuine = fetch_link(ctx, &other, &other_url, param, &theirs.raw).await?;
+                let theirs_genuine =
+                    fetch_link(ctx, &other, &other_url, param, &theirs.raw).await?;
                 let answer = fetch_link(ctx, owner, &other_url, param, &forged_other).await?;
-                if crate::checks::probe::success_json(&answer) && same_response(&theirs_genuine, &answer) {
+                if crate::checks::probe::success_json(&answer)
+                    && same_response(&theirs_genuine, &answer)
+                {
                     shown = Some((other, answer));
                 }
             }
         }
     }
-    let step = format!("The link re-signed with the recovered secret ({}) opens the same data", secret.masked());
+    let step = format!(
+        "The link re-signed with the recovered secret ({}) opens the same data",
+        secret.masked()
+    );
     let mut draft = FindingDraft::at_exchange(&first, Severity::High, Confidence::Confirmed)
         .parameter(param.to_string())
         .evidence(format!("{owner}'s signed link as issued"), &genuine, None)
         .evidence(
-            format!("Control: the link with a corrupted signature is refused (HTTP {})", control.response.status),
+            format!(
+                "Control: the link with a corrupted signature is refused (HTTP {})",
+                control.response.status
+            ),
             &control,
             None,
         )
         .evidence(step, &first, None)
-        .evidence("Replayed on a fresh URL: the same data again", &replay, None);
+        .evidence(
+            "Replayed on a fresh URL: the same data again",
+            &replay,
+            None,
+        );
     let proof = match &shown {
         Some((other, answer)) => {
             draft = draft.evidence(format!("A link signed for {other}'s object, fetched by {owner}, returns {other}'s data"), answer, None);
             format!("Proven with reads only: the link re-signed with it opened the same data, and one naming {other}'s object, fetched by {owner}, returned {other}'s data.")
         }
-        None => "Proven with reads only: the link re-signed with it opened the same data.".to_string(),
+        None => {
+            "Proven with reads only: the link re-signed with it opened the same data.".to_string()
+        }
     };
     Ok(Some(draft_words(draft, token, secret, ctx.facts, &proof)))
 }
@@ -356,7 +423,12 @@ mod tests {
         claims.insert("sub".into(), "2".into());
         let forged = Jwt::parse(&resign_jwt(&token, &claims, &secret).unwrap()).unwrap();
         let target = forged.crack_target().unwrap();
-        assert!(crack::verify(&target.scheme, b"secret", &target.message, &target.signature));
+        assert!(crack::verify(
+            &target.scheme,
+            b"secret",
+            &target.message,
+            &target.signature
+        ));
         assert_eq!(forged.claims["sub"], "2");
     }
 }
