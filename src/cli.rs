@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan a running API.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Start the built-in vulnerable lab API on 127.0.0.1 and scan it.
     Demo(DemoArgs),
     /// List every check: id, family, severity, mode, summary.

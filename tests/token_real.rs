@@ -2,7 +2,8 @@
 //! `tests/targets/token/`: a Flask app (PyJWT, Flask sessions,
 //! itsdangerous links) whose `VARIANT` plants one weakness per twin, and a
 //! FastAPI app with RS256 tokens and a published JWKS. One scan per twin,
-//! `--checks 'token.*'`, numbers of up to six digits (`--crack-digits 6`).
+//! `--checks 'token.*'`, numbers of up to four digits (six where the
+//! secret is a six-digit number: debug builds guess slowly).
 //!
 //! * vulnerable twins: each planted weakness is found, with evidence, by
 //!   the right check at the right severity and confidence; the forged
@@ -22,7 +23,7 @@ const FLASK: Family = Family {
     app: "token/app.py",
     dynamo: false,
     checks: Some("token.*"),
-    args: &["--rate", "0", "--crack-digits", "6"],
+    args: &["--rate", "0"],
     ..Family::DEFAULT
 };
 
@@ -56,8 +57,14 @@ fn credential(target: &Target, user: &str, query: &str) -> String {
     )
 }
 
+/// Numbers tried as secrets: four digits where no secret is a number
+/// (debug builds guess slowly), six for the six-digit secret.
+const FEW_DIGITS: [&str; 2] = ["--crack-digits", "4"];
+const SIX_DIGITS: [&str; 2] = ["--crack-digits", "6"];
+
 /// A scan of `target` with alice and bob (alice's credential fetched with
-/// `alice_query`) plus `extra` arguments.
+/// `alice_query`) plus `extra` arguments (four-digit numbers unless they
+/// say otherwise).
 fn scan_as_users(target: &Target, alice_query: &str, extra: &[&str]) -> ScanRun {
     let alice = credential(target, "alice", alice_query);
     let bob = credential(target, "bob", "");
@@ -69,6 +76,9 @@ fn scan_as_users(target: &Target, alice_query: &str, extra: &[&str]) -> ScanRun 
         "bob",
         bob.as_str(),
     ];
+    if !extra.contains(&"--crack-digits") {
+        args.extend(FEW_DIGITS);
+    }
     args.extend_from_slice(extra);
     target.scan(&args)
 }
@@ -244,7 +254,16 @@ token_pointer = "/token"
     let text_out = format!("text={}", text.display());
     let ids = ids.to_str().unwrap();
     let run = vulnerable.scan_with_env(
-        &["--identity-file", ids, "--active", "-v", "-o", &text_out],
+        &[
+            "--identity-file",
+            ids,
+            "--active",
+            "-v",
+            "-o",
+            &text_out,
+            FEW_DIGITS[0],
+            FEW_DIGITS[1],
+        ],
         &env,
     );
 
@@ -317,14 +336,23 @@ token_pointer = "/token"
     );
     assert_never_printed(&run, "supersecret", &[&text_report]);
 
-    let quiet = fixed.scan_with_env(&["--identity-file", ids, "--active"], &env);
+    let quiet = fixed.scan_with_env(
+        &[
+            "--identity-file",
+            ids,
+            "--active",
+            FEW_DIGITS[0],
+            FEW_DIGITS[1],
+        ],
+        &env,
+    );
     assert_silent(&quiet);
 }
 
 #[test]
 fn jwt_with_a_six_digit_secret_is_recovered_and_expired_forgeries_are_accepted() {
     let (vulnerable, fixed) = twins(&FLASK, "jwt-numeric");
-    let run = scan_as_users(&vulnerable, "", &["-v"]);
+    let run = scan_as_users(&vulnerable, "", &["-v", SIX_DIGITS[0], SIX_DIGITS[1]]);
     let weak = finding(
         &run,
         "token.weak-secret",
@@ -361,7 +389,7 @@ fn jwt_with_a_six_digit_secret_is_recovered_and_expired_forgeries_are_accepted()
     assert_never_printed(&run, "493817", &[]);
     vulnerable.assert_only_reads();
 
-    assert_silent(&scan_as_users(&fixed, "", &[]));
+    assert_silent(&scan_as_users(&fixed, "", &SIX_DIGITS));
 }
 
 #[test]

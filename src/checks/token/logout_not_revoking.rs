@@ -141,9 +141,12 @@ async fn log_out(
     header: &str,
     value: &str,
 ) -> Result<Option<std::sync::Arc<Exchange>>, EngineError> {
-    let mut candidates: Vec<String> = ctx.facts.tokens.logout_paths.iter().cloned().collect();
-    candidates.extend(LOGOUT_PATHS.iter().map(|p| p.to_string()));
-    candidates.dedup();
+    let mut candidates: Vec<String> = ctx.facts.tokens.logout_paths.to_vec();
+    for path in LOGOUT_PATHS {
+        if !candidates.iter().any(|c| c == path) {
+            candidates.push(path.to_string());
+        }
+    }
     for path in candidates.iter().filter(|p| is_logout_path(p)).take(6) {
         let Ok(url) = ctx.engine.url_for(path) else {
             continue;

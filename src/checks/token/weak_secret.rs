@@ -75,6 +75,9 @@ pub(crate) fn resign_json(
     )
 }
 
+/// Makes a token for the given claims.
+type Forger = Box<dyn Fn(&Map<String, Value>) -> Option<String> + Send + Sync>;
+
 /// Where the secret could have come from, in words.
 fn source(secret: &[u8], facts: &TargetFacts) -> String {
     let digits = secret.iter().all(u8::is_ascii_digit) && !secret.is_empty();
@@ -215,39 +218,35 @@ async fn prove_credential(
 ) -> Result<Option<FindingDraft>, EngineError> {
     let facts = ctx.facts;
     let now = chrono::Utc::now().timestamp();
-    let (control, forged, claims, make): (
-        String,
-        Option<String>,
-        Map<String, Value>,
-        Box<dyn Fn(&Map<String, Value>) -> Option<String> + Send + Sync>,
-    ) = match &credential.token.format {
-        Format::Jwt(token) => {
-            let claims = refreshed(ctx, &token.claims);
-            let forged = resign_jwt(token, &claims, secret);
-            let (token, secret) = (token.clone(), secret.clone());
-            (
-                tampered(ctx, &token),
-                forged,
-                claims,
-                Box::new(move |claims| resign_jwt(&token, claims, &secret)),
-            )
-        }
-        Format::Signed(signed) => {
-            let timestamp = signed.timestamp.map(|_| now);
-            let forged = signed.resigned(&secret.scheme, &secret.secret, timestamp);
-            let claims = match signed.json() {
-                Some(Value::Object(map)) => map,
-                _ => Map::new(),
-            };
-            let secret = secret.clone();
-            (
-                corrupted(&signed.raw),
-                forged,
-                claims,
-                Box::new(move |claims| resign_json(&secret, claims, timestamp)),
-            )
-        }
-    };
+    let (control, forged, claims, make): (String, Option<String>, Map<String, Value>, Forger) =
+        match &credential.token.format {
+            Format::Jwt(token) => {
+                let claims = refreshed(ctx, &token.claims);
+                let forged = resign_jwt(token, &claims, secret);
+                let (token, secret) = (token.clone(), secret.clone());
+                (
+                    tampered(ctx, &token),
+                    forged,
+                    claims,
+                    Box::new(move |claims| resign_jwt(&token, claims, &secret)),
+                )
+            }
+            Format::Signed(signed) => {
+                let timestamp = signed.timestamp.map(|_| now);
+                let forged = signed.resigned(&secret.scheme, &secret.secret, timestamp);
+                let claims = match signed.json() {
+                    Some(Value::Object(map)) => map,
+                    _ => Map::new(),
+                };
+                let secret = secret.clone();
+                (
+                    corrupted(&signed.raw),
+                    forged,
+                    claims,
+                    Box::new(move |claims| resign_json(&secret, claims, timestamp)),
+                )
+            }
+        };
     let Some(forged) = forged else {
         return Ok(None);
     };
