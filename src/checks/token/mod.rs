@@ -292,6 +292,17 @@ pub(crate) async fn accepted_twice(
     Ok(shows(ctx.facts, whose, &point.template, &replay).then_some((first, replay)))
 }
 
+/// A new issue time for a token issued at `issued`: now, or a second
+/// before `issued` when that is now (or later), so a re-signed token never
+/// equals the one the API issued.
+pub(crate) fn fresh_timestamp(issued: i64, now: i64) -> i64 {
+    if issued >= now {
+        issued - 1
+    } else {
+        now
+    }
+}
+
 /// Claims with a fresh issue time (or, without one, a unique `jti`): a
 /// token no server has issued. A token issued this very second gets an
 /// issue time one second earlier, so the claims always change (and never
@@ -303,10 +314,7 @@ pub(crate) fn refreshed(
     let mut claims = claims.clone();
     if let Some(issued) = claims.get("iat").map(|v| v.as_i64()) {
         let now = chrono::Utc::now().timestamp();
-        let fresh = match issued {
-            Some(issued) if issued >= now => issued - 1,
-            _ => now,
-        };
+        let fresh = issued.map_or(now, |issued| fresh_timestamp(issued, now));
         claims.insert("iat".into(), fresh.into());
     } else {
         claims.insert(
@@ -562,6 +570,13 @@ mod tests {
             header_with(&cookie, "theme=dark", "forged"),
             "session=forged"
         );
+    }
+
+    #[test]
+    fn fresh_timestamps_never_repeat_the_issued_one() {
+        assert_eq!(fresh_timestamp(100, 200), 200);
+        assert_eq!(fresh_timestamp(200, 200), 199);
+        assert_eq!(fresh_timestamp(230, 200), 229);
     }
 
     #[test]

@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::{
-    accepted_twice, bench, corrupted, credentials, forgery_draft, impact, link_with, refreshed,
-    tampered, Credential,
+    accepted_twice, bench, corrupted, credentials, forgery_draft, fresh_timestamp, impact,
+    link_with, refreshed, tampered, Credential,
 };
 use crate::checks::probe::same_response;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
@@ -232,7 +232,7 @@ async fn prove_credential(
                 )
             }
             Format::Signed(signed) => {
-                let timestamp = signed.timestamp.map(|_| now);
+                let timestamp = signed.timestamp.map(|issued| fresh_timestamp(issued, now));
                 let forged = signed.resigned(&secret.scheme, &secret.secret, timestamp);
                 let claims = match signed.json() {
                     Some(Value::Object(map)) => map,
@@ -315,7 +315,7 @@ async fn prove_link(
         return Ok(None);
     };
     let now = chrono::Utc::now().timestamp();
-    let timestamp = signed.timestamp.map(|_| now);
+    let timestamp = signed.timestamp.map(|issued| fresh_timestamp(issued, now));
     let Some(forged) = signed.resigned(&secret.scheme, &secret.secret, timestamp) else {
         return Ok(None);
     };
