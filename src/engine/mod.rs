@@ -367,12 +367,23 @@ impl Engine {
 
     /// Runs an identity's login recipe once more for a throwaway session:
     /// the credential header it yields, without replacing the identity's
-    /// own session. The new token is registered with the redactor.
-    pub async fn throwaway_login(&self, name: &str) -> Result<(String, String), EngineError> {
+    /// own session, and the login request (`POST /api/login`). The new
+    /// token is registered with the redactor.
+    pub async fn throwaway_login(
+        &self,
+        name: &str,
+    ) -> Result<((String, String), String), EngineError> {
         let (header, token) = self.run_login(name).await?;
         self.add_secret(&header.1, &format!("<{name} throwaway {}>", header.0));
         self.add_secret(&token, &format!("<{name} throwaway token>"));
-        Ok(header)
+        let request = self
+            .config
+            .logins
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, recipe)| format!("{} {}", recipe.method, recipe.path))
+            .unwrap_or_default();
+        Ok((header, request))
     }
 
     /// Whether an identity logs in with a recipe (and so can get a

@@ -29,6 +29,7 @@ use crate::engine::{EngineError, Exchange};
 use crate::facts::tokens::{Format, Place};
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
+use crate::tokens::jwt::Jwt;
 
 pub struct Expiry;
 
@@ -97,38 +98,8 @@ impl Check for Expiry {
                 continue;
             };
             let place = credential.token.place.describe();
-            match (token.time_claim("exp"), token.time_claim("iat")) {
-                (None, _) => keep(
-                    firm(target_draft(
-                        ctx.root,
-                        Severity::Medium,
-                        format!("{} JWT without an expiry (`exp`)", token.alg()),
-                        format!(
-                            "The {} JWT in {place} has no `exp` claim: unless the API keeps its own record of \
-                             sessions, it is valid forever, and so is any copy of it.",
-                            token.alg()
-                        ),
-                        "no-exp".into(),
-                    )),
-                    &mut drafts,
-                ),
-                (Some(exp), Some(iat)) if exp - iat > MAX_LIFETIME_SECONDS => keep(
-                    firm(target_draft(
-                        ctx.root,
-                        Severity::Low,
-                        format!("{} JWT valid for {}", token.alg(), days(exp - iat)),
-                        format!(
-                            "The {} JWT in {place} was issued for {} (`exp` − `iat`): a stolen copy stays useful \
-                             that long. Access tokens usually live minutes; long sessions belong to refresh tokens \
-                             that can be revoked.",
-                            token.alg(),
-                            days(exp - iat)
-                        ),
-                        "lifetime".into(),
-                    )),
-                    &mut drafts,
-                ),
-                _ => {}
+            if let Some(draft) = lifetime_draft(ctx.root, token, &place) {
+                keep(draft, &mut drafts);
             }
             if let Some(exp) = token.time_claim("exp").filter(|exp| *exp < now) {
                 if let Some(draft) = expired_genuine(ctx, credential, now - exp).await? {
@@ -187,6 +158,39 @@ impl Check for Expiry {
         }
         Ok(drafts)
     }
+}
+
+/// What a JWT's own claims say about its lifetime: no `exp` at all
+/// (medium), or `exp` more than a day after `iat` (low). Read from the
+/// token alone, so firm rather than confirmed.
+fn lifetime_draft(root: &Arc<Exchange>, token: &Jwt, place: &str) -> Option<FindingDraft> {
+    let alg = token.alg();
+    let draft = match (token.time_claim("exp"), token.time_claim("iat")) {
+        (None, _) => target_draft(
+            root,
+            Severity::Medium,
+            format!("{alg} JWT without an expiry (`exp`)"),
+            format!(
+                "The {alg} JWT in {place} has no `exp` claim: unless the API keeps its own record of \
+                 sessions, it is valid forever, and so is any copy of it."
+            ),
+            "no-exp".into(),
+        ),
+        (Some(exp), Some(iat)) if exp - iat > MAX_LIFETIME_SECONDS => target_draft(
+            root,
+            Severity::Low,
+            format!("{alg} JWT valid for {}", days(exp - iat)),
+            format!(
+                "The {alg} JWT in {place} was issued for {} (`exp` − `iat`): a stolen copy stays useful \
+                 that long. Access tokens usually live minutes; long sessions belong to refresh tokens \
+                 that can be revoked.",
+                days(exp - iat)
+            ),
+            "lifetime".into(),
+        ),
+        _ => return None,
+    };
+    Some(firm(draft))
 }
 
 /// An identity's JWT that already expired, still accepted.
@@ -317,4 +321,57 @@ async fn old_signed_credential(
             ))
             .key("max-age:credential"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::checks::probe::fixtures::exchange;
+    use crate::tokens::jwt::{encode, Signature};
+
+    fn token(claims: serde_json::Value) -> Jwt {
+        let header = json!({"alg": "HS256", "typ": "JWT"});
+        let (Some(header), Some(claims)) = (header.as_object(), claims.as_object()) else {
+            panic!("objects")
+        };
+        Jwt::parse(&encode(
+            header,
+            claims,
+            Signature::Hmac(crate::tokens::crack::Digest::Sha256, b"k"),
+        ))
+        .expect("a JWT")
+    }
+
+    #[test]
+    fn lifetimes_are_judged_from_the_claims() {
+        let root = exchange("http://h/?rampart_cb=1", None, 200, &[], "{}");
+        let never = lifetime_draft(
+            &root,
+            &token(json!({"sub": "1", "iat": 1_700_000_000})),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(
+            (never.severity, never.key.as_str()),
+            (Severity::Medium, "no-exp")
+        );
+        assert_eq!(never.confidence, Confidence::Firm);
+        let month = lifetime_draft(
+            &root,
+            &token(json!({"iat": 1_700_000_000, "exp": 1_702_592_000})),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(
+            (month.severity, month.key.as_str()),
+            (Severity::Low, "lifetime")
+        );
+        assert!(month.title.contains("30.0 days"), "{}", month.title);
+        let short = token(json!({"iat": 1_700_000_000, "exp": 1_700_000_900}));
+        assert!(lifetime_draft(&root, &short, "x").is_none());
+        // Without iat the lifetime is unknown: nothing is claimed.
+        assert!(lifetime_draft(&root, &token(json!({"exp": 1_702_592_000})), "x").is_none());
+    }
 }

@@ -129,3 +129,42 @@ impl Check for AlgConfusion {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::tokens::crack::{verify, Scheme};
+    use crate::tokens::jwt::Jwt;
+    use crate::tokens::keys::PublicKey;
+
+    #[test]
+    fn a_token_keyed_with_the_published_pem_verifies_as_a_confused_server_checks_it() {
+        // A confused verifier: HMAC-SHA256 keyed with the PEM text as
+        // Python's cryptography writes it (final newline included).
+        let jwk = json!({"kty": "RSA", "kid": "k", "n": "wUy-yXELfCx4l_eEGz6r9QB3EolGxpUM5O2gTkutQyczRttLnu5hNtoGRYxmyipVKOqxhIERqKg7Mv2VqHO_p70-0KXqqaYq8q8snc-EDzTzpp8buJTSUh_0Z0HbhbQMo_iB6E0BpDN_MelClFsbwYdbGINHm1gVK3v4SO8q6fOd8CKNwMkiLTHaJS7y2i3fjDXrdCXXJ3t5L9zgS5LV0nAl5gAYrlemccm1nxd7NcIkE7icG0HhBNMUo_iBHfylKl4DKr7QLp9LsBIeQSiuQFYTukz1wiYr8hImbo3MME1ABYENE3UMUbSRLTs6CKVA3jBswBfRmYCFuT2MDkYwtQ", "e": "AQAB"});
+        let key = PublicKey::from_jwk(&jwk, "jwks").unwrap();
+        let server_key = crate::tokens::keys::pem("PUBLIC KEY", &key.spki);
+        let header = json!({"alg": "HS256", "typ": "JWT", "kid": "k"});
+        let claims = json!({"sub": "2"});
+        let (Some(header), Some(claims)) = (header.as_object(), claims.as_object()) else {
+            panic!("objects")
+        };
+        let accepted = key.hmac_secrets().iter().any(|secret| {
+            let forged = Jwt::parse(&jwt::encode(
+                header,
+                claims,
+                Signature::Hmac(Digest::Sha256, secret),
+            ))
+            .unwrap();
+            verify(
+                &Scheme::Hmac(Digest::Sha256),
+                server_key.as_bytes(),
+                forged.signing_input().as_bytes(),
+                &forged.signature,
+            )
+        });
+        assert!(accepted, "one of the forms is the server's PEM");
+    }
+}

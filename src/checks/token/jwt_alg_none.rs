@@ -98,3 +98,29 @@ impl Check for AlgNone {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::jwt::Jwt;
+
+    #[test]
+    fn every_spelling_makes_an_unsigned_token() {
+        let mut seen = Vec::new();
+        for spelling in SPELLINGS {
+            let mut header = serde_json::Map::new();
+            header.insert("alg".into(), Value::from(*spelling));
+            let token = Jwt::parse(&jwt::encode(
+                &header,
+                &serde_json::Map::new(),
+                Signature::Empty,
+            ))
+            .unwrap();
+            assert!(token.signature.is_empty() && token.raw.ends_with('.'));
+            assert!(token.alg().eq_ignore_ascii_case("none"));
+            seen.push(token.alg().to_string());
+        }
+        seen.dedup();
+        assert_eq!(seen.len(), SPELLINGS.len(), "distinct spellings");
+    }
+}

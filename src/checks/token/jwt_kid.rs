@@ -118,3 +118,33 @@ impl Check for Kid {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::crack::{verify, Digest, Scheme};
+    use crate::tokens::jwt::Jwt;
+
+    #[test]
+    fn traversal_kids_reach_dev_null_from_any_depth_and_sign_with_the_empty_key() {
+        for kid in EMPTY_FILE_KIDS {
+            assert!(kid.ends_with("/dev/null"));
+        }
+        let mut header = Map::new();
+        header.insert("alg".into(), "HS256".into());
+        header.insert("kid".into(), EMPTY_FILE_KIDS[0].into());
+        let token = Jwt::parse(&jwt::encode(
+            &header,
+            &Map::new(),
+            Signature::Hmac(Digest::Sha256, b""),
+        ))
+        .unwrap();
+        assert_eq!(token.kid(), Some(EMPTY_FILE_KIDS[0]));
+        assert!(verify(
+            &Scheme::Hmac(Digest::Sha256),
+            b"",
+            token.signing_input().as_bytes(),
+            &token.signature
+        ));
+    }
+}

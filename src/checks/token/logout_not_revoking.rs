@@ -12,10 +12,10 @@
 
 use async_trait::async_trait;
 
-use super::{send_token, shows, Credential};
+use super::{send_header, shows};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
 use crate::engine::{Caller, EngineError, Exchange, Probe};
-use crate::facts::tokens::{is_logout_path, Format, Place, SeenToken};
+use crate::facts::tokens::is_logout_path;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -64,37 +64,12 @@ impl Check for LogoutNotRevoking {
                 "no caller-specific answer to test the token on",
             ));
         };
-        let (header, value) = ctx.engine.throwaway_login(&identity).await?;
-        let bare = value
-            .split_once(' ')
-            .map_or(value.as_str(), |(_, t)| t)
-            .to_string();
-        let token = SeenToken {
-            format: match crate::tokens::jwt::Jwt::parse(&bare) {
-                Some(jwt) => Format::Jwt(jwt),
-                None => match crate::tokens::itsdangerous::Signed::parse(&bare) {
-                    Some(signed) => Format::Signed(signed),
-                    None => {
-                        return Err(Skip::NotApplicable(
-                            "the login token is neither a JWT nor a signed value",
-                        ))
-                    }
-                },
-            },
-            place: Place::Credential {
-                identity: identity.clone(),
-                header: header.clone(),
-                cookie: None,
-            },
-        };
-        let credential = Credential {
-            index: usize::MAX,
-            token: &token,
-            identity: &identity,
-            header: &header,
-            cookie: None,
-        };
-        let before = send_token(ctx, &credential, point, &bare, false).await?;
+        let ((header, value), login) = ctx.engine.throwaway_login(&identity).await?;
+        let change = ctx
+            .engine
+            .journal()
+            .made(login, format!("a throwaway session of {identity} created"));
+        let before = send_header(ctx, point, &header, &value, None).await?;
         if !shows(ctx.facts, &identity, &point.template, &before) {
             return Err(Skip::Missing(
                 "the throwaway session's token is not accepted",
@@ -103,15 +78,19 @@ impl Check for LogoutNotRevoking {
         let Some(logout) = log_out(ctx, &header, &value).await? else {
             return Err(Skip::Missing("no logout endpoint answered"));
         };
-        ctx.engine.journal().made(
-            format!("{} {}", logout.request.method, logout.endpoint_path()),
-            format!("a throwaway session of {identity} logged in and out"),
-        );
-        let after = send_token(ctx, &credential, point, &bare, false).await?;
-        let replay = send_token(ctx, &credential, point, &bare, false).await?;
-        if !(shows(ctx.facts, &identity, &point.template, &after)
-            && shows(ctx.facts, &identity, &point.template, &replay))
-        {
+        let after = send_header(ctx, point, &header, &value, None).await?;
+        let replay = send_header(ctx, point, &header, &value, None).await?;
+        let revoked = !shows(ctx.facts, &identity, &point.template, &after);
+        if revoked {
+            ctx.engine.journal().restored(
+                change,
+                Some(format!(
+                    "a throwaway session of {identity} created and logged out"
+                )),
+            );
+            return Ok(Vec::new());
+        }
+        if !shows(ctx.facts, &identity, &point.template, &replay) {
             return Ok(Vec::new());
         }
         Ok(vec![FindingDraft::at_exchange(&after, Severity::Medium, Confidence::Confirmed)

@@ -146,9 +146,6 @@ pub(crate) async fn send_token(
     value: &str,
     forged: bool,
 ) -> Result<Arc<Exchange>, EngineError> {
-    if forged {
-        ctx.engine.add_forged(value);
-    }
     let current = ctx
         .engine
         .identities()
@@ -161,19 +158,39 @@ pub(crate) async fn send_token(
         })
         .map(|(_, v)| v)
         .unwrap_or_else(|| credential.token.raw().to_string());
+    let header = header_with(credential, &current, value);
+    send_header(
+        ctx,
+        point,
+        credential.header,
+        &header,
+        forged.then_some(value),
+    )
+    .await
+}
+
+/// Sends `value` as header `name` to a fresh URL of `point`, without the
+/// identity but with the other headers its baseline went out with.
+/// `forged` is registered with the redactor as a value Rampart made.
+pub(crate) async fn send_header(
+    ctx: &TargetContext<'_>,
+    point: &ProbePoint,
+    name: &str,
+    value: &str,
+    forged: Option<&str>,
+) -> Result<Arc<Exchange>, EngineError> {
+    if let Some(forged) = forged {
+        ctx.engine.add_forged(forged);
+    }
     let mut probe = Probe::get(ctx.engine.buster().bust(&point.url))
         .as_caller(Caller::Anonymous)
         .template(Some(point.template.clone()));
-    for (name, header) in &point.genuine.request.headers {
-        if name.eq_ignore_ascii_case(credential.header) {
-            continue;
+    for (header, sent) in &point.genuine.request.headers {
+        if !header.eq_ignore_ascii_case(name) {
+            probe.headers.push((header.clone(), sent.clone()));
         }
-        probe.headers.push((name.clone(), header.clone()));
     }
-    probe.headers.push((
-        credential.header.to_string(),
-        header_with(credential, &current, value),
-    ));
+    probe.headers.push((name.to_string(), value.to_string()));
     ctx.engine.send(probe).await
 }
 
@@ -600,6 +617,62 @@ mod tests {
         }
         let fresh = refreshed(&ctx, &Map::new());
         assert!(fresh["jti"].as_str().unwrap().starts_with("rampart-"));
+    }
+
+    #[test]
+    fn only_the_identitys_own_data_counts_as_accepted() {
+        use crate::checks::probe::fixtures::exchange;
+        let url = "http://h/api/me?rampart_cb=1";
+        let alice = r#"{"id":1,"username":"alice"}"#;
+        let bob = r#"{"id":2,"username":"bob"}"#;
+        let mut facts = TargetFacts::default();
+        for (who, body) in [("alice", alice), ("bob", bob)] {
+            let baseline = exchange(url, Some(who), 200, &[], body);
+            facts
+                .tokens
+                .answers
+                .insert((who.into(), "/api/me".into()), baseline);
+        }
+        let answer = |status, body| exchange(url, None, status, &[], body);
+        assert!(shows(&facts, "alice", "/api/me", &answer(200, alice)));
+        assert!(
+            !shows(&facts, "alice", "/api/me", &answer(200, bob)),
+            "another identity's data"
+        );
+        assert!(shows(&facts, "bob", "/api/me", &answer(200, bob)));
+        assert!(
+            !shows(&facts, "alice", "/api/me", &answer(401, alice)),
+            "a refusal"
+        );
+        assert!(
+            !shows(
+                &facts,
+                "alice",
+                "/api/me",
+                &answer(200, r#"{"public":true}"#)
+            ),
+            "any 200"
+        );
+        // A volatile answer still counts when the identity facts place it.
+        facts
+            .identities
+            .markers
+            .entry("alice".into())
+            .or_default()
+            .insert("alice".into());
+        facts
+            .identities
+            .markers
+            .entry("bob".into())
+            .or_default()
+            .insert("bob".into());
+        let volatile = r#"{"id":1,"username":"alice","now":"12:00:01"}"#;
+        assert!(shows(&facts, "alice", "/api/me", &answer(200, volatile)));
+        let both = r#"[{"username":"alice"},{"username":"bob"}]"#;
+        assert!(
+            !shows(&facts, "alice", "/api/me", &answer(200, both)),
+            "everyone's data is not alice's"
+        );
     }
 
     #[test]
