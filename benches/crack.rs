@@ -370,7 +370,7 @@ fn main() {
                 .unwrap_or_default(),
         ),
         (
-            "itsdangerous value (3 salt hypotheses)",
+            "itsdangerous link (2 salt hypotheses)",
             itsdangerous::Signed::parse(cookie)
                 .map(|s| s.crack_targets(None))
                 .unwrap_or_default(),

@@ -93,8 +93,10 @@ impl Signed {
     }
 
     /// The salts and derivations to try, most likely first: Flask's
-    /// session for a cookie named like one, the libraries' defaults for the
-    /// rest.
+    /// session alone for a cookie named like one, Flask's session and the
+    /// libraries' defaults for other timestamped cookies, the defaults for
+    /// the rest (links, fields: Flask's session serializer is not used for
+    /// those).
     pub fn schemes(&self, cookie: Option<&str>) -> Vec<Scheme> {
         let scheme = |derivation, salt: &str| Scheme::Itsdangerous {
             derivation,
@@ -104,10 +106,10 @@ impl Signed {
         let serializer = scheme(Derivation::DjangoConcat, SERIALIZER_SALT);
         let signer = scheme(Derivation::DjangoConcat, SIGNER_SALT);
         match (self.timestamp, cookie) {
-            // Flask's session is always timestamped.
+            // Flask's session is always timestamped, and a cookie.
             (Some(_), Some(name)) if name.contains("session") => vec![flask],
-            (Some(_), _) => vec![flask, serializer, signer],
-            (None, _) => vec![serializer, signer],
+            (Some(_), Some(_)) => vec![flask, serializer, signer],
+            _ => vec![serializer, signer],
         }
     }
 

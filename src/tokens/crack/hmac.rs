@@ -291,10 +291,12 @@ impl<H: Hash> Message<H> {
     }
 
     /// The HMAC of the message under `keyed`, as the outer state.
+    /// `scratch` is a block from [`Message::scratch`] (of any message under
+    /// the same hash: the outer tail depends on the hash alone); only its
+    /// digest bytes are rewritten.
     pub fn mac(&self, keyed: &Keyed<H>, scratch: &mut H::Block) -> H::State {
         let mut inner = keyed.inner;
         H::compress(&mut inner, &self.blocks);
-        scratch.clone_from(&self.outer_tail);
         H::write_digest(&inner, &mut scratch.as_mut()[..H::OUT]);
         let mut outer = keyed.outer;
         H::compress(&mut outer, std::slice::from_ref(scratch));
