@@ -248,8 +248,7 @@ fn print_checks() {
         "{:<32} {:<10} {:<9} {:<15} SUMMARY",
         "ID", "FAMILY", "SEVERITY", "MODE"
     );
-    for check in checks::all() {
-        let meta = check.meta();
+    for meta in checks::all() {
         println!(
             "{:<32} {:<10} {:<9} {:<15} {}",
             meta.id,
@@ -294,7 +293,7 @@ fn explain(args: ExplainArgs) -> Result<()> {
         None => entry.best_variant(&rampart::stack::Stack::default()),
     };
     let severity = checks::find(&check_id)
-        .map(|c| c.meta().severity)
+        .map(|c| c.severity)
         .unwrap_or(Severity::Info);
     println!(
         "{} — {} (up to {})\n",

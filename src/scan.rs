@@ -220,7 +220,7 @@ async fn fingerprint(
 }
 
 /// One request per read-only endpoint per caller; checks compare these.
-async fn baseline(
+pub(crate) async fn baseline(
     engine: &Engine,
     discovered: &Discovered,
     callers: &[Caller],

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use futures::stream::{self, StreamExt};
 
 use super::coverage::{CheckCoverage, Tally, ALL_ENDPOINTS, TARGET};
-use super::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
+use super::{CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
 use crate::discover::{Discovered, Endpoint};
 use crate::engine::{Engine, EngineError, Exchange};
 use crate::facts::{Baselines, Needs, TargetFacts};
@@ -115,7 +115,7 @@ pub struct Runner {
     /// The selected checks the scan runs, in registry order: not those
     /// switched off for the whole scan (state-changing ones without
     /// `--active`, cross-identity ones without enough identities).
-    checks: Vec<&'static dyn Check>,
+    checks: Vec<&'static CheckMeta>,
     /// `--active`: endpoints that change state are probed too.
     active: bool,
     /// `--login-burst`.
@@ -127,7 +127,7 @@ pub struct Runner {
 impl Runner {
     /// The runner of `selected` for a scan with `identities` identities.
     pub fn new(
-        selected: Vec<&'static dyn Check>,
+        selected: Vec<&'static CheckMeta>,
         identities: usize,
         active: bool,
         allow_burst: bool,
@@ -138,10 +138,9 @@ impl Runner {
         {
             let mut tally = lock(&record.tally);
             for check in selected {
-                let meta = check.meta();
-                tally.expect(meta);
-                match switched_off(meta, identities, active) {
-                    Some(skip) => tally.skipped(meta, ALL_ENDPOINTS, skip),
+                tally.expect(check);
+                match switched_off(check, identities, active) {
+                    Some(skip) => tally.skipped(check, ALL_ENDPOINTS, skip),
                     None => checks.push(check),
                 }
             }
@@ -159,27 +158,27 @@ impl Runner {
     pub fn needs(&self) -> Needs {
         self.checks
             .iter()
-            .fold(Needs::NOTHING, |needs, c| needs.and(c.meta().needs))
+            .fold(Needs::NOTHING, |needs, c| needs.and(c.needs))
     }
 
-    fn running(&self, runs_on: RunsOn) -> impl Iterator<Item = &'static dyn Check> + '_ {
+    fn running(&self, runs_on: RunsOn) -> impl Iterator<Item = &'static CheckMeta> + '_ {
         self.checks
             .iter()
             .copied()
-            .filter(move |c| c.meta().runs_on == runs_on)
+            .filter(move |c| c.runs_on == runs_on)
     }
 
     /// Lets the passive checks judge every exchange the engine captures,
     /// whoever sent it, from now on.
     pub fn watch(&self, engine: &mut Engine) {
-        let passive: Vec<&'static dyn Check> = self.running(RunsOn::Exchanges).collect();
+        let passive: Vec<&'static CheckMeta> = self.running(RunsOn::Exchanges).collect();
         let record = Arc::clone(&self.record);
         engine.observe(move |exchange: &Arc<Exchange>| {
             for check in &passive {
                 record.record(
-                    check.meta(),
+                    check,
                     Place::Exchange(exchange),
-                    check.inspect(exchange),
+                    check.check.inspect(exchange),
                 );
             }
         });
@@ -206,18 +205,14 @@ impl Runner {
             match self.endpoint_skip(endpoint) {
                 Some(skip) => {
                     let mut tally = lock(&self.record.tally);
-                    for check in self
-                        .checks
-                        .iter()
-                        .filter(|c| c.meta().runs_on != RunsOn::Target)
-                    {
-                        tally.skipped(check.meta(), &endpoint.label(), skip.clone());
+                    for check in self.checks.iter().filter(|c| c.runs_on != RunsOn::Target) {
+                        tally.skipped(check, &endpoint.label(), skip.clone());
                     }
                 }
                 None => probed.push(endpoint),
             }
         }
-        let jobs: Vec<(&'static dyn Check, &Endpoint)> = self
+        let jobs: Vec<(&'static CheckMeta, &Endpoint)> = self
             .running(RunsOn::Endpoints)
             .flat_map(|check| probed.iter().map(move |e| (check, *e)))
             .collect();
@@ -232,14 +227,14 @@ impl Runner {
                     allow_burst: self.allow_burst,
                 };
                 async move {
-                    let outcome = check.probe(&ctx, endpoint).await;
+                    let outcome = check.check.probe(&ctx, endpoint).await;
                     (check, endpoint, outcome)
                 }
             })
             .buffer_unordered(self.concurrency)
             .for_each(|(check, endpoint, outcome)| {
                 self.record
-                    .record(check.meta(), Place::Endpoint(endpoint), outcome);
+                    .record(check, Place::Endpoint(endpoint), outcome);
                 std::future::ready(())
             })
             .await;
@@ -255,8 +250,8 @@ impl Runner {
             facts,
         };
         for check in self.running(RunsOn::Target) {
-            let outcome = match check.probe_target(&ctx).await {
-                Ok(mut found) => match check.judge_target(root, facts) {
+            let outcome = match check.check.probe_target(&ctx).await {
+                Ok(mut found) => match check.check.judge_target(root, facts) {
                     Ok(more) => {
                         found.extend(more);
                         Ok(found)
@@ -268,7 +263,7 @@ impl Runner {
                 },
                 Err(skip) => Err(skip),
             };
-            self.record.record(check.meta(), Place::Target, outcome);
+            self.record.record(check, Place::Target, outcome);
         }
     }
 
@@ -305,6 +300,7 @@ mod tests {
 
     use super::*;
     use crate::checks::probe::fixtures::exchange;
+    use crate::checks::Check;
     use crate::discover::EndpointSource;
     use crate::engine::EngineConfig;
     use crate::finding::{Category, Confidence, Severity};
@@ -313,7 +309,7 @@ mod tests {
     /// A check that reports where it ran, fails on `POST /fails` and skips
     /// `GET /skipped` (every hook: the runner calls only the one its
     /// `runs_on` names).
-    struct Echo(&'static CheckMeta);
+    struct Echo;
 
     fn draft(place: &str) -> FindingDraft {
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
@@ -322,10 +318,6 @@ mod tests {
 
     #[async_trait]
     impl Check for Echo {
-        fn meta(&self) -> &'static CheckMeta {
-            self.0
-        }
-
         async fn probe_target(&self, _ctx: &TargetContext<'_>) -> Outcome {
             Ok(vec![draft("target")])
         }
@@ -347,6 +339,7 @@ mod tests {
         needs: Needs,
     ) -> CheckMeta {
         CheckMeta {
+            check: &Echo,
             id,
             category: Category::Configuration,
             severity: Severity::Low,
@@ -387,16 +380,8 @@ mod tests {
         Needs::NOTHING,
     );
     static WHOLE: CheckMeta = meta("t.whole", Mode::Active, RunsOn::Target, 0, Needs::NOTHING);
-    static CHECKS: [Echo; 5] = [
-        Echo(&READS),
-        Echo(&WRITES),
-        Echo(&PAIR),
-        Echo(&WATCHES),
-        Echo(&WHOLE),
-    ];
-
-    fn selected() -> Vec<&'static dyn Check> {
-        CHECKS.iter().map(|c| c as &dyn Check).collect()
+    fn selected() -> Vec<&'static CheckMeta> {
+        vec![&READS, &WRITES, &PAIR, &WATCHES, &WHOLE]
     }
 
     type Pairs = Vec<(&'static str, String)>;

@@ -318,9 +318,7 @@ mod tests {
             &[],
         );
         let failure = Failure {
-            check: crate::checks::find("authz.bola")
-                .expect("registered")
-                .meta(),
+            check: crate::checks::find("authz.bola").expect("registered"),
             place: "GET /api/orders/{id}".into(),
             error: EngineError::Http("echoed ak_alice_secret_42".into()),
         };
