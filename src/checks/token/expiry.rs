@@ -33,7 +33,8 @@ use crate::tokens::jwt::Jwt;
 
 pub struct Expiry;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Expiry,
     id: "token.expiry",
     category: Category::Authentication,
     severity: Severity::High,
@@ -62,10 +63,6 @@ fn days(seconds: i64) -> String {
 
 #[async_trait]
 impl Check for Expiry {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         let facts = ctx.facts;
         let credentials = credentials(facts);

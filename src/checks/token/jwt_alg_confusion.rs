@@ -23,7 +23,8 @@ use crate::tokens::jwt::{self, Signature};
 
 pub struct AlgConfusion;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &AlgConfusion,
     id: "token.jwt-alg-confusion",
     category: Category::Authentication,
     severity: Severity::Critical,
@@ -36,10 +37,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for AlgConfusion {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         let credentials: Vec<_> = jwt_credentials(ctx.facts)?
             .into_iter()

@@ -20,7 +20,8 @@ use crate::tokens::jwt::{self, Signature};
 
 pub struct AlgNone;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &AlgNone,
     id: "token.jwt-alg-none",
     category: Category::Authentication,
     severity: Severity::Critical,
@@ -36,10 +37,6 @@ const SPELLINGS: &[&str] = &["none", "None", "NONE", "nOnE"];
 
 #[async_trait]
 impl Check for AlgNone {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         let mut skip = None;
         for credential in jwt_credentials(ctx.facts)? {

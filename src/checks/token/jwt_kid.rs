@@ -22,7 +22,8 @@ use crate::tokens::jwt::{self, Signature};
 
 pub struct Kid;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Kid,
     id: "token.jwt-kid",
     category: Category::Authentication,
     severity: Severity::Critical,
@@ -39,10 +40,6 @@ const EMPTY_FILE_KIDS: &[&str] = &["../../../../../../../../../../dev/null", "/d
 
 #[async_trait]
 impl Check for Kid {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         let credentials: Vec<_> = jwt_credentials(ctx.facts)?
             .into_iter()

@@ -23,7 +23,8 @@ use crate::tokens::jwt::{self, Signature};
 
 pub struct SignatureUnverified;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &SignatureUnverified,
     id: "token.jwt-signature-unverified",
     category: Category::Authentication,
     severity: Severity::Critical,
@@ -36,10 +37,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for SignatureUnverified {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         let mut skip = None;
         for credential in jwt_credentials(ctx.facts)? {

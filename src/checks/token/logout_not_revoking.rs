@@ -21,7 +21,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct LogoutNotRevoking;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &LogoutNotRevoking,
     id: "token.logout-not-revoking",
     category: Category::Authentication,
     severity: Severity::Medium,
@@ -43,10 +44,6 @@ const LOGOUT_PATHS: &[&str] = &[
 
 #[async_trait]
 impl Check for LogoutNotRevoking {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         let Some(identity) = ctx
             .engine

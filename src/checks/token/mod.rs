@@ -39,13 +39,13 @@ use crate::tokens::jwt::{self, Jwt, Signature};
 pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
-        &weak_secret::WeakSecret,
-        &jwt_signature_unverified::SignatureUnverified,
-        &jwt_alg_none::AlgNone,
-        &jwt_alg_confusion::AlgConfusion,
-        &jwt_kid::Kid,
-        &expiry::Expiry,
-        &logout_not_revoking::LogoutNotRevoking,
+        &weak_secret::META,
+        &jwt_signature_unverified::META,
+        &jwt_alg_none::META,
+        &jwt_alg_confusion::META,
+        &jwt_kid::META,
+        &expiry::META,
+        &logout_not_revoking::META,
     ],
 };
 

@@ -35,7 +35,8 @@ use crate::tokens::jwt::{self, Jwt, Signature};
 
 pub struct WeakSecret;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &WeakSecret,
     id: "token.weak-secret",
     category: Category::Cryptography,
     severity: Severity::Critical,
@@ -131,10 +132,6 @@ fn draft_words(
 
 #[async_trait]
 impl Check for WeakSecret {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         let facts = ctx.facts;
         if !facts
