@@ -371,4 +371,24 @@ mod tests {
         // Without iat the lifetime is unknown: nothing is claimed.
         assert!(lifetime_draft(&root, &token(json!({"exp": 1_702_592_000})), "x").is_none());
     }
+
+    #[tokio::test]
+    async fn an_expired_token_signed_with_the_recovered_secret_is_accepted_when_exp_is_ignored() {
+        use crate::checks::probe::fixtures::{scan, serve};
+        use crate::checks::token::fixture::{setup, Verifier};
+        let lax = serve(Verifier::IgnoresExpiry(b"changeme").router()).await;
+        let scanned = scan(&META, &lax, setup(b"changeme", 900)).await;
+        assert_eq!(
+            scanned.keys(),
+            vec!["expired-accepted"],
+            "{:?}",
+            scanned.drafts
+        );
+        let strict = serve(Verifier::Strict(b"changeme").router()).await;
+        let scanned = scan(&META, &strict, setup(b"changeme", 900)).await;
+        assert!(scanned.drafts.is_empty(), "{:?}", scanned.drafts);
+        // A 30-day token is reported from its claims alone.
+        let scanned = scan(&META, &strict, setup(b"changeme", 30 * 86400)).await;
+        assert_eq!(scanned.keys(), vec!["lifetime"]);
+    }
 }

@@ -120,4 +120,39 @@ mod tests {
         seen.dedup();
         assert_eq!(seen.len(), SPELLINGS.len(), "distinct spellings");
     }
+
+    use crate::checks::probe::fixtures::{scan, serve};
+    use crate::checks::token::fixture::{setup, Verifier};
+
+    const SECRET: &[u8] = b"k7Rw9-random-Qp2x-secret";
+
+    #[tokio::test]
+    async fn unsigned_tokens_are_accepted_where_the_header_picks_the_algorithm() {
+        let target = serve(Verifier::TrustsNone(SECRET).router()).await;
+        let scanned = scan(&META, &target, setup(SECRET, 900)).await;
+        assert_eq!(scanned.keys(), vec!["alg-none"]);
+    }
+
+    #[tokio::test]
+    async fn pinned_algorithms_and_unverified_targets_yield_nothing() {
+        // Verified with a pinned algorithm: refused.
+        let strict = serve(Verifier::Strict(SECRET).router()).await;
+        assert!(scan(&META, &strict, setup(SECRET, 900))
+            .await
+            .drafts
+            .is_empty());
+        // Nothing verified at all: the control is accepted, so alg none
+        // proves nothing (token.jwt-signature-unverified reports it).
+        let open = serve(Verifier::Unverified.router()).await;
+        let scanned = scan(&META, &open, setup(SECRET, 900)).await;
+        assert!(scanned.drafts.is_empty(), "{:?}", scanned.drafts);
+        assert!(
+            scanned
+                .skipped
+                .iter()
+                .any(|(_, why)| why.to_string().contains("invalid token is accepted")),
+            "{:?}",
+            scanned.skipped
+        );
+    }
 }

@@ -110,3 +110,30 @@ impl Check for SignatureUnverified {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::{scan, serve};
+    use crate::checks::token::fixture::{setup, Verifier};
+    use crate::finding::Confidence;
+
+    #[tokio::test]
+    async fn edited_claims_under_the_old_signature_are_accepted_without_verification() {
+        let target = serve(Verifier::Unverified.router()).await;
+        let scanned = scan(&META, &target, setup(b"k7Rw9-random-Qp2x-secret", 900)).await;
+        assert_eq!(scanned.keys(), vec!["kept"]);
+        assert_eq!(scanned.drafts[0].confidence, Confidence::Confirmed);
+        assert!(scanned.drafts[0]
+            .evidence
+            .iter()
+            .any(|e| e.step.contains("naming bob")));
+    }
+
+    #[tokio::test]
+    async fn a_verifying_target_yields_nothing() {
+        let target = serve(Verifier::Strict(b"k7Rw9-random-Qp2x-secret").router()).await;
+        let scanned = scan(&META, &target, setup(b"k7Rw9-random-Qp2x-secret", 900)).await;
+        assert!(scanned.drafts.is_empty(), "{:?}", scanned.drafts);
+    }
+}

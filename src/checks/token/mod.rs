@@ -14,6 +14,8 @@
 //! confirmed. Impact is shown with reads only.
 
 pub mod expiry;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod jwt_alg_confusion;
 pub mod jwt_alg_none;
 pub mod jwt_kid;

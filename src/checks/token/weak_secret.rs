@@ -427,4 +427,36 @@ mod tests {
         ));
         assert_eq!(forged.claims["sub"], "2");
     }
+
+    use crate::checks::probe::fixtures::{scan, serve};
+    use crate::checks::token::fixture::{setup, Verifier};
+
+    #[tokio::test]
+    async fn a_dictionary_secret_is_recovered_and_a_token_naming_bob_reads_his_data() {
+        let target = serve(Verifier::Strict(b"changeme").router()).await;
+        let scanned = scan(&META, &target, setup(b"changeme", 900)).await;
+        assert_eq!(scanned.drafts.len(), 1, "{:?}", scanned.drafts);
+        let draft = &scanned.drafts[0];
+        assert_eq!(
+            (draft.severity, draft.confidence),
+            (Severity::Critical, Confidence::Confirmed)
+        );
+        assert!(draft.title.contains("(c…e)"), "{}", draft.title);
+        assert!(
+            draft.description.contains("naming bob returned bob's data"),
+            "{}",
+            draft.description
+        );
+        assert!(
+            !format!("{draft:?}").contains("changeme\""),
+            "the secret is never in a draft's words"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_random_secret_yields_nothing() {
+        let target = serve(Verifier::Strict(b"k7Rw9-random-Qp2x-secret").router()).await;
+        let scanned = scan(&META, &target, setup(b"k7Rw9-random-Qp2x-secret", 900)).await;
+        assert!(scanned.drafts.is_empty(), "{:?}", scanned.drafts);
+    }
 }
