@@ -23,7 +23,7 @@ use super::{
     accepted_twice, bench, corrupted, credentials, forgery_draft, send_genuine, shows, tampered,
     Credential,
 };
-use crate::checks::probe::{same_response, success_json, target_draft};
+use crate::checks::probe::{same_response, success_json};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
 use crate::engine::{EngineError, Exchange};
 use crate::facts::tokens::{Format, Place};
@@ -50,12 +50,6 @@ pub const MAX_LIFETIME_SECONDS: i64 = 24 * 3600;
 /// How old a forged itsdangerous token is: more than Flask's default
 /// session lifetime (31 days).
 const OLD_TOKEN_DAYS: i64 = 45;
-
-/// A judgment read from the token alone: firm, not confirmed.
-fn firm(mut draft: FindingDraft) -> FindingDraft {
-    draft.confidence = Confidence::Firm;
-    draft
-}
 
 fn days(seconds: i64) -> String {
     format!("{:.1} days", seconds as f64 / 86400.0)
@@ -95,7 +89,13 @@ impl Check for Expiry {
                 continue;
             };
             let place = credential.token.place.describe();
-            if let Some(draft) = lifetime_draft(ctx.root, token, &place) {
+            // Shown on a request that carried the token, when there is one.
+            let carrier = facts
+                .tokens
+                .points_of(credential.identity)
+                .first()
+                .map_or(ctx.root, |point| &point.genuine);
+            if let Some(draft) = lifetime_draft(carrier, token, &place) {
                 keep(draft, &mut drafts);
             }
             if let Some(exp) = token.time_claim("exp").filter(|exp| *exp < now) {
@@ -158,23 +158,22 @@ impl Check for Expiry {
 }
 
 /// What a JWT's own claims say about its lifetime: no `exp` at all
-/// (medium), or `exp` more than a day after `iat` (low). Read from the
-/// token alone, so firm rather than confirmed.
-fn lifetime_draft(root: &Arc<Exchange>, token: &Jwt, place: &str) -> Option<FindingDraft> {
+/// (medium), or `exp` more than a day after `iat` (low), shown on
+/// `carrier`, a request that sent the token. Read from the token alone, so
+/// firm rather than confirmed.
+fn lifetime_draft(carrier: &Arc<Exchange>, token: &Jwt, place: &str) -> Option<FindingDraft> {
     let alg = token.alg();
-    let draft = match (token.time_claim("exp"), token.time_claim("iat")) {
-        (None, _) => target_draft(
-            root,
+    let (severity, title, description, key) = match (token.time_claim("exp"), token.time_claim("iat")) {
+        (None, _) => (
             Severity::Medium,
             format!("{alg} JWT without an expiry (`exp`)"),
             format!(
                 "The {alg} JWT in {place} has no `exp` claim: unless the API keeps its own record of \
                  sessions, it is valid forever, and so is any copy of it."
             ),
-            "no-exp".into(),
+            "no-exp",
         ),
-        (Some(exp), Some(iat)) if exp - iat > MAX_LIFETIME_SECONDS => target_draft(
-            root,
+        (Some(exp), Some(iat)) if exp - iat > MAX_LIFETIME_SECONDS => (
             Severity::Low,
             format!("{alg} JWT valid for {}", days(exp - iat)),
             format!(
@@ -183,11 +182,17 @@ fn lifetime_draft(root: &Arc<Exchange>, token: &Jwt, place: &str) -> Option<Find
                  that can be revoked.",
                 days(exp - iat)
             ),
-            "lifetime".into(),
+            "lifetime",
         ),
         _ => return None,
     };
-    Some(firm(draft))
+    Some(
+        FindingDraft::at_exchange(carrier, severity, Confidence::Firm)
+            .title(title)
+            .description(description)
+            .key(key)
+            .evidence("A request that carries the token", carrier, None),
+    )
 }
 
 /// An identity's JWT that already expired, still accepted.
