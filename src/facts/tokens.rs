@@ -404,11 +404,11 @@ pub fn harvest(engine: &Engine, baselines: &Baselines) -> Vec<SeenToken> {
     tokens
 }
 
-/// `url` without Rampart's cache buster.
-pub fn without_buster(url: &Url) -> Url {
+/// `url` without query parameter `name` (the others kept in order).
+pub fn without_param(url: &Url, name: &str) -> Url {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
-        .filter(|(n, _)| n != BUSTER_PARAM)
+        .filter(|(n, _)| n != name)
         .map(|(n, v)| (n.into_owned(), v.into_owned()))
         .collect();
     let mut clean = url.clone();
@@ -417,6 +417,11 @@ pub fn without_buster(url: &Url) -> Url {
         clean.query_pairs_mut().extend_pairs(pairs);
     }
     clean
+}
+
+/// `url` without Rampart's cache buster.
+pub fn without_buster(url: &Url) -> Url {
+    without_param(url, BUSTER_PARAM)
 }
 
 /// A path whose last segments say it logs the caller out.

@@ -14,12 +14,12 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::{accepted_twice, bench, forgery_draft, impact, jwt_credentials, refreshed};
+use super::{forge_jwt, jwt_credentials, Forgery};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
 use crate::facts::Needs;
 use crate::finding::{Category, Severity};
 use crate::tokens::crack::Digest;
-use crate::tokens::jwt::{self, Signature};
+use crate::tokens::jwt::{self, Jwt, Signature};
 
 pub struct AlgConfusion;
 
@@ -50,80 +50,69 @@ impl Check for AlgConfusion {
         if ctx.facts.tokens.keys.is_empty() {
             return Err(Skip::Missing("no public key published (JWKS or PEM)"));
         }
-        let mut skip = None;
-        for credential in credentials {
-            let Some(token) = credential.jwt() else {
-                continue;
-            };
+        let keys = &ctx.facts.tokens.keys;
+        // The control: HS256 with a random key.
+        let random = ctx.engine.buster().next_token();
+        let hs256 = |token: &Jwt| {
             let mut header = token.header.clone();
             header.insert("alg".into(), Value::from("HS256"));
-            let claims = refreshed(ctx, &token.claims);
-            let random = ctx.engine.buster().next_token();
-            let control = jwt::encode(
-                &header,
-                &claims,
+            header
+        };
+        let control = |token: &Jwt, claims: &Map<String, Value>| {
+            jwt::encode(
+                &hs256(token),
+                claims,
                 Signature::Hmac(Digest::Sha256, random.as_bytes()),
-            );
-            let bench = match bench(ctx, &credential, &control, true).await? {
-                Ok(bench) => bench,
-                Err(reason) => {
-                    skip.get_or_insert(reason);
-                    continue;
-                }
-            };
+            )
+        };
+        let forgeries = |token: &Jwt| {
             // The key the token names first, then the others.
-            let mut keys: Vec<_> = ctx.facts.tokens.keys.iter().collect();
-            keys.sort_by_key(|k| k.kid.as_deref() != token.kid());
-            for key in keys.into_iter().take(4) {
+            let mut ordered: Vec<_> = keys.iter().collect();
+            ordered.sort_by_key(|k| k.kid.as_deref() != token.kid());
+            let mut forgeries = Vec::new();
+            for key in ordered.into_iter().take(4) {
                 for secret in key.hmac_secrets() {
-                    let forged =
-                        jwt::encode(&header, &claims, Signature::Hmac(Digest::Sha256, &secret));
-                    let Some(accepted) =
-                        accepted_twice(ctx, &credential, bench.point, &forged, credential.identity)
-                            .await?
-                    else {
-                        continue;
-                    };
-                    let make = |claims: &Map<String, Value>| {
-                        Some(jwt::encode(
-                            &header,
-                            claims,
-                            Signature::Hmac(Digest::Sha256, &secret),
-                        ))
-                    };
-                    let shown = impact(ctx, &credential, bench.point, &claims, make).await?;
                     let form = if secret.ends_with(b"\n") {
                         "with its final newline"
                     } else {
                         "without a final newline"
                     };
-                    let other = shown
-                        .as_ref()
-                        .map(|(other, _)| format!(" A token naming {other}, signed the same way, returned {other}'s data."))
-                        .unwrap_or_default();
-                    let step = format!(
-                        "HS256 over the same claims, keyed with the public key's PEM text ({form}), gets {}'s data",
-                        credential.identity
-                    );
-                    let draft = forgery_draft(Severity::Critical, &bench, &accepted, &step, shown.as_ref())
-                        .title(format!("Algorithm confusion: HS256 tokens signed with the public key from {} accepted", key.source))
-                        .description(format!(
-                            "The identities' tokens are {}-signed, and the API publishes its public key ({}). A token \
-                             with `\"alg\": \"HS256\"` whose HMAC key is that public key's PEM text ({form}) is accepted \
-                             where one signed with a random key is refused: the verifier lets the token choose the \
-                             algorithm. Anyone can sign any claims with the public key.{other}",
-                            token.alg(),
-                            key.source
-                        ))
-                        .key("alg-confusion");
-                    return Ok(vec![draft]);
+                    let header = hs256(token);
+                    forgeries.push(Forgery {
+                        how: format!("{}|{form}", key.source),
+                        make: Box::new(move |claims: &Map<String, Value>| {
+                            Some(jwt::encode(
+                                &header,
+                                claims,
+                                Signature::Hmac(Digest::Sha256, &secret),
+                            ))
+                        }),
+                    });
                 }
             }
+            forgeries
+        };
+        let Some(forged) = forge_jwt(ctx, credentials, control, forgeries).await?? else {
             return Ok(Vec::new());
-        }
-        Err(skip.unwrap_or(Skip::Missing(
-            "no caller-specific answer to test the token on",
-        )))
+        };
+        let (source, form) = forged.how.split_once('|').unwrap_or((&forged.how, ""));
+        let alg = forged.credential.jwt().map_or("", Jwt::alg);
+        let step = format!(
+            "HS256 over the same claims, keyed with the public key's PEM text ({form}), gets {}'s data",
+            forged.credential.identity
+        );
+        let draft = forged
+            .draft(Severity::Critical, &step)
+            .title(format!("Algorithm confusion: HS256 tokens signed with the public key from {source} accepted"))
+            .description(format!(
+                "The identities' tokens are {alg}-signed, and the API publishes its public key ({source}). A token \
+                 with `\"alg\": \"HS256\"` whose HMAC key is that public key's PEM text ({form}) is accepted \
+                 where one signed with a random key is refused: the verifier lets the token choose the \
+                 algorithm. Anyone can sign any claims with the public key.{}",
+                forged.impact_words("signed the same way")
+            ))
+            .key("alg-confusion");
+        Ok(vec![draft])
     }
 }
 

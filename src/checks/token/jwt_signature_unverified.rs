@@ -13,13 +13,13 @@
 
 use async_trait::async_trait;
 
-use super::{
-    accepted_twice, bench, forgery_draft, garbage, impact, jwt_credentials, refreshed, tampered,
-};
+use super::{forge_jwt, garbage, jwt_credentials, Forgery};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, TargetContext};
 use crate::facts::Needs;
 use crate::finding::{Category, Severity};
-use crate::tokens::jwt::{self, Signature};
+use serde_json::{Map, Value};
+
+use crate::tokens::jwt::{self, Jwt, Signature};
 
 pub struct SignatureUnverified;
 
@@ -38,76 +38,51 @@ pub static META: CheckMeta = CheckMeta {
 #[async_trait]
 impl Check for SignatureUnverified {
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
-        let mut skip = None;
-        for credential in jwt_credentials(ctx.facts)? {
-            let Some(token) = credential.jwt() else {
-                continue;
-            };
-            let bench = match bench(ctx, &credential, &garbage(ctx), false).await? {
-                Ok(bench) => bench,
-                Err(reason) => {
-                    skip.get_or_insert(reason);
-                    continue;
-                }
-            };
-            let kept = tampered(ctx, token);
-            let stripped = jwt::encode(
-                &token.header,
-                &refreshed(ctx, &token.claims),
-                Signature::Empty,
-            );
-            for (forged, how, key) in [
-                (kept, "changed claims under the old signature", "kept"),
-                (stripped, "no signature at all", "stripped"),
-            ] {
-                let Some(accepted) =
-                    accepted_twice(ctx, &credential, bench.point, &forged, credential.identity)
-                        .await?
-                else {
-                    continue;
-                };
-                let make = |claims: &serde_json::Map<String, serde_json::Value>| {
-                    Some(match key {
-                        "kept" => jwt::encode(
-                            &token.header,
-                            claims,
-                            Signature::Kept(&token.signature_segment),
-                        ),
-                        _ => jwt::encode(&token.header, claims, Signature::Empty),
-                    })
-                };
-                let shown = impact(
-                    ctx,
-                    &credential,
-                    bench.point,
-                    &refreshed(ctx, &token.claims),
-                    make,
-                )
-                .await?;
-                let step = format!("{}'s token with {how} is accepted", credential.identity);
-                let other = shown
-                    .as_ref()
-                    .map(|(other, _)| {
-                        format!(" A token edited to name {other} returned {other}'s data.")
-                    })
-                    .unwrap_or_default();
-                let draft = forgery_draft(Severity::Critical, &bench, &accepted, &step, shown.as_ref())
-                    .title(format!("JWT signature not verified: a token with {how} is accepted"))
-                    .description(format!(
-                        "The {} JWT in {} was accepted by {} with {how}, where a garbage token is refused: the API \
-                         reads the claims without verifying the signature, so anyone can write any claims.{other}",
-                        token.alg(),
-                        credential.token.place.describe(),
-                        bench.point.template
-                    ))
-                    .key(key);
-                return Ok(vec![draft]);
-            }
+        let credentials = jwt_credentials(ctx.facts)?;
+        let garbage = garbage(ctx);
+        let forgeries = |token: &Jwt| {
+            let (header, kept) = (token.header.clone(), token.signature_segment.clone());
+            let stripped_header = token.header.clone();
+            vec![
+                Forgery {
+                    how: "kept".into(),
+                    make: Box::new(move |claims: &Map<String, Value>| {
+                        Some(jwt::encode(&header, claims, Signature::Kept(&kept)))
+                    }),
+                },
+                Forgery {
+                    how: "stripped".into(),
+                    make: Box::new(move |claims: &Map<String, Value>| {
+                        Some(jwt::encode(&stripped_header, claims, Signature::Empty))
+                    }),
+                },
+            ]
+        };
+        let Some(forged) = forge_jwt(ctx, credentials, |_, _| garbage.clone(), forgeries).await??
+        else {
             return Ok(Vec::new());
-        }
-        Err(skip.unwrap_or(crate::checks::Skip::Missing(
-            "no caller-specific answer to test the token on",
-        )))
+        };
+        let how = match forged.how.as_str() {
+            "kept" => "changed claims under the old signature",
+            _ => "no signature at all",
+        };
+        let alg = forged.credential.jwt().map_or("", Jwt::alg);
+        let step = format!(
+            "{}'s token with {how} is accepted",
+            forged.credential.identity
+        );
+        let draft = forged
+            .draft(Severity::Critical, &step)
+            .title(format!("JWT signature not verified: a token with {how} is accepted"))
+            .description(format!(
+                "The {alg} JWT in {} was accepted by {} with {how}, where a garbage token is refused: the API \
+                 reads the claims without verifying the signature, so anyone can write any claims.{}",
+                forged.credential.token.place.describe(),
+                forged.bench.point.template,
+                forged.impact_words("edited the same way")
+            ))
+            .key(forged.how.clone());
+        Ok(vec![draft])
     }
 }
 

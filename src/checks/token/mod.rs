@@ -474,6 +474,96 @@ pub(crate) async fn impact(
     Ok(Some((other, answer)))
 }
 
+/// Makes a token for the given claims.
+pub(crate) type Forger = Box<dyn Fn(&Map<String, Value>) -> Option<String> + Send + Sync>;
+
+/// One way to forge a token: from claims to a token.
+pub(crate) struct Forgery {
+    /// What the report calls this way (`alg "none"`, a PEM form…).
+    pub how: String,
+    pub make: Forger,
+}
+
+/// A forgery the API accepted: where, how, and what it showed.
+pub(crate) struct Forged<'a> {
+    pub credential: Credential<'a>,
+    pub bench: Bench<'a>,
+    pub how: String,
+    pub accepted: (Arc<Exchange>, Arc<Exchange>),
+    /// The second identity and its data, from a token naming it.
+    pub impact: Option<(String, Arc<Exchange>)>,
+}
+
+impl Forged<'_> {
+    /// The confirmed finding, its steps named after `forged_step`.
+    pub fn draft(&self, severity: Severity, forged_step: &str) -> FindingDraft {
+        forgery_draft(
+            severity,
+            &self.bench,
+            &self.accepted,
+            forged_step,
+            self.impact.as_ref(),
+        )
+    }
+
+    /// " A token … naming bob returned bob's data." when impact was shown.
+    pub fn impact_words(&self, made: &str) -> String {
+        self.impact
+            .as_ref()
+            .map(|(other, _)| format!(" A token naming {other}, {made}, returned {other}'s data."))
+            .unwrap_or_default()
+    }
+}
+
+/// For each JWT credential in turn: a bench where `control(token)` (a
+/// token Rampart made) is refused, then `forgeries(token)` in order over
+/// the token's refreshed claims until one is accepted twice; that one with
+/// its impact. `Ok(None)` when every forgery was refused; the skip when no
+/// credential could be tested.
+pub(crate) async fn forge_jwt<'a>(
+    ctx: &TargetContext<'a>,
+    credentials: Vec<Credential<'a>>,
+    control: impl Fn(&Jwt, &Map<String, Value>) -> String,
+    forgeries: impl Fn(&Jwt) -> Vec<Forgery>,
+) -> Result<Result<Option<Forged<'a>>, Skip>, EngineError> {
+    let mut skip = None;
+    for credential in credentials {
+        let Some(token) = credential.jwt() else {
+            continue;
+        };
+        let claims = refreshed(ctx, &token.claims);
+        let bench = match bench(ctx, &credential, &control(token, &claims), true).await? {
+            Ok(bench) => bench,
+            Err(reason) => {
+                skip.get_or_insert(reason);
+                continue;
+            }
+        };
+        for forgery in forgeries(token) {
+            let Some(forged) = (forgery.make)(&claims) else {
+                continue;
+            };
+            let Some(accepted) =
+                accepted_twice(ctx, &credential, bench.point, &forged, credential.identity).await?
+            else {
+                continue;
+            };
+            let impact = impact(ctx, &credential, bench.point, &claims, &forgery.make).await?;
+            return Ok(Ok(Some(Forged {
+                credential,
+                bench,
+                how: forgery.how,
+                accepted,
+                impact,
+            })));
+        }
+        return Ok(Ok(None));
+    }
+    Ok(Err(skip.unwrap_or(Skip::Missing(
+        "no caller-specific answer to test the token on",
+    ))))
+}
+
 /// A confirmed forgery finding: the genuine answer, the refused control,
 /// the accepted forgery and its replay, and the impact when shown.
 pub(crate) fn forgery_draft(
@@ -515,20 +605,8 @@ pub(crate) fn forgery_draft(
 
 /// `url` with `param` set to `value` and a fresh cache buster.
 pub(crate) fn link_with(ctx: &TargetContext<'_>, url: &Url, param: &str, value: &str) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(n, _)| n != param)
-        .map(|(n, v)| (n.into_owned(), v.into_owned()))
-        .collect();
-    let mut changed = url.clone();
-    changed.set_query(None);
-    {
-        let mut query = changed.query_pairs_mut();
-        for (n, v) in &pairs {
-            query.append_pair(n, v);
-        }
-        query.append_pair(param, value);
-    }
+    let mut changed = crate::facts::tokens::without_param(url, param);
+    changed.query_pairs_mut().append_pair(param, value);
     ctx.engine.buster().bust(&changed)
 }
 

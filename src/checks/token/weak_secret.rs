@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use super::{
     accepted_twice, bench, corrupted, credentials, forgery_draft, fresh_timestamp, impact,
-    link_with, refreshed, tampered, Credential,
+    link_with, refreshed, tampered, Credential, Forger,
 };
 use crate::checks::probe::same_response;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
@@ -75,9 +75,6 @@ pub(crate) fn resign_json(
         &secret.secret,
     )
 }
-
-/// Makes a token for the given claims.
-type Forger = Box<dyn Fn(&Map<String, Value>) -> Option<String> + Send + Sync>;
 
 /// Where the secret could have come from, in words.
 fn source(secret: &[u8]) -> String {
