@@ -275,7 +275,8 @@ token_pointer = "/token"
         Confidence::Confirmed,
     );
     assert!(
-        weak.description.contains("`s…t` (11 characters"),
+        weak.description
+            .contains("`s…t`, 11 characters, from Rampart's list"),
         "{}",
         weak.description
     );
