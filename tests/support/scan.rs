@@ -295,7 +295,7 @@ impl Family {
         let moto = self.dynamo.then(MotoServer::start);
         let app = match &moto {
             Some(moto) => FlaskApp::start(self.app, twin, moto, env),
-            None => FlaskApp::start_alone(self.app, twin, env),
+            None => FlaskApp::start_plain(self.app, twin, env),
         };
         Target {
             app,

@@ -160,9 +160,9 @@ impl FlaskApp {
         Self::launch(app, twin, Wire::Http, make)
     }
 
-    /// Starts `app` as `twin` with no data store (apps that keep their data
-    /// in memory) and waits until `GET /api/health` returns 200.
-    pub fn start_alone(app: &str, twin: &str, extra_env: &[(&str, &str)]) -> FlaskApp {
+    /// Starts `app` (which needs no data store) as `twin` over plain HTTP
+    /// and waits until `GET /api/health` returns 200.
+    pub fn start_plain(app: &str, twin: &str, extra_env: &[(&str, &str)]) -> FlaskApp {
         let make = target_command(app, twin, extra_env, |cmd| {
             cmd.env_remove("DYNAMODB_ENDPOINT");
         });
