@@ -146,12 +146,12 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     options.active = args.active;
     options.login_burst = args.login_burst;
     options.stack = args.stack.clone();
-    if let Some(path) = &args.wordlist {
+    if let Some(path) = args.wordlist.as_ref().or(file.wordlist.as_ref()) {
         let text = std::fs::read(path)
             .with_context(|| format!("cannot read the wordlist {}", path.display()))?;
         options.crack.words = rampart::tokens::crack::read_wordlist(&text);
     }
-    options.crack.digits = args.crack_digits;
+    options.crack.digits = args.crack_digits.or(file.crack_digits);
     let redactor = options.engine.redactor();
     let display = Display::new(progress_wanted(&args.output));
     if args.output.verbose {

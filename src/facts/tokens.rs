@@ -267,7 +267,8 @@ impl TokenFacts {
 pub struct CrackSettings {
     /// The user's words, from `--wordlist`.
     pub words: Vec<Vec<u8>>,
-    /// Numbers of up to this many digits; `None` is the default (8).
+    /// Numbers of up to this many digits; `None` is the default (8, in
+    /// every build).
     pub digits: Option<u8>,
 }
 
@@ -911,5 +912,21 @@ mod tests {
             engine.redactor().redact_supplied("the key is secret"),
             "the key is [redacted]"
         );
+    }
+
+    #[test]
+    fn the_default_search_is_eight_digits_whatever_the_build() {
+        assert_eq!(CrackSettings::default().budget().digits, 8);
+        let asked = |digits| {
+            CrackSettings {
+                words: Vec::new(),
+                digits: Some(digits),
+            }
+            .budget()
+            .digits
+        };
+        assert_eq!(asked(4), 4);
+        assert_eq!(asked(0), 0);
+        assert_eq!(asked(12), crack::MAX_DIGITS);
     }
 }
