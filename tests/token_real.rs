@@ -251,21 +251,31 @@ token_pointer = "/token"
         ("ALICE_PASSWORD", "alice-pw-1"),
         ("BOB_PASSWORD", "bob-pw-2"),
     ];
+    // Every other report format too, each to its own file: none may carry
+    // the recovered secret.
+    let others: Vec<String> = ["sarif", "html", "markdown", "junit"]
+        .iter()
+        .map(|format| {
+            let path = dir.path().join(format!("report.{format}"));
+            format!("{format}={}", path.display())
+        })
+        .collect();
     let text_out = format!("text={}", text.display());
     let ids = ids.to_str().unwrap();
-    let run = vulnerable.scan_with_env(
-        &[
-            "--identity-file",
-            ids,
-            "--active",
-            "-v",
-            "-o",
-            &text_out,
-            FEW_DIGITS[0],
-            FEW_DIGITS[1],
-        ],
-        &env,
-    );
+    let mut args = vec![
+        "--identity-file",
+        ids,
+        "--active",
+        "-v",
+        "-o",
+        &text_out,
+        FEW_DIGITS[0],
+        FEW_DIGITS[1],
+    ];
+    for other in &others {
+        args.extend(["-o", other.as_str()]);
+    }
+    let run = vulnerable.scan_with_env(&args, &env);
 
     let weak = finding(
         &run,
@@ -335,7 +345,15 @@ token_pointer = "/token"
         "progress notes with -v:\n{}",
         run.stderr
     );
-    assert_never_printed(&run, "supersecret", &[&text_report]);
+    let mut reports = vec![text_report];
+    for other in &others {
+        let path = other.split_once('=').map_or("", |(_, path)| path);
+        let written = std::fs::read_to_string(path).unwrap();
+        assert!(written.contains("s…t"), "{other} names the finding");
+        reports.push(written);
+    }
+    let reports: Vec<&str> = reports.iter().map(String::as_str).collect();
+    assert_never_printed(&run, "supersecret", &reports);
 
     let quiet = fixed.scan_with_env(
         &[

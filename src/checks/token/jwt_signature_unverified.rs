@@ -106,6 +106,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_token_without_its_signature_is_accepted_where_only_present_signatures_are_checked() {
+        let target = serve(Verifier::TrustsUnsigned(b"k7Rw9-random-Qp2x-secret").router()).await;
+        let scanned = scan(&META, &target, setup(b"k7Rw9-random-Qp2x-secret", 900)).await;
+        assert_eq!(scanned.keys(), vec!["stripped"]);
+        let draft = &scanned.drafts[0];
+        assert_eq!(draft.confidence, Confidence::Confirmed);
+        assert!(
+            draft.title.contains("no signature at all"),
+            "{}",
+            draft.title
+        );
+        assert!(draft.evidence.iter().any(|e| e.step.contains("naming bob")));
+    }
+
+    #[tokio::test]
     async fn a_verifying_target_yields_nothing() {
         let target = serve(Verifier::Strict(b"k7Rw9-random-Qp2x-secret").router()).await;
         let scanned = scan(&META, &target, setup(b"k7Rw9-random-Qp2x-secret", 900)).await;
