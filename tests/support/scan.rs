@@ -293,7 +293,9 @@ impl Family {
         spec: true,
         checks: None,
         identities: &[],
-        args: &["--rate", "0"],
+        // The default settings (rate, concurrency): what users run is what
+        // the suites test.
+        args: &[],
     };
 
     /// Starts `twin` of the app (and its moto_server).
@@ -304,15 +306,19 @@ impl Family {
     /// [`Family::start`] with extra environment for the app (an app
     /// without DynamoDB starts alone).
     pub fn start_with_env(&self, twin: &str, env: &[(&str, &str)]) -> Target {
-        let moto = self.dynamo.then(MotoServer::start);
-        let app = match &moto {
-            Some(moto) => FlaskApp::start(self.app, twin, moto, env),
-            None => FlaskApp::start_plain(self.app, twin, env),
-        };
+        if !self.dynamo {
+            return Target {
+                app: FlaskApp::start_plain(self.app, twin, env),
+                family: *self,
+                _moto: None,
+            };
+        }
+        let moto = MotoServer::start();
+        let app = FlaskApp::start(self.app, twin, &moto, env);
         Target {
             app,
             family: *self,
-            _moto: moto,
+            _moto: Some(moto),
         }
     }
 
