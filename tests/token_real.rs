@@ -64,7 +64,7 @@ const SIX_DIGITS: [&str; 2] = ["--crack-digits", "6"];
 
 /// A scan of `target` with alice and bob (alice's credential fetched with
 /// `alice_query`) plus `extra` arguments (four-digit numbers unless they
-/// say otherwise).
+/// say otherwise, or name a project file that does).
 fn scan_as_users(target: &Target, alice_query: &str, extra: &[&str]) -> ScanRun {
     let alice = credential(target, "alice", alice_query);
     let bob = credential(target, "bob", "");
@@ -76,7 +76,7 @@ fn scan_as_users(target: &Target, alice_query: &str, extra: &[&str]) -> ScanRun 
         "bob",
         bob.as_str(),
     ];
-    if !extra.contains(&"--crack-digits") {
+    if !extra.contains(&"--crack-digits") && !extra.contains(&"--config") {
         args.extend(FEW_DIGITS);
     }
     args.extend_from_slice(extra);
@@ -406,6 +406,20 @@ fn jwt_with_a_six_digit_secret_is_recovered_and_expired_forgeries_are_accepted()
     );
     assert_replays(&vulnerable, expired, "expired an hour ago", "alice");
     assert_never_printed(&run, "493817", &[]);
+
+    // The same search kept in a project file: no numbers, the user's list.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("numbers.txt"), "111111\n493817\n").unwrap();
+    let config = dir.path().join("rampart.toml");
+    std::fs::write(&config, "crack_digits = 0\nwordlist = \"numbers.txt\"\n").unwrap();
+    let from_file = scan_as_users(&vulnerable, "", &["--config", config.to_str().unwrap()]);
+    finding(
+        &from_file,
+        "token.weak-secret",
+        "(4…7)",
+        Severity::Critical,
+        Confidence::Confirmed,
+    );
     vulnerable.assert_only_reads();
 
     assert_silent(&scan_as_users(&fixed, "", &SIX_DIGITS));

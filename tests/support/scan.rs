@@ -43,14 +43,18 @@ pub fn rampart(args: &[&str]) -> Output {
 /// [`rampart`] with extra environment variables.
 ///
 /// A `scan` searches token secrets among numbers of up to four digits
-/// ([`TEST_CRACK_DIGITS`]) unless the test passes its own `--crack-digits`:
-/// the default (every number of up to eight digits) takes minutes in the
-/// unoptimised test build, and no test target but the token family's plants
-/// a numeric secret.
+/// ([`TEST_CRACK_DIGITS`]) unless the test passes its own `--crack-digits`
+/// or a `--config` file (which may set `crack_digits`): the default (every
+/// number of up to eight digits) takes minutes in the unoptimised test
+/// build, and no test target but the token family's plants a numeric
+/// secret.
 pub fn rampart_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(rampart_bin());
     cmd.args(args);
-    if args.first() == Some(&"scan") && !args.contains(&"--crack-digits") {
+    if args.first() == Some(&"scan")
+        && !args.contains(&"--crack-digits")
+        && !args.contains(&"--config")
+    {
         cmd.args(TEST_CRACK_DIGITS);
     }
     cmd.stdin(Stdio::null())
