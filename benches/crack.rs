@@ -9,6 +9,10 @@
 //! The Python side runs from `$RAMPART_TEST_VENV` (else `.venv`), which
 //! needs Flask, PyJWT and flask-unsign (tests/targets/requirements.txt).
 //! No pass/fail thresholds: figures only.
+//!
+//! `cargo test --all-targets` runs this binary too, without `--bench`: then
+//! it is a smoke run (a 2,000-word list, numbers of up to four digits) that
+//! fails if a tool misses the secret, and its figures mean nothing.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,6 +24,8 @@ use rampart::tokens::{itsdangerous, jwt};
 
 /// Words in the shared wordlist; the secret is the last one.
 const WORDS: usize = 300_000;
+/// The same, in a smoke run.
+const SMOKE_WORDS: usize = 2_000;
 const SECRET: &str = "zebra-quartz-1987";
 
 fn venv() -> PathBuf {
@@ -29,7 +35,7 @@ fn venv() -> PathBuf {
 }
 
 /// Deterministic filler words (lower-case, 8 to 14 letters), then the secret.
-fn wordlist() -> Vec<String> {
+fn wordlist(count: usize) -> Vec<String> {
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = || {
         state ^= state << 13;
@@ -37,7 +43,7 @@ fn wordlist() -> Vec<String> {
         state ^= state << 17;
         state
     };
-    let mut words: Vec<String> = (0..WORDS - 1)
+    let mut words: Vec<String> = (0..count - 1)
         .map(|_| {
             let len = 8 + (next() % 7) as usize;
             (0..len)
@@ -199,10 +205,16 @@ fn hmac_crate_row(token: &jwt::Jwt, words: &[Vec<u8>]) -> Row {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing to parse.
+    // `cargo bench` passes `--bench`; `cargo test` does not.
+    let full = std::env::args().any(|a| a == "--bench");
+    let (count, digits) = if full {
+        (WORDS, crack::DEFAULT_DIGITS)
+    } else {
+        (SMOKE_WORDS, 4)
+    };
     let venv = venv();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let words = wordlist();
+    let words = wordlist(count);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let list_path = dir.path().join("wordlist.txt");
     {
@@ -267,7 +279,7 @@ fn main() {
         rows.push(Row {
             target: "Flask session",
             tool: "flask-unsign (its default 8 threads)".into(),
-            guesses: WORDS as u64,
+            guesses: count as u64,
             wall,
             cpu,
             found,
@@ -310,8 +322,11 @@ fn main() {
 
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load = load.split_whitespace().next().unwrap_or("?");
+    if !full {
+        println!("\nSmoke run (cargo test): the figures below mean nothing; `cargo bench --bench crack` measures.");
+    }
     println!(
-        "\nSame secret, same {WORDS}-word wordlist (the secret is the last word); {threads} cores, \
+        "\nSame secret, same {count}-word wordlist (the secret is the last word); {threads} cores, \
          load average {load} at the start. Per core = guesses per CPU second (user + system).\n"
     );
     println!(
@@ -344,8 +359,18 @@ fn main() {
         }
     }
 
+    let missed: Vec<&str> = rows
+        .iter()
+        .filter(|r| !r.found)
+        .map(|r| r.tool.as_str())
+        .collect();
+    assert!(
+        full || missed.is_empty(),
+        "the secret was not recovered by {missed:?}"
+    );
+
     // The default budget, exhausted: a secret no list holds.
-    println!("\nRampart's default budget (bundled list + every number of up to 8 digits), exhausted on {threads} threads:\n");
+    println!("\nRampart's default budget (bundled list + every number of up to {digits} digits), exhausted on {threads} threads:\n");
     println!("| target | candidates | wall time | guesses/s | guesses/s per core |");
     println!("|---|---:|---:|---:|---:|");
     let strong = "3x4mpl3-n0t-1n-4ny-l1st-Qz9";
@@ -378,7 +403,11 @@ fn main() {
     ];
     for (name, targets) in cases {
         let before = own_cpu();
-        let outcome = crack::recover(&targets, &Budget::default(), &|_| {});
+        let budget = Budget {
+            digits,
+            ..Budget::default()
+        };
+        let outcome = crack::recover(&targets, &budget, &|_| {});
         let cpu = own_cpu() - before;
         println!(
             "| {name} | {} | {:.1} s | {:.0} | {:.0} |",
