@@ -25,3 +25,4 @@ pub mod scan;
 pub mod settings;
 pub mod stack;
 pub mod tls_probe;
+pub mod tokens;

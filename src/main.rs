@@ -166,6 +166,8 @@ fn settings_for(args: &ScanArgs, file: &config::ProjectFile, target: url::Url) -
         stack: args.stack.clone(),
         insecure: args.insecure,
         http_port: args.http_port,
+        wordlist: args.wordlist.clone().or_else(|| file.wordlist.clone()),
+        crack_digits: args.crack_digits.or(file.crack_digits),
     }
 }
 
@@ -469,6 +471,9 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
         options.spec = Some(lab.spec_url().to_string());
         options.engine.identities = lab::demo_identities();
         options.engine.rate_per_second = None;
+        // The lab plants no weak token secret: a short numeric search keeps
+        // the demo to seconds.
+        options.crack.digits = Some(4);
         let display = Display::new(progress_wanted(&args.output));
         if args.output.verbose {
             let print = display.notes();

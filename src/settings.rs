@@ -30,6 +30,8 @@ pub enum SettingsError {
     Url { raw: String, error: String },
     #[error("base URL must be an http:// or https:// URL with a host, got '{0}'")]
     NotHttp(String),
+    #[error("cannot read the wordlist {path}: {error}")]
+    Wordlist { path: String, error: String },
 }
 
 /// The bounds of one scan (`--rate`, `--concurrency`, `--timeout`,
@@ -104,6 +106,10 @@ pub struct ScanSettings {
     pub stack: Option<String>,
     pub insecure: bool,
     pub http_port: u16,
+    /// More candidate token secrets (`--wordlist`).
+    pub wordlist: Option<PathBuf>,
+    /// Numbers of up to this many digits tried as token secrets.
+    pub crack_digits: Option<u8>,
 }
 
 impl ScanSettings {
@@ -125,6 +131,8 @@ impl ScanSettings {
             stack: None,
             insecure: false,
             http_port: 80,
+            wordlist: None,
+            crack_digits: None,
         }
     }
 
@@ -186,6 +194,14 @@ impl ScanSettings {
         options.active = self.active;
         options.login_burst = self.login_burst;
         options.stack = self.stack.clone();
+        if let Some(path) = &self.wordlist {
+            let text = std::fs::read(path).map_err(|e| SettingsError::Wordlist {
+                path: path.display().to_string(),
+                error: e.to_string(),
+            })?;
+            options.crack.words = crate::tokens::crack::read_wordlist(&text);
+        }
+        options.crack.digits = self.crack_digits;
         Ok(options)
     }
 }
