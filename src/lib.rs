@@ -17,6 +17,7 @@ pub mod identity;
 pub mod knowledge;
 pub mod lab;
 pub mod report;
+pub mod sanitize;
 pub mod scan;
 pub mod stack;
 pub mod tls_probe;

@@ -13,6 +13,7 @@ use rampart::engine::Redactor;
 use rampart::finding::Severity;
 use rampart::identity::{identities_from_pairs, parse_header};
 use rampart::report::{self, Format, Report};
+use rampart::sanitize::for_display;
 use rampart::scan::{self, ScanOptions};
 use rampart::{checks, knowledge, lab};
 
@@ -23,9 +24,8 @@ fn main() -> ExitCode {
         Err(error) => {
             // One line: the error and its causes, already free of secrets.
             let chain: Vec<String> = error.chain().map(|c| c.to_string()).collect();
-            let mut line = chain.join(": ");
-            line = line.replace(['\n', '\r'], " ");
-            eprintln!("rampart: error: {line}");
+            let line = chain.join(": ").replace(['\n', '\r'], " ");
+            eprintln!("rampart: error: {}", for_display(&line));
             ExitCode::from(2)
         }
     }
@@ -124,7 +124,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     if args.output.verbose {
         let redactor = redactor.clone();
         options.notes = Some(Box::new(move |note| {
-            eprintln!("rampart: {}", redactor.redact_supplied(note));
+            eprintln!("rampart: {}", for_display(&redactor.redact_supplied(note)));
         }));
     }
     let report = runtime()?
@@ -199,7 +199,7 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
         options.engine.identities = lab::demo_identities();
         options.engine.rate_per_second = None;
         if args.output.verbose {
-            options.notes = Some(Box::new(|note| eprintln!("rampart: {note}")));
+            options.notes = Some(Box::new(|note| eprintln!("rampart: {}", for_display(note))));
         }
         let redactor = options.engine.redactor();
         let report = scan::run(options).await?;
@@ -248,8 +248,13 @@ fn explain(args: ExplainArgs) -> Result<()> {
             .into_iter()
             .find(|f| f.id == args.id)
             .with_context(|| format!("no finding {} in {}", args.id, path.display()))?;
-        println!("{} — {} {}", args.id, finding.method, finding.path);
-        println!("{}\n", finding.title);
+        println!(
+            "{} — {} {}",
+            args.id,
+            for_display(&finding.method),
+            for_display(&finding.path)
+        );
+        println!("{}\n", for_display(&finding.title));
         let stack = args
             .stack
             .clone()

@@ -540,14 +540,22 @@ impl Engine {
 
     /// Fetches a document the user pointed at (such as `--spec URL`). It is
     /// not a probe: it may live outside the target's origin, but it still
-    /// obeys the timeout and the body cap.
+    /// obeys the timeout and the body cap. The `--header` defaults go with
+    /// it only when it is on the target's own origin: they were given for
+    /// the target, and another host (or the same host over another scheme
+    /// or port) must not receive them. Identity credentials never do.
     pub async fn fetch_document(&self, url: &Url, cap: usize) -> Result<Bytes, EngineError> {
         let timeout = self.config.timeout;
+        let headers = if self.scope.contains(url) {
+            self.default_header_map()
+        } else {
+            HeaderMap::new()
+        };
         tokio::time::timeout(timeout, async {
             let response = self
                 .client
                 .get(url.clone())
-                .headers(self.default_header_map())
+                .headers(headers)
                 .send()
                 .await
                 .map_err(|e| self.classify(&e))?;

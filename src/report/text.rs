@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::Report;
 use crate::finding::{Finding, Severity};
+use crate::sanitize::for_display as shown;
 
 struct Palette {
     color: bool,
@@ -46,15 +47,15 @@ pub fn render(report: &Report, color: bool) -> String {
         out,
         "{} {} — {}",
         p.bold("rampart"),
-        report.tool.version,
-        report.target
+        shown(&report.tool.version),
+        shown(&report.target)
     );
     let _ = writeln!(
         out,
         "{}",
         p.dim(&format!(
             "stack: {} · {} endpoints · {} requests · {:.1} s",
-            report.stack.label(),
+            shown(&report.stack.label()),
             report.endpoints.len(),
             report.requests_sent,
             report.duration_ms as f64 / 1000.0
@@ -88,7 +89,12 @@ pub fn render(report: &Report, color: bool) -> String {
             p.bold(&format!("ERRORS ({})", report.errors.len()))
         );
         for error in &report.errors {
-            let _ = writeln!(out, "  {}: {}", error.endpoint, error.message);
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                shown(&error.endpoint),
+                shown(&error.message)
+            );
         }
     }
     let counts: Vec<String> = Severity::ALL_DESCENDING
@@ -112,7 +118,7 @@ fn write_finding(out: &mut String, p: &Palette, finding: &Finding) {
         out,
         "  {} {}  {}",
         p.severity(finding.severity, "●"),
-        p.bold(&finding.title),
+        p.bold(&shown(&finding.title)),
         p.dim(&format!(
             "[{}] {}",
             finding.check,
@@ -122,11 +128,17 @@ fn write_finding(out: &mut String, p: &Palette, finding: &Finding) {
     let parameter = finding
         .parameter
         .as_deref()
-        .map(|name| format!(" (field/parameter: {name})"))
+        .map(|name| format!(" (field/parameter: {})", shown(name)))
         .unwrap_or_default();
-    let _ = writeln!(out, "    {} {}{}", finding.method, finding.path, parameter);
+    let _ = writeln!(
+        out,
+        "    {} {}{}",
+        shown(&finding.method),
+        shown(&finding.path),
+        parameter
+    );
     if !finding.description.is_empty() {
-        let _ = writeln!(out, "    {}", finding.description);
+        let _ = writeln!(out, "    {}", shown(&finding.description));
     }
     for evidence in &finding.evidence {
         let excerpt: String = evidence
@@ -135,28 +147,29 @@ fn write_finding(out: &mut String, p: &Palette, finding: &Finding) {
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
-        let excerpt = truncate_chars(&excerpt, 160);
+        let excerpt = truncate_chars(&shown(&excerpt), 160);
         let _ = writeln!(
             out,
             "    {} {} → HTTP {}  {}",
             p.dim("evidence:"),
-            evidence.step,
+            shown(&evidence.step),
             evidence.response.status,
             p.dim(&excerpt)
         );
     }
     for line in &finding.reproduce {
-        let _ = writeln!(out, "    {} {}", p.dim("reproduce:"), line);
+        let _ = writeln!(out, "    {} {}", p.dim("reproduce:"), shown(line));
     }
     if let Some(remediation) = &finding.remediation {
         let _ = writeln!(
             out,
             "    {} {} {}",
             p.dim("fix:"),
-            remediation.summary,
+            shown(&remediation.summary),
             p.dim(&format!(
                 "({}; rampart explain {})",
-                remediation.stack, finding.check
+                shown(&remediation.stack),
+                finding.check
             ))
         );
     }
