@@ -4,8 +4,9 @@
 //! the target-wide ones, and finalise — and each phase's work lives in its
 //! own module (`discover`, `facts`, `checks::runner`, `report::finalize`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use thiserror::Error;
@@ -13,10 +14,12 @@ use url::Url;
 
 use crate::checks::{self, runner::Runner};
 use crate::discover::{self, DiscoverError, Discovered};
-use crate::engine::{Caller, Engine, EngineConfig, EngineError, Exchange, Probe};
+use crate::engine::{
+    Caller, Engine, EngineConfig, EngineError, EngineStats, Exchange, Probe, StopReason, StopSignal,
+};
 use crate::facts::{self, Baselines};
 use crate::report::finalize::{self, Finished};
-use crate::report::{Report, ReportError};
+use crate::report::{Incomplete, IncompleteReason, Report, ReportError};
 use crate::stack::Stack;
 
 /// Where progress notes go.
@@ -39,6 +42,9 @@ pub struct ScanOptions {
     pub stack: Option<String>,
     /// Receives progress notes (the binary prints them with `-v`).
     pub notes: Option<NoteSink>,
+    /// `--max-duration`: the scan stops sending after this long and reports
+    /// what it has.
+    pub max_duration: Option<Duration>,
 }
 
 impl ScanOptions {
@@ -52,6 +58,7 @@ impl ScanOptions {
             login_burst: false,
             stack: None,
             notes: None,
+            max_duration: None,
         }
     }
 
@@ -75,10 +82,35 @@ pub enum ScanError {
     NoChecks,
 }
 
+/// Gives the stop signal when `--max-duration` runs out; dropping it
+/// (the scan is over) cancels the timer.
+struct Deadline(Option<tokio::task::JoinHandle<()>>);
+
+impl Deadline {
+    fn start(limit: Option<Duration>, signal: &StopSignal) -> Deadline {
+        Deadline(limit.map(|limit| {
+            let signal = signal.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                signal.stop(StopReason::Deadline);
+            })
+        }))
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Some(timer) = self.0.take() {
+            timer.abort();
+        }
+    }
+}
+
 /// Runs one scan: its phases, in order.
 pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let clock = Instant::now();
+    let _deadline = Deadline::start(options.max_duration, &options.engine.stop);
     let target = &options.engine.target;
     let unreachable = |error| ScanError::Unreachable {
         target: target.to_string(),
@@ -118,8 +150,12 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     ));
 
     // Discover the endpoints.
-    let discovered =
+    let mut errors = ScanErrors::default();
+    let mut discovered =
         discover::discover(&engine, options.spec.as_deref(), &first_caller, &root).await?;
+    for (place, error) in std::mem::take(&mut discovered.failures) {
+        errors.engine(place, "discovery", &error);
+    }
     options.note(&format!(
         "{} endpoints ({})",
         discovered.endpoints.len(),
@@ -127,7 +163,6 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     ));
 
     // Baseline: every read-only endpoint as every caller.
-    let mut errors: Vec<ReportError> = Vec::new();
     let baselines = baseline(
         &engine,
         &discovered,
@@ -140,7 +175,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     // Fingerprint the stack, for remediation.
     let stack = match &options.stack {
         Some(forced) => Stack::forced(forced),
-        None => fingerprint(&engine, &first_caller, &root, &baselines).await,
+        None => fingerprint(&engine, &first_caller, &root, &baselines, &mut errors).await,
     };
     options.note(&format!("stack: {}", stack.label()));
 
@@ -162,24 +197,138 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         .await;
     runner.probe_target(&engine, &root, &facts).await;
 
-    // Finalise: findings and errors, redacted, in the report.
+    // Finalise: findings and errors, redacted, in the report, and what cut
+    // the scan short, if anything did.
     let (drafts, failures) = runner.finish();
-    errors.extend(failures.into_iter().map(ReportError::from));
-    errors.extend(facts.tls_failure().map(|message| ReportError {
-        endpoint: "TLS".into(),
-        message: message.to_string(),
-    }));
+    for failure in failures {
+        if failure.error.is_not_sent() {
+            errors.engine(failure.place, failure.check.id, &failure.error);
+        } else {
+            errors.list.push(ReportError::from(failure));
+        }
+    }
+    if let Some(message) = facts.tls_failure() {
+        errors.note("TLS", message);
+    }
+    let duration = clock.elapsed();
+    let stats = engine.stats();
+    let incomplete = incompleteness(&stats, options.engine.max_requests, options.max_duration);
+    for cut in &incomplete {
+        options.note(&format!("incomplete: {}", cut.detail));
+    }
     Ok(finalize::report(Finished {
         target,
         started_at,
-        duration: clock.elapsed(),
-        requests_sent: engine.requests_sent(),
+        duration,
+        requests_sent: stats.requests_sent,
         stack,
         endpoints: &discovered.endpoints,
         drafts,
-        errors,
+        errors: errors.into_list(),
         redactor: &engine.redactor(),
+        incomplete,
+        pacing: engine.pacing_report(duration),
     }))
+}
+
+/// The report's errors as they are gathered: each failure with its place,
+/// except probes that were never sent (budget spent, scan stopped, a target
+/// that only throttles), which repeat one cause for every later probe and
+/// are counted once per cause.
+#[derive(Default)]
+struct ScanErrors {
+    list: Vec<ReportError>,
+    not_sent: BTreeMap<String, usize>,
+}
+
+impl ScanErrors {
+    /// A request that failed at `place`, while `during` (a phase or a
+    /// check id) was working.
+    fn engine(&mut self, place: String, during: &str, error: &EngineError) {
+        if error.is_not_sent() {
+            *self.not_sent.entry(error.to_string()).or_default() += 1;
+        } else {
+            self.list.push(ReportError {
+                endpoint: place,
+                message: format!("{during}: {error}"),
+            });
+        }
+    }
+
+    fn note(&mut self, place: &str, message: &str) {
+        self.list.push(ReportError {
+            endpoint: place.to_string(),
+            message: message.to_string(),
+        });
+    }
+
+    fn into_list(mut self) -> Vec<ReportError> {
+        for (message, count) in self.not_sent {
+            self.list.push(ReportError {
+                endpoint: "scan".into(),
+                message: format!("{count} probe(s) {message}"),
+            });
+        }
+        self.list
+    }
+}
+
+/// What cut the scan's coverage short, from what the engine went through.
+fn incompleteness(
+    stats: &EngineStats,
+    budget: Option<u64>,
+    max_duration: Option<Duration>,
+) -> Vec<Incomplete> {
+    let mut cuts = Vec::new();
+    let mut cut = |reason, detail: String| cuts.push(Incomplete { reason, detail });
+    match stats.stopped {
+        Some(StopReason::Deadline) => cut(
+            IncompleteReason::Deadline,
+            format!(
+                "--max-duration ({} s) ran out; the scan stopped sending and reports what it had",
+                max_duration.map_or(0.0, |d| d.as_secs_f64())
+            ),
+        ),
+        Some(StopReason::Interrupted) => cut(
+            IncompleteReason::Interrupted,
+            "interrupted; the scan stopped sending and reports what it had".into(),
+        ),
+        None => {}
+    }
+    if stats.refused_budget > 0 {
+        cut(
+            IncompleteReason::Budget,
+            format!(
+                "the request budget (--max-requests {}) ran out; {} probe(s) were not sent",
+                budget.unwrap_or(stats.requests_sent),
+                stats.refused_budget
+            ),
+        );
+    }
+    if stats.gave_up_throttled {
+        cut(
+            IncompleteReason::Throttled,
+            "the target kept throttling (429/Retry-After) and Rampart stopped sending".into(),
+        );
+    } else if stats.throttled_answers > 0 {
+        cut(
+            IncompleteReason::Throttled,
+            format!(
+                "{} probe(s) were still throttled after pausing and retrying",
+                stats.throttled_answers
+            ),
+        );
+    }
+    if stats.transport_failures > 0 {
+        cut(
+            IncompleteReason::Errors,
+            format!(
+                "{} request(s) got no answer (timeouts, refused or reset connections); see errors",
+                stats.transport_failures
+            ),
+        );
+    }
+    cuts
 }
 
 /// The stack, from what the scan has seen so far plus one harmless request
@@ -189,13 +338,19 @@ async fn fingerprint(
     caller: &Caller,
     root: &Arc<Exchange>,
     baselines: &Baselines,
+    errors: &mut ScanErrors,
 ) -> Stack {
     let mut seen: Vec<Arc<Exchange>> = vec![Arc::clone(root)];
     seen.extend(baselines.values().flatten().cloned());
     let missing = format!("/rampart-{}-not-found", engine.buster().next_token());
     if let Ok(url) = engine.url_for(&missing) {
-        if let Ok(exchange) = engine.send(Probe::get(url).as_caller(caller.clone())).await {
-            seen.push(exchange);
+        match engine.send(Probe::get(url).as_caller(caller.clone())).await {
+            Ok(exchange) => seen.push(exchange),
+            Err(error) => errors.engine(
+                "GET /rampart-{token}-not-found".into(),
+                "fingerprint",
+                &error,
+            ),
         }
     }
     Stack::fingerprint(&seen)
@@ -207,24 +362,21 @@ async fn baseline(
     discovered: &Discovered,
     callers: &[Caller],
     concurrency: usize,
-    errors: &mut Vec<ReportError>,
+    errors: &mut ScanErrors,
 ) -> Baselines {
     let mut jobs = Vec::new();
     for endpoint in discovered.endpoints.iter().filter(|e| e.is_read_only()) {
         let Some(path) = endpoint.concrete_path_and_query(&discovered.base_path) else {
-            errors.push(ReportError {
-                endpoint: endpoint.label(),
-                message: "skipped: no example value for a path parameter".into(),
-            });
+            errors.note(
+                &endpoint.label(),
+                "skipped: no example value for a path parameter",
+            );
             continue;
         };
         let url = match engine.url_for(&path) {
             Ok(url) => url,
             Err(error) => {
-                errors.push(ReportError {
-                    endpoint: endpoint.label(),
-                    message: error.to_string(),
-                });
+                errors.note(&endpoint.label(), &error.to_string());
                 continue;
             }
         };
@@ -248,10 +400,7 @@ async fn baseline(
     for (label, result) in results {
         match result {
             Ok(exchange) => baselines.entry(label).or_default().push(exchange),
-            Err(error) => errors.push(ReportError {
-                endpoint: label,
-                message: error.to_string(),
-            }),
+            Err(error) => errors.engine(label, "baseline", &error),
         }
     }
     baselines

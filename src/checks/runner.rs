@@ -304,6 +304,7 @@ mod tests {
             base_path: String::new(),
             spec: None,
             spec_source: None,
+            failures: Vec::new(),
         };
         let facts = TargetFacts::default();
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");

@@ -127,7 +127,8 @@ pub async fn learn(
     if needs.includes(Needs::SIGNED_LINKS) {
         facts.signed_links = signed_links::harvest(engine, exchanges());
     }
-    if needs.includes(Needs::TLS) {
+    // A stopped scan opens no more handshakes either.
+    if needs.includes(Needs::TLS) && engine.stop_signal().reason().is_none() {
         facts.tls = probe_tls(engine).await;
     }
     if needs.includes(Needs::CACHE_PROFILE) {

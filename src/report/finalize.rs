@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{score, Report, ReportEndpoint, ReportError, Tool, SCHEMA};
+use super::{score, Grade, Incomplete, Report, ReportEndpoint, ReportError, Tool, SCHEMA};
 use crate::checks::runner::{Drafts, Failure};
 use crate::checks::CheckMeta;
 use crate::discover::Endpoint;
 use crate::engine::scope::is_loopback;
-use crate::engine::{Exchange, Redactor};
+use crate::engine::{Exchange, PacingReport, Redactor};
 use crate::finding::{
     stable_id, Category, Evidence, EvidenceRequest, EvidenceResponse, Finding, FindingDraft,
     Remediation, Severity,
@@ -35,6 +35,9 @@ pub struct Finished<'a> {
     pub errors: Vec<ReportError>,
     /// Redacts what the scan's inputs and the target's answers hold secret.
     pub redactor: &'a Redactor,
+    /// What cut the scan's coverage short; empty when nothing did.
+    pub incomplete: Vec<Incomplete>,
+    pub pacing: PacingReport,
 }
 
 /// The report of a finished scan: its findings finalised, scored and graded,
@@ -51,7 +54,14 @@ pub fn report(scan: Finished<'_>) -> Report {
         requests_sent: scan.requests_sent,
         stack: scan.stack,
         score,
-        grade: score::grade(score),
+        grade: if scan.incomplete.is_empty() {
+            score::grade(score)
+        } else {
+            Grade::Incomplete
+        },
+        complete: scan.incomplete.is_empty(),
+        incomplete_reasons: scan.incomplete,
+        pacing: scan.pacing,
         endpoints: scan
             .endpoints
             .iter()

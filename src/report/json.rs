@@ -23,11 +23,14 @@ mod tests {
 
     use super::*;
     use crate::discover::EndpointSource;
+    use crate::engine::{PaceMode, PacingReport};
     use crate::finding::{
         Category, Confidence, Evidence, EvidenceRequest, EvidenceResponse, Finding, Remediation,
         Severity,
     };
-    use crate::report::{ReportEndpoint, ReportError, Tool, SCHEMA};
+    use crate::report::{
+        Grade, Incomplete, IncompleteReason, ReportEndpoint, ReportError, Tool, SCHEMA,
+    };
     use crate::stack::{Clue, Stack};
 
     fn evidence(identity: Option<&str>, status: u16) -> Evidence {
@@ -93,7 +96,22 @@ mod tests {
             requests_sent: 12,
             stack,
             score: 85,
-            grade: 'B',
+            grade: Grade::Incomplete,
+            complete: false,
+            incomplete_reasons: vec![Incomplete {
+                reason: IncompleteReason::Throttled,
+                detail: "3 probe(s) were still throttled after pausing and retrying".into(),
+            }],
+            pacing: PacingReport {
+                mode: Some(PaceMode::Adaptive),
+                ceiling_per_second: Some(100.0),
+                effective_per_second: 12.2,
+                throttled_responses: 9,
+                pauses: 2,
+                paused_ms: 3000,
+                slowdowns: 3,
+                gave_up: false,
+            },
             endpoints: vec![ReportEndpoint {
                 method: "GET".into(),
                 path: "/api/users/{user_id}".into(),

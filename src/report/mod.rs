@@ -9,8 +9,11 @@ pub mod text;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::discover::EndpointSource;
+use crate::engine::PacingReport;
 use crate::finding::{Finding, Severity};
 use crate::stack::Stack;
+
+pub use score::Grade;
 
 pub const SCHEMA: &str = "rampart.report/1";
 
@@ -43,6 +46,29 @@ pub struct ReportError {
     pub message: String,
 }
 
+/// What cut a scan's coverage short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IncompleteReason {
+    /// Requests got no answer (timeouts, refused or reset connections).
+    Errors,
+    /// `--max-requests` ran out.
+    Budget,
+    /// The target throttled and answers were lost to it.
+    Throttled,
+    /// `--max-duration` ran out.
+    Deadline,
+    /// The user interrupted the scan.
+    Interrupted,
+}
+
+/// One reason a scan is incomplete, with the figures behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incomplete {
+    pub reason: IncompleteReason,
+    pub detail: String,
+}
+
 /// The outcome of one scan (the JSON report's schema `rampart.report/1`).
 /// [`json::parse`] reads a rendered report back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,10 +84,27 @@ pub struct Report {
     pub requests_sent: u64,
     pub stack: Stack,
     pub score: u8,
-    pub grade: char,
+    /// The letter for the score, or `incomplete` when the scan's coverage
+    /// was cut short: a letter would read as a verdict on the whole API.
+    pub grade: Grade,
+    /// False when errors, the budget, throttling, the deadline or an
+    /// interruption cut the scan's coverage; `incomplete_reasons` says how.
+    #[serde(default = "complete_by_default")]
+    pub complete: bool,
+    #[serde(default)]
+    pub incomplete_reasons: Vec<Incomplete>,
+    /// How the scan was paced: the mode, the ceiling, the effective rate
+    /// and any throttling.
+    #[serde(default)]
+    pub pacing: PacingReport,
     pub endpoints: Vec<ReportEndpoint>,
     pub findings: Vec<Finding>,
     pub errors: Vec<ReportError>,
+}
+
+/// Reports written before the field existed were complete as far as they knew.
+fn complete_by_default() -> bool {
+    true
 }
 
 impl Report {

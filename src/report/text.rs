@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::Report;
+use crate::engine::{PaceMode, PacingReport};
 use crate::finding::{Finding, Severity};
 use crate::sanitize::for_display as shown;
 
@@ -54,13 +55,20 @@ pub fn render(report: &Report, color: bool) -> String {
         out,
         "{}",
         p.dim(&format!(
-            "stack: {} · {} endpoints · {} requests · {:.1} s",
+            "stack: {} · {} endpoints · {} requests · {:.1} s · {}",
             shown(&report.stack.label()),
             report.endpoints.len(),
             report.requests_sent,
-            report.duration_ms as f64 / 1000.0
+            report.duration_ms as f64 / 1000.0,
+            pace(&report.pacing)
         ))
     );
+    if !report.complete {
+        let _ = writeln!(out, "\n{}", p.bold("INCOMPLETE SCAN"));
+        for cut in &report.incomplete_reasons {
+            let _ = writeln!(out, "  {}", shown(&cut.detail));
+        }
+    }
     for severity in Severity::ALL_DESCENDING {
         let findings: Vec<&Finding> = report
             .findings
@@ -101,16 +109,43 @@ pub fn render(report: &Report, color: bool) -> String {
         .iter()
         .map(|s| format!("{} {}", report.count(*s), s.as_str()))
         .collect();
+    let grade = if report.complete {
+        report.grade.to_string()
+    } else {
+        format!(
+            "incomplete; {} on what was scanned",
+            super::score::grade(report.score)
+        )
+    };
     let _ = writeln!(
         out,
-        "\n{} {} finding(s): {} · score {}/100 ({})",
+        "\n{} {} finding(s): {} · score {}/100 ({grade})",
         p.bold("Summary:"),
         report.findings.len(),
         counts.join(", "),
         report.score,
-        report.grade
     );
     out
+}
+
+/// The effective rate and how it was kept, e.g. `212 req/s (adaptive)`.
+fn pace(pacing: &PacingReport) -> String {
+    let mode = match (pacing.mode, pacing.ceiling_per_second) {
+        (Some(PaceMode::Adaptive), Some(ceiling)) => format!("adaptive, ceiling {ceiling}/s"),
+        (Some(PaceMode::Adaptive), None) => "adaptive".to_string(),
+        (Some(PaceMode::Steady), Some(ceiling)) => format!("steady {ceiling}/s"),
+        (Some(PaceMode::Steady), None) => "unlimited".to_string(),
+        (None, _) => "pace unknown".to_string(),
+    };
+    let mut text = format!("{:.0} req/s ({mode})", pacing.effective_per_second);
+    if pacing.throttled_responses > 0 {
+        text.push_str(&format!(
+            " · throttled {} time(s), paused {:.1} s",
+            pacing.throttled_responses,
+            pacing.paused_ms as f64 / 1000.0
+        ));
+    }
+    text
 }
 
 fn write_finding(out: &mut String, p: &Palette, finding: &Finding) {
