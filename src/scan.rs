@@ -17,10 +17,11 @@ use crate::discover::{self, DiscoverError, Discovered};
 use crate::engine::{
     Caller, Engine, EngineConfig, EngineError, EngineStats, Exchange, Probe, StopReason, StopSignal,
 };
+use crate::facts::baselines::{baseline_probe, DEFAULT_BASELINE_MEMORY};
 use crate::facts::{self, Baselines};
 use crate::report::finalize::{self, Finished};
 use crate::report::{Incomplete, IncompleteReason, Report, ReportError};
-use crate::stack::Stack;
+use crate::stack::{Fingerprinter, Stack};
 
 /// Where progress notes go.
 pub type NoteSink = Box<dyn Fn(&str) + Send + Sync>;
@@ -45,6 +46,8 @@ pub struct ScanOptions {
     /// `--max-duration`: the scan stops sending after this long and reports
     /// what it has.
     pub max_duration: Option<Duration>,
+    /// Memory the baselines may hold whole (see `facts::baselines`).
+    pub baseline_memory: usize,
 }
 
 impl ScanOptions {
@@ -59,6 +62,7 @@ impl ScanOptions {
             stack: None,
             notes: None,
             max_duration: None,
+            baseline_memory: DEFAULT_BASELINE_MEMORY,
         }
     }
 
@@ -162,25 +166,44 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         discovered.origin()
     ));
 
-    // Baseline: every read-only endpoint as every caller.
+    // Baseline: every read-only endpoint as every caller. Each answer is
+    // read whole as it arrives — for the stack's fingerprint and the facts
+    // the checks need — and then kept within the baselines' memory budget.
+    let mut fingerprinter = Fingerprinter::default();
+    fingerprinter.see(&root);
+    let mut learner = facts::Learner::new(&engine, runner.needs(), &discovered.endpoints);
     let baselines = baseline(
         &engine,
         &discovered,
         &callers,
-        options.engine.concurrency,
+        Baselines::with_budget(options.baseline_memory),
+        |exchange| {
+            fingerprinter.see(exchange);
+            learner.see(exchange);
+        },
         &mut errors,
+        options.engine.concurrency,
     )
     .await;
+    if baselines.compacted() > 0 {
+        options.note(&format!(
+            "{} baseline(s) past the memory budget kept compact; requested again before their checks",
+            baselines.compacted()
+        ));
+    }
 
     // Fingerprint the stack, for remediation.
     let stack = match &options.stack {
         Some(forced) => Stack::forced(forced),
-        None => fingerprint(&engine, &first_caller, &root, &baselines, &mut errors).await,
+        None => {
+            fingerprint(&engine, &first_caller, &mut fingerprinter, &mut errors).await;
+            fingerprinter.finish()
+        }
     };
     options.note(&format!("stack: {}", stack.label()));
 
     // Learn what the checks need to know about the target.
-    let facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
+    let facts = learner.finish(&baselines).await;
     if facts.cache.cache_seen {
         options.note(&format!(
             "cache: {} (stores responses: {}, buster keyed: {})",
@@ -331,21 +354,18 @@ fn incompleteness(
     cuts
 }
 
-/// The stack, from what the scan has seen so far plus one harmless request
-/// for a path that cannot exist: default error pages name frameworks.
+/// Adds to what the fingerprinter saw one harmless request for a path that
+/// cannot exist: default error pages name frameworks.
 async fn fingerprint(
     engine: &Engine,
     caller: &Caller,
-    root: &Arc<Exchange>,
-    baselines: &Baselines,
+    fingerprinter: &mut Fingerprinter,
     errors: &mut ScanErrors,
-) -> Stack {
-    let mut seen: Vec<Arc<Exchange>> = vec![Arc::clone(root)];
-    seen.extend(baselines.values().flatten().cloned());
+) {
     let missing = format!("/rampart-{}-not-found", engine.buster().next_token());
     if let Ok(url) = engine.url_for(&missing) {
         match engine.send(Probe::get(url).as_caller(caller.clone())).await {
-            Ok(exchange) => seen.push(exchange),
+            Ok(exchange) => fingerprinter.see(&exchange),
             Err(error) => errors.engine(
                 "GET /rampart-{token}-not-found".into(),
                 "fingerprint",
@@ -353,16 +373,20 @@ async fn fingerprint(
             ),
         }
     }
-    Stack::fingerprint(&seen)
 }
 
-/// One request per read-only endpoint per caller; checks compare these.
+/// One request per read-only endpoint per caller, which checks compare
+/// their probes with. Each answer, in order, goes to `read` whole, then
+/// into `baselines` (which keeps it whole or compact).
+#[allow(clippy::too_many_arguments)]
 async fn baseline(
     engine: &Engine,
     discovered: &Discovered,
     callers: &[Caller],
-    concurrency: usize,
+    mut baselines: Baselines,
+    mut read: impl FnMut(&Arc<Exchange>),
     errors: &mut ScanErrors,
+    concurrency: usize,
 ) -> Baselines {
     let mut jobs = Vec::new();
     for endpoint in discovered.endpoints.iter().filter(|e| e.is_read_only()) {
@@ -381,27 +405,24 @@ async fn baseline(
             }
         };
         for caller in callers {
-            // Busted, so a baseline never creates or reads a cache entry that
-            // real users (or the other callers' baselines) share.
-            let mut probe = Probe::get(engine.buster().bust(&url))
-                .as_caller(caller.clone())
-                .template(Some(endpoint.path.clone()));
-            probe.method = endpoint.method.clone();
-            probe.headers = endpoint.sample_headers();
+            let probe = baseline_probe(engine, endpoint, &url, caller.clone());
             jobs.push((endpoint.label(), probe));
         }
     }
-    let results = stream::iter(jobs)
+    // In order and as they come: no answer waits for the others.
+    stream::iter(jobs)
         .map(|(label, probe)| async move { (label, engine.send(probe).await) })
         .buffered(concurrency.max(1))
-        .collect::<Vec<_>>()
+        .for_each(|(label, result)| {
+            match result {
+                Ok(exchange) => {
+                    read(&exchange);
+                    baselines.keep(label, exchange);
+                }
+                Err(error) => errors.engine(label, "baseline", &error),
+            }
+            std::future::ready(())
+        })
         .await;
-    let mut baselines = Baselines::new();
-    for (label, result) in results {
-        match result {
-            Ok(exchange) => baselines.entry(label).or_default().push(exchange),
-            Err(error) => errors.engine(label, "baseline", &error),
-        }
-    }
     baselines
 }

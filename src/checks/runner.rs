@@ -7,12 +7,14 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::stream::{self, StreamExt};
+use tokio::sync::OnceCell;
 
 use super::{Check, CheckMeta, Mode, ProbeContext, TargetContext};
 use crate::discover::{Discovered, Endpoint};
 use crate::engine::{Engine, EngineError, Exchange};
 use crate::facts::{Baselines, Needs, TargetFacts};
 use crate::finding::FindingDraft;
+use crate::report::finalize::Collector;
 
 /// Finding drafts, each with the check that made it.
 pub type Drafts = Vec<(&'static CheckMeta, FindingDraft)>;
@@ -49,7 +51,8 @@ impl Place<'_> {
 /// which runs the passive checks on whatever task sent the request.
 #[derive(Default)]
 struct Record {
-    drafts: Mutex<Drafts>,
+    /// Drafts, one per finding, ready for finalisation.
+    drafts: Mutex<Collector>,
     failures: Mutex<Vec<Failure>>,
 }
 
@@ -63,7 +66,12 @@ impl Record {
     ) {
         match outcome {
             Ok(found) if found.is_empty() => {}
-            Ok(found) => lock(&self.drafts).extend(found.into_iter().map(|d| (check, d))),
+            Ok(found) => {
+                let mut drafts = lock(&self.drafts);
+                for draft in found {
+                    drafts.add(check, draft);
+                }
+            }
             Err(error) => lock(&self.failures).push(Failure {
                 check,
                 place: place.label(),
@@ -139,6 +147,11 @@ impl Runner {
 
     /// Runs every endpoint check on every endpoint it may probe (read-only
     /// ones, all of them under `--active`), `concurrency` at a time.
+    ///
+    /// Endpoint by endpoint: the checks of one endpoint share its baselines
+    /// made whole ([`Baselines::materialise`]), which are dropped when its
+    /// last check is done, so at most `concurrency` endpoints hold whole
+    /// baselines at once.
     pub async fn probe_endpoints(
         &self,
         engine: &Engine,
@@ -147,33 +160,36 @@ impl Runner {
         facts: &TargetFacts,
     ) {
         let identities = engine.identities().len();
-        let jobs: Vec<(&'static dyn Check, &Endpoint)> = self
+        let checks: Vec<&'static dyn Check> = self
             .checks
             .iter()
             .copied()
             .filter(|c| c.meta().mode != Mode::Passive && identities >= c.meta().min_identities)
-            .flat_map(|check| {
-                discovered
-                    .endpoints
-                    .iter()
-                    .filter(|e| e.is_read_only() || self.active)
-                    .map(move |e| (check, e))
-            })
             .collect();
-        let none: Vec<Arc<Exchange>> = Vec::new();
+        let jobs = discovered
+            .endpoints
+            .iter()
+            .filter(|e| e.is_read_only() || self.active)
+            .flat_map(|endpoint| {
+                let whole: Arc<OnceCell<Vec<Arc<Exchange>>>> = Arc::default();
+                checks
+                    .iter()
+                    .map(move |check| (*check, endpoint, Arc::clone(&whole)))
+            });
         stream::iter(jobs)
-            .map(|(check, endpoint)| {
+            .map(|(check, endpoint, whole)| async move {
+                let baselines = whole
+                    .get_or_init(|| baselines.materialise(engine, endpoint, &discovered.base_path))
+                    .await;
                 let ctx = ProbeContext {
                     engine,
                     base_path: &discovered.base_path,
-                    baselines: baselines.get(&endpoint.label()).unwrap_or(&none),
+                    baselines,
                     facts,
                     allow_burst: self.allow_burst,
                 };
-                async move {
-                    let outcome = check.probe(&ctx, endpoint).await;
-                    (check, endpoint, outcome)
-                }
+                let outcome = check.probe(&ctx, endpoint).await;
+                (check, endpoint, outcome)
             })
             .buffer_unordered(self.concurrency)
             .for_each(|(check, endpoint, outcome)| {
@@ -204,7 +220,7 @@ impl Runner {
 
     /// Everything the checks reported: the drafts, then the failures.
     pub fn finish(self) -> (Drafts, Vec<Failure>) {
-        let drafts = std::mem::take(&mut *lock(&self.record.drafts));
+        let drafts = std::mem::take(&mut *lock(&self.record.drafts)).into_drafts();
         let failures = std::mem::take(&mut *lock(&self.record.failures));
         (drafts, failures)
     }

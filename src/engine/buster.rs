@@ -24,10 +24,39 @@ impl Default for CacheBuster {
 }
 
 impl CacheBuster {
-    /// A token never returned before by this scan (and unguessable across scans).
+    /// A token never returned before by this scan (and unguessable across
+    /// scans): this run's 12 hex digits, then a counter in hex.
     pub fn next_token(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("{:x}{:x}", self.run & 0xffff_ffff_ffff, n)
+        format!("{}{n:x}", self.run_prefix())
+    }
+
+    fn run_prefix(&self) -> String {
+        format!("{:012x}", self.run & 0xffff_ffff_ffff)
+    }
+
+    /// `path` with each of this run's tokens in it replaced by `{token}`,
+    /// when it holds any: the template of a path Rampart made up (a page
+    /// that cannot exist, a deception file name), so what is found there
+    /// gets the same id in every run.
+    pub fn generalise(&self, path: &str) -> Option<String> {
+        let prefix = self.run_prefix();
+        if !path.contains(&prefix) {
+            return None;
+        }
+        let mut out = String::with_capacity(path.len());
+        let mut rest = path;
+        while let Some(at) = rest.find(&prefix) {
+            out.push_str(&rest[..at]);
+            out.push_str("{token}");
+            let after = &rest[at + prefix.len()..];
+            let counter = after
+                .find(|c: char| !c.is_ascii_hexdigit())
+                .unwrap_or(after.len());
+            rest = &after[counter..];
+        }
+        out.push_str(rest);
+        Some(out)
     }
 
     /// `url` with a fresh buster parameter appended.
@@ -52,5 +81,28 @@ mod tests {
         let two = buster.bust(&url);
         assert_ne!(one, two);
         assert!(one.as_str().starts_with("http://h/a?x=1&rampart_cb="));
+    }
+
+    #[test]
+    fn paths_made_of_tokens_generalise_to_one_template() {
+        let buster = CacheBuster::default();
+        let a = format!("/rampart-{}-not-found", buster.next_token());
+        let b = format!(
+            "/account/x{}.css/{}",
+            buster.next_token(),
+            buster.next_token()
+        );
+        assert_eq!(
+            buster.generalise(&a).as_deref(),
+            Some("/rampart-{token}-not-found")
+        );
+        assert_eq!(
+            buster.generalise(&b).as_deref(),
+            Some("/account/x{token}.css/{token}")
+        );
+        assert_eq!(buster.generalise("/api/items/1"), None);
+        // Another run's tokens are not this run's.
+        let other = CacheBuster::default();
+        assert_eq!(other.generalise(&a), None);
     }
 }

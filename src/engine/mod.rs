@@ -696,7 +696,12 @@ impl Engine {
             },
             response,
             elapsed,
-            probe.endpoint_template.clone(),
+            // A path Rampart made up is reported under its template, so its
+            // findings keep their id from run to run.
+            probe
+                .endpoint_template
+                .clone()
+                .or_else(|| self.buster.generalise(probe.url.path())),
         ));
         Ok((exchange, verdict))
     }

@@ -154,8 +154,10 @@ impl Redactor {
 }
 
 /// Replaces every detected secret, personal datum and password inside
-/// `range` of `text` by its masked form.
-fn mask_range(
+/// `range` of `text` by its masked form (detection runs on the whole text
+/// and its JSON, so a value is masked even when `range` cuts off what
+/// identifies it).
+pub(crate) fn mask_range(
     text: &str,
     json: Option<&serde_json::Value>,
     range: std::ops::Range<usize>,

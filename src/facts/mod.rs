@@ -6,26 +6,21 @@
 //! else, so a scan that runs no cache check sends no cache-profiling request
 //! and one that runs no TLS check opens no handshake.
 
+pub mod baselines;
 pub mod cache_profile;
 pub mod identities;
 pub mod signed_links;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use serde_json::Value;
 
+pub use baselines::Baselines;
 pub use cache_profile::CacheProfile;
-pub use identities::IdentityFacts;
+pub use identities::{IdentityFacts, IdentityLearner};
 pub use signed_links::SignedLink;
 
 use crate::discover::Endpoint;
 use crate::engine::{Engine, Exchange};
 use crate::tls_probe::{self, TlsReport};
-
-/// The baseline exchanges of each endpoint, keyed by its label (`GET
-/// /path`): one per caller, identities first, then anonymous.
-pub type Baselines = BTreeMap<String, Vec<Arc<Exchange>>>;
 
 /// The facts a check needs learned before it runs: a set of the constants
 /// below, combined with [`Needs::and`].
@@ -119,22 +114,72 @@ pub async fn learn(
     endpoints: &[Endpoint],
     baselines: &Baselines,
 ) -> TargetFacts {
-    let exchanges = || baselines.values().flatten();
-    let mut facts = TargetFacts::default();
-    if needs.includes(Needs::IDENTITIES) {
-        facts.identities = IdentityFacts::learn(endpoints, exchanges());
+    let mut learner = Learner::new(engine, needs, endpoints);
+    for exchange in baselines.values().flatten() {
+        learner.see(exchange);
     }
-    if needs.includes(Needs::SIGNED_LINKS) {
-        facts.signed_links = signed_links::harvest(engine, exchanges());
+    learner.finish(baselines).await
+}
+
+/// Learns what the checks need in two steps: what is read from the
+/// baselines, one baseline at a time as each arrives whole ([`see`]), then
+/// what takes requests of its own ([`finish`]). Reading each baseline as it
+/// comes is what lets the scan keep baselines compact afterwards.
+///
+/// [`see`]: Learner::see
+/// [`finish`]: Learner::finish
+pub struct Learner<'a> {
+    engine: &'a Engine,
+    needs: Needs,
+    identities: Option<IdentityLearner>,
+    signed_links: Vec<SignedLink>,
+}
+
+impl<'a> Learner<'a> {
+    pub fn new(engine: &'a Engine, needs: Needs, endpoints: &[Endpoint]) -> Self {
+        Learner {
+            engine,
+            needs,
+            identities: needs
+                .includes(Needs::IDENTITIES)
+                .then(|| IdentityLearner::new(endpoints)),
+            signed_links: Vec::new(),
+        }
     }
-    // A stopped scan opens no more handshakes either.
-    if needs.includes(Needs::TLS) && engine.stop_signal().reason().is_none() {
-        facts.tls = probe_tls(engine).await;
+
+    /// Reads one baseline, whole.
+    pub fn see(&mut self, exchange: &Exchange) {
+        if exchange.is_compact() {
+            return;
+        }
+        if let Some(identities) = &mut self.identities {
+            identities.see(exchange);
+        }
+        if self.needs.includes(Needs::SIGNED_LINKS) {
+            signed_links::harvest_into(self.engine, exchange, &mut self.signed_links);
+        }
     }
-    if needs.includes(Needs::CACHE_PROFILE) {
-        facts.cache = CacheProfile::learn_from(engine, baselines).await;
+
+    /// The facts: what the baselines taught, then what needs requests.
+    pub async fn finish(self, baselines: &Baselines) -> TargetFacts {
+        let engine = self.engine;
+        let mut facts = TargetFacts {
+            identities: self
+                .identities
+                .map(IdentityLearner::finish)
+                .unwrap_or_default(),
+            signed_links: self.signed_links,
+            ..TargetFacts::default()
+        };
+        // A stopped scan opens no more handshakes either.
+        if self.needs.includes(Needs::TLS) && engine.stop_signal().reason().is_none() {
+            facts.tls = probe_tls(engine).await;
+        }
+        if self.needs.includes(Needs::CACHE_PROFILE) {
+            facts.cache = CacheProfile::learn_from(engine, baselines).await;
+        }
+        facts
     }
-    facts
 }
 
 /// The handshake probe of the target's own host and port; `None` for a

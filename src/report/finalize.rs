@@ -3,7 +3,8 @@
 //! remediation for the detected stack, and the in-transit severity step.
 //! Redaction happens here, once, so no check can forget it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
@@ -12,11 +13,13 @@ use super::{score, Grade, Incomplete, Report, ReportEndpoint, ReportError, Tool,
 use crate::checks::runner::{Drafts, Failure};
 use crate::checks::CheckMeta;
 use crate::discover::Endpoint;
+use crate::engine::exchange::Cut;
+use crate::engine::redact::mask_range;
 use crate::engine::scope::is_loopback;
 use crate::engine::{Exchange, PacingReport, Redactor};
 use crate::finding::{
-    stable_id, Category, Evidence, EvidenceRequest, EvidenceResponse, Finding, FindingDraft,
-    Remediation, Severity,
+    draft_id, Category, Evidence, EvidenceRequest, EvidenceResponse, EvidenceStep, Finding,
+    FindingDraft, Remediation, Severity, MAX_SEEN_AT,
 };
 use crate::knowledge;
 use crate::stack::Stack;
@@ -95,6 +98,95 @@ impl From<Failure> for ReportError {
     }
 }
 
+/// Drafts as checks report them, kept ready for finalisation while the scan
+/// runs: one per stable id (the first wins, as in the report), a site-wide
+/// draft merged with the others of its id into one that lists where each
+/// was seen, and each kept draft's evidence cut to the excerpt the report
+/// will show. What a scan holds for its findings is then bounded by the
+/// number of distinct findings, not by how often each recurs or how large
+/// the bodies behind them were.
+#[derive(Debug, Default)]
+pub struct Collector {
+    drafts: Drafts,
+    index: HashMap<String, usize>,
+    /// Every place each site-wide draft (by index) was seen at, to count
+    /// each endpoint once however often its answers show the cause.
+    places: HashMap<usize, HashSet<String>>,
+}
+
+impl Collector {
+    pub fn add(&mut self, check: &'static CheckMeta, draft: FindingDraft) {
+        let id = draft_id(check.id, &draft);
+        let Some(&at) = self.index.get(&id) else {
+            self.index.insert(id, self.drafts.len());
+            if draft.site_wide {
+                self.places
+                    .insert(self.drafts.len(), HashSet::from([draft.place()]));
+            }
+            self.drafts.push((check, seen_first(slim_draft(draft))));
+            return;
+        };
+        let kept = &mut self.drafts[at].1;
+        let place = draft.place();
+        if !draft.site_wide || !self.places.entry(at).or_default().insert(place.clone()) {
+            return;
+        }
+        kept.seen_count += 1;
+        // The endpoint that sorts first stands for the finding, whatever the
+        // order the answers came in: the same scan reads the same twice.
+        let first = kept.seen_at.first().is_none_or(|first| &place < first);
+        if kept.seen_at.len() < MAX_SEEN_AT || first {
+            kept.seen_at.insert(place);
+            if kept.seen_at.len() > MAX_SEEN_AT {
+                kept.seen_at.pop_last();
+            }
+        }
+        if first {
+            let mut replacement = slim_draft(draft);
+            replacement.seen_at = std::mem::take(&mut kept.seen_at);
+            replacement.seen_count = kept.seen_count;
+            *kept = replacement;
+        }
+    }
+
+    pub fn into_drafts(self) -> Drafts {
+        self.drafts
+    }
+}
+
+/// A site-wide draft starts its own list of places.
+fn seen_first(mut draft: FindingDraft) -> FindingDraft {
+    if draft.site_wide && draft.seen_at.is_empty() {
+        draft.seen_at.insert(draft.place());
+        draft.seen_count = 1;
+    }
+    draft
+}
+
+fn slim_draft(mut draft: FindingDraft) -> FindingDraft {
+    draft.evidence = draft.evidence.into_iter().map(slim).collect();
+    draft
+}
+
+/// One evidence step reduced to what its excerpt needs: the part of the
+/// body text the report will show, with every secret and personal datum
+/// in it masked (detected on the whole body, as when the report is
+/// written), and the request and response head.
+pub fn slim(step: EvidenceStep) -> EvidenceStep {
+    if step.exchange.cut().is_some() {
+        return step;
+    }
+    let exchange = &step.exchange;
+    let body = exchange.body_text();
+    let range = excerpt_range(body, step.focus.clone());
+    let masked = mask_range(body, exchange.body_json(), range.clone());
+    EvidenceStep {
+        step: step.step,
+        exchange: Arc::new(exchange.window(range, masked)),
+        focus: None,
+    }
+}
+
 /// Drafts become findings: stable ids, de-duplication (the first draft of an
 /// id wins), redacted evidence, reproduction lines and remediation.
 pub fn findings(drafts: Drafts, redactor: &Redactor, stack: &Stack) -> Vec<Finding> {
@@ -102,9 +194,9 @@ pub fn findings(drafts: Drafts, redactor: &Redactor, stack: &Stack) -> Vec<Findi
     let mut findings: Vec<Finding> = drafts
         .into_iter()
         .filter_map(|(check, draft)| {
-            let id = stable_id(check.id, &draft.method, &draft.path, &draft.key);
+            let id = draft_id(check.id, &draft);
             seen.insert(id.clone())
-                .then(|| finalize(id, check, draft, redactor, stack))
+                .then(|| finalize(id, check, seen_first(draft), redactor, stack))
         })
         .collect();
     findings.sort_by(|a, b| {
@@ -185,18 +277,20 @@ fn finalize(
             .collect(),
         remediation,
         references: entry.map(|e| e.references.clone()).unwrap_or_default(),
+        seen_at: draft
+            .seen_at
+            .iter()
+            .map(|place| redactor.redact_text(place))
+            .collect(),
+        seen_count: draft.seen_count,
     }
 }
 
 const EXCERPT_CONTEXT: usize = 240;
 
-fn evidence(
-    step: &str,
-    exchange: &Exchange,
-    focus: Option<std::ops::Range<usize>>,
-    redactor: &Redactor,
-) -> Evidence {
-    let body = exchange.body_text();
+/// The part of a body text a finding's evidence shows: the focus with some
+/// context either side, or the start.
+fn excerpt_range(body: &str, focus: Option<std::ops::Range<usize>>) -> std::ops::Range<usize> {
     let (start, end) = match focus {
         Some(range) => (
             range.start.saturating_sub(EXCERPT_CONTEXT),
@@ -206,12 +300,40 @@ fn evidence(
     };
     let start = floor_char_boundary(body, start.min(body.len()));
     let end = floor_char_boundary(body, end.max(start));
+    start..end
+}
+
+fn evidence(
+    step: &str,
+    exchange: &Exchange,
+    focus: Option<std::ops::Range<usize>>,
+    redactor: &Redactor,
+) -> Evidence {
+    let body = exchange.body_text();
+    // A slimmed step holds its excerpt, already masked; a whole one is cut here.
+    let (range, shown, total) = match exchange.cut() {
+        Some(Cut::Window {
+            start,
+            end,
+            full_len,
+        }) => (
+            start..end,
+            redactor.redact_supplied(body).into_owned(),
+            full_len,
+        ),
+        Some(Cut::Compact { len, .. }) => (0..0, String::new(), len),
+        None => {
+            let range = excerpt_range(body, focus);
+            let shown = redactor.redact_excerpt(body, exchange.body_json(), range.clone());
+            (range, shown, body.len())
+        }
+    };
     let mut excerpt = String::new();
-    if start > 0 {
+    if range.start > 0 {
         excerpt.push('…');
     }
-    excerpt.push_str(&redactor.redact_excerpt(body, exchange.body_json(), start..end));
-    if end < body.len() {
+    excerpt.push_str(&shown);
+    if range.end < total {
         excerpt.push('…');
     }
     Evidence {
@@ -281,6 +403,7 @@ fn shell_quote(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::engine::EngineError;
+    use crate::finding::Confidence;
     use crate::identity::Identity;
 
     #[test]
@@ -307,6 +430,76 @@ mod tests {
             reported[0].message,
             "authz.bola: HTTP error: echoed [redacted]"
         );
+    }
+
+    fn check(id: &str) -> &'static CheckMeta {
+        crate::checks::find(id).expect("registered").meta()
+    }
+
+    #[test]
+    fn a_site_wide_cause_is_one_finding_listing_where_it_was_seen() {
+        use crate::checks::probe::fixtures::exchange;
+        let cookie = check("transport.cookie-flags");
+        let mut collector = Collector::default();
+        for path in ["/b", "/c", "/a", "/b"] {
+            let seen = exchange(
+                &format!("http://h{path}?rampart_cb=1"),
+                None,
+                200,
+                &[],
+                "{}",
+            );
+            let draft = FindingDraft::at_exchange(&seen, Severity::Low, Confidence::Confirmed)
+                .key("cookie-sid")
+                .site_wide()
+                .evidence("set", &seen, None);
+            collector.add(cookie, draft);
+        }
+        let drafts = collector.into_drafts();
+        assert_eq!(drafts.len(), 1);
+        let findings = findings(drafts, &Redactor::default(), &Stack::default());
+        let finding = &findings[0];
+        assert_eq!(finding.path, "/a", "the first place in order stands for it");
+        assert_eq!(finding.seen_at, vec!["GET /a", "GET /b", "GET /c"]);
+        assert_eq!(finding.seen_count, 3);
+        assert_eq!(
+            finding.id,
+            crate::finding::stable_id("transport.cookie-flags", "*", "*", "cookie-sid")
+        );
+    }
+
+    #[test]
+    fn kept_drafts_hold_their_excerpt_masked_not_the_body() {
+        use crate::checks::probe::fixtures::exchange;
+        let body = format!(
+            r#"{{"padding": "{}", "ssn": "536-22-4187", "more": "{}"}}"#,
+            "p".repeat(5000),
+            "m".repeat(5000)
+        );
+        let leaked = exchange("http://h/u?rampart_cb=1", None, 200, &[], &body);
+        let at = body.find("536-22-4187").expect("in the body");
+        let draft = FindingDraft::at_exchange(&leaked, Severity::High, Confidence::Firm)
+            .key("ssn")
+            .evidence("leak", &leaked, Some(at..at + 11));
+        let mut collector = Collector::default();
+        collector.add(check("exposure.pii"), draft.clone());
+        collector.add(check("exposure.pii"), draft);
+        let drafts = collector.into_drafts();
+        assert_eq!(drafts.len(), 1, "one draft per id");
+        let kept = &drafts[0].1.evidence[0].exchange;
+        assert!(
+            kept.response.body.len() < 1000,
+            "{}",
+            kept.response.body.len()
+        );
+        assert!(!kept.body_text().contains("536-22-4187"));
+        let shown = findings(drafts, &Redactor::default(), &Stack::default());
+        let excerpt = &shown[0].evidence[0].response.body_excerpt;
+        assert!(
+            excerpt.starts_with('…') && excerpt.ends_with('…'),
+            "{excerpt}"
+        );
+        assert!(excerpt.contains("\"ssn\"") && !excerpt.contains("536-22-4187"));
     }
 
     #[test]

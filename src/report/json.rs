@@ -73,6 +73,8 @@ mod tests {
                 details_markdown: "```python\nabort(404)\n```".into(),
             }),
             references: vec!["https://owasp.org/API-Security/".into()],
+            seen_at: vec!["GET /api/users/{user_id}".into(), "GET /api/me".into()],
+            seen_count: 2,
         };
         let bare = Finding {
             id: "RMP-ba9876543210".into(),
@@ -85,6 +87,8 @@ mod tests {
             reproduce: Vec::new(),
             remediation: None,
             references: Vec::new(),
+            seen_at: Vec::new(),
+            seen_count: 0,
             ..full.clone()
         };
         Report {
