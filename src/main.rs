@@ -155,6 +155,21 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
         .block_on(scan::run(options))
         .map_err(|e| anyhow::anyhow!(redactor.redact_supplied(&e.to_string()).into_owned()))?;
     interrupts.abort();
+    if args.output.verbose {
+        eprint!(
+            "{}",
+            for_display(&redactor.redact_supplied(&report::text::coverage_table(&report)))
+        );
+    }
+    if !args.output.quiet {
+        for change in report.changes_left() {
+            eprintln!(
+                "rampart: NOT RESTORED: {}: {}",
+                for_display(&redactor.redact_supplied(&change.request)),
+                for_display(&redactor.redact_supplied(&change.what))
+            );
+        }
+    }
     let code = emit(&report, &args.output, &redactor)?;
     // The shell's convention for a run ended by Ctrl-C, once the report is out.
     Ok(match stop.reason() {
@@ -258,6 +273,9 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
         }
         let redactor = options.engine.redactor();
         let report = scan::run(options).await?;
+        if args.output.verbose {
+            eprint!("{}", report::text::coverage_table(&report));
+        }
         let code = emit(&report, &args.output, &redactor)?;
         if args.serve {
             eprintln!(

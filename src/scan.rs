@@ -128,6 +128,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     }
     let runner = Runner::new(
         selected,
+        options.engine.identities.len(),
         options.active,
         options.login_burst,
         options.engine.concurrency,
@@ -222,8 +223,8 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // Finalise: findings and errors, redacted, in the report, and what cut
     // the scan short, if anything did.
-    let (drafts, failures) = runner.finish();
-    for failure in failures {
+    let results = runner.finish();
+    for failure in results.failures {
         if failure.error.is_not_sent() {
             errors.engine(failure.place, failure.check.id, &failure.error);
         } else {
@@ -246,7 +247,9 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         requests_sent: stats.requests_sent,
         stack,
         endpoints: &discovered.endpoints,
-        drafts,
+        drafts: results.drafts,
+        coverage: results.coverage,
+        changes: engine.journal().changes(),
         errors: errors.into_list(),
         redactor: &engine.redactor(),
         incomplete,

@@ -14,6 +14,7 @@
 pub mod apikey;
 pub mod authz;
 pub mod cache;
+pub mod coverage;
 pub mod exposure;
 pub mod probe;
 pub mod runner;
@@ -25,10 +26,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::discover::Endpoint;
-use crate::engine::{EngineError, Exchange};
+use crate::engine::Exchange;
 use crate::facts::{Needs, TargetFacts};
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
+pub use coverage::{Outcome, Skip};
 pub use probe::{ProbeContext, TargetContext};
 
 /// How a check works, which decides when the scan runs it.
@@ -52,6 +54,18 @@ impl Mode {
     }
 }
 
+/// Which hook of a check the runner calls, and so what the check's
+/// coverage counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunsOn {
+    /// [`Check::inspect`]: every exchange the scan captures.
+    Exchanges,
+    /// [`Check::probe`]: every endpoint it may probe.
+    Endpoints,
+    /// [`Check::probe_target`] then [`Check::judge_target`]: once per scan.
+    Target,
+}
+
 /// What `rampart checks` lists and what the report names.
 #[derive(Debug)]
 pub struct CheckMeta {
@@ -63,6 +77,8 @@ pub struct CheckMeta {
     pub severity: Severity,
     pub summary: &'static str,
     pub mode: Mode,
+    /// The hook the runner calls.
+    pub runs_on: RunsOn,
     /// Identities the check needs before it can run (two for cross-identity tests).
     pub min_identities: usize,
     /// What the scan must learn about the target before this check runs.
@@ -82,34 +98,30 @@ impl CheckMeta {
 pub trait Check: Send + Sync {
     fn meta(&self) -> &'static CheckMeta;
 
-    /// Passive checks: judge one captured exchange.
-    fn inspect(&self, _exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
-        Vec::new()
-    }
-
-    /// Target-wide checks that send nothing: judge what the scan learned
-    /// about the whole target — its root exchange and the facts. Run once
-    /// per scan, after the endpoint checks.
-    fn judge_target(&self, _root: &Arc<Exchange>, _facts: &TargetFacts) -> Vec<FindingDraft> {
-        Vec::new()
-    }
-
-    /// Target-wide checks that send their own probes: run once per scan,
-    /// after the endpoint checks.
-    async fn probe_target(
-        &self,
-        _ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    /// Passive checks ([`RunsOn::Exchanges`]): judge one captured exchange.
+    /// A [`Skip`] says the exchange could not be judged (e.g. not JSON); an
+    /// endpoint counts as probed when one of its exchanges was judged.
+    fn inspect(&self, _exchange: &Arc<Exchange>) -> Outcome {
         Ok(Vec::new())
     }
 
-    /// Endpoint checks: probe one endpoint (read-only ones; all of them
-    /// under `--active`).
-    async fn probe(
-        &self,
-        _ctx: &ProbeContext<'_>,
-        _endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    /// Target-wide checks that send nothing ([`RunsOn::Target`]): judge
+    /// what the scan learned about the whole target — its root exchange and
+    /// the facts. Run once per scan, after the endpoint checks.
+    fn judge_target(&self, _root: &Arc<Exchange>, _facts: &TargetFacts) -> Outcome {
+        Ok(Vec::new())
+    }
+
+    /// Target-wide checks that send their own probes ([`RunsOn::Target`]):
+    /// run once per scan, after the endpoint checks.
+    async fn probe_target(&self, _ctx: &TargetContext<'_>) -> Outcome {
+        Ok(Vec::new())
+    }
+
+    /// Endpoint checks ([`RunsOn::Endpoints`]): probe one endpoint
+    /// (read-only ones; all of them under `--active`), or say with a
+    /// [`Skip`] why it could not.
+    async fn probe(&self, _ctx: &ProbeContext<'_>, _endpoint: &Endpoint) -> Outcome {
         Ok(Vec::new())
     }
 }
@@ -208,6 +220,16 @@ mod tests {
         let before = ids.len();
         ids.dedup();
         assert_eq!(before, ids.len(), "duplicate check id");
+    }
+
+    #[test]
+    fn checks_that_judge_exchanges_send_nothing() {
+        for check in all() {
+            let meta = check.meta();
+            if meta.runs_on == RunsOn::Exchanges {
+                assert_eq!(meta.mode, Mode::Passive, "{}", meta.id);
+            }
+        }
     }
 
     #[test]

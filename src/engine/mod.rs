@@ -4,6 +4,7 @@
 //! vulnerabilities.
 
 pub mod buster;
+pub mod changes;
 pub mod exchange;
 pub mod limits;
 pub mod pacing;
@@ -21,6 +22,7 @@ use thiserror::Error;
 use url::Url;
 
 pub use buster::CacheBuster;
+pub use changes::{Change, ChangeId, Journal};
 pub use exchange::{Exchange, RecordedRequest, RecordedResponse};
 pub use limits::Limits;
 pub use pacing::{PaceMode, PacingReport};
@@ -259,6 +261,8 @@ pub struct Engine {
     login_lock: tokio::sync::Mutex<()>,
     buster: CacheBuster,
     observers: Vec<Observer>,
+    /// What state-changing probes changed on the target, and what they undid.
+    journal: Journal,
     /// Requests that went out and got no usable answer.
     transport_failures: AtomicU64,
     /// Sends refused for lack of budget.
@@ -317,6 +321,7 @@ impl Engine {
             login_lock: tokio::sync::Mutex::new(()),
             buster: CacheBuster::default(),
             observers: Vec::new(),
+            journal: Journal::default(),
             transport_failures: AtomicU64::new(0),
             refused_budget: AtomicU64::new(0),
             throttled_final: AtomicU64::new(0),
@@ -364,6 +369,11 @@ impl Engine {
 
     pub fn buster(&self) -> &CacheBuster {
         &self.buster
+    }
+
+    /// The journal every state change is recorded in (see [`Journal`]).
+    pub fn journal(&self) -> &Journal {
+        &self.journal
     }
 
     pub fn scope(&self) -> &Scope {

@@ -9,14 +9,18 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{score, Grade, Incomplete, Report, ReportEndpoint, ReportError, Tool, SCHEMA};
+use super::{
+    score, CheckCoverage, Grade, Incomplete, Report, ReportEndpoint, ReportError, Skipped, Tool,
+    SCHEMA,
+};
+use crate::checks::coverage;
 use crate::checks::runner::{Drafts, Failure};
 use crate::checks::CheckMeta;
 use crate::discover::Endpoint;
 use crate::engine::exchange::Cut;
 use crate::engine::redact::mask_range;
 use crate::engine::scope::is_loopback;
-use crate::engine::{Exchange, PacingReport, Redactor};
+use crate::engine::{Change, Exchange, PacingReport, Redactor};
 use crate::finding::{
     draft_id, Category, Evidence, EvidenceRequest, EvidenceResponse, EvidenceStep, Finding,
     FindingDraft, Remediation, Severity, MAX_SEEN_AT,
@@ -34,6 +38,10 @@ pub struct Finished<'a> {
     pub stack: Stack,
     pub endpoints: &'a [Endpoint],
     pub drafts: Drafts,
+    /// What each check probed and skipped.
+    pub coverage: Vec<coverage::CheckCoverage>,
+    /// The state changes the scan made.
+    pub changes: Vec<Change>,
     /// What could not be probed, in the order it happened.
     pub errors: Vec<ReportError>,
     /// Redacts what the scan's inputs and the target's answers hold secret.
@@ -75,8 +83,38 @@ pub fn report(scan: Finished<'_>) -> Report {
             })
             .collect(),
         findings,
+        coverage: coverage(scan.coverage, scan.redactor),
+        changes: scan
+            .changes
+            .into_iter()
+            .map(|change| Change {
+                request: scan.redactor.redact_text(&change.request),
+                what: scan.redactor.redact_text(&change.what),
+                restored: change.restored,
+            })
+            .collect(),
         errors: errors(scan.errors, scan.redactor),
     }
+}
+
+/// Each check's coverage, its reasons redacted (a failure's message may
+/// quote what the target sent).
+pub fn coverage(checks: Vec<coverage::CheckCoverage>, redactor: &Redactor) -> Vec<CheckCoverage> {
+    checks
+        .into_iter()
+        .map(|c| CheckCoverage {
+            check: c.check.id.to_string(),
+            probed: c.probed,
+            skipped: c
+                .skipped
+                .into_iter()
+                .map(|(endpoint, skip)| Skipped {
+                    endpoint: redactor.redact_text(&endpoint),
+                    reason: redactor.redact_text(&skip.to_string()),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// What could not be probed, each once, redacted.

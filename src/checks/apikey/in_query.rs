@@ -10,9 +10,9 @@ use async_trait::async_trait;
 
 use super::api_key_header;
 use crate::checks::probe::{private_view, success_json};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError, Exchange};
+use crate::engine::{Caller, Exchange};
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -24,6 +24,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "API keys accepted in the query string or a cookie, not only in a header",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::IDENTITIES,
 };
@@ -37,27 +38,25 @@ impl Check for KeyInQuery {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         // One endpoint is enough to show where keys are accepted.
         if ctx.facts.identities.self_endpoint.as_deref() != Some(endpoint.path.as_str()) {
-            return Ok(Vec::new());
+            return Err(Skip::NotApplicable(
+                "one self endpoint (`/me`-like) is probed",
+            ));
         }
         let Some(identity) = ctx.engine.identities().into_iter().next() else {
-            return Ok(Vec::new());
+            return Err(Skip::NoIdentity);
         };
         let Some((_, key)) = api_key_header(&identity) else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("the identity sends no API key"));
         };
         let Some(view) = private_view(ctx).filter(|view| success_json(&view.mine)) else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("no caller-specific answer"));
         };
         let anonymous = view.anonymous;
         let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
+            return Err(Skip::NoSampleValue);
         };
         let accepted = |answer: &Exchange| {
             success_json(answer)

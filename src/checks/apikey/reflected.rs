@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::checks::probe::focus_on;
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip};
 use crate::engine::redact::INVENTED_CREDENTIAL_PREFIX;
 use crate::engine::Exchange;
 use crate::facts::Needs;
@@ -22,6 +22,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "The caller's API key or token is echoed back in the response",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -36,9 +37,9 @@ impl Check for KeyReflected {
         &META
     }
 
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         if !(200..300).contains(&exchange.response.status) {
-            return Vec::new();
+            return Err(Skip::NoSuccessfulAnswer);
         }
         let reflected = exchange
             .request
@@ -54,21 +55,23 @@ impl Check for KeyReflected {
             })
             .next();
         let Some((header, focus)) = reflected else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        vec![
-            FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Confirmed)
-                .title(format!("The {header} credential is echoed in the response"))
-                .description(format!(
-                "The value sent in {header} appears verbatim in the response body (shown redacted)."
-            ))
-                .parameter(header)
-                .key("echo")
-                .evidence(
-                    "Response containing the caller's own credential",
-                    exchange,
-                    Some(focus),
-                ),
-        ]
+        Ok(vec![FindingDraft::at_exchange(
+            exchange,
+            Severity::Medium,
+            Confidence::Confirmed,
+        )
+        .title(format!("The {header} credential is echoed in the response"))
+        .description(format!(
+            "The value sent in {header} appears verbatim in the response body (shown redacted)."
+        ))
+        .parameter(header)
+        .key("echo")
+        .evidence(
+            "Response containing the caller's own credential",
+            exchange,
+            Some(focus),
+        )])
     }
 }

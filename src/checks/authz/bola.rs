@@ -11,9 +11,9 @@ use async_trait::async_trait;
 
 use super::{caller, identity_names, url_as};
 use crate::checks::probe::success_json;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::identities::is_id_param;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -26,6 +26,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "One identity reads another identity's objects by changing an identifier",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 2,
     needs: Needs::IDENTITIES,
 };
@@ -36,29 +37,34 @@ impl Check for Bola {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let has_ids = endpoint.parameters.iter().any(|p| {
             matches!(p.location, ParamLocation::Path | ParamLocation::Query) && is_id_param(&p.name)
         });
-        if !endpoint.is_read_only() || !has_ids {
-            return Ok(Vec::new());
+        if !endpoint.is_read_only() {
+            return Err(Skip::NotApplicable("not a read"));
+        }
+        if !has_ids {
+            return Err(Skip::NoIdentifier);
         }
         let names = identity_names(ctx);
         let facts = &ctx.facts.identities;
+        // Why no pair could be compared, if none could.
+        let mut unjudged = Skip::NoIdentifier;
+        let mut judged = false;
         // Each ordered pair: B asks for A's objects.
         for owner in &names {
             for intruder in names.iter().filter(|n| *n != owner) {
                 let Some((url, substituted)) = url_as(ctx, endpoint, owner, true) else {
+                    unjudged = Skip::NoSampleValue;
                     continue;
                 };
                 let owner_view = ctx.get(endpoint, &url, &caller(owner), &[]).await?;
                 if !success_json(&owner_view) || !facts.owners_of(&owner_view).contains(owner) {
+                    unjudged = Skip::Missing("no answer identifies its owner");
                     continue;
                 }
+                judged = true;
                 let intruder_view = ctx.get(endpoint, &url, &caller(intruder), &[]).await?;
                 let owners = facts.owners_of(&intruder_view);
                 if !success_json(&intruder_view)
@@ -100,6 +106,10 @@ impl Check for Bola {
                 return Ok(vec![draft]);
             }
         }
-        Ok(Vec::new())
+        if judged {
+            Ok(Vec::new())
+        } else {
+            Err(unjudged)
+        }
     }
 }

@@ -15,9 +15,8 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::EngineError;
 use crate::facts::identities::is_id_param;
 use crate::facts::{visit_leaves, Needs};
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -30,6 +29,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Low,
     summary: "Sequential or otherwise guessable identifiers on endpoints that expose objects",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::IDENTITIES,
 };
@@ -97,25 +97,25 @@ impl Check for GuessableIds {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let id_params: Vec<_> = endpoint
+            .parameters
+            .iter()
+            .filter(|p| p.location == ParamLocation::Path && is_id_param(&p.name))
+            .collect();
+        if id_params.is_empty() {
+            return Err(Skip::NoIdentifier);
+        }
         // Only identifiers that reach an object: the endpoint answered someone.
         let Some(answered) = ctx
             .baselines
             .iter()
             .find(|e| (200..300).contains(&e.response.status) && e.body_json().is_some())
         else {
-            return Ok(Vec::new());
+            return Err(Skip::NoSuccessfulAnswer);
         };
         let facts = &ctx.facts.identities;
-        for param in endpoint
-            .parameters
-            .iter()
-            .filter(|p| p.location == ParamLocation::Path && is_id_param(&p.name))
-        {
+        for param in id_params {
             let mut seen: BTreeSet<String> = BTreeSet::new();
             for objects in facts.objects.values() {
                 seen.extend(objects.get(&param.name).into_iter().flatten().cloned());

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::login_fields;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{EngineError, Probe};
+use crate::engine::Probe;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -26,6 +26,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "No throttling after a burst of failed logins (needs --active --login-burst)",
     mode: Mode::StateChanging,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -36,19 +37,15 @@ impl Check for LoginRateLimit {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        if !ctx.allow_burst {
-            return Ok(Vec::new());
-        }
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let Some((user_field, password_field)) = login_fields(endpoint) else {
-            return Ok(Vec::new());
+            return Err(Skip::NotApplicable("not a login endpoint"));
         };
+        if !ctx.allow_burst {
+            return Err(Skip::Missing("needs --login-burst"));
+        }
         let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
+            return Err(Skip::NoSampleValue);
         };
         let token = ctx.engine.buster().next_token();
         let mut body = match &endpoint.body_sample {

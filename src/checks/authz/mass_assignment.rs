@@ -11,9 +11,8 @@ use serde_json::{json, Value};
 
 use super::{caller, identity_names, url_as};
 use crate::checks::probe::send_json;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::EngineError;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -25,6 +24,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Privileged properties (role, is_admin, balance) accepted on updates (needs --active)",
     mode: Mode::StateChanging,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::IDENTITIES,
 };
@@ -54,19 +54,15 @@ impl Check for MassAssignment {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         if !matches!(endpoint.method.as_str(), "PATCH" | "PUT") {
-            return Ok(Vec::new());
+            return Err(Skip::NotApplicable("not an update (PATCH or PUT)"));
         }
         let Some(owner) = identity_names(ctx).into_iter().next() else {
-            return Ok(Vec::new());
+            return Err(Skip::NoIdentity);
         };
         let Some((url, _)) = url_as(ctx, endpoint, &owner, true) else {
-            return Ok(Vec::new());
+            return Err(Skip::NoSampleValue);
         };
         let before = ctx.get(endpoint, &url, &caller(&owner), &[]).await?;
         let mut body = match &endpoint.body_sample {

@@ -7,9 +7,9 @@
 
 use async_trait::async_trait;
 
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -24,6 +24,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Endpoints that return users' data without a credential or with a garbage one",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::IDENTITIES,
 };
@@ -34,17 +35,13 @@ impl Check for MissingAuth {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         if !endpoint.is_read_only() {
-            return Ok(Vec::new());
+            return Err(Skip::NotApplicable("not a read"));
         }
         let facts = &ctx.facts.identities;
         let Some(anonymous) = ctx.baseline(&Caller::Anonymous).cloned() else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("no anonymous baseline"));
         };
         let leaked = facts.owners_of(&anonymous);
         if success_json(&anonymous) && !leaked.is_empty() {
@@ -64,10 +61,10 @@ impl Check for MissingAuth {
         }
         // Refused anonymously: does any string pass for a credential?
         let Some(name) = identity_names(ctx).into_iter().next() else {
-            return Ok(Vec::new());
+            return Err(Skip::NoIdentity);
         };
         let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
+            return Err(Skip::NoSampleValue);
         };
         let garbage = ctx.garbage_credentials(&caller(&name));
         let answer = ctx

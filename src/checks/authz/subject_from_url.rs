@@ -10,9 +10,8 @@ use async_trait::async_trait;
 
 use super::{caller, identity_names};
 use crate::checks::probe::success_json;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::EngineError;
 use crate::facts::identities::is_subject_param;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -25,6 +24,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "The subject (user id) is taken from a path or query parameter instead of the caller's token",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 2,
     needs: Needs::IDENTITIES,
 };
@@ -35,22 +35,20 @@ impl Check for SubjectFromUrl {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let Some(subject_param) = endpoint.parameters.iter().find(|p| {
             matches!(p.location, ParamLocation::Path | ParamLocation::Query)
                 && is_subject_param(&p.name)
         }) else {
-            return Ok(Vec::new());
+            return Err(Skip::NoIdentifier);
         };
         if !endpoint.is_read_only() {
-            return Ok(Vec::new());
+            return Err(Skip::NotApplicable("not a read"));
         }
         let facts = &ctx.facts.identities;
         let names = identity_names(ctx);
+        let mut unjudged = Skip::Missing("no other identity's subject id is known");
+        let mut judged = false;
         for me in &names {
             for other in names.iter().filter(|n| *n != me) {
                 let Some(other_subject) = facts.subject.get(other) else {
@@ -64,8 +62,12 @@ impl Check for SubjectFromUrl {
                 {
                     param.sample = Some(other_subject.clone());
                 }
-                let Some(url) = ctx.url(&aimed) else { continue };
+                let Some(url) = ctx.url(&aimed) else {
+                    unjudged = Skip::NoSampleValue;
+                    continue;
+                };
                 let url = ctx.fresh(&url);
+                judged = true;
                 let answer = ctx.get(endpoint, &url, &caller(me), &[]).await?;
                 let owners = facts.owners_of(&answer);
                 if !success_json(&answer) || !owners.contains(other) || owners.contains(me) {
@@ -84,6 +86,10 @@ impl Check for SubjectFromUrl {
                 return Ok(vec![draft]);
             }
         }
-        Ok(Vec::new())
+        if judged {
+            Ok(Vec::new())
+        } else {
+            Err(unjudged)
+        }
     }
 }

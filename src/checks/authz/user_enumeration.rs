@@ -11,9 +11,9 @@ use serde_json::Value;
 
 use super::{identity_names, login_fields};
 use crate::checks::probe::send_json;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -25,6 +25,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "Login answers differ for unknown users and wrong passwords (needs --active)",
     mode: Mode::StateChanging,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::IDENTITIES,
 };
@@ -35,22 +36,18 @@ impl Check for UserEnumeration {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let Some((user_field, password_field)) = login_fields(endpoint) else {
-            return Ok(Vec::new());
+            return Err(Skip::NotApplicable("not a login endpoint"));
         };
         let known = identity_names(ctx)
             .iter()
             .find_map(|name| ctx.facts.identities.login_names.get(name).cloned());
         let Some(known) = known else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("no identity's login name is known"));
         };
         let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
+            return Err(Skip::NoSampleValue);
         };
         let token = ctx.engine.buster().next_token();
         let nobody = format!("rampart-nobody-{token}");

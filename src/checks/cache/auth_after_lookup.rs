@@ -11,9 +11,9 @@
 use async_trait::async_trait;
 
 use crate::checks::probe::{cache_note, is_success, same_response};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -25,6 +25,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Cached 200 served to requests with an invalid or missing credential",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::NOTHING,
 };
@@ -39,16 +40,10 @@ impl Check for AuthAfterLookup {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = super::read_url(ctx, endpoint)?;
         let Some(owner) = ctx.identities().into_iter().next() else {
-            return Ok(Vec::new());
+            return Err(Skip::NoIdentity);
         };
         let garbage = ctx.garbage_credentials(&owner);
 
@@ -62,7 +57,7 @@ impl Check for AuthAfterLookup {
         let shared = ctx.fresh(&url);
         let primed = ctx.get(endpoint, &shared, &owner, &[]).await?;
         if !is_success(&primed) {
-            return Ok(Vec::new());
+            return Err(Skip::NoSuccessfulAnswer);
         }
         let with_garbage = ctx
             .get(endpoint, &shared, &Caller::Anonymous, &garbage)

@@ -11,11 +11,11 @@ use async_trait::async_trait;
 
 use super::poisonable_url;
 use crate::checks::probe::{poison, Taint};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
 pub struct CachedError;
 
@@ -25,6 +25,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "Error responses triggered by one request are cached for everyone (CPDoS)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::CACHE_PROFILE,
 };
@@ -66,20 +67,14 @@ impl Check for CachedError {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = poisonable_url(ctx, endpoint) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = poisonable_url(ctx, endpoint)?;
         let caller = Caller::Anonymous;
         let Some(clean) = ctx.baseline(&caller) else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("no anonymous baseline"));
         };
         if !(200..300).contains(&clean.response.status) {
-            return Ok(Vec::new());
+            return Err(Skip::NoSuccessfulAnswer);
         }
         let mut drafts = Vec::new();
         let mut reported_kinds: Vec<&str> = Vec::new();

@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::checks::probe::{cache_note, is_success, private_view, same_response};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError, Exchange};
+use crate::engine::{Caller, Exchange};
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -25,6 +25,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Private responses served for static-looking paths and stored by the cache",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::NOTHING,
 };
@@ -70,20 +71,11 @@ impl Check for Deception {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        if !endpoint.is_read_only() {
-            return Ok(Vec::new());
-        }
-        let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = super::read_url(ctx, endpoint)?;
         // Only private responses are worth deceiving a cache into storing.
         let Some(view) = private_view(ctx).filter(|view| is_success(&view.mine)) else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("no caller-specific answer"));
         };
         let (owner, owner_normal) = (view.owner, view.mine);
         for (kind, pattern) in SUFFIXES {

@@ -11,9 +11,9 @@
 use async_trait::async_trait;
 
 use crate::checks::probe::{cache_note, is_success, same_response};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -25,6 +25,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Authenticated responses cached without the caller's identity in the key and served to others",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::NOTHING,
 };
@@ -35,20 +36,11 @@ impl Check for IdentityUnkeyed {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
-        };
-        if !endpoint.is_read_only() {
-            return Ok(Vec::new());
-        }
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = super::read_url(ctx, endpoint)?;
         let ids = ctx.identities();
         let Some(owner) = ids.first().cloned() else {
-            return Ok(Vec::new());
+            return Err(Skip::NoIdentity);
         };
         // Another identity proves a cross-user leak; with one identity, an
         // anonymous caller stands in for "someone else".
@@ -57,7 +49,7 @@ impl Check for IdentityUnkeyed {
         let shared = ctx.fresh(&url);
         let primed = ctx.get(endpoint, &shared, &owner, &[]).await?;
         if !is_success(&primed) {
-            return Ok(Vec::new());
+            return Err(Skip::NoSuccessfulAnswer);
         }
         let served = ctx.get(endpoint, &shared, &other, &[]).await?;
         if !same_response(&primed, &served) {

@@ -10,9 +10,9 @@
 use async_trait::async_trait;
 
 use crate::checks::probe::{is_success, private_view};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError, Exchange};
+use crate::engine::{Caller, Exchange};
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -24,6 +24,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "Caller-specific responses that shared caches may store (no private/no-store, no Vary on the credential)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::NOTHING,
 };
@@ -76,14 +77,10 @@ impl Check for RiskyHeaders {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        _endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(&self, ctx: &ProbeContext<'_>, _endpoint: &Endpoint) -> Outcome {
         // Only responses that depend on the caller are at risk.
         let Some(view) = private_view(ctx).filter(|view| is_success(&view.mine)) else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("no caller-specific answer"));
         };
         let (owner, mine, anonymous) = (view.owner, view.mine, view.anonymous);
         let cache_control = mine.response_header("cache-control").unwrap_or("");

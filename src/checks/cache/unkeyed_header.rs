@@ -12,9 +12,9 @@ use async_trait::async_trait;
 
 use super::poisonable_url;
 use crate::checks::probe::{cache_note, poison, Poisoned, Taint};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -26,6 +26,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Headers such as X-Forwarded-Host change a response the cache stores for everyone",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::CACHE_PROFILE,
 };
@@ -78,14 +79,8 @@ impl Check for UnkeyedHeader {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = poisonable_url(ctx, endpoint) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = poisonable_url(ctx, endpoint)?;
         let anonymous = Caller::Anonymous;
         let mut drafts = Vec::new();
 

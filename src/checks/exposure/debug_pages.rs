@@ -9,11 +9,11 @@
 use std::sync::Arc;
 
 use super::{drafts_by_kind, Worded};
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::detect::{self, DebugKind};
 use crate::engine::Exchange;
 use crate::facts::Needs;
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
 pub struct DebugPages;
 
@@ -23,6 +23,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Critical,
     summary: "Framework debuggers, stack traces and data-store error messages in responses",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -87,12 +88,12 @@ impl Check for DebugPages {
         &META
     }
 
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let description = format!(
             "The response (HTTP {}) contains debugging output that reveals the application's internals.",
             exchange.response.status
         );
-        drafts_by_kind(
+        Ok(drafts_by_kind(
             exchange,
             detect::find_debug_output(exchange.body_text(), exchange.content_type()),
             |kind, _| {
@@ -104,6 +105,6 @@ impl Check for DebugPages {
                     description: description.clone(),
                 })
             },
-        )
+        ))
     }
 }

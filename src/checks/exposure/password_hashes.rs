@@ -8,11 +8,11 @@
 use std::sync::Arc;
 
 use super::{by_kind, exposure_draft, Worded};
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::detect::{self, HashKind};
 use crate::engine::Exchange;
 use crate::facts::Needs;
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
 pub struct PasswordHashes;
 
@@ -22,6 +22,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Password hashes or clear-text password fields in responses",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -31,7 +32,7 @@ impl Check for PasswordHashes {
         &META
     }
 
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let detections = detect::find_password_hashes(exchange.body_text(), exchange.body_json());
         let (clear, hashed): (Vec<_>, Vec<_>) = detections
             .into_iter()
@@ -66,6 +67,6 @@ impl Check for PasswordHashes {
             };
             drafts.push(exposure_draft(exchange, worded, &clear));
         }
-        drafts
+        Ok(drafts)
     }
 }

@@ -7,11 +7,11 @@
 use std::sync::Arc;
 
 use super::{drafts_by_kind, is_token_endpoint, Worded};
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::detect::{self, SecretKind};
 use crate::engine::Exchange;
 use crate::facts::Needs;
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
 pub struct Secrets;
 
@@ -21,6 +21,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Critical,
     summary: "Cloud keys, private keys and tokens returned in response bodies",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -44,7 +45,7 @@ impl Check for Secrets {
         &META
     }
 
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let mut detections = detect::find_secrets(exchange.body_text(), exchange.body_json());
         // Handing out tokens is a login endpoint's job. And a credential this
         // very request carried (the scanner's own `-H` header, an identity's
@@ -58,7 +59,7 @@ impl Check for Secrets {
         };
         let handed_out = |kind| kind == SecretKind::Jwt && token_endpoint;
         detections.retain(|d| !(sent(&d.matched) || handed_out(d.kind)));
-        drafts_by_kind(exchange, detections, |kind, found| {
+        Ok(drafts_by_kind(exchange, detections, |kind, found| {
             let (severity, key, label) = describe(kind);
             Some(Worded {
                     severity,
@@ -69,7 +70,7 @@ impl Check for Secrets {
                         found.len()
                     ),
                 })
-        })
+        }))
     }
 }
 
@@ -85,6 +86,7 @@ fn capitalise(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::checks::probe::fixtures::{exchange, sent_with};
+    use crate::finding::FindingDraft;
 
     const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 
@@ -96,7 +98,7 @@ mod tests {
     fn a_token_is_reported_unless_it_is_the_callers_own_or_a_login_answer() {
         let body = format!(r#"{{"service_token": "{JWT}"}}"#);
         let leaked = exchange("http://h/api/config?rampart_cb=1", None, 200, &[], &body);
-        assert_eq!(keys(&Secrets.inspect(&leaked)), vec!["jwt"]);
+        assert_eq!(keys(&Secrets.inspect(&leaked).unwrap()), vec!["jwt"]);
         let own = exchange(
             "http://h/api/me?rampart_cb=1",
             Some("alice"),
@@ -105,9 +107,9 @@ mod tests {
             &body,
         );
         let own = sent_with(own, &[("Authorization", &format!("Bearer {JWT}"))]);
-        assert!(Secrets.inspect(&own).is_empty());
+        assert!(Secrets.inspect(&own).unwrap().is_empty());
         let login = exchange("http://h/api/login?rampart_cb=1", None, 200, &[], &body);
-        assert!(Secrets.inspect(&login).is_empty());
+        assert!(Secrets.inspect(&login).unwrap().is_empty());
     }
 
     #[test]
@@ -116,9 +118,12 @@ mod tests {
         let body = format!(r#"{{"headers": {{"X-Aws-Key": "{key}"}}}}"#);
         let url = "http://h/api/debug/echo?rampart_cb=1";
         let echoed = sent_with(exchange(url, None, 200, &[], &body), &[("X-Aws-Key", key)]);
-        assert!(Secrets.inspect(&echoed).is_empty());
+        assert!(Secrets.inspect(&echoed).unwrap().is_empty());
         // The same key in an answer to a request that did not carry it leaks.
         let leaked = exchange(url, None, 200, &[], &body);
-        assert_eq!(keys(&Secrets.inspect(&leaked)), vec!["aws-access-key-id"]);
+        assert_eq!(
+            keys(&Secrets.inspect(&leaked).unwrap()),
+            vec!["aws-access-key-id"]
+        );
     }
 }

@@ -10,9 +10,8 @@ use async_trait::async_trait;
 
 use super::{fetch_as_owner, links_for};
 use crate::checks::probe::success_json;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::EngineError;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -27,6 +26,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Signed tokens accepted long after they were issued (no expiry)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::SIGNED_LINKS,
 };
@@ -37,12 +37,12 @@ impl Check for Replay {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        for link in links_for(ctx, endpoint) {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let links = links_for(ctx, endpoint);
+        if links.is_empty() {
+            return Err(Skip::Missing("no signed link points here"));
+        }
+        for link in links {
             let Some(age) = link.age_seconds().filter(|age| *age >= MAX_AGE_SECONDS) else {
                 continue;
             };

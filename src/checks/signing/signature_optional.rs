@@ -22,9 +22,9 @@ use async_trait::async_trait;
 
 use super::{corrupt, genuine_link, replace_param, signature_of};
 use crate::checks::probe::{cache_note, same_response};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::{EngineError, Exchange};
+use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -36,6 +36,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Signed links accepted with the signature removed or corrupted",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::SIGNED_LINKS,
 };
@@ -59,14 +60,8 @@ impl Check for SignatureOptional {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(signed) = genuine_link(ctx, endpoint).await? else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let signed = genuine_link(ctx, endpoint).await?;
         let (link, genuine) = (signed.link, &signed.answer);
         let mut drafts = Vec::new();
         let param = &link.signature_param;

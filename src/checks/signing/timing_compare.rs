@@ -31,7 +31,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{corrupt, replace_param, signature_of};
-use crate::checks::{Check, CheckMeta, Mode, TargetContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
 use crate::engine::{Caller, EngineError, Exchange, Probe};
 use crate::facts::Needs;
 use crate::facts::SignedLink;
@@ -46,6 +46,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Info,
     summary: "A wrong signature is refused more slowly the more of it matches (timing hint)",
     mode: Mode::Active,
+    runs_on: RunsOn::Target,
     min_identities: 1,
     needs: Needs::SIGNED_LINKS,
 };
@@ -264,16 +265,15 @@ impl Check for TimingCompare {
         &META
     }
 
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         // The first link is enough: one comparison routine per signing scheme.
         let Some(link) = ctx.facts.signed_links.first() else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("no signed link found"));
         };
         let Some(wrong) = corruptions(&signature_of(link)) else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing(
+                "the signature cannot be corrupted late and early",
+            ));
         };
         let Some(probes) = measure(ctx, link, &wrong).await? else {
             return Ok(Vec::new());
@@ -778,7 +778,10 @@ mod tests {
             root: &root,
             facts: &facts,
         };
-        assert!(TimingCompare.probe_target(&ctx).await.unwrap().is_empty());
+        assert_eq!(
+            TimingCompare.probe_target(&ctx).await.unwrap_err(),
+            Skip::Missing("no signed link found")
+        );
         assert_eq!(engine.requests_sent(), 0);
     }
 

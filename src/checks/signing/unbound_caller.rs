@@ -10,9 +10,9 @@ use async_trait::async_trait;
 
 use super::genuine_link;
 use crate::checks::probe::same_response;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -25,6 +25,7 @@ static META: CheckMeta = CheckMeta {
     summary:
         "A signed link minted for one identity is accepted from another identity or anonymously",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::SIGNED_LINKS,
 };
@@ -35,14 +36,8 @@ impl Check for UnboundCaller {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(signed) = genuine_link(ctx, endpoint).await? else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let signed = genuine_link(ctx, endpoint).await?;
         let (link, owner, genuine) = (signed.link, signed.owner, signed.answer);
         let strangers: Vec<Caller> = ctx
             .identities()

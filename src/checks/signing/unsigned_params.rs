@@ -11,10 +11,9 @@ use async_trait::async_trait;
 use super::genuine_link;
 use crate::checks::probe::same_response;
 use crate::checks::probe::success_json;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
 use crate::engine::buster::BUSTER_PARAM;
-use crate::engine::EngineError;
 use crate::facts::identities::is_subject_param;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -27,6 +26,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Parameters a signature does not cover change which data a signed link returns",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::IDENTITIES.and(Needs::SIGNED_LINKS),
 };
@@ -37,14 +37,8 @@ impl Check for UnsignedParams {
         &META
     }
 
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(signed) = genuine_link(ctx, endpoint).await? else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let signed = genuine_link(ctx, endpoint).await?;
         let (link, genuine) = (signed.link, &signed.answer);
         let facts = &ctx.facts.identities;
         let mut drafts = Vec::new();

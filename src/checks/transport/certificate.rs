@@ -9,10 +9,10 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::checks::probe::target_draft;
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip};
 use crate::engine::Exchange;
 use crate::facts::{Needs, TargetFacts};
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 use crate::tls_probe::CertProblem;
 
 pub struct Certificate;
@@ -23,6 +23,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::High,
     summary: "Expired, not yet valid, wrong-host, self-signed, weak-key, SHA-1 or incomplete-chain certificates",
     mode: Mode::Active,
+    runs_on: RunsOn::Target,
     min_identities: 0,
     needs: Needs::TLS,
 };
@@ -68,9 +69,9 @@ impl Check for Certificate {
         &META
     }
 
-    fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Vec<FindingDraft> {
-        let Some(cert) = facts.tls_report().and_then(|r| r.certificate.as_ref()) else {
-            return Vec::new();
+    fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Outcome {
+        let Some(cert) = super::tls_report(facts)?.certificate.as_ref() else {
+            return Err(Skip::Missing("the server sent no certificate"));
         };
         // The root was sent to the target itself: its host is the one the
         // certificate must name.
@@ -81,7 +82,7 @@ impl Check for Certificate {
             .unwrap_or_default()
             .trim_matches(['[', ']']);
         let now = chrono::Utc::now().timestamp();
-        cert.problems(host, now)
+        Ok(cert.problems(host, now)
             .into_iter()
             .map(|problem| {
                 let (severity, title, key) = describe(problem);
@@ -104,6 +105,6 @@ impl Check for Certificate {
                     key.to_string(),
                 )
             })
-            .collect()
+            .collect())
     }
 }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -19,6 +19,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "Cookies set without Secure, HttpOnly or SameSite",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -53,8 +54,8 @@ impl Check for CookieFlags {
         &META
     }
 
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
-        exchange
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
+        Ok(exchange
             .response
             .headers
             .iter()
@@ -92,7 +93,7 @@ impl Check for CookieFlags {
                         .evidence("Response setting the cookie", exchange, None),
                 )
             })
-            .collect()
+            .collect())
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -21,6 +21,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "Tokens, keys or passwords placed by the API in redirect URLs",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -45,31 +46,33 @@ impl Check for CredentialsInUrl {
         &META
     }
 
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let Some(location) = exchange.response_header("location") else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let base = Url::parse(&exchange.request.url).ok();
         let Some(target) = base.and_then(|b| b.join(location).ok()) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let Some((name, _)) = target.query_pairs().find(|(n, _)| is_credential_param(n)) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        vec![
-            FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Confirmed)
-                .title(format!("Redirect carries a credential in `{name}`"))
-                .description(format!(
-                    "The API redirects (HTTP {}) to a URL with `{name}` in its query string.",
-                    exchange.response.status
-                ))
-                .parameter(name.into_owned())
-                .key("location")
-                .evidence(
-                    "Redirect with a credential in the Location URL",
-                    exchange,
-                    None,
-                ),
-        ]
+        Ok(vec![FindingDraft::at_exchange(
+            exchange,
+            Severity::Medium,
+            Confidence::Confirmed,
+        )
+        .title(format!("Redirect carries a credential in `{name}`"))
+        .description(format!(
+            "The API redirects (HTTP {}) to a URL with `{name}` in its query string.",
+            exchange.response.status
+        ))
+        .parameter(name.into_owned())
+        .key("location")
+        .evidence(
+            "Redirect with a credential in the Location URL",
+            exchange,
+            None,
+        )])
     }
 }

@@ -8,10 +8,10 @@
 use std::sync::Arc;
 
 use crate::checks::probe::target_draft;
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip};
 use crate::engine::Exchange;
 use crate::facts::{Needs, TargetFacts};
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
 pub struct Hsts;
 
@@ -24,6 +24,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "HTTPS responses without Strict-Transport-Security, or with a short max-age",
     mode: Mode::Passive,
+    runs_on: RunsOn::Target,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -63,21 +64,21 @@ impl Check for Hsts {
         &META
     }
 
-    fn judge_target(&self, root: &Arc<Exchange>, _facts: &TargetFacts) -> Vec<FindingDraft> {
+    fn judge_target(&self, root: &Arc<Exchange>, _facts: &TargetFacts) -> Outcome {
         if !root.request.url.starts_with("https://") {
-            return Vec::new();
+            return Err(Skip::NotApplicable("the target is not https"));
         }
         let Some((severity, why)) = weakness(root.response_header("strict-transport-security"))
         else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        vec![target_draft(
+        Ok(vec![target_draft(
             root,
             severity,
             "Missing or weak HTTP Strict Transport Security".into(),
             format!("The HTTPS response has {why}."),
             "hsts".into(),
-        )]
+        )])
     }
 }
 
@@ -105,7 +106,7 @@ mod tests {
             &[],
             "{}",
         );
-        let drafts = Hsts.judge_target(&bare, &facts);
+        let drafts = Hsts.judge_target(&bare, &facts).unwrap();
         assert_eq!(drafts.len(), 1);
         assert_eq!(drafts[0].severity, Severity::Medium);
         let strict = exchange(
@@ -118,8 +119,11 @@ mod tests {
             )],
             "{}",
         );
-        assert!(Hsts.judge_target(&strict, &facts).is_empty());
+        assert!(Hsts.judge_target(&strict, &facts).unwrap().is_empty());
         let plain = exchange("http://api.example.com/?rampart_cb=1", None, 200, &[], "{}");
-        assert!(Hsts.judge_target(&plain, &facts).is_empty());
+        assert_eq!(
+            Hsts.judge_target(&plain, &facts).unwrap_err(),
+            Skip::NotApplicable("the target is not https")
+        );
     }
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::checks::probe::focus_on;
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -24,6 +24,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "http:// links in an HTTPS API's responses, or data-store endpoints over http://",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -90,10 +91,10 @@ impl Check for InsecureLinks {
         &META
     }
 
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let mut drafts: Vec<FindingDraft> = downgrade_redirect(exchange).into_iter().collect();
         let Some(json) = exchange.body_json() else {
-            return drafts;
+            return Ok(drafts);
         };
         let mut links = Vec::new();
         http_links(json, &mut links, 0);
@@ -128,6 +129,6 @@ impl Check for InsecureLinks {
                     .evidence("HTTPS response with http:// links", exchange, focus),
             );
         }
-        drafts
+        Ok(drafts)
     }
 }

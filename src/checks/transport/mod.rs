@@ -11,7 +11,9 @@ pub mod plain_http;
 pub mod tls_versions;
 pub mod weak_ciphers;
 
-use crate::checks::Family;
+use crate::checks::{Family, Skip};
+use crate::facts::TargetFacts;
+use crate::tls_probe::TlsReport;
 
 /// The family's checks, in the order `rampart checks` lists them.
 pub static FAMILY: Family = Family {
@@ -27,3 +29,12 @@ pub static FAMILY: Family = Family {
         &credentials_in_url::CredentialsInUrl,
     ],
 };
+
+/// The TLS handshake probe's report, or why there is none to judge.
+pub(crate) fn tls_report(facts: &TargetFacts) -> Result<&TlsReport, Skip> {
+    match &facts.tls {
+        None => Err(Skip::NotApplicable("the target is not https")),
+        Some(Err(_)) => Err(Skip::Missing("the TLS probe failed")),
+        Some(Ok(report)) => Ok(report),
+    }
+}

@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::checks::probe::target_draft;
-use crate::checks::{Check, CheckMeta, Mode, TargetContext};
-use crate::engine::{EngineError, Exchange};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, TargetContext};
+use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -29,6 +29,7 @@ static META: CheckMeta = CheckMeta {
     severity: Severity::Medium,
     summary: "The API answers over plain HTTP",
     mode: Mode::Passive,
+    runs_on: RunsOn::Target,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -39,10 +40,7 @@ impl Check for PlainHttp {
         &META
     }
 
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         if ctx.engine.target().scheme() == "https" {
             return Ok(plain_twin_finding(ctx).await.into_iter().collect());
         }
