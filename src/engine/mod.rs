@@ -642,6 +642,10 @@ impl Engine {
         let timeout = self.config.timeout;
         let answer = tokio::time::timeout(timeout, async {
             let response = request.send().await.map_err(|e| self.classify(&e))?;
+            // The server's latency: how long until its answer began. Reading
+            // a large body takes longer on its own, and with this scan's
+            // own work, neither of which says the server is struggling.
+            let first_byte = started.elapsed();
             let status = response.status().as_u16();
             let http_version = format!("{:?}", response.version());
             let response_headers: Vec<(String, String)> = response
@@ -657,13 +661,14 @@ impl Engine {
             let (body, truncated) = read_capped(response, self.config.body_cap)
                 .await
                 .map_err(|e| self.classify(&e))?;
-            Ok::<_, EngineError>(RecordedResponse {
+            let response = RecordedResponse {
                 status,
                 http_version,
                 headers: response_headers,
                 body,
                 truncated,
-            })
+            };
+            Ok::<_, EngineError>((response, first_byte))
         });
         // A stopped scan abandons the request in flight.
         let response = tokio::select! {
@@ -672,8 +677,8 @@ impl Engine {
                 .and_then(|answer| answer),
             reason = stop.stopped() => return Err(EngineError::Stopped(reason)),
         };
-        let response = match response {
-            Ok(response) => response,
+        let (response, first_byte) = match response {
+            Ok(answered) => answered,
             Err(error) => {
                 if error.is_transport() {
                     self.transport_failures.fetch_add(1, Ordering::Relaxed);
@@ -690,7 +695,7 @@ impl Engine {
             let retry_after = exchange::header_value(&response.headers, "retry-after");
             self.limits
                 .pacer()
-                .on_answer(elapsed, response.status, retry_after)
+                .on_answer(first_byte, response.status, retry_after)
         };
 
         let exchange = Arc::new(Exchange::new(

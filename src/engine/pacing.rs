@@ -10,8 +10,9 @@
 //!   request pauses until the time `Retry-After` names (bounded by
 //!   [`MAX_PAUSE`]; without the header, a doubling back-off), the rate is
 //!   halved, and the throttled request is sent again;
-//! - latency climbs: the short-term average latency exceeds three times the
-//!   long-term one by more than [`LATENCY_SLACK`];
+//! - latency climbs: the short-term average time to the first byte of an
+//!   answer exceeds three times the long-term one, and by more than
+//!   [`LATENCY_SLACK`];
 //! - transport errors (timeouts, resets) or `503`s appear.
 //!
 //! After the first slow-down growth is gentle (congestion avoidance), and a
@@ -47,8 +48,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// Throttled answers in a row (each after a pause) before giving up.
 pub const GIVE_UP_AFTER: u32 = 5;
 /// Latency must exceed the long-term average by this much before it counts
-/// as climbing: loopback latencies of a millisecond jitter by multiples.
-const LATENCY_SLACK: Duration = Duration::from_millis(50);
+/// as climbing: loopback latencies of a millisecond jitter by multiples, and
+/// a busy scanning machine adds tens of milliseconds of its own.
+const LATENCY_SLACK: Duration = Duration::from_millis(250);
 /// Completions kept to measure the rate actually achieved.
 const MEASURE_WINDOW: usize = 32;
 
@@ -306,8 +308,8 @@ impl Pacer {
         state.slow_start = false;
         state.slowdowns += 1;
         // Let the lower rate show in the answers before judging again.
-        let settle = state.fast_latency.unwrap_or(0.0) * 2.0;
-        state.cooldown_until = now + Duration::from_secs_f64(settle.max(0.5));
+        let settle = state.fast_latency.unwrap_or(0.0) * 4.0;
+        state.cooldown_until = now + Duration::from_secs_f64(settle.max(1.0));
         // A queue reserved at the old rate would keep the old pace.
         state.next_start = state.next_start.min(now);
     }
