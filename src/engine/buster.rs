@@ -10,14 +10,15 @@ pub const BUSTER_PARAM: &str = "rampart_cb";
 
 #[derive(Debug)]
 pub struct CacheBuster {
-    run: u64,
+    /// This run's part of every token: 12 random hex digits.
+    prefix: String,
     counter: AtomicU64,
 }
 
 impl Default for CacheBuster {
     fn default() -> Self {
         CacheBuster {
-            run: fastrand::u64(..),
+            prefix: format!("{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff),
             counter: AtomicU64::new(0),
         }
     }
@@ -28,11 +29,7 @@ impl CacheBuster {
     /// scans): this run's 12 hex digits, then a counter in hex.
     pub fn next_token(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("{}{n:x}", self.run_prefix())
-    }
-
-    fn run_prefix(&self) -> String {
-        format!("{:012x}", self.run & 0xffff_ffff_ffff)
+        format!("{}{n:x}", self.prefix)
     }
 
     /// `path` with each of this run's tokens in it replaced by `{token}`,
@@ -40,13 +37,13 @@ impl CacheBuster {
     /// that cannot exist, a deception file name), so what is found there
     /// gets the same id in every run.
     pub fn generalise(&self, path: &str) -> Option<String> {
-        let prefix = self.run_prefix();
-        if !path.contains(&prefix) {
+        let prefix = self.prefix.as_str();
+        if !path.contains(prefix) {
             return None;
         }
         let mut out = String::with_capacity(path.len());
         let mut rest = path;
-        while let Some(at) = rest.find(&prefix) {
+        while let Some(at) = rest.find(prefix) {
             out.push_str(&rest[..at]);
             out.push_str("{token}");
             let after = &rest[at + prefix.len()..];

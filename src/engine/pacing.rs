@@ -187,13 +187,18 @@ impl Pacer {
                 }
                 let now = Instant::now();
                 let earliest = now.max(state.paused_until);
-                if state.rate.is_finite() {
+                let start_at = if state.rate.is_finite() {
                     let start_at = state.next_start.max(earliest);
                     state.next_start = start_at + Duration::from_secs_f64(1.0 / state.rate);
                     start_at
                 } else {
                     earliest
+                };
+                // Nothing to wait for: no timer, no second look.
+                if start_at <= now {
+                    return Ok(());
                 }
+                start_at
             };
             tokio::time::sleep_until(start_at).await;
             // A pause that began while this request waited holds it too.
