@@ -83,11 +83,10 @@ pub fn response(data: &[u8]) {
     let exchange = Arc::new(exchange_of(status, headers, Bytes::copy_from_slice(body)));
     let mut collector = Collector::default();
     let facts = TargetFacts::default();
-    for check in checks::all() {
-        let meta = check.meta();
+    for meta in checks::all() {
         let outcome = match meta.runs_on {
-            RunsOn::Exchanges => check.inspect(&exchange),
-            RunsOn::Target => check.judge_target(&exchange, &facts),
+            RunsOn::Exchanges => meta.check.inspect(&exchange),
+            RunsOn::Target => meta.check.judge_target(&exchange, &facts),
             RunsOn::Endpoints => continue,
         };
         for draft in outcome.unwrap_or_default() {

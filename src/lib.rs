@@ -8,6 +8,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod config;
 pub mod detect;
 pub mod discover;
 pub mod engine;
@@ -18,6 +19,7 @@ pub mod fuzzing;
 pub mod identity;
 pub mod knowledge;
 pub mod lab;
+pub mod progress;
 pub mod report;
 pub mod sanitize;
 pub mod scan;

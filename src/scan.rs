@@ -26,6 +26,91 @@ use crate::stack::{Fingerprinter, Stack};
 /// Where progress notes go.
 pub type NoteSink = Box<dyn Fn(&str) + Send + Sync>;
 
+/// Where live progress goes (the binary draws it on a terminal). Called
+/// at each phase and after each exchange, from whichever task sent it.
+pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// The phases of a scan, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Reach,
+    Discover,
+    Baseline,
+    Fingerprint,
+    Learn,
+    Probe,
+    TargetWide,
+    Finalise,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Reach => "reaching the target",
+            Phase::Discover => "discovering endpoints",
+            Phase::Baseline => "baseline requests",
+            Phase::Fingerprint => "fingerprinting the stack",
+            Phase::Learn => "learning the target",
+            Phase::Probe => "probing endpoints",
+            Phase::TargetWide => "target-wide checks",
+            Phase::Finalise => "writing the report",
+        }
+    }
+}
+
+/// Where a scan is: its phase, the requests used of the budget and the
+/// findings so far (drafts, before de-duplication).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub requests: u64,
+    pub budget: Option<u64>,
+    pub findings: usize,
+}
+
+/// Feeds a [`ProgressSink`]: the phase is set by the conductor, the
+/// request count rises with every exchange the engine captures and is
+/// made exact (failed requests included) at each phase.
+#[derive(Clone)]
+struct Meter {
+    sink: ProgressSink,
+    phase: Arc<std::sync::Mutex<Phase>>,
+    requests: Arc<std::sync::atomic::AtomicU64>,
+    budget: Option<u64>,
+    findings: Arc<dyn Fn() -> usize + Send + Sync>,
+}
+
+impl Meter {
+    fn emit(&self) {
+        let phase = *self
+            .phase
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (self.sink)(Progress {
+            phase,
+            requests: self.requests.load(std::sync::atomic::Ordering::Relaxed),
+            budget: self.budget,
+            findings: (self.findings)(),
+        });
+    }
+
+    fn exchange(&self) {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.emit();
+    }
+
+    fn phase(&self, phase: Phase, requests_sent: u64) {
+        *self
+            .phase
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = phase;
+        self.requests
+            .fetch_max(requests_sent, std::sync::atomic::Ordering::Relaxed);
+        self.emit();
+    }
+}
+
 /// Everything one scan needs to know, already validated.
 pub struct ScanOptions {
     /// How the engine reaches the target: the target itself, identities,
@@ -35,6 +120,10 @@ pub struct ScanOptions {
     pub spec: Option<String>,
     pub include_checks: Vec<String>,
     pub skip_checks: Vec<String>,
+    /// `--include-path`: when given, only endpoints whose path matches.
+    pub include_paths: Vec<String>,
+    /// `--exclude-path`: endpoints never requested.
+    pub exclude_paths: Vec<String>,
     /// `--active`: state-changing probes are allowed.
     pub active: bool,
     /// Allow a bounded burst of failed logins (rate-limit check).
@@ -43,6 +132,8 @@ pub struct ScanOptions {
     pub stack: Option<String>,
     /// Receives progress notes (the binary prints them with `-v`).
     pub notes: Option<NoteSink>,
+    /// Receives live progress (the binary draws it on a terminal).
+    pub progress: Option<ProgressSink>,
     /// `--max-duration`: the scan stops sending after this long and reports
     /// what it has.
     pub max_duration: Option<Duration>,
@@ -57,13 +148,29 @@ impl ScanOptions {
             spec: None,
             include_checks: Vec::new(),
             skip_checks: Vec::new(),
+            include_paths: Vec::new(),
+            exclude_paths: Vec::new(),
             active: false,
             login_burst: false,
             stack: None,
             notes: None,
+            progress: None,
             max_duration: None,
             baseline_memory: DEFAULT_BASELINE_MEMORY,
         }
+    }
+
+    /// Whether the user's path globs let `path` be scanned.
+    fn path_chosen(&self, path: &str) -> bool {
+        (self.include_paths.is_empty()
+            || self
+                .include_paths
+                .iter()
+                .any(|g| checks::glob_match(g, path)))
+            && !self
+                .exclude_paths
+                .iter()
+                .any(|g| checks::glob_match(g, path))
     }
 
     fn note(&self, text: &str) {
@@ -135,7 +242,23 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     );
     let mut engine = Engine::new(options.engine.clone()).map_err(ScanError::Engine)?;
     runner.watch(&mut engine);
+    let meter = options.progress.clone().map(|sink| Meter {
+        sink,
+        phase: Arc::new(std::sync::Mutex::new(Phase::Reach)),
+        requests: Arc::default(),
+        budget: options.engine.max_requests,
+        findings: Arc::new(runner.drafts_counter()),
+    });
+    if let Some(meter) = meter.clone() {
+        engine.observe(move |_| meter.exchange());
+    }
     let engine = engine;
+    let phase = |phase: Phase| {
+        if let Some(meter) = &meter {
+            meter.phase(phase, engine.requests_sent());
+        }
+    };
+    phase(Phase::Reach);
     engine.login_all().await.map_err(|error| match error {
         EngineError::Login(_) => ScanError::Engine(error),
         error => unreachable(error),
@@ -155,11 +278,22 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     ));
 
     // Discover the endpoints.
+    phase(Phase::Discover);
     let mut errors = ScanErrors::default();
     let mut discovered =
         discover::discover(&engine, options.spec.as_deref(), &first_caller, &root).await?;
     for (place, error) in std::mem::take(&mut discovered.failures) {
         errors.engine(place, "discovery", &error);
+    }
+    let found = discovered.endpoints.len();
+    discovered
+        .endpoints
+        .retain(|e| options.path_chosen(&e.path));
+    if discovered.endpoints.len() < found {
+        options.note(&format!(
+            "{} endpoint(s) left out by --include-path/--exclude-path",
+            found - discovered.endpoints.len()
+        ));
     }
     options.note(&format!(
         "{} endpoints ({})",
@@ -170,10 +304,12 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     // Baseline: every read-only endpoint as every caller. Each answer is
     // read whole as it arrives — for the stack's fingerprint and the facts
     // the checks need — and then kept within the baselines' memory budget.
+    phase(Phase::Baseline);
     let mut fingerprinter = Fingerprinter::default();
     fingerprinter.see(&root);
     let mut learner = facts::Learner::new(&engine, runner.needs(), &discovered.endpoints);
-    let baselines = baseline(
+    let errors_before = errors.count();
+    let baselines = baseline_streaming(
         &engine,
         &discovered,
         &callers,
@@ -186,6 +322,12 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         options.engine.concurrency,
     )
     .await;
+    options.note(&format!(
+        "baseline: {} endpoint(s) answered as {} caller(s), {} could not be requested",
+        baselines.len(),
+        callers.len(),
+        errors.count() - errors_before
+    ));
     if baselines.compacted() > 0 {
         options.note(&format!(
             "{} baseline(s) past the memory budget kept compact; requested again before their checks",
@@ -194,6 +336,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     }
 
     // Fingerprint the stack, for remediation.
+    phase(Phase::Fingerprint);
     let stack = match &options.stack {
         Some(forced) => Stack::forced(forced),
         None => {
@@ -204,6 +347,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     options.note(&format!("stack: {}", stack.label()));
 
     // Learn what the checks need to know about the target.
+    phase(Phase::Learn);
     let facts = learner.finish(&baselines).await;
     if facts.cache.cache_seen {
         options.note(&format!(
@@ -216,14 +360,21 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // The checks: on every endpoint, then once on the whole target. The
     // passive ones have been judging every exchange all along.
+    phase(Phase::Probe);
     runner
         .probe_endpoints(&engine, &discovered, &baselines, &facts)
         .await;
+    phase(Phase::TargetWide);
     runner.probe_target(&engine, &root, &facts).await;
+    phase(Phase::Finalise);
 
-    // Finalise: findings and errors, redacted, in the report, and what cut
-    // the scan short, if anything did.
+    // Finalise: findings and errors, redacted, in the report.
     let results = runner.finish();
+    options.note(&format!(
+        "checks: {} finding draft(s), {} request(s) sent",
+        results.drafts.len(),
+        engine.requests_sent()
+    ));
     for failure in results.failures {
         if failure.error.is_not_sent() {
             errors.engine(failure.place, failure.check.id, &failure.error);
@@ -234,6 +385,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     if let Some(message) = facts.tls_failure() {
         errors.note("TLS", message);
     }
+    // What cut the scan short, if anything did.
     let duration = clock.elapsed();
     let stats = engine.stats();
     let incomplete = incompleteness(&stats, options.engine.max_requests, options.max_duration);
@@ -286,6 +438,11 @@ impl ScanErrors {
             endpoint: place.to_string(),
             message: message.to_string(),
         });
+    }
+
+    /// Failures so far, each probe not sent counted.
+    fn count(&self) -> usize {
+        self.list.len() + self.not_sent.values().sum::<usize>()
     }
 
     fn into_list(mut self) -> Vec<ReportError> {
@@ -379,10 +536,36 @@ async fn fingerprint(
 }
 
 /// One request per read-only endpoint per caller, which checks compare
-/// their probes with. Each answer, in order, goes to `read` whole, then
-/// into `baselines` (which keeps it whole or compact).
+/// their probes with (default memory budget, nothing read on the way): for
+/// the check fixtures, which run one check through the scan's own steps.
+#[cfg(test)]
+pub(crate) async fn baseline(
+    engine: &Engine,
+    discovered: &Discovered,
+    callers: &[Caller],
+    concurrency: usize,
+    errors: &mut Vec<ReportError>,
+) -> Baselines {
+    let mut failed = ScanErrors::default();
+    let baselines = baseline_streaming(
+        engine,
+        discovered,
+        callers,
+        Baselines::new(),
+        |_| {},
+        &mut failed,
+        concurrency,
+    )
+    .await;
+    errors.extend(failed.into_list());
+    baselines
+}
+
+/// One request per read-only endpoint per caller. Each answer, in order
+/// and as it comes, goes to `read` whole, then into `baselines` (which
+/// keeps it whole or compact).
 #[allow(clippy::too_many_arguments)]
-async fn baseline(
+async fn baseline_streaming(
     engine: &Engine,
     discovered: &Discovered,
     callers: &[Caller],
@@ -412,7 +595,6 @@ async fn baseline(
             jobs.push((endpoint.label(), probe));
         }
     }
-    // In order and as they come: no answer waits for the others.
     stream::iter(jobs)
         .map(|(label, probe)| async move { (label, engine.send(probe).await) })
         .buffered(concurrency.max(1))

@@ -175,7 +175,7 @@ mod tests {
     use crate::checks::find;
 
     fn meta(id: &str) -> &'static CheckMeta {
-        find(id).expect("a registered check").meta()
+        find(id).expect("a registered check")
     }
 
     #[test]

@@ -66,9 +66,12 @@ pub enum RunsOn {
     Target,
 }
 
-/// What `rampart checks` lists and what the report names.
-#[derive(Debug)]
+/// A check as the rest of Rampart knows it: its code and what `rampart
+/// checks` lists and the report names. The registry, the runner and the
+/// report hold checks as `&'static CheckMeta`.
 pub struct CheckMeta {
+    /// The check's code: the hook its kind calls for.
+    pub check: &'static dyn Check,
     /// Stable id, `family.name`: the family is the check's folder. Also
     /// the knowledge-base key (`knowledge/<id>.toml`).
     pub id: &'static str,
@@ -85,6 +88,16 @@ pub struct CheckMeta {
     pub needs: Needs,
 }
 
+impl std::fmt::Debug for CheckMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckMeta")
+            .field("id", &self.id)
+            .field("mode", &self.mode)
+            .field("runs_on", &self.runs_on)
+            .finish_non_exhaustive()
+    }
+}
+
 impl CheckMeta {
     /// The family: the id's prefix, which is also the check's folder.
     pub fn family(&self) -> &'static str {
@@ -94,10 +107,10 @@ impl CheckMeta {
     }
 }
 
+/// What a check does. A check implements the hook its [`CheckMeta::runs_on`]
+/// names; the others keep their defaults.
 #[async_trait]
 pub trait Check: Send + Sync {
-    fn meta(&self) -> &'static CheckMeta;
-
     /// Passive checks ([`RunsOn::Exchanges`]): judge one captured exchange.
     /// A [`Skip`] says the exchange could not be judged (e.g. not JSON); an
     /// endpoint counts as probed when one of its exchanges was judged.
@@ -132,7 +145,7 @@ pub struct Family {
     /// names its folder.
     pub module: &'static str,
     /// Its checks, in the order `rampart checks` lists them.
-    pub checks: &'static [&'static dyn Check],
+    pub checks: &'static [&'static CheckMeta],
 }
 
 impl Family {
@@ -153,19 +166,19 @@ pub static FAMILIES: &[&Family] = &[
 ];
 
 /// Every check Rampart has, family by family.
-pub fn all() -> impl Iterator<Item = &'static dyn Check> {
+pub fn all() -> impl Iterator<Item = &'static CheckMeta> {
     FAMILIES.iter().flat_map(|f| f.checks.iter().copied())
 }
 
-pub fn find(id: &str) -> Option<&'static dyn Check> {
-    all().find(|c| c.meta().id == id)
+pub fn find(id: &str) -> Option<&'static CheckMeta> {
+    all().find(|c| c.id == id)
 }
 
 /// Selects checks by `--checks` / `--skip-checks` globs (`*` matches any run).
-pub fn select(include: &[String], exclude: &[String]) -> Vec<&'static dyn Check> {
+pub fn select(include: &[String], exclude: &[String]) -> Vec<&'static CheckMeta> {
     all()
-        .filter(|c| include.is_empty() || include.iter().any(|g| glob_match(g, c.meta().id)))
-        .filter(|c| !exclude.iter().any(|g| glob_match(g, c.meta().id)))
+        .filter(|c| include.is_empty() || include.iter().any(|g| glob_match(g, c.id)))
+        .filter(|c| !exclude.iter().any(|g| glob_match(g, c.id)))
         .collect()
 }
 
@@ -200,11 +213,11 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_start_with_their_family_folder() {
-        let mut ids: Vec<&str> = all().map(|c| c.meta().id).collect();
+        let mut ids: Vec<&str> = all().map(|c| c.id).collect();
         for family in FAMILIES {
             assert!(!family.checks.is_empty(), "{} has no check", family.name());
             for check in family.checks {
-                let meta = check.meta();
+                let meta = check;
                 assert_eq!(
                     meta.family(),
                     family.name(),
@@ -225,7 +238,7 @@ mod tests {
     #[test]
     fn checks_that_judge_exchanges_send_nothing() {
         for check in all() {
-            let meta = check.meta();
+            let meta = check;
             if meta.runs_on == RunsOn::Exchanges {
                 assert_eq!(meta.mode, Mode::Passive, "{}", meta.id);
             }
@@ -291,7 +304,7 @@ mod tests {
             "no check ids found in README.md"
         );
         for check in all() {
-            let id = check.meta().id;
+            let id = check.id;
             assert!(
                 listed.iter().any(|l| l == id),
                 "README.md's table of families misses {id}"
@@ -319,8 +332,6 @@ mod tests {
         let only_pii = select(&["exposure.pii".into()], &[]);
         assert_eq!(only_pii.len(), 1);
         let no_exposure = select(&[], &["exposure.*".into()]);
-        assert!(no_exposure
-            .iter()
-            .all(|c| !c.meta().id.starts_with("exposure.")));
+        assert!(no_exposure.iter().all(|c| !c.id.starts_with("exposure.")));
     }
 }

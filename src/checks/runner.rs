@@ -11,7 +11,7 @@ use futures::stream::{self, StreamExt};
 use tokio::sync::OnceCell;
 
 use super::coverage::{CheckCoverage, Tally, ALL_ENDPOINTS, TARGET};
-use super::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
+use super::{CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
 use crate::discover::{Discovered, Endpoint};
 use crate::engine::{Engine, EngineError, Exchange};
 use crate::facts::{Baselines, Needs, TargetFacts};
@@ -121,7 +121,7 @@ pub struct Runner {
     /// The selected checks the scan runs, in registry order: not those
     /// switched off for the whole scan (state-changing ones without
     /// `--active`, cross-identity ones without enough identities).
-    checks: Vec<&'static dyn Check>,
+    checks: Vec<&'static CheckMeta>,
     /// `--active`: endpoints that change state are probed too.
     active: bool,
     /// `--login-burst`.
@@ -133,7 +133,7 @@ pub struct Runner {
 impl Runner {
     /// The runner of `selected` for a scan with `identities` identities.
     pub fn new(
-        selected: Vec<&'static dyn Check>,
+        selected: Vec<&'static CheckMeta>,
         identities: usize,
         active: bool,
         allow_burst: bool,
@@ -144,10 +144,9 @@ impl Runner {
         {
             let mut tally = lock(&record.tally);
             for check in selected {
-                let meta = check.meta();
-                tally.expect(meta);
-                match switched_off(meta, identities, active) {
-                    Some(skip) => tally.skipped(meta, ALL_ENDPOINTS, skip),
+                tally.expect(check);
+                match switched_off(check, identities, active) {
+                    Some(skip) => tally.skipped(check, ALL_ENDPOINTS, skip),
                     None => checks.push(check),
                 }
             }
@@ -161,31 +160,38 @@ impl Runner {
         }
     }
 
+    /// How many finding drafts the checks have made so far (before
+    /// de-duplication), for a progress display.
+    pub fn drafts_counter(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let record = Arc::clone(&self.record);
+        move || lock(&record.drafts).len()
+    }
+
     /// What the checks that will run need learned about the target.
     pub fn needs(&self) -> Needs {
         self.checks
             .iter()
-            .fold(Needs::NOTHING, |needs, c| needs.and(c.meta().needs))
+            .fold(Needs::NOTHING, |needs, c| needs.and(c.needs))
     }
 
-    fn running(&self, runs_on: RunsOn) -> impl Iterator<Item = &'static dyn Check> + '_ {
+    fn running(&self, runs_on: RunsOn) -> impl Iterator<Item = &'static CheckMeta> + '_ {
         self.checks
             .iter()
             .copied()
-            .filter(move |c| c.meta().runs_on == runs_on)
+            .filter(move |c| c.runs_on == runs_on)
     }
 
     /// Lets the passive checks judge every exchange the engine captures,
     /// whoever sent it, from now on.
     pub fn watch(&self, engine: &mut Engine) {
-        let passive: Vec<&'static dyn Check> = self.running(RunsOn::Exchanges).collect();
+        let passive: Vec<&'static CheckMeta> = self.running(RunsOn::Exchanges).collect();
         let record = Arc::clone(&self.record);
         engine.observe(move |exchange: &Arc<Exchange>| {
             for check in &passive {
                 record.record(
-                    check.meta(),
+                    check,
                     Place::Exchange(exchange),
-                    check.inspect(exchange),
+                    check.check.inspect(exchange),
                 );
             }
         });
@@ -200,11 +206,6 @@ impl Runner {
     /// ones, all of them under `--active`), `concurrency` at a time. An
     /// endpoint no check may request is recorded as skipped by every check
     /// that would have seen it.
-    ///
-    /// Endpoint by endpoint: the checks of one endpoint share its baselines
-    /// made whole ([`Baselines::materialise`]), which are dropped when its
-    /// last check is done, so at most `concurrency` endpoints hold whole
-    /// baselines at once.
     pub async fn probe_endpoints(
         &self,
         engine: &Engine,
@@ -217,18 +218,18 @@ impl Runner {
             match self.endpoint_skip(endpoint) {
                 Some(skip) => {
                     let mut tally = lock(&self.record.tally);
-                    for check in self
-                        .checks
-                        .iter()
-                        .filter(|c| c.meta().runs_on != RunsOn::Target)
-                    {
-                        tally.skipped(check.meta(), &endpoint.label(), skip.clone());
+                    for check in self.checks.iter().filter(|c| c.runs_on != RunsOn::Target) {
+                        tally.skipped(check, &endpoint.label(), skip.clone());
                     }
                 }
                 None => probed.push(endpoint),
             }
         }
-        let checks: Vec<&'static dyn Check> = self.running(RunsOn::Endpoints).collect();
+        // Endpoint by endpoint: the checks of one endpoint share its
+        // baselines made whole (`Baselines::materialise`), dropped when its
+        // last check is done, so at most `concurrency` endpoints hold whole
+        // baselines at once.
+        let checks: Vec<&'static CheckMeta> = self.running(RunsOn::Endpoints).collect();
         let jobs = probed.iter().flat_map(|endpoint| {
             let whole: Arc<OnceCell<Vec<Arc<Exchange>>>> = Arc::default();
             checks
@@ -247,13 +248,13 @@ impl Runner {
                     facts,
                     allow_burst: self.allow_burst,
                 };
-                let outcome = check.probe(&ctx, endpoint).await;
+                let outcome = check.check.probe(&ctx, endpoint).await;
                 (check, endpoint, outcome)
             })
             .buffer_unordered(self.concurrency)
             .for_each(|(check, endpoint, outcome)| {
                 self.record
-                    .record(check.meta(), Place::Endpoint(endpoint), outcome);
+                    .record(check, Place::Endpoint(endpoint), outcome);
                 std::future::ready(())
             })
             .await;
@@ -269,8 +270,8 @@ impl Runner {
             facts,
         };
         for check in self.running(RunsOn::Target) {
-            let outcome = match check.probe_target(&ctx).await {
-                Ok(mut found) => match check.judge_target(root, facts) {
+            let outcome = match check.check.probe_target(&ctx).await {
+                Ok(mut found) => match check.check.judge_target(root, facts) {
                     Ok(more) => {
                         found.extend(more);
                         Ok(found)
@@ -282,7 +283,7 @@ impl Runner {
                 },
                 Err(skip) => Err(skip),
             };
-            self.record.record(check.meta(), Place::Target, outcome);
+            self.record.record(check, Place::Target, outcome);
         }
     }
 
@@ -319,6 +320,7 @@ mod tests {
 
     use super::*;
     use crate::checks::probe::fixtures::exchange;
+    use crate::checks::Check;
     use crate::discover::EndpointSource;
     use crate::engine::EngineConfig;
     use crate::finding::{Category, Confidence, Severity};
@@ -327,7 +329,7 @@ mod tests {
     /// A check that reports where it ran, fails on `POST /fails` and skips
     /// `GET /skipped` (every hook: the runner calls only the one its
     /// `runs_on` names).
-    struct Echo(&'static CheckMeta);
+    struct Echo;
 
     fn draft(place: &str) -> FindingDraft {
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
@@ -336,10 +338,6 @@ mod tests {
 
     #[async_trait]
     impl Check for Echo {
-        fn meta(&self) -> &'static CheckMeta {
-            self.0
-        }
-
         async fn probe_target(&self, _ctx: &TargetContext<'_>) -> Outcome {
             Ok(vec![draft("target")])
         }
@@ -361,6 +359,7 @@ mod tests {
         needs: Needs,
     ) -> CheckMeta {
         CheckMeta {
+            check: &Echo,
             id,
             category: Category::Configuration,
             severity: Severity::Low,
@@ -401,16 +400,8 @@ mod tests {
         Needs::NOTHING,
     );
     static WHOLE: CheckMeta = meta("t.whole", Mode::Active, RunsOn::Target, 0, Needs::NOTHING);
-    static CHECKS: [Echo; 5] = [
-        Echo(&READS),
-        Echo(&WRITES),
-        Echo(&PAIR),
-        Echo(&WATCHES),
-        Echo(&WHOLE),
-    ];
-
-    fn selected() -> Vec<&'static dyn Check> {
-        CHECKS.iter().map(|c| c as &dyn Check).collect()
+    fn selected() -> Vec<&'static CheckMeta> {
+        vec![&READS, &WRITES, &PAIR, &WATCHES, &WHOLE]
     }
 
     type Pairs = Vec<(&'static str, String)>;

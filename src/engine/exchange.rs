@@ -46,16 +46,19 @@ pub struct Exchange {
     text: OnceLock<Option<Box<str>>>,
     /// What a compact or windowed copy no longer holds.
     cut: Option<Cut>,
+    /// For a windowed copy: what to mask in its body, found on the whole
+    /// body (`(start, end, masked form)`, positions in the window).
+    masks: Vec<(usize, usize, String)>,
 }
 
 /// What part of the captured body a reduced copy of an exchange keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cut {
     /// No body at all: a summary of a baseline kept past its memory budget
     /// (status and headers only). `len` and `digest` describe the body.
     Compact { len: usize, digest: u64 },
-    /// The body holds the (already masked) text of the original body
-    /// text's `start..end`, out of `full_len` bytes of text.
+    /// The body holds the original body text's `start..end`, out of
+    /// `full_len` bytes of text.
     Window {
         start: usize,
         end: usize,
@@ -78,6 +81,7 @@ impl Exchange {
             json: OnceLock::new(),
             text: OnceLock::new(),
             cut: None,
+            masks: Vec::new(),
         }
     }
 
@@ -98,15 +102,32 @@ impl Exchange {
                 len: self.response.body.len(),
                 digest: digest(&self.response.body),
             }),
+            masks: Vec::new(),
         }
     }
 
-    /// The same request and response head with `text` standing for the
-    /// body text's `range` — what a finding's evidence shows, so a finding
-    /// does not hold a whole body until the report is written.
-    pub fn window(&self, range: std::ops::Range<usize>, text: String) -> Exchange {
+    /// The same request and response head with only the body text's
+    /// `range` — what a finding's evidence shows, so a finding does not
+    /// hold a whole body until the report is written — and `masks`, what to
+    /// mask in it (positions in the body text, found on the whole body).
+    pub fn window(
+        &self,
+        range: std::ops::Range<usize>,
+        masks: Vec<(usize, usize, String)>,
+    ) -> Exchange {
         let mut response = self.response.clone();
-        response.body = Bytes::from(text);
+        let text = self.body_text();
+        response.body = Bytes::copy_from_slice(text.get(range.clone()).unwrap_or("").as_bytes());
+        let masks = masks
+            .into_iter()
+            .map(|(start, end, masked)| {
+                (
+                    start.saturating_sub(range.start),
+                    end.saturating_sub(range.start),
+                    masked,
+                )
+            })
+            .collect();
         Exchange {
             request: self.request.clone(),
             response,
@@ -117,14 +138,20 @@ impl Exchange {
             cut: Some(Cut::Window {
                 start: range.start,
                 end: range.end,
-                full_len: self.body_text().len(),
+                full_len: text.len(),
             }),
+            masks,
         }
     }
 
     /// What this copy no longer holds of the captured body, if anything.
-    pub fn cut(&self) -> Option<Cut> {
-        self.cut
+    pub fn cut(&self) -> Option<&Cut> {
+        self.cut.as_ref()
+    }
+
+    /// What to mask in a windowed copy's body (none in a whole exchange).
+    pub fn masks(&self) -> &[(usize, usize, String)] {
+        &self.masks
     }
 
     pub fn is_compact(&self) -> bool {

@@ -18,7 +18,7 @@ use crate::checks::runner::{Drafts, Failure};
 use crate::checks::CheckMeta;
 use crate::discover::Endpoint;
 use crate::engine::exchange::Cut;
-use crate::engine::redact::mask_range;
+use crate::engine::redact::{apply_masks, mask_spans};
 use crate::engine::scope::is_loopback;
 use crate::engine::{Change, Exchange, PacingReport, Redactor};
 use crate::finding::{
@@ -94,6 +94,9 @@ pub fn report(scan: Finished<'_>) -> Report {
             })
             .collect(),
         errors: errors(scan.errors, scan.redactor),
+        baseline: None,
+        suppressed: Vec::new(),
+        suppression_notices: Vec::new(),
     }
 }
 
@@ -190,6 +193,15 @@ impl Collector {
     pub fn into_drafts(self) -> Drafts {
         self.drafts
     }
+
+    /// Drafts kept so far (one per finding).
+    pub fn len(&self) -> usize {
+        self.drafts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.drafts.is_empty()
+    }
 }
 
 /// A site-wide draft starts its own list of places.
@@ -207,8 +219,8 @@ fn slim_draft(mut draft: FindingDraft) -> FindingDraft {
 }
 
 /// One evidence step reduced to what its excerpt needs: the part of the
-/// body text the report will show, with every secret and personal datum
-/// in it masked (detected on the whole body, as when the report is
+/// body text the report will show, what to mask in it (every secret and
+/// personal datum, detected on the whole body, as when the report is
 /// written), and the request and response head.
 pub fn slim(step: EvidenceStep) -> EvidenceStep {
     if step.exchange.cut().is_some() {
@@ -217,10 +229,10 @@ pub fn slim(step: EvidenceStep) -> EvidenceStep {
     let exchange = &step.exchange;
     let body = exchange.body_text();
     let range = excerpt_range(body, step.focus.clone());
-    let masked = mask_range(body, exchange.body_json(), range.clone());
+    let masks = mask_spans(body, exchange.body_json(), range.clone());
     EvidenceStep {
         step: step.step,
-        exchange: Arc::new(exchange.window(range, masked)),
+        exchange: Arc::new(exchange.window(range, masks)),
         focus: None,
     }
 }
@@ -354,12 +366,12 @@ fn evidence(
             start,
             end,
             full_len,
-        }) => (
-            start..end,
-            redactor.redact_supplied(body).into_owned(),
-            full_len,
-        ),
-        Some(Cut::Compact { len, .. }) => (0..0, String::new(), len),
+        }) => {
+            let masked = apply_masks(body, 0..body.len(), exchange.masks());
+            let shown = redactor.redact_supplied(&masked).into_owned();
+            (*start..*end, shown, *full_len)
+        }
+        Some(Cut::Compact { len, .. }) => (0..0, String::new(), *len),
         None => {
             let range = excerpt_range(body, focus);
             let shown = redactor.redact_excerpt(body, exchange.body_json(), range.clone());
@@ -379,11 +391,22 @@ fn evidence(
         request: EvidenceRequest {
             method: exchange.request.method.clone(),
             url: redactor.redact_text(&exchange.request.url),
+            // The user's credentials carry the label of the reproduce lines
+            // (`<alice X-API-Key>`), so evidence and reproduce lines name an
+            // identity the same way; any other credential is `[redacted]`.
             headers: exchange
                 .request
                 .headers
                 .iter()
-                .map(|(n, v)| (n.clone(), redactor.redact_header(n, v)))
+                .map(|(n, v)| {
+                    let named = redactor.placeholders(v);
+                    let shown = if named != v.as_str() {
+                        redactor.redact_text(&named)
+                    } else {
+                        redactor.redact_header(n, v)
+                    };
+                    (n.clone(), shown)
+                })
                 .collect(),
             identity: exchange.request.identity.clone(),
         },
@@ -454,9 +477,7 @@ mod tests {
             &[],
         );
         let failure = Failure {
-            check: crate::checks::find("authz.bola")
-                .expect("registered")
-                .meta(),
+            check: crate::checks::find("authz.bola").expect("registered"),
             place: "GET /api/orders/{id}".into(),
             error: EngineError::Http("echoed ak_alice_secret_42".into()),
         };
@@ -471,7 +492,7 @@ mod tests {
     }
 
     fn check(id: &str) -> &'static CheckMeta {
-        crate::checks::find(id).expect("registered").meta()
+        crate::checks::find(id).expect("registered")
     }
 
     #[test]
@@ -530,7 +551,10 @@ mod tests {
             "{}",
             kept.response.body.len()
         );
-        assert!(!kept.body_text().contains("536-22-4187"));
+        assert!(kept
+            .masks()
+            .iter()
+            .any(|(_, _, masked)| masked.contains("SSN")));
         let shown = findings(drafts, &Redactor::default(), &Stack::default());
         let excerpt = &shown[0].evidence[0].response.body_excerpt;
         assert!(

@@ -16,7 +16,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct KeyReflected;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &KeyReflected,
     id: "apikey.reflected",
     category: Category::ApiKey,
     severity: Severity::Medium,
@@ -33,10 +34,6 @@ fn is_credential_header(name: &str) -> bool {
 }
 
 impl Check for KeyReflected {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         if !(200..300).contains(&exchange.response.status) {
             return Err(Skip::NoSuccessfulAnswer);
@@ -73,5 +70,75 @@ impl Check for KeyReflected {
             exchange,
             Some(focus),
         )])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::{inspected, Answer, ALICE, KEY_HEADER};
+
+    /// What `inspect` reports for an answer sent with `header` (as alice).
+    fn judged(header: (&str, &str), answer: Answer) -> Vec<FindingDraft> {
+        inspected(&KeyReflected, &answer.sent_as("alice", header).exchange())
+    }
+
+    #[test]
+    fn a_key_or_token_echoed_in_a_successful_answer_is_reported_with_its_place() {
+        let profile = format!(r#"{{"user": "alice", "api_key": "{}"}}"#, ALICE.key);
+        let bearer = ("Authorization", "Bearer tok-8d1e44b0c9");
+        for (header, body, echoed) in [
+            ((KEY_HEADER, ALICE.key), profile.as_str(), ALICE.key),
+            // The token of a bearer credential, not its scheme.
+            (bearer, r#"{"t": "tok-8d1e44b0c9"}"#, "tok-8d1e44b0c9"),
+        ] {
+            let drafts = judged(header, Answer::new(200, body));
+            assert_eq!(drafts.len(), 1, "{drafts:#?}");
+            assert_eq!(
+                (drafts[0].key.as_str(), drafts[0].parameter.as_deref()),
+                ("echo", Some(header.0))
+            );
+            let focus = drafts[0].evidence[0].focus.clone().unwrap_or_default();
+            assert_eq!(&body[focus], echoed, "the evidence points at the echo");
+        }
+    }
+
+    #[test]
+    fn no_echo_errors_short_values_and_made_up_keys_are_no_finding() {
+        let invented = format!("{INVENTED_CREDENTIAL_PREFIX}0042");
+        for (why, header, answer) in [
+            (
+                "not echoed",
+                (KEY_HEADER, ALICE.key),
+                Answer::new(200, r#"{"user": "alice"}"#),
+            ),
+            (
+                "an error page quoting the request",
+                (KEY_HEADER, ALICE.key),
+                Answer::new(401, &format!("invalid key {}", ALICE.key)),
+            ),
+            (
+                "too short to tell",
+                (KEY_HEADER, "k1"),
+                Answer::new(200, "k1"),
+            ),
+            (
+                "a key Rampart made up",
+                (KEY_HEADER, &invented),
+                Answer::new(200, &invented),
+            ),
+            (
+                "not a credential header",
+                ("X-Request-Id", "req-12345678"),
+                Answer::new(200, "req-12345678"),
+            ),
+            (
+                "an empty body",
+                (KEY_HEADER, ALICE.key),
+                Answer::new(200, ""),
+            ),
+        ] {
+            assert!(judged(header, answer).is_empty(), "{why}");
+        }
     }
 }

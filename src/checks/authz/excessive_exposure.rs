@@ -18,7 +18,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct ExcessiveExposure;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &ExcessiveExposure,
     id: "authz.excessive-exposure",
     category: Category::PropertyAuthorization,
     severity: Severity::Medium,
@@ -84,10 +85,6 @@ fn internal_fields(value: &Value, out: &mut BTreeSet<String>, depth: usize) {
 }
 
 impl Check for ExcessiveExposure {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         if !(200..300).contains(&exchange.response.status) {
             return Err(Skip::NoSuccessfulAnswer);

@@ -23,7 +23,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct GuessableIds;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &GuessableIds,
     id: "authz.guessable-ids",
     category: Category::Bola,
     severity: Severity::Low,
@@ -93,10 +94,6 @@ fn join(values: &BTreeSet<String>) -> String {
 
 #[async_trait]
 impl Check for GuessableIds {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let id_params: Vec<_> = endpoint
             .parameters

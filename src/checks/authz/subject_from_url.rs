@@ -18,7 +18,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct SubjectFromUrl;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &SubjectFromUrl,
     id: "authz.subject-from-url",
     category: Category::Bola,
     severity: Severity::High,
@@ -31,10 +32,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for SubjectFromUrl {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let Some(subject_param) = endpoint.parameters.iter().find(|p| {
             matches!(p.location, ParamLocation::Path | ParamLocation::Query)
@@ -86,10 +83,88 @@ impl Check for SubjectFromUrl {
                 return Ok(vec![draft]);
             }
         }
-        if judged {
-            Ok(Vec::new())
-        } else {
-            Err(unjudged)
+        judged.then(Vec::new).ok_or(unjudged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use axum::extract::Query;
+    use axum::http::HeaderMap;
+    use axum::routing::get;
+    use serde_json::json;
+
+    use super::*;
+    use crate::checks::probe::fixtures::{
+        caller, me, reply, reply_raw, scan, serve, Setup, ALICE, BOB, PERSONAS,
+    };
+
+    /// Whose orders `GET /api/orders?user_id=` returns.
+    #[derive(Debug, Clone, Copy)]
+    enum Subject {
+        /// The one the parameter names.
+        FromUrl,
+        /// The caller's own, whatever the parameter says (the fixed twin).
+        FromKey,
+        /// A parameter naming someone else fails with an HTML error page.
+        Crashes,
+    }
+
+    async fn run(subject: Subject) -> Vec<FindingDraft> {
+        let app = me().route(
+            "/api/orders",
+            get(
+                move |headers: HeaderMap, Query(query): Query<HashMap<String, String>>| async move {
+                    let Some(me) = caller(&headers) else {
+                        return reply(401, json!({"error": "login"}));
+                    };
+                    let named = query
+                        .get("user_id")
+                        .and_then(|id| PERSONAS.into_iter().find(|p| p.user_id == id))
+                        .unwrap_or(me);
+                    let owner = match subject {
+                        Subject::FromUrl => named,
+                        Subject::FromKey => me,
+                        Subject::Crashes if named.name != me.name => {
+                            return reply_raw(500, "text/html", "<h1>Internal Server Error</h1>")
+                        }
+                        Subject::Crashes => me,
+                    };
+                    reply(
+                        200,
+                        json!({"orders": [{"order_id": 7, "owner_id": owner.user_id}]}),
+                    )
+                },
+            ),
+        );
+        let target = serve(app).await;
+        let setup = Setup::new(
+            &[&ALICE, &BOB],
+            &["GET /api/me", "GET /api/orders?user_id=u-1001"],
+        );
+        scan(&META, &target, setup).await.drafts
+    }
+
+    #[tokio::test]
+    async fn a_user_id_believed_from_the_query_is_reported() {
+        let drafts = run(Subject::FromUrl).await;
+        assert_eq!(drafts.len(), 1, "{drafts:#?}");
+        assert_eq!(
+            drafts[0].title,
+            "Subject taken from `user_id`: alice gets bob's data"
+        );
+        let asked = &drafts[0].evidence[0].exchange.request;
+        assert_eq!(asked.identity.as_deref(), Some("alice"));
+        assert!(asked.url.contains("user_id=u-1002"), "{}", asked.url);
+    }
+
+    #[tokio::test]
+    async fn the_callers_own_data_or_an_error_page_is_no_finding() {
+        for subject in [Subject::FromKey, Subject::Crashes] {
+            let drafts = run(subject).await;
+            assert!(drafts.is_empty(), "{subject:?}: {drafts:#?}");
         }
     }
 }

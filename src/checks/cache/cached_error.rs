@@ -19,7 +19,8 @@ use crate::finding::{Category, Severity};
 
 pub struct CachedError;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &CachedError,
     id: "cache.cached-error",
     category: Category::CachePoisoning,
     severity: Severity::Medium,
@@ -63,10 +64,6 @@ fn triggers() -> Vec<(&'static str, String, String)> {
 
 #[async_trait]
 impl Check for CachedError {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let url = poisonable_url(ctx, endpoint)?;
         let caller = Caller::Anonymous;
@@ -124,5 +121,100 @@ impl Check for CachedError {
             );
         }
         Ok(drafts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderMap;
+    use axum::routing::get;
+    use axum::Router;
+    use serde_json::json;
+
+    use super::*;
+    use crate::checks::probe::fixtures::{
+        me, reply, reply_raw, scan, serve, Scanned, Setup, SharedCache,
+    };
+
+    /// An origin whose `/api/items` refuses a DELETE override (405) and
+    /// headers over 8 KiB (431), behind `cache`; `/api/me` refuses
+    /// anonymous callers.
+    async fn run(cache: Option<SharedCache>, origin_refuses: bool) -> Scanned {
+        let origin = me().route(
+            "/api/items",
+            get(move |headers: HeaderMap| async move {
+                let header = |name: &str| headers.get(name).map(|v| v.len()).unwrap_or_default();
+                let delete = headers
+                    .get("x-http-method-override")
+                    .is_some_and(|v| v == "DELETE");
+                match origin_refuses {
+                    true if delete => reply(405, json!({"error": "method not allowed"})),
+                    true if header("x-rampart-oversized") > 8 * 1024 => {
+                        reply_raw(431, "text/plain", "Request Header Fields Too Large")
+                    }
+                    _ => reply(200, json!({"items": [1, 2]})),
+                }
+            }),
+        );
+        let app: Router = match cache {
+            Some(cache) => cache.in_front_of(origin),
+            None => origin,
+        };
+        let target = serve(app).await;
+        let setup = Setup::new(&[], &["GET /api/items", "GET /api/me"]);
+        scan(&META, &target, setup).await
+    }
+
+    const CDN: SharedCache = SharedCache {
+        keyed_headers: &[],
+        stores_errors: true,
+    };
+
+    #[tokio::test]
+    async fn errors_one_request_provokes_and_the_cache_keeps_are_reported_once_per_kind() {
+        let outcome = run(Some(CDN), true).await;
+        assert_eq!(
+            outcome.keys(),
+            ["method-override", "oversized-header"],
+            "{:#?}",
+            outcome.drafts
+        );
+        let oversized = &outcome.drafts[1];
+        assert_eq!(oversized.parameter.as_deref(), Some("X-Rampart-Oversized"));
+        assert!(
+            oversized.description.contains("(12288 bytes)"),
+            "{}",
+            oversized.description
+        );
+        let statuses: Vec<u16> = oversized
+            .evidence
+            .iter()
+            .map(|e| e.exchange.response.status)
+            .collect();
+        assert_eq!(statuses, [431, 431, 200], "attack, clean victim, fresh URL");
+        assert!(oversized.evidence[1]
+            .exchange
+            .request_header("x-rampart-oversized")
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn caches_that_keep_errors_out_origins_that_ignore_the_triggers_or_no_cache_are_no_finding(
+    ) {
+        for (cache, origin_refuses) in [
+            (Some(SharedCache::URL_ONLY), true),
+            (Some(CDN), false),
+            (None, true),
+        ] {
+            let outcome = run(cache, origin_refuses).await;
+            assert!(
+                outcome.drafts.is_empty(),
+                "{cache:?}, {origin_refuses}: {:#?}",
+                outcome.drafts
+            );
+            if cache.is_none() {
+                assert_eq!(outcome.sent, 0, "no cache proven: no poisoning attempt");
+            }
+        }
     }
 }

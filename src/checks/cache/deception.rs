@@ -19,7 +19,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct Deception;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Deception,
     id: "cache.deception",
     category: Category::CacheDeception,
     severity: Severity::High,
@@ -67,10 +68,6 @@ fn looks_like(owner_normal: &Exchange, candidate: &Exchange) -> bool {
 
 #[async_trait]
 impl Check for Deception {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let url = super::read_url(ctx, endpoint)?;
         // Only private responses are worth deceiving a cache into storing.

@@ -22,13 +22,13 @@ use crate::discover::Endpoint;
 pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
-        &identity_unkeyed::IdentityUnkeyed,
-        &auth_after_lookup::AuthAfterLookup,
-        &unkeyed_header::UnkeyedHeader,
-        &unkeyed_param::UnkeyedParam,
-        &cached_error::CachedError,
-        &deception::Deception,
-        &risky_headers::RiskyHeaders,
+        &identity_unkeyed::META,
+        &auth_after_lookup::META,
+        &unkeyed_header::META,
+        &unkeyed_param::META,
+        &cached_error::META,
+        &deception::META,
+        &risky_headers::META,
     ],
 };
 

@@ -18,7 +18,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct RiskyHeaders;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &RiskyHeaders,
     id: "cache.risky-headers",
     category: Category::CachePoisoning,
     severity: Severity::Medium,
@@ -73,10 +74,6 @@ fn varies_on_credential(exchange: &Exchange, credential_headers: &[String]) -> b
 
 #[async_trait]
 impl Check for RiskyHeaders {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, _endpoint: &Endpoint) -> Outcome {
         // Only responses that depend on the caller are at risk.
         let Some(view) = private_view(ctx).filter(|view| is_success(&view.mine)) else {

@@ -21,7 +21,8 @@ use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct UnkeyedParam;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &UnkeyedParam,
     id: "cache.unkeyed-param",
     category: Category::CachePoisoning,
     severity: Severity::High,
@@ -145,10 +146,6 @@ impl Technique {
 
 #[async_trait]
 impl Check for UnkeyedParam {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let url = poisonable_url(ctx, endpoint)?;
         // One request finds which candidates the origin reflects at all...

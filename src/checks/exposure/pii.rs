@@ -17,7 +17,8 @@ use crate::finding::{Category, Severity};
 
 pub struct Pii;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Pii,
     id: "exposure.pii",
     category: Category::DataExposure,
     severity: Severity::High,
@@ -29,10 +30,6 @@ static META: CheckMeta = CheckMeta {
 };
 
 impl Check for Pii {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         Ok(drafts_by_kind(
             exchange,

@@ -19,7 +19,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct PlaintextFields;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &PlaintextFields,
     id: "exposure.plaintext-fields",
     category: Category::DataExposure,
     severity: Severity::Low,
@@ -142,10 +143,6 @@ fn plaintext_fields(json: &Value) -> Vec<(String, String)> {
 }
 
 impl Check for PlaintextFields {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let Some(json) = exchange.body_json() else {
             return Err(Skip::NotJson);

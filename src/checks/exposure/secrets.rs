@@ -15,7 +15,8 @@ use crate::finding::{Category, Severity};
 
 pub struct Secrets;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Secrets,
     id: "exposure.secrets",
     category: Category::DataExposure,
     severity: Severity::Critical,
@@ -41,10 +42,6 @@ fn describe(kind: SecretKind) -> (Severity, &'static str, &'static str) {
 }
 
 impl Check for Secrets {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let mut detections = detect::find_secrets(exchange.body_text(), exchange.body_json());
         // Handing out tokens is a login endpoint's job. And a credential this

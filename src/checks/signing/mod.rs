@@ -10,6 +10,8 @@
 //! `partial_coverage` sign requests to order (see `recipe.rs`) to test what a
 //! valid signature is worth.
 
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod partial_coverage;
 pub(crate) mod recipe;
 pub mod replay;
@@ -34,13 +36,13 @@ use crate::identity::signing::flip;
 pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
-        &signature_optional::SignatureOptional,
-        &unsigned_params::UnsignedParams,
-        &unbound_caller::UnboundCaller,
-        &replay::Replay,
-        &request_replay::RequestReplay,
-        &partial_coverage::PartialCoverage,
-        &timing_compare::TimingCompare,
+        &signature_optional::META,
+        &unsigned_params::META,
+        &unbound_caller::META,
+        &replay::META,
+        &request_replay::META,
+        &partial_coverage::META,
+        &timing_compare::META,
     ],
 };
 

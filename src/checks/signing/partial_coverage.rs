@@ -38,7 +38,8 @@ use crate::identity::Identity;
 
 pub struct PartialCoverage;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &PartialCoverage,
     id: "signing.partial-coverage",
     category: Category::Signature,
     severity: Severity::High,
@@ -168,10 +169,6 @@ fn changed_body(body: &[u8], marker: &str) -> Option<(String, Bytes)> {
 
 #[async_trait]
 impl Check for PartialCoverage {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let control = control(ctx, endpoint, &SignOptions::default()).await?;
         let (recipe, planned) = (control.recipe, &control.planned);

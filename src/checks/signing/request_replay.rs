@@ -28,7 +28,8 @@ pub struct RequestReplay;
 /// How far from now the out-of-window probes are dated.
 pub const SKEW_SECONDS: i64 = 3600;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &RequestReplay,
     id: "signing.request-replay",
     category: Category::Signature,
     severity: Severity::High,
@@ -69,10 +70,6 @@ impl Replay {
 
 #[async_trait]
 impl Check for RequestReplay {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let now = chrono::Utc::now().timestamp();
         let pinned = SignOptions {
@@ -186,7 +183,7 @@ mod tests {
 
     #[test]
     fn meta_needs_no_second_identity_and_stays_read_only() {
-        let meta = RequestReplay.meta();
+        let meta = &META;
         assert_eq!(meta.id, "signing.request-replay");
         assert_eq!(meta.category, Category::Signature);
         assert_eq!(meta.mode, Mode::Active);

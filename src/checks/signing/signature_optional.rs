@@ -30,7 +30,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct SignatureOptional;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &SignatureOptional,
     id: "signing.signature-optional",
     category: Category::Signature,
     severity: Severity::High,
@@ -56,10 +57,6 @@ fn served_from_cache(genuine: &Exchange, fresh: &Exchange, primed: &Exchange) ->
 
 #[async_trait]
 impl Check for SignatureOptional {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let signed = genuine_link(ctx, endpoint).await?;
         let (link, genuine) = (signed.link, &signed.answer);

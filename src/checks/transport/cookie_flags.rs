@@ -13,7 +13,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct CookieFlags;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &CookieFlags,
     id: "transport.cookie-flags",
     category: Category::Cryptography,
     severity: Severity::Medium,
@@ -50,10 +51,6 @@ pub fn missing_flags(set_cookie: &str) -> Vec<&'static str> {
 }
 
 impl Check for CookieFlags {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         Ok(exchange
             .response

@@ -15,7 +15,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct CredentialsInUrl;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &CredentialsInUrl,
     id: "transport.credentials-in-url",
     category: Category::Cryptography,
     severity: Severity::Medium,
@@ -42,10 +43,6 @@ fn is_credential_param(name: &str) -> bool {
 }
 
 impl Check for CredentialsInUrl {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let Some(location) = exchange.response_header("location") else {
             return Ok(Vec::new());
@@ -74,5 +71,56 @@ impl Check for CredentialsInUrl {
             exchange,
             None,
         )])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::{inspected, Answer};
+
+    fn redirect(status: u16, location: &str) -> Vec<FindingDraft> {
+        let answer = Answer::new(status, "").at("https://api.example.test/oauth/callback?code=1");
+        inspected(
+            &CredentialsInUrl,
+            &answer.headers(&[("Location", location)]).exchange(),
+        )
+    }
+
+    #[test]
+    fn a_credential_in_a_redirects_query_is_reported_by_name() {
+        for (location, name) in [
+            (
+                "https://app.example.test/done?access_token=eyJhbGciOi",
+                "access_token",
+            ),
+            ("/welcome?lang=en&API_KEY=k-123", "API_KEY"),
+            ("done?client_secret=s3cr3t", "client_secret"),
+        ] {
+            let drafts = redirect(302, location);
+            assert_eq!(drafts.len(), 1, "{location}");
+            assert_eq!(drafts[0].parameter.as_deref(), Some(name));
+            assert_eq!(
+                drafts[0].title,
+                format!("Redirect carries a credential in `{name}`")
+            );
+        }
+    }
+
+    #[test]
+    fn harmless_locations_fragments_and_broken_ones_are_no_finding() {
+        for location in [
+            "https://app.example.test/done?code=1&state=abc",
+            "/welcome#access_token=in-the-fragment",
+            "/token_help?topic=access",
+            "http://[::1",
+        ] {
+            assert!(redirect(302, location).is_empty(), "{location}");
+        }
+        let plain = Answer::new(200, r#"{"next": "/x?access_token=t"}"#).exchange();
+        assert!(
+            inspected(&CredentialsInUrl, &plain).is_empty(),
+            "only Location is read"
+        );
     }
 }

@@ -18,7 +18,8 @@ pub struct Hsts;
 /// 180 days: shorter lifetimes lapse between visits.
 pub const MIN_MAX_AGE: u64 = 180 * 24 * 3600;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Hsts,
     id: "transport.hsts",
     category: Category::Cryptography,
     severity: Severity::Medium,
@@ -60,10 +61,6 @@ pub fn weakness(value: Option<&str>) -> Option<(Severity, String)> {
 }
 
 impl Check for Hsts {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn judge_target(&self, root: &Arc<Exchange>, _facts: &TargetFacts) -> Outcome {
         if !root.request.url.starts_with("https://") {
             return Err(Skip::NotApplicable("the target is not https"));
@@ -97,15 +94,11 @@ mod tests {
 
     #[test]
     fn only_https_roots_are_judged() {
-        use crate::checks::probe::fixtures::exchange;
+        use crate::checks::probe::fixtures::{exchange, Answer};
         let facts = TargetFacts::default();
-        let bare = exchange(
-            "https://api.example.com/?rampart_cb=1",
-            None,
-            200,
-            &[],
-            "{}",
-        );
+        let bare = Answer::new(200, "{}")
+            .at("https://api.example.com/")
+            .exchange();
         let drafts = Hsts.judge_target(&bare, &facts).unwrap();
         assert_eq!(drafts.len(), 1);
         assert_eq!(drafts[0].severity, Severity::Medium);

@@ -19,14 +19,14 @@ use crate::tls_probe::TlsReport;
 pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
-        &plain_http::PlainHttp,
-        &tls_versions::TlsVersions,
-        &weak_ciphers::WeakCiphers,
-        &certificate::Certificate,
-        &hsts::Hsts,
-        &cookie_flags::CookieFlags,
-        &insecure_links::InsecureLinks,
-        &credentials_in_url::CredentialsInUrl,
+        &plain_http::META,
+        &tls_versions::META,
+        &weak_ciphers::META,
+        &certificate::META,
+        &hsts::META,
+        &cookie_flags::META,
+        &insecure_links::META,
+        &credentials_in_url::META,
     ],
 };
 

@@ -23,7 +23,8 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct PlainHttp;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &PlainHttp,
     id: "transport.plain-http",
     category: Category::Cryptography,
     severity: Severity::Medium,
@@ -36,10 +37,6 @@ static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for PlainHttp {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         if ctx.engine.target().scheme() == "https" {
             return Ok(plain_twin_finding(ctx).await.into_iter().collect());

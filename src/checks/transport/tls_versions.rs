@@ -15,7 +15,8 @@ use crate::tls_probe::TlsVersion;
 
 pub struct TlsVersions;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &TlsVersions,
     id: "transport.tls-versions",
     category: Category::Cryptography,
     severity: Severity::High,
@@ -27,10 +28,6 @@ static META: CheckMeta = CheckMeta {
 };
 
 impl Check for TlsVersions {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Outcome {
         let report = super::tls_report(facts)?;
         let accepted: Vec<String> = report
@@ -62,7 +59,7 @@ impl Check for TlsVersions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::exchange;
+    use crate::checks::probe::fixtures::Answer;
     use crate::tls_probe::TlsReport;
 
     fn facts(accepted: Vec<TlsVersion>) -> TargetFacts {
@@ -78,13 +75,9 @@ mod tests {
 
     #[test]
     fn each_obsolete_version_is_one_finding_and_modern_ones_none() {
-        let root = exchange(
-            "https://api.example.com/?rampart_cb=1",
-            None,
-            200,
-            &[],
-            "{}",
-        );
+        let root = Answer::new(200, "{}")
+            .at("https://api.example.com/")
+            .exchange();
         let legacy = facts(vec![TlsVersion::Ssl3, TlsVersion::Tls11, TlsVersion::Tls12]);
         let drafts = TlsVersions.judge_target(&root, &legacy).unwrap();
         let found: Vec<(Severity, &str)> = drafts

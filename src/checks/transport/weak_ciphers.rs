@@ -17,7 +17,8 @@ use crate::tls_probe::Weakness;
 
 pub struct WeakCiphers;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &WeakCiphers,
     id: "transport.weak-ciphers",
     category: Category::Cryptography,
     severity: Severity::High,
@@ -37,10 +38,6 @@ fn severity(weakness: Weakness) -> Severity {
 }
 
 impl Check for WeakCiphers {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
     fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Outcome {
         let report = super::tls_report(facts)?;
         let mut by_weakness: BTreeMap<String, (Weakness, Vec<String>)> = BTreeMap::new();
@@ -71,7 +68,7 @@ impl Check for WeakCiphers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::exchange;
+    use crate::checks::probe::fixtures::Answer;
     use crate::tls_probe::{CipherSuite, TlsReport, TlsVersion};
 
     fn suite(name: &'static str, weakness: Weakness) -> CipherSuite {
@@ -84,13 +81,9 @@ mod tests {
 
     #[test]
     fn weak_suites_are_grouped_by_weakness_with_its_severity() {
-        let root = exchange(
-            "https://api.example.com/?rampart_cb=1",
-            None,
-            200,
-            &[],
-            "{}",
-        );
+        let root = Answer::new(200, "{}")
+            .at("https://api.example.com/")
+            .exchange();
         let facts = TargetFacts {
             tls: Some(Ok(TlsReport {
                 accepted_versions: vec![TlsVersion::Tls10, TlsVersion::Tls12],
