@@ -35,7 +35,8 @@ impl Needs {
     /// Signed links in the identities' own responses ([`SignedLink`]; read
     /// from the baselines, no request).
     pub const SIGNED_LINKS: Needs = Needs(1 << 1);
-    /// The cache in front of the target ([`CacheProfile`]; a few requests).
+    /// The caches in front of the target, path by path ([`CacheProfile`]; a
+    /// few requests per read-only endpoint).
     pub const CACHE_PROFILE: Needs = Needs(1 << 2);
     /// The TLS handshake probe of an https target (dozens of handshakes).
     pub const TLS: Needs = Needs(1 << 3);
@@ -131,15 +132,17 @@ pub async fn learn(
 pub struct Learner<'a> {
     engine: &'a Engine,
     needs: Needs,
+    endpoints: &'a [Endpoint],
     identities: Option<IdentityLearner>,
     signed_links: Vec<SignedLink>,
 }
 
 impl<'a> Learner<'a> {
-    pub fn new(engine: &'a Engine, needs: Needs, endpoints: &[Endpoint]) -> Self {
+    pub fn new(engine: &'a Engine, needs: Needs, endpoints: &'a [Endpoint]) -> Self {
         Learner {
             engine,
             needs,
+            endpoints,
             identities: needs
                 .includes(Needs::IDENTITIES)
                 .then(|| IdentityLearner::new(endpoints)),
@@ -176,7 +179,7 @@ impl<'a> Learner<'a> {
             facts.tls = probe_tls(engine).await;
         }
         if self.needs.includes(Needs::CACHE_PROFILE) {
-            facts.cache = CacheProfile::learn_from(engine, baselines).await;
+            facts.cache = CacheProfile::learn(engine, self.endpoints, baselines).await;
         }
         facts
     }
