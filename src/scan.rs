@@ -12,15 +12,19 @@ use futures::stream::{self, StreamExt};
 use thiserror::Error;
 use url::Url;
 
-use crate::checks::{self, runner::Runner};
+use crate::checks;
+use crate::checks::runner::{Runner, Settings};
+use crate::checks::Skip;
+use crate::discover::safety::reads_like_an_action;
+use crate::discover::safety::PathFilter;
 use crate::discover::{self, DiscoverError, Discovered};
 use crate::engine::{
     Caller, Engine, EngineConfig, EngineError, EngineStats, Exchange, Probe, StopReason, StopSignal,
 };
 use crate::facts::baselines::{baseline_probe, DEFAULT_BASELINE_MEMORY};
-use crate::facts::{self, Baselines};
+use crate::facts::{self, Baselines, Volatility};
 use crate::report::finalize::{self, Finished};
-use crate::report::{Incomplete, IncompleteReason, Report, ReportError};
+use crate::report::{Incomplete, IncompleteReason, Report, ReportError, Warning};
 use crate::stack::{Fingerprinter, Stack};
 
 /// Where progress notes go.
@@ -160,19 +164,6 @@ impl ScanOptions {
         }
     }
 
-    /// Whether the user's path globs let `path` be scanned.
-    fn path_chosen(&self, path: &str) -> bool {
-        (self.include_paths.is_empty()
-            || self
-                .include_paths
-                .iter()
-                .any(|g| checks::glob_match(g, path)))
-            && !self
-                .exclude_paths
-                .iter()
-                .any(|g| checks::glob_match(g, path))
-    }
-
     fn note(&self, text: &str) {
         if let Some(notes) = &self.notes {
             notes(text);
@@ -233,12 +224,16 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     if selected.is_empty() {
         return Err(ScanError::NoChecks);
     }
+    let paths = PathFilter::new(options.include_paths.clone(), options.exclude_paths.clone());
     let runner = Runner::new(
         selected,
-        options.engine.identities.len(),
-        options.active,
-        options.login_burst,
-        options.engine.concurrency,
+        Settings {
+            identities: options.engine.identities.len(),
+            active: options.active,
+            allow_burst: options.login_burst,
+            concurrency: options.engine.concurrency,
+            paths: paths.clone(),
+        },
     );
     let mut engine = Engine::new(options.engine.clone()).map_err(ScanError::Engine)?;
     runner.watch(&mut engine);
@@ -280,20 +275,30 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     // Discover the endpoints.
     phase(Phase::Discover);
     let mut errors = ScanErrors::default();
-    let mut discovered =
-        discover::discover(&engine, options.spec.as_deref(), &first_caller, &root).await?;
+    let mut discovered = discover::discover(
+        &engine,
+        options.spec.as_deref(),
+        &first_caller,
+        &root,
+        &paths,
+    )
+    .await?;
     for (place, error) in std::mem::take(&mut discovered.failures) {
         errors.engine(place, "discovery", &error);
     }
-    let found = discovered.endpoints.len();
-    discovered
+    // What the user's globs leave out is not in the report's endpoints,
+    // but the coverage names it.
+    let (chosen, left_out): (Vec<_>, Vec<_>) = discovered
         .endpoints
-        .retain(|e| options.path_chosen(&e.path));
-    if discovered.endpoints.len() < found {
+        .into_iter()
+        .partition(|e| paths.admits_endpoint(e, &discovered.base_path));
+    discovered.endpoints = chosen;
+    if !left_out.is_empty() {
         options.note(&format!(
             "{} endpoint(s) left out by --include-path/--exclude-path",
-            found - discovered.endpoints.len()
+            left_out.len()
         ));
+        runner.left_out(&left_out, Skip::Excluded);
     }
     options.note(&format!(
         "{} endpoints ({})",
@@ -311,6 +316,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     let errors_before = errors.count();
     let baselines = baseline_streaming(
         &engine,
+        &runner,
         &discovered,
         &callers,
         Baselines::with_budget(options.baseline_memory),
@@ -335,6 +341,25 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         ));
     }
 
+    // Each answered endpoint once more: what changes between identical
+    // requests (ids, times) is set aside by every comparison, and a few
+    // answers are kept to tell, at the end, whether the data changed.
+    let learned = Volatility::learn(
+        &engine,
+        &discovered.endpoints,
+        &baselines,
+        options.engine.concurrency,
+    )
+    .await;
+    let watch = learned.watch;
+    options.note(&format!(
+        "{} endpoints answer identical requests differently; watching {} for a change of data",
+        learned.volatility.volatile_count(),
+        watch.labels().join(", ")
+    ));
+    let volatility = learned.volatility;
+    let mut changed = learned.changed_during_baseline;
+
     // Fingerprint the stack, for remediation.
     phase(Phase::Fingerprint);
     let stack = match &options.stack {
@@ -348,7 +373,8 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // Learn what the checks need to know about the target.
     phase(Phase::Learn);
-    let facts = learner.finish(&baselines).await;
+    let mut facts = learner.finish(&baselines).await;
+    facts.volatility = volatility;
     if facts.cache.cache_seen {
         options.note(&format!(
             "cache: {} (stores responses: {}, buster keyed: {})",
@@ -367,6 +393,26 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     phase(Phase::TargetWide);
     runner.probe_target(&engine, &root, &facts).await;
     phase(Phase::Finalise);
+
+    // Nothing is confirmed on one answer: each confirmed finding's decisive
+    // step once more, on a fresh cache buster.
+    runner
+        .confirm(&engine, &discovered, &baselines, &facts, &root)
+        .await;
+
+    // Did a read change the API's data? (An --active scan changes it on
+    // purpose and says how in its changes.)
+    let mut warnings = Vec::new();
+    if !options.active {
+        for label in watch.changed(&engine).await {
+            if !changed.contains(&label) {
+                changed.push(label);
+            }
+        }
+        if !changed.is_empty() {
+            warnings.push(data_changed(&changed, &baselines));
+        }
+    }
 
     // Finalise: findings and errors, redacted, in the report.
     let results = runner.finish();
@@ -402,6 +448,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         drafts: results.drafts,
         coverage: results.coverage,
         changes: engine.journal().changes(),
+        warnings,
         errors: errors.into_list(),
         redactor: &engine.redactor(),
         incomplete,
@@ -514,6 +561,39 @@ fn incompleteness(
     cuts
 }
 
+/// The warning that the data of the `changed` endpoints changed during a
+/// read-only scan, naming as suspects the reads whose answers report an
+/// action ("Database populated.").
+fn data_changed(changed: &[String], baselines: &Baselines) -> Warning {
+    let suspects: Vec<String> = baselines
+        .iter()
+        .filter(|(_, exchanges)| {
+            exchanges.iter().any(|e| {
+                (200..300).contains(&e.response.status) && reads_like_an_action(e.body_text())
+            })
+        })
+        .map(|(label, _)| label.clone())
+        .collect();
+    let blame = if suspects.is_empty() {
+        "No answer says which request did it; every endpoint requested is listed in the report."
+            .to_string()
+    } else {
+        format!(
+            "Suspects (their answers report an action): {}; exclude them with --exclude-path.",
+            suspects.join(", ")
+        )
+    };
+    Warning {
+        message: format!(
+            "The API's data changed while Rampart was scanning ({} answered with other data \
+             than before): a read it sent has a side effect, and findings that compare answers \
+             may be unreliable. {blame}",
+            changed.join(", ")
+        ),
+        endpoints: suspects,
+    }
+}
+
 /// Adds to what the fingerprinter saw one harmless request for a path that
 /// cannot exist: default error pages name frameworks.
 async fn fingerprint(
@@ -541,6 +621,7 @@ async fn fingerprint(
 #[cfg(test)]
 pub(crate) async fn baseline(
     engine: &Engine,
+    runner: &Runner,
     discovered: &Discovered,
     callers: &[Caller],
     concurrency: usize,
@@ -549,6 +630,7 @@ pub(crate) async fn baseline(
     let mut failed = ScanErrors::default();
     let baselines = baseline_streaming(
         engine,
+        runner,
         discovered,
         callers,
         Baselines::new(),
@@ -567,6 +649,7 @@ pub(crate) async fn baseline(
 #[allow(clippy::too_many_arguments)]
 async fn baseline_streaming(
     engine: &Engine,
+    runner: &Runner,
     discovered: &Discovered,
     callers: &[Caller],
     mut baselines: Baselines,
@@ -575,7 +658,11 @@ async fn baseline_streaming(
     concurrency: usize,
 ) -> Baselines {
     let mut jobs = Vec::new();
-    for endpoint in discovered.endpoints.iter().filter(|e| e.is_read_only()) {
+    let requested = discovered
+        .endpoints
+        .iter()
+        .filter(|e| e.is_read_only() && runner.endpoint_skip(e, &discovered.base_path).is_none());
+    for endpoint in requested {
         let Some(path) = endpoint.concrete_path_and_query(&discovered.base_path) else {
             errors.note(
                 &endpoint.label(),

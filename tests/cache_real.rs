@@ -70,6 +70,16 @@ fn has<'a>(report: &'a Report, check: &str, path: &str) -> Option<&'a Finding> {
         .find(|f| f.check == check && f.path == path)
 }
 
+/// What the JSON report says `check` probed and skipped, for a failure
+/// message.
+fn coverage_of(run: &ScanRun, check: &str) -> String {
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    report["coverage"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["check"] == check))
+        .map_or_else(|| "none".into(), |c| c.to_string())
+}
+
 fn assert_planted(run: &ScanRun, cache_kind: &str) {
     let report = &run.report;
     let summary = run.summary();
@@ -142,8 +152,12 @@ fn assert_planted(run: &ScanRun, cache_kind: &str) {
         ),
     ];
     for (check, path, category, confidence) in expect {
-        let finding = has(report, check, path)
-            .unwrap_or_else(|| panic!("{cache_kind}: no {check} on {path}; findings:\n{summary}"));
+        let finding = has(report, check, path).unwrap_or_else(|| {
+            panic!(
+                "{cache_kind}: no {check} on {path}; findings:\n{summary}\ncoverage of {check}: {}",
+                coverage_of(run, check)
+            )
+        });
         assert_eq!(finding.category.as_str(), category, "{check} {path}");
         assert_eq!(finding.confidence.as_str(), confidence, "{check} {path}");
         let reproduce = &finding.reproduce;

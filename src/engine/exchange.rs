@@ -158,6 +158,20 @@ impl Exchange {
         matches!(self.cut, Some(Cut::Compact { .. }))
     }
 
+    /// Whether two answers carry the same body bytes; a compact copy
+    /// compares by the length and digest it kept of its body. A windowed
+    /// copy only equals what has the same window.
+    pub fn same_body(&self, other: &Exchange) -> bool {
+        let summary = |e: &Exchange| match e.cut {
+            Some(Cut::Compact { len, digest }) => (len, digest),
+            _ => (e.response.body.len(), digest(&e.response.body)),
+        };
+        if !self.is_compact() && !other.is_compact() {
+            return self.response.body == other.response.body;
+        }
+        summary(self) == summary(other)
+    }
+
     /// The path to report: the template when known, else the concrete path.
     pub fn endpoint_path(&self) -> &str {
         match &self.endpoint_template {

@@ -5,6 +5,7 @@
 
 pub mod buster;
 pub mod changes;
+mod dropped;
 pub mod exchange;
 pub mod limits;
 pub mod pacing;
@@ -257,8 +258,10 @@ pub struct Engine {
     redactor: std::sync::RwLock<Redactor>,
     /// Credentials obtained by logging in, by identity name.
     sessions: std::sync::RwLock<std::collections::BTreeMap<String, (String, String)>>,
-    /// Serialises logins so a burst of 401s triggers one re-login.
+    /// Serialises logins.
     login_lock: tokio::sync::Mutex<()>,
+    /// Serialises renewals, so a burst of 401s triggers one re-login.
+    renew_lock: tokio::sync::Mutex<()>,
     buster: CacheBuster,
     observers: Vec<Observer>,
     /// What state-changing probes changed on the target, and what they undid.
@@ -319,6 +322,7 @@ impl Engine {
             redactor: std::sync::RwLock::new(redactor),
             sessions: std::sync::RwLock::default(),
             login_lock: tokio::sync::Mutex::new(()),
+            renew_lock: tokio::sync::Mutex::new(()),
             buster: CacheBuster::default(),
             observers: Vec::new(),
             journal: Journal::default(),
@@ -518,12 +522,38 @@ impl Engine {
     }
 
     pub async fn send(&self, probe: Probe) -> Result<Arc<Exchange>, EngineError> {
-        let exchange = self.dispatch(&probe).await?;
+        let exchange = self.send_renewing(&probe).await?;
+        // Every write the target accepted is a change until a check says
+        // it undid it (see `Journal`).
+        let writes = !matches!(probe.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        if writes && (200..300).contains(&exchange.response.status) {
+            self.journal
+                .write_accepted(&format!("{} {}", probe.method, exchange.endpoint_path()));
+        }
+        Ok(exchange)
+    }
+
+    /// Sends `probe`; a 401 for an identity that logs in renews its token
+    /// and retries once.
+    async fn send_renewing(&self, probe: &Probe) -> Result<Arc<Exchange>, EngineError> {
+        let session = |name: &str| self.sessions.read().ok().and_then(|s| s.get(name).cloned());
+        let used = match &probe.caller {
+            Caller::Identity(name) => session(name),
+            Caller::Anonymous => None,
+        };
+        let exchange = self.dispatch(probe).await?;
         if let Caller::Identity(name) = &probe.caller {
             let renewable = self.config.logins.iter().any(|(n, _)| n == name);
             if exchange.response.status == 401 && renewable {
-                self.login(name).await?;
-                return self.dispatch(&probe).await;
+                // Many requests in flight get their 401 at once: only the
+                // first logs in again, the others retry with its token (a
+                // login per 401 would revoke the token just obtained on
+                // APIs that keep one session per user).
+                let _serialised = self.renew_lock.lock().await;
+                if session(name) == used {
+                    self.login(name).await?;
+                }
+                return self.dispatch(probe).await;
             }
         }
         Ok(exchange)
@@ -640,61 +670,73 @@ impl Engine {
             }
             limits::Refused::Throttled => EngineError::Throttled,
         })?;
-        let mut request = self
-            .client
-            .request(method, probe.url.clone())
-            .headers(header_map);
-        if let Some(body) = &probe.body {
-            request = request.body(body.clone());
-        }
-        let started = Instant::now();
         let timeout = self.config.timeout;
-        let answer = tokio::time::timeout(timeout, async {
-            let response = request.send().await.map_err(|e| self.classify(&e))?;
-            // The server's latency: how long until its answer began. Reading
-            // a large body takes longer on its own, and with this scan's
-            // own work, neither of which says the server is struggling.
-            let first_byte = started.elapsed();
-            let status = response.status().as_u16();
-            let http_version = format!("{:?}", response.version());
-            let response_headers: Vec<(String, String)> = response
-                .headers()
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
-            let (body, truncated) = read_capped(response, self.config.body_cap)
-                .await
-                .map_err(|e| self.classify(&e))?;
-            let response = RecordedResponse {
-                status,
-                http_version,
-                headers: response_headers,
-                body,
-                truncated,
-            };
-            Ok::<_, EngineError>((response, first_byte))
-        });
-        // A stopped scan abandons the request in flight.
-        let response = tokio::select! {
-            answer = answer => answer
-                .map_err(|_| EngineError::Timeout(timeout))
-                .and_then(|answer| answer),
-            reason = stop.stopped() => return Err(EngineError::Stopped(reason)),
-        };
-        let (response, first_byte) = match response {
-            Ok(answered) => answered,
-            Err(error) => {
-                if error.is_transport() {
-                    self.transport_failures.fetch_add(1, Ordering::Relaxed);
-                    self.limits.pacer().on_failure();
-                }
-                return Err(error);
+        // A safe request whose connection the server dropped before the
+        // answer came (a pooled connection it had just closed, or a reset
+        // while it was busy) goes out once more on a fresh connection, as
+        // browsers and curl do; a second drop is the answer. The retry is
+        // the same request under the same permit: it spends no budget, and
+        // only a drop that stays one tells the pacer about a failure.
+        let mut retried = false;
+        let (response, first_byte, started) = loop {
+            let mut request = self
+                .client
+                .request(method.clone(), probe.url.clone())
+                .headers(header_map.clone());
+            if let Some(body) = &probe.body {
+                request = request.body(body.clone());
             }
+            let started = Instant::now();
+            let answer = tokio::time::timeout(timeout, async {
+                let response = request.send().await?;
+                // The server's latency: how long until its answer began.
+                // Reading a large body takes longer on its own, and with
+                // this scan's own work, neither of which says the server is
+                // struggling.
+                let first_byte = started.elapsed();
+                let status = response.status().as_u16();
+                let http_version = format!("{:?}", response.version());
+                let response_headers: Vec<(String, String)> = response
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| {
+                        (
+                            n.as_str().to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                let (body, truncated) = read_capped(response, self.config.body_cap).await?;
+                let response = RecordedResponse {
+                    status,
+                    http_version,
+                    headers: response_headers,
+                    body,
+                    truncated,
+                };
+                Ok::<_, reqwest::Error>((response, first_byte))
+            });
+            // A stopped scan abandons the request in flight.
+            let answer = tokio::select! {
+                answer = answer => answer,
+                reason = stop.stopped() => return Err(EngineError::Stopped(reason)),
+            };
+            let error = match answer {
+                Ok(Ok((response, first_byte))) => break (response, first_byte, started),
+                Ok(Err(error))
+                    if !retried && method.is_safe() && dropped::connection_dropped(&error) =>
+                {
+                    retried = true;
+                    continue;
+                }
+                Ok(Err(error)) => self.classify(&error),
+                Err(_) => EngineError::Timeout(timeout),
+            };
+            if error.is_transport() {
+                self.transport_failures.fetch_add(1, Ordering::Relaxed);
+                self.limits.pacer().on_failure();
+            }
+            return Err(error);
         };
         let elapsed = started.elapsed();
         let throttling = response.status == 429 || response.status == 503;

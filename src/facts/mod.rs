@@ -10,6 +10,8 @@ pub mod baselines;
 pub mod cache_profile;
 pub mod identities;
 pub mod signed_links;
+pub mod volatility;
+pub mod watch;
 
 use serde_json::Value;
 
@@ -17,6 +19,7 @@ pub use baselines::Baselines;
 pub use cache_profile::CacheProfile;
 pub use identities::{IdentityFacts, IdentityLearner};
 pub use signed_links::SignedLink;
+pub use volatility::{Varies, Volatility};
 
 use crate::discover::Endpoint;
 use crate::engine::{Engine, Exchange};
@@ -62,6 +65,8 @@ pub struct TargetFacts {
     pub signed_links: Vec<SignedLink>,
     /// The TLS handshake probe of an https target (or why it failed).
     pub tls: Option<Result<TlsReport, String>>,
+    /// Which endpoints answer identical requests differently, and where.
+    pub volatility: Volatility,
 }
 
 impl TargetFacts {

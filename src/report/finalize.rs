@@ -11,7 +11,7 @@ use url::Url;
 
 use super::{
     score, CheckCoverage, Grade, Incomplete, Report, ReportEndpoint, ReportError, Skipped, Tool,
-    SCHEMA,
+    Warning, SCHEMA,
 };
 use crate::checks::coverage;
 use crate::checks::runner::{Drafts, Failure};
@@ -42,6 +42,8 @@ pub struct Finished<'a> {
     pub coverage: Vec<coverage::CheckCoverage>,
     /// The state changes the scan made.
     pub changes: Vec<Change>,
+    /// What the user must know about the scan as a whole.
+    pub warnings: Vec<Warning>,
     /// What could not be probed, in the order it happened.
     pub errors: Vec<ReportError>,
     /// Redacts what the scan's inputs and the target's answers hold secret.
@@ -93,6 +95,18 @@ pub fn report(scan: Finished<'_>) -> Report {
                 restored: change.restored,
             })
             .collect(),
+        warnings: scan
+            .warnings
+            .into_iter()
+            .map(|w| Warning {
+                message: scan.redactor.redact_text(&w.message),
+                endpoints: w
+                    .endpoints
+                    .iter()
+                    .map(|e| scan.redactor.redact_text(e))
+                    .collect(),
+            })
+            .collect(),
         errors: errors(scan.errors, scan.redactor),
         baseline: None,
         suppressed: Vec::new(),
@@ -140,23 +154,44 @@ impl From<Failure> for ReportError {
 }
 
 /// Drafts as checks report them, kept ready for finalisation while the scan
-/// runs: one per stable id (the first wins, as in the report), a site-wide
+/// runs: one per stable id (the one [`findings`] would pick), a site-wide
 /// draft merged with the others of its id into one that lists where each
 /// was seen, and each kept draft's evidence cut to the excerpt the report
 /// will show. What a scan holds for its findings is then bounded by the
 /// number of distinct findings, not by how often each recurs or how large
 /// the bodies behind them were.
-#[derive(Debug, Default)]
-pub struct Collector {
-    drafts: Drafts,
+///
+/// `T` is what the caller keeps with each draft (the runner: where it came
+/// from, to confirm it); it follows the draft that stands for the finding.
+#[derive(Debug)]
+pub struct Collector<T = ()> {
+    drafts: Vec<(&'static CheckMeta, FindingDraft, T)>,
     index: HashMap<String, usize>,
     /// Every place each site-wide draft (by index) was seen at, to count
     /// each endpoint once however often its answers show the cause.
     places: HashMap<usize, HashSet<String>>,
 }
 
+impl<T> Default for Collector<T> {
+    fn default() -> Self {
+        Collector {
+            drafts: Vec::new(),
+            index: HashMap::new(),
+            places: HashMap::new(),
+        }
+    }
+}
+
 impl Collector {
     pub fn add(&mut self, check: &'static CheckMeta, draft: FindingDraft) {
+        self.add_with(check, draft, ());
+    }
+}
+
+impl<T> Collector<T> {
+    /// Keeps `draft` (and `extra` with it) if it is the first of its id or
+    /// ranks before the one kept; a site-wide draft adds its place.
+    pub fn add_with(&mut self, check: &'static CheckMeta, draft: FindingDraft, extra: T) {
         let id = draft_id(check.id, &draft);
         let Some(&at) = self.index.get(&id) else {
             self.index.insert(id, self.drafts.len());
@@ -164,34 +199,57 @@ impl Collector {
                 self.places
                     .insert(self.drafts.len(), HashSet::from([draft.place()]));
             }
-            self.drafts.push((check, seen_first(slim_draft(draft))));
+            self.drafts
+                .push((check, seen_first(slim_draft(draft)), extra));
             return;
         };
-        let kept = &mut self.drafts[at].1;
+        let (_, kept, kept_extra) = &mut self.drafts[at];
+        if !draft.site_wide {
+            if ranks_before(&draft, kept) {
+                *kept = slim_draft(draft);
+                *kept_extra = extra;
+            }
+            return;
+        }
         let place = draft.place();
-        if !draft.site_wide || !self.places.entry(at).or_default().insert(place.clone()) {
+        if !self.places.entry(at).or_default().insert(place.clone()) {
             return;
         }
         kept.seen_count += 1;
-        // The endpoint that sorts first stands for the finding, whatever the
+        // The most certain, then worst, draft stands for the finding, and of
+        // equals the one seen at the endpoint that sorts first, whatever the
         // order the answers came in: the same scan reads the same twice.
         let first = kept.seen_at.first().is_none_or(|first| &place < first);
+        let stands = ranks_before(&draft, kept) || (!ranks_before(kept, &draft) && first);
         if kept.seen_at.len() < MAX_SEEN_AT || first {
             kept.seen_at.insert(place);
             if kept.seen_at.len() > MAX_SEEN_AT {
                 kept.seen_at.pop_last();
             }
         }
-        if first {
+        if stands {
             let mut replacement = slim_draft(draft);
             replacement.seen_at = std::mem::take(&mut kept.seen_at);
             replacement.seen_count = kept.seen_count;
             *kept = replacement;
+            *kept_extra = extra;
         }
+    }
+
+    /// The drafts kept, each with what was kept with it.
+    pub fn iter_mut(
+        &mut self,
+    ) -> impl Iterator<Item = (&'static CheckMeta, &mut FindingDraft, &T)> + '_ {
+        self.drafts
+            .iter_mut()
+            .map(|(check, draft, extra)| (*check, draft, &*extra))
     }
 
     pub fn into_drafts(self) -> Drafts {
         self.drafts
+            .into_iter()
+            .map(|(check, draft, _)| (check, draft))
+            .collect()
     }
 
     /// Drafts kept so far (one per finding).
@@ -237,14 +295,24 @@ pub fn slim(step: EvidenceStep) -> EvidenceStep {
     }
 }
 
-/// Drafts become findings: stable ids, de-duplication (the first draft of an
-/// id wins), redacted evidence, reproduction lines and remediation.
+/// Drafts become findings: stable ids, de-duplication, redacted evidence,
+/// reproduction lines and remediation. Of the drafts of one id the most
+/// certain wins, then the worst, then the one whose evidence reads first:
+/// never the one that happened to finish first, so the report does not
+/// depend on the scan's speed.
 pub fn findings(drafts: Drafts, redactor: &Redactor, stack: &Stack) -> Vec<Finding> {
+    let mut drafts: Vec<(String, &'static CheckMeta, FindingDraft)> = drafts
+        .into_iter()
+        .map(|(check, draft)| {
+            let id = draft_id(check.id, &draft);
+            (id, check, draft)
+        })
+        .collect();
+    drafts.sort_by(|(a_id, _, a), (b_id, _, b)| a_id.cmp(b_id).then_with(|| rank(a, b)));
     let mut seen = HashSet::new();
     let mut findings: Vec<Finding> = drafts
         .into_iter()
-        .filter_map(|(check, draft)| {
-            let id = draft_id(check.id, &draft);
+        .filter_map(|(id, check, draft)| {
             seen.insert(id.clone())
                 .then(|| finalize(id, check, seen_first(draft), redactor, stack))
         })
@@ -258,6 +326,37 @@ pub fn findings(drafts: Drafts, redactor: &Redactor, stack: &Stack) -> Vec<Findi
             .then_with(|| a.id.cmp(&b.id))
     });
     findings
+}
+
+/// What orders two drafts of one finding that are equally certain and bad:
+/// their evidence steps and who sent each (not the URLs, whose cache
+/// busters differ from run to run).
+/// The order of two drafts of one finding: the most certain first, then
+/// the worst, then the one whose evidence reads first.
+fn rank(a: &FindingDraft, b: &FindingDraft) -> std::cmp::Ordering {
+    b.confidence
+        .cmp(&a.confidence)
+        .then_with(|| b.severity.cmp(&a.severity))
+        .then_with(|| evidence_order(a).cmp(&evidence_order(b)))
+}
+
+/// Whether `a` stands for its finding rather than `b`.
+fn ranks_before(a: &FindingDraft, b: &FindingDraft) -> bool {
+    rank(a, b) == std::cmp::Ordering::Less
+}
+
+fn evidence_order(draft: &FindingDraft) -> Vec<(String, String, u16)> {
+    draft
+        .evidence
+        .iter()
+        .map(|step| {
+            (
+                step.step.clone(),
+                step.exchange.request.identity.clone().unwrap_or_default(),
+                step.exchange.response.status,
+            )
+        })
+        .collect()
 }
 
 /// Exposed data that also crossed a network unencrypted was exposed twice:
@@ -562,6 +661,42 @@ mod tests {
             "{excerpt}"
         );
         assert!(excerpt.contains("\"ssn\"") && !excerpt.contains("536-22-4187"));
+    }
+
+    #[test]
+    fn of_one_findings_drafts_the_most_certain_wins_whatever_the_order() {
+        use crate::checks::probe::fixtures::exchange;
+        use crate::finding::Confidence;
+        let check = crate::checks::find("exposure.pii").expect("registered");
+        let url = "http://127.0.0.1:9/api/users?rampart_cb=1";
+        let draft = |who: Option<&str>, severity, confidence| {
+            let seen = exchange(url, who, 200, &[], "{}");
+            FindingDraft::at_exchange(&seen, severity, confidence)
+                .key("email")
+                .evidence("seen", &seen, None)
+        };
+        let weak = draft(Some("bob"), Severity::Low, Confidence::Firm);
+        let strong = draft(Some("alice"), Severity::Medium, Confidence::Confirmed);
+        let tie = draft(None, Severity::Medium, Confidence::Confirmed);
+        let redactor = Redactor::default();
+        let stack = Stack::default();
+        let mut winners = Vec::new();
+        for order in [
+            vec![weak.clone(), strong.clone(), tie.clone()],
+            vec![tie.clone(), weak.clone(), strong.clone()],
+            vec![strong, tie, weak],
+        ] {
+            let drafts = order.into_iter().map(|d| (check, d)).collect();
+            let found = findings(drafts, &redactor, &stack);
+            assert_eq!(found.len(), 1);
+            winners.push((
+                found[0].severity,
+                found[0].confidence,
+                found[0].evidence[0].request.identity.clone(),
+            ));
+        }
+        assert!(winners.windows(2).all(|w| w[0] == w[1]), "{winners:?}");
+        assert_eq!(winners[0].1, Confidence::Confirmed);
     }
 
     #[test]

@@ -30,7 +30,7 @@ mod tests {
     };
     use crate::report::{
         Change, CheckCoverage, Grade, Incomplete, IncompleteReason, ReportEndpoint, ReportError,
-        Skipped, Tool, SCHEMA,
+        Skipped, Tool, Warning, SCHEMA,
     };
     use crate::stack::{Clue, Stack};
 
@@ -136,6 +136,10 @@ mod tests {
                 what: "role set on alice's record and restored".into(),
                 restored: true,
             }],
+            warnings: vec![Warning {
+                message: "The API's data changed while Rampart was scanning".into(),
+                endpoints: vec!["GET /api/createdb".into()],
+            }],
             errors: vec![ReportError {
                 endpoint: "GET /api/slow".into(),
                 message: "timeout after 10 s".into(),
@@ -175,6 +179,7 @@ mod tests {
         let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
         json.as_object_mut().unwrap().remove("coverage");
         json.as_object_mut().unwrap().remove("changes");
+        json.as_object_mut().unwrap().remove("warnings");
         let read = parse(&json.to_string()).unwrap();
         assert!(read.coverage.is_empty() && read.changes.is_empty());
     }

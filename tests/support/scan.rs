@@ -281,7 +281,9 @@ impl Family {
         spec: true,
         checks: None,
         identities: &[],
-        args: &["--rate", "0"],
+        // The default settings (rate, concurrency): what users run is what
+        // the suites test.
+        args: &[],
     };
 
     /// Starts `twin` of the app (and its moto_server).
@@ -291,7 +293,13 @@ impl Family {
 
     /// [`Family::start`] with extra environment for the app.
     pub fn start_with_env(&self, twin: &str, env: &[(&str, &str)]) -> Target {
-        assert!(self.dynamo, "{} runs without DynamoDB: start_tls", self.app);
+        if !self.dynamo {
+            return Target {
+                app: FlaskApp::start_plain(self.app, twin, env),
+                family: *self,
+                _moto: None,
+            };
+        }
         let moto = MotoServer::start();
         let app = FlaskApp::start(self.app, twin, &moto, env);
         Target {
