@@ -53,6 +53,10 @@ pub const GIVE_UP_AFTER: u32 = 5;
 const LATENCY_SLACK: Duration = Duration::from_millis(250);
 /// Completions kept to measure the rate actually achieved.
 const MEASURE_WINDOW: usize = 32;
+/// Starts that may bunch up after a quiet spell, as time at the current
+/// rate: at a fast rate a timer tick admits several requests; at a polite
+/// one, one at a time.
+const BURST: Duration = Duration::from_millis(10);
 
 /// How the pace is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,8 +110,13 @@ struct State {
     /// The allowed rate now; infinite when unlimited.
     rate: f64,
     slow_start: bool,
-    /// The earliest start of the next request (rate spacing).
-    next_start: Instant,
+    /// Requests that may start now (a token bucket filled at `rate`, up to
+    /// [`BURST`] worth, at least one), as of `filled_at`. Waiters take
+    /// tokens when they wake rather than reserving start times, so a rate
+    /// that rises shortens every wait at once instead of leaving a queue
+    /// of starts booked at the old pace.
+    tokens: f64,
+    filled_at: Instant,
     /// No request starts before this (a throttling pause).
     paused_until: Instant,
     /// No slow-down for latency or errors before this.
@@ -151,7 +160,8 @@ impl Pacer {
             state: Mutex::new(State {
                 rate,
                 slow_start: true,
-                next_start: now,
+                tokens: 1.0,
+                filled_at: now,
                 paused_until: now,
                 cooldown_until: now,
                 fast_latency: None,
@@ -180,35 +190,32 @@ impl Pacer {
     /// current rate. Fails once the pacer gave up on the target.
     pub async fn admit(&self) -> Result<(), GaveUp> {
         loop {
-            let start_at = {
+            let wake_at = {
                 let mut state = self.state();
                 if state.gave_up {
                     return Err(GaveUp);
                 }
                 let now = Instant::now();
-                let earliest = now.max(state.paused_until);
-                let start_at = if state.rate.is_finite() {
-                    let start_at = state.next_start.max(earliest);
-                    state.next_start = start_at + Duration::from_secs_f64(1.0 / state.rate);
-                    start_at
-                } else {
-                    earliest
-                };
-                // Nothing to wait for: no timer, no second look.
-                if start_at <= now {
+                if state.paused_until > now {
+                    state.paused_until
+                } else if !state.rate.is_finite() {
                     return Ok(());
+                } else {
+                    let rate = state.rate;
+                    let capacity = (rate * BURST.as_secs_f64()).max(1.0);
+                    let elapsed = now.duration_since(state.filled_at).as_secs_f64();
+                    state.tokens = (state.tokens + elapsed * rate).min(capacity);
+                    state.filled_at = now;
+                    if state.tokens >= 1.0 {
+                        state.tokens -= 1.0;
+                        return Ok(());
+                    }
+                    now + Duration::from_secs_f64((1.0 - state.tokens) / rate)
                 }
-                start_at
             };
-            tokio::time::sleep_until(start_at).await;
-            // A pause that began while this request waited holds it too.
-            let state = self.state();
-            if state.gave_up {
-                return Err(GaveUp);
-            }
-            if state.paused_until <= Instant::now() {
-                return Ok(());
-            }
+            // Woken, it looks again: a pause may have begun, or the rate
+            // risen, meanwhile, and another waiter may have taken the token.
+            tokio::time::sleep_until(wake_at).await;
         }
     }
 
@@ -315,8 +322,9 @@ impl Pacer {
         // Let the lower rate show in the answers before judging again.
         let settle = state.fast_latency.unwrap_or(0.0) * 4.0;
         state.cooldown_until = now + Duration::from_secs_f64(settle.max(1.0));
-        // A queue reserved at the old rate would keep the old pace.
-        state.next_start = state.next_start.min(now);
+        // Tokens saved up at the old rate would keep the old pace.
+        state.tokens = state.tokens.min(1.0);
+        state.filled_at = now;
     }
 
     /// The target kept throttling and the pacer stopped admitting requests.
@@ -506,6 +514,35 @@ mod tests {
             steady.on_answer(ms(1), 200, None);
         }
         assert_eq!(steady.current_rate(), 20.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rising_rate_hurries_the_requests_already_waiting() {
+        let pacer = std::sync::Arc::new(Pacer::new(PaceMode::Adaptive, None));
+        let begin = Instant::now();
+        let waiters: Vec<_> = (0..10)
+            .map(|_| {
+                let pacer = std::sync::Arc::clone(&pacer);
+                tokio::spawn(async move {
+                    pacer.admit().await.unwrap();
+                    begin.elapsed()
+                })
+            })
+            .collect();
+        // Every waiter is waiting at the polite start's pace…
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        // …when quick answers raise the rate.
+        for _ in 0..20 {
+            pacer.on_answer(ms(1), 200, None);
+        }
+        let mut latest = Duration::ZERO;
+        for waiter in waiters {
+            latest = latest.max(waiter.await.unwrap());
+        }
+        // Booked at 50/s, the tenth would have started 180 ms in.
+        assert!(latest <= ms(25), "{latest:?}");
     }
 
     #[tokio::test(start_paused = true)]
