@@ -15,6 +15,8 @@ pub mod engine;
 pub mod facts;
 pub mod finding;
 pub mod fleet;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod knowledge;
 pub mod lab;

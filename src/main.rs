@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use rampart::cli::{Cli, Command, DemoArgs, ExplainArgs, MergeArgs, OutputArgs, ScanArgs};
-use rampart::engine::Redactor;
+use rampart::engine::{PaceMode, Redactor, StopReason, StopSignal};
 use rampart::finding::Severity;
 use rampart::fleet::events::EventSink;
 use rampart::fleet::merge::MergeInput;
@@ -94,15 +94,19 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
         }));
     }
     options.progress = display.sink();
-    let report = runtime()?
+    let stop = options.engine.stop.clone();
+    let runtime = runtime()?;
+    let interrupts = runtime.spawn(stop_on_interrupt(stop.clone()));
+    let report = runtime
         .block_on(scan::run(options))
         .map_err(|e| anyhow::anyhow!(redactor.redact_supplied(&e.to_string()).into_owned()));
+    interrupts.abort();
     display.finish();
     let mut report = report?;
     if args.output.verbose {
         eprint!(
             "{}",
-            redactor.redact_supplied(&report::text::coverage_table(&report))
+            for_display(&redactor.redact_supplied(&report::text::coverage_table(&report)))
         );
     }
     triage(&mut report, &file.suppressions, &prepared);
@@ -121,7 +125,27 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
             );
         }
     }
-    emit(&report, &args.output, &prepared, &redactor)
+    let code = emit(&report, &args.output, &prepared, &redactor)?;
+    // The shell's convention for a run ended by Ctrl-C, once the report is out.
+    Ok(match stop.reason() {
+        Some(StopReason::Interrupted) => ExitCode::from(130),
+        _ => code,
+    })
+}
+
+/// The first Ctrl-C stops the scan, which then reports what it has; a
+/// second one quits at once.
+async fn stop_on_interrupt(stop: StopSignal) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!(
+        "rampart: interrupted: writing the report of what was scanned (Ctrl-C again to quit now)"
+    );
+    stop.stop(StopReason::Interrupted);
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(130);
+    }
 }
 
 /// The settings of a scan of `target`: the command line over the project
@@ -156,6 +180,7 @@ fn settings_for(args: &ScanArgs, file: &config::ProjectFile, target: url::Url) -
             timeout: bounds.timeout,
             max_requests: bounds.max_requests,
             max_body_kib: bounds.max_body_kib,
+            max_duration: bounds.max_duration,
         },
         include_checks: config::choose_list(&args.checks, &file.checks),
         skip_checks: config::choose_list(&args.skip_checks, &file.skip_checks),
@@ -405,13 +430,21 @@ fn color_wanted() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Writes the report(s) and decides the exit status.
+/// Writes the report(s) and decides the exit status. A scan whose coverage
+/// was cut short says so on stderr whatever the output options: a report
+/// read on its own could otherwise pass for a verdict on the whole API.
 fn emit(
     report: &Report,
     output: &OutputArgs,
     prepared: &Prepared,
     redactor: &Redactor,
 ) -> Result<ExitCode> {
+    for cut in &report.incomplete_reasons {
+        eprintln!(
+            "rampart: warning: incomplete scan: {}",
+            for_display(&redactor.redact_supplied(&cut.detail))
+        );
+    }
     if !output.quiet {
         for notice in &report.suppression_notices {
             eprintln!("rampart: note: {}", for_display(&notice.line()));
@@ -470,6 +503,8 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
         let mut options = ScanOptions::new(lab.base_url());
         options.spec = Some(lab.spec_url().to_string());
         options.engine.identities = lab::demo_identities();
+        // The lab is in this process: no pace to keep.
+        options.engine.pacing = PaceMode::Steady;
         options.engine.rate_per_second = None;
         // The lab plants no weak token secret: a short numeric search keeps
         // the demo to seconds.

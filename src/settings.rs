@@ -12,6 +12,7 @@ use std::time::Duration;
 use thiserror::Error;
 use url::Url;
 
+use crate::engine::PaceMode;
 use crate::identity::file::IdentityFileError;
 use crate::identity::{identities_from_pairs, parse_header, IdentityError};
 use crate::scan::ScanOptions;
@@ -38,24 +39,28 @@ pub enum SettingsError {
 /// `--max-requests`, `--max-body-kib`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bounds {
-    /// Requests per second; 0 is unlimited.
-    pub rate: f64,
+    /// The ceiling of an adaptive pace in requests per second (`None`: no
+    /// ceiling); 0 is no pace at all.
+    pub rate: Option<f64>,
     pub concurrency: u16,
     /// Seconds per request.
     pub timeout: f64,
     pub max_requests: u64,
     pub max_body_kib: usize,
+    /// Seconds after which the scan stops and reports what it found.
+    pub max_duration: Option<f64>,
 }
 
 impl Default for Bounds {
     /// The command line's defaults.
     fn default() -> Self {
         Bounds {
-            rate: 50.0,
+            rate: None,
             concurrency: 8,
             timeout: 10.0,
             max_requests: 5000,
             max_body_kib: 1024,
+            max_duration: None,
         }
     }
 }
@@ -67,9 +72,20 @@ impl Bounds {
                 "--timeout must be a number of seconds between 0 and 3600",
             ));
         }
-        if !(self.rate.is_finite() && self.rate >= 0.0) {
+        if self
+            .rate
+            .is_some_and(|rate| !(rate.is_finite() && rate >= 0.0))
+        {
             return Err(SettingsError::Bound(
                 "--rate must be a non-negative number of requests per second",
+            ));
+        }
+        if self
+            .max_duration
+            .is_some_and(|s| !(s.is_finite() && s > 0.0 && s <= 31_536_000.0))
+        {
+            return Err(SettingsError::Bound(
+                "--max-duration must be a positive number of seconds",
             ));
         }
         if self.concurrency == 0 || self.concurrency > 256 {
@@ -179,7 +195,18 @@ impl ScanSettings {
         engine.logins = logins;
         engine.signers = signers;
         engine.default_headers = headers;
-        engine.rate_per_second = (bounds.rate > 0.0).then_some(bounds.rate);
+        // `--rate N` is the ceiling of an adaptive pace; `--rate 0` is no
+        // pace.
+        match bounds.rate {
+            Some(rate) if rate == 0.0 => {
+                engine.pacing = PaceMode::Steady;
+                engine.rate_per_second = None;
+            }
+            rate => {
+                engine.pacing = PaceMode::Adaptive;
+                engine.rate_per_second = rate;
+            }
+        }
         engine.concurrency = usize::from(bounds.concurrency);
         engine.timeout = Duration::from_secs_f64(bounds.timeout);
         engine.max_requests = Some(bounds.max_requests);
@@ -202,6 +229,7 @@ impl ScanSettings {
             options.crack.words = crate::tokens::crack::read_wordlist(&text);
         }
         options.crack.digits = self.crack_digits;
+        options.max_duration = bounds.max_duration.map(Duration::from_secs_f64);
         Ok(options)
     }
 }
@@ -242,7 +270,7 @@ mod tests {
         let mut settings = ScanSettings::new(parse_target("http://127.0.0.1:9/").unwrap());
         settings.identities = vec![("alice".into(), "X-API-Key: a".into())];
         settings.headers = vec!["X-Tenant: acme".into()];
-        settings.bounds.rate = 0.0;
+        settings.bounds.rate = Some(0.0);
         settings.include_checks = vec!["exposure.*".into()];
         let options = settings.options(&no_env).expect("valid");
         assert_eq!(options.engine.identities[0].name, "alice");

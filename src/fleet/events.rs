@@ -43,7 +43,7 @@ pub enum Event {
     TargetFinished {
         api: String,
         target: String,
-        grade: char,
+        grade: crate::report::Grade,
         score: u8,
         findings: usize,
         counts: SeverityCounts,

@@ -17,6 +17,7 @@ use super::store::{FailureRecord, OutDir, FAILURE_SCHEMA};
 use super::targets::{Fleet, FleetTarget};
 use super::view::SeverityCounts;
 use super::Shard;
+use crate::engine::pacing::{PaceMode, Pacer};
 use crate::engine::Limits;
 use crate::report::triage::Suppression;
 use crate::report::{self, Report};
@@ -113,7 +114,10 @@ pub async fn run(plan: ShardPlan, events: EventSink) -> ShardSummary {
         });
     }
     let shared = Arc::new(Limits::new(
-        (plan.global_rate > 0.0).then_some(plan.global_rate),
+        Pacer::new(
+            PaceMode::Steady,
+            (plan.global_rate > 0.0).then_some(plan.global_rate),
+        ),
         plan.global_concurrency.max(1),
         None,
     ));
@@ -274,7 +278,11 @@ async fn scan_one(
         .map_err(|e| (e.to_string(), 0))?;
     // The scan's own count is lost with its error; a failure record still
     // says what the target was sent before it failed.
-    let tally = Arc::new(Limits::new(None, TALLY_SLOTS, None));
+    let tally = Arc::new(Limits::new(
+        Pacer::new(PaceMode::Steady, None),
+        TALLY_SLOTS,
+        None,
+    ));
     options.engine.outer_limits = vec![shared, Arc::clone(&tally)];
     let redactor = options.engine.redactor();
     let mut report = crate::scan::run(options).await.map_err(|e| {

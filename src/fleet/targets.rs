@@ -118,7 +118,7 @@ impl FleetTarget {
         replace(&self.include_paths, &mut s.include_paths);
         replace(&self.exclude_paths, &mut s.exclude_paths);
         if let Some(rate) = self.rate {
-            s.bounds.rate = rate;
+            s.bounds.rate = Some(rate);
         }
         if let Some(concurrency) = self.concurrency {
             s.bounds.concurrency = concurrency;
@@ -291,7 +291,7 @@ spec = "http://127.0.0.1:8080/openapi.json"
         base.identity_file = Some(PathBuf::from("default-ids.toml"));
         let orders = fleet.get("orders").unwrap().settings(&base);
         assert_eq!(orders.target.as_str(), "https://orders.internal.example/");
-        assert_eq!(orders.bounds.rate, 20.0);
+        assert_eq!(orders.bounds.rate, Some(20.0));
         assert_eq!(orders.bounds.concurrency, 3);
         assert_eq!(orders.include_checks, vec!["cache.*"]);
         assert_eq!(orders.skip_checks, vec!["exposure.pii"]);
@@ -299,7 +299,7 @@ spec = "http://127.0.0.1:8080/openapi.json"
         assert_eq!(orders.headers, vec!["X-Run: nightly", "X-Tenant: acme"]);
         let billing = fleet.get("billing-v2").unwrap().settings(&base);
         assert_eq!(billing.include_checks, vec!["exposure.*"]);
-        assert_eq!(billing.bounds.rate, 50.0);
+        assert_eq!(billing.bounds.rate, None);
         assert_eq!(
             billing.identity_file.as_deref(),
             Some(Path::new("default-ids.toml"))

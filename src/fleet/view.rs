@@ -139,7 +139,7 @@ pub struct ApiEntry {
     pub target: String,
     pub status: ApiStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grade: Option<char>,
+    pub grade: Option<crate::report::Grade>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<u8>,
     pub counts: SeverityCounts,
