@@ -198,7 +198,7 @@ impl ScanSettings {
         // `--rate N` is the ceiling of an adaptive pace; `--rate 0` is no
         // pace.
         match bounds.rate {
-            Some(rate) if rate == 0.0 => {
+            Some(0.0) => {
                 engine.pacing = PaceMode::Steady;
                 engine.rate_per_second = None;
             }
