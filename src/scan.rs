@@ -136,6 +136,8 @@ pub struct ScanOptions {
     pub stack: Option<String>,
     /// Receives progress notes (the binary prints them with `-v`).
     pub notes: Option<NoteSink>,
+    /// What the offline recovery of token secrets may try.
+    pub crack: facts::CrackSettings,
     /// Receives live progress (the binary draws it on a terminal).
     pub progress: Option<ProgressSink>,
     /// `--max-duration`: the scan stops sending after this long and reports
@@ -158,6 +160,7 @@ impl ScanOptions {
             login_burst: false,
             stack: None,
             notes: None,
+            crack: facts::CrackSettings::default(),
             progress: None,
             max_duration: None,
             baseline_memory: DEFAULT_BASELINE_MEMORY,
@@ -373,7 +376,12 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // Learn what the checks need to know about the target.
     phase(Phase::Learn);
-    let mut facts = learner.finish(&baselines).await;
+    let note = |text: &str| options.note(text);
+    let learning = facts::Learning {
+        crack: &options.crack,
+        notes: &note,
+    };
+    let mut facts = learner.finish(&baselines, &learning).await;
     facts.volatility = volatility;
     if facts.cache.cache_seen {
         options.note(&format!(
