@@ -64,7 +64,7 @@ pub fn headers(data: &[u8]) {
 
 /// A whole response — `STATUS\nName: value\n…\n\nbody` — through every
 /// passive check, every target-wide judgment, the fingerprint, evidence
-/// finalisation and the text report.
+/// finalisation, discovery's link reading and the change watch's masking.
 pub fn response(data: &[u8]) {
     let (head, body) = match data.windows(2).position(|w| w == b"\n\n") {
         Some(at) => (&data[..at], &data[at + 2..]),
@@ -108,6 +108,13 @@ pub fn response(data: &[u8]) {
     .evidence("fuzz", &exchange, Some(0..body.len() / 2));
     let _ = finalize::slim(draft.evidence[0].clone());
     let _ = Stack::default().label();
+    // What discovery and the change watch read in an answer: the links it
+    // offers (JSON, HTML, Location), whether it reports an action, and its
+    // text with what varies masked.
+    let _ = crate::discover::crawl::links_in(&exchange);
+    let _ = crate::discover::safety::reads_like_an_action(exchange.body_text());
+    let _ = crate::facts::Varies::Text.stable_text(&exchange);
+    let _ = crate::facts::Varies::between(&exchange, &exchange.compact());
 }
 
 /// A TLS server's reply, as the handshake prober reads it.

@@ -157,7 +157,7 @@ pub async fn crawl_links(
 
 /// The links an answer offers: its redirect target, the links in its JSON
 /// or HTML body.
-fn links_in(exchange: &Exchange) -> Vec<String> {
+pub(crate) fn links_in(exchange: &Exchange) -> Vec<String> {
     let mut links = Vec::new();
     if (300..400).contains(&exchange.response.status) {
         if let Some(location) = exchange.response_header("location") {
