@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 
 use super::{login_body, login_fields};
-use crate::checks::probe::send_json;
+use crate::checks::probe::{refuses_encoding, send_body};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
 use crate::engine::Caller;
@@ -55,7 +55,12 @@ impl Check for LoginRateLimit {
         let mut first = None;
         let mut last = None;
         for _ in 0..BURST {
-            let attempt = send_json(ctx, endpoint, "POST", &url, Caller::Anonymous, &body).await?;
+            let attempt = send_body(ctx, endpoint, "POST", &url, Caller::Anonymous, &body).await?;
+            // A login that cannot read the body refused nothing: no
+            // password was tried.
+            if refuses_encoding(&attempt) {
+                return Err(Skip::Missing("the login refused every body encoding"));
+            }
             let throttled = matches!(attempt.response.status, 429 | 423 | 503)
                 || attempt.response_header("retry-after").is_some();
             if throttled {

@@ -82,15 +82,24 @@ pub(crate) fn identity_names(ctx: &ProbeContext<'_>) -> Vec<String> {
         .collect()
 }
 
-/// The login endpoint's field names: (user field, password field).
+/// The login endpoint's field names: (user field, password field). A
+/// login is a POST whose path says so, or the spec's OAuth2 password-flow
+/// `tokenUrl` (whose form takes `username` and `password` even when the
+/// spec does not describe its body).
 pub(crate) fn login_fields(endpoint: &Endpoint) -> Option<(String, String)> {
     let path = endpoint.path.to_ascii_lowercase();
-    let is_login = endpoint.method == "POST"
-        && ["login", "signin", "sign-in", "token", "session", "auth"]
-            .iter()
-            .any(|w| path.contains(w));
-    let Some(Value::Object(body)) = endpoint.body_sample.as_ref().filter(|_| is_login) else {
+    let is_login = endpoint.token_endpoint
+        || endpoint.method == "POST"
+            && ["login", "signin", "sign-in", "token", "session", "auth"]
+                .iter()
+                .any(|w| path.contains(w));
+    if !is_login {
         return None;
+    }
+    let Some(Value::Object(body)) = endpoint.body_sample.as_ref() else {
+        return endpoint
+            .token_endpoint
+            .then(|| ("username".to_string(), "password".to_string()));
     };
     let find = |words: &[&str]| {
         body.keys()
@@ -112,10 +121,18 @@ pub(crate) fn login_body(
     password: &str,
 ) -> Value {
     let fields = [(user_field, user), (password_field, password)];
-    sample_body_with(
+    let mut body = sample_body_with(
         endpoint,
         fields.map(|(field, value)| (field.clone(), Value::String(value.to_string()))),
-    )
+    );
+    // An OAuth2 password grant says which grant it is; the spec's sample
+    // of that field is a placeholder.
+    if let Value::Object(map) = &mut body {
+        if endpoint.token_endpoint || map.contains_key("grant_type") {
+            map.insert("grant_type".into(), Value::String("password".into()));
+        }
+    }
+    body
 }
 
 pub(crate) fn caller(name: &str) -> Caller {
