@@ -23,7 +23,7 @@ use url::Url;
 
 use crate::checks::probe::sample_body_with;
 use crate::checks::{Family, ProbeContext};
-use crate::discover::{Endpoint, ParamLocation};
+use crate::discover::{Endpoint, ParamLocation, Parameter};
 use crate::engine::{Caller, EngineError, Exchange};
 use crate::facts::identities::is_id_param;
 
@@ -42,25 +42,62 @@ pub static FAMILY: Family = Family {
     ],
 };
 
-/// The endpoint's URL with identifier parameters filled with `who`'s own
-/// values (others from the spec's samples). `None` when an identifier of
-/// `who` is unknown and the spec gives no sample.
+/// Whether a parameter addresses an object: every path parameter
+/// (`{title}`, `{username}`, `{slug}` as much as `{order_id}`) and query
+/// parameters named like identifiers.
+pub(crate) fn addresses_object(param: &Parameter) -> bool {
+    param.location == ParamLocation::Path
+        || param.location == ParamLocation::Query && is_id_param(&param.name)
+}
+
+/// The endpoint's URL with the parameters that address objects filled
+/// with `who`'s own values — learned by value and by schema from what
+/// `who`'s answers showed ([`IdentityFacts::candidates`]), only values no
+/// one else sees when `owned` — others from the spec's samples. `None` when
+/// a value of `who` is unknown and `spec_fallback` is off. Also returns
+/// the names of the parameters filled.
 pub(crate) fn url_as(
     ctx: &ProbeContext<'_>,
     endpoint: &Endpoint,
     who: &str,
     spec_fallback: bool,
 ) -> Option<(Url, Vec<String>)> {
+    url_with(ctx, endpoint, who, spec_fallback, false)
+}
+
+/// [`url_as`] with only values that are `who`'s alone.
+pub(crate) fn url_of_owned(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    who: &str,
+) -> Option<(Url, Vec<String>)> {
+    url_with(ctx, endpoint, who, true, true)
+}
+
+fn url_with(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    who: &str,
+    spec_fallback: bool,
+    owned: bool,
+) -> Option<(Url, Vec<String>)> {
     let facts = &ctx.facts.identities;
     let mut filled = endpoint.clone();
     let mut substituted = Vec::new();
     for param in filled.parameters.iter_mut() {
-        if !matches!(param.location, ParamLocation::Path | ParamLocation::Query)
-            || !is_id_param(&param.name)
-        {
+        if !addresses_object(param) {
             continue;
         }
-        match facts.value_for(who, &param.name) {
+        let learned = facts
+            .candidates(who, endpoint, param, owned)
+            .into_iter()
+            .next()
+            .or_else(|| {
+                is_id_param(&param.name)
+                    .then(|| facts.value_for(who, &param.name))
+                    .flatten()
+            });
+        match learned {
             Some(value) => {
                 param.sample = Some(value);
                 substituted.push(param.name.clone());
