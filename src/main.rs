@@ -81,6 +81,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     let mut identities = identities_from_pairs(pairs)?;
     let mut logins = Vec::new();
     let mut signers = Vec::new();
+    let mut roles = Vec::new();
     let cli_identity_file = args
         .identity_file
         .as_deref()
@@ -99,6 +100,9 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
             {
                 Some(existing) => existing.headers.extend(entry.identity.headers),
                 None => identities.push(entry.identity.clone()),
+            }
+            if let Some(role) = entry.role {
+                roles.push((entry.identity.name.clone(), role));
             }
             if let Some(recipe) = entry.signing {
                 signers.push((entry.identity.name.clone(), recipe));
@@ -130,6 +134,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     engine.identities = identities;
     engine.logins = logins;
     engine.signers = signers;
+    engine.roles = roles;
     engine.default_headers = headers;
     engine.rate_per_second = (bounds.rate > 0.0).then_some(bounds.rate);
     engine.concurrency = usize::from(bounds.concurrency);

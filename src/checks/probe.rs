@@ -256,18 +256,6 @@ pub(crate) fn sample_body_with(
     Value::Object(body)
 }
 
-/// Sends `method` with a JSON body for `endpoint` to `url` as `who`.
-pub(crate) async fn send_json(
-    ctx: &ProbeContext<'_>,
-    endpoint: &Endpoint,
-    method: &str,
-    url: &Url,
-    who: Caller,
-    body: &Value,
-) -> Result<Arc<Exchange>, EngineError> {
-    send_encoded(ctx, endpoint, method, url, who, body, Encoding::Json).await
-}
-
 /// How a request body travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Encoding {

@@ -85,6 +85,30 @@ pub struct IdentityFacts {
     /// not an anonymous caller's — distinctive enough to say whose an
     /// answer is: what its own collections ("my orders", "my books") hold.
     pub owned: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// The role each identity's own profile names (`role: "Chef"`,
+    /// `is_admin: true` → `admin`).
+    pub roles: BTreeMap<String, String>,
+    /// On how many endpoints each identity's baseline got data: without
+    /// roles, what says who may do more.
+    pub reach: BTreeMap<String, usize>,
+}
+
+/// The role a profile names: `role`, `user_role`, the first of `roles`,
+/// or `admin` for a true `is_admin`/`is_staff`/`is_superuser`.
+fn role_of(profile: &serde_json::Map<String, Value>) -> Option<String> {
+    for key in ["role", "user_role", "userRole", "roles", "group"] {
+        let value = match profile.get(key) {
+            Some(Value::Array(items)) => items.first(),
+            other => other,
+        };
+        if let Some(Value::String(role)) = value.filter(|v| v.is_string()) {
+            return Some(role.clone());
+        }
+    }
+    ["is_admin", "isAdmin", "is_staff", "is_superuser", "admin"]
+        .iter()
+        .any(|key| profile.get(*key) == Some(&Value::Bool(true)))
+        .then(|| "admin".to_string())
 }
 
 /// One value an identity saw in an answer.
@@ -322,6 +346,9 @@ impl IdentityFacts {
                 public.extend(seen.into_iter().map(|s| s.value));
                 continue;
             };
+            if crate::checks::probe::success_json(exchange) {
+                *facts.reach.entry(identity.clone()).or_default() += 1;
+            }
             if !own_data.contains(exchange.endpoint_path()) {
                 continue;
             }
@@ -340,6 +367,9 @@ impl IdentityFacts {
                     _ => json,
                 };
                 if let Value::Object(map) = object {
+                    if let Some(role) = role_of(map) {
+                        facts.roles.entry(identity.clone()).or_insert(role);
+                    }
                     for (key, value) in map {
                         let key = key.to_ascii_lowercase();
                         let Some(text) = scalar(value) else { continue };

@@ -9,6 +9,7 @@
 
 pub mod bola;
 pub mod excessive_exposure;
+pub mod function_level;
 pub mod guessable_ids;
 pub mod login_rate_limit;
 pub mod mass_assignment;
@@ -35,6 +36,7 @@ pub static FAMILY: Family = Family {
         &subject_from_url::META,
         &missing_auth::META,
         &guessable_ids::META,
+        &function_level::META,
         &excessive_exposure::META,
         &mass_assignment::META,
         &user_enumeration::META,
@@ -108,6 +110,97 @@ fn url_with(
     }
     let url = ctx.url(&filled)?;
     Some((ctx.fresh(&url), substituted))
+}
+
+/// How much a role may do, from its name alone: 3 for the words of
+/// administration (`admin`, `superuser`, `root`, `owner`), 0 for the words of
+/// ordinary users (`user`, `customer`, `reader`, `guest`), 2 for every other
+/// word — a domain role such as `Chef`, `librarian` or `manager` is most
+/// often the privileged one beside `Customer`.
+pub(crate) fn privilege(role: &str) -> u8 {
+    let role = role.to_ascii_lowercase().replace(['-', ' '], "_");
+    const HIGH: &[&str] = &[
+        "admin",
+        "administrator",
+        "superuser",
+        "super_admin",
+        "superadmin",
+        "root",
+        "owner",
+        "sysadmin",
+        "god",
+    ];
+    const LOW: &[&str] = &[
+        "user",
+        "users",
+        "customer",
+        "reader",
+        "guest",
+        "member",
+        "viewer",
+        "basic",
+        "client",
+        "anonymous",
+        "free",
+        "student",
+        "patient",
+        "buyer",
+        "default",
+        "standard",
+        "regular",
+        "public",
+        "none",
+        "normal",
+    ];
+    if HIGH.iter().any(|w| {
+        role == *w || role.ends_with(&format!("_{w}")) || role.starts_with(&format!("{w}_"))
+    }) {
+        3
+    } else if LOW.contains(&role.as_str()) {
+        0
+    } else {
+        2
+    }
+}
+
+/// The most privileged of a role enum's values (the later one of equals:
+/// enums are most often written from least to most).
+pub(crate) fn most_privileged(values: &[Value]) -> Option<&Value> {
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(at, v)| Some((privilege(v.as_str()?), at, v)))
+        .max_by_key(|(rank, at, _)| (*rank, *at))
+        .map(|(_, _, v)| v)
+}
+
+/// The role identity `name` has: the one the user gave, else the one its
+/// profile names.
+pub(crate) fn role_of(ctx: &ProbeContext<'_>, name: &str) -> Option<String> {
+    ctx.engine
+        .role(name)
+        .map(String::from)
+        .or_else(|| ctx.facts.identities.roles.get(name).cloned())
+}
+
+/// The identities from least to most privileged: by role where one is
+/// known (an unknown role counts as an ordinary one), then by on how many
+/// endpoints each got data.
+pub(crate) fn by_privilege(ctx: &ProbeContext<'_>) -> Vec<(String, Option<String>)> {
+    let mut ranked: Vec<(u8, usize, String, Option<String>)> = identity_names(ctx)
+        .into_iter()
+        .map(|name| {
+            let role = role_of(ctx, &name);
+            let rank = role.as_deref().map_or(1, privilege);
+            let reach = ctx.facts.identities.reach.get(&name).copied().unwrap_or(0);
+            (rank, reach, name, role)
+        })
+        .collect();
+    ranked.sort_by_key(|(rank, reach, _, _)| (*rank, *reach));
+    ranked
+        .into_iter()
+        .map(|(_, _, name, role)| (name, role))
+        .collect()
 }
 
 /// Identity names in scan order.
