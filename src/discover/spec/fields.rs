@@ -80,6 +80,21 @@ impl<'a> Parser<'_, 'a> {
         let Some(mut schema) = schema.and_then(|s| self.doc.deref(s)) else {
             return Vec::new();
         };
+        // An envelope (`{"status": …, "data": {…}}`) describes the record
+        // in its data member.
+        for _ in 0..2 {
+            if let Some(items) = schema.get("items").and_then(|i| self.doc.deref(i)) {
+                schema = items;
+            }
+            let wrapped = ["data", "result", "user", "item"].iter().find_map(|key| {
+                let inner = self.doc.deref(schema.get("properties")?.get(*key)?)?;
+                (inner.get("properties").is_some() || inner.get("items").is_some()).then_some(inner)
+            });
+            match wrapped {
+                Some(inner) => schema = inner,
+                None => break,
+            }
+        }
         if let Some(items) = schema.get("items").and_then(|i| self.doc.deref(i)) {
             schema = items;
         }
