@@ -91,6 +91,9 @@ pub struct IdentityFacts {
     /// On how many endpoints each identity's baseline got data: without
     /// roles, what says who may do more.
     pub reach: BTreeMap<String, usize>,
+    /// The OAuth2 scopes most of the spec's scoped operations need: what
+    /// every caller has. An operation needing another scope is reserved.
+    pub common_scopes: BTreeSet<String>,
 }
 
 /// The role a profile names: `role`, `user_role`, the first of `roles`,
@@ -420,19 +423,44 @@ impl IdentityFacts {
             .flat_map(|e| e.request_fields.iter().chain(&e.response_fields))
             .flat_map(|f| f.enum_values.iter().filter_map(scalar))
             .collect();
-        let mut holders: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        // Whose a value is: on an endpoint that answers each caller with
+        // their own data ("my orders"), a value one identity gets and another
+        // identity, also answered, does not get is the first one's. A list
+        // everyone gets alike ("all orders", an admin's queue) says nothing
+        // either way. With one identity there is nothing to compare: what it
+        // alone sees (and an anonymous caller does not) is its own.
+        let mut per_endpoint: BTreeMap<&str, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
         for (identity, seen) in &facts.seen {
             for item in seen {
-                holders.entry(&item.value).or_default().insert(identity);
+                per_endpoint
+                    .entry(&item.path)
+                    .or_default()
+                    .entry(identity)
+                    .or_default()
+                    .insert(&item.value);
+            }
+        }
+        let mut claims: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for callers in per_endpoint.values() {
+            for (identity, values) in callers {
+                for value in values {
+                    let someone_lacks = callers.len() == 1 && facts.seen.len() == 1
+                        || callers
+                            .iter()
+                            .any(|(other, theirs)| other != identity && !theirs.contains(value));
+                    if someone_lacks {
+                        claims.entry(value).or_default().insert(identity);
+                    }
+                }
             }
         }
         for (identity, seen) in &facts.seen {
             let owned: BTreeSet<(String, String)> = seen
                 .iter()
                 .filter(|item| {
-                    holders
+                    claims
                         .get(item.value.as_str())
-                        .is_some_and(|h| h.len() == 1)
+                        .is_some_and(|c| c.len() == 1 && c.contains(identity.as_str()))
                         && !public.contains(&item.value)
                         && !listed_values.contains(&item.value)
                         && !ownership_blind(&item.key)
@@ -444,6 +472,20 @@ impl IdentityFacts {
                 facts.owned.insert(identity.clone(), owned);
             }
         }
+        // The scopes most operations need are every caller's; an operation
+        // that needs another one is reserved to some.
+        let scoped: Vec<&Endpoint> = endpoints.iter().filter(|e| !e.scopes.is_empty()).collect();
+        let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
+        for endpoint in &scoped {
+            for scope in &endpoint.scopes {
+                *uses.entry(scope).or_default() += 1;
+            }
+        }
+        facts.common_scopes = uses
+            .into_iter()
+            .filter(|(_, n)| *n * 2 > scoped.len())
+            .map(|(scope, _)| scope.to_string())
+            .collect();
         facts
     }
 

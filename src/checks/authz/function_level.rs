@@ -11,6 +11,8 @@
 //! without credentials does not (otherwise the data is simply public, and
 //! `authz.missing-auth` judges it).
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 
 use super::{by_privilege, caller, privilege, url_as};
@@ -55,7 +57,10 @@ const ADMIN_SEGMENTS: &[&str] = &[
 
 /// Why an operation looks administrative, if it does: its path, the scope
 /// the spec reserves it to, or what its summary says.
-pub(crate) fn administrative(endpoint: &Endpoint) -> Option<String> {
+pub(crate) fn administrative(
+    endpoint: &Endpoint,
+    common_scopes: &BTreeSet<String>,
+) -> Option<String> {
     let segment = endpoint
         .path
         .split('/')
@@ -72,6 +77,11 @@ pub(crate) fn administrative(endpoint: &Endpoint) -> Option<String> {
                 .any(|w| s.contains(w))
     }) {
         return Some(format!("the spec reserves it to the `{scope}` scope"));
+    }
+    if let Some(scope) = endpoint.scopes.iter().find(|s| !common_scopes.contains(*s)) {
+        return Some(format!(
+            "the spec reserves it to the `{scope}` scope, which most operations do not need"
+        ));
     }
     let words = [
         endpoint.summary.as_deref(),
@@ -99,7 +109,7 @@ pub(crate) fn administrative(endpoint: &Endpoint) -> Option<String> {
 #[async_trait]
 impl Check for FunctionLevel {
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        let Some(why) = administrative(endpoint) else {
+        let Some(why) = administrative(endpoint, &ctx.facts.identities.common_scopes) else {
             return Err(Skip::NotApplicable("not an administrative operation"));
         };
         if !endpoint.is_read_only() {
@@ -291,11 +301,17 @@ mod tests {
     fn administrative_operations_and_privileged_values_are_recognised() {
         use crate::checks::authz::most_privileged;
         use crate::checks::probe::fixtures::endpoint;
-        assert!(administrative(&endpoint("GET /api/admin/users")).is_some());
+        let common = BTreeSet::from(["orders".to_string()]);
+        assert!(administrative(&endpoint("GET /api/admin/users"), &common).is_some());
         let mut scoped = endpoint("GET /api/reports");
-        assert!(administrative(&scoped).is_none());
+        assert!(administrative(&scoped, &common).is_none());
+        scoped.scopes = vec!["orders".into()];
+        assert!(administrative(&scoped, &common).is_none());
         scoped.scopes = vec!["admin".into()];
-        assert!(administrative(&scoped).is_some());
+        assert!(administrative(&scoped, &common).is_some());
+        // A scope most operations do not need, whatever its name.
+        scoped.scopes = vec!["chef".into()];
+        assert!(administrative(&scoped, &common).is_some());
         let roles = [json!("Customer"), json!("Employee"), json!("Chef")];
         assert_eq!(most_privileged(&roles), Some(&json!("Chef")));
         let roles = [json!("admin"), json!("user")];
