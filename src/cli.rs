@@ -105,6 +105,15 @@ pub struct ScanArgs {
     #[arg(long)]
     pub insecure: bool,
 
+    /// More candidate secrets for the offline recovery of token secrets
+    /// (JWT, Flask session, itsdangerous), one per line.
+    #[arg(long, value_name = "FILE")]
+    pub wordlist: Option<PathBuf>,
+
+    /// Token secrets: try every number of up to N digits (0-8; default 8).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=8))]
+    pub crack_digits: Option<u8>,
+
     /// Where to look for the plain-HTTP twin of an https target (transport.plain-http).
     #[arg(long, value_name = "PORT", default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..))]
     pub http_port: u16,

@@ -23,3 +23,4 @@ pub mod sanitize;
 pub mod scan;
 pub mod stack;
 pub mod tls_probe;
+pub mod tokens;

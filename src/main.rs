@@ -151,6 +151,12 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     options.active = args.active;
     options.login_burst = args.login_burst;
     options.stack = args.stack.clone();
+    if let Some(path) = args.wordlist.as_ref().or(file.wordlist.as_ref()) {
+        let text = std::fs::read(path)
+            .with_context(|| format!("cannot read the wordlist {}", path.display()))?;
+        options.crack.words = rampart::tokens::crack::read_wordlist(&text);
+    }
+    options.crack.digits = args.crack_digits.or(file.crack_digits);
     let redactor = options.engine.redactor();
     let display = Display::new(progress_wanted(&args.output));
     if args.output.verbose {
@@ -311,6 +317,9 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
         options.spec = Some(lab.spec_url().to_string());
         options.engine.identities = lab::demo_identities();
         options.engine.rate_per_second = None;
+        // The lab plants no weak token secret: a short numeric search keeps
+        // the demo to seconds.
+        options.crack.digits = Some(4);
         let display = Display::new(progress_wanted(&args.output));
         if args.output.verbose {
             let print = display.notes();

@@ -133,6 +133,8 @@ pub struct ScanOptions {
     pub stack: Option<String>,
     /// Receives progress notes (the binary prints them with `-v`).
     pub notes: Option<NoteSink>,
+    /// What the offline recovery of token secrets may try.
+    pub crack: facts::CrackSettings,
     /// Receives live progress (the binary draws it on a terminal).
     pub progress: Option<ProgressSink>,
 }
@@ -150,6 +152,7 @@ impl ScanOptions {
             login_burst: false,
             stack: None,
             notes: None,
+            crack: facts::CrackSettings::default(),
             progress: None,
         }
     }
@@ -319,7 +322,19 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // Learn what the checks need to know about the target.
     phase(Phase::Learn);
-    let mut facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
+    let note = |text: &str| options.note(text);
+    let learning = facts::Learning {
+        crack: &options.crack,
+        notes: &note,
+    };
+    let mut facts = facts::learn(
+        &engine,
+        runner.needs(),
+        &discovered.endpoints,
+        &baselines,
+        &learning,
+    )
+    .await;
     facts.volatility = volatility;
     if facts.cache.cache_seen {
         options.note(&format!(

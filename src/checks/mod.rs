@@ -19,6 +19,7 @@ pub mod exposure;
 pub mod probe;
 pub mod runner;
 pub mod signing;
+pub mod token;
 pub mod transport;
 
 use std::sync::Arc;
@@ -161,6 +162,7 @@ pub static FAMILIES: &[&Family] = &[
     &authz::FAMILY,
     &signing::FAMILY,
     &apikey::FAMILY,
+    &token::FAMILY,
     &transport::FAMILY,
     &exposure::FAMILY,
 ];

@@ -324,10 +324,22 @@ impl Engine {
 
     /// Runs an identity's login recipe and stores the credential it yields.
     async fn login(&self, name: &str) -> Result<(), EngineError> {
+        let _serialised = self.login_lock.lock().await;
+        let (header, token) = self.run_login(name).await?;
+        self.add_secret(&header.1, &format!("<{name} {}>", header.0));
+        self.add_secret(&token, &format!("<{name} token>"));
+        if let Ok(mut sessions) = self.sessions.write() {
+            sessions.insert(name.to_string(), header);
+        }
+        Ok(())
+    }
+
+    /// Sends an identity's login request: the credential header its answer
+    /// yields, and the bare token.
+    async fn run_login(&self, name: &str) -> Result<((String, String), String), EngineError> {
         let Some((_, recipe)) = self.config.logins.iter().find(|(n, _)| n == name) else {
             return Err(EngineError::UnknownIdentity(name.to_string()));
         };
-        let _serialised = self.login_lock.lock().await;
         let url = self.url_for(&recipe.path)?;
         let mut probe = Probe::get(url).header("Content-Type", recipe.content_type);
         probe.method = recipe.method.clone();
@@ -348,15 +360,52 @@ impl Engine {
                 exchange.response.status
             ))
         })?;
-        let header = recipe.header_for(&token);
+        Ok((recipe.header_for(&token), token))
+    }
+
+    /// Registers a secret learned during the scan (a recovered signing
+    /// secret, a throwaway session's token) so that no report, log line or
+    /// error prints it; `placeholder` stands for it in reproduction lines.
+    pub fn add_secret(&self, value: &str, placeholder: &str) {
         if let Ok(mut redactor) = self.redactor.write() {
-            redactor.add_secret(&header.1, &format!("<{name} {}>", header.0));
-            redactor.add_secret(&token, &format!("<{name} token>"));
+            redactor.add_secret(value, placeholder);
         }
-        if let Ok(mut sessions) = self.sessions.write() {
-            sessions.insert(name.to_string(), header);
+    }
+
+    /// Registers a credential Rampart forged (a token it signed or altered
+    /// itself): reports may show it, so that a reproduction line replays
+    /// the forgery as sent.
+    pub fn add_forged(&self, value: &str) {
+        if let Ok(mut redactor) = self.redactor.write() {
+            redactor.add_forged(value);
         }
-        Ok(())
+    }
+
+    /// Runs an identity's login recipe once more for a throwaway session:
+    /// the credential header it yields, without replacing the identity's
+    /// own session, and the login request (`POST /api/login`). The new
+    /// token is registered with the redactor.
+    pub async fn throwaway_login(
+        &self,
+        name: &str,
+    ) -> Result<((String, String), String), EngineError> {
+        let (header, token) = self.run_login(name).await?;
+        self.add_secret(&header.1, &format!("<{name} throwaway {}>", header.0));
+        self.add_secret(&token, &format!("<{name} throwaway token>"));
+        let request = self
+            .config
+            .logins
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, recipe)| format!("{} {}", recipe.method, recipe.path))
+            .unwrap_or_default();
+        Ok((header, request))
+    }
+
+    /// Whether an identity logs in with a recipe (and so can get a
+    /// throwaway session).
+    pub fn logs_in(&self, name: &str) -> bool {
+        self.config.logins.iter().any(|(n, _)| n == name)
     }
 
     /// The signing recipe of an identity, if it signs its requests.

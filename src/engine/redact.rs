@@ -38,6 +38,9 @@ pub struct Redactor {
     /// (secret, placeholder used in reproduction lines), longest secret first
     /// so that a secret containing another is replaced whole.
     secrets: Vec<(String, String)>,
+    /// Credentials Rampart forged itself (a token it signed or altered):
+    /// shown as sent, so a reproduction line replays the forgery.
+    forged: Vec<String>,
 }
 
 impl Redactor {
@@ -83,6 +86,19 @@ impl Redactor {
             }
         }
         self.secrets.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
+    }
+
+    /// Registers a credential Rampart forged: headers carrying it are shown
+    /// (with any supplied secret in them still replaced).
+    pub fn add_forged(&mut self, value: &str) {
+        let value = value.trim();
+        if value.len() >= 8 && !self.forged.iter().any(|f| f == value) {
+            self.forged.push(value.to_string());
+        }
+    }
+
+    fn carries_forged(&self, value: &str) -> bool {
+        self.forged.iter().any(|f| value.contains(f.as_str()))
     }
 
     /// Replaces supplied secrets with `[redacted]`.
@@ -132,7 +148,9 @@ impl Redactor {
 
     /// A header value as it may appear in a report.
     pub fn redact_header(&self, name: &str, value: &str) -> String {
-        if is_sensitive_header(name) {
+        if is_sensitive_header(name) && self.carries_forged(value) {
+            self.redact_supplied(value).into_owned()
+        } else if is_sensitive_header(name) {
             REDACTED.to_string()
         } else {
             self.redact_text(value)
@@ -144,7 +162,7 @@ impl Redactor {
     pub fn placeholder_header(&self, name: &str, value: &str) -> String {
         let replaced = self.placeholders(value);
         // Credentials Rampart invented to be refused are safe to show.
-        let invented = value.contains(INVENTED_CREDENTIAL_PREFIX);
+        let invented = value.contains(INVENTED_CREDENTIAL_PREFIX) || self.carries_forged(value);
         if is_sensitive_header(name) && replaced == value && !invented {
             format!("<{name}>")
         } else {
@@ -256,6 +274,30 @@ mod tests {
             "evil.test"
         );
         assert_eq!(r.placeholder_header("X-Api-Key", "k"), "<X-Api-Key>");
+    }
+
+    #[test]
+    fn forged_credentials_are_shown_as_sent_and_supplied_ones_never() {
+        let mut r = Redactor::default();
+        r.add_secret(
+            "session=genuine-session-value; theme=dark",
+            "<alice Cookie>",
+        );
+        r.add_forged("forged.token.value");
+        let header = "session=forged.token.value; other=genuine-session-value";
+        assert_eq!(
+            r.placeholder_header("Cookie", header),
+            "session=forged.token.value; other=<alice Cookie>"
+        );
+        assert_eq!(
+            r.redact_header("Cookie", header),
+            "session=forged.token.value; other=[redacted]"
+        );
+        assert_eq!(r.redact_header("Cookie", "session=another"), REDACTED);
+        assert_eq!(
+            r.placeholder_header("Authorization", "Bearer x"),
+            "<Authorization>"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod cache_profile;
 pub mod identities;
 pub mod signed_links;
+pub mod tokens;
 pub mod volatility;
 pub mod watch;
 
@@ -20,6 +21,7 @@ use serde_json::Value;
 pub use cache_profile::CacheProfile;
 pub use identities::IdentityFacts;
 pub use signed_links::SignedLink;
+pub use tokens::{CrackSettings, TokenFacts};
 pub use volatility::{Varies, Volatility};
 
 use crate::discover::Endpoint;
@@ -48,6 +50,13 @@ impl Needs {
     pub const CACHE_PROFILE: Needs = Needs(1 << 2);
     /// The TLS handshake probe of an https target (dozens of handshakes).
     pub const TLS: Needs = Needs(1 << 3);
+    /// The signed tokens in play and the keys the API publishes
+    /// ([`TokenFacts`]; read from the baselines, plus a few requests for a
+    /// JWKS when a token is signed with a public key).
+    pub const TOKENS: Needs = Needs(1 << 4);
+    /// The tokens' HMAC secrets, recovered offline (CPU-bound: seconds to
+    /// tens of seconds; no request). Implies [`Needs::TOKENS`].
+    pub const TOKEN_SECRETS: Needs = Needs(1 << 4 | 1 << 5);
 
     /// What either needs.
     pub const fn and(self, other: Needs) -> Needs {
@@ -70,6 +79,8 @@ pub struct TargetFacts {
     pub signed_links: Vec<SignedLink>,
     /// The TLS handshake probe of an https target (or why it failed).
     pub tls: Option<Result<TlsReport, String>>,
+    /// Signed tokens, published keys and recovered secrets.
+    pub tokens: TokenFacts,
     /// Which endpoints answer identical requests differently, and where.
     pub volatility: Volatility,
 }
@@ -118,12 +129,20 @@ pub(crate) fn visit_leaves<'v>(
     walk(value, None, 0, max_depth, visit);
 }
 
+/// How facts are learned: what the offline secret recovery may try, and
+/// where its progress notes go.
+pub struct Learning<'a> {
+    pub crack: &'a CrackSettings,
+    pub notes: &'a (dyn Fn(&str) + Sync),
+}
+
 /// Learns, once, what the checks `needs` about the target.
 pub async fn learn(
     engine: &Engine,
     needs: Needs,
     endpoints: &[Endpoint],
     baselines: &Baselines,
+    learning: &Learning<'_>,
 ) -> TargetFacts {
     let exchanges = || baselines.values().flatten();
     let mut facts = TargetFacts::default();
@@ -138,6 +157,29 @@ pub async fn learn(
     }
     if needs.includes(Needs::CACHE_PROFILE) {
         facts.cache = CacheProfile::learn(engine, endpoints, baselines).await;
+    }
+    if needs.includes(Needs::TOKENS) {
+        let found = tokens::harvest(engine, baselines);
+        let (points, answers) = tokens::probe_points(endpoints, baselines);
+        facts.tokens = TokenFacts {
+            keys: tokens::published_keys(engine, endpoints, baselines, &found).await,
+            tokens: found,
+            probe_points: points,
+            answers,
+            logout_paths: endpoints
+                .iter()
+                .filter(|e| tokens::is_logout_path(&e.path) && !e.path.contains('{'))
+                .map(|e| e.path.clone())
+                .collect(),
+            ..TokenFacts::default()
+        };
+    }
+    if needs.includes(Needs::TOKEN_SECRETS) {
+        let (recovered, summary) =
+            tokens::recover_secrets(engine, &facts.tokens.tokens, learning.crack, learning.notes)
+                .await;
+        facts.tokens.recovered = recovered;
+        facts.tokens.crack = summary;
     }
     facts
 }
@@ -168,6 +210,8 @@ mod tests {
         let both = Needs::CACHE_PROFILE.and(Needs::TLS);
         assert!(both.includes(Needs::CACHE_PROFILE) && both.includes(Needs::TLS));
         assert!(!both.includes(Needs::IDENTITIES) && !both.includes(Needs::SIGNED_LINKS));
+        assert!(Needs::TOKEN_SECRETS.includes(Needs::TOKENS));
+        assert!(!Needs::TOKENS.includes(Needs::TOKEN_SECRETS));
         assert!(both.includes(Needs::NOTHING));
         assert_eq!(Needs::NOTHING.and(Needs::NOTHING), Needs::NOTHING);
         assert_eq!(Needs::IDENTITIES.and(Needs::IDENTITIES), Needs::IDENTITIES);
