@@ -120,6 +120,16 @@ fn vulnerable_twin(target: &Target) {
     for step in &enumeration.evidence {
         assert_eq!(step.response.status, 401, "{}", step.step);
     }
+    // An order ana places is read, changed and cancelled by ben; every
+    // one Rampart placed is gone again.
+    for method in ["GET", "PATCH", "DELETE"] {
+        let names = who(&run, "authz.created-objects", method, "/orders/{order_number}");
+        assert!(
+            names.contains(&"ana".to_string()) && names.contains(&"ben".to_string()),
+            "{method}: {names:?}"
+        );
+    }
+    assert_eq!(state(target)["orders"], before["orders"], "orders left behind");
     assert_identities_untouched(target, &before, &run);
 }
 
@@ -131,6 +141,7 @@ fn fixed_twin(target: &Target) {
         "fixed twin reported:\n{}",
         run.summary()
     );
+    assert_eq!(state(target)["orders"], before["orders"], "orders left behind");
     assert_identities_untouched(target, &before, &run);
 }
 

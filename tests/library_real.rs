@@ -120,6 +120,26 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
         [200, 200],
         "refusals answered as 200 are compared"
     );
+    // A book alice creates is read, edited and withdrawn by bob; every
+    // one Rampart created is gone again.
+    for method in ["GET", "PATCH", "DELETE"] {
+        let names = who(&run, "authz.created-objects", method, "/api/books/{title}");
+        assert!(
+            names.contains(&"alice".to_string()) && names.contains(&"bob".to_string()),
+            "{method}: {names:?}"
+        );
+    }
+    assert_eq!(state(&target)["books"], before["books"], "books left behind");
+    let books: Vec<_> = run
+        .report
+        .changes
+        .iter()
+        .filter(|c| c.request.contains("/api/books"))
+        .collect();
+    assert!(
+        !books.is_empty() && books.iter().all(|c| c.restored),
+        "{books:#?}"
+    );
     // The role was put back and nothing else of the identities changed.
     assert_identities_untouched(&target, &before, &run);
 }

@@ -83,6 +83,9 @@ pub struct TargetFacts {
     pub tokens: TokenFacts,
     /// Which endpoints answer identical requests differently, and where.
     pub volatility: Volatility,
+    /// Every endpoint the scan knows: a check probing one operation finds
+    /// the others on the same objects (create, then read, update, delete).
+    pub endpoints: Vec<Endpoint>,
 }
 
 impl TargetFacts {
@@ -145,7 +148,10 @@ pub async fn learn(
     learning: &Learning<'_>,
 ) -> TargetFacts {
     let exchanges = || baselines.values().flatten();
-    let mut facts = TargetFacts::default();
+    let mut facts = TargetFacts {
+        endpoints: endpoints.to_vec(),
+        ..TargetFacts::default()
+    };
     if needs.includes(Needs::IDENTITIES) {
         facts.identities = IdentityFacts::learn(endpoints, exchanges());
     }

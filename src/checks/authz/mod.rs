@@ -8,6 +8,7 @@
 //! another.
 
 pub mod bola;
+pub mod created_objects;
 pub mod excessive_exposure;
 pub mod function_level;
 pub mod guessable_ids;
@@ -33,6 +34,7 @@ pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
         &bola::META,
+        &created_objects::META,
         &subject_from_url::META,
         &missing_auth::META,
         &guessable_ids::META,

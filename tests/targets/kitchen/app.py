@@ -16,7 +16,8 @@ Rampart's own suites are:
 
 Twins (env ``TWIN``):
 
-* ``vulnerable`` - any logged-in caller reads any order; the chef's sales
+* ``vulnerable`` - any logged-in caller reads, changes and cancels any
+  order; the chef's sales
   report and the kitchen queue check the token, not the role or the
   scope; ``PUT /users/me`` copies every field it is sent (the update model
   allows extra fields); the token endpoint says "unknown user" or "wrong
@@ -247,10 +248,47 @@ def my_orders(user: Annotated[User, Security(current_user, scopes=["orders"])], 
 
 @app.get("/orders/{order_number}", response_model=OrderOut)
 def read_order(order_number: str, user: Annotated[User, Security(current_user, scopes=["orders"])], db: DB):
+    order = order_for(order_number, user, db)
+    return OrderOut(order_number=order.order_number, dish=order.dish, notes=order.notes)
+
+
+class OrderIn(BaseModel):
+    dish: str
+    notes: str = ""
+
+
+class OrderChange(BaseModel):
+    notes: str
+
+
+def order_for(order_number: str, user: User, db: Session) -> Order:
     order = db.get(Order, order_number)
     if order is None or not (VULNERABLE or order.owner == user.username or user.role != Role.customer):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Order not found")
+    return order
+
+
+@app.post("/orders", response_model=OrderOut, status_code=201)
+def place_order(new: OrderIn, user: Annotated[User, Security(current_user, scopes=["orders"])], db: DB):
+    order = Order(order_number="ORD-" + secrets.token_hex(4), owner=user.username, dish=new.dish, notes=new.notes)
+    db.add(order)
+    db.commit()
     return OrderOut(order_number=order.order_number, dish=order.dish, notes=order.notes)
+
+
+@app.patch("/orders/{order_number}", response_model=OrderOut)
+def change_order(order_number: str, change: OrderChange,
+                 user: Annotated[User, Security(current_user, scopes=["orders"])], db: DB):
+    order = order_for(order_number, user, db)
+    order.notes = change.notes
+    db.commit()
+    return OrderOut(order_number=order.order_number, dish=order.dish, notes=order.notes)
+
+
+@app.delete("/orders/{order_number}", status_code=204)
+def cancel_order(order_number: str, user: Annotated[User, Security(current_user, scopes=["orders"])], db: DB):
+    db.delete(order_for(order_number, user, db))
+    db.commit()
 
 
 @app.get("/menu")

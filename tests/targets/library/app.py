@@ -18,8 +18,8 @@ Rampart's own suites are:
 
 Twins (env ``TWIN``):
 
-* ``vulnerable`` - any logged-in caller reads any book (private notes
-  included) and any user's full profile; ``GET /api/admin/users`` answers
+* ``vulnerable`` - any logged-in caller reads, edits and withdraws any
+  book (private notes included) and any user's full profile; ``GET /api/admin/users`` answers
   every logged-in caller; ``PATCH /api/me`` and sign-up copy every field
   they are sent (``role`` included); the login says "no such user" or
   "wrong password"; anyone may change anyone's password.
@@ -296,6 +296,24 @@ def get_book(title):
     return success(book.view())
 
 
+@app.patch("/api/books/<path:title>")
+def update_book(title):
+    refused = login_required()
+    if refused:
+        return refused
+    book = g.db.get(Book, title)
+    if book is None or not (VULNERABLE or book.owner == g.user.username):
+        return fail("no such book")
+    data = body()
+    with WRITE_LOCK:
+        if "notes" in data:
+            book.notes = str(data["notes"])
+        if "pages" in data:
+            book.pages = int(data["pages"] or 0)
+        g.db.commit()
+    return success(book.view())
+
+
 @app.delete("/api/books/<path:title>")
 def delete_book(title):
     refused = login_required()
@@ -419,6 +437,10 @@ OPENAPI = {
                                 "responses": answer(BOOK, "201")}},
         "/api/books/{title}": {"parameters": TITLE,
                                "get": {"summary": "A book", "responses": answer(BOOK)},
+                               "patch": {"summary": "Edit a book's notes",
+                                         "requestBody": json_body({"notes": {"type": "string"},
+                                                                   "pages": {"type": "integer"}}),
+                                         "responses": answer(BOOK)},
                                "delete": {"summary": "Withdraw a book (its owner or a librarian)",
                                           "responses": answer(schema({"deleted": {"type": "string"}}))}},
         "/api/users/{username}": {"parameters": USERNAME,
