@@ -123,13 +123,22 @@ fn vulnerable_twin(target: &Target) {
     // An order ana places is read, changed and cancelled by ben; every
     // one Rampart placed is gone again.
     for method in ["GET", "PATCH", "DELETE"] {
-        let names = who(&run, "authz.created-objects", method, "/orders/{order_number}");
+        let names = who(
+            &run,
+            "authz.created-objects",
+            method,
+            "/orders/{order_number}",
+        );
         assert!(
             names.contains(&"ana".to_string()) && names.contains(&"ben".to_string()),
             "{method}: {names:?}"
         );
     }
-    assert_eq!(state(target)["orders"], before["orders"], "orders left behind");
+    assert_eq!(
+        state(target)["orders"],
+        before["orders"],
+        "orders left behind"
+    );
     assert_identities_untouched(target, &before, &run);
 }
 
@@ -141,7 +150,11 @@ fn fixed_twin(target: &Target) {
         "fixed twin reported:\n{}",
         run.summary()
     );
-    assert_eq!(state(target)["orders"], before["orders"], "orders left behind");
+    assert_eq!(
+        state(target)["orders"],
+        before["orders"],
+        "orders left behind"
+    );
     assert_identities_untouched(target, &before, &run);
 }
 

@@ -129,7 +129,11 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
             "{method}: {names:?}"
         );
     }
-    assert_eq!(state(&target)["books"], before["books"], "books left behind");
+    assert_eq!(
+        state(&target)["books"],
+        before["books"],
+        "books left behind"
+    );
     let books: Vec<_> = run
         .report
         .changes
