@@ -50,13 +50,29 @@ fn state(target: &Target) -> Value {
     serde_json::from_str(&resp.body).expect("state JSON")
 }
 
+/// The seeded users (the identities and their neighbours), leaving out
+/// the throwaway accounts Rampart registers.
+fn seeded(state: &Value) -> Vec<Value> {
+    state["users"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|u| {
+            !u["username"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("rampart"))
+        })
+        .cloned()
+        .collect()
+}
+
 /// The identities' profiles and credentials are as they were, and each
 /// still works.
 fn assert_identities_untouched(target: &Target, before: &Value, run: &ScanRun) {
     let after = state(target);
     assert_eq!(
-        after["users"],
-        before["users"],
+        seeded(&after),
+        seeded(before),
         "the scan changed a user's profile or credentials\n{}",
         run.summary()
     );
@@ -112,6 +128,18 @@ fn vulnerable_twin(target: &Target) {
         .find("authz.mass-assignment", "PUT", "/users/me")
         .unwrap_or_else(|| panic!("no mass assignment:\n{}", run.summary()));
     assert!(mass.title.contains("role = \"Chef\""), "{}", mass.title);
+    let signup = run
+        .find("authz.mass-assignment", "POST", "/users")
+        .unwrap_or_else(|| panic!("no sign-up mass assignment:\n{}", run.summary()));
+    assert!(signup.title.contains("role = \"Chef\""), "{}", signup.title);
+    let takeover = run
+        .find("authz.account-writes", "PUT", "/users/{username}/password")
+        .unwrap_or_else(|| panic!("no account write:\n{}", run.summary()));
+    assert!(
+        takeover.description.contains("rampartvictim"),
+        "{}",
+        takeover.description
+    );
     // The token endpoint reads forms only: the enumeration was judged on
     // form logins, never on FastAPI's 422 for a JSON body.
     let enumeration = run

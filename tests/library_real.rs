@@ -31,13 +31,29 @@ fn state(target: &Target) -> Value {
     serde_json::from_str(&resp.body).expect("state JSON")
 }
 
+/// The seeded users (the identities and their neighbours), leaving out
+/// the throwaway accounts Rampart registers.
+fn seeded(state: &Value) -> Vec<Value> {
+    state["users"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|u| {
+            !u["username"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("rampart"))
+        })
+        .cloned()
+        .collect()
+}
+
 /// The identities' credentials and profiles are as they were, and each
 /// still logs in with its token.
 fn assert_identities_untouched(target: &Target, before: &Value, run: &ScanRun) {
     let after = state(target);
     assert_eq!(
-        after["users"],
-        before["users"],
+        seeded(&after),
+        seeded(before),
         "the scan changed a user's profile or credentials\n{}",
         run.summary()
     );
@@ -143,6 +159,29 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
     assert!(
         !books.is_empty() && books.iter().all(|c| c.restored),
         "{books:#?}"
+    );
+    // Sign-up takes the role; a password change addressed to another user
+    // is proven on two throwaway accounts, never on the identities.
+    let signup = run
+        .find("authz.mass-assignment", "POST", "/api/signup")
+        .unwrap_or_else(|| panic!("no sign-up mass assignment:\n{}", run.summary()));
+    assert!(
+        signup.title.contains("role = \"librarian\""),
+        "{}",
+        signup.title
+    );
+    let takeover = run
+        .find(
+            "authz.account-writes",
+            "PUT",
+            "/api/users/{username}/password",
+        )
+        .unwrap_or_else(|| panic!("no account write:\n{}", run.summary()));
+    assert!(
+        takeover.description.contains("rampartvictim")
+            && takeover.description.contains("rampartattacker"),
+        "{}",
+        takeover.description
     );
     // The role was put back and nothing else of the identities changed.
     assert_identities_untouched(&target, &before, &run);

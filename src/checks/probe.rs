@@ -383,13 +383,49 @@ pub(crate) async fn send_body(
     who: Caller,
     body: &Value,
 ) -> Result<Arc<Exchange>, EngineError> {
+    send_trying(ctx, endpoint, method, url, who, &[], body).await
+}
+
+/// [`send_body`] without any identity's credentials, with `headers`
+/// instead (an account Rampart registered itself).
+pub(crate) async fn send_body_with(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    method: &str,
+    url: &Url,
+    headers: &[(String, String)],
+    body: &Value,
+) -> Result<Arc<Exchange>, EngineError> {
+    send_trying(ctx, endpoint, method, url, Caller::Anonymous, headers, body).await
+}
+
+/// Each encoding in turn until one is not refused (see [`send_body`]).
+async fn send_trying(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    method: &str,
+    url: &Url,
+    who: Caller,
+    headers: &[(String, String)],
+    body: &Value,
+) -> Result<Arc<Exchange>, EngineError> {
     let first = Encoding::of(endpoint.body_content_type.as_deref());
     let mut refused = None;
     for encoding in Encoding::in_order(first) {
         if encoding != Encoding::Json && !body.is_object() {
             continue;
         }
-        let answer = send_encoded(ctx, endpoint, method, url, who.clone(), body, encoding).await?;
+        let answer = send_raw(
+            ctx,
+            endpoint,
+            method,
+            url,
+            who.clone(),
+            headers,
+            body,
+            encoding,
+        )
+        .await?;
         if !refuses_encoding(&answer) {
             return Ok(answer);
         }
@@ -397,16 +433,18 @@ pub(crate) async fn send_body(
     }
     match refused {
         Some(answer) => Ok(answer),
-        None => send_encoded(ctx, endpoint, method, url, who, body, first).await,
+        None => send_raw(ctx, endpoint, method, url, who, headers, body, first).await,
     }
 }
 
-async fn send_encoded(
+#[allow(clippy::too_many_arguments)]
+async fn send_raw(
     ctx: &ProbeContext<'_>,
     endpoint: &Endpoint,
     method: &str,
     url: &Url,
     who: Caller,
+    headers: &[(String, String)],
     body: &Value,
     encoding: Encoding,
 ) -> Result<Arc<Exchange>, EngineError> {
@@ -416,6 +454,7 @@ async fn send_encoded(
         .as_caller(who)
         .template(Some(endpoint.path.clone()))
         .header("Content-Type", &content_type);
+    probe.headers.extend(headers.iter().cloned());
     probe.method = method.to_string();
     probe.body = Some(bytes.into());
     ctx.engine.send(probe).await

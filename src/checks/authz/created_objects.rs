@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 use url::Url;
 
+use super::throwaway::is_sign_up;
 use super::{by_privilege, caller, login_fields, privilege, url_as};
 use crate::checks::probe::{
     is_error_body, refuses_encoding, sample_body_with, send_body, success_json,
@@ -41,9 +42,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 2,
     needs: Needs::IDENTITIES,
 };
-
-/// Path words of a sign-up: an account is not an object to cross.
-const SIGN_UP: &[&str] = &["signup", "sign-up", "register", "registration", "join"];
 
 /// The operations on one object of the collection `collection`:
 /// `{collection}/{param}` with the method, and the parameter's name.
@@ -186,8 +184,8 @@ impl Check for CreatedObjects {
         if endpoint.method != "POST" {
             return Err(Skip::NotApplicable("not a create (POST)"));
         }
-        let path = endpoint.path.to_ascii_lowercase();
-        if login_fields(endpoint).is_some() || SIGN_UP.iter().any(|w| path.contains(w)) {
+        // An account is not an object to cross.
+        if login_fields(endpoint).is_some() || is_sign_up(endpoint) {
             return Err(Skip::NotApplicable("a login or a sign-up"));
         }
         if let Some(word) = credential_in_path(endpoint) {

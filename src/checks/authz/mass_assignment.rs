@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use url::Url;
 
+use super::throwaway::{flows, is_sign_up, log_in, register};
 use super::{caller, identity_names, most_privileged, url_as};
 use crate::checks::probe::{is_error_body, send_body, success_json};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
@@ -190,8 +191,13 @@ fn field<'a>(exchange: &'a crate::engine::Exchange, name: &str) -> Option<&'a Va
 #[async_trait]
 impl Check for MassAssignment {
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        if is_sign_up(endpoint) {
+            return sign_up(ctx, endpoint).await;
+        }
         if !matches!(endpoint.method.as_str(), "PATCH" | "PUT") {
-            return Err(Skip::NotApplicable("not an update (PATCH or PUT)"));
+            return Err(Skip::NotApplicable(
+                "not an update (PATCH or PUT) or a sign-up",
+            ));
         }
         // An endpoint that exists to change a credential is never probed
         // on the user's identities.
@@ -284,6 +290,67 @@ impl Check for MassAssignment {
             .evidence("Update carrying privileged fields", &update, None)
             .evidence("The record after: the fields stuck", &after, None)])
     }
+}
+
+/// A sign-up that takes privileged fields: a throwaway account registered
+/// with them (never one of the user's identities), logged in, and its own
+/// profile read back.
+async fn sign_up(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+    let tried = candidates(endpoint, &Map::new());
+    if tried.is_empty() {
+        return Err(Skip::Missing("no privileged property to try"));
+    }
+    let extra: Map<String, Value> = tried.iter().cloned().collect();
+    let Some(account) = register(ctx, endpoint, "elevated", &extra).await? else {
+        return Ok(Vec::new());
+    };
+    let profile_path = ctx.facts.identities.self_endpoint.clone();
+    let (Some((_, login)), Some(path)) = (flows(ctx), profile_path) else {
+        return Err(Skip::Missing(
+            "no login and profile to read the new account back",
+        ));
+    };
+    let (_, Some(credential)) = log_in(ctx, login, &account.username, &account.password).await?
+    else {
+        return Err(Skip::Missing(
+            "the new account's login gives no credential Rampart can use",
+        ));
+    };
+    let Ok(url) = ctx.engine.url_for(&format!("{}{path}", ctx.base_path)) else {
+        return Err(Skip::NoSampleValue);
+    };
+    let mut read = crate::engine::Probe::get(ctx.fresh(&url)).as_caller(Caller::Anonymous);
+    read.headers = credential;
+    let profile = ctx.engine.send(read).await?;
+    let stuck: Vec<String> = tried
+        .iter()
+        .filter(|(name, value)| field(&profile, name) == Some(value))
+        .map(|(name, value)| match value {
+            Value::String(text) => format!("{name} = \"{text}\""),
+            _ => name.clone(),
+        })
+        .collect();
+    if stuck.is_empty() || !success_json(&profile) {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = tried
+        .iter()
+        .filter(|(name, value)| field(&profile, name) == Some(value))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let who = &account.username;
+    Ok(vec![FindingDraft::at_exchange(&account.signed_up, Severity::High, Confidence::Confirmed)
+        .title(format!("Mass assignment on sign-up: a new account sets {}", stuck.join(", ")))
+        .description(format!(
+            "Rampart registered the throwaway account {who} with {} in the sign-up body, logged in as it and read its \
+             own profile: the values stuck. Anyone can register with the privileges they choose. The account is \
+             Rampart's own (see the report's changes); none of the user's identities was touched.",
+            stuck.join(", ")
+        ))
+        .parameter(names.join(","))
+        .key("sign-up")
+        .evidence(format!("Sign-up of {who} with privileged fields"), &account.signed_up, None)
+        .evidence(format!("{who}'s own profile: the fields stuck"), &profile, None)])
 }
 
 /// The update Rampart sends: the privileged fields, and — so that a PUT

@@ -7,6 +7,7 @@
 //! leak is proven when one identity's request returns values that identify
 //! another.
 
+pub mod account_writes;
 pub mod bola;
 pub mod created_objects;
 pub mod excessive_exposure;
@@ -16,6 +17,7 @@ pub mod login_rate_limit;
 pub mod mass_assignment;
 pub mod missing_auth;
 pub mod subject_from_url;
+pub(crate) mod throwaway;
 pub mod user_enumeration;
 
 use std::sync::Arc;
@@ -35,6 +37,7 @@ pub static FAMILY: Family = Family {
     checks: &[
         &bola::META,
         &created_objects::META,
+        &account_writes::META,
         &subject_from_url::META,
         &missing_auth::META,
         &guessable_ids::META,

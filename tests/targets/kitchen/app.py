@@ -20,8 +20,9 @@ Twins (env ``TWIN``):
   order; the chef's sales
   report and the kitchen queue check the token, not the role or the
   scope; ``PUT /users/me`` copies every field it is sent (the update model
-  allows extra fields); the token endpoint says "unknown user" or "wrong
-  password".
+  allows extra fields) and the sign-up (``POST /users``) takes a ``role``;
+  anyone may set anyone's password (``PUT /users/{username}/password``);
+  the token endpoint says "unknown user" or "wrong password".
 * ``fixed`` - orders are their owner's (staff may read all), the report
   and the queue check the role (``Security`` scopes and a dependency),
   ``PUT /users/me`` takes its declared fields only, one login failure
@@ -250,6 +251,45 @@ def my_orders(user: Annotated[User, Security(current_user, scopes=["orders"])], 
 def read_order(order_number: str, user: Annotated[User, Security(current_user, scopes=["orders"])], db: DB):
     order = order_for(order_number, user, db)
     return OrderOut(order_number=order.order_number, dish=order.dish, notes=order.notes)
+
+
+class UserCreate(BaseModel):
+    username: str
+    password: str
+    email: str = ""
+    full_name: str = ""
+    if VULNERABLE:
+        # One model for the admin console and the public sign-up.
+        role: Role = Role.customer
+
+
+class PasswordChange(BaseModel):
+    password: str
+
+
+@app.post("/users", response_model=UserOut, status_code=201)
+def sign_up(new: UserCreate, db: DB):
+    if db.get(User, new.username) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "Username taken")
+    user = User(username=new.username, full_name=new.full_name, email=new.email,
+                role=getattr(new, "role", Role.customer), token="kt_" + secrets.token_hex(8),
+                password_hash=hash_password(new.password, new.username))
+    db.add(user)
+    db.commit()
+    return user_out(user)
+
+
+@app.put("/users/{username}/password")
+def change_password(username: str, change: PasswordChange,
+                    user: Annotated[User, Security(current_user, scopes=["orders"])], db: DB):
+    target = db.get(User, username)
+    if target is None or not (VULNERABLE or target.username == user.username):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
+    if len(change.password) < 8:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "Password too short")
+    target.password_hash = hash_password(change.password, target.username)
+    db.commit()
+    return {"username": username}
 
 
 class OrderIn(BaseModel):
