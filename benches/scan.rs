@@ -68,6 +68,7 @@ fn main() {
             options.engine.rate_per_second = None;
             // As `rampart demo`: the offline secret search has its own bench.
             options.crack.digits = Some(4);
+            options.engine.pacing = rampart::engine::PaceMode::Steady;
             let start = Instant::now();
             let report = scan::run(options).await.expect("lab scan");
             durations.push(start.elapsed());

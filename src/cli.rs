@@ -152,9 +152,13 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args)]
 pub struct BoundArgs {
-    /// Maximum requests per second (0 = unlimited).
-    #[arg(long, default_value_t = 50.0, value_name = "REQ_PER_S")]
-    pub rate: f64,
+    /// Ceiling on requests per second. Below it the pace adapts: a polite
+    /// start, faster while the target answers quickly and cleanly, slower
+    /// (with pauses) when it throttles, slows down or fails. Without it there
+    /// is no ceiling; 0 = unlimited and not adaptive (throttling is still
+    /// honoured).
+    #[arg(long, value_name = "REQ_PER_S")]
+    pub rate: Option<f64>,
 
     /// Maximum requests in flight.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -171,6 +175,11 @@ pub struct BoundArgs {
     /// Largest response body read, in KiB (the rest is discarded unread).
     #[arg(long, default_value_t = 1024, value_name = "KIB")]
     pub max_body_kib: usize,
+
+    /// Stop sending after this many seconds and report what was found (the
+    /// report says the scan is incomplete). Ctrl-C does the same.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_duration: Option<f64>,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,8 @@ pub mod discover;
 pub mod engine;
 pub mod facts;
 pub mod finding;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod knowledge;
 pub mod lab;

@@ -172,12 +172,27 @@ impl Redactor {
 }
 
 /// Replaces every detected secret, personal datum and password inside
-/// `range` of `text` by its masked form.
-fn mask_range(
+/// `range` of `text` by its masked form (detection runs on the whole text
+/// and its JSON, so a value is masked even when `range` cuts off what
+/// identifies it).
+pub(crate) fn mask_range(
     text: &str,
     json: Option<&serde_json::Value>,
     range: std::ops::Range<usize>,
 ) -> String {
+    let spans = mask_spans(text, json, range.clone());
+    apply_masks(text, range, &spans)
+}
+
+/// What to mask inside `range` of `text`: `(start, end, masked form)`,
+/// sorted and not overlapping, each inside `range` (a match cut by the
+/// range's edge is masked whole). Detection runs on the whole text and its
+/// JSON.
+pub(crate) fn mask_spans(
+    text: &str,
+    json: Option<&serde_json::Value>,
+    range: std::ops::Range<usize>,
+) -> Vec<(usize, usize, String)> {
     fn spans<K: std::fmt::Debug>(found: Vec<detect::Detection<K>>) -> Vec<(usize, usize, String)> {
         found
             .into_iter()
@@ -195,7 +210,7 @@ fn mask_range(
     replacements.extend(spans(detect::find_pii(text, json)));
     replacements.extend(spans(detect::find_password_hashes(text, json)));
     replacements.sort_by_key(|r| (r.0, std::cmp::Reverse(r.1)));
-    let mut out = String::with_capacity(range.len());
+    let mut kept = Vec::new();
     let mut cursor = range.start;
     for (start, end, masked) in replacements {
         if end <= cursor || start >= range.end {
@@ -203,9 +218,27 @@ fn mask_range(
         }
         // A match cut by the excerpt's edge is masked whole.
         let start = start.max(cursor);
-        out.push_str(text.get(cursor..start).unwrap_or(""));
-        out.push_str(&masked);
         cursor = end.min(range.end);
+        kept.push((start, cursor, masked));
+    }
+    kept
+}
+
+/// `range` of `text` with `spans` (from [`mask_spans`]) masked.
+pub(crate) fn apply_masks(
+    text: &str,
+    range: std::ops::Range<usize>,
+    spans: &[(usize, usize, String)],
+) -> String {
+    let mut out = String::with_capacity(range.len());
+    let mut cursor = range.start;
+    for (start, end, masked) in spans {
+        if *start < cursor || *end > range.end {
+            continue;
+        }
+        out.push_str(text.get(cursor..*start).unwrap_or(""));
+        out.push_str(masked);
+        cursor = *end;
     }
     out.push_str(text.get(cursor..range.end).unwrap_or(""));
     out

@@ -313,15 +313,27 @@ fn collect_ids(
     }
 }
 
-impl IdentityFacts {
-    /// Learns from baselines of endpoints whose answer can only be the
-    /// caller's own: no path parameters and no required query (so no spec
-    /// example chose whose data came back).
-    pub fn learn<'a>(
-        endpoints: &[Endpoint],
-        baselines: impl Iterator<Item = &'a Arc<Exchange>>,
-    ) -> Self {
-        let own_data: BTreeSet<&str> = endpoints
+/// Learns [`IdentityFacts`] one baseline at a time, so each is read while
+/// the whole exchange is in hand.
+#[derive(Debug)]
+pub struct IdentityLearner {
+    /// Endpoints whose answer can only be the caller's own: no path
+    /// parameters and no required query (so no spec example chose whose
+    /// data came back).
+    own_data: BTreeSet<String>,
+    /// Values the spec lists as allowed ones (a role, a status): kinds,
+    /// not objects.
+    listed_values: BTreeSet<String>,
+    /// Scopes per scoped operation, for the common ones.
+    scopes: Vec<Vec<String>>,
+    /// What an anonymous caller sees is nobody's.
+    public: BTreeSet<String>,
+    facts: IdentityFacts,
+}
+
+impl IdentityLearner {
+    pub fn new(endpoints: &[Endpoint]) -> Self {
+        let own_data = endpoints
             .iter()
             .filter(|e| {
                 e.is_read_only()
@@ -331,74 +343,101 @@ impl IdentityFacts {
                                 && (p.required || is_id_param(&p.name))
                     })
             })
-            .map(|e| e.path.as_str())
+            .map(|e| e.path.clone())
             .collect();
-        let mut facts = IdentityFacts::default();
-        // What an anonymous caller sees is nobody's.
-        let mut public: BTreeSet<String> = BTreeSet::new();
-        for exchange in baselines {
-            let Some(json) = exchange.body_json() else {
-                continue;
+        let listed_values = endpoints
+            .iter()
+            .flat_map(|e| e.request_fields.iter().chain(&e.response_fields))
+            .flat_map(|f| f.enum_values.iter().filter_map(scalar))
+            .collect();
+        let scopes = endpoints
+            .iter()
+            .filter(|e| !e.scopes.is_empty())
+            .map(|e| e.scopes.clone())
+            .collect();
+        IdentityLearner {
+            own_data,
+            listed_values,
+            scopes,
+            public: BTreeSet::new(),
+            facts: IdentityFacts::default(),
+        }
+    }
+
+    /// Reads one baseline.
+    pub fn see(&mut self, exchange: &Exchange) {
+        let facts = &mut self.facts;
+        let Some(json) = exchange.body_json() else {
+            return;
+        };
+        if !(200..300).contains(&exchange.response.status) || is_error_body(json) {
+            return;
+        }
+        let Some(identity) = exchange.request.identity.as_ref() else {
+            let mut seen = Vec::new();
+            harvest(json, exchange.endpoint_path(), None, &mut seen, 0);
+            self.public.extend(seen.into_iter().map(|s| s.value));
+            return;
+        };
+        if crate::checks::probe::success_json(exchange) {
+            *facts.reach.entry(identity.clone()).or_default() += 1;
+        }
+        if !self.own_data.contains(exchange.endpoint_path()) {
+            return;
+        }
+        let seen = facts.seen.entry(identity.clone()).or_default();
+        harvest(json, exchange.endpoint_path(), None, seen, 0);
+        if is_self_endpoint(exchange.endpoint_path()) {
+            facts
+                .self_endpoint
+                .get_or_insert_with(|| exchange.endpoint_path().to_string());
+            let object = match json {
+                Value::Object(map) => map
+                    .get("user")
+                    .or_else(|| map.get("data"))
+                    .filter(|v| v.is_object())
+                    .unwrap_or(json),
+                _ => json,
             };
-            if !(200..300).contains(&exchange.response.status) || is_error_body(json) {
-                continue;
-            }
-            let Some(identity) = exchange.request.identity.as_ref() else {
-                let mut seen = Vec::new();
-                harvest(json, exchange.endpoint_path(), None, &mut seen, 0);
-                public.extend(seen.into_iter().map(|s| s.value));
-                continue;
-            };
-            if crate::checks::probe::success_json(exchange) {
-                *facts.reach.entry(identity.clone()).or_default() += 1;
-            }
-            if !own_data.contains(exchange.endpoint_path()) {
-                continue;
-            }
-            let seen = facts.seen.entry(identity.clone()).or_default();
-            harvest(json, exchange.endpoint_path(), None, seen, 0);
-            if is_self_endpoint(exchange.endpoint_path()) {
-                facts
-                    .self_endpoint
-                    .get_or_insert_with(|| exchange.endpoint_path().to_string());
-                let object = match json {
-                    Value::Object(map) => map
-                        .get("user")
-                        .or_else(|| map.get("data"))
-                        .filter(|v| v.is_object())
-                        .unwrap_or(json),
-                    _ => json,
-                };
-                if let Value::Object(map) = object {
-                    if let Some(role) = role_of(map) {
-                        facts.roles.entry(identity.clone()).or_insert(role);
+            if let Value::Object(map) = object {
+                if let Some(role) = role_of(map) {
+                    facts.roles.entry(identity.clone()).or_insert(role);
+                }
+                for (key, value) in map {
+                    let key = key.to_ascii_lowercase();
+                    let Some(text) = scalar(value) else { continue };
+                    if MARKER_KEYS.contains(&key.as_str()) && text.len() >= 3 {
+                        facts
+                            .markers
+                            .entry(identity.clone())
+                            .or_default()
+                            .insert(text.clone());
                     }
-                    for (key, value) in map {
-                        let key = key.to_ascii_lowercase();
-                        let Some(text) = scalar(value) else { continue };
-                        if MARKER_KEYS.contains(&key.as_str()) && text.len() >= 3 {
-                            facts
-                                .markers
-                                .entry(identity.clone())
-                                .or_default()
-                                .insert(text.clone());
-                        }
-                        if matches!(key.as_str(), "username" | "login")
-                            || key == "email" && !facts.login_names.contains_key(identity)
-                        {
-                            facts.login_names.insert(identity.clone(), text.clone());
-                        }
-                        if SUBJECT_KEYS.contains(&key.as_str())
-                            && !facts.subject.contains_key(identity)
-                        {
-                            facts.subject.insert(identity.clone(), text);
-                        }
+                    if matches!(key.as_str(), "username" | "login")
+                        || key == "email" && !facts.login_names.contains_key(identity)
+                    {
+                        facts.login_names.insert(identity.clone(), text.clone());
+                    }
+                    if SUBJECT_KEYS.contains(&key.as_str()) && !facts.subject.contains_key(identity)
+                    {
+                        facts.subject.insert(identity.clone(), text);
                     }
                 }
             }
-            let objects = facts.objects.entry(identity.clone()).or_default();
-            collect_ids(json, None, objects, 0);
         }
+        let objects = facts.objects.entry(identity.clone()).or_default();
+        collect_ids(json, None, objects, 0);
+    }
+
+    /// What the baselines taught.
+    pub fn finish(self) -> IdentityFacts {
+        let IdentityLearner {
+            listed_values,
+            scopes,
+            public,
+            mut facts,
+            ..
+        } = self;
         // An identifier seen for two identities is shared (a tenant id, a
         // public catalogue id): it proves nothing about ownership.
         let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -416,13 +455,6 @@ impl IdentityFacts {
             }
             objects.retain(|_, values| !values.is_empty());
         }
-        // Values the spec lists as allowed ones (a role, a status) are
-        // kinds, not objects.
-        let listed_values: BTreeSet<String> = endpoints
-            .iter()
-            .flat_map(|e| e.request_fields.iter().chain(&e.response_fields))
-            .flat_map(|f| f.enum_values.iter().filter_map(scalar))
-            .collect();
         // Whose a value is: on an endpoint that answers each caller with
         // their own data ("my orders"), a value one identity gets and another
         // identity, also answered, does not get is the first one's. A list
@@ -474,19 +506,33 @@ impl IdentityFacts {
         }
         // The scopes most operations need are every caller's; an operation
         // that needs another one is reserved to some.
-        let scoped: Vec<&Endpoint> = endpoints.iter().filter(|e| !e.scopes.is_empty()).collect();
         let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
-        for endpoint in &scoped {
-            for scope in &endpoint.scopes {
+        for needed in &scopes {
+            for scope in needed {
                 *uses.entry(scope).or_default() += 1;
             }
         }
         facts.common_scopes = uses
             .into_iter()
-            .filter(|(_, n)| *n * 2 > scoped.len())
+            .filter(|(_, n)| *n * 2 > scopes.len())
             .map(|(scope, _)| scope.to_string())
             .collect();
         facts
+    }
+}
+
+impl IdentityFacts {
+    /// Learns from baselines of endpoints whose answer can only be the
+    /// caller's own (see [`IdentityLearner`]).
+    pub fn learn<'a>(
+        endpoints: &[Endpoint],
+        baselines: impl Iterator<Item = &'a Arc<Exchange>>,
+    ) -> Self {
+        let mut learner = IdentityLearner::new(endpoints);
+        for exchange in baselines {
+            learner.see(exchange);
+        }
+        learner.finish()
     }
 
     /// Values identity `who` has seen that may fill `param` of `endpoint`,

@@ -788,15 +788,15 @@ mod tests {
         let mut baselines = Baselines::new();
         let body = format!(r#"{{"token":"{JWT}","user":{{"name":"alice"}}}}"#);
         let cookie = format!("session={SESSION}; HttpOnly; Path=/");
-        baselines.insert(
+        baselines.keep(
             "GET /api/me".into(),
-            vec![exchange(
+            exchange(
                 "http://127.0.0.1:9/api/me?rampart_cb=1",
                 Some("alice"),
                 200,
                 &[("Set-Cookie", &cookie)],
                 &body,
-            )],
+            ),
         );
         let tokens = harvest(&engine, &baselines);
         assert_eq!(tokens.len(), 2, "{tokens:?}");
@@ -820,45 +820,42 @@ mod tests {
         let orders = Endpoint::discovered("/api/orders", EndpointSource::Spec);
         let mut baselines = Baselines::new();
         let url = |p: &str| format!("http://h{p}?rampart_cb=9");
-        baselines.insert(
-            "GET /api/orders".into(),
-            vec![
-                exchange(
-                    &url("/api/orders"),
-                    Some("alice"),
-                    200,
-                    &[],
-                    r#"[{"id":1}]"#,
-                ),
-                exchange(&url("/api/orders"), None, 401, &[], r#"{"error":"no"}"#),
-            ],
-        );
-        baselines.insert(
-            "GET /api/products".into(),
-            vec![
-                exchange(
-                    &url("/api/products"),
-                    Some("alice"),
-                    200,
-                    &[],
-                    r#"[{"id":1}]"#,
-                ),
-                exchange(&url("/api/products"), None, 200, &[], r#"[{"id":1}]"#),
-            ],
-        );
-        baselines.insert(
-            "GET /api/me".into(),
-            vec![
-                exchange(
-                    &url("/api/me"),
-                    Some("alice"),
-                    200,
-                    &[],
-                    r#"{"name":"alice"}"#,
-                ),
-                exchange(&url("/api/me"), None, 401, &[], r#"{"error":"no"}"#),
-            ],
-        );
+        for exchange in [
+            exchange(
+                &url("/api/orders"),
+                Some("alice"),
+                200,
+                &[],
+                r#"[{"id":1}]"#,
+            ),
+            exchange(&url("/api/orders"), None, 401, &[], r#"{"error":"no"}"#),
+        ] {
+            baselines.keep("GET /api/orders".into(), exchange);
+        }
+        for exchange in [
+            exchange(
+                &url("/api/products"),
+                Some("alice"),
+                200,
+                &[],
+                r#"[{"id":1}]"#,
+            ),
+            exchange(&url("/api/products"), None, 200, &[], r#"[{"id":1}]"#),
+        ] {
+            baselines.keep("GET /api/products".into(), exchange);
+        }
+        for exchange in [
+            exchange(
+                &url("/api/me"),
+                Some("alice"),
+                200,
+                &[],
+                r#"{"name":"alice"}"#,
+            ),
+            exchange(&url("/api/me"), None, 401, &[], r#"{"error":"no"}"#),
+        ] {
+            baselines.keep("GET /api/me".into(), exchange);
+        }
         let (points, answers) = probe_points(&[orders, public, me], &baselines);
         let templates: Vec<&str> = points.iter().map(|p| p.template.as_str()).collect();
         assert_eq!(templates, vec!["/api/me", "/api/orders"]);

@@ -525,6 +525,7 @@ pub(crate) async fn scan(check: &'static CheckMeta, target: &Target, setup: Setu
         base_path: String::new(),
         spec: None,
         spec_source: None,
+        failures: Vec::new(),
     };
     let mut skipped = Vec::new();
     let callers = engine.callers();
