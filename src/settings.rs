@@ -165,6 +165,7 @@ impl ScanSettings {
         )?;
         let mut logins = Vec::new();
         let mut signers = Vec::new();
+        let mut roles = Vec::new();
         if let Some(path) = &self.identity_file {
             for entry in crate::identity::file::load(path, env)? {
                 match identities
@@ -173,6 +174,9 @@ impl ScanSettings {
                 {
                     Some(existing) => existing.headers.extend(entry.identity.headers),
                     None => identities.push(entry.identity.clone()),
+                }
+                if let Some(role) = entry.role {
+                    roles.push((entry.identity.name.clone(), role));
                 }
                 if let Some(recipe) = entry.signing {
                     signers.push((entry.identity.name.clone(), recipe));
@@ -194,6 +198,7 @@ impl ScanSettings {
         engine.identities = identities;
         engine.logins = logins;
         engine.signers = signers;
+        engine.roles = roles;
         engine.default_headers = headers;
         // `--rate N` is the ceiling of an adaptive pace; `--rate 0` is no
         // pace.

@@ -145,13 +145,63 @@ impl ProbeContext<'_> {
 }
 
 /// A 2xx answer with a non-empty JSON object or array: data, not an error
-/// page or an empty shell.
+/// page, an empty shell or an error dressed as a success
+/// ([`is_error_body`]).
 pub(crate) fn success_json(exchange: &Exchange) -> bool {
     (200..300).contains(&exchange.response.status)
         && exchange.body_json().is_some_and(|v| {
-            matches!(v, Value::Object(m) if !m.is_empty())
-                || matches!(v, Value::Array(a) if !a.is_empty())
+            !is_error_body(v)
+                && (matches!(v, Value::Object(m) if !m.is_empty())
+                    || matches!(v, Value::Array(a) if !a.is_empty()))
         })
+}
+
+/// A JSON body that reports a failure, whatever the status it came with:
+/// `{"success": false}`, `{"ok": false}`, `{"status": "fail", "message":
+/// …}` (JSend), or an `error`/`errors` member with something in it and no
+/// data beside it. Many APIs answer every request with 200 and say in the
+/// body whether it worked.
+pub(crate) fn is_error_body(json: &Value) -> bool {
+    let Value::Object(map) = json else {
+        return false;
+    };
+    let flag_false = |key: &str| map.get(key) == Some(&Value::Bool(false));
+    if flag_false("success") || flag_false("ok") || flag_false("succeeded") {
+        return true;
+    }
+    let status_word = map
+        .get("status")
+        .or_else(|| map.get("result"))
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase);
+    if matches!(
+        status_word.as_deref(),
+        Some("fail" | "failed" | "failure" | "error" | "denied" | "forbidden" | "unauthorized")
+    ) {
+        return true;
+    }
+    let filled = |value: &Value| match value {
+        Value::Null | Value::Bool(false) => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+        Value::Number(_) | Value::Bool(true) => true,
+    };
+    let error = ["error", "errors", "error_message", "errorMessage", "err"]
+        .iter()
+        .any(|key| map.get(*key).is_some_and(filled));
+    let data = [
+        "data",
+        "result",
+        "results",
+        "items",
+        "user",
+        "token",
+        "access_token",
+    ]
+    .iter()
+    .any(|key| map.get(*key).is_some_and(filled));
+    error && !data
 }
 
 /// A 2xx answer with a body.
@@ -206,8 +256,126 @@ pub(crate) fn sample_body_with(
     Value::Object(body)
 }
 
-/// Sends `method` with a JSON body for `endpoint` to `url` as `who`.
-pub(crate) async fn send_json(
+/// How a request body travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    Json,
+    Form,
+    Multipart,
+}
+
+impl Encoding {
+    /// The encoding a content type names (JSON when it names none Rampart
+    /// writes).
+    pub(crate) fn of(content_type: Option<&str>) -> Encoding {
+        let essence = content_type
+            .and_then(|ct| ct.split(';').next())
+            .map(|ct| ct.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        match essence.as_str() {
+            "application/x-www-form-urlencoded" => Encoding::Form,
+            "multipart/form-data" => Encoding::Multipart,
+            _ => Encoding::Json,
+        }
+    }
+
+    /// The endpoint's own encoding first, then the others.
+    fn in_order(first: Encoding) -> [Encoding; 3] {
+        match first {
+            Encoding::Json => [Encoding::Json, Encoding::Form, Encoding::Multipart],
+            Encoding::Form => [Encoding::Form, Encoding::Multipart, Encoding::Json],
+            Encoding::Multipart => [Encoding::Multipart, Encoding::Form, Encoding::Json],
+        }
+    }
+
+    /// The body's bytes and content type. Forms carry an object's members
+    /// as fields: scalars as text, lists as repeated fields, nested objects
+    /// as JSON text.
+    pub(crate) fn encode(self, body: &Value, boundary: &str) -> (String, Vec<u8>) {
+        let fields = || -> Vec<(String, String)> {
+            let Value::Object(map) = body else {
+                return Vec::new();
+            };
+            let text = |value: &Value| match value {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            map.iter()
+                .flat_map(|(name, value)| match value {
+                    Value::Array(items) => items
+                        .iter()
+                        .map(|item| (name.clone(), text(item)))
+                        .collect::<Vec<_>>(),
+                    other => vec![(name.clone(), text(other))],
+                })
+                .collect()
+        };
+        match self {
+            Encoding::Json => ("application/json".into(), body.to_string().into_bytes()),
+            Encoding::Form => {
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
+                for (name, value) in fields() {
+                    form.append_pair(&name, &value);
+                }
+                (
+                    "application/x-www-form-urlencoded".into(),
+                    form.finish().into_bytes(),
+                )
+            }
+            Encoding::Multipart => {
+                let mut out = String::new();
+                for (name, value) in fields() {
+                    let name = name.replace(['"', '\r', '\n'], "_");
+                    out.push_str(&format!(
+                        "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                    ));
+                }
+                out.push_str(&format!("--{boundary}--\r\n"));
+                (
+                    format!("multipart/form-data; boundary={boundary}"),
+                    out.into_bytes(),
+                )
+            }
+        }
+    }
+}
+
+/// Whether an answer refuses the request's encoding rather than its
+/// content: 415, or a 422/400 whose message is about the body's format
+/// (FastAPI's "Field required" for a form read as JSON, "Unsupported Media
+/// Type", "Expecting value"). Such an answer is never evidence.
+pub(crate) fn refuses_encoding(exchange: &Exchange) -> bool {
+    let status = exchange.response.status;
+    if status == 415 {
+        return true;
+    }
+    if status != 422 && status != 400 {
+        return false;
+    }
+    let text = exchange.body_text().to_ascii_lowercase();
+    status == 422 && (text.contains("field required") || text.contains("missing"))
+        || [
+            "content-type",
+            "content type",
+            "media type",
+            "expecting value",
+            "json decode",
+            "not valid json",
+            "failed to decode",
+            "form data",
+            "multipart",
+        ]
+        .iter()
+        .any(|w| text.contains(w))
+}
+
+/// Sends `method` with `body` (an object of fields) for `endpoint` to
+/// `url` as `who`, in the encoding the endpoint's content type names. An
+/// answer that refuses the encoding ([`refuses_encoding`]) is asked again
+/// in the other encodings Rampart writes; the first answer that does not
+/// refuse it is returned (the first refusal when every one does).
+pub(crate) async fn send_body(
     ctx: &ProbeContext<'_>,
     endpoint: &Endpoint,
     method: &str,
@@ -215,12 +383,80 @@ pub(crate) async fn send_json(
     who: Caller,
     body: &Value,
 ) -> Result<Arc<Exchange>, EngineError> {
+    send_trying(ctx, endpoint, method, url, who, &[], body).await
+}
+
+/// [`send_body`] without any identity's credentials, with `headers`
+/// instead (an account Rampart registered itself).
+pub(crate) async fn send_body_with(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    method: &str,
+    url: &Url,
+    headers: &[(String, String)],
+    body: &Value,
+) -> Result<Arc<Exchange>, EngineError> {
+    send_trying(ctx, endpoint, method, url, Caller::Anonymous, headers, body).await
+}
+
+/// Each encoding in turn until one is not refused (see [`send_body`]).
+async fn send_trying(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    method: &str,
+    url: &Url,
+    who: Caller,
+    headers: &[(String, String)],
+    body: &Value,
+) -> Result<Arc<Exchange>, EngineError> {
+    let first = Encoding::of(endpoint.body_content_type.as_deref());
+    let mut refused = None;
+    for encoding in Encoding::in_order(first) {
+        if encoding != Encoding::Json && !body.is_object() {
+            continue;
+        }
+        let answer = send_raw(
+            ctx,
+            endpoint,
+            method,
+            url,
+            who.clone(),
+            headers,
+            body,
+            encoding,
+        )
+        .await?;
+        if !refuses_encoding(&answer) {
+            return Ok(answer);
+        }
+        refused.get_or_insert(answer);
+    }
+    match refused {
+        Some(answer) => Ok(answer),
+        None => send_raw(ctx, endpoint, method, url, who, headers, body, first).await,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_raw(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    method: &str,
+    url: &Url,
+    who: Caller,
+    headers: &[(String, String)],
+    body: &Value,
+    encoding: Encoding,
+) -> Result<Arc<Exchange>, EngineError> {
+    let boundary = format!("rampart{}", ctx.engine.buster().next_token());
+    let (content_type, bytes) = encoding.encode(body, &boundary);
     let mut probe = Probe::get(url.clone())
         .as_caller(who)
         .template(Some(endpoint.path.clone()))
-        .header("Content-Type", "application/json");
+        .header("Content-Type", &content_type);
+    probe.headers.extend(headers.iter().cloned());
     probe.method = method.to_string();
-    probe.body = Some(body.to_string().into());
+    probe.body = Some(bytes.into());
     ctx.engine.send(probe).await
 }
 
@@ -270,6 +506,8 @@ pub(crate) mod fixtures;
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::fixtures::exchange;
     use super::*;
 
@@ -293,6 +531,66 @@ mod tests {
         let hit = exchange(URL, None, 200, &[("X-Cache", "HIT")], "");
         assert_eq!(cache_note(&hit), " (x-cache: HIT)");
         assert_eq!(cache_note(&marked), "");
+    }
+
+    #[test]
+    fn errors_are_read_from_the_body_whatever_the_status() {
+        for failure in [
+            json!({"status": "fail", "message": "no such user"}),
+            json!({"success": false, "data": null}),
+            json!({"ok": false}),
+            json!({"error": "not found"}),
+            json!({"errors": [{"field": "title"}]}),
+            json!({"result": "error", "reason": "denied"}),
+        ] {
+            assert!(is_error_body(&failure), "{failure}");
+            let answer = exchange(URL, None, 200, &[], &failure.to_string());
+            assert!(!success_json(&answer), "{failure}");
+        }
+        for data in [
+            json!({"status": "active", "title": "Dune"}),
+            json!({"error": null, "data": {"id": 1}}),
+            json!({"errors": [], "items": [1]}),
+            json!({"success": true, "user": {"id": 1}}),
+            json!([{"error": "an item's own field"}]),
+        ] {
+            assert!(!is_error_body(&data), "{data}");
+        }
+    }
+
+    #[test]
+    fn bodies_are_written_in_the_encoding_the_endpoint_reads() {
+        let body = json!({"username": "a b", "tags": ["x", "y"], "n": 2, "nested": {"k": 1}});
+        let (ct, bytes) = Encoding::Form.encode(&body, "B");
+        assert_eq!(ct, "application/x-www-form-urlencoded");
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            "username=a+b&tags=x&tags=y&n=2&nested=%7B%22k%22%3A1%7D"
+        );
+        let (ct, bytes) = Encoding::Multipart.encode(&json!({"u": "v"}), "B");
+        assert_eq!(ct, "multipart/form-data; boundary=B");
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            "--B\r\nContent-Disposition: form-data; name=\"u\"\r\n\r\nv\r\n--B--\r\n"
+        );
+        assert_eq!(Encoding::Json.encode(&body, "B").0, "application/json");
+        assert_eq!(
+            Encoding::of(Some("application/x-www-form-urlencoded; charset=utf-8")),
+            Encoding::Form
+        );
+        assert_eq!(Encoding::of(None), Encoding::Json);
+        let fastapi =
+            r#"{"detail":[{"type":"missing","loc":["body","username"],"msg":"Field required"}]}"#;
+        assert!(refuses_encoding(&exchange(URL, None, 422, &[], fastapi)));
+        assert!(refuses_encoding(&exchange(URL, None, 415, &[], "")));
+        assert!(!refuses_encoding(&exchange(URL, None, 401, &[], fastapi)));
+        assert!(!refuses_encoding(&exchange(
+            URL,
+            None,
+            400,
+            &[],
+            r#"{"error":"title too long"}"#
+        )));
     }
 
     #[test]

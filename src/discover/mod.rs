@@ -38,6 +38,20 @@ pub struct Parameter {
     pub format: Option<String>,
 }
 
+/// One top-level property of a request or response body, as the spec
+/// describes it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BodyField {
+    pub name: String,
+    pub schema_type: Option<String>,
+    pub format: Option<String>,
+    /// The values the spec allows (`enum`, `const`), in its order.
+    pub enum_values: Vec<serde_json::Value>,
+    /// `readOnly: true`: the server sets it, a caller must not.
+    pub read_only: bool,
+    pub required: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EndpointSource {
@@ -61,6 +75,19 @@ pub struct Endpoint {
     /// The operation's summary (or the first line of its description).
     pub summary: Option<String>,
     pub source: EndpointSource,
+    /// The request body's top-level fields, as the spec describes them.
+    #[serde(skip)]
+    pub request_fields: Vec<BodyField>,
+    /// The fields of its first 2xx JSON answer (of one item of a list).
+    #[serde(skip)]
+    pub response_fields: Vec<BodyField>,
+    /// OAuth2/OpenID scopes the spec requires for the operation.
+    #[serde(skip)]
+    pub scopes: Vec<String>,
+    /// The spec names it as an OAuth2 password flow's `tokenUrl`: a login
+    /// that takes `username` and `password` as a form.
+    #[serde(skip)]
+    pub token_endpoint: bool,
 }
 
 impl Endpoint {
@@ -76,6 +103,10 @@ impl Endpoint {
             operation_id: None,
             summary: None,
             source,
+            request_fields: Vec::new(),
+            response_fields: Vec::new(),
+            scopes: Vec::new(),
+            token_endpoint: false,
         }
     }
 

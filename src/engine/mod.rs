@@ -205,6 +205,8 @@ pub struct EngineConfig {
     pub logins: Vec<(String, LoginRecipe)>,
     /// Identities that sign their requests, by name.
     pub signers: Vec<(String, SigningRecipe)>,
+    /// The roles the user gave identities (`role = "admin"`), by name.
+    pub roles: Vec<(String, String)>,
     pub accept_invalid_certs: bool,
     /// Where the plain-HTTP twin of an https target is looked for.
     pub plain_http_port: u16,
@@ -230,6 +232,7 @@ impl EngineConfig {
             identities: Vec::new(),
             logins: Vec::new(),
             signers: Vec::new(),
+            roles: Vec::new(),
             accept_invalid_certs: false,
             plain_http_port: 80,
             outer_limits: Vec::new(),
@@ -388,6 +391,15 @@ impl Engine {
 
     pub fn scope(&self) -> &Scope {
         &self.scope
+    }
+
+    /// The role the user gave identity `name`, if any.
+    pub fn role(&self, name: &str) -> Option<&str> {
+        self.config
+            .roles
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, role)| role.as_str())
     }
 
     /// Every identity with its current headers (login tokens included).

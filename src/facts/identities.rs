@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::discover::{Endpoint, ParamLocation};
+use crate::checks::probe::is_error_body;
+use crate::discover::{Endpoint, ParamLocation, Parameter};
 use crate::engine::Exchange;
 use crate::facts::visit_leaves;
 
@@ -75,6 +76,188 @@ pub struct IdentityFacts {
     pub login_names: BTreeMap<String, String>,
     /// Identifiers of objects the identity owns, by parameter-like name.
     pub objects: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    /// Every value each identity's own-data answers showed, with where
+    /// (the endpoint, the key, the list or object it sat in): what fills a
+    /// path, query or body parameter by value and by schema, whatever the
+    /// parameter is called.
+    pub seen: BTreeMap<String, Vec<Seen>>,
+    /// Values only that identity's answers show — not another identity's,
+    /// not an anonymous caller's — distinctive enough to say whose an
+    /// answer is: what its own collections ("my orders", "my books") hold.
+    pub owned: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// The role each identity's own profile names (`role: "Chef"`,
+    /// `is_admin: true` → `admin`).
+    pub roles: BTreeMap<String, String>,
+    /// On how many endpoints each identity's baseline got data: without
+    /// roles, what says who may do more.
+    pub reach: BTreeMap<String, usize>,
+    /// The OAuth2 scopes most of the spec's scoped operations need: what
+    /// every caller has. An operation needing another scope is reserved.
+    pub common_scopes: BTreeSet<String>,
+}
+
+/// The role a profile names: `role`, `user_role`, the first of `roles`,
+/// or `admin` for a true `is_admin`/`is_staff`/`is_superuser`.
+fn role_of(profile: &serde_json::Map<String, Value>) -> Option<String> {
+    for key in ["role", "user_role", "userRole", "roles", "group"] {
+        let value = match profile.get(key) {
+            Some(Value::Array(items)) => items.first(),
+            other => other,
+        };
+        if let Some(Value::String(role)) = value.filter(|v| v.is_string()) {
+            return Some(role.clone());
+        }
+    }
+    ["is_admin", "isAdmin", "is_staff", "is_superuser", "admin"]
+        .iter()
+        .any(|key| profile.get(*key) == Some(&Value::Bool(true)))
+        .then(|| "admin".to_string())
+}
+
+/// One value an identity saw in an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    /// The endpoint template that answered.
+    pub path: String,
+    /// The key it sat under (`id`, `title`, `username`).
+    pub key: String,
+    /// The key of the list or object that held it (`books`, `owner`), if any.
+    pub container: Option<String>,
+    pub value: String,
+}
+
+/// Values kept per identity; the rest of a huge answer is not needed to
+/// fill a parameter.
+const MAX_SEEN: usize = 5_000;
+
+/// Keys whose values describe a kind or a state shared by many objects
+/// (`role: "Chef"`, `status: "shipped"`), never whose an object is, and keys
+/// whose values change by themselves.
+fn ownership_blind(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    const KINDS: &[&str] = &[
+        "role",
+        "roles",
+        "status",
+        "state",
+        "type",
+        "kind",
+        "category",
+        "currency",
+        "country",
+        "language",
+        "locale",
+        "lang",
+        "gender",
+        "plan",
+        "tier",
+        "level",
+        "scope",
+        "scopes",
+        "permission",
+        "permissions",
+        "group",
+        "groups",
+        "genre",
+    ];
+    const CHANGING: &[&str] = &[
+        "time",
+        "date",
+        "_at",
+        "created",
+        "updated",
+        "modified",
+        "request",
+        "nonce",
+        "token",
+        "etag",
+        "version",
+        "expires",
+        "timestamp",
+        "trace",
+        "csrf",
+    ];
+    KINDS.contains(&key.as_str()) || CHANGING.iter().any(|w| key.contains(w))
+}
+
+/// A value distinctive enough that finding it anywhere says whose it is:
+/// text of four characters or more with a letter in it that is not a date.
+fn distinctive(value: &str) -> bool {
+    let looks_like_date = value.len() >= 10
+        && value.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && value.as_bytes()[4] == b'-';
+    value.chars().count() >= 4
+        && value.chars().any(char::is_alphabetic)
+        && !looks_like_date
+        && !matches!(
+            value.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "none" | "test" | "string" | "example"
+        )
+}
+
+/// Every scalar under `value` with its key and the key of what holds it.
+fn harvest(value: &Value, path: &str, container: Option<&str>, out: &mut Vec<Seen>, depth: usize) {
+    if depth > 8 || out.len() >= MAX_SEEN {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                match scalar(item) {
+                    Some(text) if text.chars().count() <= 200 => out.push(Seen {
+                        path: path.to_string(),
+                        key: key.clone(),
+                        container: container.map(String::from),
+                        value: text,
+                    }),
+                    Some(_) => {}
+                    None => harvest(item, path, Some(key), out, depth + 1),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter().take(200) {
+                harvest(item, path, container, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `orderId`, `order-id`, `Order_ID` → `orderid`.
+fn norm(name: &str) -> String {
+    name.to_ascii_lowercase().replace(['-', '_', '.'], "")
+}
+
+/// The static path segment just before `{param}` (`books` in
+/// `/users/{user}/books/{title}`), singular and normalised.
+fn stem_before(path: &str, param: &str) -> Option<String> {
+    let placeholder = format!("{{{param}}}");
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let at = segments.iter().position(|s| *s == placeholder)?;
+    let before = segments[..at].iter().rev().find(|s| !s.starts_with('{'))?;
+    Some(norm(&singular(before)))
+}
+
+/// The last static segment of a path, singular and normalised: what a
+/// collection endpoint lists (`/api/me/books` → `book`).
+fn listed(path: &str) -> Option<String> {
+    let last = path
+        .split('/')
+        .rev()
+        .find(|s| !s.is_empty() && !s.starts_with('{'))?;
+    Some(norm(&singular(last)))
+}
+
+fn is_uuid(value: &str) -> bool {
+    value.len() == 36
+        && value.char_indices().all(|(i, c)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        })
 }
 
 fn scalar(value: &Value) -> Option<String> {
@@ -134,15 +317,21 @@ fn collect_ids(
 /// the whole exchange is in hand.
 #[derive(Debug)]
 pub struct IdentityLearner {
-    /// Endpoints whose answer can only be the caller's own.
+    /// Endpoints whose answer can only be the caller's own: no path
+    /// parameters and no required query (so no spec example chose whose
+    /// data came back).
     own_data: BTreeSet<String>,
+    /// Values the spec lists as allowed ones (a role, a status): kinds,
+    /// not objects.
+    listed_values: BTreeSet<String>,
+    /// Scopes per scoped operation, for the common ones.
+    scopes: Vec<Vec<String>>,
+    /// What an anonymous caller sees is nobody's.
+    public: BTreeSet<String>,
     facts: IdentityFacts,
 }
 
 impl IdentityLearner {
-    /// Learns from baselines of endpoints whose answer can only be the
-    /// caller's own: no path parameters and no required query (so no spec
-    /// example chose whose data came back).
     pub fn new(endpoints: &[Endpoint]) -> Self {
         let own_data = endpoints
             .iter()
@@ -156,26 +345,48 @@ impl IdentityLearner {
             })
             .map(|e| e.path.clone())
             .collect();
+        let listed_values = endpoints
+            .iter()
+            .flat_map(|e| e.request_fields.iter().chain(&e.response_fields))
+            .flat_map(|f| f.enum_values.iter().filter_map(scalar))
+            .collect();
+        let scopes = endpoints
+            .iter()
+            .filter(|e| !e.scopes.is_empty())
+            .map(|e| e.scopes.clone())
+            .collect();
         IdentityLearner {
             own_data,
+            listed_values,
+            scopes,
+            public: BTreeSet::new(),
             facts: IdentityFacts::default(),
         }
     }
 
     /// Reads one baseline.
     pub fn see(&mut self, exchange: &Exchange) {
-        let own_data = &self.own_data;
         let facts = &mut self.facts;
-        let (Some(identity), Some(json)) =
-            (exchange.request.identity.as_ref(), exchange.body_json())
-        else {
+        let Some(json) = exchange.body_json() else {
             return;
         };
-        if !(200..300).contains(&exchange.response.status)
-            || !own_data.contains(exchange.endpoint_path())
-        {
+        if !(200..300).contains(&exchange.response.status) || is_error_body(json) {
             return;
         }
+        let Some(identity) = exchange.request.identity.as_ref() else {
+            let mut seen = Vec::new();
+            harvest(json, exchange.endpoint_path(), None, &mut seen, 0);
+            self.public.extend(seen.into_iter().map(|s| s.value));
+            return;
+        };
+        if crate::checks::probe::success_json(exchange) {
+            *facts.reach.entry(identity.clone()).or_default() += 1;
+        }
+        if !self.own_data.contains(exchange.endpoint_path()) {
+            return;
+        }
+        let seen = facts.seen.entry(identity.clone()).or_default();
+        harvest(json, exchange.endpoint_path(), None, seen, 0);
         if is_self_endpoint(exchange.endpoint_path()) {
             facts
                 .self_endpoint
@@ -189,6 +400,9 @@ impl IdentityLearner {
                 _ => json,
             };
             if let Value::Object(map) = object {
+                if let Some(role) = role_of(map) {
+                    facts.roles.entry(identity.clone()).or_insert(role);
+                }
                 for (key, value) in map {
                     let key = key.to_ascii_lowercase();
                     let Some(text) = scalar(value) else { continue };
@@ -217,7 +431,13 @@ impl IdentityLearner {
 
     /// What the baselines taught.
     pub fn finish(self) -> IdentityFacts {
-        let mut facts = self.facts;
+        let IdentityLearner {
+            listed_values,
+            scopes,
+            public,
+            mut facts,
+            ..
+        } = self;
         // An identifier seen for two identities is shared (a tenant id, a
         // public catalogue id): it proves nothing about ownership.
         let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -235,6 +455,68 @@ impl IdentityLearner {
             }
             objects.retain(|_, values| !values.is_empty());
         }
+        // Whose a value is: on an endpoint that answers each caller with
+        // their own data ("my orders"), a value one identity gets and another
+        // identity, also answered, does not get is the first one's. A list
+        // everyone gets alike ("all orders", an admin's queue) says nothing
+        // either way. With one identity there is nothing to compare: what it
+        // alone sees (and an anonymous caller does not) is its own.
+        let mut per_endpoint: BTreeMap<&str, BTreeMap<&str, BTreeSet<&str>>> = BTreeMap::new();
+        for (identity, seen) in &facts.seen {
+            for item in seen {
+                per_endpoint
+                    .entry(&item.path)
+                    .or_default()
+                    .entry(identity)
+                    .or_default()
+                    .insert(&item.value);
+            }
+        }
+        let mut claims: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for callers in per_endpoint.values() {
+            for (identity, values) in callers {
+                for value in values {
+                    let someone_lacks = callers.len() == 1 && facts.seen.len() == 1
+                        || callers
+                            .iter()
+                            .any(|(other, theirs)| other != identity && !theirs.contains(value));
+                    if someone_lacks {
+                        claims.entry(value).or_default().insert(identity);
+                    }
+                }
+            }
+        }
+        for (identity, seen) in &facts.seen {
+            let owned: BTreeSet<(String, String)> = seen
+                .iter()
+                .filter(|item| {
+                    claims
+                        .get(item.value.as_str())
+                        .is_some_and(|c| c.len() == 1 && c.contains(identity.as_str()))
+                        && !public.contains(&item.value)
+                        && !listed_values.contains(&item.value)
+                        && !ownership_blind(&item.key)
+                        && distinctive(&item.value)
+                })
+                .map(|item| (item.key.clone(), item.value.clone()))
+                .collect();
+            if !owned.is_empty() {
+                facts.owned.insert(identity.clone(), owned);
+            }
+        }
+        // The scopes most operations need are every caller's; an operation
+        // that needs another one is reserved to some.
+        let mut uses: BTreeMap<&str, usize> = BTreeMap::new();
+        for needed in &scopes {
+            for scope in needed {
+                *uses.entry(scope).or_default() += 1;
+            }
+        }
+        facts.common_scopes = uses
+            .into_iter()
+            .filter(|(_, n)| *n * 2 > scopes.len())
+            .map(|(scope, _)| scope.to_string())
+            .collect();
         facts
     }
 }
@@ -251,6 +533,81 @@ impl IdentityFacts {
             learner.see(exchange);
         }
         learner.finish()
+    }
+
+    /// Values identity `who` has seen that may fill `param` of `endpoint`,
+    /// best first: by the key's name (`title` for `{title}`, a list's `id`
+    /// for `{book_id}` under `/books/`), by what the collection it came
+    /// from lists (`/me/books` for `/books/{…}`), and by what the
+    /// parameter's schema allows (integers, UUIDs, emails). With `owned`,
+    /// only values no one else's answers show.
+    pub fn candidates(
+        &self,
+        who: &str,
+        endpoint: &Endpoint,
+        param: &Parameter,
+        owned: bool,
+    ) -> Vec<String> {
+        let Some(seen) = self.seen.get(who) else {
+            return Vec::new();
+        };
+        let name = norm(&param.name);
+        let stem = stem_before(&endpoint.path, &param.name);
+        let numeric = matches!(param.schema_type.as_deref(), Some("integer" | "number"));
+        let format = param.format.as_deref().unwrap_or("");
+        let mine = self.owned.get(who);
+        let mut scored: Vec<(i32, &str)> = Vec::new();
+        for item in seen {
+            if numeric && item.value.parse::<f64>().is_err()
+                || format == "uuid" && !is_uuid(&item.value)
+                || format == "email" && !item.value.contains('@')
+            {
+                continue;
+            }
+            let is_owned =
+                mine.is_some_and(|m| m.contains(&(item.key.clone(), item.value.clone())));
+            if owned && !is_owned {
+                continue;
+            }
+            let key = norm(&item.key);
+            let holder = item.container.as_deref().map(|c| norm(&singular(c)));
+            let lists = listed(&item.path);
+            let from_collection = stem.is_some() && (lists == stem || holder == stem);
+            let mut score = 0;
+            if key == name {
+                score = 100;
+            } else if key == "id"
+                && (holder.as_ref().is_some_and(|h| format!("{h}id") == name)
+                    || stem.as_ref().is_some_and(|s| format!("{s}id") == name)
+                    || name == "id" && from_collection)
+            {
+                score = 90;
+            } else if from_collection && (name.contains(&key) || key.contains(&name)) {
+                score = 70;
+            } else if format == "uuid" && key.ends_with("id") && from_collection
+                || format == "email" && key.contains("email")
+            {
+                score = 60;
+            }
+            if score == 0 {
+                continue;
+            }
+            if from_collection {
+                score += 10;
+            }
+            if is_owned {
+                score += 5;
+            }
+            scored.push((score, &item.value));
+        }
+        scored.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
+        let mut out: Vec<String> = Vec::new();
+        for (_, value) in scored {
+            if !out.iter().any(|v| v == value) {
+                out.push(value.to_string());
+            }
+        }
+        out
     }
 
     /// The value identity `who` would use for parameter `name`: its own
@@ -282,10 +639,14 @@ impl IdentityFacts {
             return BTreeSet::new();
         };
         let mut values = BTreeSet::new();
+        let mut keyed = BTreeSet::new();
         visit_leaves(json, 16, &mut |key, leaf| {
             if let Some(text) = scalar(leaf) {
                 if key.is_some_and(|k| is_subject_param(k) || k.eq_ignore_ascii_case("user_id")) {
                     values.insert((Some(true), text.clone()));
+                }
+                if let Some(key) = key {
+                    keyed.insert((key.to_string(), text.clone()));
                 }
                 values.insert((None, text));
             }
@@ -294,6 +655,7 @@ impl IdentityFacts {
         self.markers
             .keys()
             .chain(self.subject.keys())
+            .chain(self.owned.keys())
             .filter(|who| {
                 let distinctive = self.markers.get(*who).is_some_and(|markers| {
                     markers.iter().any(|m| values.contains(&(None, m.clone())))
@@ -302,7 +664,13 @@ impl IdentityFacts {
                     .subject
                     .get(*who)
                     .is_some_and(|id| values.contains(&(Some(true), id.clone())));
-                distinctive || owned
+                // An object from the identity's own collections, under
+                // the key it was listed with.
+                let holds = self
+                    .owned
+                    .get(*who)
+                    .is_some_and(|set| set.iter().any(|pair| keyed.contains(pair)));
+                distinctive || owned || holds
             })
             .cloned()
             .collect()

@@ -78,6 +78,9 @@ pub struct TargetFacts {
     pub tokens: TokenFacts,
     /// Which endpoints answer identical requests differently, and where.
     pub volatility: Volatility,
+    /// Every endpoint the scan knows: a check probing one operation finds
+    /// the others on the same objects (create, then read, update, delete).
+    pub endpoints: Vec<Endpoint>,
 }
 
 impl TargetFacts {
@@ -196,6 +199,7 @@ impl<'a> Learner<'a> {
                 .map(IdentityLearner::finish)
                 .unwrap_or_default(),
             signed_links: self.signed_links,
+            endpoints: self.endpoints.to_vec(),
             ..TargetFacts::default()
         };
         // A stopped scan opens no more handshakes either.

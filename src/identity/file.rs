@@ -8,6 +8,7 @@
 //!
 //! [[identity]]
 //! name = "carol"
+//! role = "admin"                      # optional: what carol may do
 //! [identity.login]
 //! path = "/api/login"                 # method defaults to POST
 //! json = { username = "carol", password = "env:CAROL_PASSWORD" }
@@ -66,6 +67,10 @@ struct IdentityEntry {
     headers: BTreeMap<String, String>,
     login: Option<LoginEntry>,
     signing: Option<SigningEntry>,
+    /// What the identity may do in the API (`admin`, `customer`): the
+    /// function-level checks try administrative operations as the least
+    /// privileged identity.
+    role: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,6 +140,7 @@ pub struct FileIdentity {
     pub identity: Identity,
     pub login: Option<LoginRecipe>,
     pub signing: Option<SigningRecipe>,
+    pub role: Option<String>,
 }
 
 fn resolve(
@@ -282,6 +288,7 @@ pub fn parse(
             identity: Identity { name, headers },
             login,
             signing,
+            role: entry.role.filter(|r| !r.trim().is_empty()),
         });
     }
     Ok(out)

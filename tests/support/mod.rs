@@ -9,6 +9,8 @@
 //!   venv: `$RAMPART_TEST_VENV` or `<repo>/.venv`; a missing venv is a hard
 //!   failure, never a silent skip).
 //! * `proxy`: Varnish and nginx (cache templates or any config).
+//! * `postgres`: [`Postgres`], a private PostgreSQL cluster with a database
+//!   per target.
 //! * `tls`: [`TestPki`] (throwaway CA, leaves with options, self-signed)
 //!   and [`tls::SServer`] (`openssl s_server` in TLS profiles).
 //! * `scan`: [`rampart`] / [`scan()`] run the binary under test and read
@@ -21,6 +23,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod http;
+pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod scan;
@@ -30,6 +33,7 @@ pub mod tls;
 use std::path::PathBuf;
 
 pub use http::{http_get, http_request, HttpResponse, Wire};
+pub use postgres::Postgres;
 pub use process::{free_port, survivors, ChildProcess, Launch, Ready, Slot};
 pub use scan::{
     rampart, rampart_with_env, scan, scan_with_env, summarize_findings, Family, ScanRun, Target,

@@ -9,11 +9,13 @@
 
 use async_trait::async_trait;
 
-use super::{anonymous_control, caller, identity_names, url_as};
+use super::{
+    addresses_object, anonymous_control, caller, identity_names, privilege, role_of, url_as,
+    url_of_owned,
+};
 use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
-use crate::discover::{Endpoint, ParamLocation};
-use crate::facts::identities::is_id_param;
+use crate::discover::Endpoint;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -34,9 +36,7 @@ pub static META: CheckMeta = CheckMeta {
 #[async_trait]
 impl Check for Bola {
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        let has_ids = endpoint.parameters.iter().any(|p| {
-            matches!(p.location, ParamLocation::Path | ParamLocation::Query) && is_id_param(&p.name)
-        });
+        let has_ids = endpoint.parameters.iter().any(addresses_object);
         if !endpoint.is_read_only() {
             return Err(Skip::NotApplicable("not a read"));
         }
@@ -48,10 +48,21 @@ impl Check for Bola {
         // Why no pair could be compared, if none could.
         let mut unjudged = Skip::NoIdentifier;
         let mut judged = false;
+        // An identity whose role ranks above the owner's (a librarian, an
+        // admin) may read others' objects by design: that is not a BOLA.
+        let rank = |name: &str| role_of(ctx, name).map(|r| privilege(&r));
+        let outranks = |intruder: &str, owner: &str| match (rank(intruder), rank(owner)) {
+            (Some(i), Some(o)) => i > o,
+            (Some(i), None) => i > 1,
+            _ => false,
+        };
         // Each ordered pair: B asks for A's objects.
         for owner in &names {
-            for intruder in names.iter().filter(|n| *n != owner) {
-                let Some((url, substituted)) = url_as(ctx, endpoint, owner, true) else {
+            for intruder in names.iter().filter(|n| *n != owner && !outranks(n, owner)) {
+                let Some((url, substituted)) = url_of_owned(ctx, endpoint, owner)
+                    .filter(|(_, filled)| !filled.is_empty())
+                    .or_else(|| url_as(ctx, endpoint, owner, true))
+                else {
                     unjudged = Skip::NoSampleValue;
                     continue;
                 };
@@ -78,10 +89,7 @@ impl Check for Bola {
                 let parameters: Vec<String> = endpoint
                     .parameters
                     .iter()
-                    .filter(|p| {
-                        is_id_param(&p.name)
-                            && matches!(p.location, ParamLocation::Path | ParamLocation::Query)
-                    })
+                    .filter(|p| addresses_object(p))
                     .map(|p| p.name.clone())
                     .collect();
                 let source = if substituted.is_empty() {
@@ -214,6 +222,69 @@ mod tests {
             .request
             .url
             .contains("/api/orders/ord-alice"));
+    }
+
+    /// A library whose books are addressed by title and name no owner: who
+    /// owns a book shows only in each caller's own `GET /api/my/books`.
+    fn library(checked: bool) -> Router {
+        let title = |p: &str| format!("The {p} Diaries, volume {}", p.len());
+        me().route(
+            "/api/my/books",
+            get(move |headers: HeaderMap| async move {
+                match caller(&headers) {
+                    Some(p) => reply(
+                        200,
+                        json!({"books": [{"title": title(p.name), "pages": 120}]}),
+                    ),
+                    None => reply(401, json!({"error": "login"})),
+                }
+            }),
+        )
+        .route(
+            "/api/books/{title}",
+            get(
+                move |headers: HeaderMap, Path(wanted): Path<String>| async move {
+                    let Some(who) = caller(&headers) else {
+                        return reply(401, json!({"error": "login"}));
+                    };
+                    let owner = PERSONAS.into_iter().find(|p| title(p.name) == wanted);
+                    match owner {
+                        Some(owner) if !checked || owner.name == who.name => reply(
+                            200,
+                            json!({"title": wanted, "pages": 120, "notes": "private"}),
+                        ),
+                        // Errors as 200 with an error body, as some APIs do.
+                        _ => reply(
+                            200,
+                            json!({"status": "fail", "message": format!("no book {wanted}")}),
+                        ),
+                    }
+                },
+            ),
+        )
+    }
+
+    #[tokio::test]
+    async fn objects_addressed_by_title_are_owned_by_what_each_collection_shows() {
+        for (checked, expected) in [(false, 1), (true, 0)] {
+            let target = serve(library(checked)).await;
+            let setup = Setup::new(
+                &[&ALICE, &BOB],
+                &["GET /api/me", "GET /api/my/books", "GET /api/books/{title}"],
+            );
+            let drafts = scan(&META, &target, setup).await.drafts;
+            assert_eq!(drafts.len(), expected, "checked: {checked}: {drafts:#?}");
+            if let Some(draft) = drafts.first() {
+                assert_eq!(draft.parameter.as_deref(), Some("title"));
+                let intruder = &draft.evidence[1].exchange.request;
+                assert_eq!(intruder.identity.as_deref(), Some("bob"));
+                assert!(
+                    intruder.url.contains("/api/books/The%20alice%20Diaries"),
+                    "{}",
+                    intruder.url
+                );
+            }
+        }
     }
 
     #[tokio::test]

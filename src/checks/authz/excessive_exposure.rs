@@ -103,6 +103,15 @@ impl Check for ExcessiveExposure {
         let Some(json) = exchange.body_json() else {
             return Err(Skip::NotJson);
         };
+        // An API description names fields (`client_secret` of an OAuth2
+        // form); it carries no one's values.
+        let describes_api = json.as_object().is_some_and(|doc| {
+            (doc.contains_key("openapi") || doc.contains_key("swagger"))
+                && doc.contains_key("paths")
+        });
+        if describes_api {
+            return Err(Skip::NotApplicable("an API description"));
+        }
         let mut fields = BTreeSet::new();
         let own_profile = is_self_endpoint(exchange.endpoint_path());
         internal_fields(json, own_profile, &mut fields, 0);
@@ -142,6 +151,13 @@ mod tests {
             out.into_iter().collect::<Vec<_>>(),
             vec!["internal_notes", "is_admin", "password_hash"]
         );
+        // An OpenAPI document describing an OAuth2 form is no leak.
+        let spec = crate::checks::probe::fixtures::Answer::new(
+            200,
+            r#"{"openapi": "3.1.0", "paths": {}, "components": {"schemas": {"Body": {"properties": {"client_secret": {"type": "string"}}}}}}"#,
+        )
+        .exchange();
+        assert!(ExcessiveExposure.inspect(&spec).is_err());
         // The caller's own profile may say whether the caller is an admin.
         let mut own = BTreeSet::new();
         internal_fields(&json, true, &mut own, 0);

@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 
 use super::{login_body, login_fields};
+use crate::checks::probe::{refuses_encoding, Encoding};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
 use crate::engine::Probe;
@@ -55,14 +56,24 @@ impl Check for LoginRateLimit {
         let mut last = None;
         for _ in 0..BURST {
             // The 429 this burst hopes for is the answer, not a reason for
-            // the engine to pause the scan and send the login again.
+            // the engine to pause the scan and send the login again. The
+            // body goes in the encoding the login reads (a form for an
+            // OAuth2 token endpoint).
+            let encoding = Encoding::of(endpoint.body_content_type.as_deref());
+            let boundary = format!("rampart{}", ctx.engine.buster().next_token());
+            let (content_type, bytes) = encoding.encode(&body, &boundary);
             let mut probe = Probe::get(url.clone())
                 .template(Some(endpoint.path.clone()))
-                .header("Content-Type", "application/json")
+                .header("Content-Type", content_type)
                 .expecting_throttling();
             probe.method = "POST".into();
-            probe.body = Some(body.to_string().into());
+            probe.body = Some(bytes.into());
             let attempt = ctx.engine.send(probe).await?;
+            // A login that cannot read the body refused nothing: no
+            // password was tried.
+            if refuses_encoding(&attempt) {
+                return Err(Skip::Missing("the login refused the body's encoding"));
+            }
             let throttled = matches!(attempt.response.status, 429 | 423 | 503)
                 || attempt.response_header("retry-after").is_some();
             if throttled {

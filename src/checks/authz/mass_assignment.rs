@@ -13,8 +13,9 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use url::Url;
 
-use super::{caller, identity_names, url_as};
-use crate::checks::probe::{send_json, success_json};
+use super::throwaway::{flows, is_sign_up, log_in, register};
+use super::{caller, identity_names, most_privileged, url_as};
+use crate::checks::probe::{is_error_body, send_body, success_json};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::safety::{credential_in_path, is_credential_field};
 use crate::discover::Endpoint;
@@ -36,7 +37,8 @@ pub static META: CheckMeta = CheckMeta {
     needs: Needs::IDENTITIES,
 };
 
-/// Fields a caller must never set, with the value Rampart tries.
+/// Fields a caller must never set, whatever the spec says, with the value
+/// tried when neither the spec nor the record says more.
 fn privileged() -> Vec<(&'static str, Value)> {
     vec![
         ("role", json!("admin")),
@@ -46,11 +48,142 @@ fn privileged() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// Names that grant something when a caller sets them.
+fn privilege_like(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace('-', "_");
+    matches!(
+        n.as_str(),
+        "role"
+            | "roles"
+            | "user_role"
+            | "userrole"
+            | "is_admin"
+            | "isadmin"
+            | "admin"
+            | "is_staff"
+            | "isstaff"
+            | "is_superuser"
+            | "superuser"
+            | "balance"
+            | "credit"
+            | "credits"
+            | "verified"
+            | "is_verified"
+            | "isverified"
+            | "plan"
+            | "tier"
+            | "level"
+            | "permissions"
+            | "account_type"
+            | "user_type"
+            | "usertype"
+            | "group"
+            | "groups"
+            | "approved"
+            | "is_approved"
+            | "premium"
+            | "is_premium"
+    )
+}
+
+/// Fields that name who the record is: never changed by a probe.
+fn identifying(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "id"
+        || n.ends_with("_id")
+        || n.ends_with("id") && name.chars().any(|c| c.is_ascii_uppercase())
+        || matches!(
+            n.as_str(),
+            "username" | "login" | "email" | "owner" | "user"
+        )
+}
+
+/// What Rampart tries to set on `record` through `endpoint`: privilege-like
+/// names, properties the spec marks `readOnly`, and properties the record
+/// has but the request schema leaves out whose values are flags or from a
+/// list — each with the value that would grant the most: the most
+/// privileged of the spec's enum values (`Chef` of `Customer|Employee|Chef`,
+/// not "admin"), `true` for a flag, a large number for a balance.
+fn candidates(endpoint: &Endpoint, record: &Map<String, Value>) -> Vec<(String, Value)> {
+    let record = inner(record);
+    let described = |name: &str| {
+        endpoint
+            .request_fields
+            .iter()
+            .chain(&endpoint.response_fields)
+            .find(|f| f.name == name)
+    };
+    let writable: Vec<&str> = endpoint
+        .request_fields
+        .iter()
+        .filter(|f| !f.read_only)
+        .map(|f| f.name.as_str())
+        .collect();
+    let mut names: Vec<String> = privileged().iter().map(|(n, _)| n.to_string()).collect();
+    let spec_names = endpoint
+        .request_fields
+        .iter()
+        .chain(&endpoint.response_fields);
+    for name in spec_names
+        .filter(|f| f.read_only)
+        .map(|f| f.name.clone())
+        .chain(record.keys().cloned())
+    {
+        let response_only = !writable.is_empty() && !writable.contains(&name.as_str());
+        let listed = described(&name).is_some_and(|f| !f.enum_values.is_empty());
+        let flag = matches!(record.get(&name), Some(Value::Bool(_)));
+        let read_only = described(&name).is_some_and(|f| f.read_only);
+        let wanted = privilege_like(&name) || read_only || response_only && (listed || flag);
+        if wanted && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let mut out = Vec::new();
+    for name in names {
+        if identifying(&name)
+            || is_credential_field(&name)
+            || writable.contains(&name.as_str()) && !privilege_like(&name)
+        {
+            continue;
+        }
+        let now = record.get(&name);
+        let enum_values = described(&name)
+            .map(|f| f.enum_values.as_slice())
+            .unwrap_or_default();
+        let value = if let Some(top) = most_privileged(enum_values) {
+            top.clone()
+        } else {
+            match (now, privileged().into_iter().find(|(n, _)| *n == name)) {
+                (Some(Value::Bool(_)), _) => Value::Bool(true),
+                (Some(Value::Number(_)), _) if privilege_like(&name) => json!(999999),
+                (Some(Value::String(_)), _) if privilege_like(&name) => json!("admin"),
+                (None, Some((_, value))) => value,
+                _ => continue,
+            }
+        };
+        if now != Some(&value) {
+            out.push((name, value));
+        }
+    }
+    out
+}
+
+/// The record itself when an answer wraps it (`{"user": {...}}`,
+/// `{"data": {...}}`).
+fn inner(record: &Map<String, Value>) -> &Map<String, Value> {
+    for key in ["user", "data"] {
+        if let Some(Value::Object(found)) = record.get(key) {
+            if !record.contains_key("id") {
+                return found;
+            }
+        }
+    }
+    record
+}
+
 fn field<'a>(exchange: &'a crate::engine::Exchange, name: &str) -> Option<&'a Value> {
     match exchange.body_json()? {
-        Value::Object(map) => map
-            .get(name)
-            .or_else(|| map.get("user").and_then(|u| u.get(name))),
+        Value::Object(map) => map.get(name).or_else(|| inner(map).get(name)),
         _ => None,
     }
 }
@@ -58,8 +191,13 @@ fn field<'a>(exchange: &'a crate::engine::Exchange, name: &str) -> Option<&'a Va
 #[async_trait]
 impl Check for MassAssignment {
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        if is_sign_up(endpoint) {
+            return sign_up(ctx, endpoint).await;
+        }
         if !matches!(endpoint.method.as_str(), "PATCH" | "PUT") {
-            return Err(Skip::NotApplicable("not an update (PATCH or PUT)"));
+            return Err(Skip::NotApplicable(
+                "not an update (PATCH or PUT) or a sign-up",
+            ));
         }
         // An endpoint that exists to change a credential is never probed
         // on the user's identities.
@@ -78,9 +216,13 @@ impl Check for MassAssignment {
         else {
             return Err(Skip::Missing("the record cannot be read back"));
         };
-        let body = Value::Object(update_body(endpoint, record));
-        let update = send_json(ctx, endpoint, &endpoint.method, &url, who.clone(), &body).await?;
-        if update.response.status >= 400 {
+        let tried = candidates(endpoint, record);
+        if tried.is_empty() {
+            return Err(Skip::Missing("no privileged property to try"));
+        }
+        let body = Value::Object(update_body(endpoint, record, &tried));
+        let update = send_body(ctx, endpoint, &endpoint.method, &url, who.clone(), &body).await?;
+        if update.response.status >= 400 || update.body_json().is_some_and(is_error_body) {
             return Ok(Vec::new());
         }
         let label = endpoint.label();
@@ -89,14 +231,22 @@ impl Check for MassAssignment {
             format!("privileged fields sent to {owner}'s record"),
         );
         let after = ctx.get(endpoint, &ctx.fresh(&url), &who, &[]).await?;
-        let stuck: Vec<&str> = privileged()
-            .into_iter()
+        let stuck: Vec<String> = tried
+            .iter()
             .filter(|(name, value)| {
                 field(&after, name) == Some(value) && field(&before, name) != Some(value)
             })
-            .map(|(name, _)| name)
+            .map(|(name, _)| name.clone())
             .collect();
-        let restored = restore(ctx, endpoint, &url, &who, &before, &after).await?;
+        let set: Vec<String> = tried
+            .iter()
+            .filter(|(name, _)| stuck.contains(name))
+            .map(|(name, value)| match value {
+                Value::String(text) => format!("{name} = \"{text}\""),
+                _ => name.clone(),
+            })
+            .collect();
+        let restored = restore(ctx, endpoint, &url, &who, &before, &after, &tried).await?;
         let journal = ctx.engine.journal();
         match (stuck.is_empty(), &restored) {
             (true, Ok(())) => journal.unchanged(change),
@@ -127,7 +277,7 @@ impl Check for MassAssignment {
             ),
         };
         Ok(vec![FindingDraft::at_exchange(&update, Severity::High, Confidence::Confirmed)
-            .title(format!("Mass assignment: {owner} set {} on its own record", stuck.join(", ")))
+            .title(format!("Mass assignment: {owner} set {} on its own record", set.join(", ")))
             .description(format!(
                 "An {} with {} was accepted and reading the record back shows the new values: the API copies \
                  request fields into the record without an allow-list. {aftermath}",
@@ -142,15 +292,77 @@ impl Check for MassAssignment {
     }
 }
 
+/// A sign-up that takes privileged fields: a throwaway account registered
+/// with them (never one of the user's identities), logged in, and its own
+/// profile read back.
+async fn sign_up(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+    let tried = candidates(endpoint, &Map::new());
+    if tried.is_empty() {
+        return Err(Skip::Missing("no privileged property to try"));
+    }
+    let extra: Map<String, Value> = tried.iter().cloned().collect();
+    let Some(account) = register(ctx, endpoint, "elevated", &extra).await? else {
+        return Ok(Vec::new());
+    };
+    let profile_path = ctx.facts.identities.self_endpoint.clone();
+    let (Some((_, login)), Some(path)) = (flows(ctx), profile_path) else {
+        return Err(Skip::Missing(
+            "no login and profile to read the new account back",
+        ));
+    };
+    let (_, Some(credential)) = log_in(ctx, login, &account.username, &account.password).await?
+    else {
+        return Err(Skip::Missing(
+            "the new account's login gives no credential Rampart can use",
+        ));
+    };
+    let Ok(url) = ctx.engine.url_for(&format!("{}{path}", ctx.base_path)) else {
+        return Err(Skip::NoSampleValue);
+    };
+    let mut read = crate::engine::Probe::get(ctx.fresh(&url)).as_caller(Caller::Anonymous);
+    read.headers = credential;
+    let profile = ctx.engine.send(read).await?;
+    let stuck: Vec<String> = tried
+        .iter()
+        .filter(|(name, value)| field(&profile, name) == Some(value))
+        .map(|(name, value)| match value {
+            Value::String(text) => format!("{name} = \"{text}\""),
+            _ => name.clone(),
+        })
+        .collect();
+    if stuck.is_empty() || !success_json(&profile) {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = tried
+        .iter()
+        .filter(|(name, value)| field(&profile, name) == Some(value))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let who = &account.username;
+    Ok(vec![FindingDraft::at_exchange(&account.signed_up, Severity::High, Confidence::Confirmed)
+        .title(format!("Mass assignment on sign-up: a new account sets {}", stuck.join(", ")))
+        .description(format!(
+            "Rampart registered the throwaway account {who} with {} in the sign-up body, logged in as it and read its \
+             own profile: the values stuck. Anyone can register with the privileges they choose. The account is \
+             Rampart's own (see the report's changes); none of the user's identities was touched.",
+            stuck.join(", ")
+        ))
+        .parameter(names.join(","))
+        .key("sign-up")
+        .evidence(format!("Sign-up of {who} with privileged fields"), &account.signed_up, None)
+        .evidence(format!("{who}'s own profile: the fields stuck"), &profile, None)])
+}
+
 /// The update Rampart sends: the privileged fields, and — so that a PUT
 /// replaces nothing and a PATCH changes nothing else — every other field
 /// the record has (PUT) or the spec's sample names (PATCH) with the value it
 /// has now. Credentials are never sent, not even unchanged.
-fn update_body(endpoint: &Endpoint, record: &Map<String, Value>) -> Map<String, Value> {
-    let record = match record.get("user") {
-        Some(Value::Object(user)) if !record.contains_key("id") => user,
-        _ => record,
-    };
+fn update_body(
+    endpoint: &Endpoint,
+    record: &Map<String, Value>,
+    tried: &[(String, Value)],
+) -> Map<String, Value> {
+    let record = inner(record);
     let named: Vec<&String> = match (&endpoint.body_sample, endpoint.method.as_str()) {
         (_, "PUT") => record.keys().collect(),
         (Some(Value::Object(sample)), _) => sample.keys().collect(),
@@ -165,8 +377,8 @@ fn update_body(endpoint: &Endpoint, record: &Map<String, Value>) -> Map<String, 
             body.insert(name.clone(), value.clone());
         }
     }
-    for (name, value) in privileged() {
-        body.insert(name.to_string(), value);
+    for (name, value) in tried {
+        body.insert(name.clone(), value.clone());
     }
     body
 }
@@ -181,9 +393,11 @@ async fn restore(
     who: &Caller,
     before: &Exchange,
     after: &Exchange,
+    tried: &[(String, Value)],
 ) -> Result<Result<(), Vec<String>>, Skip> {
     let mut body = Map::new();
-    for (name, _) in privileged() {
+    for (name, _) in tried {
+        let name = name.as_str();
         let (then, now) = (field(before, name), field(after, name));
         if then == now {
             continue;
@@ -198,23 +412,23 @@ async fn restore(
         return Ok(Ok(()));
     }
     let mut put_back = match (endpoint.method.as_str(), before.body_json()) {
-        ("PUT", Some(Value::Object(record))) => update_body(endpoint, record),
+        ("PUT", Some(Value::Object(record))) => update_body(endpoint, record, &[]),
         _ => Map::new(),
     };
-    for (name, _) in privileged() {
+    for (name, _) in tried {
         put_back.remove(name);
     }
     put_back.extend(body);
     let body = Value::Object(put_back);
-    send_json(ctx, endpoint, &endpoint.method, url, who.clone(), &body).await?;
+    send_body(ctx, endpoint, &endpoint.method, url, who.clone(), &body).await?;
     let again = ctx.get(endpoint, &ctx.fresh(url), who, &[]).await?;
-    let left: Vec<String> = privileged()
-        .into_iter()
+    let left: Vec<String> = tried
+        .iter()
         .filter(|(name, _)| {
             let (then, now) = (field(before, name), field(&again, name));
             then != now && !(then.is_none() && now == Some(&Value::Bool(false)))
         })
-        .map(|(name, _)| name.to_string())
+        .map(|(name, _)| name.clone())
         .collect();
     Ok(if left.is_empty() { Ok(()) } else { Err(left) })
 }
@@ -338,6 +552,45 @@ mod tests {
             draft.description.contains("could not put balance back"),
             "{}",
             draft.description
+        );
+    }
+
+    #[test]
+    fn candidates_come_from_the_schema_with_their_most_privileged_real_value() {
+        use crate::discover::BodyField;
+        let field = |name: &str, values: &[&str], read_only: bool| BodyField {
+            name: name.into(),
+            enum_values: values.iter().map(|v| json!(v)).collect(),
+            read_only,
+            ..BodyField::default()
+        };
+        let mut endpoint = crate::checks::probe::fixtures::endpoint("PATCH /api/me");
+        endpoint.request_fields = vec![field("display_name", &[], false)];
+        endpoint.response_fields = vec![
+            field("display_name", &[], false),
+            field("role", &["Customer", "Employee", "Chef"], false),
+            field("loyalty_points", &[], true),
+            field("tier", &["bronze", "silver", "gold"], false),
+        ];
+        let record = json!({"data": {"id": 4, "username": "ann", "display_name": "Ann", "role": "Customer",
+            "newsletter": false, "tier": "bronze", "password_hash": "x"}});
+        let Value::Object(record) = record else {
+            unreachable!()
+        };
+        // A read-only field the record lacks has nothing to try; the
+        // password hash and the identifying fields are never touched.
+        let tried = candidates(&endpoint, &record);
+        let tried: Vec<(&str, &Value)> = tried.iter().map(|(n, v)| (n.as_str(), v)).collect();
+        assert_eq!(
+            tried,
+            [
+                ("role", &json!("Chef")),
+                ("is_admin", &json!(true)),
+                ("isAdmin", &json!(true)),
+                ("balance", &json!(999999)),
+                ("newsletter", &json!(true)),
+                ("tier", &json!("gold")),
+            ]
         );
     }
 

@@ -14,6 +14,7 @@
 
 mod bodies;
 mod document;
+mod fields;
 mod operations;
 mod security;
 mod servers;
@@ -58,6 +59,8 @@ pub struct SecurityScheme {
     pub parameter_name: Option<String>,
     /// `bearer`, `basic`, … for `http` schemes, lowercased.
     pub scheme: Option<String>,
+    /// An OAuth2 password flow's `tokenUrl` (as written: a path or a URL).
+    pub token_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -102,6 +105,19 @@ pub fn parse_spec(text: &str) -> Result<ApiSpec, SpecError> {
     let (dialect, version) = detect_version(top)?;
     let doc = Document::new(&root);
     let parser = Parser::new(&doc, top, dialect);
+    let base_path = servers::base_path(top, dialect);
+    let security_schemes = parser.security_schemes();
+    let mut endpoints = parser.endpoints();
+    for token_url in security_schemes
+        .iter()
+        .filter_map(|s| s.token_url.as_deref())
+    {
+        for endpoint in endpoints.iter_mut().filter(|e| e.method == "POST") {
+            if token_url_names(token_url, &base_path, &endpoint.path) {
+                endpoint.token_endpoint = true;
+            }
+        }
+    }
     Ok(ApiSpec {
         title: top
             .get("info")
@@ -109,10 +125,29 @@ pub fn parse_spec(text: &str) -> Result<ApiSpec, SpecError> {
             .and_then(Value::as_str)
             .map(str::to_owned),
         version,
-        base_path: servers::base_path(top, dialect),
-        endpoints: parser.endpoints(),
-        security_schemes: parser.security_schemes(),
+        base_path,
+        endpoints,
+        security_schemes,
     })
+}
+
+/// Whether a `tokenUrl` (relative like `token` or `/api/token`, or a full
+/// URL) names the endpoint at `path` under `base_path`.
+fn token_url_names(token_url: &str, base_path: &str, path: &str) -> bool {
+    let url_path = match token_url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => token_url,
+    };
+    let url_path = url_path.split(['?', '#']).next().unwrap_or("");
+    let url_path = url_path.trim_end_matches('/');
+    let full = format!("{base_path}{path}");
+    let full = full.trim_end_matches('/');
+    if url_path.starts_with('/') {
+        url_path == full || url_path == path.trim_end_matches('/')
+    } else {
+        // Relative to the spec's base: "token" or "api/token".
+        full.ends_with(&format!("/{url_path}"))
+    }
 }
 
 fn truncate_chars(text: &str, max: usize) -> String {

@@ -176,6 +176,13 @@ impl<'d, 'a> Parser<'d, 'a> {
             Dialect::OpenApi3 => self.openapi_body(operation),
             Dialect::Swagger2 => self.swagger_body(operation, &swagger_body),
         };
+        let request_fields = self.request_fields(operation, swagger_body.body, &swagger_body.form);
+        let response_fields = self.response_fields(operation);
+        let scopes = scopes(
+            operation
+                .get("security")
+                .or_else(|| self.top.get("security")),
+        );
 
         Endpoint {
             method: method.to_ascii_uppercase(),
@@ -196,6 +203,10 @@ impl<'d, 'a> Parser<'d, 'a> {
                 .and_then(|text| text.lines().map(str::trim).find(|l| !l.is_empty()))
                 .map(|line| line.chars().take(200).collect()),
             source: EndpointSource::Spec,
+            request_fields,
+            response_fields,
+            scopes,
+            token_endpoint: false,
         }
     }
 
@@ -223,6 +234,30 @@ impl<'d, 'a> Parser<'d, 'a> {
             format: schema.and_then(|s| sample::schema_format(self.doc, s)),
         }
     }
+}
+
+/// The scopes a security requirement list names (`[{"oauth": ["admin"]}]`).
+fn scopes(security: Option<&Value>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for requirement in security
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+    {
+        for scope in requirement
+            .values()
+            .filter_map(Value::as_array)
+            .flatten()
+            .filter_map(Value::as_str)
+            .take(50)
+        {
+            if !out.iter().any(|s| s == scope) {
+                out.push(scope.to_string());
+            }
+        }
+    }
+    out
 }
 
 /// `{name}` slots of a path template, in order (repeats included).

@@ -56,11 +56,25 @@ impl Parser<'_, '_> {
                     },
                     parameter_name: text("name").filter(|_| is_api_key).map(str::to_owned),
                     scheme: http_scheme,
+                    token_url: password_token_url(scheme),
                     kind,
                 })
             })
             .collect()
     }
+}
+
+/// The `tokenUrl` of an OAuth2 password flow: OpenAPI 3's
+/// `flows.password.tokenUrl` or Swagger 2's `flow: password` + `tokenUrl`.
+fn password_token_url(scheme: &Value) -> Option<String> {
+    let url = match scheme.get("flows") {
+        Some(flows) => flows.get("password")?.get("tokenUrl"),
+        None if scheme.get("flow").and_then(Value::as_str) == Some("password") => {
+            scheme.get("tokenUrl")
+        }
+        None => None,
+    };
+    url.and_then(Value::as_str).map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -243,6 +243,7 @@ fn openapi_30_petstore_json() {
                 location: None,
                 parameter_name: None,
                 scheme: Some("bearer".into()),
+                token_url: None,
             },
             SecurityScheme {
                 name: "key".into(),
@@ -250,6 +251,7 @@ fn openapi_30_petstore_json() {
                 location: Some(ParamLocation::Header),
                 parameter_name: Some("X-API-Key".into()),
                 scheme: None,
+                token_url: None,
             },
         ]
     );

@@ -1,0 +1,207 @@
+//! Authorization checks against the REAL FastAPI + SQLAlchemy/PostgreSQL
+//! kitchen `tests/targets/kitchen/app.py`: identities that log in through
+//! an OAuth2 password-flow form (`POST /token`, FastAPI's
+//! `OAuth2PasswordRequestForm`), a role enum `Customer | Employee | Chef`,
+//! operations the spec reserves to `Security` scopes, orders addressed by
+//! order number, FastAPI's `{"detail": …}` errors and 422s. One PostgreSQL
+//! cluster serves both twins, a database each; the spec is the one FastAPI
+//! publishes (discovered, not given). Every scan runs at the default
+//! settings.
+
+mod support;
+
+use serde_json::Value;
+use support::{targets_dir, Family, Postgres, ScanRun, Target};
+
+const KITCHEN: Family = Family {
+    app: "kitchen/app.py",
+    dynamo: false,
+    spec: false,
+    checks: Some("authz.*"),
+    identities: &[],
+    args: &[],
+};
+
+const PASSWORDS: [(&str, &str); 3] = [
+    ("KITCHEN_ANA_PASSWORD", "ana-pass-kitchen"),
+    ("KITCHEN_BEN_PASSWORD", "ben-pass-kitchen"),
+    ("KITCHEN_GORDON_PASSWORD", "gordon-pass-kitchen"),
+];
+
+fn scan(target: &Target, extra: &[&str]) -> ScanRun {
+    let identities = targets_dir().join("kitchen/identities.toml");
+    let identities = identities.display().to_string();
+    let mut args = vec!["--identity-file", identities.as_str()];
+    args.extend_from_slice(extra);
+    target.scan_with_env(&args, &PASSWORDS)
+}
+
+/// The tokens the seed gives the identities (their logins get the same).
+const TOKENS: [(&str, &str); 3] = [
+    ("ana", "kt_ana_5e1c9a"),
+    ("ben", "kt_ben_93f0d2"),
+    ("gordon", "kt_gordon_7a44b1"),
+];
+
+/// Every user (profile, token and password digests) and every order.
+fn state(target: &Target) -> Value {
+    let resp = target.get("/__test__/state");
+    assert_eq!(resp.status, 200, "state: {}", resp.body);
+    serde_json::from_str(&resp.body).expect("state JSON")
+}
+
+/// The seeded users (the identities and their neighbours), leaving out
+/// the throwaway accounts Rampart registers.
+fn seeded(state: &Value) -> Vec<Value> {
+    state["users"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|u| {
+            !u["username"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("rampart"))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The identities' profiles and credentials are as they were, and each
+/// still works.
+fn assert_identities_untouched(target: &Target, before: &Value, run: &ScanRun) {
+    let after = state(target);
+    assert_eq!(
+        seeded(&after),
+        seeded(before),
+        "the scan changed a user's profile or credentials\n{}",
+        run.summary()
+    );
+    // Their tokens still work (a throttled login after --login-burst says
+    // nothing about them, so ask with the tokens the seed gave them).
+    for (user, token) in TOKENS {
+        let me = target.request(
+            "GET",
+            "/users/me",
+            &[&format!("Authorization: Bearer {token}")],
+        );
+        assert!(
+            me.status == 200 && me.body.contains(&format!("\"username\":\"{user}\"")),
+            "{user} no longer works: {} {}",
+            me.status,
+            me.body
+        );
+    }
+}
+
+fn who(run: &ScanRun, check: &str, method: &str, path: &str) -> Vec<String> {
+    let finding = run
+        .find(check, method, path)
+        .unwrap_or_else(|| panic!("no {check} on {method} {path}:\n{}", run.summary()));
+    finding
+        .evidence
+        .iter()
+        .filter_map(|e| e.request.identity.clone())
+        .collect()
+}
+
+fn vulnerable_twin(target: &Target) {
+    let run = scan(target, &[]);
+    let names = who(&run, "authz.bola", "GET", "/orders/{order_number}");
+    assert!(names.len() >= 2 && names[0] != names[1], "{names:?}");
+    for path in ["/kitchen/queue", "/reports/sales"] {
+        let names = who(&run, "authz.function-level", "GET", path);
+        assert!(
+            names.contains(&"gordon".to_string()) && names.iter().any(|n| n == "ana" || n == "ben"),
+            "{path}: {names:?}"
+        );
+    }
+    // Reads only, but for the three logins through the token form.
+    let counts = target.method_counts();
+    assert_eq!(counts["POST"], 3, "{counts:?}");
+    for method in ["PUT", "PATCH", "DELETE"] {
+        assert_eq!(counts[method], 0, "{method} without --active: {counts:?}");
+    }
+
+    let before = state(target);
+    let run = scan(target, &["--active"]);
+    let mass = run
+        .find("authz.mass-assignment", "PUT", "/users/me")
+        .unwrap_or_else(|| panic!("no mass assignment:\n{}", run.summary()));
+    assert!(mass.title.contains("role = \"Chef\""), "{}", mass.title);
+    let signup = run
+        .find("authz.mass-assignment", "POST", "/users")
+        .unwrap_or_else(|| panic!("no sign-up mass assignment:\n{}", run.summary()));
+    assert!(signup.title.contains("role = \"Chef\""), "{}", signup.title);
+    let takeover = run
+        .find("authz.account-writes", "PUT", "/users/{username}/password")
+        .unwrap_or_else(|| panic!("no account write:\n{}", run.summary()));
+    assert!(
+        takeover.description.contains("rampartvictim"),
+        "{}",
+        takeover.description
+    );
+    // The token endpoint reads forms only: the enumeration was judged on
+    // form logins, never on FastAPI's 422 for a JSON body.
+    let enumeration = run
+        .find("authz.user-enumeration", "POST", "/token")
+        .unwrap_or_else(|| panic!("no enumeration:\n{}", run.summary()));
+    for step in &enumeration.evidence {
+        assert_eq!(step.response.status, 401, "{}", step.step);
+    }
+    // An order ana places is read, changed and cancelled by ben; every
+    // one Rampart placed is gone again.
+    for method in ["GET", "PATCH", "DELETE"] {
+        let names = who(
+            &run,
+            "authz.created-objects",
+            method,
+            "/orders/{order_number}",
+        );
+        assert!(
+            names.contains(&"ana".to_string()) && names.contains(&"ben".to_string()),
+            "{method}: {names:?}"
+        );
+    }
+    assert_eq!(
+        state(target)["orders"],
+        before["orders"],
+        "orders left behind"
+    );
+    assert_identities_untouched(target, &before, &run);
+}
+
+fn fixed_twin(target: &Target) {
+    let before = state(target);
+    let run = scan(target, &["--active", "--login-burst"]);
+    assert!(
+        run.findings().is_empty(),
+        "fixed twin reported:\n{}",
+        run.summary()
+    );
+    assert_eq!(
+        state(target)["orders"],
+        before["orders"],
+        "orders left behind"
+    );
+    assert_identities_untouched(target, &before, &run);
+}
+
+#[test]
+fn fastapi_twins_on_one_postgres_cluster() {
+    let postgres = Postgres::start();
+    let vulnerable_db = postgres.create_database("kitchen_vulnerable");
+    let fixed_db = postgres.create_database("kitchen_fixed");
+    let (vulnerable, fixed) = std::thread::scope(|s| {
+        let v =
+            s.spawn(|| KITCHEN.start_with_env("vulnerable", &[("DATABASE_URL", &vulnerable_db)]));
+        let f = s.spawn(|| KITCHEN.start_with_env("fixed", &[("DATABASE_URL", &fixed_db)]));
+        (
+            v.join().expect("vulnerable twin starts"),
+            f.join().expect("fixed twin starts"),
+        )
+    });
+    std::thread::scope(|s| {
+        s.spawn(|| vulnerable_twin(&vulnerable));
+        s.spawn(|| fixed_twin(&fixed));
+    });
+}
