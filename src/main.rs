@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use rampart::cli::{Cli, Command, DemoArgs, ExplainArgs, OutputArgs, ScanArgs};
+use rampart::discover::import::{Import, ImportKind};
 use rampart::engine::Redactor;
 use rampart::finding::Severity;
 use rampart::identity::{identities_from_pairs, parse_header};
@@ -139,6 +140,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     engine.accept_invalid_certs = args.insecure;
     engine.plain_http_port = args.http_port;
     options.spec = config::choose(args.spec.as_deref(), file.spec.as_deref());
+    options.imports = imports(&args);
     options.include_checks = config::choose_list(&args.checks, &file.checks);
     options.skip_checks = config::choose_list(&args.skip_checks, &file.skip_checks);
     options.include_paths = config::choose_list(&args.include_path, &file.include_paths);
@@ -415,4 +417,21 @@ fn explain(args: ExplainArgs) -> Result<()> {
         entry.id
     );
     Ok(())
+}
+
+/// `--har`, `--postman` and `--endpoints`, in that order.
+fn imports(args: &ScanArgs) -> Vec<Import> {
+    let of = |kind: ImportKind, files: &[std::path::PathBuf]| {
+        files
+            .iter()
+            .map(move |path| Import {
+                kind,
+                path: path.clone(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut out = of(ImportKind::Har, &args.har);
+    out.extend(of(ImportKind::Postman, &args.postman));
+    out.extend(of(ImportKind::List, &args.endpoints));
+    out
 }

@@ -14,6 +14,7 @@
 pub mod apikey;
 pub mod authz;
 pub mod cache;
+pub mod config;
 pub mod coverage;
 pub mod exposure;
 pub mod probe;
@@ -163,6 +164,7 @@ pub static FAMILIES: &[&Family] = &[
     &apikey::FAMILY,
     &transport::FAMILY,
     &exposure::FAMILY,
+    &config::FAMILY,
 ];
 
 /// Every check Rampart has, family by family.

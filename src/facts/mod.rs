@@ -72,6 +72,9 @@ pub struct TargetFacts {
     pub tls: Option<Result<TlsReport, String>>,
     /// Which endpoints answer identical requests differently, and where.
     pub volatility: Volatility,
+    /// What shadow probing found: undocumented endpoints, zombie
+    /// operations, methods an `Allow` header names, the route miss.
+    pub reach: crate::discover::shadow::Reach,
 }
 
 impl TargetFacts {
