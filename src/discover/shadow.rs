@@ -109,6 +109,31 @@ pub const PREFIXED_NAMES: &[&str] = &[
     "openapi.json",
 ];
 
+/// Folders where APIs keep what only operators or other services should
+/// call; each gets [`RESOURCE_WORDS`] and the spec's own resource names.
+pub const HIDDEN_FOLDERS: &[&str] = &["/internal", "/admin"];
+
+/// Resources APIs commonly have, asked for under [`HIDDEN_FOLDERS`].
+pub const RESOURCE_WORDS: &[&str] = &[
+    "users",
+    "accounts",
+    "customers",
+    "orders",
+    "payments",
+    "deliveries",
+    "invoices",
+    "reports",
+    "jobs",
+    "logs",
+    "stats",
+    "tokens",
+    "keys",
+    "sessions",
+];
+
+/// At most this many resource names per hidden folder.
+const MAX_RESOURCE_WORDS: usize = 16;
+
 /// At most this many prefixes get [`PREFIXED_NAMES`].
 const MAX_PREFIXES: usize = 3;
 /// At most this many versioned siblings are asked for.
@@ -269,6 +294,28 @@ fn prefixes(full_paths: &[String]) -> Vec<String> {
     out
 }
 
+/// The resource names of documented paths: the first segment after the
+/// prefixes and versions (`/api/v2/orders/{id}` → `orders`).
+fn resource_names(full_paths: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for path in full_paths {
+        let name = path
+            .split('/')
+            .filter(|s| !s.is_empty() && !s.starts_with('{'))
+            .find(|s| *s != "api" && version_of(s).is_none());
+        if let Some(name) = name {
+            let plausible = name.len() > 2
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if plausible && !out.iter().any(|n| n == name) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
+}
+
 /// The other versions of a documented endpoint: `/api/v2/x` → `/api/v1/x`
 /// and `/api/v3/x` (every lower version, and the next one).
 fn siblings(endpoint: &Endpoint, full: &str) -> Vec<Endpoint> {
@@ -300,6 +347,12 @@ fn siblings(endpoint: &Endpoint, full: &str) -> Vec<Endpoint> {
 /// names, then versioned siblings — none already documented, left out by
 /// the user, or named like an action.
 fn candidates(discovered: &Discovered, paths: &PathFilter) -> Vec<(Endpoint, Found)> {
+    // The spec document itself is no undocumented endpoint.
+    let spec_path = discovered
+        .spec_source
+        .as_deref()
+        .and_then(|s| url::Url::parse(s).ok())
+        .map(|u| u.path().to_string());
     let documented: Vec<(String, String)> = discovered
         .endpoints
         .iter()
@@ -315,7 +368,8 @@ fn candidates(discovered: &Discovered, paths: &PathFilter) -> Vec<(Endpoint, Fou
     let mut out = Vec::new();
     let mut push = |endpoint: Endpoint, found: Found, out: &mut Vec<(Endpoint, Found)>| {
         let admitted = paths.admits(&endpoint.path) && state_changing_word(&endpoint).is_none();
-        if admitted && !is_known(&endpoint.path) && seen.insert(endpoint.path.clone()) {
+        let is_spec = spec_path.as_deref() == Some(endpoint.path.as_str());
+        if admitted && !is_spec && !is_known(&endpoint.path) && seen.insert(endpoint.path.clone()) {
             out.push((endpoint, found));
         }
     };
@@ -330,6 +384,22 @@ fn candidates(discovered: &Discovered, paths: &PathFilter) -> Vec<(Endpoint, Fou
         for name in PREFIXED_NAMES {
             push(
                 Endpoint::discovered(&format!("{prefix}/{name}"), EndpointSource::Shadow),
+                Found::HiddenPath,
+                &mut out,
+            );
+        }
+    }
+    let mut words: Vec<String> = resource_names(&full_paths);
+    for word in RESOURCE_WORDS {
+        if !words.iter().any(|w| w == word) {
+            words.push(word.to_string());
+        }
+    }
+    words.truncate(MAX_RESOURCE_WORDS);
+    for folder in HIDDEN_FOLDERS {
+        for word in &words {
+            push(
+                Endpoint::discovered(&format!("{folder}/{word}"), EndpointSource::Shadow),
                 Found::HiddenPath,
                 &mut out,
             );
@@ -596,6 +666,17 @@ mod tests {
         assert_eq!(paths, vec!["/api/v1/orders/{id}", "/api/v3/orders/{id}"]);
         let flat = Endpoint::discovered("/api/orders", EndpointSource::Spec);
         assert!(siblings(&flat, &flat.path).is_empty());
+    }
+
+    #[test]
+    fn resource_names_skip_prefixes_versions_and_parameters() {
+        let paths = vec![
+            "/api/v2/orders/{id}".to_string(),
+            "/api/v2/me".to_string(),
+            "/{tenant}/invoices".to_string(),
+            "/api/v2/orders".to_string(),
+        ];
+        assert_eq!(resource_names(&paths), vec!["orders", "invoices"]);
     }
 
     #[test]

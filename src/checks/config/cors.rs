@@ -8,6 +8,10 @@
 //! allow-list with a careless prefix, suffix or regular expression
 //! (`https://trusted.example.attacker.net`) lets any page a victim visits
 //! read the victim's data from it.
+//!
+//! A CORS policy is one setting of the deployment: each kind of weakness
+//! is one finding, filed at the target's root, shown on the endpoint where
+//! it matters most (the worst of its drafts wins).
 
 use async_trait::async_trait;
 use url::Url;
@@ -128,25 +132,29 @@ impl Check for Cors {
         };
         let finding = |v: &Verdict, key: &str, origin: &str, how: &str| {
             let severity = grade(v.credentials, private);
-            FindingDraft::at_exchange(&v.exchange, severity, Confidence::Confirmed)
-                .title(format!("CORS trusts {how}"))
-                .description(format!(
-                    "Sent with `Origin: {origin}`, the answer allowed that origin{}: a web page \
+            deployment(FindingDraft::at_exchange(
+                &v.exchange,
+                severity,
+                Confidence::Confirmed,
+            ))
+            .title(format!("CORS trusts {how}"))
+            .description(format!(
+                "Sent with `Origin: {origin}`, the answer allowed that origin{}: a web page \
                      there can read this endpoint's answers in a visitor's browser{}.",
-                    if v.credentials {
-                        " with credentials (`Access-Control-Allow-Credentials: true`)"
-                    } else {
-                        ""
-                    },
-                    if v.credentials {
-                        ", sent with the visitor's cookies"
-                    } else {
-                        ""
-                    }
-                ))
-                .key(key.to_string())
-                .parameter("Origin")
-                .evidence(format!("Origin: {origin} is allowed"), &v.exchange, None)
+                if v.credentials {
+                    " with credentials (`Access-Control-Allow-Credentials: true`)"
+                } else {
+                    ""
+                },
+                if v.credentials {
+                    ", sent with the visitor's cookies"
+                } else {
+                    ""
+                }
+            ))
+            .key(key.to_string())
+            .parameter("Origin")
+            .evidence(format!("Origin: {origin} is allowed"), &v.exchange, None)
         };
 
         let mut drafts = Vec::new();
@@ -231,11 +239,11 @@ async fn preflight(
     }
     let v = verdict(exchange, origin);
     let severity = grade(v.credentials, private).min(Severity::Medium);
-    Ok(vec![FindingDraft::at_exchange(
+    Ok(vec![deployment(FindingDraft::at_exchange(
         &v.exchange,
         severity,
         Confidence::Confirmed,
-    )
+    ))
     .title("CORS pre-flight allows any method and header from any origin")
     .description(format!(
         "A pre-flight from `{origin}` asking for `DELETE` with a made-up header was \
@@ -243,7 +251,18 @@ async fn preflight(
     ))
     .key("preflight-allows-everything")
     .parameter("Origin")
-    .evidence("The pre-flight's answer", &v.exchange, None)])
+    .evidence(
+        format!("The pre-flight's answer on {}", endpoint.label()),
+        &v.exchange,
+        None,
+    )])
+}
+
+/// Filed at the target's root: one finding per kind of weakness.
+fn deployment(mut draft: FindingDraft) -> FindingDraft {
+    draft.method = "GET".into();
+    draft.path = "/".into();
+    draft
 }
 
 #[cfg(test)]
