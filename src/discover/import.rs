@@ -122,18 +122,8 @@ pub fn parse(kind: ImportKind, text: &str, target: &Url) -> Result<Vec<Endpoint>
 /// Headers that carry credentials or belong to the connection: never kept
 /// as an endpoint's sample headers.
 fn keeps_header(name: &str) -> bool {
+    let credential = super::is_credential_header(name);
     let name = name.to_ascii_lowercase();
-    let credential = [
-        "auth",
-        "cookie",
-        "key",
-        "token",
-        "secret",
-        "session",
-        "signature",
-    ]
-    .iter()
-    .any(|w| name.contains(w));
     let transport = [
         "host",
         "content-length",
@@ -184,7 +174,7 @@ fn endpoint_from(
     let mut endpoint = Endpoint::discovered(url.path(), EndpointSource::Har);
     endpoint.method = method.to_string();
     for (name, value) in url.query_pairs() {
-        if !keeps_header(&name) && name.to_ascii_lowercase().contains("key") {
+        if super::is_credential_header(&name) {
             // An API key in the query string is a credential, not a sample.
             continue;
         }
@@ -646,4 +636,123 @@ pub fn load_all(imports: &[Import], target: &Url) -> Result<Vec<Endpoint>, Impor
         out.extend(load(import, target)?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Url {
+        Url::parse("http://127.0.0.1:8080/").unwrap()
+    }
+
+    fn labels(endpoints: &[Endpoint]) -> Vec<String> {
+        endpoints.iter().map(Endpoint::label).collect()
+    }
+
+    #[test]
+    fn a_har_keeps_the_target_requests_their_samples_and_no_credential() {
+        let har = r#"{"log": {"version": "1.2", "entries": [
+            {"request": {"method": "GET", "url": "http://127.0.0.1:8080/api/items?page=2&api_key=s3cret",
+                         "headers": [{"name": "Authorization", "value": "Bearer abc"},
+                                     {"name": "X-Tenant", "value": "acme"},
+                                     {"name": "Accept", "value": "*/*"}]}},
+            {"request": {"method": "post", "url": "http://127.0.0.1:8080/api/items",
+                         "postData": {"mimeType": "application/json", "text": "{\"name\": \"x\"}"}}},
+            {"request": {"method": "GET", "url": "https://cdn.example/app.js"}},
+            {"request": {"method": "GET", "url": "http://127.0.0.1:8080/api/items?page=3"}}
+        ]}}"#;
+        let endpoints = parse(ImportKind::Har, har, &target()).unwrap();
+        assert_eq!(
+            labels(&endpoints),
+            vec!["GET /api/items", "POST /api/items"]
+        );
+        let get = &endpoints[0];
+        assert_eq!(get.source, EndpointSource::Har);
+        let params: Vec<(&str, ParamLocation, Option<&str>)> = get
+            .parameters
+            .iter()
+            .map(|p| (p.name.as_str(), p.location, p.sample.as_deref()))
+            .collect();
+        assert_eq!(
+            params,
+            vec![
+                ("page", ParamLocation::Query, Some("2")),
+                ("X-Tenant", ParamLocation::Header, Some("acme")),
+            ]
+        );
+        assert_eq!(
+            endpoints[1].body_sample,
+            Some(serde_json::json!({"name": "x"}))
+        );
+    }
+
+    #[test]
+    fn a_postman_collection_gives_templates_with_their_variables() {
+        let collection = r#"{
+          "info": {"name": "x", "schema": "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"},
+          "variable": [{"key": "baseUrl", "value": "http://127.0.0.1:8080"}, {"key": "v", "value": "v2"}],
+          "item": [
+            {"name": "folder", "item": [
+              {"name": "Get user", "request": {"method": "GET",
+                "url": {"raw": "{{baseUrl}}/api/{{v}}/users/:id?expand=1",
+                        "path": ["api", "{{v}}", "users", ":id"],
+                        "query": [{"key": "expand", "value": "1"}, {"key": "debug", "value": "1", "disabled": true}],
+                        "variable": [{"key": "id", "value": "42"}]}}}
+            ]},
+            {"name": "Bare", "request": "{{baseUrl}}/health"},
+            {"name": "Raw only", "request": {"method": "DELETE", "url": "http://127.0.0.1:8080/api/items/7"}}
+          ]}"#;
+        let endpoints = parse(ImportKind::Postman, collection, &target()).unwrap();
+        assert_eq!(
+            labels(&endpoints),
+            vec![
+                "GET /api/v2/users/{id}",
+                "GET /health",
+                "DELETE /api/items/7"
+            ]
+        );
+        assert_eq!(
+            endpoints[0].concrete_path_and_query("").as_deref(),
+            Some("/api/v2/users/42?expand=1")
+        );
+        assert_eq!(endpoints[0].summary.as_deref(), Some("Get user"));
+    }
+
+    #[test]
+    fn a_list_takes_methods_paths_templates_and_comments() {
+        let list = "# endpoints\nGET /a\n/b?x=1  # a GET\n\ndelete /c/{id}\n";
+        let endpoints = parse(ImportKind::List, list, &target()).unwrap();
+        assert_eq!(
+            labels(&endpoints),
+            vec!["GET /a", "GET /b", "DELETE /c/{id}"]
+        );
+        assert_eq!(endpoints[2].parameters[0].location, ParamLocation::Path);
+    }
+
+    #[test]
+    fn broken_files_are_one_line_errors_never_panics() {
+        let t = target();
+        assert!(parse(ImportKind::Har, "{", &t)
+            .unwrap_err()
+            .contains("not a HAR log"));
+        assert!(parse(ImportKind::Har, r#"{"log": {"entries": [{"request": {"method": "BREW", "url": "http://127.0.0.1:8080/"}}]}}"#, &t)
+            .unwrap_err()
+            .contains("unsupported method"));
+        assert!(parse(
+            ImportKind::Postman,
+            r#"{"info": {"schema": "v1"}, "item": []}"#,
+            &t
+        )
+        .unwrap_err()
+        .contains("v2.1"));
+        assert!(parse(ImportKind::List, "GET nothing", &t)
+            .unwrap_err()
+            .contains("line 1"));
+        for text in ["", "null", "[]", "{\"log\": 1}", "\u{0}", "{\"info\": {}}"] {
+            for kind in [ImportKind::Har, ImportKind::Postman, ImportKind::List] {
+                let _ = parse(kind, text, &t);
+            }
+        }
+    }
 }

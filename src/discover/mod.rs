@@ -169,12 +169,16 @@ impl Endpoint {
         Some(full)
     }
 
-    /// Header parameters with a sample (sent with baseline requests).
+    /// Header parameters with a sample (sent with baseline requests). A
+    /// header that carries a credential is never sent from a sample: the
+    /// identities supply credentials, and a spec's example (or FastAPI's
+    /// empty default for `x-api-key: str = Header("")`) would replace theirs.
     pub fn sample_headers(&self) -> Vec<(String, String)> {
         self.parameters
             .iter()
-            .filter(|p| p.location == ParamLocation::Header)
+            .filter(|p| p.location == ParamLocation::Header && !is_credential_header(&p.name))
             .filter_map(|p| Some((p.name.clone(), p.sample.clone()?)))
+            .filter(|(_, value)| !value.is_empty())
             .collect()
     }
 
@@ -232,6 +236,23 @@ impl Endpoint {
     pub fn label(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
+}
+
+/// A header whose name says it carries a credential (`Authorization`,
+/// `Cookie`, `X-API-Key`, `X-Auth-Token`, `X-Session`, `X-Signature`, …).
+pub fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "auth",
+        "cookie",
+        "key",
+        "token",
+        "secret",
+        "session",
+        "signature",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
 }
 
 /// `concrete` is an instance of `template`: the same segments, a `{name}`
@@ -381,7 +402,23 @@ impl Discovered {
                 .iter_mut()
                 .find(|e| e.method == endpoint.method && template_matches(&e.path, &endpoint.path));
             match known {
-                Some(known) => known.learn_samples(&endpoint),
+                Some(known) => {
+                    known.learn_samples(&endpoint);
+                    // What the user recorded or listed says more about an
+                    // endpoint than a link the crawl followed to it.
+                    let imported = matches!(
+                        endpoint.source,
+                        EndpointSource::Har | EndpointSource::Postman | EndpointSource::List
+                    );
+                    if imported
+                        && matches!(
+                            known.source,
+                            EndpointSource::Crawl | EndpointSource::Wordlist
+                        )
+                    {
+                        known.source = endpoint.source;
+                    }
+                }
                 None => {
                     added.push(endpoint.clone());
                     self.endpoints.push(endpoint);
@@ -464,6 +501,60 @@ mod tests {
             );
         }
         assert!(!Endpoint::discovered("/api/status/{id}", EndpointSource::Spec).public_by_design());
+    }
+
+    #[test]
+    fn credential_headers_and_empty_defaults_are_never_sent_as_samples() {
+        let mut endpoint = Endpoint::discovered("/items", EndpointSource::Spec);
+        endpoint.parameters = vec![
+            param("x-api-key", ParamLocation::Header, Some(""), false),
+            param(
+                "Authorization",
+                ParamLocation::Header,
+                Some("Bearer example"),
+                false,
+            ),
+            param("X-Tenant", ParamLocation::Header, Some("acme"), false),
+            param("X-Trace", ParamLocation::Header, Some(""), false),
+        ];
+        assert_eq!(
+            endpoint.sample_headers(),
+            vec![("X-Tenant".to_string(), "acme".to_string())]
+        );
+    }
+
+    #[test]
+    fn absorbed_requests_lend_samples_to_templates_and_rebase_outside_paths() {
+        let mut spec_endpoint = Endpoint::discovered("/orders/{id}", EndpointSource::Spec);
+        spec_endpoint.parameters = vec![param("id", ParamLocation::Path, None, true)];
+        let mut discovered = Discovered {
+            endpoints: vec![spec_endpoint],
+            base_path: "/api/v2".into(),
+            spec: None,
+            spec_source: None,
+        };
+        let added = discovered.absorb(vec![Endpoint::discovered(
+            "/api/v2/orders/17",
+            EndpointSource::Har,
+        )]);
+        assert!(added.is_empty());
+        assert_eq!(
+            discovered.endpoints[0]
+                .concrete_path_and_query(&discovered.base_path)
+                .as_deref(),
+            Some("/api/v2/orders/17")
+        );
+        let added = discovered.absorb(vec![Endpoint::discovered("/debug", EndpointSource::Shadow)]);
+        assert_eq!(added.len(), 1);
+        assert_eq!(discovered.base_path, "");
+        let paths: Vec<&str> = discovered
+            .endpoints
+            .iter()
+            .map(|e| e.path.as_str())
+            .collect();
+        assert_eq!(paths, vec!["/api/v2/orders/{id}", "/debug"]);
+        assert!(template_matches("/a/{x}/b", "/a/1/b"));
+        assert!(!template_matches("/a/{x}", "/a/1/b"));
     }
 
     #[test]

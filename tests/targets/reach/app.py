@@ -1,7 +1,7 @@
 """Rampart test target: reach (the endpoints a spec forgot, and the
 configuration around them), a Flask delivery-shop API.
 
-The OpenAPI document (``/openapi.json``) lists twenty operations under
+The OpenAPI document (``/openapi.json``) lists twenty operations (the vulnerable twin one more) under
 ``/api/v2`` (orders, the caller's profile, a catalogue of help pages) and
 ``/api/health``. Both twins serve all of them; the orders need an
 ``X-API-Key`` and are scoped to their owner.
@@ -61,7 +61,7 @@ ORDERS = {
     3: {"id": 3, "owner": "u-bob", "email": "bob@reach-shop.example",
         "item": "kettle", "address": "4 Mill Lane, York"},
 }
-PAGES = [f"page-{n}" for n in range(1, 15)]
+PAGES = [f"page-{n}" for n in range(1, 16)]
 TRUSTED_ORIGIN = "https://app.reach.example"
 
 app = create_app(__name__, TWIN)
