@@ -343,6 +343,29 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     let volatility = learned.volatility;
     let mut changed = learned.changed_during_baseline;
 
+    // Hidden parameters: names that change an answer, guessed in batches;
+    // the checks that read parameters see them from here on.
+    reach.hidden = discover::params::mine(
+        &engine,
+        &mut discovered,
+        &baselines,
+        &volatility,
+        &first_caller,
+        options.engine.concurrency,
+    )
+    .await;
+    if !reach.hidden.is_empty() {
+        options.note(&format!(
+            "hidden parameters: {}",
+            reach
+                .hidden
+                .iter()
+                .map(|h| format!("{} on {}", h.name, h.endpoint))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+
     // Documented operations the server does not route at all.
     reach.zombies = shadow::zombies(&engine, &first_caller, &discovered, &baselines, &reach).await;
     if !reach.zombies.is_empty() {

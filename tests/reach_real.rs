@@ -128,6 +128,24 @@ fn undocumented_routes_are_found_with_the_spec_and_scanned_by_every_check() {
             run.of_check("authz.missing-auth")
         );
     }
+    // The hidden parameter, found by guessing and then used by the
+    // authorization checks: alice lists bob's orders.
+    let hidden = run
+        .of_check(undocumented)
+        .into_iter()
+        .filter(|f| f.parameter.is_some())
+        .map(|f| (f.path.clone(), f.parameter.clone().unwrap()))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        hidden,
+        vec![("/api/v2/orders".to_string(), "owner_id".to_string())]
+    );
+    assert!(
+        run.find("authz.subject-from-url", "GET", "/api/v2/orders")
+            .is_some_and(|f| f.severity >= Severity::High),
+        "{:#?}",
+        run.of_check("authz.subject-from-url")
+    );
     // The documented report the server does not route.
     let zombie = run
         .find("config.zombie-endpoint", "GET", "/api/v2/reports/legacy")
@@ -212,10 +230,12 @@ fn paths_counted(target: &Target) -> BTreeMap<String, u64> {
     serde_json::from_str(&resp.body).expect("path counts")
 }
 
-/// The requests discovery sent: `OPTIONS` anywhere, and anything to a path
+/// The requests discovery sent: `OPTIONS` anywhere, anything to a path
 /// the spec does not document (on the fixed twin none of them answers, so
-/// no check ever requests them again).
+/// no check ever requests them again), and the hidden-parameter guesses
+/// (a name from Rampart's guess lists, or a made-up control name).
 fn discovery_requests(target: &Target) -> u64 {
+    use rampart::discover::params::{HEADER_NAMES, QUERY_NAMES};
     let spec: Value = serde_json::from_str(&target.get("/openapi.json").body).unwrap();
     let documented: Vec<String> = spec["paths"].as_object().unwrap().keys().cloned().collect();
     let is_documented = |path: &str| {
@@ -223,11 +243,23 @@ fn discovery_requests(target: &Target) -> u64 {
             .iter()
             .any(|t| rampart::discover::template_matches(t, path))
     };
+    let guessed = |query: &str, headers: &str| {
+        query
+            .split(',')
+            .any(|q| QUERY_NAMES.contains(&q) || q.starts_with("rampart"))
+            || headers.split(',').any(|h| {
+                h.starts_with("rampart") || HEADER_NAMES.iter().any(|n| n.eq_ignore_ascii_case(h))
+            })
+    };
     paths_counted(target)
         .into_iter()
         .filter(|(label, _)| {
-            let (method, path) = label.split_once(' ').unwrap();
-            method == "OPTIONS" || !is_documented(path)
+            // "METHOD path ?query names !header names"
+            let mut parts = label.splitn(4, ' ');
+            let (method, path) = (parts.next().unwrap(), parts.next().unwrap());
+            let query = parts.next().unwrap_or("?").trim_start_matches('?');
+            let headers = parts.next().unwrap_or("!").trim_start_matches('!');
+            method == "OPTIONS" || !is_documented(path) || guessed(query, headers)
         })
         .map(|(_, n)| n)
         .sum()

@@ -6,6 +6,7 @@
 
 pub mod crawl;
 pub mod import;
+pub mod params;
 pub mod safety;
 pub mod sample;
 pub mod shadow;

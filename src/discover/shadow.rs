@@ -200,6 +200,8 @@ pub struct Reach {
     pub shadowed: Vec<Shadowed>,
     pub zombies: Vec<Zombie>,
     pub advertised: Vec<Advertised>,
+    /// Query parameters and headers that change answers, undocumented.
+    pub hidden: Vec<super::params::Hidden>,
     /// Requests shadow probing sent.
     pub requests: u64,
 }

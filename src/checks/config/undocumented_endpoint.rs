@@ -11,7 +11,9 @@
 use std::sync::Arc;
 
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip};
+use crate::discover::params::Hidden;
 use crate::discover::shadow::{Found, Shadowed};
+use crate::discover::ParamLocation;
 use crate::engine::Exchange;
 use crate::facts::{Needs, TargetFacts};
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -123,12 +125,41 @@ fn draft(shadowed: &Shadowed) -> FindingDraft {
     draft
 }
 
+/// A parameter no document names that changes an endpoint's answer: a
+/// note (the checks that read parameters judge what it does).
+fn hidden_draft(hidden: &Hidden) -> FindingDraft {
+    let location = match hidden.location {
+        ParamLocation::Header => "header",
+        _ => "query parameter",
+    };
+    FindingDraft::at_exchange(&hidden.exchange, Severity::Info, Confidence::Firm)
+        .title(format!(
+            "Undocumented {location} `{}` changes the answer of {}",
+            hidden.name, hidden.endpoint
+        ))
+        .description(format!(
+            "Sent with the {location} `{}` (set to 1), {} answered with other data than without \
+             it, and the spec does not document it. Rampart handed it to the checks that read \
+             parameters (authorization, cache).",
+            hidden.name, hidden.endpoint
+        ))
+        .key(format!("param:{}", hidden.name))
+        .parameter(hidden.name.clone())
+        .evidence(
+            format!("With the {location} `{}`", hidden.name),
+            &hidden.exchange,
+            None,
+        )
+}
+
 impl Check for UndocumentedEndpoint {
     fn judge_target(&self, _root: &Arc<Exchange>, facts: &TargetFacts) -> Outcome {
         if !facts.reach.documented {
             return Err(Skip::Missing("no spec to compare with"));
         }
-        Ok(facts.reach.shadowed.iter().map(draft).collect())
+        let mut drafts: Vec<FindingDraft> = facts.reach.shadowed.iter().map(draft).collect();
+        drafts.extend(facts.reach.hidden.iter().map(hidden_draft));
+        Ok(drafts)
     }
 }
 

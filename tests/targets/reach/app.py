@@ -16,6 +16,8 @@ Twins (env ``TWIN``):
   - ``GET /api/v1/orders/<id>``: the old API version, still answering any
     order to anyone;
   - ``DELETE /api/v2/orders/<id>``: undocumented (``OPTIONS`` names it);
+  - ``GET /api/v2/orders?owner_id=``: an undocumented parameter that lists
+    anyone's orders;
   - the spec documents ``GET /api/v2/reports/legacy``, which is not routed;
   - CORS reflects any ``Origin`` with credentials, and pre-flights allow
     every method and header;
@@ -27,7 +29,8 @@ Twins (env ``TWIN``):
   ``TRACE`` refused; a short generic 404; ``nosniff`` on every answer.
 
 Test-only routes: ``common/testing.py``'s, plus ``GET /__test__/paths``
-(requests per ``METHOD path`` since the last reset, 404s included).
+(requests per ``METHOD path ?query names !X- header names`` since the last
+reset, 404s included).
 
 Run: ``python app.py`` (the Rust harness in tests/support does this).
 """
@@ -76,7 +79,11 @@ def _count_paths(wsgi_app):
     def counted(environ, start_response):
         path = environ.get("PATH_INFO", "")
         if not path.startswith("/__test__") and path.rstrip("/") != "/api/health":
-            key = f"{environ.get('REQUEST_METHOD', '?')} {path}"
+            query = sorted({pair.split("=", 1)[0] for pair in environ.get("QUERY_STRING", "").split("&")
+                            if pair and not pair.startswith("rampart_cb=")})
+            headers = sorted(k[5:].replace("_", "-").lower() for k in environ
+                             if k.startswith("HTTP_X_") or k == "HTTP_ACCEPT_VERSION")
+            key = f"{environ.get('REQUEST_METHOD', '?')} {path} ?{','.join(query)} !{','.join(headers)}"
             with _paths_lock:
                 _paths[key] = _paths.get(key, 0) + 1
         return wsgi_app(environ, start_response)
@@ -120,7 +127,11 @@ def my_orders():
     user = caller()
     if user is None:
         return error(401, "authentication required")
-    return respond([o for o in ORDERS.values() if o["owner"] == user["id"]])
+    owner = user["id"]
+    if VULNERABLE:
+        # A support-tool leftover the spec never mentions: whose orders.
+        owner = request.args.get("owner_id") or owner
+    return respond([o for o in ORDERS.values() if o["owner"] == owner])
 
 
 @app.get("/api/v2/orders/<int:order_id>")
