@@ -223,6 +223,47 @@ fn the_fixed_twin_without_those_routes_is_silent() {
     }
 }
 
+/// The order ids the reach target holds.
+fn order_ids(target: &Target) -> Vec<u64> {
+    serde_json::from_str(&target.get("/__test__/orders").body).expect("order ids")
+}
+
+#[test]
+fn an_undocumented_delete_is_proven_only_on_an_object_rampart_created() {
+    let vulnerable = REACH.start("vulnerable");
+    let fixed = REACH.start("fixed");
+    for target in [&vulnerable, &fixed] {
+        target.reset();
+    }
+    let seeded = order_ids(&vulnerable);
+    let args = ["--active", "--checks", "config.undocumented-method"];
+    let run = vulnerable.scan(&args);
+    let found = run
+        .find(
+            "config.undocumented-method",
+            "DELETE",
+            "/api/v2/orders/{order_id}",
+        )
+        .unwrap_or_else(|| panic!("{:#?}\n{:#?}", run.findings(), run.report.coverage));
+    assert_eq!(found.severity, Severity::Medium);
+    // Rampart's own order came and went; the shop's orders are untouched.
+    let counts = vulnerable.method_counts();
+    assert_eq!(counts.get("DELETE"), Some(&1), "{counts:?}");
+    assert_eq!(order_ids(&vulnerable), seeded);
+    let change = run
+        .report
+        .changes
+        .iter()
+        .find(|c| c.request == "POST /api/v2/orders")
+        .expect("the create is in the changes");
+    assert!(change.restored, "{change:?}");
+
+    // No DELETE on the fixed twin: nothing to prove, nothing deleted.
+    let quiet = fixed.scan(&args);
+    assert!(quiet.of_check("config.undocumented-method").is_empty());
+    assert_eq!(fixed.method_counts().get("DELETE"), Some(&0));
+}
+
 /// Requests per `METHOD path` the reach target counted since its reset.
 fn paths_counted(target: &Target) -> BTreeMap<String, u64> {
     let resp = target.get("/__test__/paths");

@@ -184,9 +184,17 @@ pub struct Zombie {
 /// Methods an `Allow` header names that the spec does not document.
 #[derive(Debug, Clone)]
 pub struct Advertised {
+    /// Origin-absolute.
     pub path: String,
     pub methods: Vec<String>,
     pub exchange: Arc<Exchange>,
+    /// A documented operation on the path (its parameters and samples),
+    /// with an origin-absolute path.
+    pub documented: Endpoint,
+    /// The documented `POST` on the parent collection (`/orders` for
+    /// `/orders/{id}`), origin-absolute: how to make an object of one's own
+    /// to try an undocumented `DELETE` on.
+    pub creator: Option<Endpoint>,
 }
 
 /// What shadow probing learned; the configuration checks read it.
@@ -549,6 +557,20 @@ async fn allowed_methods(
         }
     }
     by_path.truncate(MAX_OPTIONS.min(allowance));
+    let creator_of = |full: &str| -> Option<Endpoint> {
+        let (parent, last) = full.rsplit_once('/')?;
+        if !last.starts_with('{') {
+            return None;
+        }
+        discovered
+            .endpoints
+            .iter()
+            .find(|e| e.method == "POST" && full_path(&discovered.base_path, &e.path) == parent)
+            .map(|e| Endpoint {
+                path: parent.to_string(),
+                ..e.clone()
+            })
+    };
     let answers = stream::iter(by_path)
         .map(|(full, endpoint, documented)| async move {
             let mut concrete = endpoint.clone();
@@ -570,13 +592,15 @@ async fn allowed_methods(
                         && !documented.contains(m)
                 })
                 .collect();
-            (!methods.is_empty() && (200..300).contains(&exchange.response.status)).then_some(
-                Advertised {
-                    path: full,
-                    methods,
-                    exchange,
-                },
-            )
+            let answered =
+                (200..300).contains(&exchange.response.status) || exchange.response.status == 405;
+            (!methods.is_empty() && answered).then(|| Advertised {
+                creator: creator_of(&full),
+                documented: concrete,
+                path: full,
+                methods,
+                exchange,
+            })
         })
         .buffered(concurrency.max(1))
         .collect::<Vec<_>>()

@@ -9,6 +9,7 @@ pub mod cors;
 pub mod security_headers;
 pub mod trace;
 pub mod undocumented_endpoint;
+pub mod undocumented_method;
 pub mod verbose_errors;
 pub mod zombie_endpoint;
 
@@ -24,6 +25,7 @@ pub static FAMILY: Family = Family {
     checks: &[
         &undocumented_endpoint::META,
         &zombie_endpoint::META,
+        &undocumented_method::META,
         &cors::META,
         &banners::META,
         &verbose_errors::META,

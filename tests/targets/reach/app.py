@@ -15,7 +15,8 @@ Twins (env ``TWIN``):
     and address, without authentication (meant for the courier service);
   - ``GET /api/v1/orders/<id>``: the old API version, still answering any
     order to anyone;
-  - ``DELETE /api/v2/orders/<id>``: undocumented (``OPTIONS`` names it);
+  - ``DELETE /api/v2/orders/<id>``: undocumented (``OPTIONS`` names it),
+    and it deletes the caller's order;
   - ``GET /api/v2/orders?owner_id=``: an undocumented parameter that lists
     anyone's orders;
   - the spec documents ``GET /api/v2/reports/legacy``, which is not routed;
@@ -28,7 +29,10 @@ Twins (env ``TWIN``):
   (``https://app.reach.example``); no ``Server`` or ``X-Powered-By``;
   ``TRACE`` refused; a short generic 404; ``nosniff`` on every answer.
 
-Test-only routes: ``common/testing.py``'s, plus ``GET /__test__/paths``
+Both twins create orders with ``POST /api/v2/orders`` (``{"item": …}``).
+
+Test-only routes: ``common/testing.py``'s (its reset restores the seed
+orders), ``GET /__test__/orders`` (the order ids), plus ``GET /__test__/paths``
 (requests per ``METHOD path ?query names !X- header names`` since the last
 reset, 404s included).
 
@@ -68,7 +72,7 @@ PAGES = [f"page-{n}" for n in range(1, 16)]
 TRUSTED_ORIGIN = "https://app.reach.example"
 
 app = create_app(__name__, TWIN)
-counters = testing.instrument(app, TWIN)
+counters = testing.instrument(app, TWIN, reset=lambda: reset())
 
 # Requests per "METHOD path", for the tests that count what discovery sent.
 _paths_lock = threading.Lock()
@@ -145,12 +149,36 @@ def order(order_id: int):
     return respond(found)
 
 
+_orders_lock = threading.Lock()
+SEED = {k: dict(v) for k, v in ORDERS.items()}
+
+
 @app.post("/api/v2/orders")
 def place_order():
     user = caller()
     if user is None:
         return error(401, "authentication required")
-    return error(400, "orders are closed in this test shop")
+    body = request.get_json(silent=True) or {}
+    item = body.get("item")
+    if not isinstance(item, str) or not item:
+        return error(400, "item required")
+    with _orders_lock:
+        new_id = max(ORDERS) + 1
+        ORDERS[new_id] = {"id": new_id, "owner": user["id"], "email": user["email"],
+                          "item": item[:80], "address": "on file"}
+        return respond(ORDERS[new_id], 201)
+
+
+@app.get("/__test__/orders")
+def test_orders():
+    with _orders_lock:
+        return respond(sorted(ORDERS))
+
+
+def reset():
+    with _orders_lock:
+        ORDERS.clear()
+        ORDERS.update({k: dict(v) for k, v in SEED.items()})
 
 
 def _page(name: str):
@@ -197,7 +225,15 @@ if VULNERABLE:
 
     @app.delete("/api/v2/orders/<int:order_id>")
     def cancel_order(order_id: int):
-        return error(403, "orders cannot be cancelled in this test shop")
+        user = caller()
+        if user is None:
+            return error(401, "authentication required")
+        with _orders_lock:
+            found = ORDERS.get(order_id)
+            if found is None or found["owner"] != user["id"]:
+                return error(404, "no such order")
+            del ORDERS[order_id]
+        return "", 204
 
     @app.before_request
     def trace():
