@@ -20,8 +20,9 @@ use crate::discover::safety::PathFilter;
 use crate::discover::shadow;
 use crate::discover::{self, DiscoverError, Discovered};
 use crate::engine::{Caller, Engine, EngineConfig, EngineError, Exchange, Probe};
+use crate::facts::cache_profile::CacheProfile;
 use crate::facts::watch::Watch;
-use crate::facts::{self, Baselines, Volatility};
+use crate::facts::{self, Baselines, Needs, Volatility};
 use crate::report::finalize::{self, Finished};
 use crate::report::{Report, ReportError, Warning};
 use crate::stack::Stack;
@@ -343,29 +344,6 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     let volatility = learned.volatility;
     let mut changed = learned.changed_during_baseline;
 
-    // Hidden parameters: names that change an answer, guessed in batches;
-    // the checks that read parameters see them from here on.
-    reach.hidden = discover::params::mine(
-        &engine,
-        &mut discovered,
-        &baselines,
-        &volatility,
-        &first_caller,
-        options.engine.concurrency,
-    )
-    .await;
-    if !reach.hidden.is_empty() {
-        options.note(&format!(
-            "hidden parameters: {}",
-            reach
-                .hidden
-                .iter()
-                .map(|h| format!("{} on {}", h.name, h.endpoint))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-
     // Documented operations the server does not route at all.
     reach.zombies = shadow::zombies(&engine, &first_caller, &discovered, &baselines, &reach).await;
     if !reach.zombies.is_empty() {
@@ -387,6 +365,39 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     phase(Phase::Learn);
     let mut facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
     facts.volatility = volatility;
+    // Hidden parameters: names that change an answer, guessed in batches
+    // where no shared cache could keep a guess's answer for visitors (the
+    // cache profile says where); the checks that read parameters see them
+    // from here on.
+    let mining_cache = if runner.needs().includes(Needs::CACHE_PROFILE) {
+        None
+    } else {
+        let mining = discover::params::candidates(&discovered, &baselines, &first_caller);
+        Some(CacheProfile::learn(&engine, &mining, &baselines).await)
+    };
+    let cache = mining_cache.as_ref().unwrap_or(&facts.cache);
+    reach.hidden = discover::params::mine(
+        &engine,
+        &mut discovered,
+        &baselines,
+        &facts.volatility,
+        cache,
+        &first_caller,
+        options.engine.concurrency,
+    )
+    .await;
+    if !reach.hidden.is_empty() {
+        options.note(&format!(
+            "hidden parameters: {}",
+            reach
+                .hidden
+                .iter()
+                .map(|h| format!("{} on {}", h.name, h.endpoint))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+
     facts.reach = reach;
     if facts.cache.cache_seen {
         options.note(&format!(

@@ -21,6 +21,7 @@ use futures::stream::{self, StreamExt};
 
 use super::{is_credential_header, Discovered, Endpoint, ParamLocation, Parameter};
 use crate::engine::{Caller, Engine, Exchange, Probe};
+use crate::facts::cache_profile::{CacheProfile, KeyComponent, Keying};
 use crate::facts::{Baselines, Volatility};
 
 /// Query parameter names APIs read without documenting them.
@@ -164,19 +165,26 @@ impl Miner<'_> {
     }
 }
 
-/// Mines the read-only endpoints that answered the first caller with
-/// success (at most [`MAX_ENDPOINTS`], `concurrency` at a time) and adds
-/// what it finds to `discovered`'s endpoints.
-pub async fn mine(
-    engine: &Engine,
-    discovered: &mut Discovered,
+/// The endpoints worth mining: reads that answered `caller` with success,
+/// at most [`MAX_ENDPOINTS`] (the cache must be profiled on these).
+pub fn candidates(
+    discovered: &Discovered,
     baselines: &Baselines,
-    volatility: &Volatility,
     caller: &Caller,
-    concurrency: usize,
-) -> Vec<Hidden> {
-    let base_path = discovered.base_path.clone();
-    let candidates: Vec<(usize, String, Arc<Exchange>)> = discovered
+) -> Vec<Endpoint> {
+    mining_plan(discovered, baselines, caller)
+        .into_iter()
+        .map(|(at, _, _)| discovered.endpoints[at].clone())
+        .collect()
+}
+
+fn mining_plan(
+    discovered: &Discovered,
+    baselines: &Baselines,
+    caller: &Caller,
+) -> Vec<(usize, String, Arc<Exchange>)> {
+    let base_path = &discovered.base_path;
+    discovered
         .endpoints
         .iter()
         .enumerate()
@@ -191,11 +199,45 @@ pub async fn mine(
             })?;
             let useful =
                 (200..300).contains(&reference.response.status) && !reference.response.truncated;
-            let path = e.concrete_path_and_query(&base_path)?;
+            let path = e.concrete_path_and_query(base_path)?;
             useful.then(|| (at, path, Arc::clone(reference)))
         })
         .take(MAX_ENDPOINTS)
-        .collect();
+        .collect()
+}
+
+/// A guessed name may change what a cache stores: a path is mined only
+/// where no cache was seen storing its answers, or where the buster query
+/// is proven to be part of the cache key (each guess then has a key of its
+/// own that no visitor reads).
+fn cache_safe(cache: &CacheProfile, label: &str) -> bool {
+    cache.path(label).is_some_and(|path| {
+        !path.is_broken()
+            && match &path.keying {
+                Keying::NotCached(_) => true,
+                Keying::Keyed(component) => *component == KeyComponent::Query,
+                Keying::Unsafe(_) => false,
+            }
+    })
+}
+
+/// Mines the [`candidates`] that `cache` says are safe to send guesses to,
+/// `concurrency` at a time, and adds what it finds to `discovered`'s
+/// endpoints.
+pub async fn mine(
+    engine: &Engine,
+    discovered: &mut Discovered,
+    baselines: &Baselines,
+    volatility: &Volatility,
+    cache: &CacheProfile,
+    caller: &Caller,
+    concurrency: usize,
+) -> Vec<Hidden> {
+    let candidates: Vec<(usize, String, Arc<Exchange>)> =
+        mining_plan(discovered, baselines, caller)
+            .into_iter()
+            .filter(|(at, _, _)| cache_safe(cache, &discovered.endpoints[*at].label()))
+            .collect();
     let endpoints = discovered.endpoints.clone();
     let found = stream::iter(candidates)
         .map(|(at, path, reference)| {
@@ -327,12 +369,15 @@ mod tests {
                 .unwrap();
             baselines.insert(endpoint.label(), vec![exchange]);
         }
+        let mining = candidates(&discovered, &baselines, &Caller::Anonymous);
+        let cache = CacheProfile::learn(&engine, &mining, &baselines).await;
         let before = engine.requests_sent();
         let hidden = mine(
             &engine,
             &mut discovered,
             &baselines,
             &Volatility::default(),
+            &cache,
             &Caller::Anonymous,
             4,
         )

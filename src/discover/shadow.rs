@@ -31,11 +31,9 @@ pub const HIDDEN_PATHS: &[&str] = &[
     "/debug",
     "/debug/vars",
     "/debug/pprof/",
-    "/_debug",
     "/__debug__/",
     "/console",
     "/admin",
-    "/admin/",
     "/internal",
     "/private",
     "/actuator",
@@ -60,7 +58,6 @@ pub const HIDDEN_PATHS: &[&str] = &[
     "/graphql",
     "/graphiql",
     "/swagger.json",
-    "/swagger.yaml",
     "/swagger-ui.html",
     "/swagger-ui/",
     "/openapi.json",
@@ -73,13 +70,10 @@ pub const HIDDEN_PATHS: &[&str] = &[
     "/.git/config",
     "/.git/HEAD",
     "/.svn/entries",
-    "/.DS_Store",
     "/backup.sql",
     "/dump.sql",
-    "/backup.zip",
     "/phpinfo.php",
     "/elmah.axd",
-    "/trace.axd",
     "/version",
     "/api",
     "/api/v1",
@@ -137,7 +131,7 @@ const MAX_RESOURCE_WORDS: usize = 16;
 /// At most this many prefixes get [`PREFIXED_NAMES`].
 const MAX_PREFIXES: usize = 3;
 /// At most this many versioned siblings are asked for.
-const MAX_SIBLINGS: usize = 24;
+const MAX_SIBLINGS: usize = 16;
 /// At most this many documented paths are asked `OPTIONS`.
 const MAX_OPTIONS: usize = 20;
 /// Shadow probing uses at most this share of `--max-requests`.
@@ -415,14 +409,25 @@ fn candidates(discovered: &Discovered, paths: &PathFilter) -> Vec<(Endpoint, Fou
             );
         }
     }
-    let mut siblings_added = 0;
+    // Older versions first (they are the ones left running), then the next.
+    let mut older = Vec::new();
+    let mut newer = Vec::new();
     for endpoint in discovered.endpoints.iter().filter(|e| e.method == "GET") {
-        for sibling in siblings(endpoint, &full_path(&discovered.base_path, &endpoint.path)) {
-            if siblings_added < MAX_SIBLINGS {
-                let before = out.len();
-                push(sibling, Found::VersionSibling, &mut out);
-                siblings_added += out.len() - before;
+        let full = full_path(&discovered.base_path, &endpoint.path);
+        for sibling in siblings(endpoint, &full) {
+            if sibling.path < full {
+                older.push(sibling);
+            } else {
+                newer.push(sibling);
             }
+        }
+    }
+    let mut siblings_added = 0;
+    for sibling in older.into_iter().chain(newer) {
+        if siblings_added < MAX_SIBLINGS {
+            let before = out.len();
+            push(sibling, Found::VersionSibling, &mut out);
+            siblings_added += out.len() - before;
         }
     }
     out
@@ -530,8 +535,9 @@ pub async fn probe(
     reach
 }
 
-/// `OPTIONS` on each documented path (at most [`MAX_OPTIONS`], within
-/// `allowance`): the methods its `Allow` names that the spec does not.
+/// `OPTIONS` on each documented path with a parameter or a write (at most
+/// [`MAX_OPTIONS`], within `allowance`): the methods its `Allow` names that
+/// the spec does not.
 async fn allowed_methods(
     engine: &Engine,
     caller: &Caller,
@@ -556,6 +562,11 @@ async fn allowed_methods(
             )),
         }
     }
+    // Undocumented methods live where objects do: paths with a parameter,
+    // and paths that already take a write.
+    by_path.retain(|(full, _, methods)| {
+        full.contains('{') || methods.iter().any(|m| m != "GET" && m != "HEAD")
+    });
     by_path.truncate(MAX_OPTIONS.min(allowance));
     let creator_of = |full: &str| -> Option<Endpoint> {
         let (parent, last) = full.rsplit_once('/')?;

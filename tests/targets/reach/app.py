@@ -86,7 +86,7 @@ def _count_paths(wsgi_app):
             query = sorted({pair.split("=", 1)[0] for pair in environ.get("QUERY_STRING", "").split("&")
                             if pair and not pair.startswith("rampart_cb=")})
             headers = sorted(k[5:].replace("_", "-").lower() for k in environ
-                             if k.startswith("HTTP_X_") or k == "HTTP_ACCEPT_VERSION")
+                             if k.startswith(("HTTP_X_", "HTTP_RAMPART")) or k == "HTTP_ACCEPT_VERSION")
             key = f"{environ.get('REQUEST_METHOD', '?')} {path} ?{','.join(query)} !{','.join(headers)}"
             with _paths_lock:
                 _paths[key] = _paths.get(key, 0) + 1
