@@ -20,6 +20,7 @@ pub mod exposure;
 pub mod probe;
 pub mod runner;
 pub mod signing;
+pub mod token;
 pub mod transport;
 
 use std::sync::Arc;
@@ -162,6 +163,7 @@ pub static FAMILIES: &[&Family] = &[
     &authz::FAMILY,
     &signing::FAMILY,
     &apikey::FAMILY,
+    &token::FAMILY,
     &transport::FAMILY,
     &exposure::FAMILY,
     &config::FAMILY,
