@@ -543,6 +543,7 @@ mod tests {
             base_path: "/api/v2".into(),
             spec: None,
             spec_source: None,
+            failures: Default::default(),
         };
         let added = discovered.absorb(vec![Endpoint::discovered(
             "/api/v2/orders/17",

@@ -359,6 +359,7 @@ mod tests {
             base_path: String::new(),
             spec: None,
             spec_source: None,
+            failures: Default::default(),
         };
         let mut baselines = Baselines::new();
         for endpoint in &discovered.endpoints {
@@ -367,7 +368,7 @@ mod tests {
                 .send(Probe::get(engine.buster().bust(&url)))
                 .await
                 .unwrap();
-            baselines.insert(endpoint.label(), vec![exchange]);
+            baselines.keep(endpoint.label(), exchange);
         }
         let mining = candidates(&discovered, &baselines, &Caller::Anonymous);
         let cache = CacheProfile::learn(&engine, &mining, &baselines).await;
