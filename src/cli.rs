@@ -59,6 +59,21 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE|URL")]
     pub spec: Option<String>,
 
+    /// Requests recorded in a HAR file (a browser's or a proxy's export):
+    /// merged with the spec and discovery. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub har: Vec<PathBuf>,
+
+    /// A Postman collection (v2.1 export): its requests are merged with the
+    /// spec and discovery. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub postman: Vec<PathBuf>,
+
+    /// A list of endpoints, one `METHOD /path` per line (`{name}` marks a
+    /// path parameter, `#` starts a comment). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub endpoints: Vec<PathBuf>,
+
     /// An identity: NAME and a 'Header: value'. Repeat the NAME to add headers.
     #[arg(long, num_args = 2, value_names = ["NAME", "HEADER"], action = clap::ArgAction::Append)]
     pub identity: Vec<String>,

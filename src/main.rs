@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use rampart::cli::{Cli, Command, DemoArgs, ExplainArgs, MergeArgs, OutputArgs, ScanArgs};
+use rampart::discover::import::{Import, ImportKind};
 use rampart::engine::{PaceMode, Redactor, StopReason, StopSignal};
 use rampart::finding::Severity;
 use rampart::fleet::events::EventSink;
@@ -84,6 +85,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     let prepared = Prepared::new(&args.output)?;
     let env = |var: &str| std::env::var(var).ok();
     let mut options = settings.options(&env)?;
+    options.imports = imports(&args);
     let redactor = options.engine.redactor();
     let display = Display::new(progress_wanted(&args.output));
     if args.output.verbose {
@@ -618,4 +620,21 @@ fn explain(args: ExplainArgs) -> Result<()> {
         entry.id
     );
     Ok(())
+}
+
+/// `--har`, `--postman` and `--endpoints`, in that order.
+fn imports(args: &ScanArgs) -> Vec<Import> {
+    let of = |kind: ImportKind, files: &[std::path::PathBuf]| {
+        files
+            .iter()
+            .map(move |path| Import {
+                kind,
+                path: path.clone(),
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut out = of(ImportKind::Har, &args.har);
+    out.extend(of(ImportKind::Postman, &args.postman));
+    out.extend(of(ImportKind::List, &args.endpoints));
+    out
 }

@@ -15,14 +15,17 @@ use url::Url;
 use crate::checks;
 use crate::checks::runner::{Runner, Settings};
 use crate::checks::Skip;
+use crate::discover::import::{self, Import, ImportError};
 use crate::discover::safety::reads_like_an_action;
 use crate::discover::safety::PathFilter;
+use crate::discover::shadow;
 use crate::discover::{self, DiscoverError, Discovered};
 use crate::engine::{
     Caller, Engine, EngineConfig, EngineError, EngineStats, Exchange, Probe, StopReason, StopSignal,
 };
 use crate::facts::baselines::{baseline_probe, DEFAULT_BASELINE_MEMORY};
-use crate::facts::{self, Baselines, Volatility};
+use crate::facts::cache_profile::CacheProfile;
+use crate::facts::{self, Baselines, Needs, Volatility};
 use crate::report::finalize::{self, Finished};
 use crate::report::{Incomplete, IncompleteReason, Report, ReportError, Warning};
 use crate::stack::{Fingerprinter, Stack};
@@ -122,6 +125,8 @@ pub struct ScanOptions {
     pub engine: EngineConfig,
     /// `--spec`: an OpenAPI/Swagger file or URL.
     pub spec: Option<String>,
+    /// `--har`, `--postman`, `--endpoints`: endpoints from files.
+    pub imports: Vec<Import>,
     pub include_checks: Vec<String>,
     pub skip_checks: Vec<String>,
     /// `--include-path`: when given, only endpoints whose path matches.
@@ -152,6 +157,7 @@ impl ScanOptions {
         ScanOptions {
             engine: EngineConfig::new(target),
             spec: None,
+            imports: Vec::new(),
             include_checks: Vec::new(),
             skip_checks: Vec::new(),
             include_paths: Vec::new(),
@@ -181,6 +187,8 @@ pub enum ScanError {
     Unreachable { target: String, error: EngineError },
     #[error(transparent)]
     Discover(#[from] DiscoverError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
     #[error("{0}")]
     Engine(EngineError),
     #[error("no check selected (see `rampart checks`)")]
@@ -227,6 +235,8 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     if selected.is_empty() {
         return Err(ScanError::NoChecks);
     }
+    // A file that cannot be imported is a usage error: before any request.
+    let imported = import::load_all(&options.imports, target)?;
     let paths = PathFilter::new(options.include_paths.clone(), options.exclude_paths.clone());
     let runner = Runner::new(
         selected,
@@ -289,6 +299,31 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     for (place, error) in std::mem::take(&mut discovered.failures) {
         errors.engine(place, "discovery", &error);
     }
+    if !imported.is_empty() {
+        let count = imported.len();
+        let added = discovered.absorb(imported).len();
+        options.note(&format!(
+            "imports: {count} request(s), {added} endpoint(s) not known before"
+        ));
+    }
+    // Shadow endpoints: hidden paths, other API versions, methods an
+    // Allow header names. Each one found is an endpoint every check sees.
+    let mut reach = shadow::probe(
+        &engine,
+        &first_caller,
+        &discovered,
+        &paths,
+        options.engine.concurrency,
+        options.engine.max_requests,
+    )
+    .await;
+    let shadowed: Vec<_> = reach.shadowed.iter().map(|s| s.endpoint.clone()).collect();
+    let added = discovered.absorb(shadowed).len();
+    options.note(&format!(
+        "shadow endpoints: {} answered, {added} new, {} request(s)",
+        reach.shadowed.len(),
+        reach.requests
+    ));
     // What the user's globs leave out is not in the report's endpoints,
     // but the coverage names it.
     let (chosen, left_out): (Vec<_>, Vec<_>) = discovered
@@ -363,6 +398,15 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     let volatility = learned.volatility;
     let mut changed = learned.changed_during_baseline;
 
+    // Documented operations the server does not route at all.
+    reach.zombies = shadow::zombies(&engine, &first_caller, &discovered, &baselines, &reach).await;
+    if !reach.zombies.is_empty() {
+        options.note(&format!(
+            "{} documented operation(s) not routed",
+            reach.zombies.len()
+        ));
+    }
+
     // Fingerprint the stack, for remediation.
     phase(Phase::Fingerprint);
     let stack = match &options.stack {
@@ -383,6 +427,40 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     };
     let mut facts = learner.finish(&baselines, &learning).await;
     facts.volatility = volatility;
+    // Hidden parameters: names that change an answer, guessed in batches
+    // where no shared cache could keep a guess's answer for visitors (the
+    // cache profile says where); the checks that read parameters see them
+    // from here on.
+    let mining_cache = if runner.needs().includes(Needs::CACHE_PROFILE) {
+        None
+    } else {
+        let mining = discover::params::candidates(&discovered, &baselines, &first_caller);
+        Some(CacheProfile::learn(&engine, &mining, &baselines).await)
+    };
+    let cache = mining_cache.as_ref().unwrap_or(&facts.cache);
+    reach.hidden = discover::params::mine(
+        &engine,
+        &mut discovered,
+        &baselines,
+        &facts.volatility,
+        cache,
+        &first_caller,
+        options.engine.concurrency,
+    )
+    .await;
+    if !reach.hidden.is_empty() {
+        options.note(&format!(
+            "hidden parameters: {}",
+            reach
+                .hidden
+                .iter()
+                .map(|h| format!("{} on {}", h.name, h.endpoint))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+
+    facts.reach = reach;
     if facts.cache.cache_seen {
         options.note(&format!(
             "cache: {} (stores responses: {}, buster keyed: {})",

@@ -134,6 +134,22 @@ fn mechanism(finding: &Finding) -> (&'static str, &'static [&'static str]) {
         "transport.insecure-links" => ("plain-HTTP links", &["http://", "https", "tls"]),
         "transport.cookie-flags" => ("cookie flags", &["secure", "httponly", "samesite"]),
         "transport.plain-http" => ("plain HTTP", &["https", "tls"]),
+        "config.undocumented-endpoint" => (
+            "an undocumented endpoint or parameter",
+            &["document", "route", "debug", "remove"],
+        ),
+        "config.zombie-endpoint" => ("a documented operation not routed", &["spec", "document"]),
+        "config.undocumented-method" => {
+            ("an undocumented method", &["method", "remove", "document"])
+        }
+        "config.cors" => ("a permissive CORS policy", &["origin", "cors"]),
+        "config.banners" => (
+            "a technology banner",
+            &["server", "powered-by", "banner", "header"],
+        ),
+        "config.verbose-errors" => ("a verbose error page", &["error", "404"]),
+        "config.trace" => ("TRACE", &["trace"]),
+        "config.security-headers" => ("no nosniff", &["nosniff", "x-content-type-options"]),
         other => panic!("no mechanism written down for {other}: add it here"),
     }
 }

@@ -14,6 +14,7 @@
 pub mod apikey;
 pub mod authz;
 pub mod cache;
+pub mod config;
 pub mod coverage;
 pub mod exposure;
 pub mod probe;
@@ -165,6 +166,7 @@ pub static FAMILIES: &[&Family] = &[
     &token::FAMILY,
     &transport::FAMILY,
     &exposure::FAMILY,
+    &config::FAMILY,
 ];
 
 /// Every check Rampart has, family by family.

@@ -1,11 +1,10 @@
 //! Discovery without a spec: well-known spec locations first, then links
-//! (in JSON responses, HTML pages and redirects), then a short list of paths
-//! APIs commonly expose.
+//! (in JSON responses, HTML pages and redirects). The paths APIs commonly
+//! hide are asked for with or without a spec (`shadow`).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, LazyLock};
 
-use futures::stream::{self, StreamExt};
 use regex::Regex;
 use url::Url;
 
@@ -26,34 +25,6 @@ pub const SPEC_PATHS: &[&str] = &[
     "/api-docs",
     "/swagger/v1/swagger.json",
     "/docs/openapi.json",
-];
-
-/// Paths APIs commonly expose, including ones that should not be exposed.
-pub const COMMON_PATHS: &[&str] = &[
-    "/api",
-    "/api/v1",
-    "/api/health",
-    "/health",
-    "/status",
-    "/api/status",
-    "/version",
-    "/api/me",
-    "/me",
-    "/api/users",
-    "/users",
-    "/api/account",
-    "/account",
-    "/api/config",
-    "/config",
-    "/api/debug",
-    "/debug",
-    "/admin",
-    "/api/admin",
-    "/metrics",
-    "/actuator/env",
-    "/actuator/health",
-    "/.env",
-    "/server-status",
 ];
 
 const MAX_CRAWLED: usize = 200;
@@ -261,68 +232,6 @@ fn endpoint_for(url: &Url) -> Endpoint {
         });
     }
     endpoint
-}
-
-/// Tries the built-in path list, keeping only answers that differ from the
-/// target's answer to a path that cannot exist (soft-404 detection).
-pub async fn probe_common_paths(
-    engine: &Engine,
-    caller: &Caller,
-    known: &BTreeSet<String>,
-    failures: &mut Failures,
-) -> Vec<Endpoint> {
-    let nonsense = format!("/rampart-{}-does-not-exist", engine.buster().next_token());
-    let soft_404 = match engine.url_for(&nonsense) {
-        Ok(url) => match engine.send(Probe::get(url).as_caller(caller.clone())).await {
-            Ok(exchange) => Some(exchange),
-            Err(error) => {
-                failed(failures, "/{rampart-token}-does-not-exist", error);
-                None
-            }
-        },
-        Err(_) => None,
-    };
-    let candidates: Vec<&str> = COMMON_PATHS
-        .iter()
-        .copied()
-        .filter(|p| !known.contains(*p))
-        .collect();
-    let results = stream::iter(candidates)
-        .map(|path| async move {
-            let url = engine.url_for(path).ok()?;
-            let sent = engine
-                .send(Probe::get(engine.buster().bust(&url)).as_caller(caller.clone()))
-                .await;
-            Some((path, sent))
-        })
-        .buffered(4)
-        .collect::<Vec<_>>()
-        .await;
-    let mut answered = Vec::new();
-    for (path, sent) in results.into_iter().flatten() {
-        match sent {
-            Ok(exchange) => answered.push((path, exchange)),
-            Err(error) => failed(failures, path, error),
-        }
-    }
-    answered
-        .into_iter()
-        .filter(|(_, exchange)| {
-            let status = exchange.response.status;
-            let is_missing = matches!(status, 404 | 405 | 410 | 501..=504);
-            let looks_like_soft_404 = soft_404.as_ref().is_some_and(|miss| {
-                miss.response.status == status
-                    && miss
-                        .response
-                        .body
-                        .len()
-                        .abs_diff(exchange.response.body.len())
-                        < 16
-            });
-            !is_missing && !looks_like_soft_404
-        })
-        .map(|(path, _)| Endpoint::discovered(path, EndpointSource::Wordlist))
-        .collect()
 }
 
 fn root_path(target: &Url) -> String {

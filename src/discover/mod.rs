@@ -1,11 +1,15 @@
 //! Discovery: which endpoints exist. From an OpenAPI/Swagger description when
 //! there is one (given or found at a well-known path), otherwise by following
-//! same-origin links (JSON responses, HTML pages, redirects) and trying a
-//! short built-in path list.
+//! same-origin links (JSON responses, HTML pages, redirects); then, always,
+//! the imports (HAR, Postman, lists) and the shadow endpoints: hidden paths,
+//! versioned siblings and methods an `Allow` header names (`shadow`).
 
 pub mod crawl;
+pub mod import;
+pub mod params;
 pub mod safety;
 pub mod sample;
+pub mod shadow;
 pub mod spec;
 
 use std::sync::Arc;
@@ -58,7 +62,15 @@ pub enum EndpointSource {
     Spec,
     Crawl,
     Wordlist,
+    /// A request recorded in a HAR file (`--har`).
     Har,
+    /// A request of a Postman collection (`--postman`).
+    Postman,
+    /// A line of a `METHOD /path` list (`--endpoints`).
+    List,
+    /// Found by probing the built-in list of hidden paths, a versioned
+    /// sibling of a documented path, or a method an `Allow` header named.
+    Shadow,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -189,18 +201,101 @@ impl Endpoint {
         Some(full)
     }
 
-    /// Header parameters with a sample (sent with baseline requests).
+    /// Header parameters with a sample (sent with baseline requests). A
+    /// header that carries a credential is never sent from a sample: the
+    /// identities supply credentials, and a spec's example (or FastAPI's
+    /// empty default for `x-api-key: str = Header("")`) would replace theirs.
     pub fn sample_headers(&self) -> Vec<(String, String)> {
         self.parameters
             .iter()
-            .filter(|p| p.location == ParamLocation::Header)
+            .filter(|p| p.location == ParamLocation::Header && !is_credential_header(&p.name))
             .filter_map(|p| Some((p.name.clone(), p.sample.clone()?)))
+            .filter(|(_, value)| !value.is_empty())
             .collect()
+    }
+
+    /// Learns sample values from `instance`, a request that this endpoint's
+    /// template describes: its path segments fill the path parameters that
+    /// have no sample, its query and header samples the missing ones.
+    pub fn learn_samples(&mut self, instance: &Endpoint) {
+        let segments: Vec<&str> = instance.path.trim_end_matches('/').split('/').collect();
+        for (at, segment) in self.path.trim_end_matches('/').split('/').enumerate() {
+            let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+                continue;
+            };
+            let Some(value) = segments.get(at).filter(|v| !v.starts_with('{')) else {
+                continue;
+            };
+            let value = url::form_urlencoded::parse(format!("v={value}").as_bytes())
+                .next()
+                .map_or_else(|| value.to_string(), |(_, v)| v.into_owned());
+            match self.parameters.iter_mut().find(|p| p.name == name) {
+                Some(param) if param.sample.is_none() => param.sample = Some(value),
+                Some(_) => {}
+                None => self.parameters.push(Parameter {
+                    name: name.to_string(),
+                    location: ParamLocation::Path,
+                    required: true,
+                    sample: Some(value),
+                    schema_type: None,
+                    format: None,
+                }),
+            }
+        }
+        for param in &instance.parameters {
+            match self
+                .parameters
+                .iter_mut()
+                .find(|p| p.name == param.name && p.location == param.location)
+            {
+                Some(known) if known.sample.is_none() => known.sample = param.sample.clone(),
+                Some(_) => {}
+                None if param.location != ParamLocation::Path => {
+                    self.parameters.push(param.clone())
+                }
+                None => {}
+            }
+        }
+        if self.body_sample.is_none() {
+            self.body_sample = instance.body_sample.clone();
+            self.body_content_type = self
+                .body_content_type
+                .clone()
+                .or_else(|| instance.body_content_type.clone());
+        }
     }
 
     pub fn label(&self) -> String {
         format!("{} {}", self.method, self.path)
     }
+}
+
+/// A header whose name says it carries a credential (`Authorization`,
+/// `Cookie`, `X-API-Key`, `X-Auth-Token`, `X-Session`, `X-Signature`, …).
+pub fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "auth",
+        "cookie",
+        "key",
+        "token",
+        "secret",
+        "session",
+        "signature",
+    ]
+    .iter()
+    .any(|w| name.contains(w))
+}
+
+/// `concrete` is an instance of `template`: the same segments, a `{name}`
+/// segment matching any one segment.
+pub fn template_matches(template: &str, concrete: &str) -> bool {
+    let t: Vec<&str> = template.trim_end_matches('/').split('/').collect();
+    let c: Vec<&str> = concrete.trim_end_matches('/').split('/').collect();
+    t.len() == c.len()
+        && t.iter()
+            .zip(&c)
+            .all(|(t, c)| t == c || (t.starts_with('{') && t.ends_with('}') && !c.is_empty()))
 }
 
 /// Percent-encodes a sample value for use as one path segment.
@@ -288,8 +383,7 @@ pub async fn load_spec(engine: &Engine, source: &str) -> Result<ApiSpec, Discove
 /// Finds the target's endpoints, in order of trust: the spec the user gave
 /// (`spec_source`), else a spec the target publishes at a well-known path,
 /// else the same-origin links in its answers (starting from `root`, the
-/// scan's first exchange, which may only redirect) plus a short list of
-/// common paths. Requests go as `caller`, never to a path `paths` leaves
+/// scan's first exchange, which may only redirect). Requests go as `caller`, never to a path `paths` leaves
 /// out or whose name looks like an action (such links are listed as
 /// endpoints all the same, so that the report says they were not
 /// requested).
@@ -309,9 +403,7 @@ pub async fn discover(
         found.failures = failures;
         return Ok(found);
     }
-    let mut endpoints = crawl::crawl_links(engine, caller, root, paths, &mut failures).await;
-    let known = endpoints.iter().map(|e| e.path.clone()).collect();
-    endpoints.extend(crawl::probe_common_paths(engine, caller, &known, &mut failures).await);
+    let endpoints = crawl::crawl_links(engine, caller, root, paths, &mut failures).await;
     Ok(Discovered {
         endpoints,
         base_path: String::new(),
@@ -328,6 +420,77 @@ impl Discovered {
             Some(source) => format!("spec {source}"),
             None => "crawled".to_string(),
         }
+    }
+
+    /// Merges endpoints found elsewhere (imports, shadow probing), whose
+    /// paths are origin-absolute. A request that a known template already
+    /// describes (`/orders/17` for `/orders/{id}`) adds no endpoint but
+    /// lends the template its values as samples. When an endpoint lies
+    /// outside the spec's base path, every path becomes origin-absolute
+    /// (the base path moves into the templates) so both can be requested.
+    pub fn absorb(&mut self, incoming: Vec<Endpoint>) -> Vec<Endpoint> {
+        let mut added = Vec::new();
+        for mut endpoint in incoming {
+            if !self.base_path.is_empty() {
+                match endpoint.path.strip_prefix(&self.base_path) {
+                    Some(rest) if rest.starts_with('/') => endpoint.path = rest.to_string(),
+                    Some("") => endpoint.path = "/".into(),
+                    _ => self.rebase(),
+                }
+            }
+            let known = self
+                .endpoints
+                .iter_mut()
+                .find(|e| e.method == endpoint.method && template_matches(&e.path, &endpoint.path));
+            match known {
+                Some(known) => {
+                    known.learn_samples(&endpoint);
+                    // What the user recorded or listed says more about an
+                    // endpoint than a link the crawl followed to it.
+                    let imported = matches!(
+                        endpoint.source,
+                        EndpointSource::Har | EndpointSource::Postman | EndpointSource::List
+                    );
+                    if imported
+                        && matches!(
+                            known.source,
+                            EndpointSource::Crawl | EndpointSource::Wordlist
+                        )
+                    {
+                        known.source = endpoint.source;
+                    }
+                }
+                None => {
+                    added.push(endpoint.clone());
+                    self.endpoints.push(endpoint);
+                }
+            }
+        }
+        added
+    }
+
+    /// Moves the base path into every endpoint's path.
+    fn rebase(&mut self) {
+        if self.base_path.is_empty() {
+            return;
+        }
+        let base = std::mem::take(&mut self.base_path);
+        for endpoint in &mut self.endpoints {
+            endpoint.path = if endpoint.path == "/" {
+                base.clone()
+            } else {
+                format!("{base}{}", endpoint.path)
+            };
+        }
+    }
+
+    /// The documented operations, when a spec was used: `(method, path)`.
+    pub fn documented(&self) -> Vec<(String, String)> {
+        self.endpoints
+            .iter()
+            .filter(|e| e.source == EndpointSource::Spec)
+            .map(|e| (e.method.clone(), e.path.clone()))
+            .collect()
     }
 
     pub fn from_spec(spec: ApiSpec, source: &str) -> Self {
@@ -380,6 +543,61 @@ mod tests {
             );
         }
         assert!(!Endpoint::discovered("/api/status/{id}", EndpointSource::Spec).public_by_design());
+    }
+
+    #[test]
+    fn credential_headers_and_empty_defaults_are_never_sent_as_samples() {
+        let mut endpoint = Endpoint::discovered("/items", EndpointSource::Spec);
+        endpoint.parameters = vec![
+            param("x-api-key", ParamLocation::Header, Some(""), false),
+            param(
+                "Authorization",
+                ParamLocation::Header,
+                Some("Bearer example"),
+                false,
+            ),
+            param("X-Tenant", ParamLocation::Header, Some("acme"), false),
+            param("X-Trace", ParamLocation::Header, Some(""), false),
+        ];
+        assert_eq!(
+            endpoint.sample_headers(),
+            vec![("X-Tenant".to_string(), "acme".to_string())]
+        );
+    }
+
+    #[test]
+    fn absorbed_requests_lend_samples_to_templates_and_rebase_outside_paths() {
+        let mut spec_endpoint = Endpoint::discovered("/orders/{id}", EndpointSource::Spec);
+        spec_endpoint.parameters = vec![param("id", ParamLocation::Path, None, true)];
+        let mut discovered = Discovered {
+            endpoints: vec![spec_endpoint],
+            base_path: "/api/v2".into(),
+            spec: None,
+            spec_source: None,
+            failures: Default::default(),
+        };
+        let added = discovered.absorb(vec![Endpoint::discovered(
+            "/api/v2/orders/17",
+            EndpointSource::Har,
+        )]);
+        assert!(added.is_empty());
+        assert_eq!(
+            discovered.endpoints[0]
+                .concrete_path_and_query(&discovered.base_path)
+                .as_deref(),
+            Some("/api/v2/orders/17")
+        );
+        let added = discovered.absorb(vec![Endpoint::discovered("/debug", EndpointSource::Shadow)]);
+        assert_eq!(added.len(), 1);
+        assert_eq!(discovered.base_path, "");
+        let paths: Vec<&str> = discovered
+            .endpoints
+            .iter()
+            .map(|e| e.path.as_str())
+            .collect();
+        assert_eq!(paths, vec!["/api/v2/orders/{id}", "/debug"]);
+        assert!(template_matches("/a/{x}/b", "/a/1/b"));
+        assert!(!template_matches("/a/{x}", "/a/1/b"));
     }
 
     #[test]

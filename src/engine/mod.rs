@@ -592,7 +592,7 @@ impl Engine {
         let exchange = self.send_renewing(&probe).await?;
         // Every write the target accepted is a change until a check says
         // it undid it (see `Journal`).
-        let writes = !matches!(probe.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        let writes = !matches!(probe.method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE");
         if writes && (200..300).contains(&exchange.response.status) {
             self.journal
                 .write_accepted(&format!("{} {}", probe.method, exchange.endpoint_path()));

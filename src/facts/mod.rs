@@ -81,6 +81,9 @@ pub struct TargetFacts {
     /// Every endpoint the scan knows: a check probing one operation finds
     /// the others on the same objects (create, then read, update, delete).
     pub endpoints: Vec<Endpoint>,
+    /// What shadow probing found: undocumented endpoints, zombie
+    /// operations, methods an `Allow` header names, the route miss.
+    pub reach: crate::discover::shadow::Reach,
 }
 
 impl TargetFacts {
