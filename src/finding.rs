@@ -100,6 +100,7 @@ pub enum Category {
     Signature,
     ApiKey,
     InputValidation,
+    Ssrf,
     RateLimiting,
     Configuration,
 }
@@ -117,6 +118,7 @@ impl Category {
             Category::Signature => "signature",
             Category::ApiKey => "api-key",
             Category::InputValidation => "input-validation",
+            Category::Ssrf => "ssrf",
             Category::RateLimiting => "rate-limiting",
             Category::Configuration => "configuration",
         }
@@ -152,6 +154,10 @@ pub struct FindingDraft {
     /// same endpoint (e.g. "ssn" vs "card"); part of the stable id. Never a secret.
     pub key: String,
     pub evidence: Vec<EvidenceStep>,
+    /// Technologies the check itself recognised while proving the finding
+    /// (e.g. the database behind an injectable query), which the scan's
+    /// fingerprint may not have seen; they refine the remediation variant.
+    pub stack_hints: Vec<String>,
 }
 
 impl FindingDraft {
@@ -172,6 +178,7 @@ impl FindingDraft {
             parameter: None,
             key: String::new(),
             evidence: Vec::new(),
+            stack_hints: Vec::new(),
         }
     }
 
@@ -192,6 +199,15 @@ impl FindingDraft {
 
     pub fn parameter(mut self, parameter: impl Into<String>) -> Self {
         self.parameter = Some(parameter.into());
+        self
+    }
+
+    /// A technology the check recognised (see [`FindingDraft::stack_hints`]).
+    pub fn stack_hint(mut self, technology: impl Into<String>) -> Self {
+        let technology = technology.into();
+        if !self.stack_hints.contains(&technology) {
+            self.stack_hints.push(technology);
+        }
         self
     }
 

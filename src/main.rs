@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use rampart::cli::{Cli, Command, DemoArgs, ExplainArgs, OutputArgs, ScanArgs};
+use rampart::cli::{Cli, Command, DemoArgs, ExplainArgs, InjectionArgs, OutputArgs, ScanArgs};
 use rampart::engine::Redactor;
 use rampart::finding::Severity;
 use rampart::identity::{identities_from_pairs, parse_header};
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Scan(args) => scan_command(args),
+        Command::Scan(args) => scan_command(*args),
         Command::Demo(args) => demo_command(args),
         Command::Checks => {
             print_checks();
@@ -120,6 +120,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     options.active = args.active;
     options.login_burst = args.login_burst;
     options.stack = args.stack.clone();
+    options.injection = injection_settings(&args.injection)?;
     let redactor = options.engine.redactor();
     if args.output.verbose {
         let redactor = redactor.clone();
@@ -131,6 +132,24 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
         .block_on(scan::run(options))
         .map_err(|e| anyhow::anyhow!(redactor.redact_supplied(&e.to_string()).into_owned()))?;
     emit(&report, &args.output, &redactor)
+}
+
+fn injection_settings(args: &InjectionArgs) -> Result<checks::injection::Settings> {
+    let oob_url = match &args.oob_url {
+        Some(raw) => {
+            let url = url::Url::parse(raw).with_context(|| format!("invalid --oob-url '{raw}'"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                bail!("--oob-url must be an http:// or https:// URL with a host, got '{raw}'");
+            }
+            Some(url)
+        }
+        None => None,
+    };
+    Ok(checks::injection::Settings {
+        oob_url,
+        param_budget: args.injection_param_budget,
+        scan_budget: args.injection_budget,
+    })
 }
 
 fn parse_target(raw: &str) -> Result<url::Url> {

@@ -11,7 +11,7 @@ use futures::stream::{self, StreamExt};
 use thiserror::Error;
 use url::Url;
 
-use crate::checks::{self, runner::Runner};
+use crate::checks::{self, injection, runner::Runner};
 use crate::discover::{self, DiscoverError, Discovered};
 use crate::engine::{Caller, Engine, EngineConfig, EngineError, Exchange, Probe};
 use crate::facts::{self, Baselines};
@@ -37,6 +37,8 @@ pub struct ScanOptions {
     pub login_burst: bool,
     /// `--stack`: the remediation variant, instead of fingerprinting.
     pub stack: Option<String>,
+    /// The injection checks' budgets and collaborator URL.
+    pub injection: injection::Settings,
     /// Receives progress notes (the binary prints them with `-v`).
     pub notes: Option<NoteSink>,
 }
@@ -51,6 +53,7 @@ impl ScanOptions {
             active: false,
             login_burst: false,
             stack: None,
+            injection: injection::Settings::default(),
             notes: None,
         }
     }
@@ -95,7 +98,8 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         options.active,
         options.login_burst,
         options.engine.concurrency,
-    );
+    )
+    .with_injection(options.injection.clone());
     let mut engine = Engine::new(options.engine.clone()).map_err(ScanError::Engine)?;
     runner.watch(&mut engine);
     let engine = engine;

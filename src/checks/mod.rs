@@ -15,6 +15,7 @@ pub mod apikey;
 pub mod authz;
 pub mod cache;
 pub mod exposure;
+pub mod injection;
 pub mod probe;
 pub mod runner;
 pub mod signing;
@@ -138,6 +139,7 @@ pub static FAMILIES: &[&Family] = &[
     &apikey::FAMILY,
     &transport::FAMILY,
     &exposure::FAMILY,
+    &injection::FAMILY,
 ];
 
 /// Every check Rampart has, family by family.

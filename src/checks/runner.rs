@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::stream::{self, StreamExt};
 
-use super::{Check, CheckMeta, Mode, ProbeContext, TargetContext};
+use super::{injection, Check, CheckMeta, Mode, ProbeContext, TargetContext};
 use crate::discover::{Discovered, Endpoint};
 use crate::engine::{Engine, EngineError, Exchange};
 use crate::facts::{Baselines, Needs, TargetFacts};
@@ -92,6 +92,8 @@ pub struct Runner {
     allow_burst: bool,
     concurrency: usize,
     record: Arc<Record>,
+    /// The injection family's settings and per-scan state.
+    injection: injection::Session,
 }
 
 impl Runner {
@@ -110,7 +112,14 @@ impl Runner {
             allow_burst,
             concurrency: concurrency.max(1),
             record: Arc::default(),
+            injection: injection::Session::default(),
         }
+    }
+
+    /// The injection family's settings for this scan (budgets, collaborator).
+    pub fn with_injection(mut self, settings: injection::Settings) -> Self {
+        self.injection = injection::Session::new(settings);
+        self
     }
 
     /// What the checks that will run need learned about the target.
@@ -169,6 +178,7 @@ impl Runner {
                     baselines: baselines.get(&endpoint.label()).unwrap_or(&none),
                     facts,
                     allow_burst: self.allow_burst,
+                    injection: &self.injection,
                 };
                 async move {
                     let outcome = check.probe(&ctx, endpoint).await;
@@ -192,6 +202,7 @@ impl Runner {
             engine,
             root,
             facts,
+            injection: &self.injection,
         };
         for check in &self.checks {
             let mut outcome = check.probe_target(&ctx).await;

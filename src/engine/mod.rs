@@ -55,6 +55,10 @@ pub enum EngineError {
     InvalidRequest(String),
     #[error("{0}")]
     Login(String),
+    /// A check stopped early because a budget of its own (not the engine's)
+    /// was spent; the text says which and how to raise it.
+    #[error("{0}")]
+    BudgetSpent(String),
 }
 
 impl EngineError {

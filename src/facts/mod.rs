@@ -9,6 +9,7 @@
 pub mod cache_profile;
 pub mod identities;
 pub mod signed_links;
+pub mod values;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use serde_json::Value;
 pub use cache_profile::CacheProfile;
 pub use identities::IdentityFacts;
 pub use signed_links::SignedLink;
+pub use values::ResponseValues;
 
 use crate::discover::Endpoint;
 use crate::engine::{Engine, Exchange};
@@ -44,6 +46,9 @@ impl Needs {
     pub const CACHE_PROFILE: Needs = Needs(1 << 2);
     /// The TLS handshake probe of an https target (dozens of handshakes).
     pub const TLS: Needs = Needs(1 << 3);
+    /// The values the API's own successful answers contained
+    /// ([`ResponseValues`]; read from the baselines, no request).
+    pub const RESPONSE_VALUES: Needs = Needs(1 << 4);
 
     /// What either needs.
     pub const fn and(self, other: Needs) -> Needs {
@@ -66,6 +71,8 @@ pub struct TargetFacts {
     pub signed_links: Vec<SignedLink>,
     /// The TLS handshake probe of an https target (or why it failed).
     pub tls: Option<Result<TlsReport, String>>,
+    /// Values the API returned, to use as parameter values it recognises.
+    pub values: ResponseValues,
 }
 
 impl TargetFacts {
@@ -126,6 +133,9 @@ pub async fn learn(
     }
     if needs.includes(Needs::SIGNED_LINKS) {
         facts.signed_links = signed_links::harvest(engine, exchanges());
+    }
+    if needs.includes(Needs::RESPONSE_VALUES) {
+        facts.values = ResponseValues::learn(exchanges());
     }
     if needs.includes(Needs::TLS) {
         facts.tls = probe_tls(engine).await;

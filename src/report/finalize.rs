@@ -138,7 +138,7 @@ fn finalize(
 ) -> Finding {
     let entry = knowledge::entry(check.id);
     let remediation = entry.map(|entry| {
-        let variant = entry.best_variant(stack);
+        let variant = entry.best_variant(&with_hints(stack, &draft.stack_hints));
         Remediation {
             stack: variant.stack.clone(),
             summary: variant.summary.clone(),
@@ -176,6 +176,17 @@ fn finalize(
         remediation,
         references: entry.map(|e| e.references.clone()).unwrap_or_default(),
     }
+}
+
+/// The scan's stack plus what one finding's check recognised itself.
+fn with_hints(stack: &Stack, hints: &[String]) -> Stack {
+    let mut stack = stack.clone();
+    for hint in hints {
+        if !stack.technologies.contains(hint) {
+            stack.technologies.push(hint.clone());
+        }
+    }
+    stack
 }
 
 const EXCERPT_CONTEXT: usize = 240;

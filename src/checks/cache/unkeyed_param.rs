@@ -202,12 +202,14 @@ mod tests {
     fn each_technique_hides_the_marker_where_the_cache_does_not_look() {
         let engine = engine();
         let facts = TargetFacts::default();
+        let session = crate::checks::injection::Session::default();
         let ctx = ProbeContext {
             engine: &engine,
             base_path: "",
             baselines: &[],
             facts: &facts,
             allow_burst: false,
+            injection: &session,
         };
         let endpoint = Endpoint::discovered("/api/items", EndpointSource::Spec);
         let url = engine.url_for("/api/items").unwrap();

