@@ -289,9 +289,16 @@ impl Family {
         self.start_with_env(twin, &[])
     }
 
-    /// [`Family::start`] with extra environment for the app.
+    /// [`Family::start`] with extra environment for the app (which, for a
+    /// family without DynamoDB, names the store it uses instead).
     pub fn start_with_env(&self, twin: &str, env: &[(&str, &str)]) -> Target {
-        assert!(self.dynamo, "{} runs without DynamoDB: start_tls", self.app);
+        if !self.dynamo {
+            return Target {
+                app: FlaskApp::start_plain(self.app, twin, env),
+                family: *self,
+                _moto: None,
+            };
+        }
         let moto = MotoServer::start();
         let app = FlaskApp::start(self.app, twin, &moto, env);
         Target {

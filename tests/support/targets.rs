@@ -160,6 +160,16 @@ impl FlaskApp {
         Self::launch(app, twin, Wire::Http, make)
     }
 
+    /// Starts `app` as `twin` without DynamoDB (the app brings its own store,
+    /// e.g. a database server given in `extra_env`) and waits until `GET
+    /// /api/health` returns 200.
+    pub fn start_plain(app: &str, twin: &str, extra_env: &[(&str, &str)]) -> FlaskApp {
+        let make = target_command(app, twin, extra_env, |cmd| {
+            cmd.env_remove("DYNAMODB_ENDPOINT");
+        });
+        Self::launch(app, twin, Wire::Http, make)
+    }
+
     /// Starts `app` as `twin` serving HTTPS itself with `pki`'s default leaf
     /// and chain; waits until `GET /api/health` over HTTPS returns 200.
     /// `moto` is optional: apps without DynamoDB pass `None`.

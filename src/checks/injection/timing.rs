@@ -64,9 +64,14 @@ pub struct Delayed {
     pub none: Arc<Exchange>,
 }
 
+/// How often a late first answer gets its doubled and zero-delay probes:
+/// a second round absorbs one burst of load on the target.
+const ROUNDS: usize = 2;
+
 /// Sends `payload(delay)`, and only when that answer came late the doubled
-/// and the zero delays; `Some` when [`delays_agree`]. A timed-out probe
-/// proves nothing (a sleep run once per row waits longer than asked).
+/// and the zero delays; `Some` when [`delays_agree`]. A late answer whose
+/// confirmation failed gets one more round. A timed-out probe proves
+/// nothing (a sleep run once per row waits longer than asked).
 pub async fn prove<F, Fut>(
     latencies: &[Duration],
     timeout: Duration,
@@ -84,26 +89,29 @@ where
         Err(Halt::Engine(EngineError::Timeout(_))) => Ok(None),
         other => other,
     };
-    let Some(once) = quiet(send(delay).await)? else {
-        return Ok(None);
-    };
-    if once.elapsed.saturating_sub(usual).as_secs_f64() < 0.8 * delay.as_secs_f64() {
-        return Ok(None);
+    for _ in 0..ROUNDS {
+        let Some(once) = quiet(send(delay).await)? else {
+            return Ok(None);
+        };
+        if once.elapsed.saturating_sub(usual).as_secs_f64() < 0.8 * delay.as_secs_f64() {
+            return Ok(None);
+        }
+        let Some(twice) = quiet(send(delay * 2).await)? else {
+            return Ok(None);
+        };
+        let Some(none) = quiet(send(Duration::ZERO).await)? else {
+            return Ok(None);
+        };
+        if delays_agree(usual, delay, once.elapsed, twice.elapsed, none.elapsed) {
+            return Ok(Some(Delayed {
+                delay,
+                once,
+                twice,
+                none,
+            }));
+        }
     }
-    let Some(twice) = quiet(send(delay * 2).await)? else {
-        return Ok(None);
-    };
-    let Some(none) = quiet(send(Duration::ZERO).await)? else {
-        return Ok(None);
-    };
-    Ok(
-        delays_agree(usual, delay, once.elapsed, twice.elapsed, none.elapsed).then_some(Delayed {
-            delay,
-            once,
-            twice,
-            none,
-        }),
-    )
+    Ok(None)
 }
 
 /// A delay as a database or shell writes it: seconds with up to three decimals.

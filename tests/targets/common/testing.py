@@ -1,6 +1,7 @@
 """Test-only instrumentation of a target: requests counted per method, named
 counters (e.g. how signed requests were judged) and the routes that read and
-reset them. None of it is in any OpenAPI document.
+reset them, for Flask apps (:func:`instrument`) and FastAPI apps
+(:func:`instrument_asgi`). None of it is in any OpenAPI document.
 
     GET  /__test__/methods   request counts per HTTP method: every request
                              except /__test__/* and /api/health, counted in
@@ -41,17 +42,20 @@ class Counters:
         with self._lock:
             self.named[name] = self.named.get(name, 0) + 1
 
+    def count_method(self, method: str, path: str) -> None:
+        """Counts one request, unless it is a test-only or health route."""
+        if path.startswith("/__test__") or path.rstrip("/") == "/api/health":
+            return
+        with self._lock:
+            self.methods[method] = self.methods.get(method, 0) + 1
+
     def snapshot(self) -> tuple[dict, dict]:
         with self._lock:
             return dict(self.methods), dict(self.named)
 
     def middleware(self, wsgi_app):
         def counted(environ, start_response):
-            path = environ.get("PATH_INFO", "")
-            if not (path.startswith("/__test__") or path.rstrip("/") == "/api/health"):
-                method = (environ.get("REQUEST_METHOD") or "?").upper()
-                with self._lock:
-                    self.methods[method] = self.methods.get(method, 0) + 1
+            self.count_method((environ.get("REQUEST_METHOD") or "?").upper(), environ.get("PATH_INFO", ""))
             return wsgi_app(environ, start_response)
 
         return counted
@@ -84,5 +88,35 @@ def instrument(
         if request.args.get("counters") in ("1", "true", "yes"):
             counters.reset()
         return respond({"status": "reset", "twin": twin})
+
+    return counters
+
+
+def instrument_asgi(app, twin: str, reset: Optional[Callable[[], None]] = None) -> Counters:
+    """:func:`instrument` for a FastAPI app: the same counters (in an HTTP
+    middleware) and the same ``/__test__/methods`` and ``/__test__/reset``
+    routes, left out of the app's OpenAPI document."""
+    from fastapi import Query  # Flask targets need no FastAPI
+
+    counters = Counters()
+
+    @app.middleware("http")
+    async def counted(request, call_next):
+        counters.count_method(request.method.upper(), request.url.path)
+        return await call_next(request)
+
+    @app.get("/__test__/methods", include_in_schema=False)
+    def test_methods():
+        return counters.snapshot()[0]
+
+    # No annotations: this module's `from __future__ import annotations`
+    # would hide their types from FastAPI.
+    @app.post("/__test__/reset", include_in_schema=False)
+    def test_reset(flag=Query(None, alias="counters")):
+        if reset is not None:
+            reset()
+        if flag in ("1", "true", "yes"):
+            counters.reset()
+        return {"status": "reset", "twin": twin}
 
     return counters
