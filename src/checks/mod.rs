@@ -41,6 +41,9 @@ pub enum Mode {
     Active,
     /// Sends state-changing probes: runs only with `--active`.
     StateChanging,
+    /// Sends read-only probes that may slow the target down (timing
+    /// attacks that make it work hard): runs only with `--active`.
+    Disruptive,
 }
 
 impl Mode {
@@ -49,7 +52,13 @@ impl Mode {
             Mode::Passive => "passive",
             Mode::Active => "active",
             Mode::StateChanging => "state-changing",
+            Mode::Disruptive => "disruptive",
         }
+    }
+
+    /// Runs only when the user passed `--active`.
+    pub fn needs_active(self) -> bool {
+        matches!(self, Mode::StateChanging | Mode::Disruptive)
     }
 }
 

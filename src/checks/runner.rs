@@ -83,8 +83,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Runs the selected checks of one scan and keeps what they report.
 pub struct Runner {
-    /// The selected checks the scan may run (state-changing ones only with
-    /// `--active`), in registry order.
+    /// The selected checks the scan may run (state-changing and disruptive
+    /// ones only with `--active`), in registry order.
     checks: Vec<&'static dyn Check>,
     /// `--active`: endpoints that change state are probed too.
     active: bool,
@@ -106,7 +106,7 @@ impl Runner {
         Runner {
             checks: selected
                 .into_iter()
-                .filter(|c| c.meta().mode != Mode::StateChanging || active)
+                .filter(|c| !c.meta().mode.needs_active() || active)
                 .collect(),
             active,
             allow_burst,
@@ -338,6 +338,16 @@ mod tests {
         let mut pairs: Vec<_> = expected.iter().map(|(c, p)| (*c, p.to_string())).collect();
         pairs.sort();
         pairs
+    }
+
+    #[test]
+    fn disruptive_checks_run_only_with_active() {
+        static HEAVY: CheckMeta = meta("t.heavy", Mode::Disruptive, 0, Needs::SIGNED_LINKS);
+        static CHECK: Echo = Echo(&HEAVY);
+        let quiet = Runner::new(vec![&CHECK as &dyn Check], false, false, 1);
+        assert_eq!(quiet.needs(), Needs::NOTHING);
+        let active = Runner::new(vec![&CHECK as &dyn Check], true, false, 1);
+        assert_eq!(active.needs(), Needs::SIGNED_LINKS);
     }
 
     #[tokio::test]

@@ -32,7 +32,7 @@ static META: CheckMeta = CheckMeta {
     category: Category::InputValidation,
     severity: Severity::High,
     summary: "Regular-expression denial of service: pattern-checked input whose matching time grows super-linearly (--active)",
-    mode: Mode::StateChanging,
+    mode: Mode::Disruptive,
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };

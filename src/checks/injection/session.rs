@@ -17,7 +17,7 @@ use super::profile::Profile;
 /// Requests one check may spend on one input, unless the user says otherwise.
 pub const DEFAULT_PARAM_BUDGET: u32 = 40;
 /// Requests the whole family may spend in one scan, unless the user says otherwise.
-pub const DEFAULT_SCAN_BUDGET: u64 = 4000;
+pub const DEFAULT_SCAN_BUDGET: u64 = 2500;
 
 /// The user's settings for the family (`--oob-url`, `--injection-budget`,
 /// `--injection-param-budget`).

@@ -69,8 +69,6 @@ enum Context {
     /// A single-quoted string with more query after it than a condition
     /// can follow (`LIKE '%x%'`, a trailing clause): the rest is commented out.
     QuotedCommented,
-    /// A double-quoted string (MySQL's other string quote).
-    DoubleQuoted,
 }
 
 impl Context {
@@ -82,10 +80,6 @@ impl Context {
             Context::QuotedCommented => {
                 (format!("{base}' AND 1=1-- "), format!("{base}' AND 1=2-- "))
             }
-            Context::DoubleQuoted => (
-                format!("{base}\" AND \"a\"=\"a"),
-                format!("{base}\" AND \"a\"=\"b"),
-            ),
         }
     }
 
@@ -115,11 +109,7 @@ fn contexts(numeric: bool) -> &'static [Context] {
     if numeric {
         &[Context::Number, Context::Quoted, Context::QuotedCommented]
     } else {
-        &[
-            Context::Quoted,
-            Context::QuotedCommented,
-            Context::DoubleQuoted,
-        ]
+        &[Context::Quoted, Context::QuotedCommented]
     }
 }
 
@@ -161,40 +151,54 @@ fn sql_errors(ordinary: &Exchange, probe: &Exchange) -> Vec<StoreError> {
         .collect()
 }
 
-async fn error_based(point: &Point<'_, '_>, profile: &Profile) -> Result<Option<ErrorProof>, Halt> {
-    for quote in ["'", "\""] {
-        let payload = format!("{}{quote}", profile.base_value);
-        let Some(broken) = point.send(&Payload::text(payload.clone())).await? else {
-            continue;
-        };
-        let Some(error) = sql_errors(&profile.base, &broken).into_iter().next() else {
-            continue;
-        };
-        let doubled = format!("{}{quote}{quote}", profile.base_value);
-        let balanced = match point.send(&Payload::text(doubled.clone())).await? {
-            Some(answer) if sql_errors(&profile.base, &answer).is_empty() => {
-                Some((doubled, answer))
-            }
-            _ => None,
-        };
-        return Ok(Some(ErrorProof {
+/// Sends a stray quote; a proof when it provoked a database error the
+/// ordinary value does not, confirmed when a doubled quote is accepted
+/// again. Returns the stray quote's answer either way.
+async fn error_based(
+    point: &Point<'_, '_>,
+    profile: &Profile,
+) -> Result<(Option<ErrorProof>, Option<Arc<Exchange>>), Halt> {
+    let payload = format!("{}'", profile.base_value);
+    let Some(broken) = point.send(&Payload::text(payload.clone())).await? else {
+        return Ok((None, None));
+    };
+    let Some(error) = sql_errors(&profile.base, &broken).into_iter().next() else {
+        return Ok((None, Some(broken)));
+    };
+    let doubled = format!("{}''", profile.base_value);
+    let balanced = match point.send(&Payload::text(doubled.clone())).await? {
+        Some(answer) if sql_errors(&profile.base, &answer).is_empty() => Some((doubled, answer)),
+        _ => None,
+    };
+    Ok((
+        Some(ErrorProof {
             ordinary: Arc::clone(&profile.base),
             payload,
-            broken,
+            broken: Arc::clone(&broken),
             error,
             balanced,
-        }));
-    }
-    Ok(None)
+        }),
+        Some(broken),
+    ))
+}
+
+/// How the boolean stage ended.
+enum Boolean {
+    Proven(BooleanProof),
+    /// Non-numeric text is refused before it reaches any query (a typed
+    /// parameter): no SQL payload can get through.
+    Typed,
+    Nothing,
 }
 
 async fn boolean_based(
     point: &Point<'_, '_>,
     profile: &Profile,
     numeric: bool,
-) -> Result<Option<BooleanProof>, Halt> {
+    quote: Option<&Exchange>,
+) -> Result<Boolean, Halt> {
     if !profile.informative() {
-        return Ok(None);
+        return Ok(Boolean::Nothing);
     }
     for &context in contexts(numeric) {
         let (truthy, falsy) = context.pair(&profile.base_value);
@@ -203,6 +207,14 @@ async fn boolean_based(
             continue;
         };
         if !similar(&t1, &profile.base, &[&truthy, &profile.base_value]) {
+            // A number refused as text the same way as the stray quote was:
+            // validation, not a database.
+            let refused = (400..500).contains(&t1.response.status)
+                && !similar(&t1, &profile.impossible, &sent)
+                && quote.is_some_and(|q| similar(&t1, q, &[&truthy, &profile.base_value]));
+            if context == Context::Number && refused {
+                return Ok(Boolean::Typed);
+            }
             continue;
         }
         let Some(f1) = point.send(&Payload::text(falsy.clone())).await? else {
@@ -219,7 +231,7 @@ async fn boolean_based(
             continue;
         };
         if pair_holds(profile, &t2, &f2, &sent) {
-            return Ok(Some(BooleanProof {
+            return Ok(Boolean::Proven(BooleanProof {
                 context,
                 truthy,
                 falsy,
@@ -227,7 +239,7 @@ async fn boolean_based(
             }));
         }
     }
-    Ok(None)
+    Ok(Boolean::Nothing)
 }
 
 async fn time_based(
@@ -242,7 +254,7 @@ async fn time_based(
         None => vec![Store::Postgresql, Store::Mysql],
     };
     let contexts: &[Context] = if numeric {
-        &[Context::Number, Context::Quoted]
+        &[Context::Number]
     } else {
         &[Context::Quoted]
     };
@@ -298,14 +310,15 @@ impl InputCheck for Sql {
         let numeric = point.input.is_numeric() || profile.base_value.parse::<f64>().is_ok();
         let label = point.input.label();
 
-        let error = error_based(point, &profile).await?;
+        let (error, quote) = error_based(point, &profile).await?;
         let confirmed_by_error = error.as_ref().is_some_and(|e| e.balanced.is_some());
         let boolean = if confirmed_by_error {
-            None
+            Boolean::Nothing
         } else {
-            boolean_based(point, &profile, numeric).await?
+            boolean_based(point, &profile, numeric, quote.as_deref()).await?
         };
-        if let Some(proof) = boolean {
+        let typed = matches!(boolean, Boolean::Typed);
+        if let Boolean::Proven(proof) = boolean {
             let store = error.as_ref().map(|e| e.error.store);
             let [t1, f1, t2, f2] = &proof.answers;
             let mut draft = point
@@ -379,6 +392,13 @@ impl InputCheck for Sql {
                 );
             }
             return Ok(Some(hinted(draft, Some(&proof.error), Some(store))));
+        }
+        // Timing is for answers that do not show the query's result (or
+        // hide its failure behind a server error); elsewhere the pair above
+        // has already had its say.
+        let blind = !profile.informative() || quote.is_some_and(|q| q.response.status >= 500);
+        if typed || !blind {
+            return Ok(None);
         }
         let Some((store, shape, delayed)) = time_based(point, &profile, numeric, None).await?
         else {
@@ -563,7 +583,9 @@ mod tests {
         let api = testing::serve(posts(false)).await;
         let (found, sent) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
         assert!(found.expect("probed").is_empty());
-        assert!(sent <= 15, "{sent} requests");
+        // Profile (2), the stray quote, one true condition per context; the
+        // answers show the query's result, so no timing probe.
+        assert_eq!(sent, 5);
         // Nothing but reads, and no request without the title.
         let seen = api.seen.lock().unwrap();
         assert!(seen
@@ -589,6 +611,68 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert!(found[0].title.contains("boolean-based"));
         assert_eq!(found[0].evidence.len(), 6);
+    }
+
+    /// An audit call whose answer never depends on the query: PostgreSQL's
+    /// `pg_sleep` in the pasted value makes it wait (vulnerable), or the
+    /// value is bound and nothing waits (fixed).
+    fn audit(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static {
+        move |seen: &Seen| {
+            let user = seen.arg("user").unwrap_or_default();
+            if vulnerable {
+                let asked = user
+                    .split_once("pg_sleep(")
+                    .and_then(|(_, rest)| rest.split_once(')'))
+                    .and_then(|(seconds, _)| seconds.parse::<f64>().ok());
+                if let Some(seconds) = asked {
+                    std::thread::sleep(std::time::Duration::from_secs_f64(seconds));
+                }
+            }
+            (200, r#"{"status": "recorded"}"#.to_string())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_blind_query_is_found_by_a_proportional_sleep_and_a_bound_one_is_not() {
+        let endpoint = testing::query_endpoint("/api/audit", "user", "alice");
+        let api = testing::serve(audit(true)).await;
+        let (found, _) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
+        let found = found.expect("probed");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].title.contains("time-based, PostgreSQL"),
+            "{}",
+            found[0].title
+        );
+        assert!(found[0].stack_hints.contains(&"postgresql".to_string()));
+        let steps: Vec<&str> = found[0].evidence.iter().map(|e| e.step.as_str()).collect();
+        assert!(steps[1].starts_with("Sleep 400 ms"), "{steps:?}");
+        assert!(steps[2].starts_with("Sleep 800 ms"), "{steps:?}");
+
+        let api = testing::serve(audit(false)).await;
+        let (found, sent) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
+        assert!(found.expect("probed").is_empty());
+        // Profile (2), the stray quote, one sleep per database: nothing waited.
+        assert_eq!(sent, 5);
+    }
+
+    #[tokio::test]
+    async fn a_typed_number_costs_four_requests() {
+        let typed = |seen: &Seen| match seen.arg("id").unwrap_or_default() {
+            "7" => (200, r#"{"id": 7, "name": "kettle"}"#.to_string()),
+            id if id.bytes().all(|b| b.is_ascii_digit()) => {
+                (404, r#"{"detail": "not found"}"#.to_string())
+            }
+            _ => (
+                422,
+                r#"{"detail": "id: value is not a valid integer"}"#.to_string(),
+            ),
+        };
+        let endpoint = testing::query_endpoint("/api/items", "id", "7");
+        let api = testing::serve(typed).await;
+        let (found, sent) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
+        assert!(found.expect("probed").is_empty());
+        assert_eq!(sent, 4, "profile, stray quote, one true condition");
     }
 
     #[tokio::test]
