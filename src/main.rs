@@ -131,6 +131,21 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     let report = runtime()?
         .block_on(scan::run(options))
         .map_err(|e| anyhow::anyhow!(redactor.redact_supplied(&e.to_string()).into_owned()))?;
+    if args.output.verbose {
+        eprint!(
+            "{}",
+            redactor.redact_supplied(&report::text::coverage_table(&report))
+        );
+    }
+    if !args.output.quiet {
+        for change in report.changes_left() {
+            eprintln!(
+                "rampart: NOT RESTORED: {}: {}",
+                redactor.redact_supplied(&change.request),
+                redactor.redact_supplied(&change.what)
+            );
+        }
+    }
     emit(&report, &args.output, &redactor)
 }
 
@@ -222,6 +237,9 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
         }
         let redactor = options.engine.redactor();
         let report = scan::run(options).await?;
+        if args.output.verbose {
+            eprint!("{}", report::text::coverage_table(&report));
+        }
         let code = emit(&report, &args.output, &redactor)?;
         if args.serve {
             eprintln!(
@@ -240,8 +258,7 @@ fn print_checks() {
         "{:<32} {:<10} {:<9} {:<15} SUMMARY",
         "ID", "FAMILY", "SEVERITY", "MODE"
     );
-    for check in checks::all() {
-        let meta = check.meta();
+    for meta in checks::all() {
         println!(
             "{:<32} {:<10} {:<9} {:<15} {}",
             meta.id,
@@ -286,7 +303,7 @@ fn explain(args: ExplainArgs) -> Result<()> {
         None => entry.best_variant(&rampart::stack::Stack::default()),
     };
     let severity = checks::find(&check_id)
-        .map(|c| c.meta().severity)
+        .map(|c| c.severity)
         .unwrap_or(Severity::Info);
     println!(
         "{} — {} (up to {})\n",

@@ -95,6 +95,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     }
     let runner = Runner::new(
         selected,
+        options.engine.identities.len(),
         options.active,
         options.login_burst,
         options.engine.concurrency,
@@ -167,8 +168,8 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     runner.probe_target(&engine, &root, &facts).await;
 
     // Finalise: findings and errors, redacted, in the report.
-    let (drafts, failures) = runner.finish();
-    errors.extend(failures.into_iter().map(ReportError::from));
+    let results = runner.finish();
+    errors.extend(results.failures.into_iter().map(ReportError::from));
     errors.extend(facts.tls_failure().map(|message| ReportError {
         endpoint: "TLS".into(),
         message: message.to_string(),
@@ -180,7 +181,9 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         requests_sent: engine.requests_sent(),
         stack,
         endpoints: &discovered.endpoints,
-        drafts,
+        drafts: results.drafts,
+        coverage: results.coverage,
+        changes: engine.journal().changes(),
         errors,
         redactor: &engine.redactor(),
     }))
@@ -206,7 +209,7 @@ async fn fingerprint(
 }
 
 /// One request per read-only endpoint per caller; checks compare these.
-async fn baseline(
+pub(crate) async fn baseline(
     engine: &Engine,
     discovered: &Discovered,
     callers: &[Caller],

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart::checks;
+use rampart::checks::{self, coverage::Tally, Skip};
 use rampart::discover::EndpointSource;
 use rampart::engine::{Exchange, RecordedRequest, RecordedResponse, Redactor};
 use rampart::finding::{Confidence, FindingDraft, Severity};
 use rampart::identity::Identity;
 use rampart::report::{
-    self, finalize, score, Format, Report, ReportEndpoint, ReportError, Tool, SCHEMA,
+    self, finalize, score, Change, Format, Report, ReportEndpoint, ReportError, Tool, SCHEMA,
 };
 use rampart::stack::Stack;
 
@@ -43,7 +43,7 @@ fn exchange(identity: Option<&str>, url: &str, status: u16, body: &str) -> Arc<E
 }
 
 fn check(id: &str) -> &'static checks::CheckMeta {
-    checks::find(id).expect("a registered check").meta()
+    checks::find(id).expect("a registered check")
 }
 
 fn fixed_report() -> Report {
@@ -85,6 +85,14 @@ fn fixed_report() -> Report {
     ];
     let stack = Stack::forced("flask+dynamodb");
     let findings = finalize::findings(drafts, &redactor, &stack);
+    let mut tally = Tally::default();
+    tally.probed(check("cache.identity-unkeyed"), "GET /api/account");
+    tally.skipped(check("authz.bola"), "all endpoints", Skip::NoSecondIdentity);
+    tally.skipped(
+        check("exposure.pii"),
+        "GET /api/reset",
+        Skip::LooksStateChanging("reset".into()),
+    );
     let score = score::score(&findings);
     Report {
         schema: SCHEMA,
@@ -105,6 +113,12 @@ fn fixed_report() -> Report {
             source: EndpointSource::Spec,
         }],
         findings,
+        coverage: finalize::coverage(tally.finish(), &redactor),
+        changes: vec![Change {
+            request: "PATCH /api/account".into(),
+            what: "display_name set on alice's record".into(),
+            restored: true,
+        }],
         errors: vec![ReportError {
             endpoint: "GET /api/slow".into(),
             message: "timeout after 10 s".into(),

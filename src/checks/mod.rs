@@ -14,6 +14,7 @@
 pub mod apikey;
 pub mod authz;
 pub mod cache;
+pub mod coverage;
 pub mod exposure;
 pub mod injection;
 pub mod probe;
@@ -26,10 +27,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::discover::Endpoint;
-use crate::engine::{EngineError, Exchange};
+use crate::engine::Exchange;
 use crate::facts::{Needs, TargetFacts};
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
+pub use coverage::{Outcome, Skip};
 pub use probe::{ProbeContext, TargetContext};
 
 /// How a check works, which decides when the scan runs it.
@@ -62,9 +64,24 @@ impl Mode {
     }
 }
 
-/// What `rampart checks` lists and what the report names.
-#[derive(Debug)]
+/// Which hook of a check the runner calls, and so what the check's
+/// coverage counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunsOn {
+    /// [`Check::inspect`]: every exchange the scan captures.
+    Exchanges,
+    /// [`Check::probe`]: every endpoint it may probe.
+    Endpoints,
+    /// [`Check::probe_target`] then [`Check::judge_target`]: once per scan.
+    Target,
+}
+
+/// A check as the rest of Rampart knows it: its code and what `rampart
+/// checks` lists and the report names. The registry, the runner and the
+/// report hold checks as `&'static CheckMeta`.
 pub struct CheckMeta {
+    /// The check's code: the hook its kind calls for.
+    pub check: &'static dyn Check,
     /// Stable id, `family.name`: the family is the check's folder. Also
     /// the knowledge-base key (`knowledge/<id>.toml`).
     pub id: &'static str,
@@ -73,10 +90,22 @@ pub struct CheckMeta {
     pub severity: Severity,
     pub summary: &'static str,
     pub mode: Mode,
+    /// The hook the runner calls.
+    pub runs_on: RunsOn,
     /// Identities the check needs before it can run (two for cross-identity tests).
     pub min_identities: usize,
     /// What the scan must learn about the target before this check runs.
     pub needs: Needs,
+}
+
+impl std::fmt::Debug for CheckMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckMeta")
+            .field("id", &self.id)
+            .field("mode", &self.mode)
+            .field("runs_on", &self.runs_on)
+            .finish_non_exhaustive()
+    }
 }
 
 impl CheckMeta {
@@ -88,38 +117,34 @@ impl CheckMeta {
     }
 }
 
+/// What a check does. A check implements the hook its [`CheckMeta::runs_on`]
+/// names; the others keep their defaults.
 #[async_trait]
 pub trait Check: Send + Sync {
-    fn meta(&self) -> &'static CheckMeta;
-
-    /// Passive checks: judge one captured exchange.
-    fn inspect(&self, _exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
-        Vec::new()
-    }
-
-    /// Target-wide checks that send nothing: judge what the scan learned
-    /// about the whole target — its root exchange and the facts. Run once
-    /// per scan, after the endpoint checks.
-    fn judge_target(&self, _root: &Arc<Exchange>, _facts: &TargetFacts) -> Vec<FindingDraft> {
-        Vec::new()
-    }
-
-    /// Target-wide checks that send their own probes: run once per scan,
-    /// after the endpoint checks.
-    async fn probe_target(
-        &self,
-        _ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    /// Passive checks ([`RunsOn::Exchanges`]): judge one captured exchange.
+    /// A [`Skip`] says the exchange could not be judged (e.g. not JSON); an
+    /// endpoint counts as probed when one of its exchanges was judged.
+    fn inspect(&self, _exchange: &Arc<Exchange>) -> Outcome {
         Ok(Vec::new())
     }
 
-    /// Endpoint checks: probe one endpoint (read-only ones; all of them
-    /// under `--active`).
-    async fn probe(
-        &self,
-        _ctx: &ProbeContext<'_>,
-        _endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    /// Target-wide checks that send nothing ([`RunsOn::Target`]): judge
+    /// what the scan learned about the whole target — its root exchange and
+    /// the facts. Run once per scan, after the endpoint checks.
+    fn judge_target(&self, _root: &Arc<Exchange>, _facts: &TargetFacts) -> Outcome {
+        Ok(Vec::new())
+    }
+
+    /// Target-wide checks that send their own probes ([`RunsOn::Target`]):
+    /// run once per scan, after the endpoint checks.
+    async fn probe_target(&self, _ctx: &TargetContext<'_>) -> Outcome {
+        Ok(Vec::new())
+    }
+
+    /// Endpoint checks ([`RunsOn::Endpoints`]): probe one endpoint
+    /// (read-only ones; all of them under `--active`), or say with a
+    /// [`Skip`] why it could not.
+    async fn probe(&self, _ctx: &ProbeContext<'_>, _endpoint: &Endpoint) -> Outcome {
         Ok(Vec::new())
     }
 }
@@ -130,7 +155,7 @@ pub struct Family {
     /// names its folder.
     pub module: &'static str,
     /// Its checks, in the order `rampart checks` lists them.
-    pub checks: &'static [&'static dyn Check],
+    pub checks: &'static [&'static CheckMeta],
 }
 
 impl Family {
@@ -152,19 +177,19 @@ pub static FAMILIES: &[&Family] = &[
 ];
 
 /// Every check Rampart has, family by family.
-pub fn all() -> impl Iterator<Item = &'static dyn Check> {
+pub fn all() -> impl Iterator<Item = &'static CheckMeta> {
     FAMILIES.iter().flat_map(|f| f.checks.iter().copied())
 }
 
-pub fn find(id: &str) -> Option<&'static dyn Check> {
-    all().find(|c| c.meta().id == id)
+pub fn find(id: &str) -> Option<&'static CheckMeta> {
+    all().find(|c| c.id == id)
 }
 
 /// Selects checks by `--checks` / `--skip-checks` globs (`*` matches any run).
-pub fn select(include: &[String], exclude: &[String]) -> Vec<&'static dyn Check> {
+pub fn select(include: &[String], exclude: &[String]) -> Vec<&'static CheckMeta> {
     all()
-        .filter(|c| include.is_empty() || include.iter().any(|g| glob_match(g, c.meta().id)))
-        .filter(|c| !exclude.iter().any(|g| glob_match(g, c.meta().id)))
+        .filter(|c| include.is_empty() || include.iter().any(|g| glob_match(g, c.id)))
+        .filter(|c| !exclude.iter().any(|g| glob_match(g, c.id)))
         .collect()
 }
 
@@ -199,11 +224,11 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_start_with_their_family_folder() {
-        let mut ids: Vec<&str> = all().map(|c| c.meta().id).collect();
+        let mut ids: Vec<&str> = all().map(|c| c.id).collect();
         for family in FAMILIES {
             assert!(!family.checks.is_empty(), "{} has no check", family.name());
             for check in family.checks {
-                let meta = check.meta();
+                let meta = check;
                 assert_eq!(
                     meta.family(),
                     family.name(),
@@ -219,6 +244,16 @@ mod tests {
         let before = ids.len();
         ids.dedup();
         assert_eq!(before, ids.len(), "duplicate check id");
+    }
+
+    #[test]
+    fn checks_that_judge_exchanges_send_nothing() {
+        for check in all() {
+            let meta = check;
+            if meta.runs_on == RunsOn::Exchanges {
+                assert_eq!(meta.mode, Mode::Passive, "{}", meta.id);
+            }
+        }
     }
 
     #[test]
@@ -280,7 +315,7 @@ mod tests {
             "no check ids found in README.md"
         );
         for check in all() {
-            let id = check.meta().id;
+            let id = check.id;
             assert!(
                 listed.iter().any(|l| l == id),
                 "README.md's table of families misses {id}"
@@ -308,8 +343,6 @@ mod tests {
         let only_pii = select(&["exposure.pii".into()], &[]);
         assert_eq!(only_pii.len(), 1);
         let no_exposure = select(&[], &["exposure.*".into()]);
-        assert!(no_exposure
-            .iter()
-            .all(|c| !c.meta().id.starts_with("exposure.")));
+        assert!(no_exposure.iter().all(|c| !c.id.starts_with("exposure.")));
     }
 }

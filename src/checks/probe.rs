@@ -178,6 +178,21 @@ pub(crate) fn cache_note(exchange: &Exchange) -> String {
     }
 }
 
+/// The endpoint's sample JSON body with `fields` set: what a probe sends
+/// to change those fields and nothing else (an object with only them when
+/// the sample is not an object).
+pub(crate) fn sample_body_with(
+    endpoint: &Endpoint,
+    fields: impl IntoIterator<Item = (String, Value)>,
+) -> Value {
+    let mut body = match &endpoint.body_sample {
+        Some(Value::Object(map)) => map.clone(),
+        _ => serde_json::Map::new(),
+    };
+    body.extend(fields);
+    Value::Object(body)
+}
+
 /// Sends `method` with a JSON body for `endpoint` to `url` as `who`.
 pub(crate) async fn send_json(
     ctx: &ProbeContext<'_>,
@@ -291,66 +306,10 @@ pub(crate) async fn poison(
     Ok(served.then_some(Poisoned { attack, victim }))
 }
 
-/// In-process answers for unit tests: exchanges as the engine captures
-/// them, without a server.
+/// In-process fixtures for the checks' unit tests (answers without a
+/// server, in-process targets, one check scanned against them).
 #[cfg(test)]
-pub(crate) mod fixtures {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use url::Url;
-
-    use crate::engine::{Engine, EngineConfig, Exchange, RecordedRequest, RecordedResponse};
-
-    /// An engine for a target nothing listens on: enough to plan probes
-    /// (URLs, busters, canaries) without sending any.
-    pub(crate) fn engine() -> Engine {
-        let target = Url::parse("http://127.0.0.1:9/").expect("a valid URL");
-        Engine::new(EngineConfig::new(target)).expect("an engine")
-    }
-
-    /// A GET of `url` (as `identity`, when given) answered with `status`,
-    /// `headers` and `body`.
-    pub(crate) fn exchange(
-        url: &str,
-        identity: Option<&str>,
-        status: u16,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> Arc<Exchange> {
-        Arc::new(Exchange::new(
-            RecordedRequest {
-                method: "GET".into(),
-                url: url.into(),
-                headers: Vec::new(),
-                body: None,
-                identity: identity.map(String::from),
-            },
-            RecordedResponse {
-                status,
-                http_version: "HTTP/1.1".into(),
-                headers: headers
-                    .iter()
-                    .map(|(n, v)| (n.to_string(), v.to_string()))
-                    .collect(),
-                body: body.to_string().into(),
-                truncated: false,
-            },
-            Duration::ZERO,
-            None,
-        ))
-    }
-
-    /// The same exchange, its request sent with `headers`.
-    pub(crate) fn sent_with(exchange: Arc<Exchange>, headers: &[(&str, &str)]) -> Arc<Exchange> {
-        let mut exchange = Arc::into_inner(exchange).expect("a fixture nobody else holds");
-        exchange.request.headers = headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect();
-        Arc::new(exchange)
-    }
-}
+pub(crate) mod fixtures;
 
 #[cfg(test)]
 mod tests {

@@ -1,14 +1,16 @@
 //! The check runner: which check runs where (passive checks on every
 //! exchange, endpoint checks on every endpoint, target-wide checks once), at
 //! what concurrency, and the one place every outcome of a check passes
-//! through, [`Record::record`]: its findings or why it failed. Whatever the
-//! report says per check (a coverage section, say) is gathered there.
+//! through, [`Record::record`]: its findings, why it probed nothing
+//! ([`Skip`]) or why it failed. The report's coverage section is gathered
+//! there.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::stream::{self, StreamExt};
 
-use super::{injection, Check, CheckMeta, Mode, ProbeContext, TargetContext};
+use super::coverage::{CheckCoverage, Tally, ALL_ENDPOINTS, TARGET};
+use super::{injection, CheckMeta, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
 use crate::discover::{Discovered, Endpoint};
 use crate::engine::{Engine, EngineError, Exchange};
 use crate::facts::{Baselines, Needs, TargetFacts};
@@ -26,11 +28,20 @@ pub struct Failure {
     pub error: EngineError,
 }
 
+/// Everything the checks of one scan reported.
+#[derive(Debug, Default)]
+pub struct Results {
+    pub drafts: Drafts,
+    pub failures: Vec<Failure>,
+    /// Per check, in registry order: what it probed and what it skipped.
+    pub coverage: Vec<CheckCoverage>,
+}
+
 /// Where a check ran.
 #[derive(Clone, Copy)]
 enum Place<'a> {
     /// A passive check, on one captured exchange.
-    Exchange,
+    Exchange(&'a Exchange),
     Endpoint(&'a Endpoint),
     Target,
 }
@@ -38,9 +49,21 @@ enum Place<'a> {
 impl Place<'_> {
     fn label(self) -> String {
         match self {
-            Place::Exchange => "exchange".into(),
+            Place::Exchange(exchange) => {
+                format!("{} {}", exchange.request.method, exchange.endpoint_path())
+            }
             Place::Endpoint(endpoint) => endpoint.label(),
-            Place::Target => "target".into(),
+            Place::Target => TARGET.into(),
+        }
+    }
+
+    /// Whether a skip here says something about an endpoint of the scan.
+    /// Exchanges that belong to no endpoint (the root, discovery's
+    /// guesses) count when judged but are not listed when skipped.
+    fn names_an_endpoint(self) -> bool {
+        match self {
+            Place::Exchange(exchange) => exchange.endpoint_template.is_some(),
+            Place::Endpoint(_) | Place::Target => true,
         }
     }
 }
@@ -51,24 +74,30 @@ impl Place<'_> {
 struct Record {
     drafts: Mutex<Drafts>,
     failures: Mutex<Vec<Failure>>,
+    tally: Mutex<Tally>,
 }
 
 impl Record {
     /// Every outcome of every check passes here.
-    fn record(
-        &self,
-        check: &'static CheckMeta,
-        place: Place<'_>,
-        outcome: Result<Vec<FindingDraft>, EngineError>,
-    ) {
+    fn record(&self, check: &'static CheckMeta, place: Place<'_>, outcome: Outcome) {
+        let label = place.label();
         match outcome {
-            Ok(found) if found.is_empty() => {}
-            Ok(found) => lock(&self.drafts).extend(found.into_iter().map(|d| (check, d))),
-            Err(error) => lock(&self.failures).push(Failure {
-                check,
-                place: place.label(),
-                error,
-            }),
+            Ok(found) => {
+                lock(&self.tally).probed(check, &label);
+                lock(&self.drafts).extend(found.into_iter().map(|d| (check, d)));
+            }
+            Err(Skip::Failed(error)) => {
+                lock(&self.tally).skipped(check, &label, Skip::Failed(error.clone()));
+                lock(&self.failures).push(Failure {
+                    check,
+                    place: label,
+                    error,
+                });
+            }
+            Err(skip) if place.names_an_endpoint() => {
+                lock(&self.tally).skipped(check, &label, skip);
+            }
+            Err(_) => {}
         }
     }
 }
@@ -83,9 +112,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Runs the selected checks of one scan and keeps what they report.
 pub struct Runner {
-    /// The selected checks the scan may run (state-changing and disruptive
-    /// ones only with `--active`), in registry order.
-    checks: Vec<&'static dyn Check>,
+    /// The selected checks the scan runs, in registry order: not those
+    /// switched off for the whole scan (state-changing and disruptive ones
+    /// without `--active`, cross-identity ones without enough identities).
+    checks: Vec<&'static CheckMeta>,
     /// `--active`: endpoints that change state are probed too.
     active: bool,
     /// `--login-burst`.
@@ -97,21 +127,32 @@ pub struct Runner {
 }
 
 impl Runner {
+    /// The runner of `selected` for a scan with `identities` identities.
     pub fn new(
-        selected: Vec<&'static dyn Check>,
+        selected: Vec<&'static CheckMeta>,
+        identities: usize,
         active: bool,
         allow_burst: bool,
         concurrency: usize,
     ) -> Self {
+        let record = Arc::new(Record::default());
+        let mut checks = Vec::new();
+        {
+            let mut tally = lock(&record.tally);
+            for check in selected {
+                tally.expect(check);
+                match switched_off(check, identities, active) {
+                    Some(skip) => tally.skipped(check, ALL_ENDPOINTS, skip),
+                    None => checks.push(check),
+                }
+            }
+        }
         Runner {
-            checks: selected
-                .into_iter()
-                .filter(|c| !c.meta().mode.needs_active() || active)
-                .collect(),
+            checks,
             active,
             allow_burst,
             concurrency: concurrency.max(1),
-            record: Arc::default(),
+            record,
             injection: injection::Session::default(),
         }
     }
@@ -126,28 +167,41 @@ impl Runner {
     pub fn needs(&self) -> Needs {
         self.checks
             .iter()
-            .fold(Needs::NOTHING, |needs, c| needs.and(c.meta().needs))
+            .fold(Needs::NOTHING, |needs, c| needs.and(c.needs))
+    }
+
+    fn running(&self, runs_on: RunsOn) -> impl Iterator<Item = &'static CheckMeta> + '_ {
+        self.checks
+            .iter()
+            .copied()
+            .filter(move |c| c.runs_on == runs_on)
     }
 
     /// Lets the passive checks judge every exchange the engine captures,
     /// whoever sent it, from now on.
     pub fn watch(&self, engine: &mut Engine) {
-        let passive: Vec<&'static dyn Check> = self
-            .checks
-            .iter()
-            .copied()
-            .filter(|c| c.meta().mode == Mode::Passive)
-            .collect();
+        let passive: Vec<&'static CheckMeta> = self.running(RunsOn::Exchanges).collect();
         let record = Arc::clone(&self.record);
         engine.observe(move |exchange: &Arc<Exchange>| {
             for check in &passive {
-                record.record(check.meta(), Place::Exchange, Ok(check.inspect(exchange)));
+                record.record(
+                    check,
+                    Place::Exchange(exchange),
+                    check.check.inspect(exchange),
+                );
             }
         });
     }
 
+    /// Why no check may request `endpoint` in this scan, if none may.
+    pub fn endpoint_skip(&self, endpoint: &Endpoint) -> Option<Skip> {
+        (!endpoint.is_read_only() && !self.active).then_some(Skip::NeedsActive)
+    }
+
     /// Runs every endpoint check on every endpoint it may probe (read-only
-    /// ones, all of them under `--active`), `concurrency` at a time.
+    /// ones, all of them under `--active`), `concurrency` at a time. An
+    /// endpoint no check may request is recorded as skipped by every check
+    /// that would have seen it.
     pub async fn probe_endpoints(
         &self,
         engine: &Engine,
@@ -155,19 +209,21 @@ impl Runner {
         baselines: &Baselines,
         facts: &TargetFacts,
     ) {
-        let identities = engine.identities().len();
-        let jobs: Vec<(&'static dyn Check, &Endpoint)> = self
-            .checks
-            .iter()
-            .copied()
-            .filter(|c| c.meta().mode != Mode::Passive && identities >= c.meta().min_identities)
-            .flat_map(|check| {
-                discovered
-                    .endpoints
-                    .iter()
-                    .filter(|e| e.is_read_only() || self.active)
-                    .map(move |e| (check, e))
-            })
+        let mut probed: Vec<&Endpoint> = Vec::new();
+        for endpoint in &discovered.endpoints {
+            match self.endpoint_skip(endpoint) {
+                Some(skip) => {
+                    let mut tally = lock(&self.record.tally);
+                    for check in self.checks.iter().filter(|c| c.runs_on != RunsOn::Target) {
+                        tally.skipped(check, &endpoint.label(), skip.clone());
+                    }
+                }
+                None => probed.push(endpoint),
+            }
+        }
+        let jobs: Vec<(&'static CheckMeta, &Endpoint)> = self
+            .running(RunsOn::Endpoints)
+            .flat_map(|check| probed.iter().map(move |e| (check, *e)))
             .collect();
         let none: Vec<Arc<Exchange>> = Vec::new();
         stream::iter(jobs)
@@ -181,14 +237,14 @@ impl Runner {
                     injection: &self.injection,
                 };
                 async move {
-                    let outcome = check.probe(&ctx, endpoint).await;
+                    let outcome = check.check.probe(&ctx, endpoint).await;
                     (check, endpoint, outcome)
                 }
             })
             .buffer_unordered(self.concurrency)
             .for_each(|(check, endpoint, outcome)| {
                 self.record
-                    .record(check.meta(), Place::Endpoint(endpoint), outcome);
+                    .record(check, Place::Endpoint(endpoint), outcome);
                 std::future::ready(())
             })
             .await;
@@ -204,21 +260,47 @@ impl Runner {
             facts,
             injection: &self.injection,
         };
-        for check in &self.checks {
-            let mut outcome = check.probe_target(&ctx).await;
-            if let Ok(found) = &mut outcome {
-                found.extend(check.judge_target(root, facts));
-            }
-            self.record.record(check.meta(), Place::Target, outcome);
+        for check in self.running(RunsOn::Target) {
+            let outcome = match check.check.probe_target(&ctx).await {
+                Ok(mut found) => match check.check.judge_target(root, facts) {
+                    Ok(more) => {
+                        found.extend(more);
+                        Ok(found)
+                    }
+                    // A judgment that could not be made leaves what the
+                    // probes found; with nothing found, its reason stands.
+                    Err(skip) if found.is_empty() => Err(skip),
+                    Err(_) => Ok(found),
+                },
+                Err(skip) => Err(skip),
+            };
+            self.record.record(check, Place::Target, outcome);
         }
     }
 
-    /// Everything the checks reported: the drafts, then the failures.
-    pub fn finish(self) -> (Drafts, Vec<Failure>) {
-        let drafts = std::mem::take(&mut *lock(&self.record.drafts));
-        let failures = std::mem::take(&mut *lock(&self.record.failures));
-        (drafts, failures)
+    /// Everything the checks reported.
+    pub fn finish(self) -> Results {
+        Results {
+            drafts: std::mem::take(&mut *lock(&self.record.drafts)),
+            failures: std::mem::take(&mut *lock(&self.record.failures)),
+            coverage: std::mem::take(&mut *lock(&self.record.tally)).finish(),
+        }
     }
+}
+
+/// Why `check` cannot run at all in a scan with `identities` identities
+/// (and `--active` or not).
+fn switched_off(check: &CheckMeta, identities: usize, active: bool) -> Option<Skip> {
+    if check.mode.needs_active() && !active {
+        return Some(Skip::NeedsActive);
+    }
+    if identities >= check.min_identities {
+        return None;
+    }
+    Some(match check.min_identities {
+        1 => Skip::NoIdentity,
+        _ => Skip::NoSecondIdentity,
+    })
 }
 
 #[cfg(test)]
@@ -229,13 +311,17 @@ mod tests {
 
     use super::*;
     use crate::checks::probe::fixtures::exchange;
+    use crate::checks::Check;
+    use crate::checks::Mode;
     use crate::discover::EndpointSource;
     use crate::engine::EngineConfig;
     use crate::finding::{Category, Confidence, Severity};
     use crate::identity::Identity;
 
-    /// A check that reports where it ran, or fails on `POST /fails`.
-    struct Echo(&'static CheckMeta);
+    /// A check that reports where it ran, fails on `POST /fails` and skips
+    /// `GET /skipped` (every hook: the runner calls only the one its
+    /// `runs_on` names).
+    struct Echo;
 
     fn draft(place: &str) -> FindingDraft {
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
@@ -244,67 +330,88 @@ mod tests {
 
     #[async_trait]
     impl Check for Echo {
-        fn meta(&self) -> &'static CheckMeta {
-            self.0
-        }
-
-        async fn probe_target(
-            &self,
-            _ctx: &TargetContext<'_>,
-        ) -> Result<Vec<FindingDraft>, EngineError> {
+        async fn probe_target(&self, _ctx: &TargetContext<'_>) -> Outcome {
             Ok(vec![draft("target")])
         }
 
-        async fn probe(
-            &self,
-            _ctx: &ProbeContext<'_>,
-            endpoint: &Endpoint,
-        ) -> Result<Vec<FindingDraft>, EngineError> {
+        async fn probe(&self, _ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
             match endpoint.path.as_str() {
-                "/fails" => Err(EngineError::Timeout(Duration::from_secs(1))),
+                "/fails" => Err(EngineError::Timeout(Duration::from_secs(1)))?,
+                "/skipped" => Err(Skip::NoIdentifier),
                 _ => Ok(vec![draft(&endpoint.label())]),
             }
         }
     }
 
-    const fn meta(id: &'static str, mode: Mode, min_identities: usize, needs: Needs) -> CheckMeta {
+    const fn meta(
+        id: &'static str,
+        mode: Mode,
+        runs_on: RunsOn,
+        min_identities: usize,
+        needs: Needs,
+    ) -> CheckMeta {
         CheckMeta {
+            check: &Echo,
             id,
             category: Category::Configuration,
             severity: Severity::Low,
             summary: "test",
             mode,
+            runs_on,
             min_identities,
             needs,
         }
     }
 
-    static READS: CheckMeta = meta("t.reads", Mode::Active, 0, Needs::CACHE_PROFILE);
-    static WRITES: CheckMeta = meta("t.writes", Mode::StateChanging, 0, Needs::TLS);
-    static PAIR: CheckMeta = meta("t.pair", Mode::Active, 2, Needs::IDENTITIES);
-    static WATCHES: CheckMeta = meta("t.watches", Mode::Passive, 0, Needs::NOTHING);
-    static CHECKS: [Echo; 4] = [Echo(&READS), Echo(&WRITES), Echo(&PAIR), Echo(&WATCHES)];
-
-    fn selected() -> Vec<&'static dyn Check> {
-        CHECKS.iter().map(|c| c as &dyn Check).collect()
+    static READS: CheckMeta = meta(
+        "t.reads",
+        Mode::Active,
+        RunsOn::Endpoints,
+        0,
+        Needs::CACHE_PROFILE,
+    );
+    static WRITES: CheckMeta = meta(
+        "t.writes",
+        Mode::StateChanging,
+        RunsOn::Endpoints,
+        0,
+        Needs::TLS,
+    );
+    static PAIR: CheckMeta = meta(
+        "t.pair",
+        Mode::Active,
+        RunsOn::Endpoints,
+        2,
+        Needs::IDENTITIES,
+    );
+    static WATCHES: CheckMeta = meta(
+        "t.watches",
+        Mode::Passive,
+        RunsOn::Exchanges,
+        0,
+        Needs::NOTHING,
+    );
+    static WHOLE: CheckMeta = meta("t.whole", Mode::Active, RunsOn::Target, 0, Needs::NOTHING);
+    fn selected() -> Vec<&'static CheckMeta> {
+        vec![&READS, &WRITES, &PAIR, &WATCHES, &WHOLE]
     }
 
-    /// (check, place) of every draft and failure of a run over `GET /a`,
-    /// `POST /b` and `POST /fails` with one identity.
-    async fn run(
-        active: bool,
-    ) -> (
-        Needs,
-        Vec<(&'static str, String)>,
-        Vec<(&'static str, String)>,
-    ) {
+    type Pairs = Vec<(&'static str, String)>;
+
+    /// What a run over `GET /a`, `GET /skipped`, `POST /b` and `POST /fails`
+    /// with one identity gave: the needs, (check, place) of every draft and
+    /// failure, and each check's coverage as (check, probed, skipped).
+    async fn run(active: bool) -> (Needs, Pairs, Pairs, Vec<(&'static str, usize, Pairs)>) {
         let mut config = EngineConfig::new(url::Url::parse("http://127.0.0.1:9/").unwrap());
         config.identities = vec![Identity {
             name: "alice".into(),
             headers: Vec::new(),
         }];
         let engine = Engine::new(config).unwrap();
-        let mut endpoints = vec![Endpoint::discovered("/a", EndpointSource::Spec)];
+        let mut endpoints = vec![
+            Endpoint::discovered("/a", EndpointSource::Spec),
+            Endpoint::discovered("/skipped", EndpointSource::Spec),
+        ];
         for path in ["/b", "/fails"] {
             let mut write = Endpoint::discovered(path, EndpointSource::Spec);
             write.method = "POST".into();
@@ -318,78 +425,123 @@ mod tests {
         };
         let facts = TargetFacts::default();
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
-        let runner = Runner::new(selected(), active, false, 4);
+        let runner = Runner::new(selected(), 1, active, false, 4);
         let needs = runner.needs();
         runner
             .probe_endpoints(&engine, &discovered, &Baselines::new(), &facts)
             .await;
         runner.probe_target(&engine, &root, &facts).await;
-        let (drafts, failures) = runner.finish();
-        let mut drafts: Vec<_> = drafts.iter().map(|(c, d)| (c.id, d.key.clone())).collect();
+        let results = runner.finish();
+        let mut drafts: Vec<_> = results
+            .drafts
+            .iter()
+            .map(|(c, d)| (c.id, d.key.clone()))
+            .collect();
         drafts.sort();
-        let failures = failures
+        let failures = results
+            .failures
             .iter()
             .map(|f| (f.check.id, f.place.clone()))
             .collect();
-        (needs, drafts, failures)
+        let coverage = results
+            .coverage
+            .iter()
+            .map(|c| {
+                let skipped = c
+                    .skipped
+                    .iter()
+                    .map(|(place, skip)| (skip.kind(), place.clone()))
+                    .collect();
+                (c.check.id, c.probed, skipped)
+            })
+            .collect();
+        (needs, drafts, failures, coverage)
     }
 
-    fn pairs(expected: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-        let mut pairs: Vec<_> = expected.iter().map(|(c, p)| (*c, p.to_string())).collect();
+    fn pairs(expected: &[(&'static str, &str)]) -> Pairs {
+        let mut pairs: Pairs = expected.iter().map(|(c, p)| (*c, p.to_string())).collect();
         pairs.sort();
         pairs
     }
 
     #[test]
     fn disruptive_checks_run_only_with_active() {
-        static HEAVY: CheckMeta = meta("t.heavy", Mode::Disruptive, 0, Needs::SIGNED_LINKS);
-        static CHECK: Echo = Echo(&HEAVY);
-        let quiet = Runner::new(vec![&CHECK as &dyn Check], false, false, 1);
+        static HEAVY: CheckMeta = meta(
+            "t.heavy",
+            Mode::Disruptive,
+            RunsOn::Endpoints,
+            0,
+            Needs::SIGNED_LINKS,
+        );
+        let quiet = Runner::new(vec![&HEAVY], 0, false, false, 1);
         assert_eq!(quiet.needs(), Needs::NOTHING);
-        let active = Runner::new(vec![&CHECK as &dyn Check], true, false, 1);
+        let active = Runner::new(vec![&HEAVY], 0, true, false, 1);
         assert_eq!(active.needs(), Needs::SIGNED_LINKS);
     }
 
     #[tokio::test]
     async fn read_only_scans_probe_read_only_endpoints_with_the_checks_that_can_run() {
-        let (needs, drafts, failures) = run(false).await;
-        // The state-changing check is out: its needs are not learned.
-        assert_eq!(needs, Needs::CACHE_PROFILE.and(Needs::IDENTITIES));
+        let (needs, drafts, failures, coverage) = run(false).await;
+        // The state-changing check and the pair check are out: their needs
+        // are not learned.
+        assert_eq!(needs, Needs::CACHE_PROFILE);
         assert_eq!(
             drafts,
-            pairs(&[
-                ("t.reads", "GET /a"),
-                // Target-wide checks run whatever the identities.
-                ("t.reads", "target"),
-                ("t.pair", "target"),
-                ("t.watches", "target"),
-            ])
+            pairs(&[("t.reads", "GET /a"), ("t.whole", "target")])
         );
         assert!(failures.is_empty());
+        let writes = [
+            ("needs --active", "POST /b"),
+            ("needs --active", "POST /fails"),
+        ];
+        assert_eq!(
+            coverage,
+            vec![
+                ("t.reads", 1, {
+                    let mut skipped = pairs(&writes);
+                    skipped.insert(0, ("no identifier found", "GET /skipped".into()));
+                    skipped
+                }),
+                ("t.writes", 0, pairs(&[("needs --active", ALL_ENDPOINTS)])),
+                (
+                    "t.pair",
+                    0,
+                    pairs(&[("needs two identities", ALL_ENDPOINTS)])
+                ),
+                // The passive check saw no exchange: nothing probed, and
+                // the endpoints no one may request are named.
+                ("t.watches", 0, pairs(&writes)),
+                ("t.whole", 1, Vec::new()),
+            ]
+        );
     }
 
     #[tokio::test]
     async fn active_scans_probe_every_endpoint_and_keep_each_failure_with_its_place() {
-        let (needs, drafts, failures) = run(true).await;
+        let (needs, drafts, failures, coverage) = run(true).await;
         assert!(needs.includes(Needs::TLS));
         assert_eq!(
             drafts,
             pairs(&[
                 ("t.reads", "GET /a"),
                 ("t.reads", "POST /b"),
-                ("t.reads", "target"),
                 ("t.writes", "GET /a"),
                 ("t.writes", "POST /b"),
-                ("t.writes", "target"),
-                ("t.pair", "target"),
-                ("t.watches", "target"),
+                ("t.whole", "target"),
             ])
         );
         assert_eq!(
-            failures.len(),
-            2,
-            "t.reads and t.writes on POST /fails: {failures:?}"
+            failures,
+            pairs(&[("t.reads", "POST /fails"), ("t.writes", "POST /fails")])
         );
-        assert!(failures.contains(&("t.writes", "POST /fails".to_string())));
+        let (check, probed, skipped) = &coverage[0];
+        assert_eq!((*check, *probed), ("t.reads", 2));
+        assert_eq!(
+            *skipped,
+            vec![
+                ("no identifier found", "GET /skipped".to_string()),
+                ("failed", "POST /fails".to_string())
+            ]
+        );
     }
 }

@@ -240,22 +240,6 @@ ZeroDivisionError: division by zero</textarea></div>
     }
 
     #[test]
-    fn python_traceback_plain_and_in_json() {
-        let plain = "Internal error\nTraceback (most recent call last):\n  File \"/app/views.py\", line 42, in get\n    raise KeyError('x')\nKeyError: 'x'\n";
-        let found = debug(plain);
-        assert_eq!(kinds(&found), [DebugKind::PythonTraceback]);
-        assert!(found[0].matched.ends_with("line 42"));
-
-        let body = serde_json::to_string(&json!({"error": "boom", "trace": plain})).unwrap();
-        assert_eq!(kinds(&debug(&body)), [DebugKind::PythonTraceback]);
-        let escaped_slashes = body.replace('/', "\\/");
-        assert_eq!(
-            kinds(&debug(&escaped_slashes)),
-            [DebugKind::PythonTraceback]
-        );
-    }
-
-    #[test]
     fn words_like_traceback_or_error_are_not_debug_output() {
         for body in [
             r#"{"error": "traceback disabled", "traceback": null, "message": "An error occurred"}"#,
@@ -298,35 +282,48 @@ ZeroDivisionError: division by zero</textarea></div>
         assert_eq!(kinds(&debug(text)), [DebugKind::DjangoDebugPage]);
     }
 
+    /// Each trace is found in plain text and as a JSON string value (with
+    /// its newlines escaped), from the text that starts it to the frame
+    /// that ends it.
     #[test]
-    fn java_stack_traces() {
-        let trace = "java.lang.NullPointerException: boom\n\tat com.example.api.UserService.find(UserService.java:42)\n\tat com.example.api.UserController.get(UserController.java:17)\n\tat java.base/java.lang.Thread.run(Thread.java:833)\n";
-        let found = debug(trace);
-        assert_eq!(kinds(&found), [DebugKind::JavaStackTrace]);
-        assert!(found[0]
-            .matched
-            .starts_with("at com.example.api.UserService.find"));
-        assert!(found[0].matched.ends_with("(UserController.java:17)"));
-        let body = serde_json::to_string(&json!({"trace": trace})).unwrap();
-        assert!(body.contains("\\n\\tat "));
-        assert_eq!(kinds(&debug(&body)), [DebugKind::JavaStackTrace]);
-        // One frame is not a stack trace.
-        assert!(debug("\tat com.example.A.b(A.java:1)\n").is_empty());
-        let spaced = "Exception\n    at com.example.A.b(A.java:1)\n    at sun.reflect.NativeMethodAccessorImpl.invoke0(Native Method)\n";
-        assert_eq!(kinds(&debug(spaced)), [DebugKind::JavaStackTrace]);
+    fn stack_traces_plain_and_in_json() {
+        let python = "Internal error\nTraceback (most recent call last):\n  File \"/app/views.py\", line 42, in get\n    raise KeyError('x')\nKeyError: 'x'\n";
+        let java = "java.lang.NullPointerException: boom\n\tat com.example.api.UserService.find(UserService.java:42)\n\tat com.example.api.UserController.get(UserController.java:17)\n\tat java.base/java.lang.Thread.run(Thread.java:833)\n";
+        let node = "TypeError: Cannot read properties of undefined (reading 'id')\n    at getUser (/app/src/users.js:12:19)\n    at Layer.handle [as handle_request] (/app/node_modules/express/lib/router/layer.js:95:5)\n    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)";
+        let cases = [
+            (python, DebugKind::PythonTraceback, "Traceback", "line 42"),
+            (
+                java,
+                DebugKind::JavaStackTrace,
+                "at com.example.api.UserService.find",
+                "(UserController.java:17)",
+            ),
+            (node, DebugKind::NodeStackTrace, "at getUser", ""),
+        ];
+        for (trace, kind, starts, ends) in cases {
+            let found = debug(trace);
+            assert_eq!(kinds(&found), [kind], "{trace}");
+            assert!(found[0].matched.starts_with(starts), "{}", found[0].matched);
+            assert!(found[0].matched.ends_with(ends), "{}", found[0].matched);
+            let body = serde_json::to_string(&json!({"error": "boom", "trace": trace})).unwrap();
+            assert_eq!(kinds(&debug(&body)), [kind], "{body}");
+            assert_eq!(
+                kinds(&debug(&body.replace('/', "\\/"))),
+                [kind],
+                "escaped slashes"
+            );
+        }
     }
 
     #[test]
-    fn node_stack_traces() {
-        let trace = "TypeError: Cannot read properties of undefined (reading 'id')\n    at getUser (/app/src/users.js:12:19)\n    at Layer.handle [as handle_request] (/app/node_modules/express/lib/router/layer.js:95:5)\n    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)";
-        let found = debug(trace);
-        assert_eq!(kinds(&found), [DebugKind::NodeStackTrace]);
-        assert!(found[0].matched.starts_with("at getUser"));
-        let body = serde_json::to_string(&json!({"stack": trace})).unwrap();
-        assert_eq!(kinds(&debug(&body)), [DebugKind::NodeStackTrace]);
+    fn stack_trace_variants_and_single_frames() {
+        let spaced = "Exception\n    at com.example.A.b(A.java:1)\n    at sun.reflect.NativeMethodAccessorImpl.invoke0(Native Method)\n";
+        assert_eq!(kinds(&debug(spaced)), [DebugKind::JavaStackTrace]);
         let anonymous =
             "Error: x\n    at /app/index.js:3:9\n    at Object.<anonymous> (/app/index.js:10:1)";
         assert_eq!(kinds(&debug(anonymous)), [DebugKind::NodeStackTrace]);
+        // One frame is not a stack trace.
+        assert!(debug("\tat com.example.A.b(A.java:1)\n").is_empty());
         assert!(debug("Error: x\n    at getUser (/app/src/users.js:12:19)").is_empty());
     }
 

@@ -295,15 +295,24 @@ mod tests {
         assert_eq!(matched(&secrets(&body)), [AWS_ID]);
     }
 
+    /// A secret near its key id, in a plain config file and in JSON with
+    /// escaped slashes (the match is the text as it stands in the body).
     #[test]
-    fn aws_secret_in_plain_text_config_near_key_id() {
-        let body = format!(
-            "[default]\naws_access_key_id = {AWS_ID}\nregion = us-east-1\nsecret = {AWS_SECRET}\n"
-        );
-        let found = secrets(&body);
-        assert!(found
-            .iter()
-            .any(|d| d.kind == SecretKind::AwsSecretAccessKey && d.matched == AWS_SECRET));
+    fn aws_secret_near_its_key_id() {
+        let escaped = AWS_SECRET.replace('/', "\\/");
+        for (body, secret) in [
+            (
+                format!("[default]\naws_access_key_id = {AWS_ID}\nregion = us-east-1\nsecret = {AWS_SECRET}\n"),
+                AWS_SECRET,
+            ),
+            (format!(r#"{{"id": "{AWS_ID}", "secret": "{escaped}"}}"#), escaped.as_str()),
+        ] {
+            let found = secrets(&body);
+            assert!(
+                found.iter().any(|d| d.kind == SecretKind::AwsSecretAccessKey && d.matched == secret),
+                "{body}: {found:?}"
+            );
+        }
     }
 
     #[test]
@@ -328,16 +337,6 @@ mod tests {
         // The same value under an unrelated key is just a string.
         let body = format!(r#"{{"config": {{"note": "{AWS_SECRET}"}}}}"#);
         assert!(secrets(&body).is_empty());
-    }
-
-    #[test]
-    fn aws_secret_with_escaped_slashes() {
-        let escaped = AWS_SECRET.replace('/', "\\/");
-        let body = format!(r#"{{"id": "{AWS_ID}", "secret": "{escaped}"}}"#);
-        let found = secrets(&body);
-        assert!(found
-            .iter()
-            .any(|d| d.kind == SecretKind::AwsSecretAccessKey && d.matched == escaped));
     }
 
     #[test]

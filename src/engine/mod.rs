@@ -4,6 +4,7 @@
 //! vulnerabilities.
 
 pub mod buster;
+pub mod changes;
 pub mod exchange;
 pub mod limits;
 pub mod redact;
@@ -18,6 +19,7 @@ use thiserror::Error;
 use url::Url;
 
 pub use buster::CacheBuster;
+pub use changes::{Change, ChangeId, Journal};
 pub use exchange::{Exchange, RecordedRequest, RecordedResponse};
 pub use limits::Limits;
 pub use redact::Redactor;
@@ -55,10 +57,6 @@ pub enum EngineError {
     InvalidRequest(String),
     #[error("{0}")]
     Login(String),
-    /// A check stopped early because a budget of its own (not the engine's)
-    /// was spent; the text says which and how to raise it.
-    #[error("{0}")]
-    BudgetSpent(String),
 }
 
 impl EngineError {
@@ -212,6 +210,8 @@ pub struct Engine {
     login_lock: tokio::sync::Mutex<()>,
     buster: CacheBuster,
     observers: Vec<Observer>,
+    /// What state-changing probes changed on the target, and what they undid.
+    journal: Journal,
 }
 
 impl std::fmt::Debug for Engine {
@@ -247,6 +247,7 @@ impl Engine {
             login_lock: tokio::sync::Mutex::new(()),
             buster: CacheBuster::default(),
             observers: Vec::new(),
+            journal: Journal::default(),
             config,
         })
     }
@@ -267,6 +268,11 @@ impl Engine {
 
     pub fn buster(&self) -> &CacheBuster {
         &self.buster
+    }
+
+    /// The journal every state change is recorded in (see [`Journal`]).
+    pub fn journal(&self) -> &Journal {
+        &self.journal
     }
 
     pub fn scope(&self) -> &Scope {

@@ -98,22 +98,41 @@ pub enum Algorithm {
     HmacSha512,
 }
 
+/// The option `text` names (trimmed, in any case), from `(names, option)`
+/// pairs; `None` when it names none.
+fn choose<T: Copy>(text: &str, options: &[(&[&str], T)]) -> Option<T> {
+    let text = text.trim().to_ascii_lowercase();
+    options
+        .iter()
+        .find(|(names, _)| names.contains(&text.as_str()))
+        .map(|(_, option)| *option)
+}
+
+/// Each algorithm with the names a recipe may give it, its own first.
+const ALGORITHMS: [(&[&str], Algorithm); 3] = [
+    (&["hmac-sha1", "hmac_sha1", "sha1"], Algorithm::HmacSha1),
+    (
+        &["hmac-sha256", "hmac_sha256", "sha256"],
+        Algorithm::HmacSha256,
+    ),
+    (
+        &["hmac-sha512", "hmac_sha512", "sha512"],
+        Algorithm::HmacSha512,
+    ),
+];
+
 impl Algorithm {
     fn parse(text: &str) -> Result<Self, SigningError> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "hmac-sha256" | "hmac_sha256" | "sha256" => Ok(Algorithm::HmacSha256),
-            "hmac-sha1" | "hmac_sha1" | "sha1" => Ok(Algorithm::HmacSha1),
-            "hmac-sha512" | "hmac_sha512" | "sha512" => Ok(Algorithm::HmacSha512),
-            _ => Err(SigningError::UnknownAlgorithm(text.to_string())),
-        }
+        choose(text, &ALGORITHMS).ok_or_else(|| SigningError::UnknownAlgorithm(text.to_string()))
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Algorithm::HmacSha1 => "hmac-sha1",
-            Algorithm::HmacSha256 => "hmac-sha256",
-            Algorithm::HmacSha512 => "hmac-sha512",
-        }
+        ALGORITHMS
+            .iter()
+            .find(|(_, algorithm)| *algorithm == self)
+            .and_then(|(names, _)| names.first())
+            .copied()
+            .unwrap_or_default()
     }
 
     fn mac(self, key: &[u8], message: &[u8]) -> Vec<u8> {
@@ -146,12 +165,12 @@ pub enum Encoding {
 
 impl Encoding {
     fn parse(text: &str) -> Result<Self, SigningError> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "hex" => Ok(Encoding::Hex),
-            "base64" => Ok(Encoding::Base64),
-            "base64url" => Ok(Encoding::Base64Url),
-            _ => Err(SigningError::UnknownEncoding(text.to_string())),
-        }
+        let options: [(&[&str], Encoding); 3] = [
+            (&["hex"], Encoding::Hex),
+            (&["base64"], Encoding::Base64),
+            (&["base64url"], Encoding::Base64Url),
+        ];
+        choose(text, &options).ok_or_else(|| SigningError::UnknownEncoding(text.to_string()))
     }
 
     fn encode(self, bytes: &[u8]) -> String {
@@ -159,6 +178,30 @@ impl Encoding {
             Encoding::Hex => hex::encode(bytes),
             Encoding::Base64 => base64::engine::general_purpose::STANDARD.encode(bytes),
             Encoding::Base64Url => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+        }
+    }
+}
+
+/// How the recipe's `secret` is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecretEncoding {
+    Utf8,
+    Hex,
+    Base64,
+}
+
+impl SecretEncoding {
+    /// The key the secret stands for.
+    fn decode(self, secret: &str) -> Result<Vec<u8>, SigningError> {
+        match self {
+            SecretEncoding::Utf8 => Ok(secret.as_bytes().to_vec()),
+            SecretEncoding::Hex => {
+                hex::decode(secret.trim()).map_err(|_| SigningError::SecretEncoding("hex"))
+            }
+            SecretEncoding::Base64 => base64::engine::general_purpose::STANDARD
+                .decode(secret.trim())
+                .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(secret.trim()))
+                .map_err(|_| SigningError::SecretEncoding("base64")),
         }
     }
 }
@@ -345,22 +388,23 @@ impl SigningRecipe {
         if secret.chars().count() < MIN_SECRET_LEN {
             return Err(SigningError::SecretTooShort);
         }
-        let key = match entry.secret_encoding.trim().to_ascii_lowercase().as_str() {
-            "utf8" | "utf-8" | "raw" => secret.as_bytes().to_vec(),
-            "hex" => hex::decode(secret.trim()).map_err(|_| SigningError::SecretEncoding("hex"))?,
-            "base64" => base64::engine::general_purpose::STANDARD
-                .decode(secret.trim())
-                .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(secret.trim()))
-                .map_err(|_| SigningError::SecretEncoding("base64"))?,
-            other => return Err(SigningError::UnknownSecretEncoding(other.to_string())),
-        };
+        let unknown = |text: &str| text.trim().to_ascii_lowercase();
+        let secret_encodings: [(&[&str], SecretEncoding); 3] = [
+            (&["utf8", "utf-8", "raw"], SecretEncoding::Utf8),
+            (&["hex"], SecretEncoding::Hex),
+            (&["base64"], SecretEncoding::Base64),
+        ];
+        let key = choose(&entry.secret_encoding, &secret_encodings)
+            .ok_or_else(|| SigningError::UnknownSecretEncoding(unknown(&entry.secret_encoding)))?
+            .decode(secret)?;
         let algorithm = Algorithm::parse(&entry.algorithm)?;
         let encoding = Encoding::parse(&entry.encoding)?;
-        let timestamp_unit = match entry.timestamp_unit.trim().to_ascii_lowercase().as_str() {
-            "seconds" | "s" => TimestampUnit::Seconds,
-            "milliseconds" | "ms" => TimestampUnit::Milliseconds,
-            other => return Err(SigningError::UnknownTimestampUnit(other.to_string())),
-        };
+        let units: [(&[&str], TimestampUnit); 2] = [
+            (&["seconds", "s"], TimestampUnit::Seconds),
+            (&["milliseconds", "ms"], TimestampUnit::Milliseconds),
+        ];
+        let timestamp_unit = choose(&entry.timestamp_unit, &units)
+            .ok_or_else(|| SigningError::UnknownTimestampUnit(unknown(&entry.timestamp_unit)))?;
         let header = header_name(&entry.header, "header")?;
         let timestamp_header = entry
             .timestamp_header
@@ -823,6 +867,40 @@ mod tests {
         );
         let recipe = SigningRecipe::from_entry(&entry("{path}"), secret).unwrap();
         assert!(!format!("{recipe:?}").contains(secret));
+    }
+
+    #[test]
+    fn settings_are_read_by_any_of_their_names_in_any_case() {
+        let secret = "a-secret-value";
+        let read = |change: fn(&mut SigningEntry)| {
+            let mut e = entry("{path}");
+            change(&mut e);
+            SigningRecipe::from_entry(&e, secret)
+        };
+        let recipe = read(|e| {
+            e.algorithm = " SHA512".into();
+            e.encoding = "Base64URL".into();
+            e.secret_encoding = "UTF-8".into();
+            e.timestamp_unit = "MS".into();
+        })
+        .unwrap();
+        assert_eq!(recipe.algorithm, Algorithm::HmacSha512);
+        assert_eq!(recipe.algorithm.as_str(), "hmac-sha512");
+        assert_eq!(recipe.encoding, Encoding::Base64Url);
+        assert_eq!(recipe.timestamp_unit, TimestampUnit::Milliseconds);
+        let unknown_secret = read(|e| e.secret_encoding = " Base32".into());
+        assert_eq!(
+            unknown_secret.unwrap_err(),
+            SigningError::UnknownSecretEncoding("base32".into())
+        );
+        let unknown_unit = read(|e| e.timestamp_unit = "Minutes".into());
+        assert_eq!(
+            unknown_unit.unwrap_err(),
+            SigningError::UnknownTimestampUnit("minutes".into())
+        );
+        for (_, algorithm) in ALGORITHMS {
+            assert_eq!(Algorithm::parse(algorithm.as_str()), Ok(algorithm));
+        }
     }
 
     #[test]

@@ -120,7 +120,7 @@ mod tests {
     #[test]
     fn every_check_has_an_entry_and_every_entry_a_check() {
         for check in crate::checks::all() {
-            let id = check.meta().id;
+            let id = check.id;
             assert!(entry(id).is_some(), "no knowledge for {id}");
             // One file per check, named after it: knowledge/<id>.toml.
             let file = format!("{id}.toml");

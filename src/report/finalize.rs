@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{score, Report, ReportEndpoint, ReportError, Tool, SCHEMA};
+use super::{score, CheckCoverage, Report, ReportEndpoint, ReportError, Skipped, Tool, SCHEMA};
+use crate::checks::coverage;
 use crate::checks::runner::{Drafts, Failure};
 use crate::checks::CheckMeta;
 use crate::discover::Endpoint;
 use crate::engine::scope::is_loopback;
-use crate::engine::{Exchange, Redactor};
+use crate::engine::{Change, Exchange, Redactor};
 use crate::finding::{
     stable_id, Category, Evidence, EvidenceRequest, EvidenceResponse, Finding, FindingDraft,
     Remediation, Severity,
@@ -31,6 +32,10 @@ pub struct Finished<'a> {
     pub stack: Stack,
     pub endpoints: &'a [Endpoint],
     pub drafts: Drafts,
+    /// What each check probed and skipped.
+    pub coverage: Vec<coverage::CheckCoverage>,
+    /// The state changes the scan made.
+    pub changes: Vec<Change>,
     /// What could not be probed, in the order it happened.
     pub errors: Vec<ReportError>,
     /// Redacts what the scan's inputs and the target's answers hold secret.
@@ -62,8 +67,38 @@ pub fn report(scan: Finished<'_>) -> Report {
             })
             .collect(),
         findings,
+        coverage: coverage(scan.coverage, scan.redactor),
+        changes: scan
+            .changes
+            .into_iter()
+            .map(|change| Change {
+                request: scan.redactor.redact_text(&change.request),
+                what: scan.redactor.redact_text(&change.what),
+                restored: change.restored,
+            })
+            .collect(),
         errors: errors(scan.errors, scan.redactor),
     }
+}
+
+/// Each check's coverage, its reasons redacted (a failure's message may
+/// quote what the target sent).
+pub fn coverage(checks: Vec<coverage::CheckCoverage>, redactor: &Redactor) -> Vec<CheckCoverage> {
+    checks
+        .into_iter()
+        .map(|c| CheckCoverage {
+            check: c.check.id.to_string(),
+            probed: c.probed,
+            skipped: c
+                .skipped
+                .into_iter()
+                .map(|(endpoint, skip)| Skipped {
+                    endpoint: redactor.redact_text(&endpoint),
+                    reason: redactor.redact_text(&skip.to_string()),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// What could not be probed, each once, redacted.
@@ -294,9 +329,7 @@ mod tests {
             &[],
         );
         let failure = Failure {
-            check: crate::checks::find("authz.bola")
-                .expect("registered")
-                .meta(),
+            check: crate::checks::find("authz.bola").expect("registered"),
             place: "GET /api/orders/{id}".into(),
             error: EngineError::Http("echoed ak_alice_secret_42".into()),
         };

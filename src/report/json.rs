@@ -27,7 +27,9 @@ mod tests {
         Category, Confidence, Evidence, EvidenceRequest, EvidenceResponse, Finding, Remediation,
         Severity,
     };
-    use crate::report::{ReportEndpoint, ReportError, Tool, SCHEMA};
+    use crate::report::{
+        Change, CheckCoverage, ReportEndpoint, ReportError, Skipped, Tool, SCHEMA,
+    };
     use crate::stack::{Clue, Stack};
 
     fn evidence(identity: Option<&str>, status: u16) -> Evidence {
@@ -100,6 +102,19 @@ mod tests {
                 source: EndpointSource::Crawl,
             }],
             findings: vec![full, bare],
+            coverage: vec![CheckCoverage {
+                check: "authz.bola".into(),
+                probed: 3,
+                skipped: vec![Skipped {
+                    endpoint: "GET /reset".into(),
+                    reason: "looks state-changing (reset)".into(),
+                }],
+            }],
+            changes: vec![Change {
+                request: "PATCH /api/users/{user_id}".into(),
+                what: "role set on alice's record and restored".into(),
+                restored: true,
+            }],
             errors: vec![ReportError {
                 endpoint: "GET /api/slow".into(),
                 message: "timeout after 10 s".into(),
@@ -128,6 +143,16 @@ mod tests {
             // And what is read renders to the very same bytes.
             assert_eq!(render(&read), text);
         }
+    }
+
+    #[test]
+    fn a_report_written_before_coverage_and_changes_existed_reads_with_none() {
+        let text = render(&report(Stack::default()));
+        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        json.as_object_mut().unwrap().remove("coverage");
+        json.as_object_mut().unwrap().remove("changes");
+        let read = parse(&json.to_string()).unwrap();
+        assert!(read.coverage.is_empty() && read.changes.is_empty());
     }
 
     #[test]

@@ -8,7 +8,9 @@ pub mod text;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::checks::coverage::ALL_ENDPOINTS;
 use crate::discover::EndpointSource;
+pub use crate::engine::Change;
 use crate::finding::{Finding, Severity};
 use crate::stack::Stack;
 
@@ -37,6 +39,23 @@ pub struct ReportEndpoint {
     pub source: EndpointSource,
 }
 
+/// What one check probed, and each place it skipped with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckCoverage {
+    pub check: String,
+    /// Endpoints (or the target) the check judged.
+    pub probed: usize,
+    pub skipped: Vec<Skipped>,
+}
+
+/// A place a check did not judge: an endpoint label (`GET /path`),
+/// `target`, or `all endpoints` for a check switched off for the scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub endpoint: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportError {
     pub endpoint: String,
@@ -61,6 +80,14 @@ pub struct Report {
     pub grade: char,
     pub endpoints: Vec<ReportEndpoint>,
     pub findings: Vec<Finding>,
+    /// Per check, what was probed and what was skipped and why (absent
+    /// from reports written before it existed).
+    #[serde(default)]
+    pub coverage: Vec<CheckCoverage>,
+    /// Every state change the scan made on the target (only `--active`
+    /// scans make any) and whether it was undone.
+    #[serde(default)]
+    pub changes: Vec<Change>,
     pub errors: Vec<ReportError>,
 }
 
@@ -74,6 +101,31 @@ impl Report {
 
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// The changes the scan could not undo.
+    pub fn changes_left(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| !c.restored)
+    }
+
+    /// The checks switched off for the whole scan, grouped by the reason
+    /// (e.g. "needs two identities": a scan without identities says which
+    /// checks that cost), in the order the reasons first appear.
+    pub fn switched_off(&self) -> Vec<(&str, Vec<&str>)> {
+        let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+        for coverage in &self.coverage {
+            for skipped in coverage
+                .skipped
+                .iter()
+                .filter(|s| s.endpoint == ALL_ENDPOINTS)
+            {
+                match groups.iter_mut().find(|(r, _)| *r == skipped.reason) {
+                    Some((_, checks)) => checks.push(&coverage.check),
+                    None => groups.push((&skipped.reason, vec![&coverage.check])),
+                }
+            }
+        }
+        groups
     }
 }
 

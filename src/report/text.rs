@@ -81,6 +81,28 @@ pub fn render(report: &Report, color: bool) -> String {
             write_finding(&mut out, &p, finding);
         }
     }
+    if !report.changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.bold(&format!("CHANGES MADE ({})", report.changes.len()))
+        );
+        for change in &report.changes {
+            let state = if change.restored {
+                "restored"
+            } else {
+                "NOT RESTORED"
+            };
+            let _ = writeln!(out, "  {}: {} — {state}", change.request, change.what);
+        }
+    }
+    let switched_off = report.switched_off();
+    if !switched_off.is_empty() {
+        let _ = writeln!(out, "\n{}", p.bold("NOT TESTED"));
+        for (reason, checks) in switched_off {
+            let _ = writeln!(out, "  {}: {reason}", checks.join(", "));
+        }
+    }
     if !report.errors.is_empty() {
         let _ = writeln!(
             out,
@@ -105,6 +127,58 @@ pub fn render(report: &Report, color: bool) -> String {
         report.grade
     );
     out
+}
+
+/// The coverage table `-v` prints: per check, what it probed and skipped,
+/// and the reasons it skipped, most frequent first.
+pub fn coverage_table(report: &Report) -> String {
+    let mut out = String::new();
+    let width = report
+        .coverage
+        .iter()
+        .map(|c| c.check.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(out, "{:<width$}  probed  skipped  why", "check");
+    for coverage in &report.coverage {
+        let mut reasons: Vec<(usize, &str)> = Vec::new();
+        for skipped in &coverage.skipped {
+            let reason = short_reason(&skipped.reason);
+            match reasons.iter_mut().find(|(_, r)| *r == reason) {
+                Some((count, _)) => *count += 1,
+                None => reasons.push((1, reason)),
+            }
+        }
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
+        let why: Vec<String> = reasons
+            .iter()
+            .map(|(count, reason)| match count {
+                1 => reason.to_string(),
+                n => format!("{reason} ×{n}"),
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>6}  {:>7}  {}",
+            coverage.check,
+            coverage.probed,
+            coverage.skipped.len(),
+            why.join(", ")
+        );
+    }
+    out
+}
+
+/// A reason without its details (what is in brackets, what follows a
+/// colon), so that reasons of one kind count together.
+fn short_reason(reason: &str) -> &str {
+    let cut = [" (", ": "]
+        .iter()
+        .filter_map(|mark| reason.find(mark))
+        .min()
+        .unwrap_or(reason.len());
+    &reason[..cut]
 }
 
 fn write_finding(out: &mut String, p: &Palette, finding: &Finding) {
@@ -169,5 +243,54 @@ fn truncate_chars(text: &str, max: usize) -> String {
     } else {
         let cut: String = text.chars().take(max).collect();
         format!("{cut}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{CheckCoverage, Skipped};
+
+    fn skipped(endpoint: &str, reason: &str) -> Skipped {
+        Skipped {
+            endpoint: endpoint.into(),
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn the_coverage_table_counts_reasons_of_one_kind_together() {
+        let coverage = vec![
+            CheckCoverage {
+                check: "authz.bola".into(),
+                probed: 2,
+                skipped: vec![
+                    skipped("GET /a", "no identifier found"),
+                    skipped("GET /reset", "looks state-changing (reset)"),
+                    skipped("GET /seed", "looks state-changing (seed)"),
+                    skipped("GET /x", "failed: timeout after 10 s"),
+                ],
+            },
+            CheckCoverage {
+                check: "exposure.pii".into(),
+                probed: 7,
+                skipped: Vec::new(),
+            },
+        ];
+        let json = serde_json::json!({
+            "schema": "rampart.report/1", "tool": {"name": "rampart", "version": "0"},
+            "target": "http://h/", "started_at": "", "duration_ms": 0, "requests_sent": 0,
+            "stack": {"technologies": []}, "score": 100, "grade": "A", "endpoints": [], "findings": [], "errors": []
+        });
+        let mut report: Report = serde_json::from_value(json).expect("a minimal report");
+        report.coverage = coverage;
+        let table = coverage_table(&report);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "check         probed  skipped  why");
+        assert_eq!(
+            lines[1],
+            "authz.bola         2        4  looks state-changing ×2, no identifier found, failed"
+        );
+        assert_eq!(lines[2], "exposure.pii       7        0  ");
     }
 }

@@ -9,7 +9,7 @@ use crate::identity::Identity;
 /// The family's checks, in the order `rampart checks` lists them.
 pub static FAMILY: Family = Family {
     module: module_path!(),
-    checks: &[&in_query::KeyInQuery, &reflected::KeyReflected],
+    checks: &[&in_query::META, &reflected::META],
 };
 
 /// The identity's header that carries an API key, if any: a header named

@@ -11,19 +11,21 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::checks::probe::focus_on;
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip};
 use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct ExcessiveExposure;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &ExcessiveExposure,
     id: "authz.excessive-exposure",
     category: Category::PropertyAuthorization,
     severity: Severity::Medium,
     summary: "Responses carry fields callers should not see (hashes, admin flags, internal notes, secrets)",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -83,27 +85,23 @@ fn internal_fields(value: &Value, out: &mut BTreeSet<String>, depth: usize) {
 }
 
 impl Check for ExcessiveExposure {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         if !(200..300).contains(&exchange.response.status) {
-            return Vec::new();
+            return Err(Skip::NoSuccessfulAnswer);
         }
         let Some(json) = exchange.body_json() else {
-            return Vec::new();
+            return Err(Skip::NotJson);
         };
         let mut fields = BTreeSet::new();
         internal_fields(json, &mut fields, 0);
         if fields.is_empty() {
-            return Vec::new();
+            return Ok(Vec::new());
         }
         let list: Vec<String> = fields.into_iter().collect();
         let focus = list
             .first()
             .and_then(|f| focus_on(exchange, &format!("\"{f}\"")));
-        vec![FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Firm)
+        Ok(vec![FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Firm)
             .title("Response exposes internal fields")
             .description(format!(
                 "The response carries {} — fields a client should never receive; the API returns whole records \
@@ -112,7 +110,7 @@ impl Check for ExcessiveExposure {
             ))
             .parameter(list.join(","))
             .key("fields")
-            .evidence("Response with internal fields", exchange, focus)]
+            .evidence("Response with internal fields", exchange, focus)])
     }
 }
 

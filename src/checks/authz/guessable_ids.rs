@@ -9,21 +9,22 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::EngineError;
 use crate::facts::identities::is_id_param;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct GuessableIds;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &GuessableIds,
     id: "authz.guessable-ids",
     category: Category::Bola,
     severity: Severity::Low,
     summary: "Sequential or otherwise guessable identifiers on endpoints that expose objects",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::IDENTITIES,
 };
@@ -72,29 +73,25 @@ fn join(values: &BTreeSet<String>) -> String {
 
 #[async_trait]
 impl Check for GuessableIds {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let id_params: Vec<_> = endpoint
+            .parameters
+            .iter()
+            .filter(|p| p.location == ParamLocation::Path && is_id_param(&p.name))
+            .collect();
+        if id_params.is_empty() {
+            return Err(Skip::NoIdentifier);
+        }
         // Only identifiers that reach an object: the endpoint answered someone.
         let Some(answered) = ctx
             .baselines
             .iter()
             .find(|e| (200..300).contains(&e.response.status) && e.body_json().is_some())
         else {
-            return Ok(Vec::new());
+            return Err(Skip::NoSuccessfulAnswer);
         };
         let facts = &ctx.facts.identities;
-        for param in endpoint
-            .parameters
-            .iter()
-            .filter(|p| p.location == ParamLocation::Path && is_id_param(&p.name))
-        {
+        for param in id_params {
             let mut values: BTreeSet<String> = param.sample.iter().cloned().collect();
             for objects in facts.objects.values() {
                 values.extend(objects.get(&param.name).into_iter().flatten().cloned());

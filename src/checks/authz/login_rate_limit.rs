@@ -6,13 +6,12 @@
 //! made-up user and reports when none is throttled.
 
 use async_trait::async_trait;
-use serde_json::Value;
 
-use super::login_fields;
+use super::{login_body, login_fields};
 use crate::checks::probe::send_json;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -21,50 +20,38 @@ pub struct LoginRateLimit;
 /// Failed attempts sent; a sane limiter throttles well before this.
 pub const BURST: usize = 20;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &LoginRateLimit,
     id: "authz.login-rate-limit",
     category: Category::RateLimiting,
     severity: Severity::Medium,
     summary: "No throttling after a burst of failed logins (needs --active --login-burst)",
     mode: Mode::StateChanging,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
 
 #[async_trait]
 impl Check for LoginRateLimit {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        if !ctx.allow_burst {
-            return Ok(Vec::new());
-        }
-        let Some((user_field, password_field)) = login_fields(endpoint) else {
-            return Ok(Vec::new());
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let Some(fields) = login_fields(endpoint) else {
+            return Err(Skip::NotApplicable("not a login endpoint"));
         };
+        if !ctx.allow_burst {
+            return Err(Skip::Missing("needs --login-burst"));
+        }
         let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
+            return Err(Skip::NoSampleValue);
         };
         let token = ctx.engine.buster().next_token();
-        let mut body = match &endpoint.body_sample {
-            Some(Value::Object(map)) => map.clone(),
-            _ => serde_json::Map::new(),
-        };
-        body.insert(
-            user_field.clone(),
-            Value::String(format!("rampart-nobody-{token}")),
+        let nobody = format!("rampart-nobody-{token}");
+        let body = login_body(
+            endpoint,
+            &fields,
+            &nobody,
+            &format!("rampart-wrong-{token}"),
         );
-        body.insert(
-            password_field,
-            Value::String(format!("rampart-wrong-{token}")),
-        );
-        let body = Value::Object(body);
         let mut first = None;
         let mut last = None;
         for _ in 0..BURST {
@@ -86,9 +73,110 @@ impl Check for LoginRateLimit {
                 "{BURST} failed logins in a row were all answered normally (last: HTTP {}), none with 429 or Retry-After.",
                 last.response.status
             ))
-            .parameter(user_field)
+            .parameter(fields.0)
             .key("burst")
             .evidence("First failed login", &first, None)
             .evidence(format!("Failed login #{BURST}, still not throttled"), &last, None)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use axum::routing::post;
+    use axum::Router;
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::checks::probe::fixtures::{reply, reply_raw, scan, serve, Scanned, Setup};
+
+    /// What `POST /api/login` does after a few failures.
+    #[derive(Debug, Clone, Copy)]
+    enum Limit {
+        /// Nothing: every failure is a plain 401.
+        None,
+        /// 429 from the sixth failure on (the fixed twin).
+        TooMany,
+        /// 401 with `Retry-After` from the sixth failure on.
+        RetryAfter,
+        /// Locks the account (423) from the sixth failure on, as text.
+        Lockout,
+    }
+
+    async fn run(limit: Limit, burst: bool) -> (Scanned, usize) {
+        let failures = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&failures);
+        let app = Router::new().route(
+            "/api/login",
+            post(move || async move {
+                let seen = counted.fetch_add(1, Ordering::SeqCst);
+                let mut refused = reply(401, json!({"error": "invalid credentials"}));
+                match limit {
+                    _ if seen < 5 => refused,
+                    Limit::None => refused,
+                    Limit::TooMany => reply(429, json!({"error": "slow down"})),
+                    Limit::RetryAfter => {
+                        refused
+                            .headers_mut()
+                            .insert("retry-after", "30".parse().expect("a header value"));
+                        refused
+                    }
+                    Limit::Lockout => reply_raw(423, "text/plain", "locked"),
+                }
+            }),
+        );
+        let target = serve(app).await;
+        let mut setup = Setup::new(&[], &["POST /api/login"]).active(burst);
+        setup.endpoint_mut("POST /api/login").body_sample =
+            Some(json!({"email": "someone@example.test", "password": "secret", "remember": true}));
+        let outcome = scan(&META, &target, setup).await;
+        (outcome, failures.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_whole_burst_of_failed_logins_answered_normally_is_reported() {
+        let (outcome, attempts) = run(Limit::None, true).await;
+        assert_eq!(outcome.keys(), ["burst"], "{:#?}", outcome.drafts);
+        assert_eq!(attempts, BURST);
+        let draft = &outcome.drafts[0];
+        assert_eq!(draft.parameter.as_deref(), Some("email"));
+        let body = draft.evidence[0]
+            .exchange
+            .request
+            .body
+            .clone()
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert!(body["email"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("rampart-nobody-")));
+        assert_eq!(body["remember"], true, "the sample's other fields are kept");
+    }
+
+    #[tokio::test]
+    async fn throttling_stops_the_burst_and_no_burst_is_sent_unless_allowed() {
+        for limit in [Limit::TooMany, Limit::RetryAfter, Limit::Lockout] {
+            let (outcome, attempts) = run(limit, true).await;
+            assert!(
+                outcome.drafts.is_empty(),
+                "{limit:?}: {:#?}",
+                outcome.drafts
+            );
+            assert_eq!(
+                attempts, 6,
+                "{limit:?}: the burst stops at the first throttled answer"
+            );
+        }
+        // --active without --login-burst: the check runs but sends nothing.
+        let (outcome, attempts) = run(Limit::None, false).await;
+        assert!(outcome.drafts.is_empty());
+        assert_eq!(attempts, 0);
+        let why = (
+            "POST /api/login".to_string(),
+            Skip::Missing("needs --login-burst"),
+        );
+        assert_eq!(outcome.skipped, [why]);
     }
 }

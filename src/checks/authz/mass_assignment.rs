@@ -10,21 +10,22 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::{caller, identity_names, url_as};
-use crate::checks::probe::send_json;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::probe::{sample_body_with, send_json};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::EngineError;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct MassAssignment;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &MassAssignment,
     id: "authz.mass-assignment",
     category: Category::PropertyAuthorization,
     severity: Severity::High,
     summary: "Privileged properties (role, is_admin, balance) accepted on updates (needs --active)",
     mode: Mode::StateChanging,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::IDENTITIES,
 };
@@ -50,33 +51,21 @@ fn field<'a>(exchange: &'a crate::engine::Exchange, name: &str) -> Option<&'a Va
 
 #[async_trait]
 impl Check for MassAssignment {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         if !matches!(endpoint.method.as_str(), "PATCH" | "PUT") {
-            return Ok(Vec::new());
+            return Err(Skip::NotApplicable("not an update (PATCH or PUT)"));
         }
         let Some(owner) = identity_names(ctx).into_iter().next() else {
-            return Ok(Vec::new());
+            return Err(Skip::NoIdentity);
         };
         let Some((url, _)) = url_as(ctx, endpoint, &owner, true) else {
-            return Ok(Vec::new());
+            return Err(Skip::NoSampleValue);
         };
         let before = ctx.get(endpoint, &url, &caller(&owner), &[]).await?;
-        let mut body = match &endpoint.body_sample {
-            Some(Value::Object(map)) => map.clone(),
-            _ => serde_json::Map::new(),
-        };
-        for (name, value) in privileged() {
-            body.insert(name.to_string(), value);
-        }
-        let body = Value::Object(body);
+        let fields = privileged()
+            .into_iter()
+            .map(|(name, value)| (name.to_string(), value));
+        let body = sample_body_with(endpoint, fields);
         let update =
             send_json(ctx, endpoint, &endpoint.method, &url, caller(&owner), &body).await?;
         if update.response.status >= 400 {
@@ -108,5 +97,142 @@ impl Check for MassAssignment {
             .evidence("The record before", &before, None)
             .evidence("Update carrying privileged fields", &update, None)
             .evidence("The record after: the fields stuck", &after, None)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use axum::extract::{Path, State};
+    use axum::http::HeaderMap;
+    use axum::routing::get;
+    use axum::Json;
+
+    use super::*;
+    use crate::checks::coverage::ALL_ENDPOINTS;
+    use crate::checks::probe::fixtures::{
+        caller, me, reply, reply_raw, scan, serve, Scanned, Setup, ALICE,
+    };
+
+    /// What `PATCH /api/users/{user_id}` does with the fields it is sent.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Update {
+        /// Copies every field into the record.
+        CopiesAll,
+        /// Copies `display_name` only (the fixed twin).
+        AllowList,
+        /// Refuses unknown fields with 422.
+        Refuses,
+        /// Copies every field, but reads answer with cut-short JSON.
+        CopiesAllGarbledReads,
+    }
+
+    type Records = Arc<Mutex<HashMap<String, Value>>>;
+
+    async fn run(update: Update, setup: Setup) -> (Scanned, Value) {
+        let records: Records = Arc::new(Mutex::new(HashMap::from([(
+            ALICE.user_id.to_string(),
+            json!({"user_id": ALICE.user_id, "display_name": "Alice", "role": "user"}),
+        )])));
+        let read = move |State(records): State<Records>,
+                         headers: HeaderMap,
+                         Path(id): Path<String>| async move {
+            let record = records.lock().ok().and_then(|r| r.get(&id).cloned());
+            match (record, caller(&headers)) {
+                (Some(_), Some(p))
+                    if update == Update::CopiesAllGarbledReads && p.user_id == id =>
+                {
+                    reply_raw(200, "application/json", "{\"user_id\": \"u-10")
+                }
+                (Some(record), Some(p)) if p.user_id == id => reply(200, record),
+                _ => reply(404, json!({"error": "no such user"})),
+            }
+        };
+        let write = move |State(records): State<Records>,
+                          headers: HeaderMap,
+                          Path(id): Path<String>,
+                          Json(fields): Json<serde_json::Map<String, Value>>| async move {
+            if caller(&headers).is_none_or(|p| p.user_id != id) {
+                return reply(403, json!({"error": "not yours"}));
+            }
+            if update == Update::Refuses && fields.keys().any(|k| k != "display_name") {
+                return reply(422, json!({"error": "unknown field"}));
+            }
+            let mut records = records.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(Value::Object(record)) = records.get_mut(&id) else {
+                return reply(404, json!({"error": "no such user"}));
+            };
+            for (name, value) in fields {
+                if update != Update::AllowList || name == "display_name" {
+                    record.insert(name, value);
+                }
+            }
+            reply(200, json!({"updated": true}))
+        };
+        let app = axum::Router::new()
+            .route("/api/users/{user_id}", get(read).patch(write))
+            .with_state(Arc::clone(&records))
+            .merge(me());
+        let target = serve(app).await;
+        let outcome = scan(&META, &target, setup).await;
+        let record = records
+            .lock()
+            .ok()
+            .and_then(|r| r.get(ALICE.user_id).cloned());
+        (outcome, record.unwrap_or_default())
+    }
+
+    fn setup() -> Setup {
+        let mut setup = Setup::new(&[&ALICE], &["GET /api/me", "PATCH /api/users/{user_id}"]);
+        setup.endpoint_mut("PATCH /api/users/{user_id}").body_sample =
+            Some(json!({"display_name": "Alice A."}));
+        setup
+    }
+
+    #[tokio::test]
+    async fn privileged_fields_that_stick_are_reported_with_the_record_before_and_after() {
+        let (outcome, record) = run(Update::CopiesAll, setup().active(false)).await;
+        assert_eq!(
+            outcome.keys(),
+            ["privileged-fields"],
+            "{:#?}",
+            outcome.drafts
+        );
+        let draft = &outcome.drafts[0];
+        assert_eq!(
+            draft.parameter.as_deref(),
+            Some("role,is_admin,isAdmin,balance")
+        );
+        let steps: Vec<&str> = draft
+            .evidence
+            .iter()
+            .map(|e| e.exchange.request.method.as_str())
+            .collect();
+        assert_eq!(steps, ["GET", "PATCH", "GET"]);
+        assert_eq!(record["role"], "admin");
+    }
+
+    #[tokio::test]
+    async fn allow_lists_refusals_garbled_reads_and_passive_scans_are_no_finding() {
+        for update in [
+            Update::AllowList,
+            Update::Refuses,
+            Update::CopiesAllGarbledReads,
+        ] {
+            let (outcome, _) = run(update, setup().active(false)).await;
+            assert!(
+                outcome.drafts.is_empty(),
+                "{update:?}: {:#?}",
+                outcome.drafts
+            );
+        }
+        // Without --active the check never runs: nothing is sent, nothing changes.
+        let (outcome, record) = run(Update::CopiesAll, setup()).await;
+        assert!(outcome.drafts.is_empty() && outcome.sent == 0);
+        let switched_off = (ALL_ENDPOINTS.to_string(), Skip::NeedsActive);
+        assert_eq!(outcome.skipped, [switched_off]);
+        assert_eq!(record["role"], "user");
     }
 }

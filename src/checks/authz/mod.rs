@@ -19,6 +19,7 @@ pub mod user_enumeration;
 use serde_json::Value;
 use url::Url;
 
+use crate::checks::probe::sample_body_with;
 use crate::checks::{Family, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::Caller;
@@ -28,14 +29,14 @@ use crate::facts::identities::is_id_param;
 pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
-        &bola::Bola,
-        &subject_from_url::SubjectFromUrl,
-        &missing_auth::MissingAuth,
-        &guessable_ids::GuessableIds,
-        &excessive_exposure::ExcessiveExposure,
-        &mass_assignment::MassAssignment,
-        &user_enumeration::UserEnumeration,
-        &login_rate_limit::LoginRateLimit,
+        &bola::META,
+        &subject_from_url::META,
+        &missing_auth::META,
+        &guessable_ids::META,
+        &excessive_exposure::META,
+        &mass_assignment::META,
+        &user_enumeration::META,
+        &login_rate_limit::META,
     ],
 };
 
@@ -98,6 +99,21 @@ pub(crate) fn login_fields(endpoint: &Endpoint) -> Option<(String, String)> {
         find(&["username", "user", "email", "login", "user_name"])?,
         find(&["password", "passwd", "pass", "pwd"])?,
     ))
+}
+
+/// A login for `endpoint` (its sample body, the login fields set) as
+/// `user` with `password`.
+pub(crate) fn login_body(
+    endpoint: &Endpoint,
+    (user_field, password_field): &(String, String),
+    user: &str,
+    password: &str,
+) -> Value {
+    let fields = [(user_field, user), (password_field, password)];
+    sample_body_with(
+        endpoint,
+        fields.map(|(field, value)| (field.clone(), Value::String(value.to_string()))),
+    )
 }
 
 pub(crate) fn caller(name: &str) -> Caller {

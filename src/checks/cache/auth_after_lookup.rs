@@ -11,20 +11,22 @@
 use async_trait::async_trait;
 
 use crate::checks::probe::{cache_note, is_success, same_response};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct AuthAfterLookup;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &AuthAfterLookup,
     id: "cache.auth-after-lookup",
     category: Category::CachePoisoning,
     severity: Severity::High,
     summary: "Cached 200 served to requests with an invalid or missing credential",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::NOTHING,
 };
@@ -35,20 +37,10 @@ fn refused(status: u16) -> bool {
 
 #[async_trait]
 impl Check for AuthAfterLookup {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = super::read_url(ctx, endpoint)?;
         let Some(owner) = ctx.identities().into_iter().next() else {
-            return Ok(Vec::new());
+            return Err(Skip::NoIdentity);
         };
         let garbage = ctx.garbage_credentials(&owner);
 
@@ -62,7 +54,7 @@ impl Check for AuthAfterLookup {
         let shared = ctx.fresh(&url);
         let primed = ctx.get(endpoint, &shared, &owner, &[]).await?;
         if !is_success(&primed) {
-            return Ok(Vec::new());
+            return Err(Skip::NoSuccessfulAnswer);
         }
         let with_garbage = ctx
             .get(endpoint, &shared, &Caller::Anonymous, &garbage)
@@ -95,5 +87,62 @@ impl Check for AuthAfterLookup {
             );
         }
         Ok(vec![draft])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::get;
+
+    use super::*;
+    use crate::checks::probe::fixtures::{
+        me, reply_raw, safe_fronts, scan, serve, Front, Setup, SharedCache, ALICE, KEY_HEADER,
+    };
+
+    /// Scans `/api/me` (refuses unknown keys) and `/api/news` (text for
+    /// everyone) with `front` between the callers and the origin.
+    async fn run(front: Front) -> Vec<FindingDraft> {
+        let origin = me().route(
+            "/api/news",
+            get(|| async { reply_raw(200, "text/plain", "no news") }),
+        );
+        let target = serve(front(origin)).await;
+        let setup = Setup::new(&[&ALICE], &["GET /api/me", "GET /api/news"]);
+        scan(&META, &target, setup).await.drafts
+    }
+
+    #[tokio::test]
+    async fn a_cached_answer_handed_to_a_made_up_key_and_to_nobody_is_reported() {
+        let drafts = run(|o| SharedCache::URL_ONLY.in_front_of(o)).await;
+        assert_eq!(drafts.len(), 1, "{drafts:#?}");
+        let draft = &drafts[0];
+        assert_eq!(draft.path, "/api/me");
+        let statuses: Vec<u16> = draft
+            .evidence
+            .iter()
+            .map(|e| e.exchange.response.status)
+            .collect();
+        assert_eq!(
+            statuses,
+            [401, 200, 200, 200],
+            "control, primed, made-up key, no key"
+        );
+        let made_up = &draft.evidence[2].exchange;
+        assert!(made_up
+            .request_header(KEY_HEADER)
+            .is_some_and(|k| k != ALICE.key));
+        assert!(made_up.body_text().contains(ALICE.email));
+        assert_eq!(
+            draft.evidence[3].step,
+            "A request without any credential gets it too"
+        );
+    }
+
+    #[tokio::test]
+    async fn caches_that_key_on_the_credential_or_keep_private_answers_out_are_no_finding() {
+        for (front, wrap) in safe_fronts() {
+            let drafts = run(wrap).await;
+            assert!(drafts.is_empty(), "{front}: {drafts:#?}");
+        }
     }
 }

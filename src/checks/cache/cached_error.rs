@@ -11,20 +11,22 @@ use async_trait::async_trait;
 
 use super::poisonable_url;
 use crate::checks::probe::{poison, Taint};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
 pub struct CachedError;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &CachedError,
     id: "cache.cached-error",
     category: Category::CachePoisoning,
     severity: Severity::Medium,
     summary: "Error responses triggered by one request are cached for everyone (CPDoS)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::CACHE_PROFILE,
 };
@@ -62,24 +64,14 @@ fn triggers() -> Vec<(&'static str, String, String)> {
 
 #[async_trait]
 impl Check for CachedError {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = poisonable_url(ctx, endpoint) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = poisonable_url(ctx, endpoint)?;
         let caller = Caller::Anonymous;
         let Some(clean) = ctx.baseline(&caller) else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("no anonymous baseline"));
         };
         if !(200..300).contains(&clean.response.status) {
-            return Ok(Vec::new());
+            return Err(Skip::NoSuccessfulAnswer);
         }
         let mut drafts = Vec::new();
         let mut reported_kinds: Vec<&str> = Vec::new();
@@ -129,5 +121,100 @@ impl Check for CachedError {
             );
         }
         Ok(drafts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderMap;
+    use axum::routing::get;
+    use axum::Router;
+    use serde_json::json;
+
+    use super::*;
+    use crate::checks::probe::fixtures::{
+        me, reply, reply_raw, scan, serve, Scanned, Setup, SharedCache,
+    };
+
+    /// An origin whose `/api/items` refuses a DELETE override (405) and
+    /// headers over 8 KiB (431), behind `cache`; `/api/me` refuses
+    /// anonymous callers.
+    async fn run(cache: Option<SharedCache>, origin_refuses: bool) -> Scanned {
+        let origin = me().route(
+            "/api/items",
+            get(move |headers: HeaderMap| async move {
+                let header = |name: &str| headers.get(name).map(|v| v.len()).unwrap_or_default();
+                let delete = headers
+                    .get("x-http-method-override")
+                    .is_some_and(|v| v == "DELETE");
+                match origin_refuses {
+                    true if delete => reply(405, json!({"error": "method not allowed"})),
+                    true if header("x-rampart-oversized") > 8 * 1024 => {
+                        reply_raw(431, "text/plain", "Request Header Fields Too Large")
+                    }
+                    _ => reply(200, json!({"items": [1, 2]})),
+                }
+            }),
+        );
+        let app: Router = match cache {
+            Some(cache) => cache.in_front_of(origin),
+            None => origin,
+        };
+        let target = serve(app).await;
+        let setup = Setup::new(&[], &["GET /api/items", "GET /api/me"]);
+        scan(&META, &target, setup).await
+    }
+
+    const CDN: SharedCache = SharedCache {
+        keyed_headers: &[],
+        stores_errors: true,
+    };
+
+    #[tokio::test]
+    async fn errors_one_request_provokes_and_the_cache_keeps_are_reported_once_per_kind() {
+        let outcome = run(Some(CDN), true).await;
+        assert_eq!(
+            outcome.keys(),
+            ["method-override", "oversized-header"],
+            "{:#?}",
+            outcome.drafts
+        );
+        let oversized = &outcome.drafts[1];
+        assert_eq!(oversized.parameter.as_deref(), Some("X-Rampart-Oversized"));
+        assert!(
+            oversized.description.contains("(12288 bytes)"),
+            "{}",
+            oversized.description
+        );
+        let statuses: Vec<u16> = oversized
+            .evidence
+            .iter()
+            .map(|e| e.exchange.response.status)
+            .collect();
+        assert_eq!(statuses, [431, 431, 200], "attack, clean victim, fresh URL");
+        assert!(oversized.evidence[1]
+            .exchange
+            .request_header("x-rampart-oversized")
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn caches_that_keep_errors_out_origins_that_ignore_the_triggers_or_no_cache_are_no_finding(
+    ) {
+        for (cache, origin_refuses) in [
+            (Some(SharedCache::URL_ONLY), true),
+            (Some(CDN), false),
+            (None, true),
+        ] {
+            let outcome = run(cache, origin_refuses).await;
+            assert!(
+                outcome.drafts.is_empty(),
+                "{cache:?}, {origin_refuses}: {:#?}",
+                outcome.drafts
+            );
+            if cache.is_none() {
+                assert_eq!(outcome.sent, 0, "no cache proven: no poisoning attempt");
+            }
+        }
     }
 }

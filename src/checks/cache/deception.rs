@@ -11,20 +11,22 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::checks::probe::{cache_note, is_success, private_view, same_response};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError, Exchange};
+use crate::engine::{Caller, Exchange};
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct Deception;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Deception,
     id: "cache.deception",
     category: Category::CacheDeception,
     severity: Severity::High,
     summary: "Private responses served for static-looking paths and stored by the cache",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::NOTHING,
 };
@@ -66,24 +68,11 @@ fn looks_like(owner_normal: &Exchange, candidate: &Exchange) -> bool {
 
 #[async_trait]
 impl Check for Deception {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        if !endpoint.is_read_only() {
-            return Ok(Vec::new());
-        }
-        let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = super::read_url(ctx, endpoint)?;
         // Only private responses are worth deceiving a cache into storing.
         let Some(view) = private_view(ctx).filter(|view| is_success(&view.mine)) else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("no caller-specific answer"));
         };
         let (owner, owner_normal) = (view.owner, view.mine);
         for (kind, pattern) in SUFFIXES {

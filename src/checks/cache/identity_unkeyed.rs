@@ -11,44 +11,33 @@
 use async_trait::async_trait;
 
 use crate::checks::probe::{cache_note, is_success, same_response};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct IdentityUnkeyed;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &IdentityUnkeyed,
     id: "cache.identity-unkeyed",
     category: Category::CachePoisoning,
     severity: Severity::High,
     summary: "Authenticated responses cached without the caller's identity in the key and served to others",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::NOTHING,
 };
 
 #[async_trait]
 impl Check for IdentityUnkeyed {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = ctx.url(endpoint) else {
-            return Ok(Vec::new());
-        };
-        if !endpoint.is_read_only() {
-            return Ok(Vec::new());
-        }
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = super::read_url(ctx, endpoint)?;
         let ids = ctx.identities();
         let Some(owner) = ids.first().cloned() else {
-            return Ok(Vec::new());
+            return Err(Skip::NoIdentity);
         };
         // Another identity proves a cross-user leak; with one identity, an
         // anonymous caller stands in for "someone else".
@@ -57,7 +46,7 @@ impl Check for IdentityUnkeyed {
         let shared = ctx.fresh(&url);
         let primed = ctx.get(endpoint, &shared, &owner, &[]).await?;
         if !is_success(&primed) {
-            return Ok(Vec::new());
+            return Err(Skip::NoSuccessfulAnswer);
         }
         let served = ctx.get(endpoint, &shared, &other, &[]).await?;
         if !same_response(&primed, &served) {
@@ -87,5 +76,80 @@ impl Check for IdentityUnkeyed {
             .evidence(format!("{who} fetches the same URL and receives {}'s response{}", owner.label(), cache_note(&served)), &served, None)
             .evidence(format!("{who}'s own fresh request, for comparison"), &own, None);
         Ok(vec![draft])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::routing::get;
+    use serde_json::json;
+
+    use super::*;
+    use crate::checks::probe::fixtures::{
+        me, reply, reply_raw, safe_fronts, scan, serve, Front, Persona, Setup, SharedCache, ALICE,
+        BOB,
+    };
+
+    /// Scans `/api/me`, `/api/catalogue` (the same for everyone) and
+    /// `/api/status` (down for everyone) with `front` between the callers
+    /// and the origin.
+    async fn run(front: Front, personas: &[&Persona]) -> Vec<FindingDraft> {
+        let origin = me()
+            .route(
+                "/api/catalogue",
+                get(|| async { reply(200, json!({"items": ["tea", "cake"]})) }),
+            )
+            .route(
+                "/api/status",
+                get(|| async { reply_raw(503, "text/html", "<h1>down</h1>") }),
+            );
+        let target = serve(front(origin)).await;
+        let endpoints = ["GET /api/me", "GET /api/catalogue", "GET /api/status"];
+        let setup = Setup::new(personas, &endpoints);
+        scan(&META, &target, setup).await.drafts
+    }
+
+    /// Keyed on the URL alone, storing errors too.
+    const STORES_ALL: SharedCache = SharedCache {
+        keyed_headers: &[],
+        stores_errors: true,
+    };
+
+    #[tokio::test]
+    async fn a_private_answer_served_to_another_caller_is_reported() {
+        for (personas, other) in [([&ALICE, &BOB].as_slice(), "bob"), (&[&ALICE], "anonymous")] {
+            let drafts = run(|o| STORES_ALL.in_front_of(o), personas).await;
+            assert_eq!(drafts.len(), 1, "{other}: {drafts:#?}");
+            let draft = &drafts[0];
+            assert_eq!(
+                draft.path, "/api/me",
+                "the catalogue is the same for everyone"
+            );
+            assert_eq!(
+                draft.title,
+                format!(
+                    "Response cached without the caller's identity: alice's data served to {other}"
+                )
+            );
+            let served = &draft.evidence[1].exchange;
+            assert_eq!(
+                served.request.identity.as_deref().unwrap_or("anonymous"),
+                other
+            );
+            assert!(served.body_text().contains(ALICE.email));
+            assert!(
+                draft.evidence[1].step.ends_with("(x-cache: HIT)"),
+                "{}",
+                draft.evidence[1].step
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn caches_that_key_on_the_credential_or_keep_private_answers_out_are_no_finding() {
+        for (front, wrap) in safe_fronts() {
+            let drafts = run(wrap, &[&ALICE, &BOB]).await;
+            assert!(drafts.is_empty(), "{front}: {drafts:#?}");
+        }
     }
 }

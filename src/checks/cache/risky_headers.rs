@@ -10,20 +10,22 @@
 use async_trait::async_trait;
 
 use crate::checks::probe::{is_success, private_view};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError, Exchange};
+use crate::engine::{Caller, Exchange};
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct RiskyHeaders;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &RiskyHeaders,
     id: "cache.risky-headers",
     category: Category::CachePoisoning,
     severity: Severity::Medium,
     summary: "Caller-specific responses that shared caches may store (no private/no-store, no Vary on the credential)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::NOTHING,
 };
@@ -72,18 +74,10 @@ fn varies_on_credential(exchange: &Exchange, credential_headers: &[String]) -> b
 
 #[async_trait]
 impl Check for RiskyHeaders {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        _endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(&self, ctx: &ProbeContext<'_>, _endpoint: &Endpoint) -> Outcome {
         // Only responses that depend on the caller are at risk.
         let Some(view) = private_view(ctx).filter(|view| is_success(&view.mine)) else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("no caller-specific answer"));
         };
         let (owner, mine, anonymous) = (view.owner, view.mine, view.anonymous);
         let cache_control = mine.response_header("cache-control").unwrap_or("");

@@ -12,20 +12,22 @@ use async_trait::async_trait;
 
 use super::poisonable_url;
 use crate::checks::probe::{cache_note, poison, Poisoned, Taint};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnkeyedHeader;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &UnkeyedHeader,
     id: "cache.unkeyed-header",
     category: Category::CachePoisoning,
     severity: Severity::High,
     summary: "Headers such as X-Forwarded-Host change a response the cache stores for everyone",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::CACHE_PROFILE,
 };
@@ -74,18 +76,8 @@ fn value_for(shape: Shape, marker: &str) -> String {
 
 #[async_trait]
 impl Check for UnkeyedHeader {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = poisonable_url(ctx, endpoint) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = poisonable_url(ctx, endpoint)?;
         let anonymous = Caller::Anonymous;
         let mut drafts = Vec::new();
 
@@ -157,5 +149,104 @@ impl Check for UnkeyedHeader {
             );
         }
         Ok(drafts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderMap;
+    use axum::response::IntoResponse;
+    use axum::response::Redirect;
+    use axum::routing::get;
+    use axum::Router;
+    use serde_json::json;
+
+    use super::*;
+    use crate::checks::probe::fixtures::{
+        marked_private, reply, scan, serve, Scanned, Setup, SharedCache,
+    };
+
+    /// An origin whose `/api/items` builds its links from `X-Forwarded-Host`
+    /// and redirects to https when `X-Forwarded-Proto` says http.
+    fn origin() -> Router {
+        Router::new().route(
+            "/api/items",
+            get(|headers: HeaderMap| async move {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(String::from)
+                };
+                if header("x-forwarded-proto").as_deref() == Some("http") {
+                    return Redirect::permanent("https://api.example.test/api/items")
+                        .into_response();
+                }
+                let host = header("x-forwarded-host")
+                    .or_else(|| header("host"))
+                    .unwrap_or_default();
+                reply(
+                    200,
+                    json!({"items": [1], "next": format!("http://{host}/api/items?page=2")}),
+                )
+            }),
+        )
+    }
+
+    async fn run(app: Router) -> Scanned {
+        let target = serve(app).await;
+        scan(&META, &target, Setup::new(&[], &["GET /api/items"])).await
+    }
+
+    /// Keyed on the URL alone; stores redirects and errors too.
+    const CDN: SharedCache = SharedCache {
+        keyed_headers: &[],
+        stores_errors: true,
+    };
+
+    #[tokio::test]
+    async fn reflected_and_redirecting_headers_the_cache_ignores_are_reported() {
+        let outcome = run(CDN.in_front_of(origin())).await;
+        assert_eq!(
+            outcome.keys(),
+            ["x-forwarded-host", "x-forwarded-proto"],
+            "{:#?}",
+            outcome.drafts
+        );
+        let [reflected, redirected] = [&outcome.drafts[0], &outcome.drafts[1]];
+        let victim = &reflected.evidence[1].exchange;
+        assert!(victim.request_header("x-forwarded-host").is_none());
+        assert!(
+            victim.body_text().contains(".invalid/api/items"),
+            "{}",
+            victim.body_text()
+        );
+        assert!(
+            redirected
+                .description
+                .contains("turns the response into HTTP 308"),
+            "{}",
+            redirected.description
+        );
+        assert_eq!(
+            redirected.evidence[2].exchange.response.status, 200,
+            "a fresh URL still works"
+        );
+    }
+
+    #[tokio::test]
+    async fn keyed_headers_private_answers_or_no_cache_are_no_finding() {
+        let keyed = SharedCache {
+            keyed_headers: &["x-forwarded-host", "x-forwarded-proto"],
+            stores_errors: true,
+        };
+        for (front, app) in [
+            ("keyed on the headers", keyed.in_front_of(origin())),
+            ("private answers", CDN.in_front_of(marked_private(origin()))),
+            ("no cache", origin()),
+        ] {
+            let outcome = run(app).await;
+            assert!(outcome.drafts.is_empty(), "{front}: {:#?}", outcome.drafts);
+        }
     }
 }

@@ -13,20 +13,22 @@ use url::Url;
 
 use super::poisonable_url;
 use crate::checks::probe::{poison, reflects, Poisoned, Taint};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::{Caller, EngineError, Probe};
+use crate::engine::{Caller, Probe};
 use crate::facts::Needs;
 use crate::finding::{Category, FindingDraft, Severity};
 
 pub struct UnkeyedParam;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &UnkeyedParam,
     id: "cache.unkeyed-param",
     category: Category::CachePoisoning,
     severity: Severity::High,
     summary: "Query parameters excluded from the cache key but reflected by the origin",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::CACHE_PROFILE,
 };
@@ -144,18 +146,8 @@ impl Technique {
 
 #[async_trait]
 impl Check for UnkeyedParam {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(url) = poisonable_url(ctx, endpoint) else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let url = poisonable_url(ctx, endpoint)?;
         // One request finds which candidates the origin reflects at all...
         let markers: Vec<(&str, String)> = PARAMS.iter().map(|p| (*p, ctx.canary())).collect();
         let mut batch_url: Url = ctx.fresh(&url);

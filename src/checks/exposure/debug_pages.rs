@@ -9,20 +9,22 @@
 use std::sync::Arc;
 
 use super::{drafts_by_kind, Worded};
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::detect::{self, DebugKind};
 use crate::engine::Exchange;
 use crate::facts::Needs;
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
 pub struct DebugPages;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &DebugPages,
     id: "exposure.debug-page",
     category: Category::DataExposure,
     severity: Severity::Critical,
     summary: "Framework debuggers, stack traces and data-store error messages in responses",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -83,16 +85,12 @@ fn describe(kind: DebugKind) -> (Severity, &'static str, &'static str) {
 }
 
 impl Check for DebugPages {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let description = format!(
             "The response (HTTP {}) contains debugging output that reveals the application's internals.",
             exchange.response.status
         );
-        drafts_by_kind(
+        Ok(drafts_by_kind(
             exchange,
             detect::find_debug_output(exchange.body_text(), exchange.content_type()),
             |kind, _| {
@@ -104,6 +102,77 @@ impl Check for DebugPages {
                     description: description.clone(),
                 })
             },
-        )
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::{inspected, Answer};
+
+    const TRACEBACK: &str = "Traceback (most recent call last):\n  File \"/app/api/orders.py\", line 42, in get_order\n    item = table.get_item(Key=key)\nKeyError: 'order_id'";
+    const WERKZEUG: &str = "<!doctype html><title>KeyError: 'order_id' // Werkzeug Debugger</title>\n<div class=\"debugger\">";
+    const BOTOCORE: &str = "An error occurred (ResourceNotFoundException) when calling the GetItem operation: Requested resource not found";
+
+    /// The (key, severity) of each finding on an answer.
+    fn judged(answer: Answer) -> Vec<(String, Severity)> {
+        inspected(&DebugPages, &answer.exchange())
+            .into_iter()
+            .map(|d| (d.key, d.severity))
+            .collect()
+    }
+
+    #[test]
+    fn each_kind_of_debugging_output_is_one_finding_at_its_severity() {
+        let both = format!(
+            r#"{{"error": "{}", "detail": "{}"}}"#,
+            BOTOCORE,
+            TRACEBACK.replace('\n', "\\n").replace('"', "\\\"")
+        );
+        for (answer, expected) in [
+            (
+                Answer::new(500, &format!("{WERKZEUG}\n{TRACEBACK}"))
+                    .headers(&[("Content-Type", "text/html")]),
+                vec![("werkzeug-debugger", Severity::Critical)],
+            ),
+            (
+                Answer::new(500, &both).headers(&[("Content-Type", "application/json")]),
+                vec![
+                    ("python-traceback", Severity::Medium),
+                    ("botocore-clienterror", Severity::Medium),
+                ],
+            ),
+            // Debugging output is a finding whatever the status.
+            (
+                Answer::new(200, TRACEBACK),
+                vec![("python-traceback", Severity::Medium)],
+            ),
+        ] {
+            let expected: Vec<(String, Severity)> = expected
+                .into_iter()
+                .map(|(k, s)| (k.to_string(), s))
+                .collect();
+            assert_eq!(judged(answer), expected);
+        }
+        let drafts = inspected(&DebugPages, &Answer::new(502, TRACEBACK).exchange());
+        assert!(
+            drafts[0].description.contains("(HTTP 502)"),
+            "{}",
+            drafts[0].description
+        );
+    }
+
+    #[test]
+    fn plain_errors_static_files_and_half_a_trace_are_no_finding() {
+        for answer in [
+            Answer::new(500, r#"{"error": "internal error", "request_id": "r-1"}"#),
+            Answer::new(500, ""),
+            Answer::new(200, TRACEBACK).headers(&[("Content-Type", "application/javascript")]),
+            Answer::new(500, "Traceback (most recent call last):").truncated(),
+            Answer::new(200, "<p>How to read a Traceback in Python</p>"),
+        ] {
+            assert!(judged(answer).is_empty());
+        }
     }
 }

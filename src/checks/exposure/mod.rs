@@ -19,11 +19,11 @@ use crate::finding::{Confidence, FindingDraft, Severity};
 pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
-        &secrets::Secrets,
-        &pii::Pii,
-        &password_hashes::PasswordHashes,
-        &debug_pages::DebugPages,
-        &plaintext_fields::PlaintextFields,
+        &secrets::META,
+        &pii::META,
+        &password_hashes::META,
+        &debug_pages::META,
+        &plaintext_fields::META,
     ],
 };
 

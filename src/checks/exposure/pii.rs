@@ -9,35 +9,33 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{drafts_by_kind, Worded};
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::detect::{self, Detection, PiiKind, BULK_EMAIL_THRESHOLD};
 use crate::engine::Exchange;
 use crate::facts::Needs;
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
 pub struct Pii;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Pii,
     id: "exposure.pii",
     category: Category::DataExposure,
     severity: Severity::High,
     summary: "US Social Security numbers, payment card numbers and bulk email addresses returned in clear",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
 
 impl Check for Pii {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
-        drafts_by_kind(
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
+        Ok(drafts_by_kind(
             exchange,
             detect::find_pii(exchange.body_text(), exchange.body_json()),
             word,
-        )
+        ))
     }
 }
 

@@ -12,19 +12,21 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip};
 use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct PlaintextFields;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &PlaintextFields,
     id: "exposure.plaintext-fields",
     category: Category::DataExposure,
     severity: Severity::Low,
     summary: "Sensitive fields (SSN, date of birth, account numbers…) returned readable, with no sign of field-level encryption",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -141,17 +143,13 @@ fn plaintext_fields(json: &Value) -> Vec<(String, String)> {
 }
 
 impl Check for PlaintextFields {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let Some(json) = exchange.body_json() else {
-            return Vec::new();
+            return Err(Skip::NotJson);
         };
         let fields = plaintext_fields(json);
         let Some((first_name, first_value)) = fields.first() else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let names: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
         let body = exchange.body_text();
@@ -160,26 +158,32 @@ impl Check for PlaintextFields {
                 .find(first_value.as_str())
                 .map(|v| at + v..at + v + first_value.len())
         });
-        vec![
-            FindingDraft::at_exchange(exchange, Severity::Low, Confidence::Tentative)
-                .title(format!(
-                    "Sensitive fields returned readable: {}",
-                    names.join(", ")
-                ))
-                .description(format!(
-                    "The response carries {} as readable values, neither masked nor encrypted \
+        Ok(vec![FindingDraft::at_exchange(
+            exchange,
+            Severity::Low,
+            Confidence::Tentative,
+        )
+        .title(format!(
+            "Sensitive fields returned readable: {}",
+            names.join(", ")
+        ))
+        .description(format!(
+            "The response carries {} as readable values, neither masked nor encrypted \
                  (no Fernet, KMS, Vault or JWE ciphertext). An API that can return them \
                  readable usually stores them readable: field-level encryption was not seen.",
-                    names
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-                .parameter(first_name.clone())
-                .key("plaintext-fields")
-                .evidence("Response with readable sensitive fields", exchange, focus),
-        ]
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .parameter(first_name.clone())
+        .key("plaintext-fields")
+        .evidence(
+            "Response with readable sensitive fields",
+            exchange,
+            focus,
+        )])
     }
 }
 

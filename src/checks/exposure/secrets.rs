@@ -7,20 +7,22 @@
 use std::sync::Arc;
 
 use super::{drafts_by_kind, is_token_endpoint, Worded};
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::detect::{self, SecretKind};
 use crate::engine::Exchange;
 use crate::facts::Needs;
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
 pub struct Secrets;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Secrets,
     id: "exposure.secrets",
     category: Category::DataExposure,
     severity: Severity::Critical,
     summary: "Cloud keys, private keys and tokens returned in response bodies",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -40,11 +42,7 @@ fn describe(kind: SecretKind) -> (Severity, &'static str, &'static str) {
 }
 
 impl Check for Secrets {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let mut detections = detect::find_secrets(exchange.body_text(), exchange.body_json());
         // Handing out tokens is a login endpoint's job, and echoing the
         // caller's own token leaks nothing new.
@@ -57,7 +55,7 @@ impl Check for Secrets {
                 .any(|(_, v)| v.contains(token))
         };
         detections.retain(|d| d.kind != SecretKind::Jwt || !(token_endpoint || sent(&d.matched)));
-        drafts_by_kind(exchange, detections, |kind, found| {
+        Ok(drafts_by_kind(exchange, detections, |kind, found| {
             let (severity, key, label) = describe(kind);
             Some(Worded {
                     severity,
@@ -68,7 +66,7 @@ impl Check for Secrets {
                         found.len()
                     ),
                 })
-        })
+        }))
     }
 }
 
@@ -84,6 +82,7 @@ fn capitalise(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::checks::probe::fixtures::{exchange, sent_with};
+    use crate::finding::FindingDraft;
 
     const JWT: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkphbmUifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
 
@@ -95,7 +94,7 @@ mod tests {
     fn a_token_is_reported_unless_it_is_the_callers_own_or_a_login_answer() {
         let body = format!(r#"{{"service_token": "{JWT}"}}"#);
         let leaked = exchange("http://h/api/config?rampart_cb=1", None, 200, &[], &body);
-        assert_eq!(keys(&Secrets.inspect(&leaked)), vec!["jwt"]);
+        assert_eq!(keys(&Secrets.inspect(&leaked).unwrap()), vec!["jwt"]);
         let own = exchange(
             "http://h/api/me?rampart_cb=1",
             Some("alice"),
@@ -104,8 +103,8 @@ mod tests {
             &body,
         );
         let own = sent_with(own, &[("Authorization", &format!("Bearer {JWT}"))]);
-        assert!(Secrets.inspect(&own).is_empty());
+        assert!(Secrets.inspect(&own).unwrap().is_empty());
         let login = exchange("http://h/api/login?rampart_cb=1", None, 200, &[], &body);
-        assert!(Secrets.inspect(&login).is_empty());
+        assert!(Secrets.inspect(&login).unwrap().is_empty());
     }
 }

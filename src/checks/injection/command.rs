@@ -12,44 +12,30 @@
 use async_trait::async_trait;
 
 use super::timing::{self, Delayed};
-use super::{cut_short, focus, probe_inputs, shown, Halt, Input, InputCheck, Payload, Point};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext, TargetContext};
+use super::{focus, probe_inputs, shown, Halt, Input, InputCheck, Payload, Point};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::EngineError;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct Command;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Command,
     id: "injection.command",
     category: Category::InputValidation,
     severity: Severity::Critical,
     summary: "OS command injection: input run by a shell (output canaries, proportional sleep)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
 
 #[async_trait]
 impl Check for Command {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        probe_inputs(self, ctx, endpoint).await
-    }
-
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        cut_short(&META, ctx)
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        probe_inputs(&META, self, ctx, endpoint).await
     }
 }
 
@@ -183,9 +169,7 @@ async fn by_delay(
 
 #[async_trait]
 impl InputCheck for Command {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
+    const NOTHING_TO_PROBE: &'static str = "no input to probe";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
         !input.is_boolean()
@@ -252,7 +236,7 @@ mod tests {
     /// Runs `echo` the way `sh -c "ping {host}"` would, for the
     /// command-substitution form only (vulnerable), or answers with the
     /// host as text (fixed).
-    fn ping(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static {
+    fn ping(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static {
         move |seen: &Seen| {
             let host = seen.arg("host").unwrap_or_default().to_string();
             let mut output = format!("PING {host}");
@@ -269,18 +253,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_shell_is_found_by_its_output_and_an_argument_vector_is_not() {
-        let endpoint = testing::query_endpoint("/api/admin/ping", "host", "127.0.0.1");
+        let endpoint = "GET /api/admin/ping?host=127.0.0.1";
         let api = testing::serve(ping(true)).await;
-        let (found, _) = testing::run(&Command, &api, &endpoint, Settings::default()).await;
+        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1);
         assert!(found[0].description.contains("command substitution"));
         assert_eq!(found[0].evidence.len(), 3);
 
         let api = testing::serve(ping(false)).await;
-        let (found, sent) = testing::run(&Command, &api, &endpoint, Settings::default()).await;
+        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
         assert!(found.expect("probed").is_empty());
-        // Profile (2), four canaries, three sleeps that came back at once.
-        assert_eq!(sent, 9);
+        // The impossible value, four canaries, three sleeps that came back at once.
+        assert_eq!(sent, 8);
     }
 }

@@ -18,45 +18,32 @@ use regex::Regex;
 use serde_json::{json, Value};
 
 use super::fingerprints::store_errors;
-use super::{cut_short, probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext, TargetContext};
+use super::{probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::detect::{self, DebugKind};
 use crate::discover::Endpoint;
-use crate::engine::{EngineError, Exchange};
+use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct MalformedInput;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &MalformedInput,
     id: "injection.malformed-input",
     category: Category::InputValidation,
     severity: Severity::Critical,
     summary: "Malformed input answered with tracebacks, data-store errors or file paths",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
 
 #[async_trait]
 impl Check for MalformedInput {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        probe_inputs(self, ctx, endpoint).await
-    }
-
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        cut_short(&META, ctx)
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        probe_inputs(&META, self, ctx, endpoint).await
     }
 }
 
@@ -172,9 +159,7 @@ fn probes(input: &Input, first_body_field: bool) -> Vec<(Payload, &'static str)>
 
 #[async_trait]
 impl InputCheck for MalformedInput {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
+    const NOTHING_TO_PROBE: &'static str = "no input to probe";
 
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {
         let profile = point.profile().await?;
@@ -269,7 +254,7 @@ mod tests {
         assert!(sql.what.contains("PostgreSQL"), "{}", sql.what);
     }
 
-    fn items(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static {
+    fn items(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static {
         move |seen: &Seen| {
             let id = seen.arg("id").unwrap_or_default();
             match id.parse::<i64>() {
@@ -286,10 +271,13 @@ mod tests {
 
     #[tokio::test]
     async fn an_escaping_exception_is_found_and_a_clean_400_is_not() {
-        let mut endpoint = testing::query_endpoint("/api/items", "id", "7");
-        endpoint.parameters[0].schema_type = Some("integer".into());
+        let endpoint = "GET /api/items?id=7";
+        let integer = |e: &mut crate::discover::Endpoint| {
+            e.parameters[0].schema_type = Some("integer".into());
+        };
         let api = testing::serve(items(true)).await;
-        let (found, _) = testing::run(&MalformedInput, &api, &endpoint, Settings::default()).await;
+        let (found, _) =
+            testing::run_with(&META, &api, endpoint, Settings::default(), integer).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1);
         assert!(
@@ -300,8 +288,9 @@ mod tests {
         assert_eq!(found[0].evidence.len(), 3);
         let api = testing::serve(items(false)).await;
         let (found, sent) =
-            testing::run(&MalformedInput, &api, &endpoint, Settings::default()).await;
+            testing::run_with(&META, &api, endpoint, Settings::default(), integer).await;
         assert!(found.expect("probed").is_empty());
-        assert_eq!(sent, 2 + 4);
+        // The impossible value (the baseline is the ordinary one), four probes.
+        assert_eq!(sent, 1 + 4);
     }
 }

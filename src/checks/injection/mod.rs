@@ -40,7 +40,7 @@ use async_trait::async_trait;
 pub use inputs::{Input, Payload, Place};
 pub use session::{Session, Settings};
 
-use crate::checks::{CheckMeta, Family, ProbeContext, TargetContext};
+use crate::checks::{CheckMeta, Family, Outcome, ProbeContext, Skip};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
 use crate::finding::{Confidence, FindingDraft, Severity};
@@ -51,14 +51,14 @@ use profile::Profile;
 pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
-        &sql::Sql,
-        &nosql::NoSql,
-        &template::Template,
-        &command::Command,
-        &path_traversal::PathTraversal,
-        &ssrf::Ssrf,
-        &redos::Redos,
-        &malformed_input::MalformedInput,
+        &sql::META,
+        &nosql::META,
+        &template::META,
+        &command::META,
+        &path_traversal::META,
+        &ssrf::META,
+        &redos::META,
+        &malformed_input::META,
     ],
 };
 
@@ -180,7 +180,8 @@ impl Point<'_, '_> {
 /// An injection check that works input by input.
 #[async_trait]
 pub(crate) trait InputCheck: Sync {
-    fn meta(&self) -> &'static CheckMeta;
+    /// Why an endpoint without any input this check wants is skipped.
+    const NOTHING_TO_PROBE: &'static str;
 
     /// Whether this input is worth this check's requests.
     fn wants(&self, _endpoint: &Endpoint, _input: &Input) -> bool {
@@ -191,41 +192,54 @@ pub(crate) trait InputCheck: Sync {
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt>;
 }
 
-/// Runs `check` on every input of `endpoint` it wants. A spent family
-/// budget stops the check for the rest of the scan (and is reported by
-/// [`cut_short`]); an input that fails leaves the others to be probed.
+/// The option that raises the family's budget, for coverage notes.
+const BUDGET_OPTION: &str = "--injection-budget";
+
+/// Runs `check` (described by `meta`) on every input of `endpoint` it wants.
+/// A spent family budget stops the check for the rest of the scan, and the
+/// endpoints it did not finish say so in the coverage; an input that fails
+/// leaves the others to be probed.
 pub(crate) async fn probe_inputs<C: InputCheck>(
+    meta: &'static CheckMeta,
     check: &C,
     ctx: &ProbeContext<'_>,
     endpoint: &Endpoint,
-) -> Result<Vec<FindingDraft>, EngineError> {
-    let meta = check.meta();
+) -> Outcome {
     if ctx.injection.was_cut_short(meta.id) {
-        return Ok(Vec::new());
+        return Err(Skip::BudgetSpent(BUDGET_OPTION));
     }
-    let Some(shape) = Shape::of(ctx, endpoint) else {
-        return Ok(Vec::new());
-    };
+    let wanted: Vec<Input> = inputs::inputs(endpoint)
+        .into_iter()
+        .filter(|input| check.wants(endpoint, input))
+        .collect();
+    if wanted.is_empty() {
+        return Err(Skip::NotApplicable(C::NOTHING_TO_PROBE));
+    }
+    let shape = Shape::of(ctx, endpoint).ok_or(Skip::NoSampleValue)?;
     let caller = caller(ctx);
     let mut found = Vec::new();
+    let mut probed = false;
+    let mut cut = false;
     let mut failure: Option<EngineError> = None;
-    for input in inputs::inputs(endpoint) {
-        if !check.wants(endpoint, &input) {
-            continue;
-        }
+    for input in &wanted {
         let point = Point {
             ctx,
             endpoint,
-            input: &input,
+            input,
             shape: &shape,
             caller: caller.clone(),
             left: AtomicU32::new(ctx.injection.settings().param_budget),
         };
         match check.probe_input(&point).await {
-            Ok(draft) => found.extend(draft),
-            Err(Halt::ParamBudget | Halt::Unbuildable) => {}
-            Err(Halt::ScanBudget | Halt::Engine(EngineError::BudgetExhausted)) => {
+            Ok(draft) => {
+                probed = true;
+                found.extend(draft);
+            }
+            Err(Halt::ParamBudget) => probed = true,
+            Err(Halt::Unbuildable) => {}
+            Err(Halt::ScanBudget) => {
                 ctx.injection.mark_cut_short(meta.id);
+                cut = true;
                 break;
             }
             Err(Halt::Engine(error)) if error.is_fatal_for_target() => {
@@ -237,27 +251,13 @@ pub(crate) async fn probe_inputs<C: InputCheck>(
             }
         }
     }
-    match failure {
-        Some(error) if found.is_empty() => Err(error),
-        _ => Ok(found),
+    match (found.is_empty(), cut, failure) {
+        (false, _, _) => Ok(found),
+        (true, true, _) => Err(Skip::BudgetSpent(BUDGET_OPTION)),
+        (true, false, Some(error)) => Err(Skip::Failed(error)),
+        (true, false, None) if !probed => Err(Skip::Missing("no usable value for its inputs")),
+        (true, false, None) => Ok(found),
     }
-}
-
-/// The error a check reports once per scan when the family's budget cut
-/// its probing short.
-pub(crate) fn cut_short(
-    meta: &'static CheckMeta,
-    ctx: &TargetContext<'_>,
-) -> Result<Vec<FindingDraft>, EngineError> {
-    if ctx.injection.was_cut_short(meta.id) {
-        let settings = ctx.injection.settings();
-        return Err(EngineError::BudgetSpent(format!(
-            "the injection checks' request budget ({} requests, --injection-budget) was spent; \
-             {} stopped before probing every input",
-            settings.scan_budget, meta.id
-        )));
-    }
-    Ok(Vec::new())
 }
 
 /// A payload shown in a finding's text: short, on one line.
@@ -281,22 +281,15 @@ pub(crate) fn focus(exchange: &Exchange, needle: &str) -> Option<std::ops::Range
 
 #[cfg(test)]
 pub(crate) mod testing {
-    //! A scriptable in-process API for the family's unit tests: a handler
-    //! that sees each request's method and query and answers as the test
-    //! says, on 127.0.0.1.
-
-    use std::sync::{Arc, Mutex};
+    //! Scripted targets for the family's unit tests, on the shared
+    //! fixtures: a handler sees each request's method and query and answers
+    //! as the test says; one check is scanned on one endpoint.
 
     use axum::extract::Request;
-    use axum::http::StatusCode;
-    use axum::response::{IntoResponse, Response};
-    use url::Url;
+    use axum::Router;
 
-    use super::*;
-    use crate::checks::Check;
-    use crate::discover::{EndpointSource, ParamLocation, Parameter};
-    use crate::engine::{Engine, EngineConfig};
-    use crate::facts::TargetFacts;
+    use super::{CheckMeta, FindingDraft, Settings, Skip};
+    use crate::checks::probe::fixtures::{self, reply_raw, Scanned, Setup, Target};
 
     /// What the handler sees of one request.
     #[derive(Debug, Clone)]
@@ -315,106 +308,61 @@ pub(crate) mod testing {
         }
     }
 
-    pub type Handler = Arc<dyn Fn(&Seen) -> (u16, String) + Send + Sync>;
-
-    /// A running scripted API; stops when dropped.
-    pub struct Api {
-        pub url: Url,
-        pub seen: Arc<Mutex<Vec<Seen>>>,
-        task: tokio::task::JoinHandle<()>,
-    }
-
-    impl Drop for Api {
-        fn drop(&mut self) {
-            self.task.abort();
-        }
-    }
-
-    pub async fn serve(handler: impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static) -> Api {
-        let handler: Handler = Arc::new(handler);
-        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let log = Arc::clone(&seen);
-        let app = axum::Router::new().fallback(move |request: Request| {
-            let handler = Arc::clone(&handler);
-            let log = Arc::clone(&log);
+    /// A target that answers every request with `handler`'s status and JSON text.
+    pub async fn serve(
+        handler: impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static,
+    ) -> Target {
+        let app = Router::new().fallback(move |request: Request| {
+            let handler = handler.clone();
             async move {
-                let (parts, _) = request.into_parts();
-                let query = url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
-                    .filter(|(n, _)| n != "rampart_cb")
-                    .map(|(n, v)| (n.into_owned(), v.into_owned()))
-                    .collect();
+                let query =
+                    url::form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+                        .filter(|(n, _)| n != "rampart_cb")
+                        .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                        .collect();
                 let seen = Seen {
-                    method: parts.method.to_string(),
+                    method: request.method().to_string(),
                     query,
                 };
                 let (status, text) = handler(&seen);
-                log.lock().unwrap_or_else(|p| p.into_inner()).push(seen);
-                let status =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let mut response: Response = (status, text).into_response();
-                response.headers_mut().insert(
-                    "content-type",
-                    axum::http::HeaderValue::from_static("application/json"),
-                );
-                response
+                reply_raw(status, "application/json", &text)
             }
         });
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind loopback");
-        let port = listener.local_addr().expect("address").port();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Api {
-            url: Url::parse(&format!("http://127.0.0.1:{port}/")).expect("a URL"),
-            seen,
-            task,
+        fixtures::serve(app).await
+    }
+
+    /// `meta`'s check scanned on the one endpoint `line` describes (as
+    /// `fixtures::endpoint` reads it, then `adjust`ed), anonymously, with
+    /// `settings`: its findings (or why it skipped) and the requests it sent.
+    pub async fn run_with(
+        meta: &'static CheckMeta,
+        target: &Target,
+        line: &str,
+        settings: Settings,
+        adjust: impl FnOnce(&mut crate::discover::Endpoint),
+    ) -> (Result<Vec<FindingDraft>, Skip>, u64) {
+        let mut setup = Setup::new(&[], &[line]);
+        setup.injection = settings;
+        adjust(&mut setup.endpoints[0]);
+        let Scanned {
+            drafts,
+            skipped,
+            sent,
+            ..
+        } = fixtures::scan(meta, target, setup).await;
+        match skipped.into_iter().next() {
+            Some((_, skip)) => (Err(skip), sent),
+            None => (Ok(drafts), sent),
         }
     }
 
-    /// A GET endpoint with one parameter.
-    pub fn endpoint(path: &str, name: &str, location: ParamLocation, sample: &str) -> Endpoint {
-        let mut endpoint = Endpoint::discovered(path, EndpointSource::Spec);
-        endpoint.parameters.push(Parameter {
-            name: name.into(),
-            location,
-            required: true,
-            sample: Some(sample.into()),
-            schema_type: None,
-            format: None,
-            pattern: None,
-            enum_values: Vec::new(),
-        });
-        endpoint
-    }
-
-    /// Runs `check` on `endpoint` of `api` with the given settings, as the
-    /// runner would (no baselines).
+    /// [`run_with`] on the endpoint as `line` describes it.
     pub async fn run(
-        check: &dyn Check,
-        api: &Api,
-        endpoint: &Endpoint,
+        meta: &'static CheckMeta,
+        target: &Target,
+        line: &str,
         settings: Settings,
-    ) -> (Result<Vec<FindingDraft>, EngineError>, u64) {
-        let mut config = EngineConfig::new(api.url.clone());
-        config.rate_per_second = None;
-        let engine = Engine::new(config).expect("an engine");
-        let facts = TargetFacts::default();
-        let session = Session::new(settings);
-        let ctx = ProbeContext {
-            engine: &engine,
-            base_path: "",
-            baselines: &[],
-            facts: &facts,
-            allow_burst: false,
-            injection: &session,
-        };
-        let result = check.probe(&ctx, endpoint).await;
-        (result, engine.requests_sent())
-    }
-
-    pub fn query_endpoint(path: &str, name: &str, sample: &str) -> Endpoint {
-        endpoint(path, name, ParamLocation::Query, sample)
+    ) -> (Result<Vec<FindingDraft>, Skip>, u64) {
+        run_with(meta, target, line, settings, |_| {}).await
     }
 }

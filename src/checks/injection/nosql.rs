@@ -22,46 +22,33 @@ use serde_json::{json, Value};
 use super::compare::{items, similar, widened, Widening};
 use super::fingerprints::{new_errors, Store};
 use super::profile::Profile;
-use super::{cut_short, probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext, TargetContext};
+use super::{probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::{EngineError, Exchange};
+use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 use std::sync::Arc;
 
 pub struct NoSql;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &NoSql,
     id: "injection.nosql",
     category: Category::InputValidation,
     severity: Severity::High,
     summary:
         "NoSQL injection: DynamoDB expression text and MongoDB operators taken from the request",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
 
 #[async_trait]
 impl Check for NoSql {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        probe_inputs(self, ctx, endpoint).await
-    }
-
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        cut_short(&META, ctx)
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        probe_inputs(&META, self, ctx, endpoint).await
     }
 }
 
@@ -299,9 +286,7 @@ fn widening_text(widening: &Widening) -> String {
 
 #[async_trait]
 impl InputCheck for NoSql {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
+    const NOTHING_TO_PROBE: &'static str = "no query input or body field";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
         !input.is_boolean() && !matches!(input.place, Place::Header | Place::Cookie)
@@ -420,7 +405,7 @@ mod tests {
     /// Alice's orders filtered by `FilterExpression = "owner = :me AND
     /// {field} = :v"`, evaluated the way DynamoDB would for the shapes the
     /// check sends (vulnerable), or with the field from an allow-list (fixed).
-    fn orders(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static {
+    fn orders(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static {
         move |seen: &Seen| {
             let field = seen.arg("field").unwrap_or_default().to_string();
             let value = "books";
@@ -464,9 +449,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_pasted_attribute_name_is_widened_to_other_owners_and_an_allow_list_is_not() {
-        let endpoint = testing::query_endpoint("/api/orders", "field", "category");
+        let endpoint = "GET /api/orders?field=category";
         let api = testing::serve(orders(true)).await;
-        let (found, _) = testing::run(&NoSql, &api, &endpoint, Settings::default()).await;
+        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1, "{found:#?}");
         assert!(found[0].title.contains("condition widened"));
@@ -478,14 +463,14 @@ mod tests {
         assert!(found[0].stack_hints.contains(&"dynamodb".to_string()));
 
         let api = testing::serve(orders(false)).await;
-        let (found, _) = testing::run(&NoSql, &api, &endpoint, Settings::default()).await;
+        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
         assert!(found.expect("probed").is_empty());
     }
 
     /// `find({"owner": <query object>})` over alice's and bob's notes,
     /// with `owner[$ne]=x` parsed into an object (vulnerable) or the value
     /// kept as a string (fixed).
-    fn notes(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static {
+    fn notes(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static {
         move |seen: &Seen| {
             let rows = [("n1", "alice"), ("n2", "bob"), ("n3", "bob")];
             let pick = |keep: &dyn Fn(&str) -> bool| {
@@ -516,9 +501,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_query_string_operator_is_proven_and_a_plain_value_is_not() {
-        let endpoint = testing::query_endpoint("/api/notes", "owner", "alice");
+        let endpoint = "GET /api/notes?owner=alice";
         let api = testing::serve(notes(true)).await;
-        let (found, _) = testing::run(&NoSql, &api, &endpoint, Settings::default()).await;
+        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1, "{found:#?}");
         assert!(found[0].title.contains("operator injection"));
@@ -530,7 +515,7 @@ mod tests {
         assert_eq!(found[0].evidence.len(), 5);
 
         let api = testing::serve(notes(false)).await;
-        let (found, sent) = testing::run(&NoSql, &api, &endpoint, Settings::default()).await;
+        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
         assert!(found.expect("probed").is_empty());
         assert!(sent <= 8, "{sent}");
     }

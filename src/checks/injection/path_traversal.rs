@@ -15,44 +15,30 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use regex::Regex;
 
-use super::{cut_short, probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext, TargetContext};
+use super::{probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::EngineError;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct PathTraversal;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &PathTraversal,
     id: "injection.path-traversal",
     category: Category::InputValidation,
     severity: Severity::High,
     summary: "Path traversal: file-like input that reads files outside the intended directory",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
 
 #[async_trait]
 impl Check for PathTraversal {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        probe_inputs(self, ctx, endpoint).await
-    }
-
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        cut_short(&META, ctx)
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        probe_inputs(&META, self, ctx, endpoint).await
     }
 }
 
@@ -144,9 +130,7 @@ fn payloads(base: &str) -> Vec<(String, &'static str)> {
 
 #[async_trait]
 impl InputCheck for PathTraversal {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
+    const NOTHING_TO_PROBE: &'static str = "no file-like input";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
         file_like(input) && !matches!(input.place, Place::Header | Place::Cookie)
@@ -239,7 +223,7 @@ mod tests {
         assert!(base[1].0.starts_with("reports/../"));
     }
 
-    fn files(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static {
+    fn files(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static {
         move |seen: &Seen| {
             let name = seen.arg("name").unwrap_or_default();
             let escapes = name.contains("..") || name.starts_with('/');
@@ -258,16 +242,15 @@ mod tests {
 
     #[tokio::test]
     async fn an_unconfined_file_read_is_found_and_a_confined_one_is_not() {
-        let endpoint = testing::query_endpoint("/api/files", "name", "readme.txt");
+        let endpoint = "GET /api/files?name=readme.txt";
         let api = testing::serve(files(true)).await;
-        let (found, _) = testing::run(&PathTraversal, &api, &endpoint, Settings::default()).await;
+        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].evidence.len(), 3);
         let api = testing::serve(files(false)).await;
-        let (found, sent) =
-            testing::run(&PathTraversal, &api, &endpoint, Settings::default()).await;
+        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
         assert!(found.expect("probed").is_empty());
-        assert_eq!(sent, 2 + 5);
+        assert_eq!(sent, 1 + 5);
     }
 }

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{cut_short, probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext, TargetContext};
+use super::{probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
 use crate::engine::{EngineError, Exchange};
 use crate::facts::Needs;
@@ -27,35 +27,22 @@ use std::sync::Arc;
 
 pub struct Redos;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Redos,
     id: "injection.redos",
     category: Category::InputValidation,
     severity: Severity::High,
     summary: "Regular-expression denial of service: pattern-checked input whose matching time grows super-linearly (--active)",
     mode: Mode::Disruptive,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
 
 #[async_trait]
 impl Check for Redos {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        probe_inputs(self, ctx, endpoint).await
-    }
-
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        cut_short(&META, ctx)
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        probe_inputs(&META, self, ctx, endpoint).await
     }
 }
 
@@ -322,9 +309,7 @@ async fn climb(
 
 #[async_trait]
 impl InputCheck for Redos {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
+    const NOTHING_TO_PROBE: &'static str = "no pattern-checked or e-mail input";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
         let string = !input.is_numeric() && !input.is_boolean();

@@ -18,44 +18,31 @@ use super::compare::similar;
 use super::fingerprints::{new_errors, Store, StoreError};
 use super::profile::Profile;
 use super::timing::{self, Delayed};
-use super::{cut_short, probe_inputs, shown, Halt, InputCheck, Payload, Point};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext, TargetContext};
+use super::{probe_inputs, shown, Halt, InputCheck, Payload, Point};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::{EngineError, Exchange};
+use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct Sql;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Sql,
     id: "injection.sql",
     category: Category::InputValidation,
     severity: Severity::Critical,
     summary: "SQL injection: input that changes the query (error, boolean and time-based proofs)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
 
 #[async_trait]
 impl Check for Sql {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        probe_inputs(self, ctx, endpoint).await
-    }
-
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        cut_short(&META, ctx)
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        probe_inputs(&META, self, ctx, endpoint).await
     }
 }
 
@@ -297,9 +284,7 @@ fn hinted(
 
 #[async_trait]
 impl InputCheck for Sql {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
+    const NOTHING_TO_PROBE: &'static str = "no input to probe";
 
     fn wants(&self, _endpoint: &Endpoint, input: &super::Input) -> bool {
         !input.is_boolean()
@@ -447,6 +432,7 @@ mod tests {
     use crate::checks::injection::testing::{self, Seen};
     use crate::checks::injection::Settings;
     use crate::checks::probe::fixtures::exchange;
+    use crate::checks::Skip;
 
     const URL: &str = "http://h/api/posts?rampart_cb=1";
 
@@ -523,7 +509,7 @@ mod tests {
     /// A tiny SQL "engine" for the in-process API: `title = '<input>'`
     /// pasted (vulnerable) or bound (fixed), with the stray-quote error a
     /// real SQLite driver would raise.
-    fn posts(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static {
+    fn posts(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static {
         move |seen: &Seen| {
             let title = seen.arg("title").unwrap_or_default().to_string();
             let found = |matches: bool| {
@@ -560,9 +546,9 @@ mod tests {
 
     #[tokio::test]
     async fn the_pasted_query_is_found_with_few_requests_and_the_bound_one_is_not() {
-        let endpoint = testing::query_endpoint("/api/posts", "title", "Hello");
+        let endpoint = "GET /api/posts?title=Hello";
         let api = testing::serve(posts(true)).await;
-        let (found, sent) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
+        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1, "{found:#?}");
         let finding = &found[0];
@@ -580,17 +566,24 @@ mod tests {
             .any(|e| e.exchange.request.url.contains("Hello%27")));
         assert!(sent <= 5, "{sent} requests");
 
-        let api = testing::serve(posts(false)).await;
-        let (found, sent) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Seen>::new()));
+        let log = std::sync::Arc::clone(&seen);
+        let bound = posts(false);
+        let api = testing::serve(move |s: &Seen| {
+            log.lock().expect("the log").push(s.clone());
+            bound(s)
+        })
+        .await;
+        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
         assert!(found.expect("probed").is_empty());
-        // Profile (2), the stray quote, one true condition per context; the
-        // answers show the query's result, so no timing probe.
-        assert_eq!(sent, 5);
-        // Nothing but reads, and no request without the title.
-        let seen = api.seen.lock().unwrap();
-        assert!(seen
-            .iter()
-            .all(|s| s.method == "GET" && s.arg("title").is_some()));
+        // The impossible value (the baseline is the ordinary one), the stray
+        // quote, one true condition per context; the answers show the
+        // query's result, so no timing probe.
+        assert_eq!(sent, 4);
+        // Nothing but reads, and every request but the scan's root carries the title.
+        let seen = seen.lock().expect("the log");
+        assert!(seen.iter().all(|s| s.method == "GET"));
+        assert_eq!(seen.iter().filter(|s| s.arg("title").is_none()).count(), 1);
     }
 
     /// Blind: errors are swallowed, only the rows tell.
@@ -604,9 +597,9 @@ mod tests {
                 (status, body)
             }
         };
-        let endpoint = testing::query_endpoint("/api/posts", "title", "Hello");
+        let endpoint = "GET /api/posts?title=Hello";
         let api = testing::serve(blind).await;
-        let (found, _) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
+        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1);
         assert!(found[0].title.contains("boolean-based"));
@@ -616,7 +609,7 @@ mod tests {
     /// An audit call whose answer never depends on the query: PostgreSQL's
     /// `pg_sleep` in the pasted value makes it wait (vulnerable), or the
     /// value is bound and nothing waits (fixed).
-    fn audit(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static {
+    fn audit(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static {
         move |seen: &Seen| {
             let user = seen.arg("user").unwrap_or_default();
             if vulnerable {
@@ -634,9 +627,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_blind_query_is_found_by_a_proportional_sleep_and_a_bound_one_is_not() {
-        let endpoint = testing::query_endpoint("/api/audit", "user", "alice");
+        let endpoint = "GET /api/audit?user=alice";
         let api = testing::serve(audit(true)).await;
-        let (found, _) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
+        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1, "{found:#?}");
         assert!(
@@ -650,10 +643,11 @@ mod tests {
         assert!(steps[2].starts_with("Sleep 800 ms"), "{steps:?}");
 
         let api = testing::serve(audit(false)).await;
-        let (found, sent) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
+        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
         assert!(found.expect("probed").is_empty());
-        // Profile (2), the stray quote, one sleep per database: nothing waited.
-        assert_eq!(sent, 5);
+        // The impossible value, the stray quote, one sleep per database:
+        // nothing waited.
+        assert_eq!(sent, 4);
     }
 
     #[tokio::test]
@@ -668,31 +662,35 @@ mod tests {
                 r#"{"detail": "id: value is not a valid integer"}"#.to_string(),
             ),
         };
-        let endpoint = testing::query_endpoint("/api/items", "id", "7");
+        let endpoint = "GET /api/items?id=7";
         let api = testing::serve(typed).await;
-        let (found, sent) = testing::run(&Sql, &api, &endpoint, Settings::default()).await;
+        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
         assert!(found.expect("probed").is_empty());
-        assert_eq!(sent, 4, "profile, stray quote, one true condition");
+        assert_eq!(sent, 3, "impossible value, stray quote, one true condition");
     }
 
     #[tokio::test]
     async fn the_param_budget_bounds_the_requests_per_input() {
-        let endpoint = testing::query_endpoint("/api/posts", "title", "Hello");
+        let endpoint = "GET /api/posts?title=Hello";
         let api = testing::serve(posts(false)).await;
         let settings = Settings {
             param_budget: 2,
             ..Settings::default()
         };
-        let (found, sent) = testing::run(&Sql, &api, &endpoint, settings).await;
+        let (found, sent) = testing::run(&META, &api, endpoint, settings).await;
         assert!(found.expect("probed").is_empty());
-        // Two for the shared profile (ordinary and impossible), two for the check.
-        assert_eq!(sent, 4);
+        // One for the shared profile (the impossible value), two for the check.
+        assert_eq!(sent, 3);
         let settings = Settings {
             scan_budget: 1,
             ..Settings::default()
         };
-        let (found, sent) = testing::run(&Sql, &api, &endpoint, settings).await;
-        assert!(found.expect("probed").is_empty());
+        let (found, sent) = testing::run(&META, &api, endpoint, settings).await;
+        // The family's last request went to the profile: the endpoint says so.
+        assert_eq!(
+            found.expect_err("cut short"),
+            Skip::BudgetSpent("--injection-budget")
+        );
         assert_eq!(sent, 1);
     }
 }

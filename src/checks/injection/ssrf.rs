@@ -17,21 +17,22 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::listener::{Callback, Listener};
-use super::{cut_short, focus, probe_inputs, shown, Halt, Input, InputCheck, Payload, Point};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext, TargetContext};
+use super::{focus, probe_inputs, shown, Halt, Input, InputCheck, Payload, Point};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::EngineError;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct Ssrf;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Ssrf,
     id: "injection.ssrf",
     category: Category::Ssrf,
     severity: Severity::Critical,
     summary: "Server-side request forgery: URL inputs the server fetches (proven by a callback to Rampart's own listener)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
@@ -42,23 +43,8 @@ const CALLBACK_WAIT: Duration = Duration::from_millis(1500);
 
 #[async_trait]
 impl Check for Ssrf {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        probe_inputs(self, ctx, endpoint).await
-    }
-
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        cut_short(&META, ctx)
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        probe_inputs(&META, self, ctx, endpoint).await
     }
 }
 
@@ -99,9 +85,7 @@ fn describe(callback: &Callback) -> String {
 
 #[async_trait]
 impl InputCheck for Ssrf {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
+    const NOTHING_TO_PROBE: &'static str = "no URL-valued input";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
         url_like(input)
@@ -208,7 +192,9 @@ mod tests {
     /// Fetches the `url` argument with a blocking client on its own thread,
     /// like a server-side image fetcher (vulnerable), or refuses anything
     /// but an allow-listed host (fixed).
-    fn fetcher(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static {
+    fn fetcher(
+        vulnerable: bool,
+    ) -> impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static {
         move |seen: &Seen| {
             let url = seen.arg("url").unwrap_or_default().to_string();
             if !vulnerable || !url.starts_with("http://127.0.0.1:") {
@@ -246,9 +232,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_fetch_of_rampart_s_listener_is_proven_by_its_callback() {
-        let endpoint = testing::query_endpoint("/api/preview", "url", "https://example.com/a.png");
+        let endpoint = "GET /api/preview?url=https://example.com/a.png";
         let api = testing::serve(fetcher(true)).await;
-        let (found, sent) = testing::run(&Ssrf, &api, &endpoint, Settings::default()).await;
+        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].severity, Severity::Critical, "the body came back");
@@ -257,7 +243,7 @@ mod tests {
         assert_eq!(sent, 1);
 
         let api = testing::serve(fetcher(false)).await;
-        let (found, _) = testing::run(&Ssrf, &api, &endpoint, Settings::default()).await;
+        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
         assert!(found.expect("probed").is_empty());
         // With a collaborator the user controls, an accepted URL is tentative.
         let settings = Settings {
@@ -265,7 +251,7 @@ mod tests {
             ..Settings::default()
         };
         let api = testing::serve(|_: &Seen| (202, "{}".to_string())).await;
-        let (found, _) = testing::run(&Ssrf, &api, &endpoint, settings).await;
+        let (found, _) = testing::run(&META, &api, endpoint, settings).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].confidence, Confidence::Tentative);

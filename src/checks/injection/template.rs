@@ -12,45 +12,31 @@
 
 use async_trait::async_trait;
 
-use super::{cut_short, focus, probe_inputs, shown, Halt, Input, InputCheck, Payload, Point};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext, TargetContext};
+use super::{focus, probe_inputs, shown, Halt, Input, InputCheck, Payload, Point};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::EngineError;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct Template;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Template,
     id: "injection.template",
     category: Category::InputValidation,
     severity: Severity::Critical,
     summary:
         "Server-side template injection: input evaluated by a template engine (arithmetic canary)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
 
 #[async_trait]
 impl Check for Template {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        probe_inputs(self, ctx, endpoint).await
-    }
-
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        cut_short(&META, ctx)
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        probe_inputs(&META, self, ctx, endpoint).await
     }
 }
 
@@ -107,9 +93,7 @@ pub fn evaluated(ordinary: &str, answer: &str, canary: Canary) -> bool {
 
 #[async_trait]
 impl InputCheck for Template {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
+    const NOTHING_TO_PROBE: &'static str = "no input to probe";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
         !input.is_boolean()
@@ -197,7 +181,9 @@ mod tests {
 
     /// Renders `{{x*y}}` like a template engine would (vulnerable) or
     /// escapes it (fixed).
-    fn greeter(vulnerable: bool) -> impl Fn(&Seen) -> (u16, String) + Send + Sync + 'static {
+    fn greeter(
+        vulnerable: bool,
+    ) -> impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static {
         move |seen: &Seen| {
             let name = seen.arg("name").unwrap_or_default().to_string();
             if !vulnerable {
@@ -238,9 +224,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_evaluating_engine_is_found_and_a_reflecting_one_is_not() {
-        let endpoint = testing::query_endpoint("/api/greeting", "name", "Ada");
+        let endpoint = "GET /api/greeting?name=Ada";
         let api = testing::serve(greeter(true)).await;
-        let (found, sent) = testing::run(&Template, &api, &endpoint, Settings::default()).await;
+        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1, "{found:#?}");
         assert!(found[0].description.contains("Jinja2"));
@@ -248,8 +234,8 @@ mod tests {
         assert!(sent <= 4, "{sent}");
 
         let api = testing::serve(greeter(false)).await;
-        let (found, sent) = testing::run(&Template, &api, &endpoint, Settings::default()).await;
+        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
         assert!(found.expect("probed").is_empty());
-        assert_eq!(sent, 3, "profile (2) and one canary");
+        assert_eq!(sent, 2, "the impossible value and one canary");
     }
 }

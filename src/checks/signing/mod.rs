@@ -10,6 +10,8 @@
 //! `partial_coverage` sign requests to order (see `recipe.rs`) to test what a
 //! valid signature is worth.
 
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod partial_coverage;
 pub(crate) mod recipe;
 pub mod replay;
@@ -24,7 +26,7 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::checks::probe::success_json;
-use crate::checks::{Family, ProbeContext};
+use crate::checks::{Family, ProbeContext, Skip};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
 use crate::facts::SignedLink;
@@ -34,13 +36,13 @@ use crate::identity::signing::flip;
 pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
-        &signature_optional::SignatureOptional,
-        &unsigned_params::UnsignedParams,
-        &unbound_caller::UnboundCaller,
-        &replay::Replay,
-        &request_replay::RequestReplay,
-        &partial_coverage::PartialCoverage,
-        &timing_compare::TimingCompare,
+        &signature_optional::META,
+        &unsigned_params::META,
+        &unbound_caller::META,
+        &replay::META,
+        &request_replay::META,
+        &partial_coverage::META,
+        &timing_compare::META,
     ],
 };
 
@@ -89,22 +91,25 @@ impl Genuine<'_> {
     }
 }
 
-/// The endpoint's [`Genuine`] link, if it has one. The first link is
+/// The endpoint's [`Genuine`] link, or why it has none. The first link is
 /// enough: one signing scheme guards an endpoint.
 pub(crate) async fn genuine_link<'a>(
     ctx: &'a ProbeContext<'_>,
     endpoint: &Endpoint,
-) -> Result<Option<Genuine<'a>>, EngineError> {
+) -> Result<Genuine<'a>, Skip> {
     let Some(link) = links_for(ctx, endpoint).into_iter().next() else {
-        return Ok(None);
+        return Err(Skip::Missing("no signed link points here"));
     };
     let (url, answer) = fetch_as_owner(ctx, endpoint, link).await?;
-    Ok(success_json(&answer).then_some(Genuine {
+    if !success_json(&answer) {
+        return Err(Skip::Missing("the signed link gives its owner no data"));
+    }
+    Ok(Genuine {
         link,
         owner: Caller::Identity(link.owner.clone()),
         url,
         answer,
-    }))
+    })
 }
 
 /// The link's owner fetches it as issued, on a fresh URL: that URL and the

@@ -26,10 +26,10 @@ use url::Url;
 use super::recipe::{accepted, control};
 use super::with_param;
 use crate::checks::probe::{reflects, same_response};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::buster::BUSTER_PARAM;
-use crate::engine::{Caller, EngineError, SignOptions, Signing};
+use crate::engine::{Caller, SignOptions, Signing};
 use crate::facts::identities::is_subject_param;
 use crate::facts::IdentityFacts;
 use crate::facts::Needs;
@@ -38,12 +38,14 @@ use crate::identity::Identity;
 
 pub struct PartialCoverage;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &PartialCoverage,
     id: "signing.partial-coverage",
     category: Category::Signature,
     severity: Severity::High,
     summary: "Parameters, caller headers or bodies outside the request signature change the answer (needs a signing recipe)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::IDENTITIES,
 };
@@ -167,18 +169,8 @@ fn changed_body(body: &[u8], marker: &str) -> Option<(String, Bytes)> {
 
 #[async_trait]
 impl Check for PartialCoverage {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(control) = control(ctx, endpoint, &SignOptions::default()).await? else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let control = control(ctx, endpoint, &SignOptions::default()).await?;
         let (recipe, planned) = (control.recipe, &control.planned);
         let who = control.who.clone();
         let facts = &ctx.facts.identities;

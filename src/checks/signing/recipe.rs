@@ -15,9 +15,9 @@ use serde_json::Value;
 use url::Url;
 
 use crate::checks::probe::success_json;
-use crate::checks::ProbeContext;
+use crate::checks::{ProbeContext, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError, Exchange, Probe, SignOptions, Signing};
+use crate::engine::{Caller, Exchange, Probe, SignOptions, Signing};
 use crate::facts::cache_profile::is_hit;
 use crate::finding::FindingDraft;
 use crate::identity::signing::SigningRecipe;
@@ -166,18 +166,22 @@ impl Control<'_> {
 
 /// Plans the endpoint's request and finds its control: the first signing
 /// identity whose correctly signed request (signed with `options`, on a
-/// fresh URL) is accepted. `None` when the request cannot be planned, when
-/// no signed request is accepted, or when the server also accepts a
-/// corrupted signature (it does not verify signatures here).
+/// fresh URL) is accepted; why there is none when the request cannot be
+/// planned, when no signed request is accepted, or when the server also
+/// accepts a corrupted signature (it does not verify signatures here).
 pub(crate) async fn control<'a>(
     ctx: &ProbeContext<'a>,
     endpoint: &Endpoint,
     options: &SignOptions,
-) -> Result<Option<Control<'a>>, EngineError> {
+) -> Result<Control<'a>, Skip> {
+    let signers = signers(ctx);
+    if signers.is_empty() {
+        return Err(Skip::Missing("no identity has a signing recipe"));
+    }
     let Some(planned) = Planned::for_endpoint(ctx, endpoint) else {
-        return Ok(None);
+        return Err(Skip::NoSampleValue);
     };
-    for (who, recipe) in signers(ctx) {
+    for (who, recipe) in signers {
         let url = ctx.fresh(&planned.url);
         let genuine_probe =
             planned.probe(endpoint, url, None, &who, Signing::With(options.clone()));
@@ -195,18 +199,18 @@ pub(crate) async fn control<'a>(
             .send(planned.probe(endpoint, url, None, &who, Signing::With(corrupted_options)))
             .await?;
         if !refused(&corrupted) {
-            return Ok(None);
+            return Err(Skip::Missing("signatures are not verified here"));
         }
-        return Ok(Some(Control {
+        return Ok(Control {
             who,
             recipe,
             planned,
             genuine_probe,
             genuine,
             corrupted,
-        }));
+        });
     }
-    Ok(None)
+    Err(Skip::Missing("no correctly signed request is accepted"))
 }
 
 #[cfg(test)]

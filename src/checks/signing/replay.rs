@@ -10,9 +10,8 @@ use async_trait::async_trait;
 
 use super::{fetch_as_owner, links_for};
 use crate::checks::probe::success_json;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::EngineError;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -21,28 +20,26 @@ pub struct Replay;
 /// Older than this, an accepted signed token is a replay risk.
 pub const MAX_AGE_SECONDS: i64 = 24 * 3600;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Replay,
     id: "signing.replay",
     category: Category::Signature,
     severity: Severity::High,
     summary: "Signed tokens accepted long after they were issued (no expiry)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::SIGNED_LINKS,
 };
 
 #[async_trait]
 impl Check for Replay {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        for link in links_for(ctx, endpoint) {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let links = links_for(ctx, endpoint);
+        if links.is_empty() {
+            return Err(Skip::Missing("no signed link points here"));
+        }
+        for link in links {
             let Some(age) = link.age_seconds().filter(|age| *age >= MAX_AGE_SECONDS) else {
                 continue;
             };
@@ -63,5 +60,52 @@ impl Check for Replay {
                 .evidence("The old signed link is still accepted", &answer, None)]);
         }
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::{scan, serve, ALICE};
+    use crate::checks::signing::fixture::{setup, Desk};
+
+    const DAYS: i64 = 86_400;
+
+    async fn run(desk: Desk) -> Vec<FindingDraft> {
+        let target = serve(desk.app()).await;
+        scan(&META, &target, setup(&[&ALICE])).await.drafts
+    }
+
+    #[tokio::test]
+    async fn a_token_accepted_days_after_it_was_issued_is_reported() {
+        let drafts = run(Desk {
+            issued_ago: 3 * DAYS,
+            ..Desk::default()
+        })
+        .await;
+        assert_eq!(drafts.len(), 1, "{drafts:#?}");
+        assert_eq!(
+            drafts[0].title,
+            "Signed token accepted 3.0 days after it was issued"
+        );
+        assert!(drafts[0].description.contains("from `download_url`"));
+    }
+
+    #[tokio::test]
+    async fn fresh_tokens_and_servers_that_enforce_a_maximum_age_are_no_finding() {
+        for desk in [
+            Desk {
+                issued_ago: 60,
+                ..Desk::default()
+            },
+            Desk {
+                issued_ago: 3 * DAYS,
+                expires: true,
+                ..Desk::default()
+            },
+        ] {
+            let drafts = run(desk).await;
+            assert!(drafts.is_empty(), "{desk:?}: {drafts:#?}");
+        }
     }
 }

@@ -16,9 +16,9 @@
 use async_trait::async_trait;
 
 use super::recipe::{accepted, control, same_answer};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::{EngineError, SignOptions, Signing};
+use crate::engine::{SignOptions, Signing};
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 use crate::identity::signing::fresh_nonce;
@@ -28,12 +28,14 @@ pub struct RequestReplay;
 /// How far from now the out-of-window probes are dated.
 pub const SKEW_SECONDS: i64 = 3600;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &RequestReplay,
     id: "signing.request-replay",
     category: Category::Signature,
     severity: Severity::High,
     summary: "Signed requests accepted again unchanged, or dated an hour in the past or future (needs a signing recipe)",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::NOTHING,
 };
@@ -68,24 +70,14 @@ impl Replay {
 
 #[async_trait]
 impl Check for RequestReplay {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let now = chrono::Utc::now().timestamp();
         let pinned = SignOptions {
             timestamp: Some(now),
             nonce: Some(fresh_nonce()),
             ..SignOptions::default()
         };
-        let Some(control) = control(ctx, endpoint, &pinned).await? else {
-            return Ok(Vec::new());
-        };
+        let control = control(ctx, endpoint, &pinned).await?;
         let (recipe, planned) = (control.recipe, &control.planned);
         let who = control.who.as_str();
         let read_only = endpoint.is_read_only();
@@ -191,7 +183,7 @@ mod tests {
 
     #[test]
     fn meta_needs_no_second_identity_and_stays_read_only() {
-        let meta = RequestReplay.meta();
+        let meta = &META;
         assert_eq!(meta.id, "signing.request-replay");
         assert_eq!(meta.category, Category::Signature);
         assert_eq!(meta.mode, Mode::Active);

@@ -22,20 +22,22 @@ use async_trait::async_trait;
 
 use super::{corrupt, genuine_link, replace_param, signature_of};
 use crate::checks::probe::{cache_note, same_response};
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::{EngineError, Exchange};
+use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct SignatureOptional;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &SignatureOptional,
     id: "signing.signature-optional",
     category: Category::Signature,
     severity: Severity::High,
     summary: "Signed links accepted with the signature removed or corrupted",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::SIGNED_LINKS,
 };
@@ -55,18 +57,8 @@ fn served_from_cache(genuine: &Exchange, fresh: &Exchange, primed: &Exchange) ->
 
 #[async_trait]
 impl Check for SignatureOptional {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(signed) = genuine_link(ctx, endpoint).await? else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let signed = genuine_link(ctx, endpoint).await?;
         let (link, genuine) = (signed.link, &signed.answer);
         let mut drafts = Vec::new();
         let param = &link.signature_param;

@@ -31,7 +31,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{corrupt, replace_param, signature_of};
-use crate::checks::{Check, CheckMeta, Mode, TargetContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
 use crate::engine::{Caller, EngineError, Exchange, Probe};
 use crate::facts::Needs;
 use crate::facts::SignedLink;
@@ -40,12 +40,14 @@ use crate::identity::signing::flip;
 
 pub struct TimingCompare;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &TimingCompare,
     id: "signing.timing-compare",
     category: Category::Signature,
     severity: Severity::Info,
     summary: "A wrong signature is refused more slowly the more of it matches (timing hint)",
     mode: Mode::Active,
+    runs_on: RunsOn::Target,
     min_identities: 1,
     needs: Needs::SIGNED_LINKS,
 };
@@ -260,20 +262,15 @@ fn ms(exchange: &Exchange) -> f64 {
 
 #[async_trait]
 impl Check for TimingCompare {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         // The first link is enough: one comparison routine per signing scheme.
         let Some(link) = ctx.facts.signed_links.first() else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing("no signed link found"));
         };
         let Some(wrong) = corruptions(&signature_of(link)) else {
-            return Ok(Vec::new());
+            return Err(Skip::Missing(
+                "the signature cannot be corrupted late and early",
+            ));
         };
         let Some(probes) = measure(ctx, link, &wrong).await? else {
             return Ok(Vec::new());
@@ -412,7 +409,6 @@ fn draft(
 
 #[cfg(test)]
 mod tests {
-    use std::net::SocketAddr;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use axum::extract::{Query, State};
@@ -425,6 +421,7 @@ mod tests {
     use url::Url;
 
     use super::*;
+    use crate::checks::probe::fixtures::{exchange, serve, Target};
     use crate::engine::{Engine, EngineConfig};
     use crate::facts::TargetFacts;
     use crate::identity::Identity;
@@ -652,7 +649,7 @@ mod tests {
         }))
     }
 
-    async fn serve(twin: Twin) -> (SocketAddr, Arc<AppState>) {
+    async fn start(twin: Twin) -> (Target, Arc<AppState>) {
         let state = Arc::new(AppState {
             twin,
             verifications: AtomicUsize::new(0),
@@ -662,12 +659,7 @@ mod tests {
             .route("/api/links", get(links))
             .route("/api/files/get", get(file))
             .with_state(Arc::clone(&state));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        (addr, state)
+        (serve(app).await, state)
     }
 
     fn alice() -> Identity {
@@ -679,8 +671,8 @@ mod tests {
 
     /// Harvests alice's link the way the scan does and runs the check once.
     async fn run_check(twin: Twin) -> (Vec<FindingDraft>, u64, usize) {
-        let (addr, state) = serve(twin).await;
-        let mut config = EngineConfig::new(Url::parse(&format!("http://{addr}/")).unwrap());
+        let (target, state) = start(twin).await;
+        let mut config = EngineConfig::new(target.url.clone());
         config.identities = vec![alice()];
         let engine = Engine::new(config).unwrap();
         let root = engine
@@ -756,24 +748,7 @@ mod tests {
         let mut config = EngineConfig::new(Url::parse("http://127.0.0.1:9/").unwrap());
         config.identities = vec![alice()];
         let engine = Engine::new(config).unwrap();
-        let root = Arc::new(Exchange::new(
-            crate::engine::RecordedRequest {
-                method: "GET".into(),
-                url: "http://127.0.0.1:9/".into(),
-                headers: Vec::new(),
-                body: None,
-                identity: None,
-            },
-            crate::engine::RecordedResponse {
-                status: 200,
-                http_version: "HTTP/1.1".into(),
-                headers: Vec::new(),
-                body: bytes::Bytes::new(),
-                truncated: false,
-            },
-            Duration::ZERO,
-            None,
-        ));
+        let root = exchange("http://127.0.0.1:9/", None, 200, &[], "");
         let facts = TargetFacts::default();
         let session = crate::checks::injection::Session::default();
         let ctx = TargetContext {
@@ -782,7 +757,10 @@ mod tests {
             facts: &facts,
             injection: &session,
         };
-        assert!(TimingCompare.probe_target(&ctx).await.unwrap().is_empty());
+        assert_eq!(
+            TimingCompare.probe_target(&ctx).await.unwrap_err(),
+            Skip::Missing("no signed link found")
+        );
         assert_eq!(engine.requests_sent(), 0);
     }
 
@@ -792,10 +770,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_scan_with_only_this_check_reports_the_leaky_twin_alone() {
         for twin in [Twin::Leaky, Twin::Fixed] {
-            let (addr, _) = serve(twin).await;
-            let base = Url::parse(&format!("http://{addr}/")).unwrap();
-            let mut options = ScanOptions::new(base.clone());
-            options.spec = Some(format!("http://{addr}/openapi.json"));
+            let (target, _) = start(twin).await;
+            let mut options = ScanOptions::new(target.url.clone());
+            options.spec = Some(format!("{}openapi.json", target.url));
             options.engine.identities = vec![alice()];
             options.include_checks = vec!["signing.timing-compare".into()];
             let report = scan::run(options).await.unwrap();

@@ -10,39 +10,31 @@ use async_trait::async_trait;
 
 use super::genuine_link;
 use crate::checks::probe::same_response;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, EngineError};
+use crate::engine::Caller;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnboundCaller;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &UnboundCaller,
     id: "signing.unbound-caller",
     category: Category::Signature,
     severity: Severity::Medium,
     summary:
         "A signed link minted for one identity is accepted from another identity or anonymously",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::SIGNED_LINKS,
 };
 
 #[async_trait]
 impl Check for UnboundCaller {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(signed) = genuine_link(ctx, endpoint).await? else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let signed = genuine_link(ctx, endpoint).await?;
         let (link, owner, genuine) = (signed.link, signed.owner, signed.answer);
         let strangers: Vec<Caller> = ctx
             .identities()
@@ -70,5 +62,54 @@ impl Check for UnboundCaller {
                 .evidence(format!("{who} uses the same link"), &replayed, None)]);
         }
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::{scan, serve, Persona, ALICE, BOB};
+    use crate::checks::signing::fixture::{setup, Desk};
+
+    async fn run(desk: Desk, personas: &[&Persona]) -> Vec<FindingDraft> {
+        let target = serve(desk.app()).await;
+        scan(&META, &target, setup(personas)).await.drafts
+    }
+
+    #[tokio::test]
+    async fn a_link_that_works_for_another_identity_or_anonymously_is_reported() {
+        for (personas, stranger) in [([&ALICE, &BOB].as_slice(), "bob"), (&[&ALICE], "anonymous")] {
+            let drafts = run(Desk::default(), personas).await;
+            assert_eq!(drafts.len(), 1, "{drafts:#?}");
+            let draft = &drafts[0];
+            assert_eq!(
+                draft.title,
+                format!("alice's signed link is accepted from {stranger}")
+            );
+            assert_eq!(draft.parameter.as_deref(), Some("token"));
+            let [genuine, replayed] = [&draft.evidence[0].exchange, &draft.evidence[1].exchange];
+            assert_eq!(genuine.request.identity.as_deref(), Some("alice"));
+            assert_eq!(
+                replayed.request.identity.as_deref().unwrap_or("anonymous"),
+                stranger
+            );
+            assert_eq!(replayed.response.status, 200);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_link_bound_to_its_user_or_one_that_never_worked_is_no_finding() {
+        let bound = Desk {
+            binds_caller: true,
+            ..Desk::default()
+        };
+        assert!(run(bound, &[&ALICE, &BOB]).await.is_empty());
+        // Expired before the owner could use it: nothing genuine to replay.
+        let stale = Desk {
+            expires: true,
+            issued_ago: 7200,
+            ..Desk::default()
+        };
+        assert!(run(stale, &[&ALICE, &BOB]).await.is_empty());
     }
 }

@@ -11,40 +11,31 @@ use async_trait::async_trait;
 use super::genuine_link;
 use crate::checks::probe::same_response;
 use crate::checks::probe::success_json;
-use crate::checks::{Check, CheckMeta, Mode, ProbeContext};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
 use crate::engine::buster::BUSTER_PARAM;
-use crate::engine::EngineError;
 use crate::facts::identities::is_subject_param;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UnsignedParams;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &UnsignedParams,
     id: "signing.unsigned-params",
     category: Category::Signature,
     severity: Severity::High,
     summary: "Parameters a signature does not cover change which data a signed link returns",
     mode: Mode::Active,
+    runs_on: RunsOn::Endpoints,
     min_identities: 1,
     needs: Needs::IDENTITIES.and(Needs::SIGNED_LINKS),
 };
 
 #[async_trait]
 impl Check for UnsignedParams {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe(
-        &self,
-        ctx: &ProbeContext<'_>,
-        endpoint: &Endpoint,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
-        let Some(signed) = genuine_link(ctx, endpoint).await? else {
-            return Ok(Vec::new());
-        };
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let signed = genuine_link(ctx, endpoint).await?;
         let (link, genuine) = (signed.link, &signed.answer);
         let facts = &ctx.facts.identities;
         let mut drafts = Vec::new();
@@ -100,5 +91,54 @@ impl Check for UnsignedParams {
             );
         }
         Ok(drafts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::{scan, serve, ALICE, BOB};
+    use crate::checks::signing::fixture::{setup, Desk};
+
+    #[tokio::test]
+    async fn a_user_id_outside_the_signature_is_reported_as_confirmed_when_the_data_changes_hands()
+    {
+        let target = serve(Desk::default().app()).await;
+        let outcome = scan(&META, &target, setup(&[&ALICE, &BOB])).await;
+        assert_eq!(outcome.facts.signed_links.len(), 2, "one link per persona");
+        assert_eq!(outcome.keys(), ["param-user_id"], "{:#?}", outcome.drafts);
+        let draft = &outcome.drafts[0];
+        assert_eq!(draft.confidence, Confidence::Confirmed);
+        assert!(
+            draft.description.contains("from u-1001 to u-1002"),
+            "{}",
+            draft.description
+        );
+        assert!(
+            draft.description.ends_with("belongs to bob."),
+            "{}",
+            draft.description
+        );
+        assert!(draft.evidence[1].exchange.body_text().contains(BOB.email));
+    }
+
+    #[tokio::test]
+    async fn a_signature_over_every_parameter_or_a_lone_identity_without_a_neighbour_is_no_finding()
+    {
+        let covered = serve(
+            Desk {
+                covers_user: true,
+                ..Desk::default()
+            }
+            .app(),
+        )
+        .await;
+        let outcome = scan(&META, &covered, setup(&[&ALICE, &BOB])).await;
+        assert!(outcome.drafts.is_empty(), "{:#?}", outcome.drafts);
+        // Alone, alice has no other user's id to try and `u-1001` is no
+        // number to count on from.
+        let alone = serve(Desk::default().app()).await;
+        let outcome = scan(&META, &alone, setup(&[&ALICE])).await;
+        assert!(outcome.drafts.is_empty(), "{:#?}", outcome.drafts);
     }
 }

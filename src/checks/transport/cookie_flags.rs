@@ -6,19 +6,21 @@
 
 use std::sync::Arc;
 
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct CookieFlags;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &CookieFlags,
     id: "transport.cookie-flags",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "Cookies set without Secure, HttpOnly or SameSite",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -49,12 +51,8 @@ pub fn missing_flags(set_cookie: &str) -> Vec<&'static str> {
 }
 
 impl Check for CookieFlags {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
-        exchange
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
+        Ok(exchange
             .response
             .headers
             .iter()
@@ -90,7 +88,7 @@ impl Check for CookieFlags {
                         .evidence("Response setting the cookie", exchange, None),
                 )
             })
-            .collect()
+            .collect())
     }
 }
 

@@ -8,19 +8,21 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct CredentialsInUrl;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &CredentialsInUrl,
     id: "transport.credentials-in-url",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "Tokens, keys or passwords placed by the API in redirect URLs",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -41,35 +43,84 @@ fn is_credential_param(name: &str) -> bool {
 }
 
 impl Check for CredentialsInUrl {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let Some(location) = exchange.response_header("location") else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let base = Url::parse(&exchange.request.url).ok();
         let Some(target) = base.and_then(|b| b.join(location).ok()) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let Some((name, _)) = target.query_pairs().find(|(n, _)| is_credential_param(n)) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        vec![
-            FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Confirmed)
-                .title(format!("Redirect carries a credential in `{name}`"))
-                .description(format!(
-                    "The API redirects (HTTP {}) to a URL with `{name}` in its query string.",
-                    exchange.response.status
-                ))
-                .parameter(name.into_owned())
-                .key("location")
-                .evidence(
-                    "Redirect with a credential in the Location URL",
-                    exchange,
-                    None,
-                ),
-        ]
+        Ok(vec![FindingDraft::at_exchange(
+            exchange,
+            Severity::Medium,
+            Confidence::Confirmed,
+        )
+        .title(format!("Redirect carries a credential in `{name}`"))
+        .description(format!(
+            "The API redirects (HTTP {}) to a URL with `{name}` in its query string.",
+            exchange.response.status
+        ))
+        .parameter(name.into_owned())
+        .key("location")
+        .evidence(
+            "Redirect with a credential in the Location URL",
+            exchange,
+            None,
+        )])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::{inspected, Answer};
+
+    fn redirect(status: u16, location: &str) -> Vec<FindingDraft> {
+        let answer = Answer::new(status, "").at("https://api.example.test/oauth/callback?code=1");
+        inspected(
+            &CredentialsInUrl,
+            &answer.headers(&[("Location", location)]).exchange(),
+        )
+    }
+
+    #[test]
+    fn a_credential_in_a_redirects_query_is_reported_by_name() {
+        for (location, name) in [
+            (
+                "https://app.example.test/done?access_token=eyJhbGciOi",
+                "access_token",
+            ),
+            ("/welcome?lang=en&API_KEY=k-123", "API_KEY"),
+            ("done?client_secret=s3cr3t", "client_secret"),
+        ] {
+            let drafts = redirect(302, location);
+            assert_eq!(drafts.len(), 1, "{location}");
+            assert_eq!(drafts[0].parameter.as_deref(), Some(name));
+            assert_eq!(
+                drafts[0].title,
+                format!("Redirect carries a credential in `{name}`")
+            );
+        }
+    }
+
+    #[test]
+    fn harmless_locations_fragments_and_broken_ones_are_no_finding() {
+        for location in [
+            "https://app.example.test/done?code=1&state=abc",
+            "/welcome#access_token=in-the-fragment",
+            "/token_help?topic=access",
+            "http://[::1",
+        ] {
+            assert!(redirect(302, location).is_empty(), "{location}");
+        }
+        let plain = Answer::new(200, r#"{"next": "/x?access_token=t"}"#).exchange();
+        assert!(
+            inspected(&CredentialsInUrl, &plain).is_empty(),
+            "only Location is read"
+        );
     }
 }

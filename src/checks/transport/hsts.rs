@@ -8,22 +8,24 @@
 use std::sync::Arc;
 
 use crate::checks::probe::target_draft;
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip};
 use crate::engine::Exchange;
 use crate::facts::{Needs, TargetFacts};
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 
 pub struct Hsts;
 
 /// 180 days: shorter lifetimes lapse between visits.
 pub const MIN_MAX_AGE: u64 = 180 * 24 * 3600;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &Hsts,
     id: "transport.hsts",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "HTTPS responses without Strict-Transport-Security, or with a short max-age",
     mode: Mode::Passive,
+    runs_on: RunsOn::Target,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -59,25 +61,21 @@ pub fn weakness(value: Option<&str>) -> Option<(Severity, String)> {
 }
 
 impl Check for Hsts {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    fn judge_target(&self, root: &Arc<Exchange>, _facts: &TargetFacts) -> Vec<FindingDraft> {
+    fn judge_target(&self, root: &Arc<Exchange>, _facts: &TargetFacts) -> Outcome {
         if !root.request.url.starts_with("https://") {
-            return Vec::new();
+            return Err(Skip::NotApplicable("the target is not https"));
         }
         let Some((severity, why)) = weakness(root.response_header("strict-transport-security"))
         else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
-        vec![target_draft(
+        Ok(vec![target_draft(
             root,
             severity,
             "Missing or weak HTTP Strict Transport Security".into(),
             format!("The HTTPS response has {why}."),
             "hsts".into(),
-        )]
+        )])
     }
 }
 
@@ -96,16 +94,12 @@ mod tests {
 
     #[test]
     fn only_https_roots_are_judged() {
-        use crate::checks::probe::fixtures::exchange;
+        use crate::checks::probe::fixtures::{exchange, Answer};
         let facts = TargetFacts::default();
-        let bare = exchange(
-            "https://api.example.com/?rampart_cb=1",
-            None,
-            200,
-            &[],
-            "{}",
-        );
-        let drafts = Hsts.judge_target(&bare, &facts);
+        let bare = Answer::new(200, "{}")
+            .at("https://api.example.com/")
+            .exchange();
+        let drafts = Hsts.judge_target(&bare, &facts).unwrap();
         assert_eq!(drafts.len(), 1);
         assert_eq!(drafts[0].severity, Severity::Medium);
         let strict = exchange(
@@ -118,8 +112,11 @@ mod tests {
             )],
             "{}",
         );
-        assert!(Hsts.judge_target(&strict, &facts).is_empty());
+        assert!(Hsts.judge_target(&strict, &facts).unwrap().is_empty());
         let plain = exchange("http://api.example.com/?rampart_cb=1", None, 200, &[], "{}");
-        assert!(Hsts.judge_target(&plain, &facts).is_empty());
+        assert_eq!(
+            Hsts.judge_target(&plain, &facts).unwrap_err(),
+            Skip::NotApplicable("the target is not https")
+        );
     }
 }

@@ -11,19 +11,21 @@ use serde_json::Value;
 use url::Url;
 
 use crate::checks::probe::focus_on;
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct InsecureLinks;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &InsecureLinks,
     id: "transport.insecure-links",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "http:// links in an HTTPS API's responses, or data-store endpoints over http://",
     mode: Mode::Passive,
+    runs_on: RunsOn::Exchanges,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
@@ -86,14 +88,10 @@ fn downgrade_redirect(exchange: &Arc<Exchange>) -> Option<FindingDraft> {
 }
 
 impl Check for InsecureLinks {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    fn inspect(&self, exchange: &Arc<Exchange>) -> Vec<FindingDraft> {
+    fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let mut drafts: Vec<FindingDraft> = downgrade_redirect(exchange).into_iter().collect();
         let Some(json) = exchange.body_json() else {
-            return drafts;
+            return Ok(drafts);
         };
         let mut links = Vec::new();
         http_links(json, &mut links, 0);
@@ -128,6 +126,86 @@ impl Check for InsecureLinks {
                     .evidence("HTTPS response with http:// links", exchange, focus),
             );
         }
-        drafts
+        Ok(drafts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::{inspected, Answer};
+
+    const HTTPS: &str = "https://api.example.test/api/files?rampart_cb=1";
+    const PLAIN: &str = "http://api.example.test/api/files?rampart_cb=1";
+
+    /// The (key, severity) of each finding on `answer` sent to `url`.
+    fn judged(url: &str, answer: Answer) -> Vec<(String, Severity)> {
+        inspected(&InsecureLinks, &answer.at(url).exchange())
+            .into_iter()
+            .map(|d| (d.key, d.severity))
+            .collect()
+    }
+
+    fn found(expected: &[(&str, Severity)]) -> Vec<(String, Severity)> {
+        expected.iter().map(|(k, s)| (k.to_string(), *s)).collect()
+    }
+
+    #[test]
+    fn http_links_data_stores_and_downgrading_redirects_are_reported() {
+        let links = r#"{"files": [{"url": "http://cdn.example.test/a.pdf"}], "store": "http://dynamodb.eu-west-1.amazonaws.com"}"#;
+        for (url, answer, expected) in [
+            (
+                HTTPS,
+                Answer::new(200, links),
+                found(&[("data-store", Severity::Medium), ("mixed", Severity::Low)]),
+            ),
+            // Over plain HTTP every link is plain; only the data store is news.
+            (
+                PLAIN,
+                Answer::new(200, links),
+                found(&[("data-store", Severity::Medium)]),
+            ),
+            (
+                HTTPS,
+                Answer::new(301, "").headers(&[("Location", "http://api.example.test/api/files")]),
+                found(&[("downgrade", Severity::Medium)]),
+            ),
+        ] {
+            assert_eq!(judged(url, answer), expected);
+        }
+        let drafts = inspected(
+            &InsecureLinks,
+            &Answer::new(200, links).at(HTTPS).exchange(),
+        );
+        let focus = drafts[1].evidence[0].focus.clone().unwrap_or_default();
+        assert_eq!(&links[focus], "http://cdn.example.test/a.pdf");
+    }
+
+    #[test]
+    fn https_links_upgrades_text_and_cut_bodies_are_no_finding() {
+        for (url, answer) in [
+            (
+                HTTPS,
+                Answer::new(
+                    200,
+                    r#"{"url": "https://cdn.example.test/a.pdf", "note": "see http docs"}"#,
+                ),
+            ),
+            (
+                PLAIN,
+                Answer::new(301, "").headers(&[("Location", "https://api.example.test/")]),
+            ),
+            (HTTPS, Answer::new(200, "see http://cdn.example.test/a.pdf")),
+            (
+                HTTPS,
+                Answer::new(200, r#"{"url": "http://cdn.example.test/a.pdf"}"#).truncated(),
+            ),
+            (
+                HTTPS,
+                Answer::new(302, "").headers(&[("Location", "http://[::1")]),
+            ),
+        ] {
+            assert_eq!(judged(url, answer), found(&[]));
+        }
     }
 }

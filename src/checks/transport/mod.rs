@@ -11,19 +11,30 @@ pub mod plain_http;
 pub mod tls_versions;
 pub mod weak_ciphers;
 
-use crate::checks::Family;
+use crate::checks::{Family, Skip};
+use crate::facts::TargetFacts;
+use crate::tls_probe::TlsReport;
 
 /// The family's checks, in the order `rampart checks` lists them.
 pub static FAMILY: Family = Family {
     module: module_path!(),
     checks: &[
-        &plain_http::PlainHttp,
-        &tls_versions::TlsVersions,
-        &weak_ciphers::WeakCiphers,
-        &certificate::Certificate,
-        &hsts::Hsts,
-        &cookie_flags::CookieFlags,
-        &insecure_links::InsecureLinks,
-        &credentials_in_url::CredentialsInUrl,
+        &plain_http::META,
+        &tls_versions::META,
+        &weak_ciphers::META,
+        &certificate::META,
+        &hsts::META,
+        &cookie_flags::META,
+        &insecure_links::META,
+        &credentials_in_url::META,
     ],
 };
+
+/// The TLS handshake probe's report, or why there is none to judge.
+pub(crate) fn tls_report(facts: &TargetFacts) -> Result<&TlsReport, Skip> {
+    match &facts.tls {
+        None => Err(Skip::NotApplicable("the target is not https")),
+        Some(Err(_)) => Err(Skip::Missing("the TLS probe failed")),
+        Some(Ok(report)) => Ok(report),
+    }
+}

@@ -16,33 +16,28 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::checks::probe::target_draft;
-use crate::checks::{Check, CheckMeta, Mode, TargetContext};
-use crate::engine::{EngineError, Exchange};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, TargetContext};
+use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct PlainHttp;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &PlainHttp,
     id: "transport.plain-http",
     category: Category::Cryptography,
     severity: Severity::Medium,
     summary: "The API answers over plain HTTP",
     mode: Mode::Passive,
+    runs_on: RunsOn::Target,
     min_identities: 0,
     needs: Needs::NOTHING,
 };
 
 #[async_trait]
 impl Check for PlainHttp {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    async fn probe_target(
-        &self,
-        ctx: &TargetContext<'_>,
-    ) -> Result<Vec<FindingDraft>, EngineError> {
+    async fn probe_target(&self, ctx: &TargetContext<'_>) -> Outcome {
         if ctx.engine.target().scheme() == "https" {
             return Ok(plain_twin_finding(ctx).await.into_iter().collect());
         }

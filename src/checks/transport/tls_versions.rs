@@ -7,39 +7,35 @@
 use std::sync::Arc;
 
 use crate::checks::probe::target_draft;
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::engine::Exchange;
 use crate::facts::{Needs, TargetFacts};
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 use crate::tls_probe::TlsVersion;
 
 pub struct TlsVersions;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &TlsVersions,
     id: "transport.tls-versions",
     category: Category::Cryptography,
     severity: Severity::High,
     summary: "SSLv3, TLS 1.0 or TLS 1.1 accepted",
     mode: Mode::Active,
+    runs_on: RunsOn::Target,
     min_identities: 0,
     needs: Needs::TLS,
 };
 
 impl Check for TlsVersions {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Vec<FindingDraft> {
-        let Some(report) = facts.tls_report() else {
-            return Vec::new();
-        };
+    fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Outcome {
+        let report = super::tls_report(facts)?;
         let accepted: Vec<String> = report
             .accepted_versions
             .iter()
             .map(|v| v.to_string())
             .collect();
-        report
+        Ok(report
             .accepted_versions
             .iter()
             .filter(|v| **v < TlsVersion::Tls12)
@@ -56,14 +52,14 @@ impl Check for TlsVersions {
                     format!("{version}"),
                 )
             })
-            .collect()
+            .collect())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::exchange;
+    use crate::checks::probe::fixtures::Answer;
     use crate::tls_probe::TlsReport;
 
     fn facts(accepted: Vec<TlsVersion>) -> TargetFacts {
@@ -79,15 +75,11 @@ mod tests {
 
     #[test]
     fn each_obsolete_version_is_one_finding_and_modern_ones_none() {
-        let root = exchange(
-            "https://api.example.com/?rampart_cb=1",
-            None,
-            200,
-            &[],
-            "{}",
-        );
+        let root = Answer::new(200, "{}")
+            .at("https://api.example.com/")
+            .exchange();
         let legacy = facts(vec![TlsVersion::Ssl3, TlsVersion::Tls11, TlsVersion::Tls12]);
-        let drafts = TlsVersions.judge_target(&root, &legacy);
+        let drafts = TlsVersions.judge_target(&root, &legacy).unwrap();
         let found: Vec<(Severity, &str)> = drafts
             .iter()
             .map(|d| (d.severity, d.key.as_str()))
@@ -98,10 +90,22 @@ mod tests {
         );
         assert!(drafts[0].description.contains("SSL 3.0, TLS 1.1, TLS 1.2"));
         let modern = facts(vec![TlsVersion::Tls12, TlsVersion::Tls13]);
-        assert!(TlsVersions.judge_target(&root, &modern).is_empty());
-        // No probe (plain HTTP) or a failed one: nothing to judge.
-        assert!(TlsVersions
-            .judge_target(&root, &TargetFacts::default())
-            .is_empty());
+        assert!(TlsVersions.judge_target(&root, &modern).unwrap().is_empty());
+        // No probe (plain HTTP) or a failed one: nothing to judge, and why.
+        assert_eq!(
+            TlsVersions
+                .judge_target(&root, &TargetFacts::default())
+                .unwrap_err()
+                .kind(),
+            "does not apply"
+        );
+        let failed = TargetFacts {
+            tls: Some(Err("refused".into())),
+            ..TargetFacts::default()
+        };
+        assert_eq!(
+            TlsVersions.judge_target(&root, &failed).unwrap_err(),
+            crate::checks::Skip::Missing("the TLS probe failed")
+        );
     }
 }

@@ -9,20 +9,22 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::checks::probe::target_draft;
-use crate::checks::{Check, CheckMeta, Mode};
+use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn};
 use crate::engine::Exchange;
 use crate::facts::{Needs, TargetFacts};
-use crate::finding::{Category, FindingDraft, Severity};
+use crate::finding::{Category, Severity};
 use crate::tls_probe::Weakness;
 
 pub struct WeakCiphers;
 
-static META: CheckMeta = CheckMeta {
+pub static META: CheckMeta = CheckMeta {
+    check: &WeakCiphers,
     id: "transport.weak-ciphers",
     category: Category::Cryptography,
     severity: Severity::High,
     summary: "NULL, anonymous, export, RC4, DES/3DES or CBC-only cipher suites accepted",
     mode: Mode::Active,
+    runs_on: RunsOn::Target,
     min_identities: 0,
     needs: Needs::TLS,
 };
@@ -36,14 +38,8 @@ fn severity(weakness: Weakness) -> Severity {
 }
 
 impl Check for WeakCiphers {
-    fn meta(&self) -> &'static CheckMeta {
-        &META
-    }
-
-    fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Vec<FindingDraft> {
-        let Some(report) = facts.tls_report() else {
-            return Vec::new();
-        };
+    fn judge_target(&self, root: &Arc<Exchange>, facts: &TargetFacts) -> Outcome {
+        let report = super::tls_report(facts)?;
         let mut by_weakness: BTreeMap<String, (Weakness, Vec<String>)> = BTreeMap::new();
         for (version, suite) in &report.weak_ciphers {
             let Some(weakness) = suite.weakness else {
@@ -54,7 +50,7 @@ impl Check for WeakCiphers {
                 .or_insert_with(|| (weakness, Vec::new()));
             entry.1.push(format!("{} at {version}", suite.name));
         }
-        by_weakness
+        Ok(by_weakness
             .into_iter()
             .map(|(label, (weakness, suites))| {
                 target_draft(
@@ -65,14 +61,14 @@ impl Check for WeakCiphers {
                     label.to_ascii_lowercase(),
                 )
             })
-            .collect()
+            .collect())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::exchange;
+    use crate::checks::probe::fixtures::Answer;
     use crate::tls_probe::{CipherSuite, TlsReport, TlsVersion};
 
     fn suite(name: &'static str, weakness: Weakness) -> CipherSuite {
@@ -85,13 +81,9 @@ mod tests {
 
     #[test]
     fn weak_suites_are_grouped_by_weakness_with_its_severity() {
-        let root = exchange(
-            "https://api.example.com/?rampart_cb=1",
-            None,
-            200,
-            &[],
-            "{}",
-        );
+        let root = Answer::new(200, "{}")
+            .at("https://api.example.com/")
+            .exchange();
         let facts = TargetFacts {
             tls: Some(Ok(TlsReport {
                 accepted_versions: vec![TlsVersion::Tls10, TlsVersion::Tls12],
@@ -113,7 +105,7 @@ mod tests {
             })),
             ..TargetFacts::default()
         };
-        let drafts = WeakCiphers.judge_target(&root, &facts);
+        let drafts = WeakCiphers.judge_target(&root, &facts).unwrap();
         let found: Vec<(&str, Severity)> = drafts
             .iter()
             .map(|d| (d.key.as_str(), d.severity))
@@ -127,6 +119,6 @@ mod tests {
             .contains("TLS_RSA_WITH_RC4_128_SHA at TLS 1.0, TLS_RSA_WITH_RC4_128_MD5 at TLS 1.2"));
         assert!(WeakCiphers
             .judge_target(&root, &TargetFacts::default())
-            .is_empty());
+            .is_err());
     }
 }

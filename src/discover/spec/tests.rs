@@ -180,19 +180,18 @@ const SWAGGER_2: &str = r##"{
 
 #[test]
 fn openapi_30_petstore_json() {
-    let spec = parse_spec(PETSTORE_30).unwrap();
-    assert_eq!(spec.title.as_deref(), Some("Petstore"));
-    assert_eq!(spec.version, "3.0.3");
-    assert_eq!(spec.base_path, "/v1");
-    assert_eq!(
-        routes(&spec),
-        vec![
-            pair("GET", "/pets"),
-            pair("POST", "/pets"),
-            pair("GET", "/pets/{petId}"),
-            pair("DELETE", "/pets/{petId}"),
-        ]
+    let spec = parsed(
+        PETSTORE_30,
+        "3.0.3",
+        "/v1",
+        &[
+            "GET /pets",
+            "POST /pets",
+            "GET /pets/{petId}",
+            "DELETE /pets/{petId}",
+        ],
     );
+    assert_eq!(spec.title.as_deref(), Some("Petstore"));
 
     let list = &spec.endpoints[0];
     assert_eq!(list.operation_id.as_deref(), Some("listPets"));
@@ -258,17 +257,13 @@ fn openapi_30_petstore_json() {
 
 #[test]
 fn openapi_31_yaml_with_type_arrays_and_examples() {
-    let spec = parse_spec(OPENAPI_31_YAML).unwrap();
-    assert_eq!(spec.version, "3.1.0");
-    assert_eq!(spec.title.as_deref(), Some("Things"));
-    assert_eq!(spec.base_path, "/api/v2");
-    assert_eq!(
-        routes(&spec),
-        vec![
-            pair("GET", "/things/{thingId}"),
-            pair("PUT", "/things/{thingId}")
-        ]
+    let spec = parsed(
+        OPENAPI_31_YAML,
+        "3.1.0",
+        "/api/v2",
+        &["GET /things/{thingId}", "PUT /things/{thingId}"],
     );
+    assert_eq!(spec.title.as_deref(), Some("Things"));
 
     let get = &spec.endpoints[0];
     assert_eq!(get.requires_auth, None);
@@ -303,17 +298,16 @@ fn openapi_31_yaml_with_type_arrays_and_examples() {
 
 #[test]
 fn swagger_20_base_path_bodies_and_security_definitions() {
-    let spec = parse_spec(SWAGGER_2).unwrap();
-    assert_eq!(spec.version, "2.0");
-    assert_eq!(spec.base_path, "/api");
-    assert_eq!(
-        routes(&spec),
-        vec![
-            pair("GET", "/users"),
-            pair("POST", "/users"),
-            pair("PUT", "/users/{id}/avatar"),
-            pair("PATCH", "/users/{id}/avatar"),
-        ]
+    let spec = parsed(
+        SWAGGER_2,
+        "2.0",
+        "/api",
+        &[
+            "GET /users",
+            "POST /users",
+            "PUT /users/{id}/avatar",
+            "PATCH /users/{id}/avatar",
+        ],
     );
 
     let list = &spec.endpoints[0];
@@ -393,10 +387,8 @@ fn swagger_20_base_path_bodies_and_security_definitions() {
 
 #[test]
 fn swagger_version_as_unquoted_yaml_number() {
-    let spec = parse_spec("swagger: 2.0\nbasePath: /\npaths:\n  /a:\n    get: {}\n").unwrap();
-    assert_eq!(spec.version, "2.0");
-    assert_eq!(spec.base_path, "");
-    assert_eq!(routes(&spec), vec![pair("GET", "/a")]);
+    let text = "swagger: 2.0\nbasePath: /\npaths:\n  /a:\n    get: {}\n";
+    parsed(text, "2.0", "", &["GET /a"]);
 }
 
 #[test]
@@ -432,48 +424,35 @@ paths:
 #[test]
 fn malformed_inputs() {
     let err = |text: &str| parse_spec(text).unwrap_err();
-    assert!(matches!(err("{ not json"), SpecError::NotJsonOrYaml(_)));
-    assert!(matches!(
-        err("openapi: [unclosed"),
-        SpecError::NotJsonOrYaml(_)
-    ));
-    assert!(matches!(
-        err("a: b\n  c: d\n: :"),
-        SpecError::NotJsonOrYaml(_)
-    ));
-    assert!(matches!(
-        err("<html><body>Not found</body></html>"),
-        SpecError::NotJsonOrYaml(_)
-    ));
-    assert!(matches!(
-        err("[1, 2, 3]"),
-        SpecError::NotAnApiDescription(_)
-    ));
-    assert!(matches!(err(""), SpecError::NotAnApiDescription(_)));
-    assert!(matches!(err("42"), SpecError::NotAnApiDescription(_)));
-    assert!(matches!(
-        err(r#"{"info": {"title": "x"}, "paths": {}}"#),
-        SpecError::NotAnApiDescription(_)
-    ));
+    // Each input with the variant of the error it must give.
+    let kind = |e: &SpecError| match e {
+        SpecError::TooLarge => "too large",
+        SpecError::NotJsonOrYaml(_) => "not JSON or YAML",
+        SpecError::NotAnApiDescription(_) => "not an API description",
+        SpecError::UnsupportedVersion(_) => "unsupported version",
+    };
+    for (text, expected) in [
+        ("{ not json", "not JSON or YAML"),
+        ("openapi: [unclosed", "not JSON or YAML"),
+        ("a: b\n  c: d\n: :", "not JSON or YAML"),
+        ("<html><body>Not found</body></html>", "not JSON or YAML"),
+        ("[1, 2, 3]", "not an API description"),
+        ("", "not an API description"),
+        ("42", "not an API description"),
+        (
+            r#"{"info": {"title": "x"}, "paths": {}}"#,
+            "not an API description",
+        ),
+        (r#"{"openapi": "2.0"}"#, "unsupported version"),
+        (r#"{"swagger": "1.2"}"#, "unsupported version"),
+        (r#"{"openapi": {"v": 3}}"#, "unsupported version"),
+        (r#"{"openapi": "3"}"#, "unsupported version"),
+    ] {
+        assert_eq!(kind(&err(text)), expected, "{text}");
+    }
     assert!(
         matches!(err(r#"{"openapi": "4.0.0", "paths": {}}"#), SpecError::UnsupportedVersion(v) if v == "4.0.0")
     );
-    assert!(matches!(
-        err(r#"{"openapi": "2.0"}"#),
-        SpecError::UnsupportedVersion(_)
-    ));
-    assert!(matches!(
-        err(r#"{"swagger": "1.2"}"#),
-        SpecError::UnsupportedVersion(_)
-    ));
-    assert!(matches!(
-        err(r#"{"openapi": {"v": 3}}"#),
-        SpecError::UnsupportedVersion(_)
-    ));
-    assert!(matches!(
-        err(r#"{"openapi": "3"}"#),
-        SpecError::UnsupportedVersion(_)
-    ));
 
     let too_large = " ".repeat(MAX_SPEC_BYTES + 1);
     assert!(matches!(parse_spec(&too_large), Err(SpecError::TooLarge)));
