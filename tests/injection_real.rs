@@ -88,6 +88,7 @@ fn vulnerable_twin_default_scan_proves_every_read_case_and_changes_nothing() {
         before,
         "the default scan changed the target's data"
     );
+    assert!(run.report.changes.is_empty(), "{:?}", run.report.changes);
 
     let cases = [
         (
@@ -270,6 +271,21 @@ fn vulnerable_twin_active_scan_also_probes_bodies_of_write_operations() {
         "{}",
         redos.description
     );
+    // Write operations got probes: the report says what was not undone.
+    let changed: Vec<&str> = run
+        .report
+        .changes
+        .iter()
+        .map(|c| c.request.as_str())
+        .collect();
+    for write in [
+        "POST /api/login",
+        "PATCH /api/users/me",
+        "POST /api/users/me/avatar",
+    ] {
+        assert!(changed.contains(&write), "{write} not in {changed:?}");
+    }
+    assert!(run.report.changes.iter().all(|c| !c.restored));
 }
 
 #[test]

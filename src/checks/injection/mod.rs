@@ -134,6 +134,15 @@ impl Point<'_, '_> {
         if !self.session().take() {
             return Err(Halt::ScanBudget);
         }
+        if !self.endpoint.is_read_only() && self.session().first_write_to(&self.endpoint.label()) {
+            // Rampart cannot know what a write operation did with its probes
+            // (created a record, updated one), so it says so once.
+            self.ctx.engine.journal().made(
+                self.endpoint.label(),
+                "injection probes sent (the ordinary body and altered values); \
+                 whatever they created or changed was not undone",
+            );
+        }
         Ok(Some(self.ctx.engine.send(probe).await?))
     }
 

@@ -244,26 +244,35 @@ fn email_like(input: &Input) -> bool {
 }
 
 /// The verdict on a climb: (run length, answer time) points, oldest first.
-/// Super-linear when, over the last three points, the time beyond the usual
-/// answer time kept growing (no more than a small dip) and grew at least
-/// four times faster than the input, ending well above the usual answer
-/// time. Exponential backtracking passes easily (sixteen times per four
-/// characters); linear work and a one-off stall do not.
+/// The usual answer time is the fastest of the climb and the ordinary
+/// answers (a short run is cheap, and load only ever adds). Super-linear
+/// when the last answer is well above it; the time beyond it grew sharply at
+/// the top of the climb (three times in the last step, or twice and then
+/// half again); and from the fastest earlier point to the last it grew at
+/// least four times faster than the input. Exponential backtracking passes
+/// easily (sixteen times per four characters); linear work and load on a
+/// busy machine do not, and a one-off stall fails the replay that follows.
 pub fn super_linear(usual: Duration, points: &[(usize, Duration)]) -> bool {
-    if points.len() < 3 {
+    let [.., (_, before), (_, previous), (n, last)] = points else {
+        return false;
+    };
+    let usual = points
+        .iter()
+        .map(|(_, t)| *t)
+        .chain([usual])
+        .min()
+        .unwrap_or(usual);
+    let excess = |t: Duration| t.saturating_sub(usual).as_secs_f64().max(1e-3);
+    if excess(*last) < MIN_EXCESS.max(usual * 5).as_secs_f64() {
         return false;
     }
-    let excess = |t: Duration| t.saturating_sub(usual).as_secs_f64().max(1e-4);
-    let last = &points[points.len() - 3..];
-    let floor = MIN_EXCESS.max(usual * 10).as_secs_f64();
-    if excess(last[2].1) < floor {
-        return false;
-    }
-    let growing = last
-        .windows(2)
-        .all(|pair| excess(pair[1].1) >= 0.8 * excess(pair[0].1));
-    let length_growth = last[2].0 as f64 / last[0].0.max(1) as f64;
-    growing && excess(last[2].1) / excess(last[0].1) >= 4.0 * length_growth
+    let sharp = excess(*last) >= 3.0 * excess(*previous)
+        || (excess(*previous) >= 2.0 * excess(*before) && excess(*last) >= 1.5 * excess(*previous));
+    let earlier = &points[..points.len() - 1];
+    let steep = earlier
+        .iter()
+        .any(|(k, t)| excess(*last) / excess(*t) >= 4.0 * (*n as f64 / (*k).max(1) as f64));
+    sharp && steep
 }
 
 /// What one attack's climb measured.
@@ -320,7 +329,7 @@ impl InputCheck for Redos {
 
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {
         let profile = point.profile().await?;
-        let usual = profile.latencies().into_iter().max().unwrap_or_default();
+        let usual = profile.latencies().into_iter().min().unwrap_or_default();
         let mut attacks = point
             .input
             .pattern
@@ -430,34 +439,28 @@ mod tests {
 
     #[test]
     fn only_clear_super_linear_growth_counts() {
-        // Exponential: 4x per two characters, also through some noise.
-        assert!(super_linear(
-            ms(3),
-            &[(18, ms(150)), (20, ms(200)), (22, ms(1100))]
-        ));
-        // Quadratic work is not a clear ReDoS.
-        assert!(!super_linear(
-            ms(3),
-            &[(16, ms(100)), (18, ms(127)), (20, ms(156))]
-        ));
-        assert!(super_linear(
-            ms(3),
-            &[(16, ms(10)), (18, ms(40)), (20, ms(160))]
-        ));
-        // Linear work on longer input, and noise on a fast endpoint.
-        assert!(!super_linear(
-            ms(3),
-            &[(16, ms(4)), (18, ms(4)), (20, ms(5))]
-        ));
-        assert!(!super_linear(
-            ms(3),
-            &[(16, ms(4)), (18, ms(9)), (20, ms(30))]
-        ));
-        // One slow answer is not a trend.
-        assert!(!super_linear(
-            ms(3),
-            &[(16, ms(4)), (18, ms(300)), (20, ms(5))]
-        ));
-        assert!(!super_linear(ms(3), &[(18, ms(40)), (20, ms(160))]));
+        let climb = |times: &[(usize, u64)]| -> Vec<(usize, Duration)> {
+            times.iter().map(|(n, t)| (*n, ms(*t))).collect()
+        };
+        // Exponential: 4x per two characters, also through load.
+        for times in [
+            &[(16, 10), (18, 40), (20, 160)][..],
+            &[(18, 150), (20, 200), (22, 1100)],
+            &[(8, 25), (12, 27), (16, 36), (18, 108), (20, 118), (22, 713)],
+            &[(8, 300), (12, 15), (16, 27), (18, 58), (20, 91), (22, 356)],
+        ] {
+            assert!(super_linear(ms(20), &climb(times)), "{times:?}");
+        }
+        // Quadratic work, linear work, load, one stall: not a clear ReDoS.
+        for times in [
+            &[(16, 100), (18, 127), (20, 156)][..],
+            &[(16, 4), (18, 4), (20, 5)],
+            &[(16, 4), (18, 9), (20, 30)],
+            &[(16, 4), (18, 300), (20, 5)],
+            &[(16, 200), (18, 260), (20, 330)],
+            &[(18, 40), (20, 160)],
+        ] {
+            assert!(!super_linear(ms(3), &climb(times)), "{times:?}");
+        }
     }
 }

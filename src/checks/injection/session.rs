@@ -52,6 +52,8 @@ pub struct Session {
     listener: OnceCell<Option<Listener>>,
     profiles: Mutex<HashMap<String, ProfileSlot>>,
     cut_short: Mutex<BTreeSet<&'static str>>,
+    /// Write operations the family has sent probes to.
+    written: Mutex<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -117,6 +119,12 @@ impl Session {
 
     pub(super) fn was_cut_short(&self, check: &str) -> bool {
         lock(&self.cut_short).contains(check)
+    }
+
+    /// Remembers a probe of the write operation `endpoint`; true the first
+    /// time, when the change is worth a journal entry.
+    pub(super) fn first_write_to(&self, endpoint: &str) -> bool {
+        lock(&self.written).insert(endpoint.to_string())
     }
 }
 
