@@ -185,8 +185,12 @@ impl InputCheck for Command {
                 None,
             )));
         }
-        let Some((how, payload, delayed)) =
-            by_delay(point, &profile.base_value, &profile.latencies()).await?
+        let Some((how, payload, delayed)) = by_delay(
+            point,
+            &profile.base_value,
+            &point.latencies(&profile).await?,
+        )
+        .await?
         else {
             return Ok(None);
         };

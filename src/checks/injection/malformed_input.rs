@@ -134,6 +134,12 @@ fn probes(input: &Input, first_body_field: bool) -> Vec<(Payload, &'static str)>
         ));
         out.push((Payload::Json(Value::Null), "null"));
     }
+    if let Some(allowed) = input.enum_values.first() {
+        out.push((
+            Payload::text(format!("{allowed}-rampart")),
+            "a value outside the allowed list",
+        ));
+    }
     if input.is_numeric() {
         out.push((Payload::text("rampart"), "text where a number belongs"));
         out.push((Payload::text("1".repeat(40)), "a number far beyond 64 bits"));

@@ -146,6 +146,27 @@ impl Point<'_, '_> {
         Ok(Some(self.ctx.engine.send(probe).await?))
     }
 
+    /// Response times to time a delay against: the profile's, or — when
+    /// those are slow enough to ask for more than the shortest delay (a cold
+    /// start, a burst of other probes) — three ordinary requests sent now,
+    /// one after the other, which say how fast the endpoint answers now.
+    pub async fn latencies(&self, profile: &Profile) -> Result<Vec<std::time::Duration>, Halt> {
+        let known = profile.latencies();
+        if timing::delay_for(&known, self.ctx.engine.timeout()) == Some(timing::MIN_DELAY) {
+            return Ok(known);
+        }
+        let mut fresh = Vec::new();
+        for _ in 0..3 {
+            if let Some(answer) = self
+                .send(&Payload::text(profile.base_value.clone()))
+                .await?
+            {
+                fresh.push(answer.elapsed);
+            }
+        }
+        Ok(if fresh.is_empty() { known } else { fresh })
+    }
+
     /// The input's profile, learned by whichever check asks first.
     pub async fn profile(&self) -> Result<Arc<Profile>, Halt> {
         let key = format!("{} {}", self.endpoint.label(), self.input.key());

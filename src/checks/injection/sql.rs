@@ -245,7 +245,7 @@ async fn time_based(
     } else {
         &[Context::Quoted]
     };
-    let latencies = profile.latencies();
+    let latencies = point.latencies(profile).await?;
     let timeout = point.ctx.engine.timeout();
     for store in stores {
         for &context in contexts {

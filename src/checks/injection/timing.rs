@@ -14,7 +14,7 @@ use crate::engine::{EngineError, Exchange};
 
 /// The shortest delay worth asking for: below it, scheduling noise on a
 /// busy machine can pass for a sleep.
-const MIN_DELAY: Duration = Duration::from_millis(400);
+pub const MIN_DELAY: Duration = Duration::from_millis(400);
 /// The longest delay asked for (the doubled probe waits twice this).
 const MAX_DELAY: Duration = Duration::from_secs(3);
 

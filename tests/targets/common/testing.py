@@ -6,6 +6,8 @@ reset them, for Flask apps (:func:`instrument`) and FastAPI apps
     GET  /__test__/methods   request counts per HTTP method: every request
                              except /__test__/* and /api/health, counted in
                              WSGI middleware (so 404/405 count too)
+    GET  /__test__/paths     the same requests per method and path:
+                             ``[{"method", "path", "count"}]``
     GET  /__test__/<name>    the named counters, when ``named`` is given
     POST /__test__/reset     the app's own ``reset()``; ``?counters=1`` also
                              zeroes every counter
@@ -29,6 +31,7 @@ class Counters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.methods: dict = {}
+        self.paths: dict = {}
         self.named: dict = {}
         self.reset()
 
@@ -36,6 +39,7 @@ class Counters:
         with self._lock:
             self.methods.clear()
             self.methods.update({m: 0 for m in COUNTED_METHODS})
+            self.paths.clear()
             self.named.clear()
 
     def count(self, name: str) -> None:
@@ -48,6 +52,12 @@ class Counters:
             return
         with self._lock:
             self.methods[method] = self.methods.get(method, 0) + 1
+            self.paths[(method, path)] = self.paths.get((method, path), 0) + 1
+
+    def by_path(self) -> list:
+        """Requests per (method, path), as JSON-ready records."""
+        with self._lock:
+            return [{"method": m, "path": p, "count": n} for (m, p), n in sorted(self.paths.items())]
 
     def snapshot(self) -> tuple[dict, dict]:
         with self._lock:
@@ -74,6 +84,10 @@ def instrument(
     @app.get("/__test__/methods")
     def test_methods():
         return respond(counters.snapshot()[0])
+
+    @app.get("/__test__/paths")
+    def test_paths():
+        return respond(counters.by_path())
 
     if named:
 
@@ -108,6 +122,10 @@ def instrument_asgi(app, twin: str, reset: Optional[Callable[[], None]] = None) 
     @app.get("/__test__/methods", include_in_schema=False)
     def test_methods():
         return counters.snapshot()[0]
+
+    @app.get("/__test__/paths", include_in_schema=False)
+    def test_paths():
+        return counters.by_path()
 
     # No annotations: this module's `from __future__ import annotations`
     # would hide their types from FastAPI.
