@@ -35,8 +35,17 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Base URL of the API, e.g. http://127.0.0.1:8080
-    pub base_url: String,
+    /// Base URL of the API, e.g. http://127.0.0.1:8080 (or `target` in rampart.toml).
+    pub base_url: Option<String>,
+
+    /// The project file (default: rampart.toml in the working directory, if any).
+    /// Command-line options override it; an empty value ('') resets one of its values.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore rampart.toml.
+    #[arg(long)]
+    pub no_config: bool,
 
     /// OpenAPI 3.x or Swagger 2.0 description (file or URL, JSON or YAML).
     #[arg(long, value_name = "FILE|URL")]
@@ -76,6 +85,15 @@ pub struct ScanArgs {
     #[arg(long, value_delimiter = ',', value_name = "GLOB,...")]
     pub skip_checks: Vec<String>,
 
+    /// Only scan endpoints whose path matches these globs (`*` matches
+    /// anything), e.g. '/api/v2/*'.
+    #[arg(long, value_delimiter = ',', value_name = "GLOB,...")]
+    pub include_path: Vec<String>,
+
+    /// Never request endpoints whose path matches these globs.
+    #[arg(long, value_delimiter = ',', value_name = "GLOB,...")]
+    pub exclude_path: Vec<String>,
+
     /// Assume this stack for remediation instead of fingerprinting, e.g. flask+dynamodb.
     #[arg(long, value_name = "STACK")]
     pub stack: Option<String>,
@@ -111,23 +129,31 @@ pub struct InjectionArgs {
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// Report format.
+    /// Report format on standard output (or in the file of a plain -o FILE).
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 
-    /// Write the report to FILE; FORMAT=FILE writes that format (repeatable).
+    /// Write the report to FILE; FORMAT=FILE writes that format (repeatable:
+    /// -o sarif=r.sarif -o junit=r.xml -o html=r.html -o markdown=pr.md).
+    /// Formats and paths are checked before the first request.
     #[arg(short, long, value_name = "FILE|FORMAT=FILE")]
     pub output: Vec<String>,
 
-    /// Exit with status 1 when a finding at or above this severity exists.
+    /// Exit with status 1 when a finding at or above this severity exists
+    /// (with --baseline: a new one).
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
 
-    /// Print only the report (no progress notes).
+    /// A previous JSON report: each finding is marked new or unchanged, the
+    /// fixed ones are listed, and --fail-on judges only new findings.
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+
+    /// Print only the report (no progress display, no notes).
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Print progress notes on stderr.
+    /// Print what each phase decided, and a coverage table at the end, on stderr.
     #[arg(short, long)]
     pub verbose: bool,
 }

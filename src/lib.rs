@@ -8,6 +8,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod config;
 pub mod detect;
 pub mod discover;
 pub mod engine;
@@ -16,7 +17,9 @@ pub mod finding;
 pub mod identity;
 pub mod knowledge;
 pub mod lab;
+pub mod progress;
 pub mod report;
+pub mod sanitize;
 pub mod scan;
 pub mod stack;
 pub mod tls_probe;

@@ -12,9 +12,12 @@ use rampart::cli::{Cli, Command, DemoArgs, ExplainArgs, InjectionArgs, OutputArg
 use rampart::engine::Redactor;
 use rampart::finding::Severity;
 use rampart::identity::{identities_from_pairs, parse_header};
+use rampart::progress::Display;
+use rampart::report::triage::Suppression;
 use rampart::report::{self, Format, Report};
+use rampart::sanitize::for_display;
 use rampart::scan::{self, ScanOptions};
-use rampart::{checks, knowledge, lab};
+use rampart::{checks, config, knowledge, lab};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -23,9 +26,8 @@ fn main() -> ExitCode {
         Err(error) => {
             // One line: the error and its causes, already free of secrets.
             let chain: Vec<String> = error.chain().map(|c| c.to_string()).collect();
-            let mut line = chain.join(": ");
-            line = line.replace(['\n', '\r'], " ");
-            eprintln!("rampart: error: {line}");
+            let line = chain.join(": ").replace(['\n', '\r'], " ");
+            eprintln!("rampart: error: {}", for_display(&line));
             ExitCode::from(2)
         }
     }
@@ -54,7 +56,20 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn scan_command(args: ScanArgs) -> Result<ExitCode> {
-    let target = parse_target(&args.base_url)?;
+    let project = if args.no_config {
+        None
+    } else {
+        let here = std::env::current_dir().context("cannot read the working directory")?;
+        config::find(args.config.as_deref(), &here)?
+    };
+    let file = project.unwrap_or_default();
+    let base_url = config::choose(args.base_url.as_deref(), file.target.as_deref()).context(
+        "no target: give the API's base URL, or `target` in rampart.toml (see --config)",
+    )?;
+    let target = parse_target(&base_url)?;
+    // Everything that can be wrong with the outputs is found now, before
+    // the first request.
+    let prepared = Prepared::new(&args.output)?;
     let pairs: Vec<(&str, &str)> = args
         .identity
         .chunks(2)
@@ -66,9 +81,18 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     let mut identities = identities_from_pairs(pairs)?;
     let mut logins = Vec::new();
     let mut signers = Vec::new();
-    if let Some(path) = &args.identity_file {
+    let cli_identity_file = args
+        .identity_file
+        .as_deref()
+        .map(|p| p.to_string_lossy().into_owned());
+    let file_identity_file = file
+        .identity_file
+        .as_deref()
+        .map(|p| p.to_string_lossy().into_owned());
+    let identity_file = config::choose(cli_identity_file.as_deref(), file_identity_file.as_deref());
+    if let Some(path) = &identity_file {
         let env = |var: &str| std::env::var(var).ok();
-        for entry in rampart::identity::file::load(path, &env)? {
+        for entry in rampart::identity::file::load(std::path::Path::new(path), &env)? {
             match identities
                 .iter_mut()
                 .find(|i| i.name == entry.identity.name)
@@ -114,39 +138,93 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     engine.body_cap = bounds.max_body_kib * 1024;
     engine.accept_invalid_certs = args.insecure;
     engine.plain_http_port = args.http_port;
-    options.spec = args.spec.clone();
-    options.include_checks = args.checks.clone();
-    options.skip_checks = args.skip_checks.clone();
+    options.spec = config::choose(args.spec.as_deref(), file.spec.as_deref());
+    options.include_checks = config::choose_list(&args.checks, &file.checks);
+    options.skip_checks = config::choose_list(&args.skip_checks, &file.skip_checks);
+    options.include_paths = config::choose_list(&args.include_path, &file.include_paths);
+    options.exclude_paths = config::choose_list(&args.exclude_path, &file.exclude_paths);
     options.active = args.active;
     options.login_burst = args.login_burst;
     options.stack = args.stack.clone();
     options.injection = injection_settings(&args.injection)?;
     let redactor = options.engine.redactor();
+    let display = Display::new(progress_wanted(&args.output));
     if args.output.verbose {
         let redactor = redactor.clone();
+        let print = display.notes();
         options.notes = Some(Box::new(move |note| {
-            eprintln!("rampart: {}", redactor.redact_supplied(note));
+            print(&for_display(&redactor.redact_supplied(note)));
         }));
     }
+    options.progress = display.sink();
     let report = runtime()?
         .block_on(scan::run(options))
-        .map_err(|e| anyhow::anyhow!(redactor.redact_supplied(&e.to_string()).into_owned()))?;
+        .map_err(|e| anyhow::anyhow!(redactor.redact_supplied(&e.to_string()).into_owned()));
+    display.finish();
+    let mut report = report?;
     if args.output.verbose {
         eprint!(
             "{}",
             redactor.redact_supplied(&report::text::coverage_table(&report))
         );
     }
+    triage(&mut report, &file.suppressions, &prepared);
     if !args.output.quiet {
         for change in report.changes_left() {
             eprintln!(
                 "rampart: NOT RESTORED: {}: {}",
-                redactor.redact_supplied(&change.request),
-                redactor.redact_supplied(&change.what)
+                for_display(&redactor.redact_supplied(&change.request)),
+                for_display(&redactor.redact_supplied(&change.what))
             );
         }
     }
-    emit(&report, &args.output, &redactor)
+    emit(&report, &args.output, &prepared, &redactor)
+}
+
+/// The outputs of a scan and its baseline, checked before the scan.
+struct Prepared {
+    outputs: Vec<report::output::Output>,
+    baseline: Option<(String, Report)>,
+}
+
+impl Prepared {
+    fn new(output: &OutputArgs) -> Result<Self> {
+        let outputs = report::output::plan(output.format, &output.output)?;
+        report::output::check_writable(&outputs)?;
+        let baseline = match &output.baseline {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read the baseline report {}", path.display())
+                })?;
+                let previous = report::json::parse(&text)
+                    .with_context(|| format!("{} is not a Rampart JSON report", path.display()))?;
+                Some((path.display().to_string(), previous))
+            }
+            None => None,
+        };
+        Ok(Prepared { outputs, baseline })
+    }
+}
+
+/// Suppressions first (a suppressed finding is neither new nor
+/// unchanged), then the comparison with the baseline.
+fn triage(report: &mut Report, suppressions: &[Suppression], prepared: &Prepared) {
+    let today = chrono::Local::now().date_naive();
+    report::triage::suppress(report, suppressions, today);
+    if let Some((file, previous)) = &prepared.baseline {
+        report::triage::compare(report, previous, file);
+    }
+}
+
+/// The live display only on a terminal, and never with `-q`.
+fn progress_wanted(output: &OutputArgs) -> bool {
+    !output.quiet && std::io::stderr().is_terminal()
+}
+
+/// Colour on a terminal unless `NO_COLOR` is set to anything but empty
+/// (no-color.org).
+fn color_wanted() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 fn injection_settings(args: &InjectionArgs) -> Result<checks::injection::Settings> {
@@ -176,31 +254,37 @@ fn parse_target(raw: &str) -> Result<url::Url> {
 }
 
 /// Writes the report(s) and decides the exit status.
-fn emit(report: &Report, output: &OutputArgs, redactor: &Redactor) -> Result<ExitCode> {
-    let mut wrote_default_to_file = false;
-    for target in &output.output {
-        let (format, path) = match target.split_once('=') {
-            Some((name, path)) => {
-                let format = <Format as clap::ValueEnum>::from_str(name, true)
-                    .map_err(|_| anyhow::anyhow!("unknown report format '{name}' in --output"))?;
-                (format, path)
+fn emit(
+    report: &Report,
+    output: &OutputArgs,
+    prepared: &Prepared,
+    redactor: &Redactor,
+) -> Result<ExitCode> {
+    if !output.quiet {
+        for notice in &report.suppression_notices {
+            eprintln!("rampart: note: {}", for_display(&notice.line()));
+        }
+    }
+    for planned in &prepared.outputs {
+        match &planned.path {
+            Some(path) => {
+                let text = report::render(report, planned.format, false);
+                std::fs::write(path, redactor.redact_supplied(&text).as_bytes())
+                    .with_context(|| format!("cannot write report to {}", path.display()))?;
             }
             None => {
-                wrote_default_to_file = true;
-                (output.format, target.as_str())
+                let color = planned.format == Format::Text && color_wanted();
+                let text = report::render(report, planned.format, color);
+                let mut stdout = std::io::stdout().lock();
+                // A closed pipe (e.g. `| head`) is not an error worth a panic.
+                let _ = stdout.write_all(redactor.redact_supplied(&text).as_bytes());
             }
-        };
-        let text = report::render(report, format, false);
-        std::fs::write(path, redactor.redact_supplied(&text).as_bytes())
-            .with_context(|| format!("cannot write report to {path}"))?;
+        }
     }
-    if !wrote_default_to_file {
-        let color = output.format == Format::Text && std::io::stdout().is_terminal();
-        let text = report::render(report, output.format, color);
-        let mut stdout = std::io::stdout().lock();
-        // A closed pipe (e.g. `| head`) is not an error worth a panic.
-        let _ = stdout.write_all(redactor.redact_supplied(&text).as_bytes());
-    } else if !output.quiet {
+    if !report::output::writes_stdout(&prepared.outputs)
+        && !output.quiet
+        && (output.verbose || std::io::stderr().is_terminal())
+    {
         eprintln!(
             "rampart: {} finding(s), score {}/100 ({})",
             report.findings.len(),
@@ -208,9 +292,11 @@ fn emit(report: &Report, output: &OutputArgs, redactor: &Redactor) -> Result<Exi
             report.grade
         );
     }
-    let failed = output
-        .fail_on
-        .is_some_and(|threshold| report.worst().is_some_and(|worst| worst >= threshold));
+    let failed = output.fail_on.is_some_and(|threshold| {
+        report
+            .worst_to_fail_on()
+            .is_some_and(|worst| worst >= threshold)
+    });
     Ok(if failed {
         ExitCode::from(1)
     } else {
@@ -219,10 +305,11 @@ fn emit(report: &Report, output: &OutputArgs, redactor: &Redactor) -> Result<Exi
 }
 
 fn demo_command(args: DemoArgs) -> Result<ExitCode> {
+    let prepared = Prepared::new(&args.output)?;
     let runtime = runtime()?;
     runtime.block_on(async {
         let lab = lab::start().await.context("cannot start the lab API")?;
-        if !args.output.quiet {
+        if args.serve || args.output.verbose {
             eprintln!(
                 "rampart: lab API listening on {} (127.0.0.1 only)",
                 lab.base_url()
@@ -232,20 +319,32 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
         options.spec = Some(lab.spec_url().to_string());
         options.engine.identities = lab::demo_identities();
         options.engine.rate_per_second = None;
+        let display = Display::new(progress_wanted(&args.output));
         if args.output.verbose {
-            options.notes = Some(Box::new(|note| eprintln!("rampart: {note}")));
+            let print = display.notes();
+            options.notes = Some(Box::new(move |note| print(&for_display(note))));
         }
+        options.progress = display.sink();
         let redactor = options.engine.redactor();
-        let report = scan::run(options).await?;
+        let report = scan::run(options).await;
+        display.finish();
+        let mut report = report?;
         if args.output.verbose {
             eprint!("{}", report::text::coverage_table(&report));
         }
-        let code = emit(&report, &args.output, &redactor)?;
+        // The reproduce lines read the keys from the variables the lab's
+        // export lines set, so they run as printed.
+        report.use_shell_variables(&lab::shell_variables());
+        triage(&mut report, &[], &prepared);
+        let code = emit(&report, &args.output, &prepared, &redactor)?;
         if args.serve {
             eprintln!(
-                "rampart: lab still running at {}; Ctrl-C to stop",
-                lab.base_url()
+                "rampart: the lab keeps running; to try the reproduce lines, set its keys in your shell:"
             );
+            for line in lab::export_lines(&lab.base_url()) {
+                eprintln!("{line}");
+            }
+            eprintln!("rampart: Ctrl-C stops the lab");
             tokio::signal::ctrl_c().await.ok();
         }
         lab.stop().await;

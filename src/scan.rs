@@ -22,6 +22,91 @@ use crate::stack::Stack;
 /// Where progress notes go.
 pub type NoteSink = Box<dyn Fn(&str) + Send + Sync>;
 
+/// Where live progress goes (the binary draws it on a terminal). Called
+/// at each phase and after each exchange, from whichever task sent it.
+pub type ProgressSink = Arc<dyn Fn(Progress) + Send + Sync>;
+
+/// The phases of a scan, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Reach,
+    Discover,
+    Baseline,
+    Fingerprint,
+    Learn,
+    Probe,
+    TargetWide,
+    Finalise,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Reach => "reaching the target",
+            Phase::Discover => "discovering endpoints",
+            Phase::Baseline => "baseline requests",
+            Phase::Fingerprint => "fingerprinting the stack",
+            Phase::Learn => "learning the target",
+            Phase::Probe => "probing endpoints",
+            Phase::TargetWide => "target-wide checks",
+            Phase::Finalise => "writing the report",
+        }
+    }
+}
+
+/// Where a scan is: its phase, the requests used of the budget and the
+/// findings so far (drafts, before de-duplication).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub requests: u64,
+    pub budget: Option<u64>,
+    pub findings: usize,
+}
+
+/// Feeds a [`ProgressSink`]: the phase is set by the conductor, the
+/// request count rises with every exchange the engine captures and is
+/// made exact (failed requests included) at each phase.
+#[derive(Clone)]
+struct Meter {
+    sink: ProgressSink,
+    phase: Arc<std::sync::Mutex<Phase>>,
+    requests: Arc<std::sync::atomic::AtomicU64>,
+    budget: Option<u64>,
+    findings: Arc<dyn Fn() -> usize + Send + Sync>,
+}
+
+impl Meter {
+    fn emit(&self) {
+        let phase = *self
+            .phase
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (self.sink)(Progress {
+            phase,
+            requests: self.requests.load(std::sync::atomic::Ordering::Relaxed),
+            budget: self.budget,
+            findings: (self.findings)(),
+        });
+    }
+
+    fn exchange(&self) {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.emit();
+    }
+
+    fn phase(&self, phase: Phase, requests_sent: u64) {
+        *self
+            .phase
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = phase;
+        self.requests
+            .fetch_max(requests_sent, std::sync::atomic::Ordering::Relaxed);
+        self.emit();
+    }
+}
+
 /// Everything one scan needs to know, already validated.
 pub struct ScanOptions {
     /// How the engine reaches the target: the target itself, identities,
@@ -31,6 +116,10 @@ pub struct ScanOptions {
     pub spec: Option<String>,
     pub include_checks: Vec<String>,
     pub skip_checks: Vec<String>,
+    /// `--include-path`: when given, only endpoints whose path matches.
+    pub include_paths: Vec<String>,
+    /// `--exclude-path`: endpoints never requested.
+    pub exclude_paths: Vec<String>,
     /// `--active`: state-changing probes are allowed.
     pub active: bool,
     /// Allow a bounded burst of failed logins (rate-limit check).
@@ -41,6 +130,8 @@ pub struct ScanOptions {
     pub injection: injection::Settings,
     /// Receives progress notes (the binary prints them with `-v`).
     pub notes: Option<NoteSink>,
+    /// Receives live progress (the binary draws it on a terminal).
+    pub progress: Option<ProgressSink>,
 }
 
 impl ScanOptions {
@@ -50,12 +141,28 @@ impl ScanOptions {
             spec: None,
             include_checks: Vec::new(),
             skip_checks: Vec::new(),
+            include_paths: Vec::new(),
+            exclude_paths: Vec::new(),
             active: false,
             login_burst: false,
             stack: None,
             injection: injection::Settings::default(),
             notes: None,
+            progress: None,
         }
+    }
+
+    /// Whether the user's path globs let `path` be scanned.
+    fn path_chosen(&self, path: &str) -> bool {
+        (self.include_paths.is_empty()
+            || self
+                .include_paths
+                .iter()
+                .any(|g| checks::glob_match(g, path)))
+            && !self
+                .exclude_paths
+                .iter()
+                .any(|g| checks::glob_match(g, path))
     }
 
     fn note(&self, text: &str) {
@@ -103,7 +210,23 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     .with_injection(options.injection.clone());
     let mut engine = Engine::new(options.engine.clone()).map_err(ScanError::Engine)?;
     runner.watch(&mut engine);
+    let meter = options.progress.clone().map(|sink| Meter {
+        sink,
+        phase: Arc::new(std::sync::Mutex::new(Phase::Reach)),
+        requests: Arc::default(),
+        budget: options.engine.max_requests,
+        findings: Arc::new(runner.drafts_counter()),
+    });
+    if let Some(meter) = meter.clone() {
+        engine.observe(move |_| meter.exchange());
+    }
     let engine = engine;
+    let phase = |phase: Phase| {
+        if let Some(meter) = &meter {
+            meter.phase(phase, engine.requests_sent());
+        }
+    };
+    phase(Phase::Reach);
     engine.login_all().await.map_err(|error| match error {
         EngineError::Login(_) => ScanError::Engine(error),
         error => unreachable(error),
@@ -123,8 +246,19 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     ));
 
     // Discover the endpoints.
-    let discovered =
+    phase(Phase::Discover);
+    let mut discovered =
         discover::discover(&engine, options.spec.as_deref(), &first_caller, &root).await?;
+    let found = discovered.endpoints.len();
+    discovered
+        .endpoints
+        .retain(|e| options.path_chosen(&e.path));
+    if discovered.endpoints.len() < found {
+        options.note(&format!(
+            "{} endpoint(s) left out by --include-path/--exclude-path",
+            found - discovered.endpoints.len()
+        ));
+    }
     options.note(&format!(
         "{} endpoints ({})",
         discovered.endpoints.len(),
@@ -132,6 +266,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     ));
 
     // Baseline: every read-only endpoint as every caller.
+    phase(Phase::Baseline);
     let mut errors: Vec<ReportError> = Vec::new();
     let baselines = baseline(
         &engine,
@@ -141,8 +276,15 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         &mut errors,
     )
     .await;
+    options.note(&format!(
+        "baseline: {} endpoint(s) answered as {} caller(s), {} could not be requested",
+        baselines.len(),
+        callers.len(),
+        errors.len()
+    ));
 
     // Fingerprint the stack, for remediation.
+    phase(Phase::Fingerprint);
     let stack = match &options.stack {
         Some(forced) => Stack::forced(forced),
         None => fingerprint(&engine, &first_caller, &root, &baselines).await,
@@ -150,6 +292,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     options.note(&format!("stack: {}", stack.label()));
 
     // Learn what the checks need to know about the target.
+    phase(Phase::Learn);
     let facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
     if facts.cache.cache_seen {
         options.note(&format!(
@@ -162,13 +305,21 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // The checks: on every endpoint, then once on the whole target. The
     // passive ones have been judging every exchange all along.
+    phase(Phase::Probe);
     runner
         .probe_endpoints(&engine, &discovered, &baselines, &facts)
         .await;
+    phase(Phase::TargetWide);
     runner.probe_target(&engine, &root, &facts).await;
+    phase(Phase::Finalise);
 
     // Finalise: findings and errors, redacted, in the report.
     let results = runner.finish();
+    options.note(&format!(
+        "checks: {} finding draft(s), {} request(s) sent",
+        results.drafts.len(),
+        engine.requests_sent()
+    ));
     errors.extend(results.failures.into_iter().map(ReportError::from));
     errors.extend(facts.tls_failure().map(|message| ReportError {
         endpoint: "TLS".into(),

@@ -1,4 +1,4 @@
-//! Snapshots of both renderers on a fixed report: any change to what users
+//! Snapshots of the renderers on a fixed report: any change to what users
 //! or CI pipelines read shows up as a reviewed diff.
 
 use std::sync::Arc;
@@ -123,6 +123,9 @@ fn fixed_report() -> Report {
             endpoint: "GET /api/slow".into(),
             message: "timeout after 10 s".into(),
         }],
+        baseline: None,
+        suppressed: Vec::new(),
+        suppression_notices: Vec::new(),
     }
 }
 
@@ -138,6 +141,34 @@ fn json_report() {
     let json = report::render(&fixed_report(), Format::Json, false);
     assert!(!json.contains("ak_alice_snapshot_secret") && !json.contains("536-22-4187"));
     insta::assert_snapshot!(json);
+}
+
+#[test]
+fn sarif_report() {
+    let sarif = report::render(&fixed_report(), Format::Sarif, false);
+    assert!(!sarif.contains("ak_alice_snapshot_secret") && !sarif.contains("536-22-4187"));
+    // The rules' help text is the knowledge base's, snapshotted elsewhere:
+    // keep the results and the run's frame.
+    let mut log: serde_json::Value = serde_json::from_str(&sarif).expect("JSON");
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array_mut()
+        .expect("rules");
+    assert_eq!(rules.len(), checks::all().count());
+    rules.retain(|r| r["id"] == "cache.identity-unkeyed");
+    rules[0]["help"] = serde_json::json!("(from the knowledge base)");
+    insta::assert_snapshot!(serde_json::to_string_pretty(&log).expect("JSON"));
+}
+
+#[test]
+fn junit_report() {
+    let xml = report::render(&fixed_report(), Format::Junit, false);
+    insta::assert_snapshot!(xml);
+}
+
+#[test]
+fn markdown_report() {
+    let markdown = report::render(&fixed_report(), Format::Markdown, false);
+    insta::assert_snapshot!(markdown);
 }
 
 #[test]

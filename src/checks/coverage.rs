@@ -56,6 +56,10 @@ pub enum Skip {
     /// the buster does not keep apart (why, in brackets).
     #[error("not cache-safe ({0})")]
     NotCacheSafe(String),
+    /// No shared cache was seen storing this endpoint's answers, so there is
+    /// nothing to poison (how Rampart looked, in brackets).
+    #[error("no cache seen ({0})")]
+    NoCache(String),
     /// What the check works from is not there on this target (e.g. "no
     /// signed link found", "no caller-specific answer").
     #[error("{0}")]
@@ -88,6 +92,7 @@ impl Skip {
             Skip::NeedsActive => "needs --active",
             Skip::NoSampleValue => "no sample value",
             Skip::NotCacheSafe(_) => "not cache-safe",
+            Skip::NoCache(_) => "no cache seen",
             Skip::Missing(what) => what,
             Skip::NotApplicable(_) => "does not apply",
             Skip::BudgetSpent(_) => "budget spent",

@@ -1,9 +1,8 @@
 //! What a check may use while it works, and the helpers every family
 //! shares: the contexts a check receives, how to read an answer
 //! ([`success_json`], [`same_response`], [`reflects`], …), how to build and
-//! send probes (fresh busted URLs, canaries, JSON bodies), the finding every
-//! target-wide check shows against the root, and the cache-poisoning
-//! sequence "poison, then check as the victim" ([`poison`]).
+//! send probes (fresh busted URLs, canaries, JSON bodies), and the finding
+//! every target-wide check shows against the root.
 
 use std::sync::Arc;
 
@@ -245,65 +244,6 @@ pub(crate) fn target_draft(
         .description(description)
         .key(key)
         .evidence("The target's base URL", root, None)
-}
-
-/// What a poisoning attack changes in the answer it provokes, so that the
-/// victim's answer can be recognised as the attacker's.
-#[derive(Clone, Copy)]
-pub(crate) enum Taint<'a> {
-    /// A unique marker the origin reflects.
-    Marker(&'a str),
-    /// A status the attack provokes (those for which the function holds);
-    /// the victim gets the very same status.
-    Status(&'a (dyn Fn(u16) -> bool + Sync)),
-}
-
-/// The attacker's request and the clean request that received its answer.
-pub(crate) struct Poisoned {
-    pub attack: Arc<Exchange>,
-    pub victim: Arc<Exchange>,
-}
-
-impl Poisoned {
-    /// A confirmed finding at the victim's request, its evidence the attack
-    /// and then the victim's answer, each step named with what the cache
-    /// headers said about it.
-    pub fn draft(&self, severity: Severity, attack_step: &str, victim_step: &str) -> FindingDraft {
-        let (attack, victim) = (&self.attack, &self.victim);
-        FindingDraft::at_exchange(victim, severity, Confidence::Confirmed)
-            .evidence(format!("{attack_step}{}", cache_note(attack)), attack, None)
-            .evidence(format!("{victim_step}{}", cache_note(victim)), victim, None)
-    }
-}
-
-/// Poison, then check as the victim: sends the attacker's request; when its
-/// answer carries the `taint`, requests `victim_url` as an anonymous
-/// visitor without any attacker input. `Some` when that clean request got
-/// the tainted answer too: the cache stored the attacker's response for
-/// everyone who asks for `victim_url`.
-pub(crate) async fn poison(
-    ctx: &ProbeContext<'_>,
-    endpoint: &Endpoint,
-    attack: Probe,
-    victim_url: &Url,
-    taint: Taint<'_>,
-) -> Result<Option<Poisoned>, EngineError> {
-    let attack = ctx.engine.send(attack).await?;
-    let provoked = match taint {
-        Taint::Marker(marker) => reflects(&attack, marker),
-        Taint::Status(provoked) => provoked(attack.response.status),
-    };
-    if !provoked {
-        return Ok(None);
-    }
-    let victim = ctx
-        .get(endpoint, victim_url, &Caller::Anonymous, &[])
-        .await?;
-    let served = match taint {
-        Taint::Marker(marker) => reflects(&victim, marker),
-        Taint::Status(_) => victim.response.status == attack.response.status,
-    };
-    Ok(served.then_some(Poisoned { attack, victim }))
 }
 
 /// In-process fixtures for the checks' unit tests (answers without a

@@ -163,6 +163,13 @@ impl Runner {
         self
     }
 
+    /// How many finding drafts the checks have made so far (before
+    /// de-duplication), for a progress display.
+    pub fn drafts_counter(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let record = Arc::clone(&self.record);
+        move || lock(&record.drafts).len()
+    }
+
     /// What the checks that will run need learned about the target.
     pub fn needs(&self) -> Needs {
         self.checks

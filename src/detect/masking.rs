@@ -7,7 +7,11 @@ use super::DebugKind;
 ///
 /// `kind_label` is a kind's [`label`](super::SecretKind::label), its `Debug` name
 /// (`"AwsAccessKeyId"`), or a finding key (`"api-token"`, `"hash"`,
-/// `"clear-password"`); case and punctuation are ignored. Conventions:
+/// `"clear-password"`); case and punctuation are ignored. Every mask says
+/// `[redacted …]`, and what is kept stands outside the brackets joined by
+/// `…`, so a reader never mistakes Rampart's redaction for the API's own
+/// masking (an API that shows `****6467` masks; one that shows
+/// `[redacted card]…6467` sent the whole number). Conventions:
 ///
 /// | kind | shown as |
 /// | --- | --- |
@@ -17,8 +21,8 @@ use super::DebugKind;
 /// | JWT | `eyJ…[redacted JWT]` |
 /// | vendor token | vendor prefix: `ghp_…[redacted]`, `xoxb-…[redacted]`, `sk_live_…[redacted]` |
 /// | SSN | `[redacted SSN]` (nothing kept: the last four are themselves sensitive) |
-/// | payment card | `****6467` (last four digits only) |
-/// | email | `j***@corp.example` (first character and domain) |
+/// | payment card | `[redacted card]…6467` (last four digits only) |
+/// | email | `j…[redacted]@corp.example` (first character and domain) |
 /// | modular-crypt hash | algorithm and cost kept, salt and digest dropped: `$2b$12$…[redacted]`, `pbkdf2_sha256$600000$…[redacted]` |
 /// | unsalted hex digest | `[redacted 32-hex-digit digest]` |
 /// | clear-text password | `[redacted password]` |
@@ -51,11 +55,11 @@ pub fn mask(kind_label: &str, matched: &str) -> String {
         "paymentcard" | "card" => {
             let digits: Vec<char> = matched.chars().filter(char::is_ascii_digit).collect();
             let last4: String = digits[digits.len().saturating_sub(4)..].iter().collect();
-            format!("****{last4}")
+            format!("[redacted card]…{last4}")
         }
         "email" | "emailbulk" => match matched.split_once('@') {
             Some((local, domain)) if !local.is_empty() => {
-                format!("{}***@{domain}", prefix_chars(local, 1))
+                format!("{}…[redacted]@{domain}", prefix_chars(local, 1))
             }
             _ => "[redacted]".to_string(),
         },
@@ -219,10 +223,16 @@ mod tests {
         );
         assert_eq!(mask("ssn", "536-22-1234"), "[redacted SSN]");
         assert_eq!(mask("UsSsn", "536221234"), "[redacted SSN]");
-        assert_eq!(mask("card", "4539 1488 0343 6467"), "****6467");
-        assert_eq!(mask("PaymentCard", "4539148803436467"), "****6467");
-        assert_eq!(mask("email", "jane.doe@corp.example"), "j***@corp.example");
-        assert_eq!(mask("email", "é@x.example"), "é***@x.example");
+        assert_eq!(mask("card", "4539 1488 0343 6467"), "[redacted card]…6467");
+        assert_eq!(
+            mask("PaymentCard", "4539148803436467"),
+            "[redacted card]…6467"
+        );
+        assert_eq!(
+            mask("email", "jane.doe@corp.example"),
+            "j…[redacted]@corp.example"
+        );
+        assert_eq!(mask("email", "é@x.example"), "é…[redacted]@x.example");
         assert_eq!(mask("bcrypt", BCRYPT), "$2b$12$…[redacted]");
         assert_eq!(
             mask(

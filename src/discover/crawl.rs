@@ -1,13 +1,16 @@
-//! Discovery without a spec: well-known spec locations first, then links in
-//! JSON responses, then a short list of paths APIs commonly expose.
+//! Discovery without a spec: well-known spec locations first, then links
+//! (in JSON responses, HTML pages and redirects), then a short list of paths
+//! APIs commonly expose.
 
 use std::collections::{BTreeSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use futures::stream::{self, StreamExt};
+use regex::Regex;
 use url::Url;
 
-use super::{parse_spec, Discovered, Endpoint, EndpointSource};
+use super::{parse_spec, Discovered, Endpoint, EndpointSource, ParamLocation, Parameter};
+use crate::engine::buster::without_buster;
 use crate::engine::{Caller, Engine, Exchange, Probe};
 
 /// Where frameworks publish their API descriptions by default.
@@ -79,7 +82,10 @@ pub async fn find_published_spec(engine: &Engine, caller: &Caller) -> Option<Dis
     None
 }
 
-/// Follows same-origin links found in JSON bodies, breadth first, bounded.
+/// Follows same-origin links, breadth first, bounded: strings that look
+/// like links in JSON bodies, `href`, `src` and GET forms' `action` in HTML
+/// pages, and the `Location` of redirects. A link's query parameters become
+/// the endpoint's sample query.
 pub async fn crawl_links(engine: &Engine, caller: &Caller, root: &Arc<Exchange>) -> Vec<Endpoint> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let root_path = root_path(engine.target());
@@ -90,13 +96,8 @@ pub async fn crawl_links(engine: &Engine, caller: &Caller, root: &Arc<Exchange>)
         if depth >= MAX_DEPTH || found.len() >= MAX_CRAWLED {
             continue;
         }
-        let Some(json) = exchange.body_json() else {
-            continue;
-        };
         let base = Url::parse(&exchange.request.url).unwrap_or_else(|_| engine.target().clone());
-        let mut links = Vec::new();
-        collect_links(json, &mut links, 0);
-        for link in links {
+        for link in links_in(&exchange) {
             let Ok(url) = base.join(&link) else { continue };
             if !engine.scope().contains(&url) {
                 continue;
@@ -105,18 +106,131 @@ pub async fn crawl_links(engine: &Engine, caller: &Caller, root: &Arc<Exchange>)
             if found.len() >= MAX_CRAWLED || !seen.insert(path.clone()) {
                 continue;
             }
+            // A redirect may echo the buster back; a fragment is no link.
+            let mut url = without_buster(&url);
+            url.set_fragment(None);
             if let Ok(next) = engine
                 .send(Probe::get(engine.buster().bust(&url)).as_caller(caller.clone()))
                 .await
             {
                 if next.response.status < 400 {
-                    found.push(Endpoint::discovered(&path, EndpointSource::Crawl));
+                    found.push(endpoint_for(&url));
                     queue.push_back((next, depth + 1));
                 }
             }
         }
     }
     found
+}
+
+/// The links an answer offers: its redirect target, the links in its JSON
+/// or HTML body.
+fn links_in(exchange: &Exchange) -> Vec<String> {
+    let mut links = Vec::new();
+    if (300..400).contains(&exchange.response.status) {
+        if let Some(location) = exchange.response_header("location") {
+            links.push(location.trim().to_string());
+        }
+    }
+    if let Some(json) = exchange.body_json() {
+        collect_links(json, &mut links, 0);
+    } else if is_html(exchange) {
+        links.extend(html_links(exchange.body_text()));
+    }
+    links
+}
+
+fn is_html(exchange: &Exchange) -> bool {
+    if exchange
+        .content_type()
+        .is_some_and(|ct| ct.to_ascii_lowercase().contains("html"))
+    {
+        return true;
+    }
+    let start: String = exchange
+        .body_text()
+        .trim_start()
+        .chars()
+        .take(15)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    start.starts_with("<!doctype html") || start.starts_with("<html")
+}
+
+/// `href` and `src` of tags, and the `action` of forms that GET: the
+/// targets a browser would follow or fetch without submitting anything.
+fn html_links(html: &str) -> Vec<String> {
+    static TAG: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?is)<(a|area|link|script|img|iframe|form|source)\b([^>]*)>")
+            .expect("tag regex")
+    });
+    static ATTRIBUTE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(?is)\b(href|src|action|method)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))"#)
+            .expect("attribute regex")
+    });
+    let mut out = Vec::new();
+    for tag in TAG.captures_iter(html).take(2000) {
+        let name = tag[1].to_ascii_lowercase();
+        let mut target = None;
+        let mut posts = false;
+        for attribute in ATTRIBUTE.captures_iter(&tag[2]) {
+            let value = attribute
+                .get(2)
+                .or(attribute.get(3))
+                .or(attribute.get(4))
+                .map_or("", |m| m.as_str());
+            match attribute[1].to_ascii_lowercase().as_str() {
+                "method" => posts = !value.eq_ignore_ascii_case("get"),
+                "action" if name == "form" => target = Some(value),
+                "href" | "src" if name != "form" => target = Some(value),
+                _ => {}
+            }
+        }
+        let Some(target) = target.map(decode_entities) else {
+            continue;
+        };
+        let followable = !target.is_empty()
+            && target.len() < 300
+            && !target.starts_with('#')
+            && !target.contains(char::is_whitespace)
+            && !["javascript:", "mailto:", "tel:", "data:"]
+                .iter()
+                .any(|scheme| target.to_ascii_lowercase().starts_with(scheme));
+        if followable && !(name == "form" && posts) {
+            out.push(target);
+        }
+    }
+    out
+}
+
+/// The character references HTML attributes commonly carry in URLs.
+fn decode_entities(value: &str) -> String {
+    value
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+}
+
+/// A crawled endpoint: the link's path, its query parameters as samples.
+fn endpoint_for(url: &Url) -> Endpoint {
+    let mut endpoint = Endpoint::discovered(url.path(), EndpointSource::Crawl);
+    for (name, value) in url.query_pairs() {
+        if endpoint.parameters.iter().any(|p| p.name == name) {
+            continue;
+        }
+        endpoint.parameters.push(Parameter {
+            name: name.into_owned(),
+            location: ParamLocation::Query,
+            required: false,
+            sample: Some(value.into_owned()),
+            schema_type: None,
+            format: None,
+            pattern: None,
+            enum_values: Vec::new(),
+        });
+    }
+    endpoint
 }
 
 /// Tries the built-in path list, keeping only answers that differ from the
@@ -227,5 +341,87 @@ mod tests {
             out,
             vec!["/api", "http://127.0.0.1:1/api/users", "/api/items?page=2"]
         );
+    }
+
+    #[test]
+    fn html_pages_offer_their_links_sources_and_get_forms() {
+        let html = r##"<!doctype html><html><head>
+            <link rel="stylesheet" href="/static/site.css">
+            <script src='/static/app.js'></script></head><body>
+            <a href="/articles/intro?lang=en&amp;page=2">Intro</a>
+            <a href=about>About</a> <a href="#top">top</a>
+            <a href="javascript:void(0)">x</a> <a href="mailto:a@b.c">mail</a>
+            <img src="https://cdn.example/logo.png">
+            <form action="/search" method="get"><input name="q"></form>
+            <form method="POST" action="/login"></form>
+            <FORM ACTION="/subscribe"></FORM>
+            </body></html>"##;
+        assert_eq!(
+            html_links(html),
+            vec![
+                "/static/site.css",
+                "/static/app.js",
+                "/articles/intro?lang=en&page=2",
+                "about",
+                "https://cdn.example/logo.png",
+                "/search",
+                "/subscribe",
+            ]
+        );
+    }
+
+    #[test]
+    fn crawled_links_keep_their_query_as_samples_without_the_buster() {
+        let url = Url::parse("http://h/search?q=cache&rampart_cb=1f&page=2").unwrap();
+        let endpoint = endpoint_for(&without_buster(&url));
+        assert_eq!(endpoint.path, "/search");
+        let samples: Vec<(&str, Option<&str>)> = endpoint
+            .parameters
+            .iter()
+            .map(|p| (p.name.as_str(), p.sample.as_deref()))
+            .collect();
+        assert_eq!(samples, vec![("q", Some("cache")), ("page", Some("2"))]);
+        assert_eq!(
+            endpoint.concrete_path_and_query("").as_deref(),
+            Some("/search?q=cache&page=2")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_root_that_only_redirects_is_followed_to_its_html_pages() {
+        use axum::response::{Html, Redirect};
+        use axum::routing::get;
+
+        let app = axum::Router::new()
+            .route("/", get(|| async { Redirect::to("/en/") }))
+            .route(
+                "/en/",
+                get(|| async {
+                    Html(
+                        r#"<a href="/en/products">P</a><a href="http://elsewhere.example/x">X</a>"#,
+                    )
+                }),
+            )
+            .route("/en/products", get(|| async { Html("<p>products</p>") }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let mut config =
+            crate::engine::EngineConfig::new(Url::parse(&format!("http://{addr}/")).unwrap());
+        config.rate_per_second = None;
+        let engine = Engine::new(config).unwrap();
+        let root = engine
+            .send(Probe::get(engine.buster().bust(engine.target())))
+            .await
+            .unwrap();
+        assert_eq!(root.response.status, 303);
+        let paths: Vec<String> = crawl_links(&engine, &Caller::Anonymous, &root)
+            .await
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(paths, vec!["/", "/en/", "/en/products"]);
     }
 }

@@ -1,6 +1,7 @@
 //! Discovery: which endpoints exist. From an OpenAPI/Swagger description when
 //! there is one (given or found at a well-known path), otherwise by following
-//! links in JSON responses and trying a short built-in path list.
+//! same-origin links (JSON responses, HTML pages, redirects) and trying a
+//! short built-in path list.
 
 pub mod crawl;
 pub mod sample;
@@ -218,8 +219,9 @@ pub async fn load_spec(engine: &Engine, source: &str) -> Result<ApiSpec, Discove
 
 /// Finds the target's endpoints, in order of trust: the spec the user gave
 /// (`spec_source`), else a spec the target publishes at a well-known path,
-/// else the links in its JSON responses (starting from `root`, the scan's
-/// first exchange) plus a short list of common paths. Requests go as `caller`.
+/// else the same-origin links in its answers (starting from `root`, the
+/// scan's first exchange, which may only redirect) plus a short list of
+/// common paths. Requests go as `caller`.
 pub async fn discover(
     engine: &Engine,
     spec_source: Option<&str>,

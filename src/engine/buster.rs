@@ -40,6 +40,30 @@ impl CacheBuster {
     }
 }
 
+/// `url` without the query parameter `name` (every occurrence), the rest of
+/// the query kept in order.
+pub fn without_param(url: &Url, name: &str) -> Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut out = url.clone();
+    out.set_query(None);
+    if !pairs.is_empty() {
+        let mut query = out.query_pairs_mut();
+        for (k, v) in &pairs {
+            query.append_pair(k, v);
+        }
+    }
+    out
+}
+
+/// `url` as the user would have written it: without Rampart's buster.
+pub fn without_buster(url: &Url) -> Url {
+    without_param(url, BUSTER_PARAM)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +76,10 @@ mod tests {
         let two = buster.bust(&url);
         assert_ne!(one, two);
         assert!(one.as_str().starts_with("http://h/a?x=1&rampart_cb="));
+        assert_eq!(without_buster(&one), url);
+        let only = buster.bust(&Url::parse("http://h/a").unwrap());
+        assert_eq!(without_buster(&only).as_str(), "http://h/a");
+        let twice = Url::parse("http://h/a?q=1&b=2&q=3").unwrap();
+        assert_eq!(without_param(&twice, "q").as_str(), "http://h/a?b=2");
     }
 }

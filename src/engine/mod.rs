@@ -352,6 +352,15 @@ impl Engine {
             .map(|(_, recipe)| recipe)
     }
 
+    /// Whether a `--header` sent with every request carries a credential:
+    /// then no request may go out as an anonymous visitor would send it.
+    pub fn defaults_carry_credentials(&self) -> bool {
+        self.config
+            .default_headers
+            .iter()
+            .any(|(name, _)| redact::is_sensitive_header(name))
+    }
+
     pub fn requests_sent(&self) -> u64 {
         self.limits.requests_sent()
     }

@@ -14,7 +14,7 @@ pub const REDACTED: &str = "[redacted]";
 pub const INVENTED_CREDENTIAL_PREFIX: &str = "rampart-invalid-";
 
 /// Header names whose values are credentials wherever they appear.
-fn is_sensitive_header(name: &str) -> bool {
+pub(crate) fn is_sensitive_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     matches!(
         name.as_str(),

@@ -42,7 +42,8 @@ impl Needs {
     /// Signed links in the identities' own responses ([`SignedLink`]; read
     /// from the baselines, no request).
     pub const SIGNED_LINKS: Needs = Needs(1 << 1);
-    /// The cache in front of the target ([`CacheProfile`]; a few requests).
+    /// The caches in front of the target, path by path ([`CacheProfile`]; a
+    /// few requests per read-only endpoint).
     pub const CACHE_PROFILE: Needs = Needs(1 << 2);
     /// The TLS handshake probe of an https target (dozens of handshakes).
     pub const TLS: Needs = Needs(1 << 3);
@@ -141,7 +142,7 @@ pub async fn learn(
         facts.tls = probe_tls(engine).await;
     }
     if needs.includes(Needs::CACHE_PROFILE) {
-        facts.cache = CacheProfile::learn_from(engine, baselines).await;
+        facts.cache = CacheProfile::learn(engine, endpoints, baselines).await;
     }
     facts
 }

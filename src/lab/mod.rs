@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use url::Url;
 
 use crate::identity::Identity;
+use crate::report::ShellVariable;
 
 /// API keys of the lab's two users (lab-only values, not secrets).
 pub const ALICE_KEY: &str = "lab-key-alice-7f3a9c";
@@ -36,6 +37,43 @@ pub fn demo_identities() -> Vec<Identity> {
             headers: vec![("X-API-Key".into(), BOB_KEY.into())],
         },
     ]
+}
+
+/// The shell variables `demo --serve` exports the lab's keys in, which the
+/// demo's reproduce lines read.
+pub fn shell_variables() -> Vec<ShellVariable> {
+    demo_identities()
+        .iter()
+        .flat_map(|identity| {
+            identity
+                .headers
+                .iter()
+                .map(move |(header, _)| ShellVariable {
+                    header: header.clone(),
+                    placeholder: format!("<{} {header}>", identity.name),
+                    name: format!("{}_KEY", identity.name.to_ascii_uppercase()),
+                })
+        })
+        .collect()
+}
+
+/// `export` lines that set the lab's keys (and its address) in a shell,
+/// each saying which placeholder of the report it stands for.
+pub fn export_lines(base: &Url) -> Vec<String> {
+    let mut lines = vec![format!(
+        "export RAMPART_LAB='{}'",
+        base.as_str().trim_end_matches('/')
+    )];
+    for identity in demo_identities() {
+        for (header, value) in &identity.headers {
+            lines.push(format!(
+                "export {}_KEY='{value}'   # <{} {header}> in the report",
+                identity.name.to_ascii_uppercase(),
+                identity.name
+            ));
+        }
+    }
+    lines
 }
 
 pub struct LabServer {
@@ -102,4 +140,26 @@ pub async fn start() -> std::io::Result<LabServer> {
         shutdown: Some(shutdown),
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_export_lines_set_the_variables_the_reproduce_lines_read() {
+        let base = Url::parse("http://127.0.0.1:5000/").expect("a URL");
+        let lines = export_lines(&base);
+        assert_eq!(lines[0], "export RAMPART_LAB='http://127.0.0.1:5000'");
+        for variable in shell_variables() {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.starts_with(&format!("export {}='", variable.name))
+                        && l.contains(&variable.placeholder)),
+                "{variable:?} not exported: {lines:?}"
+            );
+        }
+        assert!(lines.iter().any(|l| l.contains(ALICE_KEY)));
+    }
 }

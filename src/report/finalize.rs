@@ -78,6 +78,9 @@ pub fn report(scan: Finished<'_>) -> Report {
             })
             .collect(),
         errors: errors(scan.errors, scan.redactor),
+        baseline: None,
+        suppressed: Vec::new(),
+        suppression_notices: Vec::new(),
     }
 }
 
@@ -255,11 +258,22 @@ fn evidence(
         request: EvidenceRequest {
             method: exchange.request.method.clone(),
             url: redactor.redact_text(&exchange.request.url),
+            // The user's credentials carry the label of the reproduce lines
+            // (`<alice X-API-Key>`), so evidence and reproduce lines name an
+            // identity the same way; any other credential is `[redacted]`.
             headers: exchange
                 .request
                 .headers
                 .iter()
-                .map(|(n, v)| (n.clone(), redactor.redact_header(n, v)))
+                .map(|(n, v)| {
+                    let named = redactor.placeholders(v);
+                    let shown = if named != v.as_str() {
+                        redactor.redact_text(&named)
+                    } else {
+                        redactor.redact_header(n, v)
+                    };
+                    (n.clone(), shown)
+                })
                 .collect(),
             identity: exchange.request.identity.clone(),
         },

@@ -119,6 +119,9 @@ mod tests {
                 endpoint: "GET /api/slow".into(),
                 message: "timeout after 10 s".into(),
             }],
+            baseline: None,
+            suppressed: Vec::new(),
+            suppression_notices: Vec::new(),
         }
     }
 

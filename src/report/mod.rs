@@ -2,9 +2,16 @@
 //! Renderers know nothing about how a check works.
 
 pub mod finalize;
+pub mod groups;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod output;
+pub mod sarif;
 pub mod score;
 pub mod text;
+pub mod triage;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -13,6 +20,8 @@ use crate::discover::EndpointSource;
 pub use crate::engine::Change;
 use crate::finding::{Finding, Severity};
 use crate::stack::Stack;
+
+pub use triage::{BaselineComparison, BaselineState, FixedFinding, Suppressed, SuppressionNotice};
 
 pub const SCHEMA: &str = "rampart.report/1";
 
@@ -89,6 +98,18 @@ pub struct Report {
     #[serde(default)]
     pub changes: Vec<Change>,
     pub errors: Vec<ReportError>,
+    /// The findings compared with a previous report (`--baseline`): which
+    /// are new, which unchanged, and which were fixed since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineComparison>,
+    /// Findings a suppression of the project file holds back, each with
+    /// the reason given; they count neither in `findings` nor in the score.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<Suppressed>,
+    /// Suppressions that no longer suppress (their `until` date passed),
+    /// so that an expiry is said, not silently turned into findings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppression_notices: Vec<SuppressionNotice>,
 }
 
 impl Report {
@@ -101,6 +122,52 @@ impl Report {
 
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// The worst severity `--fail-on` judges: with a baseline, only new
+    /// findings count (a pipeline fails on what a change introduced).
+    pub fn worst_to_fail_on(&self) -> Option<Severity> {
+        self.findings
+            .iter()
+            .filter(|f| self.baseline_state(&f.id) != Some(BaselineState::Unchanged))
+            .map(|f| f.severity)
+            .max()
+    }
+
+    /// Whether a finding is new or unchanged against `--baseline`, when
+    /// one was given.
+    pub fn baseline_state(&self, id: &str) -> Option<BaselineState> {
+        self.baseline.as_ref().and_then(|b| b.state(id))
+    }
+
+    /// Rewrites the reproduce lines so that a credential placeholder is read
+    /// from a shell variable: `-H 'X-API-Key: <alice X-API-Key>'` becomes
+    /// `-H "X-API-Key: $ALICE_KEY"`, a line the reader can run once the
+    /// variable is set. Only the exact quoted header argument is rewritten:
+    /// nothing a server sent ends up inside double quotes.
+    pub fn use_shell_variables(&mut self, variables: &[ShellVariable]) {
+        for finding in self
+            .findings
+            .iter_mut()
+            .chain(self.suppressed.iter_mut().map(|s| &mut s.finding))
+        {
+            for line in &mut finding.reproduce {
+                for variable in variables {
+                    let quoted = format!("-H '{}: {}'", variable.header, variable.placeholder);
+                    if line.contains(&quoted) {
+                        *line = line.replace(
+                            &quoted,
+                            &format!("-H \"{}: ${}\"", variable.header, variable.name),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many findings of each severity, worst first.
+    pub fn counts(&self) -> [(Severity, usize); 5] {
+        Severity::ALL_DESCENDING.map(|s| (s, self.count(s)))
     }
 
     /// The changes the scan could not undo.
@@ -129,6 +196,18 @@ impl Report {
     }
 }
 
+/// A credential a reader keeps in a shell variable (see
+/// [`Report::use_shell_variables`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellVariable {
+    /// The header that carries it, e.g. `X-API-Key`.
+    pub header: String,
+    /// The placeholder reproduce lines show for it, e.g. `<alice X-API-Key>`.
+    pub placeholder: String,
+    /// The variable's name, e.g. `ALICE_KEY`: letters, digits and `_` only.
+    pub name: String,
+}
+
 /// `&'static str`, named so that serde's derive does not take it for text to
 /// borrow from the input (it does so for a literal `&str` field): reading
 /// hands out [`SCHEMA`] itself, so a parsed report outlives its text.
@@ -145,11 +224,35 @@ fn known_schema<'de, D: Deserializer<'de>>(deserializer: D) -> Result<&'static s
     }
 }
 
-/// Output formats (`--format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Output formats (`--format`, and `FORMAT=FILE` in `--output`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Format {
+    /// For a person at a terminal: summary first, findings by check.
     Text,
+    /// The full report, schema `rampart.report/1`.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// JUnit XML: a test case per check and endpoint, for any CI.
+    Junit,
+    /// One self-contained HTML page to send around.
+    Html,
+    /// A summary sized for a pull-request comment.
+    #[value(alias = "md")]
+    Markdown,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Html => "html",
+            Format::Markdown => "markdown",
+        }
+    }
 }
 
 /// Renders `report` in `format`. `color` only affects text.
@@ -157,5 +260,134 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     match format {
         Format::Text => text::render(report, color),
         Format::Json => json::render(report),
+        Format::Sarif => sarif::render(report),
+        Format::Junit => junit::render(report),
+        Format::Html => html::render(report),
+        Format::Markdown => markdown::render(report),
+    }
+}
+
+/// A small report every renderer's unit tests share: two findings of two
+/// checks, coverage with a probe, a skip and a check switched off, and an
+/// error.
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::finding::{
+        Category, Confidence, Evidence, EvidenceRequest, EvidenceResponse, Remediation,
+    };
+
+    pub fn finding(id: &str, check: &str, severity: Severity, path: &str, body: &str) -> Finding {
+        Finding {
+            id: id.into(),
+            check: check.into(),
+            category: crate::checks::find(check)
+                .map(|c| c.category)
+                .unwrap_or(Category::Configuration),
+            severity,
+            confidence: Confidence::Confirmed,
+            title: format!("{check} on {path}"),
+            description: "What the evidence shows.".into(),
+            method: "GET".into(),
+            path: path.into(),
+            url: format!("http://127.0.0.1:8080{path}"),
+            parameter: None,
+            evidence: vec![Evidence {
+                step: "alice fetches a fresh URL".into(),
+                request: EvidenceRequest {
+                    method: "GET".into(),
+                    url: format!("http://127.0.0.1:8080{path}?rampart_cb=1"),
+                    headers: BTreeMap::from([("X-API-Key".into(), "[redacted]".into())]),
+                    identity: Some("alice".into()),
+                },
+                response: EvidenceResponse {
+                    status: 200,
+                    headers: BTreeMap::from([("content-type".into(), "application/json".into())]),
+                    body_excerpt: body.into(),
+                },
+            }],
+            reproduce: vec![format!(
+                "curl -s 'http://127.0.0.1:8080{path}?rampart_cb=1' -H 'X-API-Key: <alice X-API-Key>'"
+            )],
+            remediation: Some(Remediation {
+                stack: "flask".into(),
+                summary: "Key the cache on the caller.".into(),
+                details_markdown: "Use `Vary`.".into(),
+            }),
+            references: vec!["CWE-524".into()],
+        }
+    }
+
+    pub fn sample_report() -> Report {
+        let findings = vec![
+            finding(
+                "RMP-aaaaaaaaaaaa",
+                "cache.identity-unkeyed",
+                Severity::High,
+                "/api/account",
+                "{\"user\":\"alice\"}",
+            ),
+            finding(
+                "RMP-bbbbbbbbbbbb",
+                "exposure.pii",
+                Severity::High,
+                "/api/users/{user_id}",
+                "{\"ssn\":\"[redacted SSN]\"}",
+            ),
+        ];
+        let score = score::score(&findings);
+        Report {
+            schema: SCHEMA,
+            tool: Tool::default(),
+            target: "http://127.0.0.1:8080/".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            duration_ms: 1234,
+            requests_sent: 42,
+            stack: Stack::forced("flask"),
+            score,
+            grade: score::grade(score),
+            endpoints: ["/api/account", "/api/users/{user_id}", "/api/reset"]
+                .into_iter()
+                .map(|path| ReportEndpoint {
+                    method: "GET".into(),
+                    path: path.into(),
+                    source: EndpointSource::Spec,
+                })
+                .collect(),
+            findings,
+            coverage: vec![
+                CheckCoverage {
+                    check: "cache.identity-unkeyed".into(),
+                    probed: 2,
+                    skipped: vec![Skipped {
+                        endpoint: "GET /api/reset".into(),
+                        reason: "looks state-changing (reset)".into(),
+                    }],
+                },
+                CheckCoverage {
+                    check: "exposure.pii".into(),
+                    probed: 3,
+                    skipped: Vec::new(),
+                },
+                CheckCoverage {
+                    check: "authz.bola".into(),
+                    probed: 0,
+                    skipped: vec![Skipped {
+                        endpoint: ALL_ENDPOINTS.into(),
+                        reason: "needs two identities".into(),
+                    }],
+                },
+            ],
+            changes: Vec::new(),
+            errors: vec![ReportError {
+                endpoint: "GET /api/slow".into(),
+                message: "timeout after 10 s".into(),
+            }],
+            baseline: None,
+            suppressed: Vec::new(),
+            suppression_notices: Vec::new(),
+        }
     }
 }

@@ -1,10 +1,16 @@
-//! The terminal report: findings grouped by severity, worst first, and a
-//! one-line summary. Colour only when asked (stdout is a terminal).
+//! The terminal report, for a person skimming it: the summary first
+//! (target, stack, counts by severity, the worst findings in a short
+//! table), then the findings grouped by check, each weakness once with the
+//! endpoints it was found on. Colour only when asked (stdout is a terminal
+//! and `NO_COLOR` is unset); whatever the server sent is shown with its
+//! control characters made visible, never sent to the terminal.
 
 use std::fmt::Write as _;
 
+use super::groups::{self, CheckGroup, Issue};
 use super::Report;
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
+use crate::sanitize::for_display as shown;
 
 struct Palette {
     color: bool,
@@ -12,6 +18,7 @@ struct Palette {
 
 impl Palette {
     fn paint(&self, code: &str, text: &str) -> String {
+        // Callers pass server text through `shown` first; escapes are ours only.
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -42,43 +49,59 @@ impl Palette {
 pub fn render(report: &Report, color: bool) -> String {
     let p = Palette { color };
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} {} — {}",
-        p.bold("rampart"),
-        report.tool.version,
-        report.target
-    );
-    let _ = writeln!(
-        out,
-        "{}",
-        p.dim(&format!(
-            "stack: {} · {} endpoints · {} requests · {:.1} s",
-            report.stack.label(),
-            report.endpoints.len(),
-            report.requests_sent,
-            report.duration_ms as f64 / 1000.0
-        ))
-    );
-    for severity in Severity::ALL_DESCENDING {
-        let findings: Vec<&Finding> = report
-            .findings
-            .iter()
-            .filter(|f| f.severity == severity)
-            .collect();
-        if findings.is_empty() {
-            continue;
+    let groups = groups::by_check(report);
+    write_summary(&mut out, &p, report, &groups);
+    if !groups.is_empty() {
+        let _ = writeln!(out, "\n{}", p.bold("FINDINGS BY CHECK"));
+        for group in &groups {
+            write_group(&mut out, &p, report, group);
         }
+    }
+    if let Some(baseline) = report.baseline.as_ref().filter(|b| !b.fixed.is_empty()) {
         let _ = writeln!(
             out,
             "\n{}",
-            p.severity(
-                severity,
-                &format!("{} ({})", severity.as_str().to_uppercase(), findings.len())
-            )
+            p.bold(&format!(
+                "FIXED SINCE THE BASELINE ({})",
+                baseline.fixed.len()
+            ))
         );
-        for finding in findings {
-            write_finding(&mut out, &p, finding);
+        for fixed in &baseline.fixed {
+            let _ = writeln!(
+                out,
+                "  {} {}  {} {}  {}",
+                p.severity(fixed.severity, &format!("{:<8}", fixed.severity.as_str())),
+                shown(&fixed.title),
+                shown(&fixed.method),
+                shown(&fixed.path),
+                p.dim(&format!("[{}] {}", fixed.check, fixed.id))
+            );
+        }
+    }
+    if !report.suppressed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.bold(&format!("SUPPRESSED ({})", report.suppressed.len()))
+        );
+        for held in &report.suppressed {
+            let until = held
+                .until
+                .as_deref()
+                .map(|d| format!(" until {d}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {} {} {}  {}",
+                shown(&held.finding.title),
+                shown(&held.finding.method),
+                shown(&held.finding.path),
+                p.dim(&format!(
+                    "{}{until}: {}",
+                    held.finding.id,
+                    shown(&held.reason)
+                ))
+            );
         }
     }
     if !report.changes.is_empty() {
@@ -93,14 +116,19 @@ pub fn render(report: &Report, color: bool) -> String {
             } else {
                 "NOT RESTORED"
             };
-            let _ = writeln!(out, "  {}: {} — {state}", change.request, change.what);
+            let _ = writeln!(
+                out,
+                "  {}: {} — {state}",
+                shown(&change.request),
+                shown(&change.what)
+            );
         }
     }
     let switched_off = report.switched_off();
     if !switched_off.is_empty() {
         let _ = writeln!(out, "\n{}", p.bold("NOT TESTED"));
         for (reason, checks) in switched_off {
-            let _ = writeln!(out, "  {}: {reason}", checks.join(", "));
+            let _ = writeln!(out, "  {}: {}", checks.join(", "), shown(reason));
         }
     }
     if !report.errors.is_empty() {
@@ -110,23 +138,204 @@ pub fn render(report: &Report, color: bool) -> String {
             p.bold(&format!("ERRORS ({})", report.errors.len()))
         );
         for error in &report.errors {
-            let _ = writeln!(out, "  {}: {}", error.endpoint, error.message);
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                shown(&error.endpoint),
+                shown(&error.message)
+            );
         }
     }
-    let counts: Vec<String> = Severity::ALL_DESCENDING
+    out
+}
+
+/// What a person reads first: where, what, how bad, and the worst
+/// findings in a short table.
+fn write_summary(out: &mut String, p: &Palette, report: &Report, groups: &[CheckGroup<'_>]) {
+    let _ = writeln!(
+        out,
+        "{} {} — {}",
+        p.bold("rampart"),
+        shown(&report.tool.version),
+        shown(&report.target)
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        p.dim(&format!(
+            "stack: {} · {} endpoints · {} requests · {}",
+            shown(&report.stack.label()),
+            report.endpoints.len(),
+            report.requests_sent,
+            groups::duration(report.duration_ms)
+        ))
+    );
+    let counts: Vec<String> = report
+        .counts()
         .iter()
-        .map(|s| format!("{} {}", report.count(*s), s.as_str()))
+        .map(|(severity, n)| {
+            let text = format!("{n} {}", severity.as_str());
+            if *n > 0 {
+                p.severity(*severity, &text)
+            } else {
+                text
+            }
+        })
         .collect();
     let _ = writeln!(
         out,
-        "\n{} {} finding(s): {} · score {}/100 ({})",
-        p.bold("Summary:"),
-        report.findings.len(),
-        counts.join(", "),
+        "{} {}/100 ({}) · {} finding(s): {}",
+        p.bold("score"),
         report.score,
-        report.grade
+        report.grade,
+        report.findings.len(),
+        counts.join(" · ")
     );
-    out
+    if let Some(baseline) = &report.baseline {
+        let _ = writeln!(
+            out,
+            "baseline {}: {} new · {} unchanged · {} fixed{}",
+            shown(&baseline.file),
+            baseline.new.len(),
+            baseline.unchanged.len(),
+            baseline.fixed.len(),
+            if baseline.not_retested.is_empty() {
+                String::new()
+            } else {
+                format!(" · {} not retested", baseline.not_retested.len())
+            }
+        );
+    }
+    if !report.suppressed.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} finding(s) suppressed by the project file (listed under SUPPRESSED)",
+            report.suppressed.len()
+        );
+    }
+    for notice in &report.suppression_notices {
+        let _ = writeln!(out, "{} {}", p.bold("note:"), shown(&notice.line()));
+    }
+    if groups.is_empty() {
+        let _ = writeln!(out, "\nNo findings.");
+        return;
+    }
+    let top = groups::top(groups, TOP_ROWS);
+    let _ = writeln!(out, "\n{}", p.bold("TOP FINDINGS"));
+    let check_width = top.iter().map(|i| i.first().check.len()).max().unwrap_or(5);
+    for issue in &top {
+        let first = issue.first();
+        let more = match issue.findings.len() {
+            1 => String::new(),
+            n => format!(" (+{} more)", n - 1),
+        };
+        let _ = writeln!(
+            out,
+            "  {}  {:<check_width$}  {}  {}",
+            p.severity(issue.severity, &format!("{:<8}", issue.severity.as_str())),
+            first.check,
+            truncate_chars(&shown(issue.title), 70),
+            p.dim(&format!(
+                "{} {}{more}",
+                shown(&first.method),
+                truncate_chars(&shown(&first.path), 50)
+            ))
+        );
+    }
+    let issues: usize = groups.iter().map(|g| g.issues.len()).sum();
+    if issues > top.len() {
+        let _ = writeln!(out, "  … and {} more below", issues - top.len());
+    }
+}
+
+/// Rows of the summary's table of the worst findings.
+const TOP_ROWS: usize = 10;
+
+fn write_group(out: &mut String, p: &Palette, report: &Report, group: &CheckGroup<'_>) {
+    let _ = writeln!(
+        out,
+        "\n{} {}  {}",
+        p.severity(group.worst, "■"),
+        p.bold(group.check),
+        p.dim(&format!(
+            "{} · {} finding(s){}",
+            group.category.as_str(),
+            group.findings(),
+            group.title().map(|t| format!(" · {t}")).unwrap_or_default()
+        ))
+    );
+    if let Some(remediation) = group.remediation() {
+        let _ = writeln!(
+            out,
+            "  {} {} {}",
+            p.dim("fix:"),
+            shown(&remediation.summary),
+            p.dim(&format!(
+                "({}; rampart explain {})",
+                shown(&remediation.stack),
+                group.check
+            ))
+        );
+    }
+    for issue in &group.issues {
+        write_issue(out, p, report, issue);
+    }
+}
+
+fn write_issue(out: &mut String, p: &Palette, report: &Report, issue: &Issue<'_>) {
+    let first = issue.first();
+    let _ = writeln!(
+        out,
+        "  {} {}  {}",
+        p.severity(issue.severity, &format!("● {}", issue.severity.as_str())),
+        p.bold(&shown(issue.title)),
+        p.dim(issue.confidence.as_str())
+    );
+    for finding in &issue.findings {
+        let parameter = finding
+            .parameter
+            .as_deref()
+            .map(|name| format!(" (parameter: {})", shown(name)))
+            .unwrap_or_default();
+        let state = report
+            .baseline_state(&finding.id)
+            .map(|s| format!(" [{}]", s.as_str()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "    {} {}{parameter}  {}{state}",
+            shown(&finding.method),
+            shown(&finding.path),
+            p.dim(&finding.id)
+        );
+    }
+    if !first.description.is_empty() {
+        let _ = writeln!(out, "    {}", shown(&first.description));
+    }
+    let on = if issue.findings.len() > 1 {
+        format!(" ({} {})", shown(&first.method), shown(&first.path))
+    } else {
+        String::new()
+    };
+    for evidence in &first.evidence {
+        let excerpt: String = evidence
+            .response
+            .body_excerpt
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let _ = writeln!(
+            out,
+            "    {} {} → HTTP {}  {}",
+            p.dim(&format!("evidence{on}:")),
+            shown(&evidence.step),
+            evidence.response.status,
+            p.dim(&truncate_chars(&shown(&excerpt), 160))
+        );
+    }
+    for line in &first.reproduce {
+        let _ = writeln!(out, "    {} {}", p.dim("reproduce:"), shown(line));
+    }
 }
 
 /// The coverage table `-v` prints: per check, what it probed and skipped,
@@ -164,7 +373,7 @@ pub fn coverage_table(report: &Report) -> String {
             coverage.check,
             coverage.probed,
             coverage.skipped.len(),
-            why.join(", ")
+            shown(&why.join(", "))
         );
     }
     out
@@ -179,62 +388,6 @@ fn short_reason(reason: &str) -> &str {
         .min()
         .unwrap_or(reason.len());
     &reason[..cut]
-}
-
-fn write_finding(out: &mut String, p: &Palette, finding: &Finding) {
-    let _ = writeln!(
-        out,
-        "  {} {}  {}",
-        p.severity(finding.severity, "●"),
-        p.bold(&finding.title),
-        p.dim(&format!(
-            "[{}] {}",
-            finding.check,
-            finding.confidence.as_str()
-        ))
-    );
-    let parameter = finding
-        .parameter
-        .as_deref()
-        .map(|name| format!(" (field/parameter: {name})"))
-        .unwrap_or_default();
-    let _ = writeln!(out, "    {} {}{}", finding.method, finding.path, parameter);
-    if !finding.description.is_empty() {
-        let _ = writeln!(out, "    {}", finding.description);
-    }
-    for evidence in &finding.evidence {
-        let excerpt: String = evidence
-            .response
-            .body_excerpt
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let excerpt = truncate_chars(&excerpt, 160);
-        let _ = writeln!(
-            out,
-            "    {} {} → HTTP {}  {}",
-            p.dim("evidence:"),
-            evidence.step,
-            evidence.response.status,
-            p.dim(&excerpt)
-        );
-    }
-    for line in &finding.reproduce {
-        let _ = writeln!(out, "    {} {}", p.dim("reproduce:"), line);
-    }
-    if let Some(remediation) = &finding.remediation {
-        let _ = writeln!(
-            out,
-            "    {} {} {}",
-            p.dim("fix:"),
-            remediation.summary,
-            p.dim(&format!(
-                "({}; rampart explain {})",
-                remediation.stack, finding.check
-            ))
-        );
-    }
-    let _ = writeln!(out, "    {}", p.dim(&format!("id {}", finding.id)));
 }
 
 fn truncate_chars(text: &str, max: usize) -> String {

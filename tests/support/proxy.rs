@@ -33,6 +33,14 @@ pub const VARNISH_VULNERABLE: &str = "varnish-vulnerable.vcl";
 pub const VARNISH_FIXED: &str = "varnish-fixed.vcl";
 pub const NGINX_VULNERABLE: &str = "nginx-vulnerable.conf.template";
 pub const NGINX_FIXED: &str = "nginx-fixed.conf.template";
+/// The sites (`sites.py`): Varnish with the sockets [`SITE_SOCKETS`], and
+/// nginx in front of the news site.
+pub const VARNISH_SITES_VULNERABLE: &str = "sites-vulnerable.vcl";
+pub const VARNISH_SITES_FIXED: &str = "sites-fixed.vcl";
+pub const NGINX_SITES_VULNERABLE: &str = "nginx-sites-vulnerable.conf.template";
+pub const NGINX_SITES_FIXED: &str = "nginx-sites-fixed.conf.template";
+/// The Varnish sockets of the sites' VCL, one site each.
+pub const SITE_SOCKETS: &[&str] = &["pathonly", "hostonly", "standard"];
 
 /// The readiness path, requested through the proxy.
 pub const HEALTH_PATH: &str = "/api/health";
@@ -86,6 +94,27 @@ impl Proxy {
         self.proc.log_tail(lines)
     }
 
+    /// Varnish only: every request it has handled so far, from its
+    /// shared-memory log (`varnishlog -d -g request`), each as the method,
+    /// URL, request headers (their last values, after VCL) and the lines
+    /// VCL logged with `std.log`.
+    pub fn varnish_requests(&self) -> Vec<VarnishRequest> {
+        let bin = find_binary("varnishlog", "RAMPART_VARNISHLOG")
+            .unwrap_or_else(|| panic!("varnishlog not found (it comes with varnish)"));
+        let out = Command::new(bin)
+            .args(["-d", "-g", "request", "-n"])
+            .arg(self.dir().join("work"))
+            .args(["-i", "ReqMethod,ReqURL,ReqHeader,VCL_Log"])
+            .output()
+            .expect("varnishlog runs");
+        assert!(
+            out.status.success(),
+            "varnishlog: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        parse_varnishlog(&String::from_utf8_lossy(&out.stdout))
+    }
+
     pub fn process(&mut self) -> &mut ChildProcess {
         &mut self.proc
     }
@@ -103,6 +132,18 @@ impl Varnish {
     /// on a free port and waits until `GET /api/health` answers 200 through
     /// it. Panics (with the log tail) on failure.
     pub fn start(vcl_template: impl AsRef<Path>, backend_port: u16) -> Proxy {
+        Self::start_sockets(vcl_template, backend_port, &[])
+    }
+
+    /// [`Varnish::start`] with one named listen socket per name (`-a
+    /// NAME=127.0.0.1:PORT`, which VCL reads as `local.socket`), their ports
+    /// in the order of `names` ([`Proxy::ports`]); one unnamed socket when
+    /// `names` is empty.
+    pub fn start_sockets(
+        vcl_template: impl AsRef<Path>,
+        backend_port: u16,
+        names: &[&str],
+    ) -> Proxy {
         let template = read_template(vcl_template.as_ref());
         let bin = find_binary("varnishd", "RAMPART_VARNISHD").unwrap_or_else(|| {
             panic!("varnishd not found (apt-get install varnish, or set RAMPART_VARNISHD)")
@@ -124,18 +165,31 @@ impl Varnish {
                 // 0700 scratch dir) and as an ordinary user alike.
                 .args(["-j", "none"])
                 .arg("-n")
-                .arg(slot.dir.join("work"))
-                .arg("-a")
-                .arg(format!("127.0.0.1:{}", slot.port()))
-                .arg("-f")
+                .arg(slot.dir.join("work"));
+            if names.is_empty() {
+                cmd.arg("-a").arg(format!("127.0.0.1:{}", slot.port()));
+            }
+            for (name, port) in names.iter().zip(slot.ports) {
+                cmd.arg("-a").arg(format!("{name}=127.0.0.1:{port}"));
+            }
+            cmd.arg("-f")
                 .arg(&vcl_path)
                 .args(["-s", "malloc,32m"])
                 .args(["-T", "none"])
-                .args(["-p", "vsl_space=4M"])
+                // Enough shared-memory log for a whole scan to be read back.
+                .args([
+                    "-p",
+                    if names.is_empty() {
+                        "vsl_space=4M"
+                    } else {
+                        "vsl_space=64M"
+                    },
+                ])
                 .args(["-p", "thread_pools=1"])
                 .args(["-p", "thread_pool_min=10"]);
             cmd
         })
+        .ports(names.len().max(1))
         .ready(through_proxy(HEALTH_PATH))
         .start();
         Proxy { proc }
@@ -205,6 +259,62 @@ impl Nginx {
         .start();
         Proxy { proc }
     }
+}
+
+/// One request in Varnish's log.
+#[derive(Debug, Clone, Default)]
+pub struct VarnishRequest {
+    pub method: String,
+    pub url: String,
+    /// Lower-case names; the last value each had.
+    pub headers: Vec<(String, String)>,
+    /// What VCL logged with `std.log`.
+    pub logged: Vec<String>,
+}
+
+impl VarnishRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `varnishlog -g request` output: one `*   << Request  >> id` block per
+/// request, `-   Tag  value` lines inside.
+fn parse_varnishlog(text: &str) -> Vec<VarnishRequest> {
+    let mut out: Vec<VarnishRequest> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('*') && line.contains("<< Request") {
+            out.push(VarnishRequest::default());
+            continue;
+        }
+        let Some(current) = out.last_mut() else {
+            continue;
+        };
+        let Some(rest) = line.strip_prefix('-') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let (tag, value) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let value = value.trim_start();
+        match tag {
+            "ReqMethod" if current.method.is_empty() => current.method = value.to_string(),
+            "ReqURL" if current.url.is_empty() => current.url = value.to_string(),
+            "ReqHeader" => {
+                if let Some((name, v)) = value.split_once(':') {
+                    current
+                        .headers
+                        .push((name.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+            }
+            "VCL_Log" => current.logged.push(value.to_string()),
+            _ => {}
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------

@@ -10,7 +10,8 @@
 
 use async_trait::async_trait;
 
-use crate::checks::probe::{cache_note, is_success, same_response};
+use super::{private_key, served_across};
+use crate::checks::probe::{cache_note, same_response};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
 use crate::engine::Caller;
@@ -28,7 +29,7 @@ pub static META: CheckMeta = CheckMeta {
     mode: Mode::Active,
     runs_on: RunsOn::Endpoints,
     min_identities: 1,
-    needs: Needs::NOTHING,
+    needs: Needs::CACHE_PROFILE,
 };
 
 fn refused(status: u16) -> bool {
@@ -45,23 +46,27 @@ impl Check for AuthAfterLookup {
         let garbage = ctx.garbage_credentials(&owner);
 
         // Does this endpoint refuse a bad credential at all? Ask on a fresh URL.
+        let control_key = private_key(ctx, endpoint, &url)?;
         let control = ctx
-            .get(endpoint, &ctx.fresh(&url), &Caller::Anonymous, &garbage)
+            .get(
+                endpoint,
+                &control_key.url,
+                &Caller::Anonymous,
+                &[control_key.headers.clone(), garbage.clone()].concat(),
+            )
             .await?;
         if !refused(control.response.status) {
             return Ok(Vec::new());
         }
-        let shared = ctx.fresh(&url);
-        let primed = ctx.get(endpoint, &shared, &owner, &[]).await?;
-        if !is_success(&primed) {
-            return Err(Skip::NoSuccessfulAnswer);
-        }
-        let with_garbage = ctx
-            .get(endpoint, &shared, &Caller::Anonymous, &garbage)
-            .await?;
-        if !same_response(&primed, &with_garbage) {
+        let anonymous = Caller::Anonymous;
+        let across = || served_across(ctx, endpoint, &url, (&owner, &[]), (&anonymous, &garbage));
+        let Some((key, primed, with_garbage)) = across().await? else {
             return Ok(Vec::new());
-        }
+        };
+        // Once more on another fresh key before it is reported.
+        let Some((_, _, replayed)) = across().await? else {
+            return Ok(Vec::new());
+        };
         let mut draft = FindingDraft::at_exchange(&with_garbage, Severity::High, Confidence::Confirmed)
             .title("Cached response served to a request with an invalid credential")
             .description(format!(
@@ -78,11 +83,18 @@ impl Check for AuthAfterLookup {
                 &with_garbage,
                 None,
             );
-        let anonymous = ctx.get(endpoint, &shared, &Caller::Anonymous, &[]).await?;
-        if same_response(&primed, &anonymous) {
+        let without = ctx
+            .get(endpoint, &key.url, &Caller::Anonymous, &key.headers)
+            .await?;
+        draft = draft.evidence(
+            "Replayed on another fresh key: the invalid credential gets the cached 200 again",
+            &replayed,
+            None,
+        );
+        if same_response(&primed, &without) {
             draft = draft.evidence(
                 "A request without any credential gets it too",
-                &anonymous,
+                &without,
                 None,
             );
         }
@@ -96,7 +108,8 @@ mod tests {
 
     use super::*;
     use crate::checks::probe::fixtures::{
-        me, reply_raw, safe_fronts, scan, serve, Front, Setup, SharedCache, ALICE, KEY_HEADER,
+        me, reply_raw, safe_fronts, scan, serve, statuses, Front, Setup, SharedCache, ALICE,
+        KEY_HEADER,
     };
 
     /// Scans `/api/me` (refuses unknown keys) and `/api/news` (text for
@@ -117,23 +130,26 @@ mod tests {
         assert_eq!(drafts.len(), 1, "{drafts:#?}");
         let draft = &drafts[0];
         assert_eq!(draft.path, "/api/me");
-        let statuses: Vec<u16> = draft
-            .evidence
-            .iter()
-            .map(|e| e.exchange.response.status)
-            .collect();
+        let statuses = statuses(draft);
         assert_eq!(
             statuses,
-            [401, 200, 200, 200],
-            "control, primed, made-up key, no key"
+            [401, 200, 200, 200, 200],
+            "control, primed, made-up key, its replay, no key"
         );
         let made_up = &draft.evidence[2].exchange;
         assert!(made_up
             .request_header(KEY_HEADER)
             .is_some_and(|k| k != ALICE.key));
         assert!(made_up.body_text().contains(ALICE.email));
+        assert!(
+            draft.evidence[3]
+                .step
+                .starts_with("Replayed on another fresh key"),
+            "{}",
+            draft.evidence[3].step
+        );
         assert_eq!(
-            draft.evidence[3].step,
+            draft.evidence[4].step,
             "A request without any credential gets it too"
         );
     }

@@ -10,10 +10,12 @@
 use async_trait::async_trait;
 use url::Url;
 
+use super::private_key;
 use crate::checks::probe::{cache_note, is_success, private_view, same_response};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, Exchange};
+use crate::facts::cache_profile::Key;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -28,7 +30,7 @@ pub static META: CheckMeta = CheckMeta {
     mode: Mode::Active,
     runs_on: RunsOn::Endpoints,
     min_identities: 1,
-    needs: Needs::NOTHING,
+    needs: Needs::CACHE_PROFILE,
 };
 
 /// How a static-looking name is attached to the private path.
@@ -75,32 +77,71 @@ impl Check for Deception {
             return Err(Skip::Missing("no caller-specific answer"));
         };
         let (owner, owner_normal) = (view.owner, view.mine);
-        for (kind, pattern) in SUFFIXES {
+        // A lure's file name is unique, so where the cache keys on the path
+        // the lure is a key of its own; where it was proven to key on
+        // something else (the Host, a parameter), the lure carries that
+        // fresh component too.
+        let in_path = ctx
+            .facts
+            .cache
+            .path(&endpoint.label())
+            .and_then(|p| p.component())
+            .is_some_and(|c| !c.keeps_path());
+        let lure_base = || -> Result<Key, Skip> {
+            if in_path {
+                return Ok(Key {
+                    url: ctx.fresh(&url),
+                    headers: Vec::new(),
+                });
+            }
+            private_key(ctx, endpoint, &url)
+        };
+        // The victim opens a lure, then the attacker asks for it: the pair,
+        // when the attacker got the victim's private answer.
+        let (owner_ref, normal_ref, base_ref) = (&owner, &owner_normal, &lure_base);
+        let lured = |pattern: &'static str| async move {
             let name = format!("rampart{}", ctx.engine.buster().next_token());
-            // The buster too: an origin that ignores the suffix may key its own
-            // cache on the bare path, and a probe must never create that entry.
-            let Some(lure) = deceptive_url(&ctx.fresh(&url), pattern, &name) else {
+            // The buster too: an origin that ignores the suffix may key its
+            // own cache on the bare path, and a probe must never create
+            // that entry.
+            let base = base_ref()?;
+            let Some(lure) = deceptive_url(&base.url, pattern, &name) else {
+                return Ok(None);
+            };
+            let victim = ctx.get(endpoint, &lure, owner_ref, &base.headers).await?;
+            if !looks_like(normal_ref, &victim) {
+                return Ok(None);
+            }
+            let attacker = ctx
+                .get(endpoint, &lure, &Caller::Anonymous, &base.headers)
+                .await?;
+            Ok::<_, Skip>(same_response(&victim, &attacker).then_some((victim, attacker)))
+        };
+        for (kind, pattern) in SUFFIXES {
+            let Some((victim, attacker)) = lured(pattern).await? else {
                 continue;
             };
-            let victim = ctx.get(endpoint, &lure, &owner, &[]).await?;
-            if !looks_like(&owner_normal, &victim) {
-                continue;
-            }
-            let attacker = ctx.get(endpoint, &lure, &Caller::Anonymous, &[]).await?;
-            if !same_response(&victim, &attacker) {
-                continue;
-            }
             // Without the victim's visit, the same kind of URL stays private.
             let control_name = format!("rampart{}", ctx.engine.buster().next_token());
-            let Some(control_url) = deceptive_url(&ctx.fresh(&url), pattern, &control_name) else {
+            let control_base = lure_base()?;
+            let Some(control_url) = deceptive_url(&control_base.url, pattern, &control_name) else {
                 continue;
             };
             let control = ctx
-                .get(endpoint, &control_url, &Caller::Anonymous, &[])
+                .get(
+                    endpoint,
+                    &control_url,
+                    &Caller::Anonymous,
+                    &control_base.headers,
+                )
                 .await?;
             if same_response(&victim, &control) || looks_like(&owner_normal, &control) {
                 continue;
             }
+            // Once more with another lure before it is reported.
+            let Some((_, replayed)) = lured(pattern).await? else {
+                continue;
+            };
             let draft = FindingDraft::at_exchange(&attacker, Severity::High, Confidence::Confirmed)
                 .title(format!("Cache deception: {}'s private response stored for a static-looking URL", owner.label()))
                 .description(format!(
@@ -122,7 +163,8 @@ impl Check for Deception {
                     &attacker,
                     None,
                 )
-                .evidence("Anonymous request to an unvisited lure URL is not served the data", &control, None);
+                .evidence("Anonymous request to an unvisited lure URL is not served the data", &control, None)
+                .evidence("Replayed with another lure: the attacker again gets the private answer", &replayed, None);
             return Ok(vec![draft]);
         }
         Ok(Vec::new())

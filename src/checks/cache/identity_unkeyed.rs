@@ -10,7 +10,8 @@
 
 use async_trait::async_trait;
 
-use crate::checks::probe::{cache_note, is_success, same_response};
+use super::{private_key, served_across};
+use crate::checks::probe::{cache_note, same_response};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
 use crate::engine::Caller;
@@ -28,7 +29,7 @@ pub static META: CheckMeta = CheckMeta {
     mode: Mode::Active,
     runs_on: RunsOn::Endpoints,
     min_identities: 1,
-    needs: Needs::NOTHING,
+    needs: Needs::CACHE_PROFILE,
 };
 
 #[async_trait]
@@ -43,21 +44,23 @@ impl Check for IdentityUnkeyed {
         // anonymous caller stands in for "someone else".
         let other = ids.get(1).cloned().unwrap_or(Caller::Anonymous);
 
-        let shared = ctx.fresh(&url);
-        let primed = ctx.get(endpoint, &shared, &owner, &[]).await?;
-        if !is_success(&primed) {
-            return Err(Skip::NoSuccessfulAnswer);
-        }
-        let served = ctx.get(endpoint, &shared, &other, &[]).await?;
-        if !same_response(&primed, &served) {
+        let across = || served_across(ctx, endpoint, &url, (&owner, &[]), (&other, &[]));
+        let Some((_, primed, served)) = across().await? else {
             return Ok(Vec::new());
-        }
+        };
         // Same bytes could simply mean the endpoint is the same for everyone:
         // the other caller's own fresh request must differ.
-        let own = ctx.get(endpoint, &ctx.fresh(&url), &other, &[]).await?;
+        let own_key = private_key(ctx, endpoint, &url)?;
+        let own = ctx
+            .get(endpoint, &own_key.url, &other, &own_key.headers)
+            .await?;
         if same_response(&primed, &own) {
             return Ok(Vec::new());
         }
+        // Once more on another fresh key before it is reported.
+        let Some((_, _, replayed)) = across().await? else {
+            return Ok(Vec::new());
+        };
         let who = other.label().to_string();
         let draft = FindingDraft::at_exchange(&served, Severity::High, Confidence::Confirmed)
             .title(format!(
@@ -74,7 +77,8 @@ impl Check for IdentityUnkeyed {
             .key("cross-identity")
             .evidence(format!("{} fetches a fresh cache-busted URL{}", owner.label(), cache_note(&primed)), &primed, None)
             .evidence(format!("{who} fetches the same URL and receives {}'s response{}", owner.label(), cache_note(&served)), &served, None)
-            .evidence(format!("{who}'s own fresh request, for comparison"), &own, None);
+            .evidence(format!("{who}'s own fresh request, for comparison"), &own, None)
+            .evidence(format!("Replayed on another fresh key: {who} again receives {}'s response", owner.label()), &replayed, None);
         Ok(vec![draft])
     }
 }

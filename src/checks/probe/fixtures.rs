@@ -477,6 +477,15 @@ impl Scanned {
     }
 }
 
+/// The status of each evidence step of `draft`, in order.
+pub(crate) fn statuses(draft: &FindingDraft) -> Vec<u16> {
+    draft
+        .evidence
+        .iter()
+        .map(|e| e.exchange.response.status)
+        .collect()
+}
+
 /// Runs `check` alone against `target` as the scan would: the root as the
 /// first identity, every read-only endpoint's baseline as every caller,
 /// the facts the check needs, then the check wherever the runner lets it
