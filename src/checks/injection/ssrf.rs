@@ -200,21 +200,26 @@ mod tests {
             if !vulnerable || !url.starts_with("http://127.0.0.1:") {
                 return (400, r#"{"error": "host not allowed"}"#.into());
             }
-            let fetched = std::thread::spawn(move || {
-                let rest = url.trim_start_matches("http://");
-                let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-                let mut stream = std::net::TcpStream::connect(host).ok()?;
-                use std::io::{Read, Write};
-                write!(
-                    stream,
-                    "GET /{path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: fetcher/1\r\n\r\n"
-                )
-                .ok()?;
-                let mut answer = String::new();
-                stream.read_to_string(&mut answer).ok()?;
-                Some(answer)
+            // The fetch blocks this worker until the listener answers: hand
+            // the worker's queued tasks (the listener's among them) to
+            // another thread first, or the two can wait on each other.
+            let fetched = tokio::task::block_in_place(|| {
+                std::thread::spawn(move || {
+                    let rest = url.trim_start_matches("http://");
+                    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+                    let mut stream = std::net::TcpStream::connect(host).ok()?;
+                    use std::io::{Read, Write};
+                    write!(
+                        stream,
+                        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: fetcher/1\r\n\r\n"
+                    )
+                    .ok()?;
+                    let mut answer = String::new();
+                    stream.read_to_string(&mut answer).ok()?;
+                    Some(answer)
+                })
+                .join()
             })
-            .join()
             .ok()
             .flatten()
             .unwrap_or_default();
