@@ -86,11 +86,14 @@ pub struct ScanArgs {
     pub skip_checks: Vec<String>,
 
     /// Only scan endpoints whose path matches these globs (`*` matches
-    /// anything), e.g. '/api/v2/*'.
+    /// anything), e.g. '/api/v2/*'. A path named without `*` is requested
+    /// even when its name looks like an action (see --exclude-path).
     #[arg(long, value_delimiter = ',', value_name = "GLOB,...")]
     pub include_path: Vec<String>,
 
-    /// Never request endpoints whose path matches these globs.
+    /// Never request endpoints whose path matches these globs. Reads whose
+    /// path, operationId or summary names an action (reset, seed, logout,
+    /// delete, …) are left out without being listed here.
     #[arg(long, value_delimiter = ',', value_name = "GLOB,...")]
     pub exclude_path: Vec<String>,
 

@@ -170,6 +170,12 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     }
     triage(&mut report, &file.suppressions, &prepared);
     if !args.output.quiet {
+        for warning in &report.warnings {
+            eprintln!(
+                "rampart: warning: {}",
+                redactor.redact_supplied(&warning.message)
+            );
+        }
         for change in report.changes_left() {
             eprintln!(
                 "rampart: NOT RESTORED: {}: {}",

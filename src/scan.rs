@@ -11,12 +11,17 @@ use futures::stream::{self, StreamExt};
 use thiserror::Error;
 use url::Url;
 
-use crate::checks::{self, injection, runner::Runner};
+use crate::checks::runner::{Runner, Settings};
+use crate::checks::Skip;
+use crate::checks::{self, injection};
+use crate::discover::safety::reads_like_an_action;
+use crate::discover::safety::PathFilter;
 use crate::discover::{self, DiscoverError, Discovered};
 use crate::engine::{Caller, Engine, EngineConfig, EngineError, Exchange, Probe};
-use crate::facts::{self, Baselines};
+use crate::facts::watch::Watch;
+use crate::facts::{self, Baselines, Volatility};
 use crate::report::finalize::{self, Finished};
-use crate::report::{Report, ReportError};
+use crate::report::{Report, ReportError, Warning};
 use crate::stack::Stack;
 
 /// Where progress notes go.
@@ -152,19 +157,6 @@ impl ScanOptions {
         }
     }
 
-    /// Whether the user's path globs let `path` be scanned.
-    fn path_chosen(&self, path: &str) -> bool {
-        (self.include_paths.is_empty()
-            || self
-                .include_paths
-                .iter()
-                .any(|g| checks::glob_match(g, path)))
-            && !self
-                .exclude_paths
-                .iter()
-                .any(|g| checks::glob_match(g, path))
-    }
-
     fn note(&self, text: &str) {
         if let Some(notes) = &self.notes {
             notes(text);
@@ -200,12 +192,16 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     if selected.is_empty() {
         return Err(ScanError::NoChecks);
     }
+    let paths = PathFilter::new(options.include_paths.clone(), options.exclude_paths.clone());
     let runner = Runner::new(
         selected,
-        options.engine.identities.len(),
-        options.active,
-        options.login_burst,
-        options.engine.concurrency,
+        Settings {
+            identities: options.engine.identities.len(),
+            active: options.active,
+            allow_burst: options.login_burst,
+            concurrency: options.engine.concurrency,
+            paths: paths.clone(),
+        },
     )
     .with_injection(options.injection.clone());
     let mut engine = Engine::new(options.engine.clone()).map_err(ScanError::Engine)?;
@@ -247,17 +243,27 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // Discover the endpoints.
     phase(Phase::Discover);
-    let mut discovered =
-        discover::discover(&engine, options.spec.as_deref(), &first_caller, &root).await?;
-    let found = discovered.endpoints.len();
-    discovered
+    let mut discovered = discover::discover(
+        &engine,
+        options.spec.as_deref(),
+        &first_caller,
+        &root,
+        &paths,
+    )
+    .await?;
+    // What the user's globs leave out is not in the report's endpoints,
+    // but the coverage names it.
+    let (chosen, left_out): (Vec<_>, Vec<_>) = discovered
         .endpoints
-        .retain(|e| options.path_chosen(&e.path));
-    if discovered.endpoints.len() < found {
+        .into_iter()
+        .partition(|e| paths.admits_endpoint(e, &discovered.base_path));
+    discovered.endpoints = chosen;
+    if !left_out.is_empty() {
         options.note(&format!(
             "{} endpoint(s) left out by --include-path/--exclude-path",
-            found - discovered.endpoints.len()
+            left_out.len()
         ));
+        runner.left_out(&left_out, Skip::Excluded);
     }
     options.note(&format!(
         "{} endpoints ({})",
@@ -270,6 +276,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     let mut errors: Vec<ReportError> = Vec::new();
     let baselines = baseline(
         &engine,
+        &runner,
         &discovered,
         &callers,
         options.engine.concurrency,
@@ -283,6 +290,29 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         errors.len()
     ));
 
+    // Each answered endpoint once more: what changes between identical
+    // requests (ids, times) is set aside by every comparison, and a few
+    // answers are kept to tell, at the end, whether the data changed.
+    let learned = Volatility::learn(
+        &engine,
+        &discovered.endpoints,
+        &baselines,
+        options.engine.concurrency,
+    )
+    .await;
+    let watch = Watch::choose(
+        &learned.references,
+        &discovered.endpoints,
+        &learned.volatility,
+    );
+    options.note(&format!(
+        "{} endpoints answer identical requests differently; watching {} for a change of data",
+        learned.volatility.volatile_count(),
+        watch.labels().join(", ")
+    ));
+    let volatility = learned.volatility;
+    let mut changed = learned.changed_during_baseline;
+
     // Fingerprint the stack, for remediation.
     phase(Phase::Fingerprint);
     let stack = match &options.stack {
@@ -293,7 +323,8 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // Learn what the checks need to know about the target.
     phase(Phase::Learn);
-    let facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
+    let mut facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
+    facts.volatility = volatility;
     if facts.cache.cache_seen {
         options.note(&format!(
             "cache: {} (stores responses: {}, buster keyed: {})",
@@ -312,6 +343,26 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     phase(Phase::TargetWide);
     runner.probe_target(&engine, &root, &facts).await;
     phase(Phase::Finalise);
+
+    // Nothing is confirmed on one answer: each confirmed finding's decisive
+    // step once more, on a fresh cache buster.
+    runner
+        .confirm(&engine, &discovered, &baselines, &facts, &root)
+        .await;
+
+    // Did a read change the API's data? (An --active scan changes it on
+    // purpose and says how in its changes.)
+    let mut warnings = Vec::new();
+    if !options.active {
+        for label in watch.changed(&engine).await {
+            if !changed.contains(&label) {
+                changed.push(label);
+            }
+        }
+        if !changed.is_empty() {
+            warnings.push(data_changed(&changed, &baselines));
+        }
+    }
 
     // Finalise: findings and errors, redacted, in the report.
     let results = runner.finish();
@@ -335,9 +386,43 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         drafts: results.drafts,
         coverage: results.coverage,
         changes: engine.journal().changes(),
+        warnings,
         errors,
         redactor: &engine.redactor(),
     }))
+}
+
+/// The warning that the data of the `changed` endpoints changed during a
+/// read-only scan, naming as suspects the reads whose answers report an
+/// action ("Database populated.").
+fn data_changed(changed: &[String], baselines: &Baselines) -> Warning {
+    let suspects: Vec<String> = baselines
+        .iter()
+        .filter(|(_, exchanges)| {
+            exchanges.iter().any(|e| {
+                (200..300).contains(&e.response.status) && reads_like_an_action(e.body_text())
+            })
+        })
+        .map(|(label, _)| label.clone())
+        .collect();
+    let blame = if suspects.is_empty() {
+        "No answer says which request did it; every endpoint requested is listed in the report."
+            .to_string()
+    } else {
+        format!(
+            "Suspects (their answers report an action): {}; exclude them with --exclude-path.",
+            suspects.join(", ")
+        )
+    };
+    Warning {
+        message: format!(
+            "The API's data changed while Rampart was scanning ({} answered with other data \
+             than before): a read it sent has a side effect, and findings that compare answers \
+             may be unreliable. {blame}",
+            changed.join(", ")
+        ),
+        endpoints: suspects,
+    }
 }
 
 /// The stack, from what the scan has seen so far plus one harmless request
@@ -362,13 +447,18 @@ async fn fingerprint(
 /// One request per read-only endpoint per caller; checks compare these.
 pub(crate) async fn baseline(
     engine: &Engine,
+    runner: &Runner,
     discovered: &Discovered,
     callers: &[Caller],
     concurrency: usize,
     errors: &mut Vec<ReportError>,
 ) -> Baselines {
     let mut jobs = Vec::new();
-    for endpoint in discovered.endpoints.iter().filter(|e| e.is_read_only()) {
+    let requested = discovered
+        .endpoints
+        .iter()
+        .filter(|e| e.is_read_only() && runner.endpoint_skip(e, &discovered.base_path).is_none());
+    for endpoint in requested {
         let Some(path) = endpoint.concrete_path_and_query(&discovered.base_path) else {
             errors.push(ReportError {
                 endpoint: endpoint.label(),

@@ -8,7 +8,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use rampart::finding::Finding;
+use rampart::finding::{Finding, Severity};
 use rampart::report::Report;
 use support::proxy::{self, Nginx, Proxy, Varnish};
 use support::{http_get, Family, ScanRun, Target};
@@ -22,6 +22,12 @@ const CACHE: Family = Family {
     checks: Some("cache.*"),
     identities: &[("alice", ALICE), ("bob", BOB)],
     ..Family::DEFAULT
+};
+
+/// Every check, as a new user would scan the site behind its cache.
+const EVERY_CHECK: Family = Family {
+    checks: None,
+    ..CACHE
 };
 
 /// Paths the scan touches, requested afterwards without a buster.
@@ -68,6 +74,16 @@ fn has<'a>(report: &'a Report, check: &str, path: &str) -> Option<&'a Finding> {
         .findings
         .iter()
         .find(|f| f.check == check && f.path == path)
+}
+
+/// What the JSON report says `check` probed and skipped, for a failure
+/// message.
+fn coverage_of(run: &ScanRun, check: &str) -> String {
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    report["coverage"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["check"] == check))
+        .map_or_else(|| "none".into(), |c| c.to_string())
 }
 
 fn assert_planted(run: &ScanRun, cache_kind: &str) {
@@ -142,8 +158,12 @@ fn assert_planted(run: &ScanRun, cache_kind: &str) {
         ),
     ];
     for (check, path, category, confidence) in expect {
-        let finding = has(report, check, path)
-            .unwrap_or_else(|| panic!("{cache_kind}: no {check} on {path}; findings:\n{summary}"));
+        let finding = has(report, check, path).unwrap_or_else(|| {
+            panic!(
+                "{cache_kind}: no {check} on {path}; findings:\n{summary}\ncoverage of {check}: {}",
+                coverage_of(run, check)
+            )
+        });
         assert_eq!(finding.category.as_str(), category, "{check} {path}");
         assert_eq!(finding.confidence.as_str(), confidence, "{check} {path}");
         let reproduce = &finding.reproduce;
@@ -207,6 +227,18 @@ fn assert_planted(run: &ScanRun, cache_kind: &str) {
     }
 }
 
+/// The fixed twin scanned with every check at the default settings
+/// deserves nothing of medium or above.
+fn assert_nothing_serious(stack: &Stack, cache_kind: &str) {
+    let run = EVERY_CHECK.scan(&stack.cache.base_url(), &[]);
+    let serious = run.unwanted(|f| f.severity >= Severity::Medium);
+    assert!(
+        serious.is_empty(),
+        "{cache_kind} fixed twin, every check:\n{}",
+        serious.join("\n")
+    );
+}
+
 fn assert_clean(run: &ScanRun, cache_kind: &str) {
     let cache_findings: Vec<&Finding> = run
         .findings()
@@ -261,6 +293,7 @@ fn varnish_fixed_twin_has_no_cache_findings() {
     let stack = start("varnish", "fixed");
     let run = scan(&stack);
     assert_clean(&run, "varnish");
+    assert_nothing_serious(&stack, "varnish");
 }
 
 #[test]
@@ -276,4 +309,5 @@ fn nginx_fixed_twin_has_no_cache_findings() {
     let stack = start("nginx", "fixed");
     let run = scan(&stack);
     assert_clean(&run, "nginx");
+    assert_nothing_serious(&stack, "nginx");
 }

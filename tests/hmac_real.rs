@@ -22,7 +22,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use rampart::finding::{Evidence, Finding};
+use rampart::finding::{Evidence, Finding, Severity};
 use support::http::query_param;
 use support::{Family, ScanRun, Target};
 
@@ -470,6 +470,12 @@ fn fixed_twin_yields_no_replay_or_coverage_finding() {
         "fixed twin must have no signing.* finding, got:\n{}\nall findings:\n{}",
         bad.join("\n"),
         run.summary()
+    );
+    let serious = run.unwanted(|f| f.severity >= Severity::Medium);
+    assert!(
+        serious.is_empty(),
+        "fixed twin, every check, nothing of medium or above:\n{}",
+        serious.join("\n")
     );
     // The coverage section names every check; findings and errors must not.
     for check in CHECKS {

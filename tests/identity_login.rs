@@ -109,6 +109,28 @@ async fn the_token_is_used_and_renewed_after_a_401() {
     );
 }
 
+/// On an API that keeps one session per user, a login per 401 would revoke
+/// the token the previous login just obtained: a burst of requests that
+/// all find the token stale must log in once, and all get through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_401s_logs_in_once_and_every_request_gets_through() {
+    let (base, tokens) = start().await;
+    let engine = carol_engine(&base);
+    engine.login_all().await.unwrap();
+    tokens.issued.fetch_add(1, Ordering::SeqCst);
+    let secret = url::Url::parse(&format!("{base}/secret")).unwrap();
+    let burst = (0..16).map(|_| {
+        engine.send(Probe::get(secret.clone()).as_caller(Caller::Identity("carol".into())))
+    });
+    let answers = futures::future::join_all(burst).await;
+    let statuses: Vec<u16> = answers
+        .into_iter()
+        .map(|a| a.unwrap().response.status)
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(tokens.issued.load(Ordering::SeqCst), 3, "one re-login");
+}
+
 #[tokio::test]
 async fn a_login_without_a_token_is_a_clear_error() {
     let (base, _) = start().await;

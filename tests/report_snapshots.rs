@@ -119,6 +119,7 @@ fn fixed_report() -> Report {
             what: "display_name set on alice's record".into(),
             restored: true,
         }],
+        warnings: Vec::new(),
         errors: vec![ReportError {
             endpoint: "GET /api/slow".into(),
             message: "timeout after 10 s".into(),

@@ -49,6 +49,10 @@ pub enum Skip {
     /// State-changing requests need `--active`.
     #[error("needs --active")]
     NeedsActive,
+    /// A write would change a credential of the user's identities
+    /// (password, email, MFA, API key), which no probe ever does.
+    #[error("would change an identity's credentials ({0})")]
+    ChangesCredentials(String),
     /// A path parameter has no example, default or learned value.
     #[error("no sample value for a path parameter")]
     NoSampleValue,
@@ -91,6 +95,7 @@ impl Skip {
             Skip::LooksStateChanging(_) => "looks state-changing",
             Skip::NeedsActive => "needs --active",
             Skip::NoSampleValue => "no sample value",
+            Skip::ChangesCredentials(_) => "would change credentials",
             Skip::NotCacheSafe(_) => "not cache-safe",
             Skip::NoCache(_) => "no cache seen",
             Skip::Missing(what) => what,

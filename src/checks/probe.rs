@@ -124,6 +124,24 @@ impl ProbeContext<'_> {
         self.engine.buster().bust(url)
     }
 
+    /// Two answers of `endpoint` carry the same data: same status, and the
+    /// same body once what varies between identical requests (request ids,
+    /// times, counters) is set aside.
+    pub fn same_data(&self, endpoint: &Endpoint, a: &Exchange, b: &Exchange) -> bool {
+        self.facts.volatility.same_data(&endpoint.label(), a, b)
+    }
+
+    /// `step`, with what comparisons on `endpoint` set aside when its
+    /// answers vary between identical requests: evidence says how it
+    /// compared.
+    pub fn compared(&self, endpoint: &Endpoint, step: impl Into<String>) -> String {
+        let step = step.into();
+        match self.facts.volatility.note(&endpoint.label()) {
+            Some(note) => format!("{step} ({note})"),
+            None => step,
+        }
+    }
+
     /// A unique marker that cannot occur in a real response.
     pub fn canary(&self) -> String {
         format!("rampart{}", self.engine.buster().next_token())
@@ -211,7 +229,8 @@ pub(crate) async fn send_json(
 }
 
 /// An endpoint whose answer depends on the caller: the first identity's
-/// baseline and the anonymous one differ.
+/// baseline and the anonymous one carry different data (what varies
+/// between identical requests set aside).
 pub(crate) struct PrivateView {
     pub owner: Caller,
     /// The first identity's baseline.
@@ -224,7 +243,9 @@ pub(crate) fn private_view(ctx: &ProbeContext<'_>) -> Option<PrivateView> {
     let owner = ctx.identities().into_iter().next()?;
     let mine = Arc::clone(ctx.baseline(&owner)?);
     let anonymous = Arc::clone(ctx.baseline(&Caller::Anonymous)?);
-    (!same_response(&mine, &anonymous)).then_some(PrivateView {
+    let label = format!("{} {}", mine.request.method, mine.endpoint_path());
+    let same = ctx.facts.volatility.same_data(&label, &mine, &anonymous);
+    (!same).then_some(PrivateView {
         owner,
         mine,
         anonymous,

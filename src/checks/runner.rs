@@ -11,10 +11,12 @@ use futures::stream::{self, StreamExt};
 
 use super::coverage::{CheckCoverage, Tally, ALL_ENDPOINTS, TARGET};
 use super::{injection, CheckMeta, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
+use crate::discover::safety::{state_changing_word, PathFilter};
 use crate::discover::{Discovered, Endpoint};
 use crate::engine::{Engine, EngineError, Exchange};
+use crate::facts::volatility::replay;
 use crate::facts::{Baselines, Needs, TargetFacts};
-use crate::finding::FindingDraft;
+use crate::finding::{stable_id, Confidence, FindingDraft};
 
 /// Finding drafts, each with the check that made it.
 pub type Drafts = Vec<(&'static CheckMeta, FindingDraft)>;
@@ -41,7 +43,7 @@ pub struct Results {
 #[derive(Clone, Copy)]
 enum Place<'a> {
     /// A passive check, on one captured exchange.
-    Exchange(&'a Exchange),
+    Exchange(&'a Arc<Exchange>),
     Endpoint(&'a Endpoint),
     Target,
 }
@@ -68,11 +70,38 @@ impl Place<'_> {
     }
 }
 
+/// Where a draft came from: what confirming it repeats.
+#[derive(Clone)]
+enum Origin {
+    /// A passive check's judgment of this exchange.
+    Exchange(Arc<Exchange>),
+    /// An endpoint check's probe of the endpoint with this label.
+    Endpoint(String),
+    Target,
+}
+
+impl Origin {
+    fn of(place: Place<'_>) -> Origin {
+        match place {
+            Place::Exchange(exchange) => Origin::Exchange(Arc::clone(exchange)),
+            Place::Endpoint(endpoint) => Origin::Endpoint(endpoint.label()),
+            Place::Target => Origin::Target,
+        }
+    }
+}
+
+/// A draft as recorded: the check that made it and where.
+struct Recorded {
+    check: &'static CheckMeta,
+    draft: FindingDraft,
+    origin: Origin,
+}
+
 /// What the checks produced so far; shared with the engine's observer,
 /// which runs the passive checks on whatever task sent the request.
 #[derive(Default)]
 struct Record {
-    drafts: Mutex<Drafts>,
+    drafts: Mutex<Vec<Recorded>>,
     failures: Mutex<Vec<Failure>>,
     tally: Mutex<Tally>,
 }
@@ -84,7 +113,14 @@ impl Record {
         match outcome {
             Ok(found) => {
                 lock(&self.tally).probed(check, &label);
-                lock(&self.drafts).extend(found.into_iter().map(|d| (check, d)));
+                if !found.is_empty() {
+                    let origin = Origin::of(place);
+                    lock(&self.drafts).extend(found.into_iter().map(|draft| Recorded {
+                        check,
+                        draft,
+                        origin: origin.clone(),
+                    }));
+                }
             }
             Err(Skip::Failed(error)) => {
                 lock(&self.tally).skipped(check, &label, Skip::Failed(error.clone()));
@@ -110,38 +146,42 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What the runner needs to know about the scan.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// How many identities the scan has.
+    pub identities: usize,
+    /// `--active`: endpoints that change state are probed too.
+    pub active: bool,
+    /// `--login-burst`.
+    pub allow_burst: bool,
+    pub concurrency: usize,
+    /// `--include-path` / `--exclude-path`.
+    pub paths: PathFilter,
+}
+
 /// Runs the selected checks of one scan and keeps what they report.
 pub struct Runner {
     /// The selected checks the scan runs, in registry order: not those
     /// switched off for the whole scan (state-changing and disruptive ones
     /// without `--active`, cross-identity ones without enough identities).
     checks: Vec<&'static CheckMeta>,
-    /// `--active`: endpoints that change state are probed too.
-    active: bool,
-    /// `--login-burst`.
-    allow_burst: bool,
-    concurrency: usize,
+    settings: Settings,
     record: Arc<Record>,
     /// The injection family's settings and per-scan state.
     injection: injection::Session,
 }
 
 impl Runner {
-    /// The runner of `selected` for a scan with `identities` identities.
-    pub fn new(
-        selected: Vec<&'static CheckMeta>,
-        identities: usize,
-        active: bool,
-        allow_burst: bool,
-        concurrency: usize,
-    ) -> Self {
+    /// The runner of `selected` for a scan with these `settings`.
+    pub fn new(selected: Vec<&'static CheckMeta>, settings: Settings) -> Self {
         let record = Arc::new(Record::default());
         let mut checks = Vec::new();
         {
             let mut tally = lock(&record.tally);
             for check in selected {
                 tally.expect(check);
-                match switched_off(check, identities, active) {
+                match switched_off(check, settings.identities, settings.active) {
                     Some(skip) => tally.skipped(check, ALL_ENDPOINTS, skip),
                     None => checks.push(check),
                 }
@@ -149,9 +189,10 @@ impl Runner {
         }
         Runner {
             checks,
-            active,
-            allow_burst,
-            concurrency: concurrency.max(1),
+            settings: Settings {
+                concurrency: settings.concurrency.max(1),
+                ..settings
+            },
             record,
             injection: injection::Session::default(),
         }
@@ -200,9 +241,32 @@ impl Runner {
         });
     }
 
-    /// Why no check may request `endpoint` in this scan, if none may.
-    pub fn endpoint_skip(&self, endpoint: &Endpoint) -> Option<Skip> {
-        (!endpoint.is_read_only() && !self.active).then_some(Skip::NeedsActive)
+    /// Records `endpoints`, which the scan leaves out entirely, as skipped
+    /// for `skip` by every check that would have seen them.
+    pub fn left_out(&self, endpoints: &[Endpoint], skip: Skip) {
+        let mut tally = lock(&self.record.tally);
+        for endpoint in endpoints {
+            for check in self.checks.iter().filter(|c| c.runs_on != RunsOn::Target) {
+                tally.skipped(check, &endpoint.label(), skip.clone());
+            }
+        }
+    }
+
+    /// Why no check (and no baseline) may request `endpoint` in this scan,
+    /// if none may: the user's path globs leave it out, it is a read whose
+    /// name says it acts (unless the user named it), or it changes state
+    /// and the scan is not `--active`.
+    pub fn endpoint_skip(&self, endpoint: &Endpoint, base_path: &str) -> Option<Skip> {
+        let paths = &self.settings.paths;
+        if !paths.admits_endpoint(endpoint, base_path) {
+            return Some(Skip::Excluded);
+        }
+        if let Some(word) = state_changing_word(endpoint) {
+            if !paths.names_endpoint(endpoint, base_path) {
+                return Some(Skip::LooksStateChanging(word.to_string()));
+            }
+        }
+        (!endpoint.is_read_only() && !self.settings.active).then_some(Skip::NeedsActive)
     }
 
     /// Runs every endpoint check on every endpoint it may probe (read-only
@@ -218,7 +282,7 @@ impl Runner {
     ) {
         let mut probed: Vec<&Endpoint> = Vec::new();
         for endpoint in &discovered.endpoints {
-            match self.endpoint_skip(endpoint) {
+            match self.endpoint_skip(endpoint, &discovered.base_path) {
                 Some(skip) => {
                     let mut tally = lock(&self.record.tally);
                     for check in self.checks.iter().filter(|c| c.runs_on != RunsOn::Target) {
@@ -240,7 +304,7 @@ impl Runner {
                     base_path: &discovered.base_path,
                     baselines: baselines.get(&endpoint.label()).unwrap_or(&none),
                     facts,
-                    allow_burst: self.allow_burst,
+                    allow_burst: self.settings.allow_burst,
                     injection: &self.injection,
                 };
                 async move {
@@ -248,7 +312,7 @@ impl Runner {
                     (check, endpoint, outcome)
                 }
             })
-            .buffer_unordered(self.concurrency)
+            .buffer_unordered(self.settings.concurrency)
             .for_each(|(check, endpoint, outcome)| {
                 self.record
                     .record(check, Place::Endpoint(endpoint), outcome);
@@ -285,14 +349,175 @@ impl Runner {
         }
     }
 
+    /// Confirms every `confirmed` draft, and every draft a passive check
+    /// drew from a server error, by repeating its decisive step on a fresh
+    /// cache buster: an endpoint check probes the endpoint again, a
+    /// target-wide check runs again, a passive check judges a fresh copy of
+    /// the exchange it judged (reads only: a write is not sent twice for
+    /// this). A draft whose finding does not come back — same check,
+    /// endpoint and key, as certain as before — is kept as `tentative`,
+    /// saying why: one answer is not proof.
+    pub async fn confirm(
+        &self,
+        engine: &Engine,
+        discovered: &Discovered,
+        baselines: &Baselines,
+        facts: &TargetFacts,
+        root: &Arc<Exchange>,
+    ) {
+        let pending: Vec<(usize, &'static CheckMeta, Origin)> = lock(&self.record.drafts)
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                // Also what a passive check read in a server error: a 500
+                // can be a moment's accident (or one the scan caused).
+                let failed = matches!(&r.origin, Origin::Exchange(e) if e.response.status >= 500);
+                r.draft.confidence == Confidence::Confirmed || failed
+            })
+            .map(|(i, r)| (i, r.check, r.origin.clone()))
+            .collect();
+        // One repeat per check and place, whatever number of drafts it made.
+        let mut repeats: Vec<(&'static CheckMeta, Origin, Vec<usize>)> = Vec::new();
+        for (index, check, origin) in pending {
+            let same = |(c, o, _): &&mut (&CheckMeta, Origin, Vec<usize>)| {
+                c.id == check.id
+                    && match (o, &origin) {
+                        (Origin::Endpoint(a), Origin::Endpoint(b)) => a == b,
+                        (Origin::Target, Origin::Target) => true,
+                        (Origin::Exchange(a), Origin::Exchange(b)) => Arc::ptr_eq(a, b),
+                        _ => false,
+                    }
+            };
+            match repeats.iter_mut().find(|r| same(r)) {
+                Some((_, _, indices)) => indices.push(index),
+                None => repeats.push((check, origin, vec![index])),
+            }
+        }
+        let none: &[Arc<Exchange>] = &[];
+        let outcomes = stream::iter(repeats)
+            .map(|(meta, origin, indices)| {
+                let check = self
+                    .checks
+                    .iter()
+                    .find(|c| c.id == meta.id)
+                    .map(|c| c.check);
+                async move {
+                    let Some(check) = check else {
+                        return (indices, None);
+                    };
+                    let again = match &origin {
+                        Origin::Endpoint(label) => {
+                            let Some(endpoint) =
+                                discovered.endpoints.iter().find(|e| &e.label() == label)
+                            else {
+                                return (indices, None);
+                            };
+                            let ctx = ProbeContext {
+                                engine,
+                                base_path: &discovered.base_path,
+                                baselines: baselines.get(label).map_or(none, Vec::as_slice),
+                                facts,
+                                allow_burst: self.settings.allow_burst,
+                                injection: &self.injection,
+                            };
+                            check.probe(&ctx, endpoint).await
+                        }
+                        Origin::Target => {
+                            let ctx = TargetContext {
+                                engine,
+                                root,
+                                facts,
+                                injection: &self.injection,
+                            };
+                            match check.probe_target(&ctx).await {
+                                Ok(mut found) => {
+                                    found.extend(
+                                        check.judge_target(root, facts).unwrap_or_default(),
+                                    );
+                                    Ok(found)
+                                }
+                                Err(skip) => Err(skip),
+                            }
+                        }
+                        Origin::Exchange(exchange) => {
+                            match replayed(engine, discovered, exchange).await {
+                                Some(Ok(fresh)) => check.inspect(&fresh),
+                                Some(Err(skip)) => Err(skip),
+                                // A write is not sent again to confirm it.
+                                None => return (indices, None),
+                            }
+                        }
+                    };
+                    (indices, Some((meta, again)))
+                }
+            })
+            .buffer_unordered(self.settings.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        let mut drafts = lock(&self.record.drafts);
+        for (indices, again) in outcomes {
+            let Some((meta, again)) = again else { continue };
+            let found: Vec<(String, Confidence)> = match &again {
+                Ok(found) => found
+                    .iter()
+                    .map(|d| (stable_id(meta.id, &d.method, &d.path, &d.key), d.confidence))
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            for index in indices {
+                let Some(recorded) = drafts.get_mut(index) else {
+                    continue;
+                };
+                let draft = &mut recorded.draft;
+                let id = stable_id(meta.id, &draft.method, &draft.path, &draft.key);
+                if found
+                    .iter()
+                    .any(|(again, confidence)| *again == id && *confidence >= draft.confidence)
+                {
+                    continue;
+                }
+                let why = match &again {
+                    Ok(_) => "repeating its decisive step on a fresh cache buster did not give the same result"
+                        .to_string(),
+                    Err(skip) => format!("repeating its decisive step was not possible ({skip})"),
+                };
+                draft.confidence = Confidence::Tentative;
+                draft.description = format!(
+                    "{} Not confirmed: {why}, so this is reported as tentative.",
+                    draft.description
+                );
+            }
+        }
+    }
+
     /// Everything the checks reported.
     pub fn finish(self) -> Results {
         Results {
-            drafts: std::mem::take(&mut *lock(&self.record.drafts)),
+            drafts: std::mem::take(&mut *lock(&self.record.drafts))
+                .into_iter()
+                .map(|r| (r.check, r.draft))
+                .collect(),
             failures: std::mem::take(&mut *lock(&self.record.failures)),
             coverage: std::mem::take(&mut *lock(&self.record.tally)).finish(),
         }
     }
+}
+
+/// A fresh copy of a read a passive check judged: the same request, same
+/// caller and the endpoint's sample headers, on a fresh buster. `None` for
+/// a write (never sent twice to confirm a finding).
+async fn replayed(
+    engine: &Engine,
+    discovered: &Discovered,
+    exchange: &Exchange,
+) -> Option<Result<Arc<Exchange>, Skip>> {
+    if !matches!(exchange.request.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+        return None;
+    }
+    let label = format!("{} {}", exchange.request.method, exchange.endpoint_path());
+    let endpoint = discovered.endpoints.iter().find(|e| e.label() == label);
+    let probe = replay(engine, exchange, endpoint)?;
+    Some(engine.send(probe).await.map_err(Skip::from))
 }
 
 /// Why `check` cannot run at all in a scan with `identities` identities
@@ -432,7 +657,16 @@ mod tests {
         };
         let facts = TargetFacts::default();
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
-        let runner = Runner::new(selected(), 1, active, false, 4);
+        let runner = Runner::new(
+            selected(),
+            Settings {
+                identities: 1,
+                active,
+                allow_burst: false,
+                concurrency: 4,
+                paths: PathFilter::default(),
+            },
+        );
         let needs = runner.needs();
         runner
             .probe_endpoints(&engine, &discovered, &Baselines::new(), &facts)
@@ -480,9 +714,14 @@ mod tests {
             0,
             Needs::SIGNED_LINKS,
         );
-        let quiet = Runner::new(vec![&HEAVY], 0, false, false, 1);
+        let settings = |active| Settings {
+            active,
+            concurrency: 1,
+            ..Settings::default()
+        };
+        let quiet = Runner::new(vec![&HEAVY], settings(false));
         assert_eq!(quiet.needs(), Needs::NOTHING);
-        let active = Runner::new(vec![&HEAVY], 0, true, false, 1);
+        let active = Runner::new(vec![&HEAVY], settings(true));
         assert_eq!(active.needs(), Needs::SIGNED_LINKS);
     }
 
@@ -523,6 +762,46 @@ mod tests {
         );
     }
 
+    #[test]
+    fn reads_that_look_like_actions_and_excluded_paths_are_never_requested() {
+        let runner = |include: &[&str], exclude: &[&str], active: bool| {
+            Runner::new(
+                selected(),
+                Settings {
+                    identities: 1,
+                    active,
+                    allow_burst: false,
+                    concurrency: 1,
+                    paths: PathFilter::new(
+                        include.iter().map(|s| s.to_string()).collect(),
+                        exclude.iter().map(|s| s.to_string()).collect(),
+                    ),
+                },
+            )
+        };
+        let reset = Endpoint::discovered("/reset", EndpointSource::Spec);
+        let users = Endpoint::discovered("/users", EndpointSource::Spec);
+        let plain = runner(&[], &[], true);
+        assert_eq!(
+            plain.endpoint_skip(&reset, ""),
+            Some(Skip::LooksStateChanging("reset".into()))
+        );
+        assert_eq!(plain.endpoint_skip(&users, ""), None);
+        // Named by the user, it is requested; a glob does not name it.
+        assert_eq!(
+            runner(&["/reset"], &[], false).endpoint_skip(&reset, ""),
+            None
+        );
+        assert!(runner(&["/*"], &[], false)
+            .endpoint_skip(&reset, "")
+            .is_some());
+        let excluded = runner(&[], &["/us*"], false);
+        assert_eq!(excluded.endpoint_skip(&users, ""), Some(Skip::Excluded));
+        let elsewhere = runner(&["/api/*"], &[], false);
+        assert_eq!(elsewhere.endpoint_skip(&users, ""), Some(Skip::Excluded));
+        assert_eq!(elsewhere.endpoint_skip(&users, "/api"), None);
+    }
+
     #[tokio::test]
     async fn active_scans_probe_every_endpoint_and_keep_each_failure_with_its_place() {
         let (needs, drafts, failures, coverage) = run(true).await;
@@ -550,5 +829,144 @@ mod tests {
                 ("failed", "POST /fails".to_string())
             ]
         );
+    }
+
+    /// The GET endpoints at `paths`, as a spec would list them.
+    fn discovered(paths: &[&str]) -> Discovered {
+        Discovered {
+            endpoints: paths
+                .iter()
+                .map(|p| Endpoint::discovered(p, EndpointSource::Spec))
+                .collect(),
+            base_path: String::new(),
+            spec: None,
+            spec_source: None,
+        }
+    }
+
+    /// An engine for a target nothing listens on.
+    fn nowhere() -> Engine {
+        Engine::new(EngineConfig::new(
+            url::Url::parse("http://127.0.0.1:9/").unwrap(),
+        ))
+        .unwrap()
+    }
+
+    /// Confirms on `GET /stable`; on `GET /once`, only the first time.
+    struct Flaky(std::sync::atomic::AtomicUsize);
+
+    static FLAKY_META: CheckMeta = CheckMeta {
+        check: &FLAKY,
+        ..meta(
+            "t.flaky",
+            Mode::Active,
+            RunsOn::Endpoints,
+            0,
+            Needs::NOTHING,
+        )
+    };
+
+    #[async_trait]
+    impl Check for Flaky {
+        async fn probe(&self, _ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+            let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
+            let first = endpoint.path != "/once"
+                || self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            let mut draft = FindingDraft::at_exchange(&root, Severity::High, Confidence::Confirmed)
+                .key(endpoint.path.clone())
+                .description("Seen.");
+            draft.method = endpoint.method.clone();
+            draft.path = endpoint.path.clone();
+            Ok(if first { vec![draft] } else { Vec::new() })
+        }
+    }
+
+    static FLAKY: Flaky = Flaky(std::sync::atomic::AtomicUsize::new(0));
+
+    #[tokio::test]
+    async fn a_confirmed_finding_that_does_not_come_back_is_tentative_and_says_why() {
+        let engine = nowhere();
+        let discovered = discovered(&["/stable", "/once"]);
+        let facts = TargetFacts::default();
+        let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
+        let runner = Runner::new(
+            vec![&FLAKY_META],
+            Settings {
+                concurrency: 2,
+                ..Settings::default()
+            },
+        );
+        let baselines = Baselines::new();
+        runner
+            .probe_endpoints(&engine, &discovered, &baselines, &facts)
+            .await;
+        runner
+            .confirm(&engine, &discovered, &baselines, &facts, &root)
+            .await;
+        let results = runner.finish();
+        let mut seen: Vec<(String, Confidence, bool)> = results
+            .drafts
+            .iter()
+            .map(|(_, d)| {
+                (
+                    d.path.clone(),
+                    d.confidence,
+                    d.description
+                        .contains("Not confirmed: repeating its decisive step"),
+                )
+            })
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            vec![
+                ("/once".to_string(), Confidence::Tentative, true),
+                ("/stable".to_string(), Confidence::Confirmed, false),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn what_a_passive_check_read_in_a_server_error_is_judged_again() {
+        let engine = nowhere();
+        let discovered = discovered(&[]);
+        let runner = Runner::new(selected(), Settings::default());
+        let error_page = exchange("http://127.0.0.1:9/x?rampart_cb=1", None, 500, &[], "boom");
+        let page = exchange("http://127.0.0.1:9/y?rampart_cb=1", None, 200, &[], "fine");
+        for (seen, confidence) in [(&error_page, Confidence::Firm), (&page, Confidence::Firm)] {
+            let draft = FindingDraft::at_exchange(seen, Severity::Medium, confidence).key("k");
+            runner
+                .record
+                .record(&WATCHES, Place::Exchange(seen), Ok(vec![draft]));
+        }
+        let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
+        runner
+            .confirm(
+                &engine,
+                &discovered,
+                &Baselines::new(),
+                &TargetFacts::default(),
+                &root,
+            )
+            .await;
+        let results = runner.finish();
+        let mut seen: Vec<(String, Confidence)> = results
+            .drafts
+            .iter()
+            .map(|(_, d)| (d.path.clone(), d.confidence))
+            .collect();
+        seen.sort();
+        // Nothing listens: the 500 could not be seen again, so it is only
+        // tentative; the 200 was not a candidate and keeps its confidence.
+        assert_eq!(
+            seen,
+            vec![
+                ("/x".to_string(), Confidence::Tentative),
+                ("/y".to_string(), Confidence::Firm)
+            ]
+        );
+        assert!(results.drafts.iter().any(|(_, d)| d
+            .description
+            .contains("repeating its decisive step was not possible")));
     }
 }

@@ -9,6 +9,7 @@ use futures::stream::{self, StreamExt};
 use regex::Regex;
 use url::Url;
 
+use super::safety::{state_changing_word, PathFilter};
 use super::{parse_spec, Discovered, Endpoint, EndpointSource, ParamLocation, Parameter};
 use crate::engine::buster::without_buster;
 use crate::engine::{Caller, Engine, Exchange, Probe};
@@ -85,8 +86,14 @@ pub async fn find_published_spec(engine: &Engine, caller: &Caller) -> Option<Dis
 /// Follows same-origin links, breadth first, bounded: strings that look
 /// like links in JSON bodies, `href`, `src` and GET forms' `action` in HTML
 /// pages, and the `Location` of redirects. A link's query parameters become
-/// the endpoint's sample query.
-pub async fn crawl_links(engine: &Engine, caller: &Caller, root: &Arc<Exchange>) -> Vec<Endpoint> {
+/// the endpoint's sample query. A link to a path `paths` leaves out, or
+/// whose name looks like an action, is listed but never requested.
+pub async fn crawl_links(
+    engine: &Engine,
+    caller: &Caller,
+    root: &Arc<Exchange>,
+    paths: &PathFilter,
+) -> Vec<Endpoint> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let root_path = root_path(engine.target());
     seen.insert(root_path.clone());
@@ -109,12 +116,17 @@ pub async fn crawl_links(engine: &Engine, caller: &Caller, root: &Arc<Exchange>)
             // A redirect may echo the buster back; a fragment is no link.
             let mut url = without_buster(&url);
             url.set_fragment(None);
+            let endpoint = endpoint_for(&url);
+            if !paths.admits(&path) || state_changing_word(&endpoint).is_some() {
+                found.push(endpoint);
+                continue;
+            }
             if let Ok(next) = engine
                 .send(Probe::get(engine.buster().bust(&url)).as_caller(caller.clone()))
                 .await
             {
                 if next.response.status < 400 {
-                    found.push(endpoint_for(&url));
+                    found.push(endpoint);
                     queue.push_back((next, depth + 1));
                 }
             }
@@ -417,11 +429,62 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(root.response.status, 303);
-        let paths: Vec<String> = crawl_links(&engine, &Caller::Anonymous, &root)
+        let paths: Vec<String> =
+            crawl_links(&engine, &Caller::Anonymous, &root, &PathFilter::default())
+                .await
+                .into_iter()
+                .map(|e| e.path)
+                .collect();
+        assert_eq!(paths, vec!["/", "/en/", "/en/products"]);
+    }
+
+    #[tokio::test]
+    async fn links_that_act_or_that_the_user_left_out_are_listed_but_never_requested() {
+        use axum::routing::get;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc as Shared;
+
+        let hits = Shared::new(AtomicUsize::new(0));
+        let counted = Shared::clone(&hits);
+        let app = axum::Router::new()
+            .route(
+                "/",
+                get(|| async {
+                    axum::Json(serde_json::json!({
+                        "items": "/api/items", "reset": "/api/reset-db", "admin": "/admin/users"
+                    }))
+                }),
+            )
+            .route("/api/items", get(|| async { "[]" }))
+            .route(
+                "/api/reset-db",
+                get(move || {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    async { "reset" }
+                }),
+            )
+            .route("/admin/users", get(|| async { "[]" }));
+        let target = crate::checks::probe::fixtures::serve(app).await;
+        let mut config = crate::engine::EngineConfig::new(target.url.clone());
+        config.rate_per_second = None;
+        let engine = Engine::new(config).unwrap();
+        let root = engine
+            .send(Probe::get(engine.buster().bust(engine.target())))
+            .await
+            .unwrap();
+        let paths = PathFilter::new(Vec::new(), vec!["/admin/*".into()]);
+        let mut found: Vec<String> = crawl_links(&engine, &Caller::Anonymous, &root, &paths)
             .await
             .into_iter()
             .map(|e| e.path)
             .collect();
-        assert_eq!(paths, vec!["/", "/en/", "/en/products"]);
+        found.sort();
+        assert_eq!(
+            found,
+            vec!["/", "/admin/users", "/api/items", "/api/reset-db"]
+        );
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "the reset was requested");
+        // Root, then the one link that may be requested.
+        assert_eq!(engine.requests_sent(), 2);
     }
 }

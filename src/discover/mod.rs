@@ -4,6 +4,7 @@
 //! short built-in path list.
 
 pub mod crawl;
+pub mod safety;
 pub mod sample;
 pub mod spec;
 
@@ -66,6 +67,8 @@ pub struct Endpoint {
     /// Some(true): the spec requires credentials; Some(false): explicitly public.
     pub requires_auth: Option<bool>,
     pub operation_id: Option<String>,
+    /// The operation's summary (or the first line of its description).
+    pub summary: Option<String>,
     pub source: EndpointSource,
 }
 
@@ -81,8 +84,46 @@ impl Endpoint {
             body_fields: Vec::new(),
             requires_auth: None,
             operation_id: None,
+            summary: None,
             source,
         }
+    }
+
+    /// Public by design: the spec says so (`security: []`), or the path is
+    /// one every API serves to anyone — documentation, the spec document
+    /// itself, health and status pages.
+    pub fn public_by_design(&self) -> bool {
+        if self.requires_auth == Some(false) {
+            return true;
+        }
+        let last = self
+            .path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        matches!(
+            last.as_str(),
+            "health"
+                | "healthz"
+                | "healthcheck"
+                | "livez"
+                | "readyz"
+                | "ping"
+                | "status"
+                | "version"
+                | "docs"
+                | "redoc"
+                | "swagger"
+                | "swagger-ui"
+                | "api-docs"
+                | "openapi"
+                | "openapi.json"
+                | "openapi.yaml"
+                | "swagger.json"
+                | "swagger.yaml"
+        )
     }
 
     /// Read-only methods may be sent without `--active`.
@@ -221,12 +262,16 @@ pub async fn load_spec(engine: &Engine, source: &str) -> Result<ApiSpec, Discove
 /// (`spec_source`), else a spec the target publishes at a well-known path,
 /// else the same-origin links in its answers (starting from `root`, the
 /// scan's first exchange, which may only redirect) plus a short list of
-/// common paths. Requests go as `caller`.
+/// common paths. Requests go as `caller`, never to a path `paths` leaves
+/// out or whose name looks like an action (such links are listed as
+/// endpoints all the same, so that the report says they were not
+/// requested).
 pub async fn discover(
     engine: &Engine,
     spec_source: Option<&str>,
     caller: &Caller,
     root: &Arc<Exchange>,
+    paths: &safety::PathFilter,
 ) -> Result<Discovered, DiscoverError> {
     if let Some(source) = spec_source {
         let spec = load_spec(engine, source).await?;
@@ -235,7 +280,7 @@ pub async fn discover(
     if let Some(found) = crawl::find_published_spec(engine, caller).await {
         return Ok(found);
     }
-    let mut endpoints = crawl::crawl_links(engine, caller, root).await;
+    let mut endpoints = crawl::crawl_links(engine, caller, root, paths).await;
     let known = endpoints.iter().map(|e| e.path.clone()).collect();
     endpoints.extend(crawl::probe_common_paths(engine, caller, &known).await);
     Ok(Discovered {
@@ -285,6 +330,27 @@ mod tests {
             pattern: None,
             enum_values: Vec::new(),
         }
+    }
+
+    #[test]
+    fn public_by_design_is_what_the_spec_or_the_path_says() {
+        let mut listed = Endpoint::discovered("/api/users", EndpointSource::Spec);
+        assert!(!listed.public_by_design());
+        listed.requires_auth = Some(false);
+        assert!(listed.public_by_design());
+        for path in [
+            "/api/health",
+            "/status",
+            "/v3/api-docs",
+            "/openapi.json",
+            "/docs/",
+        ] {
+            assert!(
+                Endpoint::discovered(path, EndpointSource::Crawl).public_by_design(),
+                "{path}"
+            );
+        }
+        assert!(!Endpoint::discovered("/api/status/{id}", EndpointSource::Spec).public_by_design());
     }
 
     #[test]

@@ -30,6 +30,12 @@ impl CacheBuster {
         format!("{:x}{:x}", self.run & 0xffff_ffff_ffff, n)
     }
 
+    /// `url` with its buster (if any) replaced by a fresh one: the same
+    /// request again, on a cache key no one has used.
+    pub fn rebust(&self, url: &Url) -> Url {
+        self.bust(&without_buster(url))
+    }
+
     /// `url` with a fresh buster parameter appended.
     pub fn bust(&self, url: &Url) -> Url {
         let mut busted = url.clone();
@@ -76,6 +82,10 @@ mod tests {
         let two = buster.bust(&url);
         assert_ne!(one, two);
         assert!(one.as_str().starts_with("http://h/a?x=1&rampart_cb="));
+        let again = buster.rebust(&one);
+        assert!(again.as_str().starts_with("http://h/a?x=1&rampart_cb="));
+        assert_eq!(again.as_str().matches(BUSTER_PARAM).count(), 1);
+        assert_ne!(again, one);
         assert_eq!(without_buster(&one), url);
         let only = buster.bust(&Url::parse("http://h/a").unwrap());
         assert_eq!(without_buster(&only).as_str(), "http://h/a");

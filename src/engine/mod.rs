@@ -5,6 +5,7 @@
 
 pub mod buster;
 pub mod changes;
+mod dropped;
 pub mod exchange;
 pub mod limits;
 pub mod redact;
@@ -206,8 +207,10 @@ pub struct Engine {
     redactor: std::sync::RwLock<Redactor>,
     /// Credentials obtained by logging in, by identity name.
     sessions: std::sync::RwLock<std::collections::BTreeMap<String, (String, String)>>,
-    /// Serialises logins so a burst of 401s triggers one re-login.
+    /// Serialises logins.
     login_lock: tokio::sync::Mutex<()>,
+    /// Serialises renewals, so a burst of 401s triggers one re-login.
+    renew_lock: tokio::sync::Mutex<()>,
     buster: CacheBuster,
     observers: Vec<Observer>,
     /// What state-changing probes changed on the target, and what they undid.
@@ -245,6 +248,7 @@ impl Engine {
             redactor: std::sync::RwLock::new(redactor),
             sessions: std::sync::RwLock::default(),
             login_lock: tokio::sync::Mutex::new(()),
+            renew_lock: tokio::sync::Mutex::new(()),
             buster: CacheBuster::default(),
             observers: Vec::new(),
             journal: Journal::default(),
@@ -417,14 +421,40 @@ impl Engine {
     }
 
     pub async fn send(&self, probe: Probe) -> Result<Arc<Exchange>, EngineError> {
-        let headers = self.headers_for(&probe)?;
-        let exchange = self.send_once(&probe, headers).await?;
+        let exchange = self.send_renewing(&probe).await?;
+        // Every write the target accepted is a change until a check says
+        // it undid it (see `Journal`).
+        let writes = !matches!(probe.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        if writes && (200..300).contains(&exchange.response.status) {
+            self.journal
+                .write_accepted(&format!("{} {}", probe.method, exchange.endpoint_path()));
+        }
+        Ok(exchange)
+    }
+
+    /// Sends `probe`; a 401 for an identity that logs in renews its token
+    /// and retries once.
+    async fn send_renewing(&self, probe: &Probe) -> Result<Arc<Exchange>, EngineError> {
+        let session = |name: &str| self.sessions.read().ok().and_then(|s| s.get(name).cloned());
+        let used = match &probe.caller {
+            Caller::Identity(name) => session(name),
+            Caller::Anonymous => None,
+        };
+        let headers = self.headers_for(probe)?;
+        let exchange = self.send_once(probe, headers).await?;
         if let Caller::Identity(name) = &probe.caller {
             let renewable = self.config.logins.iter().any(|(n, _)| n == name);
             if exchange.response.status == 401 && renewable {
-                self.login(name).await?;
-                let headers = self.headers_for(&probe)?;
-                return self.send_once(&probe, headers).await;
+                // Many requests in flight get their 401 at once: only the
+                // first logs in again, the others retry with its token (a
+                // login per 401 would revoke the token just obtained on
+                // APIs that keep one session per user).
+                let _serialised = self.renew_lock.lock().await;
+                if session(name) == used {
+                    self.login(name).await?;
+                }
+                let headers = self.headers_for(probe)?;
+                return self.send_once(probe, headers).await;
             }
         }
         Ok(exchange)
@@ -499,42 +529,56 @@ impl Engine {
             .acquire()
             .await
             .map_err(|_| EngineError::BudgetExhausted)?;
-        let mut request = self
-            .client
-            .request(method, probe.url.clone())
-            .headers(header_map);
-        if let Some(body) = &probe.body {
-            request = request.body(body.clone());
-        }
-        let started = Instant::now();
-        let timeout = self.config.timeout;
-        let response = tokio::time::timeout(timeout, async {
-            let response = request.send().await.map_err(|e| self.classify(&e))?;
-            let status = response.status().as_u16();
-            let http_version = format!("{:?}", response.version());
-            let response_headers: Vec<(String, String)> = response
-                .headers()
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
+        // A safe request whose connection the server dropped before the
+        // answer came (a pooled connection it had just closed, or a reset
+        // while it was busy) goes out once more on a fresh connection, as
+        // browsers and curl do; a second drop is the answer.
+        let mut retried = false;
+        let (started, response) = loop {
+            let mut request = self
+                .client
+                .request(method.clone(), probe.url.clone())
+                .headers(header_map.clone());
+            if let Some(body) = &probe.body {
+                request = request.body(body.clone());
+            }
+            let started = Instant::now();
+            let timeout = self.config.timeout;
+            let answer = tokio::time::timeout(timeout, async {
+                let response = request.send().await?;
+                let status = response.status().as_u16();
+                let http_version = format!("{:?}", response.version());
+                let response_headers: Vec<(String, String)> = response
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| {
+                        (
+                            n.as_str().to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                let (body, truncated) = read_capped(response, self.config.body_cap).await?;
+                Ok::<_, reqwest::Error>(RecordedResponse {
+                    status,
+                    http_version,
+                    headers: response_headers,
+                    body,
+                    truncated,
                 })
-                .collect();
-            let (body, truncated) = read_capped(response, self.config.body_cap)
-                .await
-                .map_err(|e| self.classify(&e))?;
-            Ok::<_, EngineError>(RecordedResponse {
-                status,
-                http_version,
-                headers: response_headers,
-                body,
-                truncated,
             })
-        })
-        .await
-        .map_err(|_| EngineError::Timeout(timeout))??;
+            .await
+            .map_err(|_| EngineError::Timeout(timeout))?;
+            match answer {
+                Ok(response) => break (started, response),
+                Err(error)
+                    if !retried && method.is_safe() && dropped::connection_dropped(&error) =>
+                {
+                    retried = true;
+                }
+                Err(error) => return Err(self.classify(&error)),
+            }
+        };
 
         let exchange = Arc::new(Exchange::new(
             RecordedRequest {

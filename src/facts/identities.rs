@@ -13,7 +13,7 @@ use crate::engine::Exchange;
 use crate::facts::visit_leaves;
 
 /// Paths whose response describes the caller.
-fn is_self_endpoint(path: &str) -> bool {
+pub fn is_self_endpoint(path: &str) -> bool {
     let last = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
     matches!(
         last.to_ascii_lowercase().as_str(),
@@ -231,6 +231,15 @@ impl IdentityFacts {
             return self.subject.get(who).cloned();
         }
         None
+    }
+
+    /// Whether the response carries an email address of one of `who`.
+    pub fn shows_email_of(&self, exchange: &Exchange, who: &BTreeSet<String>) -> bool {
+        let text = exchange.body_text();
+        who.iter()
+            .filter_map(|name| self.markers.get(name))
+            .flatten()
+            .any(|marker| marker.contains('@') && text.contains(marker.as_str()))
     }
 
     /// Which identities a response identifies: one of their distinctive

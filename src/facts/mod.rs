@@ -10,6 +10,8 @@ pub mod cache_profile;
 pub mod identities;
 pub mod signed_links;
 pub mod values;
+pub mod volatility;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ pub use cache_profile::CacheProfile;
 pub use identities::IdentityFacts;
 pub use signed_links::SignedLink;
 pub use values::ResponseValues;
+pub use volatility::{Varies, Volatility};
 
 use crate::discover::Endpoint;
 use crate::engine::{Engine, Exchange};
@@ -74,6 +77,8 @@ pub struct TargetFacts {
     pub tls: Option<Result<TlsReport, String>>,
     /// Values the API returned, to use as parameter values it recognises.
     pub values: ResponseValues,
+    /// Which endpoints answer identical requests differently, and where.
+    pub volatility: Volatility,
 }
 
 impl TargetFacts {

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{score, CheckCoverage, Report, ReportEndpoint, ReportError, Skipped, Tool, SCHEMA};
+use super::{
+    score, CheckCoverage, Report, ReportEndpoint, ReportError, Skipped, Tool, Warning, SCHEMA,
+};
 use crate::checks::coverage;
 use crate::checks::runner::{Drafts, Failure};
 use crate::checks::CheckMeta;
@@ -36,6 +38,8 @@ pub struct Finished<'a> {
     pub coverage: Vec<coverage::CheckCoverage>,
     /// The state changes the scan made.
     pub changes: Vec<Change>,
+    /// What the user must know about the scan as a whole.
+    pub warnings: Vec<Warning>,
     /// What could not be probed, in the order it happened.
     pub errors: Vec<ReportError>,
     /// Redacts what the scan's inputs and the target's answers hold secret.
@@ -75,6 +79,18 @@ pub fn report(scan: Finished<'_>) -> Report {
                 request: scan.redactor.redact_text(&change.request),
                 what: scan.redactor.redact_text(&change.what),
                 restored: change.restored,
+            })
+            .collect(),
+        warnings: scan
+            .warnings
+            .into_iter()
+            .map(|w| Warning {
+                message: scan.redactor.redact_text(&w.message),
+                endpoints: w
+                    .endpoints
+                    .iter()
+                    .map(|e| scan.redactor.redact_text(e))
+                    .collect(),
             })
             .collect(),
         errors: errors(scan.errors, scan.redactor),
@@ -123,14 +139,29 @@ impl From<Failure> for ReportError {
     }
 }
 
-/// Drafts become findings: stable ids, de-duplication (the first draft of an
-/// id wins), redacted evidence, reproduction lines and remediation.
+/// Drafts become findings: stable ids, de-duplication, redacted evidence,
+/// reproduction lines and remediation. Of the drafts of one id the most
+/// certain wins, then the worst, then the one whose evidence reads first:
+/// never the one that happened to finish first, so the report does not
+/// depend on the scan's speed.
 pub fn findings(drafts: Drafts, redactor: &Redactor, stack: &Stack) -> Vec<Finding> {
+    let mut drafts: Vec<(String, &'static CheckMeta, FindingDraft)> = drafts
+        .into_iter()
+        .map(|(check, draft)| {
+            let id = stable_id(check.id, &draft.method, &draft.path, &draft.key);
+            (id, check, draft)
+        })
+        .collect();
+    drafts.sort_by(|(a_id, _, a), (b_id, _, b)| {
+        a_id.cmp(b_id)
+            .then_with(|| b.confidence.cmp(&a.confidence))
+            .then_with(|| b.severity.cmp(&a.severity))
+            .then_with(|| evidence_order(a).cmp(&evidence_order(b)))
+    });
     let mut seen = HashSet::new();
     let mut findings: Vec<Finding> = drafts
         .into_iter()
-        .filter_map(|(check, draft)| {
-            let id = stable_id(check.id, &draft.method, &draft.path, &draft.key);
+        .filter_map(|(id, check, draft)| {
             seen.insert(id.clone())
                 .then(|| finalize(id, check, draft, redactor, stack))
         })
@@ -144,6 +175,23 @@ pub fn findings(drafts: Drafts, redactor: &Redactor, stack: &Stack) -> Vec<Findi
             .then_with(|| a.id.cmp(&b.id))
     });
     findings
+}
+
+/// What orders two drafts of one finding that are equally certain and bad:
+/// their evidence steps and who sent each (not the URLs, whose cache
+/// busters differ from run to run).
+fn evidence_order(draft: &FindingDraft) -> Vec<(String, String, u16)> {
+    draft
+        .evidence
+        .iter()
+        .map(|step| {
+            (
+                step.step.clone(),
+                step.exchange.request.identity.clone().unwrap_or_default(),
+                step.exchange.response.status,
+            )
+        })
+        .collect()
 }
 
 /// Exposed data that also crossed a network unencrypted was exposed twice:
@@ -355,6 +403,42 @@ mod tests {
             reported[0].message,
             "authz.bola: HTTP error: echoed [redacted]"
         );
+    }
+
+    #[test]
+    fn of_one_findings_drafts_the_most_certain_wins_whatever_the_order() {
+        use crate::checks::probe::fixtures::exchange;
+        use crate::finding::Confidence;
+        let check = crate::checks::find("exposure.pii").expect("registered");
+        let url = "http://127.0.0.1:9/api/users?rampart_cb=1";
+        let draft = |who: Option<&str>, severity, confidence| {
+            let seen = exchange(url, who, 200, &[], "{}");
+            FindingDraft::at_exchange(&seen, severity, confidence)
+                .key("email")
+                .evidence("seen", &seen, None)
+        };
+        let weak = draft(Some("bob"), Severity::Low, Confidence::Firm);
+        let strong = draft(Some("alice"), Severity::Medium, Confidence::Confirmed);
+        let tie = draft(None, Severity::Medium, Confidence::Confirmed);
+        let redactor = Redactor::default();
+        let stack = Stack::default();
+        let mut winners = Vec::new();
+        for order in [
+            vec![weak.clone(), strong.clone(), tie.clone()],
+            vec![tie.clone(), weak.clone(), strong.clone()],
+            vec![strong, tie, weak],
+        ] {
+            let drafts = order.into_iter().map(|d| (check, d)).collect();
+            let found = findings(drafts, &redactor, &stack);
+            assert_eq!(found.len(), 1);
+            winners.push((
+                found[0].severity,
+                found[0].confidence,
+                found[0].evidence[0].request.identity.clone(),
+            ));
+        }
+        assert!(winners.windows(2).all(|w| w[0] == w[1]), "{winners:?}");
+        assert_eq!(winners[0].1, Confidence::Confirmed);
     }
 
     #[test]

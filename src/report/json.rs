@@ -28,7 +28,7 @@ mod tests {
         Severity,
     };
     use crate::report::{
-        Change, CheckCoverage, ReportEndpoint, ReportError, Skipped, Tool, SCHEMA,
+        Change, CheckCoverage, ReportEndpoint, ReportError, Skipped, Tool, Warning, SCHEMA,
     };
     use crate::stack::{Clue, Stack};
 
@@ -115,6 +115,10 @@ mod tests {
                 what: "role set on alice's record and restored".into(),
                 restored: true,
             }],
+            warnings: vec![Warning {
+                message: "The API's data changed while Rampart was scanning".into(),
+                endpoints: vec!["GET /api/createdb".into()],
+            }],
             errors: vec![ReportError {
                 endpoint: "GET /api/slow".into(),
                 message: "timeout after 10 s".into(),
@@ -154,6 +158,7 @@ mod tests {
         let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
         json.as_object_mut().unwrap().remove("coverage");
         json.as_object_mut().unwrap().remove("changes");
+        json.as_object_mut().unwrap().remove("warnings");
         let read = parse(&json.to_string()).unwrap();
         assert!(read.coverage.is_empty() && read.changes.is_empty());
     }

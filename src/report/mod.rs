@@ -65,6 +65,14 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// Something the user must know about the scan as a whole (e.g. the API's
+/// data changed while it ran), with the endpoints it concerns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Warning {
+    pub message: String,
+    pub endpoints: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportError {
     pub endpoint: String,
@@ -97,6 +105,9 @@ pub struct Report {
     /// scans make any) and whether it was undone.
     #[serde(default)]
     pub changes: Vec<Change>,
+    /// What the user must know about the scan as a whole.
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
     pub errors: Vec<ReportError>,
     /// The findings compared with a previous report (`--baseline`): which
     /// are new, which unchanged, and which were fixed since.
@@ -381,6 +392,7 @@ pub(crate) mod tests {
                 },
             ],
             changes: Vec::new(),
+            warnings: Vec::new(),
             errors: vec![ReportError {
                 endpoint: "GET /api/slow".into(),
                 message: "timeout after 10 s".into(),

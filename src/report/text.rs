@@ -104,6 +104,16 @@ pub fn render(report: &Report, color: bool) -> String {
             );
         }
     }
+    if !report.warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            p.bold(&format!("WARNINGS ({})", report.warnings.len()))
+        );
+        for warning in &report.warnings {
+            let _ = writeln!(out, "  {}", warning.message);
+        }
+    }
     if !report.changes.is_empty() {
         let _ = writeln!(
             out,

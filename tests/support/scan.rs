@@ -281,7 +281,9 @@ impl Family {
         spec: true,
         checks: None,
         identities: &[],
-        args: &["--rate", "0"],
+        // The default settings (rate, concurrency): what users run is what
+        // the suites test.
+        args: &[],
     };
 
     /// Starts `twin` of the app (and its moto_server).

@@ -9,11 +9,10 @@
 
 use async_trait::async_trait;
 
-use super::{caller, identity_names, url_as};
+use super::{anonymous_control, caller, identity_names, url_as};
 use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::Caller;
 use crate::facts::identities::is_id_param;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -71,10 +70,11 @@ impl Check for Bola {
                     continue;
                 }
                 // Public data is not a BOLA (missing-auth reports that).
-                let anonymous = ctx.get(endpoint, &url, &Caller::Anonymous, &[]).await?;
-                if facts.owners_of(&anonymous).contains(owner) {
+                let Some((anonymous, refused)) =
+                    anonymous_control(ctx, endpoint, &url, owner).await?
+                else {
                     continue;
-                }
+                };
                 let parameters: Vec<String> = endpoint
                     .parameters
                     .iter()
@@ -92,14 +92,15 @@ impl Check for Bola {
                 let draft = FindingDraft::at_exchange(&intruder_view, Severity::High, Confidence::Confirmed)
                     .title(format!("{intruder} can read {owner}'s object through {}", parameters.join(", ")))
                     .description(format!(
-                        "With {owner}'s identifiers ({source}), {intruder}'s request returned data that identifies {owner}; \
-                         anonymous requests are refused, so authentication works but object ownership is not checked."
+                        "With {owner}'s identifiers ({source}), {intruder}'s request returned data that identifies {owner}, \
+                         while the same request without a credential does not: authentication works but object ownership \
+                         is not checked."
                     ))
                     .parameter(parameters.join(","))
                     .key("read")
                     .evidence(format!("{owner} reads its own object"), &owner_view, None)
                     .evidence(format!("{intruder} requests the same object and receives {owner}'s data"), &intruder_view, None)
-                    .evidence("Anonymous request is refused", &anonymous, None);
+                    .evidence(refused, &anonymous, None);
                 return Ok(vec![draft]);
             }
         }

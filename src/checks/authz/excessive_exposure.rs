@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::checks::probe::focus_on;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip};
 use crate::engine::Exchange;
+use crate::facts::identities::is_self_endpoint;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -30,7 +31,18 @@ pub static META: CheckMeta = CheckMeta {
     needs: Needs::NOTHING,
 };
 
-/// Field names no API client needs to receive.
+/// Flags that say what a user may do: a client shows its own user's (an
+/// admin menu), so only another user's are internal.
+fn is_privilege_flag(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace('-', "_");
+    matches!(
+        n.as_str(),
+        "is_admin" | "isadmin" | "is_superuser" | "is_staff" | "admin" | "superuser"
+    )
+}
+
+/// Field names no API client needs to receive (privilege flags count
+/// unless the answer is the caller's own profile).
 fn is_internal_field(name: &str) -> bool {
     let n = name.to_ascii_lowercase().replace('-', "_");
     const EXACT: &[&str] = &[
@@ -41,12 +53,6 @@ fn is_internal_field(name: &str) -> bool {
         "pwd_hash",
         "passwd",
         "salt",
-        "is_admin",
-        "isadmin",
-        "is_superuser",
-        "is_staff",
-        "admin",
-        "superuser",
         "mfa_secret",
         "totp_secret",
         "otp_secret",
@@ -60,26 +66,31 @@ fn is_internal_field(name: &str) -> bool {
         "internal_notes",
         "internal_id",
     ];
-    EXACT.contains(&n.as_str()) || n.starts_with("internal_") || n.ends_with("_internal")
+    EXACT.contains(&n.as_str())
+        || is_privilege_flag(name)
+        || n.starts_with("internal_")
+        || n.ends_with("_internal")
 }
 
-fn internal_fields(value: &Value, out: &mut BTreeSet<String>, depth: usize) {
+/// The internal fields in `value`; privilege flags only when `own` is false.
+fn internal_fields(value: &Value, own: bool, out: &mut BTreeSet<String>, depth: usize) {
     if depth > 12 || out.len() > 50 {
         return;
     }
     match value {
         Value::Object(map) => {
             for (key, item) in map {
-                if is_internal_field(key) && !item.is_null() {
+                let flag_of_own_profile = own && is_privilege_flag(key);
+                if is_internal_field(key) && !item.is_null() && !flag_of_own_profile {
                     out.insert(key.clone());
                 }
-                internal_fields(item, out, depth + 1);
+                internal_fields(item, own, out, depth + 1);
             }
         }
         Value::Array(items) => items
             .iter()
             .take(100)
-            .for_each(|v| internal_fields(v, out, depth + 1)),
+            .for_each(|v| internal_fields(v, own, out, depth + 1)),
         _ => {}
     }
 }
@@ -93,7 +104,8 @@ impl Check for ExcessiveExposure {
             return Err(Skip::NotJson);
         };
         let mut fields = BTreeSet::new();
-        internal_fields(json, &mut fields, 0);
+        let own_profile = is_self_endpoint(exchange.endpoint_path());
+        internal_fields(json, own_profile, &mut fields, 0);
         if fields.is_empty() {
             return Ok(Vec::new());
         }
@@ -125,10 +137,17 @@ mod tests {
                      "internal_notes": "vip", "password_policy": "12 chars", "deleted": null}
         });
         let mut out = BTreeSet::new();
-        internal_fields(&json, &mut out, 0);
+        internal_fields(&json, false, &mut out, 0);
         assert_eq!(
             out.into_iter().collect::<Vec<_>>(),
             vec!["internal_notes", "is_admin", "password_hash"]
+        );
+        // The caller's own profile may say whether the caller is an admin.
+        let mut own = BTreeSet::new();
+        internal_fields(&json, true, &mut own, 0);
+        assert_eq!(
+            own.into_iter().collect::<Vec<_>>(),
+            vec!["internal_notes", "password_hash"]
         );
     }
 }

@@ -4,15 +4,21 @@
 //! does that without an allow-list, a caller can set fields the UI never
 //! shows — `role`, `is_admin`, `balance`, `owner_id` — and promote
 //! themselves. Rampart (only with `--active`) sends such fields on an update
-//! of the first identity's own object and reads the object back.
+//! of the first identity's own object, reads the object back, and puts the
+//! fields back as they were (the report's changes say whether it could).
+//! It never sends a credential and never probes an endpoint that changes
+//! one (a password or email change).
 
 use async_trait::async_trait;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use url::Url;
 
 use super::{caller, identity_names, url_as};
-use crate::checks::probe::{sample_body_with, send_json};
+use crate::checks::probe::{send_json, success_json};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
+use crate::discover::safety::{credential_in_path, is_credential_field};
 use crate::discover::Endpoint;
+use crate::engine::{Caller, Exchange};
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -55,25 +61,34 @@ impl Check for MassAssignment {
         if !matches!(endpoint.method.as_str(), "PATCH" | "PUT") {
             return Err(Skip::NotApplicable("not an update (PATCH or PUT)"));
         }
+        // An endpoint that exists to change a credential is never probed
+        // on the user's identities.
+        if let Some(word) = credential_in_path(endpoint) {
+            return Err(Skip::ChangesCredentials(word.to_string()));
+        }
         let Some(owner) = identity_names(ctx).into_iter().next() else {
             return Err(Skip::NoIdentity);
         };
         let Some((url, _)) = url_as(ctx, endpoint, &owner, true) else {
             return Err(Skip::NoSampleValue);
         };
-        let before = ctx.get(endpoint, &url, &caller(&owner), &[]).await?;
-        let fields = privileged()
-            .into_iter()
-            .map(|(name, value)| (name.to_string(), value));
-        let body = sample_body_with(endpoint, fields);
-        let update =
-            send_json(ctx, endpoint, &endpoint.method, &url, caller(&owner), &body).await?;
+        let who = caller(&owner);
+        let before = ctx.get(endpoint, &url, &who, &[]).await?;
+        let Some(Value::Object(record)) = before.body_json().filter(|_| success_json(&before))
+        else {
+            return Err(Skip::Missing("the record cannot be read back"));
+        };
+        let body = Value::Object(update_body(endpoint, record));
+        let update = send_json(ctx, endpoint, &endpoint.method, &url, who.clone(), &body).await?;
         if update.response.status >= 400 {
             return Ok(Vec::new());
         }
-        let after = ctx
-            .get(endpoint, &ctx.fresh(&url), &caller(&owner), &[])
-            .await?;
+        let label = endpoint.label();
+        let change = ctx.engine.journal().made(
+            &label,
+            format!("privileged fields sent to {owner}'s record"),
+        );
+        let after = ctx.get(endpoint, &ctx.fresh(&url), &who, &[]).await?;
         let stuck: Vec<&str> = privileged()
             .into_iter()
             .filter(|(name, value)| {
@@ -81,14 +96,41 @@ impl Check for MassAssignment {
             })
             .map(|(name, _)| name)
             .collect();
+        let restored = restore(ctx, endpoint, &url, &who, &before, &after).await?;
+        let journal = ctx.engine.journal();
+        match (stuck.is_empty(), &restored) {
+            (true, Ok(())) => journal.unchanged(change),
+            (_, Ok(())) => journal.restored(
+                change,
+                Some(format!(
+                    "{} set on {owner}'s record and put back",
+                    stuck.join(", ")
+                )),
+            ),
+            (_, Err(left)) => journal.describe(
+                change,
+                format!(
+                    "{} set on {owner}'s record; {} could not be put back",
+                    stuck.join(", "),
+                    left.join(", ")
+                ),
+            ),
+        }
         if stuck.is_empty() {
             return Ok(Vec::new());
         }
+        let aftermath = match &restored {
+            Ok(()) => "Rampart put the record back as it was.".to_string(),
+            Err(left) => format!(
+                "Rampart could not put {} back on {owner}'s record: restore it.",
+                left.join(", ")
+            ),
+        };
         Ok(vec![FindingDraft::at_exchange(&update, Severity::High, Confidence::Confirmed)
             .title(format!("Mass assignment: {owner} set {} on its own record", stuck.join(", ")))
             .description(format!(
                 "An {} with {} was accepted and reading the record back shows the new values: the API copies \
-                 request fields into the record without an allow-list. (Rampart changed {owner}'s record; restore it.)",
+                 request fields into the record without an allow-list. {aftermath}",
                 endpoint.method,
                 stuck.join(", ")
             ))
@@ -98,6 +140,83 @@ impl Check for MassAssignment {
             .evidence("Update carrying privileged fields", &update, None)
             .evidence("The record after: the fields stuck", &after, None)])
     }
+}
+
+/// The update Rampart sends: the privileged fields, and — so that a PUT
+/// replaces nothing and a PATCH changes nothing else — every other field
+/// the record has (PUT) or the spec's sample names (PATCH) with the value it
+/// has now. Credentials are never sent, not even unchanged.
+fn update_body(endpoint: &Endpoint, record: &Map<String, Value>) -> Map<String, Value> {
+    let record = match record.get("user") {
+        Some(Value::Object(user)) if !record.contains_key("id") => user,
+        _ => record,
+    };
+    let named: Vec<&String> = match (&endpoint.body_sample, endpoint.method.as_str()) {
+        (_, "PUT") => record.keys().collect(),
+        (Some(Value::Object(sample)), _) => sample.keys().collect(),
+        _ => Vec::new(),
+    };
+    let mut body = Map::new();
+    for name in named {
+        if is_credential_field(name) {
+            continue;
+        }
+        if let Some(value) = record.get(name) {
+            body.insert(name.clone(), value.clone());
+        }
+    }
+    for (name, value) in privileged() {
+        body.insert(name.to_string(), value);
+    }
+    body
+}
+
+/// Puts the privileged fields of the record back as `before` had them
+/// (a flag it did not have is set to false), then reads it back. The
+/// fields still not as they were, when some are.
+async fn restore(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    url: &Url,
+    who: &Caller,
+    before: &Exchange,
+    after: &Exchange,
+) -> Result<Result<(), Vec<String>>, Skip> {
+    let mut body = Map::new();
+    for (name, _) in privileged() {
+        let (then, now) = (field(before, name), field(after, name));
+        if then == now {
+            continue;
+        }
+        match (then, now) {
+            (Some(then), _) => body.insert(name.to_string(), then.clone()),
+            (None, Some(Value::Bool(_))) => body.insert(name.to_string(), Value::Bool(false)),
+            (None, _) => None,
+        };
+    }
+    if body.is_empty() {
+        return Ok(Ok(()));
+    }
+    let mut put_back = match (endpoint.method.as_str(), before.body_json()) {
+        ("PUT", Some(Value::Object(record))) => update_body(endpoint, record),
+        _ => Map::new(),
+    };
+    for (name, _) in privileged() {
+        put_back.remove(name);
+    }
+    put_back.extend(body);
+    let body = Value::Object(put_back);
+    send_json(ctx, endpoint, &endpoint.method, url, who.clone(), &body).await?;
+    let again = ctx.get(endpoint, &ctx.fresh(url), who, &[]).await?;
+    let left: Vec<String> = privileged()
+        .into_iter()
+        .filter(|(name, _)| {
+            let (then, now) = (field(before, name), field(&again, name));
+            then != now && !(then.is_none() && now == Some(&Value::Bool(false)))
+        })
+        .map(|(name, _)| name.to_string())
+        .collect();
+    Ok(if left.is_empty() { Ok(()) } else { Err(left) })
 }
 
 #[cfg(test)]
@@ -211,7 +330,15 @@ mod tests {
             .map(|e| e.exchange.request.method.as_str())
             .collect();
         assert_eq!(steps, ["GET", "PATCH", "GET"]);
-        assert_eq!(record["role"], "admin");
+        // Put back what can be: the role it had, flags it lacked as false;
+        // a balance it never had cannot be unset, and the finding says so.
+        assert_eq!(record["role"], "user");
+        assert_eq!(record["is_admin"], false);
+        assert!(
+            draft.description.contains("could not put balance back"),
+            "{}",
+            draft.description
+        );
     }
 
     #[tokio::test]

@@ -4,6 +4,12 @@
 //! or with a credential no server could have issued, is open to the
 //! internet. Rampart compares the anonymous baseline and a request with a
 //! garbage credential against the identities' own data.
+//!
+//! The severity follows what is exposed and where: an endpoint the spec
+//! requires a credential for that answers without one is a breach (high);
+//! an endpoint public by design (`security: []`, a status page) that lists
+//! usernames is a low note, with email addresses a medium one; personal
+//! data and secrets in it are the exposure checks' findings.
 
 use async_trait::async_trait;
 
@@ -17,6 +23,52 @@ use super::{caller, identity_names};
 use crate::checks::probe::success_json;
 
 pub struct MissingAuth;
+
+/// How bad an anonymous answer that identifies `whose` is, for this
+/// endpoint: its severity, title and description.
+fn exposed(endpoint: &Endpoint, emails: bool, whose: &str) -> (Severity, String, String) {
+    let what = if emails { "email addresses" } else { "names" };
+    if endpoint.public_by_design() {
+        let why = if endpoint.requires_auth == Some(false) {
+            "the spec declares it public (`security: []`)"
+        } else {
+            "it is a documentation, health or status page"
+        };
+        return (
+            if emails { Severity::Medium } else { Severity::Low },
+            format!("Public endpoint lists users' {what}"),
+            format!(
+                "The endpoint is public by design ({why}) and its answer names {whose} by their {what}: \
+                 anyone can list the API's users{}.",
+                if emails {
+                    ", and email addresses invite phishing and credential stuffing"
+                } else {
+                    ", a first step for password guessing"
+                }
+            ),
+        );
+    }
+    if endpoint.requires_auth == Some(true) || emails {
+        let declared = if endpoint.requires_auth == Some(true) {
+            "The spec requires a credential here, but a"
+        } else {
+            "A"
+        };
+        return (
+            Severity::High,
+            "Endpoint returns users' data without any credential".into(),
+            format!("{declared} request without any credential returned data identifying {whose}."),
+        );
+    }
+    (
+        Severity::Medium,
+        "Endpoint names users without any credential".into(),
+        format!(
+            "A request without any credential returned {whose}'s {what}; nothing says the endpoint is meant \
+             to be public."
+        ),
+    )
+}
 
 pub static META: CheckMeta = CheckMeta {
     check: &MissingAuth,
@@ -42,19 +94,25 @@ impl Check for MissingAuth {
         };
         let leaked = facts.owners_of(&anonymous);
         if success_json(&anonymous) && !leaked.is_empty() {
-            let whose: Vec<String> = leaked.into_iter().collect();
+            let emails = facts.shows_email_of(&anonymous, &leaked);
+            let whose = leaked.into_iter().collect::<Vec<_>>().join(" and ");
+            let (severity, title, why) = exposed(endpoint, emails, &whose);
             return Ok(vec![FindingDraft::at_exchange(
                 &anonymous,
-                Severity::High,
+                severity,
                 Confidence::Confirmed,
             )
-            .title("Endpoint returns users' data without any credential")
-            .description(format!(
-                "A request without credentials returned data identifying {}.",
-                whose.join(" and ")
-            ))
+            .title(title)
+            .description(why)
             .key("anonymous")
-            .evidence("Request without any credential", &anonymous, None)]);
+            .evidence(
+                format!(
+                    "Request without any credential (HTTP {})",
+                    anonymous.response.status
+                ),
+                &anonymous,
+                None,
+            )]);
         }
         // Refused anonymously: does any string pass for a credential?
         let Some(name) = identity_names(ctx).into_iter().next() else {
@@ -96,6 +154,7 @@ mod tests {
     use crate::checks::probe::fixtures::{
         caller, me, reply, reply_raw, scan, serve, Scanned, Setup, ALICE, BOB, KEY_HEADER,
     };
+    use crate::discover::EndpointSource;
 
     /// Who `GET /api/orders` answers, and with what.
     #[derive(Debug, Clone, Copy)]
@@ -162,5 +221,33 @@ mod tests {
             let outcome = run(gate).await;
             assert!(outcome.drafts.is_empty(), "{gate:?}: {:#?}", outcome.drafts);
         }
+    }
+
+    fn endpoint(path: &str, requires_auth: Option<bool>) -> Endpoint {
+        let mut endpoint = Endpoint::discovered(path, EndpointSource::Spec);
+        endpoint.requires_auth = requires_auth;
+        endpoint
+    }
+
+    #[test]
+    fn the_severity_follows_what_is_exposed_and_whether_it_is_meant_to_be() {
+        let severity = |path: &str, requires_auth, emails| {
+            exposed(&endpoint(path, requires_auth), emails, "alice").0
+        };
+        // Public by design: a list of usernames is a note, emails more.
+        assert_eq!(severity("/api/users", Some(false), false), Severity::Low);
+        assert_eq!(severity("/api/users", Some(false), true), Severity::Medium);
+        assert_eq!(severity("/api/status", None, false), Severity::Low);
+        // Meant to need a credential: a breach whatever it shows.
+        assert_eq!(severity("/api/report", Some(true), false), Severity::High);
+        // Nothing says: names are a medium, emails a high.
+        assert_eq!(severity("/api/report", None, false), Severity::Medium);
+        assert_eq!(severity("/api/report", None, true), Severity::High);
+        let (_, title, why) = exposed(&endpoint("/api/users", Some(false)), false, "alice");
+        assert_eq!(title, "Public endpoint lists users' names");
+        assert!(
+            why.contains("`security: []`") && why.contains("alice"),
+            "{why}"
+        );
     }
 }

@@ -16,13 +16,15 @@ pub mod missing_auth;
 pub mod subject_from_url;
 pub mod user_enumeration;
 
+use std::sync::Arc;
+
 use serde_json::Value;
 use url::Url;
 
 use crate::checks::probe::sample_body_with;
 use crate::checks::{Family, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::Caller;
+use crate::engine::{Caller, EngineError, Exchange};
 use crate::facts::identities::is_id_param;
 
 /// The family's checks, in the order `rampart checks` lists them.
@@ -118,4 +120,32 @@ pub(crate) fn login_body(
 
 pub(crate) fn caller(name: &str) -> Caller {
     Caller::Identity(name.to_string())
+}
+
+/// The anonymous control of a cross-identity claim: the same URL (on a
+/// fresh buster) without any credential. `Some` with the exchange and the
+/// words for its evidence step when it does not get `owner`'s data; `None`
+/// when it does — then the data is public, the claim is not about who may
+/// read it, and `authz.missing-auth` judges the endpoint instead.
+pub(crate) async fn anonymous_control(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    url: &Url,
+    owner: &str,
+) -> Result<Option<(Arc<Exchange>, String)>, EngineError> {
+    let anonymous = ctx
+        .get(endpoint, &ctx.fresh(url), &Caller::Anonymous, &[])
+        .await?;
+    if ctx.facts.identities.owners_of(&anonymous).contains(owner) {
+        return Ok(None);
+    }
+    let status = anonymous.response.status;
+    let step = if status >= 400 {
+        format!("The same request without any credential is refused (HTTP {status})")
+    } else {
+        format!(
+            "The same request without any credential gets none of {owner}'s data (HTTP {status})"
+        )
+    };
+    Ok(Some((anonymous, step)))
 }

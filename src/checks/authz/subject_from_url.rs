@@ -4,11 +4,12 @@
 //! data to return. If the server believes the parameter instead of the
 //! identity in the verified token, any caller becomes any user by editing
 //! the URL. Rampart asks as identity A with B's subject id in the parameter
-//! and reports when the answer belongs to B.
+//! and reports when the answer belongs to B — and the same request without
+//! a credential does not get it (otherwise the data is simply public).
 
 use async_trait::async_trait;
 
-use super::{caller, identity_names};
+use super::{anonymous_control, caller, identity_names};
 use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::{Endpoint, ParamLocation};
@@ -70,16 +71,23 @@ impl Check for SubjectFromUrl {
                 if !success_json(&answer) || !owners.contains(other) || owners.contains(me) {
                     continue;
                 }
+                let Some((anonymous, refused)) =
+                    anonymous_control(ctx, endpoint, &url, other).await?
+                else {
+                    continue;
+                };
+                let name = &subject_param.name;
                 let draft = FindingDraft::at_exchange(&answer, Severity::High, Confidence::Confirmed)
-                    .title(format!("Subject taken from `{}`: {me} gets {other}'s data", subject_param.name))
+                    .title(format!("Subject taken from `{name}`: {me} gets {other}'s data"))
                     .description(format!(
-                        "{me}'s credential with `{}` set to {other}'s id returned {other}'s data: the server trusts the \
-                         parameter, not the identity in the token.",
-                        subject_param.name
+                        "{me}'s credential with `{name}` set to {other}'s id returned {other}'s data, while the same \
+                         request without a credential does not: the server trusts the parameter, not the identity \
+                         in the token."
                     ))
-                    .parameter(subject_param.name.clone())
+                    .parameter(name.clone())
                     .key("subject")
-                    .evidence(format!("{me} asks for {other}'s id in `{}`", subject_param.name), &answer, None);
+                    .evidence(format!("{me} asks for {other}'s id in `{name}`"), &answer, None)
+                    .evidence(refused, &anonymous, None);
                 return Ok(vec![draft]);
             }
         }

@@ -13,7 +13,7 @@ use crate::checks::probe::send_json;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
 use crate::engine::Caller;
-use crate::facts::Needs;
+use crate::facts::{Needs, Varies};
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct UserEnumeration;
@@ -58,6 +58,18 @@ impl Check for UserEnumeration {
             &attempt(&nobody),
         )
         .await?;
+        // The same failed login once more: what changes between the two
+        // (a request id, a time) says nothing about the account.
+        let unknown_again = send_json(
+            ctx,
+            endpoint,
+            "POST",
+            &url,
+            Caller::Anonymous,
+            &attempt(&nobody),
+        )
+        .await?;
+        let varies = Varies::between(&unknown, &unknown_again);
         let existing = send_json(
             ctx,
             endpoint,
@@ -70,8 +82,8 @@ impl Check for UserEnumeration {
         if unknown.response.status < 400 || existing.response.status < 400 {
             return Ok(Vec::new());
         }
-        let unknown_body = unknown.body_text().replace(&nobody, "USER");
-        let existing_body = existing.body_text().replace(&known, "USER");
+        let unknown_body = varies.stable_text(&unknown).replace(&nobody, "USER");
+        let existing_body = varies.stable_text(&existing).replace(&known, "USER");
         if unknown.response.status == existing.response.status && unknown_body == existing_body {
             return Ok(Vec::new());
         }
@@ -95,7 +107,10 @@ impl Check for UserEnumeration {
         .key("login")
         .evidence("Login as a user that does not exist", &unknown, None)
         .evidence(
-            "Login as an existing user with a wrong password",
+            match varies.note() {
+                Some(note) => format!("Login as an existing user with a wrong password ({note})"),
+                None => "Login as an existing user with a wrong password".to_string(),
+            },
             &existing,
             None,
         )])

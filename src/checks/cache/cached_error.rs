@@ -216,13 +216,21 @@ impl Check for CachedError {
         };
         let mut drafts = Vec::new();
         let mut reported_kinds: Vec<&str> = Vec::new();
+        let mut first_failure = None;
         for (kind, trigger) in triggers() {
             if reported_kinds.contains(&kind) {
                 continue;
             }
             let plan = |key: &Key, _: &str| trigger.attack(&keyed, key);
-            let Some(proven) = prove_poisoning(&keyed, plan, Taint::Status(&broken)).await? else {
-                continue;
+            // An origin or cache may drop the connection on a trigger (an
+            // oversized header); the other triggers still get their turn.
+            let proven = match prove_poisoning(&keyed, plan, Taint::Status(&broken)).await {
+                Ok(Some(proven)) => proven,
+                Ok(None) => continue,
+                Err(error) => {
+                    first_failure.get_or_insert(error);
+                    continue;
+                }
             };
             reported_kinds.push(kind);
             let (what, parameter) = trigger.describe(&proven.attack.request.url);
@@ -247,7 +255,10 @@ impl Check for CachedError {
                     .key(kind),
             );
         }
-        Ok(drafts)
+        match first_failure {
+            Some(error) if drafts.is_empty() => Err(error.into()),
+            _ => Ok(drafts),
+        }
     }
 }
 

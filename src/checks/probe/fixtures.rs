@@ -33,8 +33,9 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::checks::runner::Runner;
+use crate::checks::runner::{Runner, Settings};
 use crate::checks::{Check, CheckMeta, Skip};
+use crate::discover::safety::PathFilter;
 use crate::discover::{Discovered, Endpoint, EndpointSource, ParamLocation, Parameter};
 use crate::engine::{
     Caller, Engine, EngineConfig, Exchange, Probe, RecordedRequest, RecordedResponse,
@@ -496,8 +497,17 @@ pub(crate) async fn scan(check: &'static CheckMeta, target: &Target, setup: Setu
     config.rate_per_second = None;
     let identities = setup.identities.len();
     config.identities = setup.identities;
-    let runner = Runner::new(vec![check], identities, setup.active, setup.login_burst, 4)
-        .with_injection(setup.injection);
+    let runner = Runner::new(
+        vec![check],
+        Settings {
+            identities,
+            active: setup.active,
+            allow_burst: setup.login_burst,
+            concurrency: 4,
+            paths: PathFilter::default(),
+        },
+    )
+    .with_injection(setup.injection);
     let mut engine = Engine::new(config).expect("an engine");
     runner.watch(&mut engine);
     let first = engine
@@ -517,7 +527,8 @@ pub(crate) async fn scan(check: &'static CheckMeta, target: &Target, setup: Setu
     };
     let mut skipped = Vec::new();
     let callers = engine.callers();
-    let baselines = crate::scan::baseline(&engine, &discovered, &callers, 4, &mut skipped).await;
+    let baselines =
+        crate::scan::baseline(&engine, &runner, &discovered, &callers, 4, &mut skipped).await;
     let facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
     let before = engine.requests_sent();
     runner

@@ -29,7 +29,8 @@ use crate::checks::probe::success_json;
 use crate::checks::{Family, ProbeContext, Skip};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
-use crate::facts::SignedLink;
+use crate::facts::identities::is_id_param;
+use crate::facts::{SignedLink, Varies};
 use crate::identity::signing::flip;
 
 /// The family's checks, in the order `rampart checks` lists them.
@@ -56,6 +57,75 @@ fn matches_template(template: &str, path: &str) -> bool {
             .all(|(t, p)| t.starts_with('{') && t.ends_with('}') || t == p)
 }
 
+/// The query parameter that says when a signed link expires, if any.
+pub(crate) fn expiry_param(link: &SignedLink) -> Option<String> {
+    const EXPIRY: &[&str] = &[
+        "expires",
+        "expire",
+        "expiry",
+        "exp",
+        "expires_at",
+        "expiresat",
+        "valid_until",
+        "x-amz-expires",
+        "ttl",
+        "deadline",
+    ];
+    link.url
+        .query_pairs()
+        .find(|(name, value)| {
+            EXPIRY.contains(&name.to_ascii_lowercase().as_str()) && !value.is_empty()
+        })
+        .map(|(name, _)| name.into_owned())
+}
+
+/// The object a signed link names: an id-like path segment or query
+/// parameter, if any.
+fn named_object(link: &SignedLink) -> Option<String> {
+    let id_like = |value: &str| {
+        !value.is_empty() && value.chars().all(|c| c.is_ascii_digit())
+            || value.len() >= 8
+                && value.chars().any(|c| c.is_ascii_digit())
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    link.url
+        .path_segments()
+        .into_iter()
+        .flatten()
+        .find(|segment| id_like(segment))
+        .map(str::to_string)
+        .or_else(|| {
+            link.url
+                .query_pairs()
+                .find(|(name, value)| is_id_param(name) && !value.is_empty())
+                .map(|(name, value)| format!("{name}={value}"))
+        })
+}
+
+/// What makes a signed link a capability: it names its object and it
+/// expires. Such a link works for whoever holds it by design (a download
+/// link in an email, a pre-signed object URL), so that another identity can
+/// use it says little. The reason in words, when it is one.
+pub(crate) fn capability(link: &SignedLink) -> Option<String> {
+    let expiry = expiry_param(link)?;
+    let object = named_object(link)?;
+    Some(format!(
+        "the link names its object ({object}) and expires (`{expiry}`)"
+    ))
+}
+
+/// `step`, with a note on what a comparison set aside when the answers
+/// vary between identical requests.
+pub(crate) fn compared(step: impl Into<String>, varies: &Varies) -> String {
+    let step = step.into();
+    match varies.note() {
+        Some(note) => format!("{step} ({note})"),
+        None => step,
+    }
+}
+
 /// The signed links that point at `endpoint`.
 pub(crate) fn links_for<'a>(ctx: &'a ProbeContext<'_>, endpoint: &Endpoint) -> Vec<&'a SignedLink> {
     let template = format!("{}{}", ctx.base_path.trim_end_matches('/'), endpoint.path);
@@ -74,9 +144,23 @@ pub(crate) struct Genuine<'a> {
     /// The fresh URL the owner fetched.
     pub url: Url,
     pub answer: Arc<Exchange>,
+    /// How the link's answer varies between two identical fetches (a
+    /// request id, a time): comparisons set that aside.
+    pub varies: Varies,
 }
 
 impl Genuine<'_> {
+    /// `other` carries the data the genuine answer does (what varies
+    /// between identical fetches set aside).
+    pub fn same_data(&self, other: &Exchange) -> bool {
+        self.varies.same_data(&self.answer, other)
+    }
+
+    /// An evidence step's words, with what the comparison set aside.
+    pub fn compared(&self, step: impl Into<String>) -> String {
+        compared(step, &self.varies)
+    }
+
     /// The owner fetches the link again with `param` set to `value`
     /// (removed when `None`), on a fresh URL.
     pub async fn fetch_with(
@@ -104,10 +188,13 @@ pub(crate) async fn genuine_link<'a>(
     if !success_json(&answer) {
         return Err(Skip::Missing("the signed link gives its owner no data"));
     }
+    // Once more, to learn what changes between identical fetches.
+    let (_, again) = fetch_as_owner(ctx, endpoint, link).await?;
     Ok(Genuine {
         link,
         owner: Caller::Identity(link.owner.clone()),
         url,
+        varies: Varies::between(&answer, &again),
         answer,
     })
 }
@@ -219,6 +306,41 @@ pub(crate) fn corrupt(signature: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn link(url: &str) -> SignedLink {
+        SignedLink {
+            owner: "alice".into(),
+            url: Url::parse(url).unwrap(),
+            signature_param: "sig".into(),
+            issued_at: None,
+            field: "download_url".into(),
+        }
+    }
+
+    #[test]
+    fn a_link_that_names_its_object_and_expires_is_a_capability() {
+        let pre_signed = link("http://h/files/7f3a9c21e0?expires=1893456000&sig=0badc0de");
+        let why = capability(&pre_signed).expect("a capability");
+        assert!(
+            why.contains("7f3a9c21e0") && why.contains("`expires`"),
+            "{why}"
+        );
+        let by_query = link("http://h/dl?report_id=42&exp=1893456000&sig=0badc0de");
+        assert!(capability(&by_query).unwrap().contains("report_id=42"));
+        // Without an expiry, or without an object, it is a bearer link.
+        assert_eq!(
+            capability(&link("http://h/files/7f3a9c21e0?sig=0badc0de")),
+            None
+        );
+        assert_eq!(
+            capability(&link("http://h/download?expires=1893456000&sig=0badc0de")),
+            None
+        );
+        assert_eq!(
+            expiry_param(&link("http://h/d?X-Amz-Expires=300")).as_deref(),
+            Some("X-Amz-Expires")
+        );
+    }
 
     #[test]
     fn templates_match_concrete_paths() {

@@ -25,7 +25,7 @@ use url::Url;
 
 use super::recipe::{accepted, control};
 use super::with_param;
-use crate::checks::probe::{reflects, same_response};
+use crate::checks::probe::reflects;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::buster::BUSTER_PARAM;
@@ -189,7 +189,7 @@ impl Check for PartialCoverage {
                 .engine
                 .send(planned.probe(endpoint, url.clone(), None, &who, over_genuine.clone()))
                 .await?;
-            if !accepted(&forged) || same_response(&control.genuine, &forged) {
+            if !accepted(&forged) || ctx.same_data(endpoint, &control.genuine, &forged) {
                 continue;
             }
             let owned_by_other = change
@@ -211,7 +211,7 @@ impl Check for PartialCoverage {
             let proven = owned_by_other
                 || comparison
                     .as_ref()
-                    .is_some_and(|genuine| same_response(genuine, &forged));
+                    .is_some_and(|genuine| ctx.same_data(endpoint, genuine, &forged));
             let name = &change.name;
             let was = match &change.from {
                 Some(from) => format!("changed from {from} to {}", change.to),
@@ -263,12 +263,12 @@ impl Check for PartialCoverage {
                 planned.probe(endpoint, ctx.fresh(&planned.url), None, &who, Signing::Auto);
             probe.headers.push((header.clone(), value));
             let swapped = ctx.engine.send(probe).await?;
-            if !accepted(&swapped) || same_response(&control.genuine, &swapped) {
+            if !accepted(&swapped) || ctx.same_data(endpoint, &control.genuine, &swapped) {
                 continue;
             }
             let theirs = ctx
                 .baseline(&Caller::Identity(other.clone()))
-                .filter(|b| same_response(b, &swapped))
+                .filter(|b| ctx.same_data(endpoint, b, &swapped))
                 .is_some();
             if !(facts.owners_of(&swapped).contains(&other) || theirs) {
                 continue;
@@ -305,7 +305,7 @@ impl Check for PartialCoverage {
                 .engine
                 .send(planned.probe(endpoint, url, Some(body), &who, over_genuine.clone()))
                 .await?;
-            if accepted(&forged) && !same_response(&control.genuine, &forged) {
+            if accepted(&forged) && !ctx.same_data(endpoint, &control.genuine, &forged) {
                 let confidence = if reflects(&forged, &marker) {
                     Confidence::Confirmed
                 } else {

@@ -16,6 +16,7 @@ use url::Url;
 
 use crate::checks::probe::success_json;
 use crate::checks::{ProbeContext, Skip};
+use crate::discover::safety::credential_word;
 use crate::discover::Endpoint;
 use crate::engine::{Caller, Exchange, Probe, SignOptions, Signing};
 use crate::facts::cache_profile::is_hit;
@@ -177,6 +178,18 @@ pub(crate) async fn control<'a>(
     let signers = signers(ctx);
     if signers.is_empty() {
         return Err(Skip::Missing("no identity has a signing recipe"));
+    }
+    // Writes are replayed and tampered with: never on a credential, never
+    // a deletion of the identity's data.
+    if !endpoint.is_read_only() {
+        if let Some(word) = credential_word(endpoint) {
+            return Err(Skip::ChangesCredentials(word.to_string()));
+        }
+        if endpoint.method == "DELETE" {
+            return Err(Skip::NotApplicable(
+                "replaying a DELETE would remove the identity's data",
+            ));
+        }
     }
     let Some(planned) = Planned::for_endpoint(ctx, endpoint) else {
         return Err(Skip::NoSampleValue);

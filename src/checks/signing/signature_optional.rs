@@ -25,7 +25,7 @@ use crate::checks::probe::{cache_note, same_response};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
 use crate::engine::Exchange;
-use crate::facts::Needs;
+use crate::facts::{Needs, Varies};
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct SignatureOptional;
@@ -44,8 +44,8 @@ pub static META: CheckMeta = CheckMeta {
 
 /// A corrupted signature on a never-fetched URL got the genuine answer: the
 /// server itself does not verify the signature.
-fn accepted_fresh(genuine: &Exchange, fresh: &Exchange) -> bool {
-    same_response(genuine, fresh)
+fn accepted_fresh(genuine: &Exchange, fresh: &Exchange, varies: &Varies) -> bool {
+    varies.same_data(genuine, fresh)
 }
 
 /// A corrupted signature was refused on a never-fetched URL but got the
@@ -63,7 +63,7 @@ impl Check for SignatureOptional {
         let mut drafts = Vec::new();
         let param = &link.signature_param;
         let removed = signed.fetch_with(ctx, endpoint, param, None).await?;
-        if same_response(genuine, &removed) {
+        if signed.same_data(&removed) {
             drafts.push(
                 FindingDraft::at_exchange(&removed, Severity::High, Confidence::Confirmed)
                     .title(format!("Signed link accepted without its signature (`{param}` removed)"))
@@ -74,12 +74,12 @@ impl Check for SignatureOptional {
                     .parameter(param.clone())
                     .key("removed")
                     .evidence("The signed link as issued", genuine, None)
-                    .evidence("The same link without the signature", &removed, None),
+                    .evidence(signed.compared("The same link without the signature"), &removed, None),
             );
         }
         let bad = corrupt(&signature_of(link));
         let fresh = signed.fetch_with(ctx, endpoint, param, Some(&bad)).await?;
-        if accepted_fresh(genuine, &fresh) {
+        if accepted_fresh(genuine, &fresh, &signed.varies) {
             drafts.push(
                 FindingDraft::at_exchange(&fresh, Severity::High, Confidence::Confirmed)
                     .title(format!("Signed link accepted with a corrupted signature in `{param}`"))
@@ -147,8 +147,12 @@ mod tests {
     #[test]
     fn a_corrupted_signature_accepted_on_a_fresh_url_is_not_verified() {
         let genuine = answer(200, REPORT);
-        assert!(accepted_fresh(&genuine, &answer(200, REPORT)));
-        assert!(!accepted_fresh(&genuine, &answer(403, REFUSED)));
+        assert!(accepted_fresh(&genuine, &answer(200, REPORT), &Varies::Not));
+        assert!(!accepted_fresh(
+            &genuine,
+            &answer(403, REFUSED),
+            &Varies::Not
+        ));
     }
 
     #[test]

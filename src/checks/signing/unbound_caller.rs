@@ -4,12 +4,13 @@
 //! signed payload does not name that user, or the server never compares it
 //! with the caller. Links leak through logs, Referer headers and shared
 //! screens; bound to nobody, each leak is an account's data. Rampart replays
-//! one identity's link as another identity and anonymously.
+//! one identity's link as another identity and anonymously. A link that
+//! names its object and expires is a capability — made to be handed on —
+//! and is reported as information only.
 
 use async_trait::async_trait;
 
-use super::genuine_link;
-use crate::checks::probe::same_response;
+use super::{capability, expiry_param, genuine_link};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
 use crate::engine::Caller;
@@ -35,7 +36,7 @@ pub static META: CheckMeta = CheckMeta {
 impl Check for UnboundCaller {
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let signed = genuine_link(ctx, endpoint).await?;
-        let (link, owner, genuine) = (signed.link, signed.owner, signed.answer);
+        let (link, owner, genuine) = (signed.link, signed.owner.clone(), &signed.answer);
         let strangers: Vec<Caller> = ctx
             .identities()
             .into_iter()
@@ -46,20 +47,56 @@ impl Check for UnboundCaller {
             let replayed = ctx
                 .get(endpoint, &ctx.fresh(&link.url), &stranger, &[])
                 .await?;
-            if !same_response(&genuine, &replayed) {
+            if !signed.same_data(&replayed) {
                 continue;
             }
             let who = stranger.label().to_string();
-            return Ok(vec![FindingDraft::at_exchange(&replayed, Severity::Medium, Confidence::Confirmed)
-                .title(format!("{}'s signed link is accepted from {who}", link.owner))
-                .description(format!(
-                    "The link {} received in `{}` returned the same data to {who}: the signature does not bind the caller.",
-                    link.owner, link.field
-                ))
-                .parameter(link.signature_param.clone())
-                .key("caller")
-                .evidence(format!("{} uses its own signed link", link.owner), &genuine, None)
-                .evidence(format!("{who} uses the same link"), &replayed, None)]);
+            let (severity, title, description) = match capability(link) {
+                Some(why) => (
+                    Severity::Info,
+                    format!("{}'s signed link works for {who} (a capability link)", link.owner),
+                    format!(
+                        "The link {} received in `{}` returned the same data to {who}; {why}, so it is a capability \
+                         meant to work for whoever holds it until it expires. Keep such links short-lived and out \
+                         of logs.",
+                        link.owner, link.field
+                    ),
+                ),
+                None => (
+                    Severity::Medium,
+                    format!("{}'s signed link is accepted from {who}", link.owner),
+                    format!(
+                        "The link {} received in `{}` returned the same data to {who}: the signature does not bind \
+                         the caller{}.",
+                        link.owner,
+                        link.field,
+                        if expiry_param(link).is_none() {
+                            ", and the link carries no expiry"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+            };
+            return Ok(vec![FindingDraft::at_exchange(
+                &replayed,
+                severity,
+                Confidence::Confirmed,
+            )
+            .title(title)
+            .description(description)
+            .parameter(link.signature_param.clone())
+            .key("caller")
+            .evidence(
+                format!("{} uses its own signed link", link.owner),
+                genuine,
+                None,
+            )
+            .evidence(
+                signed.compared(format!("{who} uses the same link")),
+                &replayed,
+                None,
+            )]);
         }
         Ok(Vec::new())
     }

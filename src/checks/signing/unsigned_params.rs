@@ -9,7 +9,6 @@
 use async_trait::async_trait;
 
 use super::genuine_link;
-use crate::checks::probe::same_response;
 use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
 use crate::discover::Endpoint;
@@ -64,7 +63,7 @@ impl Check for UnsignedParams {
             let changed = signed
                 .fetch_with(ctx, endpoint, &name, Some(&new_value))
                 .await?;
-            if !success_json(&changed) || same_response(genuine, &changed) {
+            if !success_json(&changed) || signed.same_data(&changed) {
                 continue;
             }
             let proven = whose
@@ -87,7 +86,7 @@ impl Check for UnsignedParams {
                     .parameter(name.clone())
                     .key(format!("param-{name}"))
                     .evidence("The signed link as issued", genuine, None)
-                    .evidence(format!("The same signature with `{name}` changed"), &changed, None),
+                    .evidence(signed.compared(format!("The same signature with `{name}` changed")), &changed, None),
             );
         }
         Ok(drafts)

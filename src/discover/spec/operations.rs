@@ -192,6 +192,12 @@ impl<'d, 'a> Parser<'d, 'a> {
                 .get("operationId")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            summary: operation
+                .get("summary")
+                .or_else(|| operation.get("description"))
+                .and_then(Value::as_str)
+                .and_then(|text| text.lines().map(str::trim).find(|l| !l.is_empty()))
+                .map(|line| line.chars().take(200).collect()),
             source: EndpointSource::Spec,
         }
     }

@@ -58,8 +58,8 @@ def health(app: Flask, twin: Optional[str], headers: Optional[Mapping[str, str]]
 
 def create_app(name: str, twin: str) -> Flask:
     """A Flask app answering JSON in insertion order, errors as JSON, every
-    response marked with its twin and ``Cache-Control: no-store``, and the
-    health route."""
+    response marked with its twin and ``Cache-Control: no-store`` (unless it
+    set its own), and the health route."""
     app = Flask(name)
     app.json.sort_keys = False
     json_errors(app)
@@ -67,7 +67,8 @@ def create_app(name: str, twin: str) -> Flask:
     @app.after_request
     def mark(resp):
         resp.headers["X-Rampart-Twin"] = twin
-        resp.headers["Cache-Control"] = "no-store"
+        # An answer that chose its own caching (a public page) keeps it.
+        resp.headers.setdefault("Cache-Control", "no-store")
         return resp
 
     health(app, twin)
