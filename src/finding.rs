@@ -158,6 +158,10 @@ pub struct FindingDraft {
     /// (e.g. the database behind an injectable query), which the scan's
     /// fingerprint may not have seen; they refine the remediation variant.
     pub stack_hints: Vec<String>,
+    /// The check itself sent the step that proves the finding again on a
+    /// fresh cache buster and shows both answers in the evidence, so the
+    /// runner's confirmation need not send it all once more.
+    pub repeated: bool,
 }
 
 impl FindingDraft {
@@ -179,6 +183,7 @@ impl FindingDraft {
             key: String::new(),
             evidence: Vec::new(),
             stack_hints: Vec::new(),
+            repeated: false,
         }
     }
 
@@ -199,6 +204,13 @@ impl FindingDraft {
 
     pub fn parameter(mut self, parameter: impl Into<String>) -> Self {
         self.parameter = Some(parameter.into());
+        self
+    }
+
+    /// Marks the draft as confirmed by the check's own repeat of its
+    /// decisive step (see [`FindingDraft::repeated`]).
+    pub fn repeated(mut self) -> Self {
+        self.repeated = true;
         self
     }
 

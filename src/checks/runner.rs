@@ -356,7 +356,9 @@ impl Runner {
     /// the exchange it judged (reads only: a write is not sent twice for
     /// this). A draft whose finding does not come back — same check,
     /// endpoint and key, as certain as before — is kept as `tentative`,
-    /// saying why: one answer is not proof.
+    /// saying why: one answer is not proof. A draft the check already
+    /// proved twice itself ([`FindingDraft::repeated`]) is not sent again:
+    /// a third answer adds requests, not certainty.
     pub async fn confirm(
         &self,
         engine: &Engine,
@@ -372,7 +374,7 @@ impl Runner {
                 // Also what a passive check read in a server error: a 500
                 // can be a moment's accident (or one the scan caused).
                 let failed = matches!(&r.origin, Origin::Exchange(e) if e.response.status >= 500);
-                r.draft.confidence == Confidence::Confirmed || failed
+                !r.draft.repeated && (r.draft.confidence == Confidence::Confirmed || failed)
             })
             .map(|(i, r)| (i, r.check, r.origin.clone()))
             .collect();
@@ -852,8 +854,12 @@ mod tests {
         .unwrap()
     }
 
-    /// Confirms on `GET /stable`; on `GET /once`, only the first time.
-    struct Flaky(std::sync::atomic::AtomicUsize);
+    /// Confirms on `GET /stable`; on `GET /once` and `GET /repeated`, only
+    /// the first time (the latter's draft says the check repeated its proof).
+    struct Flaky(
+        std::sync::atomic::AtomicUsize,
+        std::sync::atomic::AtomicUsize,
+    );
 
     static FLAKY_META: CheckMeta = CheckMeta {
         check: &FLAKY,
@@ -870,23 +876,32 @@ mod tests {
     impl Check for Flaky {
         async fn probe(&self, _ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
             let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
-            let first = endpoint.path != "/once"
-                || self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            let first = match endpoint.path.as_str() {
+                "/once" => self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0,
+                "/repeated" => self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0,
+                _ => true,
+            };
             let mut draft = FindingDraft::at_exchange(&root, Severity::High, Confidence::Confirmed)
                 .key(endpoint.path.clone())
                 .description("Seen.");
+            if endpoint.path == "/repeated" {
+                draft = draft.repeated();
+            }
             draft.method = endpoint.method.clone();
             draft.path = endpoint.path.clone();
             Ok(if first { vec![draft] } else { Vec::new() })
         }
     }
 
-    static FLAKY: Flaky = Flaky(std::sync::atomic::AtomicUsize::new(0));
+    static FLAKY: Flaky = Flaky(
+        std::sync::atomic::AtomicUsize::new(0),
+        std::sync::atomic::AtomicUsize::new(0),
+    );
 
     #[tokio::test]
     async fn a_confirmed_finding_that_does_not_come_back_is_tentative_and_says_why() {
         let engine = nowhere();
-        let discovered = discovered(&["/stable", "/once"]);
+        let discovered = discovered(&["/stable", "/once", "/repeated"]);
         let facts = TargetFacts::default();
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
         let runner = Runner::new(
@@ -921,9 +936,12 @@ mod tests {
             seen,
             vec![
                 ("/once".to_string(), Confidence::Tentative, true),
+                // Proven twice by the check itself: not probed again.
+                ("/repeated".to_string(), Confidence::Confirmed, false),
                 ("/stable".to_string(), Confidence::Confirmed, false),
             ]
         );
+        assert_eq!(FLAKY.1.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

@@ -121,6 +121,7 @@ async fn by_output(
         return Ok(Some(
             point
                 .draft(&answer, Severity::Critical, Confidence::Confirmed)
+.repeated()
                 .title(format!("OS command injection in {label}"))
                 .description(format!(
                     "The {label} reaches a shell ({how}): {} printed {}, which only a shell's quote \
@@ -199,6 +200,7 @@ impl InputCheck for Command {
         Ok(Some(
             point
                 .draft(&delayed.once, Severity::Critical, Confidence::Confirmed)
+.repeated()
                 .title(format!("OS command injection in {label} (blind, time-based)"))
                 .description(format!(
                     "The {label} reaches a shell ({how}): {} delayed the answer to {} ms, twice the sleep \

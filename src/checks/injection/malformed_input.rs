@@ -198,6 +198,7 @@ impl InputCheck for MalformedInput {
             return Ok(Some(
                 point
                     .draft(&answer, found.severity, Confidence::Confirmed)
+.repeated()
                     .title(format!("Malformed {label} answered with {}", found.what))
                     .description(format!(
                         "Sending {what} in the {label} ({}) makes the API answer HTTP {} with {}, \

@@ -310,6 +310,7 @@ impl InputCheck for NoSql {
             let [first, control, again] = [&proof.answers[0], &proof.answers[1], &proof.answers[2]];
             let draft = point
                 .draft(first, severity, Confidence::Confirmed)
+.repeated()
                 .title(format!("NoSQL operator injection in {label}"))
                 .description(format!(
                     "The {label} is passed to the database as a query object: the operator {} {what}, \
@@ -334,6 +335,7 @@ impl InputCheck for NoSql {
         if let Some((payload, widening, [first, again])) = dynamo_widening(point, &profile).await? {
             let mut draft = point
                 .draft(&first, Severity::High, Confidence::Confirmed)
+.repeated()
                 .title(format!("DynamoDB expression injection in {label} (condition widened)"))
                 .description(format!(
                     "The {label} is pasted into a DynamoDB condition expression: {} returned {}, twice. \

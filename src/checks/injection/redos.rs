@@ -373,6 +373,7 @@ impl InputCheck for Redos {
             };
             let mut draft = point
                 .draft(&slowest, Severity::High, Confidence::Confirmed)
+.repeated()
                 .title(format!("Regular-expression denial of service in {label}"))
                 .description(format!(
                     "The {label} is checked with a backtracking regular expression ({guard}) whose matching \

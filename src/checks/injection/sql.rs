@@ -108,6 +108,16 @@ struct ErrorProof {
     error: StoreError,
     /// The doubled-quote payload and its clean answer, when it was clean.
     balanced: Option<(String, Arc<Exchange>)>,
+    /// The stray quote sent again on a fresh cache buster, when its error
+    /// came back (asked only once the doubled quote was clean).
+    again: Option<Arc<Exchange>>,
+}
+
+impl ErrorProof {
+    /// The quote breaks the query twice and the doubled quote mends it.
+    fn proven(&self) -> bool {
+        self.balanced.is_some() && self.again.is_some()
+    }
 }
 
 /// A true/false pair that answered like the ordinary and the impossible value.
@@ -140,7 +150,8 @@ fn sql_errors(ordinary: &Exchange, probe: &Exchange) -> Vec<StoreError> {
 
 /// Sends a stray quote; a proof when it provoked a database error the
 /// ordinary value does not, confirmed when a doubled quote is accepted
-/// again. Returns the stray quote's answer either way.
+/// again and the stray quote fails the same way once more. Returns the
+/// stray quote's answer either way.
 async fn error_based(
     point: &Point<'_, '_>,
     profile: &Profile,
@@ -157,6 +168,14 @@ async fn error_based(
         Some(answer) if sql_errors(&profile.base, &answer).is_empty() => Some((doubled, answer)),
         _ => None,
     };
+    // A moment's failure is no proof: the error must come back.
+    let again = match &balanced {
+        Some(_) => match point.send(&Payload::text(payload.clone())).await? {
+            Some(answer) if !sql_errors(&profile.base, &answer).is_empty() => Some(answer),
+            _ => None,
+        },
+        None => None,
+    };
     Ok((
         Some(ErrorProof {
             ordinary: Arc::clone(&profile.base),
@@ -164,6 +183,7 @@ async fn error_based(
             broken: Arc::clone(&broken),
             error,
             balanced,
+            again,
         }),
         Some(broken),
     ))
@@ -296,7 +316,7 @@ impl InputCheck for Sql {
         let label = point.input.label();
 
         let (error, quote) = error_based(point, &profile).await?;
-        let confirmed_by_error = error.as_ref().is_some_and(|e| e.balanced.is_some());
+        let confirmed_by_error = error.as_ref().is_some_and(ErrorProof::proven);
         let boolean = if confirmed_by_error {
             Boolean::Nothing
         } else {
@@ -308,6 +328,7 @@ impl InputCheck for Sql {
             let [t1, f1, t2, f2] = &proof.answers;
             let mut draft = point
                 .draft(t1, Severity::Critical, Confidence::Confirmed)
+.repeated()
                 .title(format!("SQL injection in {label} (boolean-based)"))
                 .description(format!(
                     "The {label} is pasted into a SQL query. The condition {} answers like the ordinary value {} \
@@ -345,10 +366,11 @@ impl InputCheck for Sql {
         }
         if let Some(proof) = error {
             let store = proof.error.store;
-            let confidence = if proof.balanced.is_some() {
-                Confidence::Confirmed
-            } else {
-                Confidence::Firm
+            let confidence = match (&proof.balanced, &proof.again) {
+                (Some(_), Some(_)) => Confidence::Confirmed,
+                // Mended by the doubled quote, but the error did not come back.
+                (Some(_), None) => Confidence::Tentative,
+                (None, _) => Confidence::Firm,
             };
             let mut draft = point
                 .draft(&proof.broken, Severity::Critical, confidence)
@@ -358,9 +380,18 @@ impl InputCheck for Sql {
                      ordinary request does not produce{}: the input is pasted into the query text.",
                     shown(&proof.payload),
                     store.name(),
-                    match &proof.balanced {
-                        Some((doubled, _)) => format!(", and the doubled quote {} is accepted again", shown(doubled)),
-                        None => String::new(),
+                    match (&proof.balanced, &proof.again) {
+                        (Some((doubled, _)), Some(_)) => format!(
+                            ", the doubled quote {} is accepted again, and the stray quote fails the same way on a \
+                             fresh cache buster",
+                            shown(doubled)
+                        ),
+                        (Some((doubled, _)), None) => format!(
+                            " (the doubled quote {} is accepted again, but the stray quote's error did not come \
+                             back on a fresh cache buster, so this is tentative)",
+                            shown(doubled)
+                        ),
+                        (None, _) => String::new(),
                     }
                 ))
                 .evidence(format!("Ordinary value {}: no database error", shown(&profile.base_value)), &proof.ordinary, None)
@@ -375,6 +406,19 @@ impl InputCheck for Sql {
                     answer,
                     None,
                 );
+            }
+            if let Some(again) = &proof.again {
+                let span = sql_errors(&profile.base, again)
+                    .into_iter()
+                    .next()
+                    .map(|e| e.span);
+                draft = draft
+                    .evidence(
+                        "Stray quote again, fresh cache buster: the same error",
+                        again,
+                        span,
+                    )
+                    .repeated();
             }
             return Ok(Some(hinted(draft, Some(&proof.error), Some(store))));
         }
@@ -392,6 +436,7 @@ impl InputCheck for Sql {
         let millis = |d: std::time::Duration| d.as_millis();
         let draft = point
             .draft(&delayed.once, Severity::Critical, Confidence::Confirmed)
+.repeated()
             .title(format!("SQL injection in {label} (time-based, {})", store.name()))
             .description(format!(
                 "A {} sleep placed in the {label} delays the answer by the time asked for: {} ms asked, \
@@ -564,6 +609,12 @@ mod tests {
             .evidence
             .iter()
             .any(|e| e.exchange.request.url.contains("Hello%27")));
+        // The check saw the error twice itself: the runner need not repeat it.
+        assert!(finding.repeated);
+        assert!(finding
+            .evidence
+            .last()
+            .is_some_and(|e| e.step.contains("again")));
         assert!(sent <= 5, "{sent} requests");
 
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Seen>::new()));
@@ -584,6 +635,37 @@ mod tests {
         let seen = seen.lock().expect("the log");
         assert!(seen.iter().all(|s| s.method == "GET"));
         assert_eq!(seen.iter().filter(|s| s.arg("title").is_none()).count(), 1);
+    }
+
+    /// A database error seen once and not again is no proof on its own:
+    /// the pair has to prove it instead.
+    #[tokio::test]
+    async fn an_error_that_does_not_come_back_does_not_confirm() {
+        let errors = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let once = move |seen: &Seen| {
+            let (status, body) = posts(true)(seen);
+            if status == 500 && errors.fetch_add(1, std::sync::atomic::Ordering::SeqCst) > 0 {
+                (200, "[]".to_string())
+            } else {
+                (status, body)
+            }
+        };
+        let api = testing::serve(once).await;
+        let (found, _) = testing::run(
+            &META,
+            &api,
+            "GET /api/posts?title=Hello",
+            Settings::default(),
+        )
+        .await;
+        let found = found.expect("probed");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(
+            found[0].title.contains("boolean-based"),
+            "{}",
+            found[0].title
+        );
+        assert_eq!(found[0].confidence, Confidence::Confirmed);
     }
 
     /// Blind: errors are swallowed, only the rows tell.

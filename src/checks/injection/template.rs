@@ -136,7 +136,8 @@ impl InputCheck for Template {
                 ))
                 .evidence(format!("Ordinary value {}", shown(&profile.base_value)), &profile.base, None);
             if hit {
-                draft = draft.evidence(
+                // Two canaries evaluated, each fresh: the check's own repeat.
+                draft = draft.repeated().evidence(
                     format!(
                         "Canary in several syntaxes {}: {} came back",
                         shown(&polyglot),
