@@ -65,6 +65,17 @@ fn reproduce(finding: &Finding, step: usize) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// What the reproduce line of `finding`'s first evidence step whose
+/// description starts with `step` prints when run.
+fn reproduce_step(finding: &Finding, step: &str) -> String {
+    let index = finding
+        .evidence
+        .iter()
+        .position(|e| e.step.starts_with(step))
+        .unwrap_or_else(|| panic!("no step '{step}' in {:?}", finding.evidence));
+    reproduce(finding, index)
+}
+
 /// Requests per HTTP method that are not reads.
 fn writes(counts: &BTreeMap<String, u64>) -> u64 {
     counts
@@ -221,6 +232,36 @@ fn vulnerable_twin_default_scan_proves_every_read_case_and_changes_nothing() {
         "the fetched body came back"
     );
 
+    // Every proof that does not depend on timing or on Rampart's own
+    // listener replays from its curl line.
+    let boolean = expect(&run, "injection.sql", "GET", "/api/posts");
+    let ordinary = reproduce_step(boolean, "Ordinary value");
+    assert!(ordinary.contains("ada"), "{ordinary}");
+    assert_eq!(reproduce_step(boolean, "True condition"), ordinary);
+    assert_ne!(reproduce_step(boolean, "False condition"), ordinary);
+    assert!(reproduce_step(widened, "Widened condition").contains("bob"));
+    let operator = expect(&run, "injection.nosql", "GET", "/api/notes");
+    assert_ne!(
+        reproduce_step(operator, "Operator"),
+        reproduce_step(operator, "Control")
+    );
+    let marker = command.evidence[1].step.clone();
+    let marker = marker
+        .rsplit(": ")
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(" printed");
+    assert!(marker.starts_with("rmp"), "{marker}");
+    assert!(reproduce_step(command, "Fresh marker").contains(marker));
+    assert!(reproduce_step(traversal, "Traversal").contains("root:"));
+    let malformed = expect(
+        &run,
+        "injection.malformed-input",
+        "GET",
+        "/api/items/{item_id}",
+    );
+    assert!(reproduce(malformed, 1).contains("Traceback"));
+
     // The fix fits the stack, refined by what each proof revealed.
     run.assert_stack("flask", &[]);
     let variant = |f: &Finding| {
@@ -358,8 +399,21 @@ fn sql_on(db: &str, port: u16, store: &str, variant: &str) {
     let active = vulnerable.scan(&["--active"]);
     let search = expect(&active, "injection.sql", "POST", "/api/products/search");
     assert_eq!(search.parameter.as_deref(), Some("name"));
+    // Even with --active the payloads only read: the database is intact.
+    assert_eq!(
+        data(&vulnerable),
+        before,
+        "the active scan changed {db} data"
+    );
 
+    fixed.reset();
+    let untouched = data(&fixed);
     let quiet = fixed.scan(&["--active"]);
+    assert_eq!(
+        data(&fixed),
+        untouched,
+        "the fixed twin's {db} data changed"
+    );
     let unwanted = quiet.unwanted(|f| f.check.starts_with("injection."));
     assert!(
         unwanted.is_empty(),
