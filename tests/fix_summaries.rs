@@ -134,6 +134,29 @@ fn mechanism(finding: &Finding) -> (&'static str, &'static [&'static str]) {
         "transport.insecure-links" => ("plain-HTTP links", &["http://", "https", "tls"]),
         "transport.cookie-flags" => ("cookie flags", &["secure", "httponly", "samesite"]),
         "transport.plain-http" => ("plain HTTP", &["https", "tls"]),
+        "injection.sql" => (
+            "input pasted into SQL",
+            &["bound", "bind", "placeholder", "param", "filters"],
+        ),
+        "injection.nosql" => (
+            "input that rewrites a query or expression",
+            &["expression", "query", "queries", "allow-list", "operator"],
+        ),
+        "injection.template" => ("input evaluated as a template", &["template"]),
+        "injection.command" => (
+            "input in a shell command",
+            &["shell", "argument", "exec", "processbuilder"],
+        ),
+        "injection.path-traversal" => (
+            "a file name that leaves its directory",
+            &["directory", "base", "root", "path", "join"],
+        ),
+        "injection.ssrf" => ("a URL the server fetches", &["allow-list"]),
+        "injection.redos" => (
+            "a backtracking regular expression",
+            &["pattern", "regex", "quantifier", "validator"],
+        ),
+        "injection.malformed-input" => ("an exception shown for bad input", &["validat", "type"]),
         other => panic!("no mechanism written down for {other}: add it here"),
     }
 }
