@@ -128,6 +128,12 @@ pub struct InjectionArgs {
     #[arg(long, default_value_t = crate::checks::injection::session::DEFAULT_PARAM_BUDGET, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub injection_param_budget: u32,
+
+    /// With --active, also send injection probes to write operations
+    /// (POST/PUT/PATCH/DELETE bodies and parameters). What they create or
+    /// change is not undone; the report's `changes` lists those endpoints.
+    #[arg(long, requires = "active")]
+    pub injection_writes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -248,6 +248,7 @@ fn injection_settings(args: &InjectionArgs) -> Result<checks::injection::Setting
         oob_url,
         param_budget: args.injection_param_budget,
         scan_budget: args.injection_budget,
+        writes: args.injection_writes,
     })
 }
 

@@ -287,7 +287,7 @@ fn vulnerable_twin_default_scan_proves_every_read_case_and_changes_nothing() {
 #[test]
 fn vulnerable_twin_active_scan_also_probes_bodies_of_write_operations() {
     let target = INJECTION.start("vulnerable");
-    let run = target.scan(&["--active"]);
+    let run = target.scan(&["--active", "--injection-writes"]);
     for (check, method, path, parameter) in [
         ("injection.sql", "POST", "/api/login", "username"),
         ("injection.nosql", "POST", "/api/session", "password"),
@@ -332,7 +332,7 @@ fn vulnerable_twin_active_scan_also_probes_bodies_of_write_operations() {
 #[test]
 fn fixed_twin_yields_nothing_even_with_active_probes() {
     let target = INJECTION.start("fixed");
-    let run = target.scan(&["--active"]);
+    let run = target.scan(&["--active", "--injection-writes"]);
     let unwanted = run.unwanted(|f| f.check.starts_with("injection."));
     assert!(
         unwanted.is_empty(),
@@ -396,7 +396,7 @@ fn sql_on(db: &str, port: u16, store: &str, variant: &str) {
     assert!(timed.title.contains(store), "{}", timed.title);
     run.assert_stack("fastapi", &[]);
 
-    let active = vulnerable.scan(&["--active"]);
+    let active = vulnerable.scan(&["--active", "--injection-writes"]);
     let search = expect(&active, "injection.sql", "POST", "/api/products/search");
     assert_eq!(search.parameter.as_deref(), Some("name"));
     // Even with --active the payloads only read: the database is intact.
@@ -408,7 +408,7 @@ fn sql_on(db: &str, port: u16, store: &str, variant: &str) {
 
     fixed.reset();
     let untouched = data(&fixed);
-    let quiet = fixed.scan(&["--active"]);
+    let quiet = fixed.scan(&["--active", "--injection-writes"]);
     assert_eq!(
         data(&fixed),
         untouched,

@@ -76,6 +76,10 @@ pub enum Skip {
     /// option that raises it in brackets).
     #[error("request budget spent ({0})")]
     BudgetSpent(&'static str),
+    /// The probes would change data they cannot put back, which the user
+    /// allows with the option named (beyond `--active`).
+    #[error("needs {0}")]
+    NeedsOptIn(&'static str),
     /// A request failed; the report's errors say so too.
     #[error("failed: {0}")]
     Failed(#[from] EngineError),
@@ -101,6 +105,7 @@ impl Skip {
             Skip::Missing(what) => what,
             Skip::NotApplicable(_) => "does not apply",
             Skip::BudgetSpent(_) => "budget spent",
+            Skip::NeedsOptIn(_) => "needs an opt-in",
             Skip::Failed(_) => "failed",
         }
     }

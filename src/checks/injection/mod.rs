@@ -224,6 +224,8 @@ pub(crate) trait InputCheck: Sync {
 
 /// The option that raises the family's budget, for coverage notes.
 const BUDGET_OPTION: &str = "--injection-budget";
+/// The option that lets the checks probe write operations.
+const WRITES_OPTION: &str = "--injection-writes";
 
 /// Runs `check` (described by `meta`) on every input of `endpoint` it wants.
 /// A spent family budget stops the check for the rest of the scan, and the
@@ -237,6 +239,9 @@ pub(crate) async fn probe_inputs<C: InputCheck>(
 ) -> Outcome {
     if ctx.injection.was_cut_short(meta.id) {
         return Err(Skip::BudgetSpent(BUDGET_OPTION));
+    }
+    if !endpoint.is_read_only() && !ctx.injection.settings().writes {
+        return Err(Skip::NeedsOptIn(WRITES_OPTION));
     }
     let wanted: Vec<Input> = inputs::inputs(endpoint)
         .into_iter()

@@ -30,6 +30,11 @@ pub struct Settings {
     pub param_budget: u32,
     /// Requests the family may send in one scan.
     pub scan_budget: u64,
+    /// `--injection-writes`: with `--active`, the inputs of write
+    /// operations are probed too. Their probes create and change records
+    /// that Rampart cannot put back, so `--active` alone (whose checks
+    /// restore what they change) does not send them.
+    pub writes: bool,
 }
 
 impl Default for Settings {
@@ -38,6 +43,7 @@ impl Default for Settings {
             oob_url: None,
             param_budget: DEFAULT_PARAM_BUDGET,
             scan_budget: DEFAULT_SCAN_BUDGET,
+            writes: false,
         }
     }
 }

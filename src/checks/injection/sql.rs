@@ -637,6 +637,36 @@ mod tests {
         assert_eq!(seen.iter().filter(|s| s.arg("title").is_none()).count(), 1);
     }
 
+    /// `--active` alone sends nothing to a write operation: its probes
+    /// would leave records behind; `--injection-writes` lets them go.
+    #[tokio::test]
+    async fn write_operations_are_probed_only_when_the_user_allows_their_changes() {
+        use crate::checks::probe::fixtures::{self, Setup};
+        let api = testing::serve(posts(true)).await;
+        for writes in [false, true] {
+            let mut setup = Setup::new(&[], &["POST /api/posts?title=Hello"]).active(false);
+            setup.injection = Settings {
+                writes,
+                ..Settings::default()
+            };
+            let scanned = fixtures::scan(&META, &api, setup).await;
+            if writes {
+                assert_eq!(scanned.drafts.len(), 1, "{:?}", scanned.skipped);
+                assert!(scanned.sent > 0);
+            } else {
+                assert!(scanned.drafts.is_empty());
+                assert_eq!(scanned.sent, 0);
+                assert_eq!(
+                    scanned.skipped,
+                    vec![(
+                        "POST /api/posts".to_string(),
+                        Skip::NeedsOptIn("--injection-writes")
+                    )]
+                );
+            }
+        }
+    }
+
     /// A database error seen once and not again is no proof on its own:
     /// the pair has to prove it instead.
     #[tokio::test]
