@@ -66,6 +66,9 @@ fn main() {
             options.spec = Some(server.spec_url().to_string());
             options.engine.identities = lab::demo_identities();
             options.engine.rate_per_second = None;
+            // As `rampart demo`: the offline secret search has its own bench.
+            options.crack.digits = Some(4);
+            options.engine.pacing = rampart::engine::PaceMode::Steady;
             let start = Instant::now();
             let report = scan::run(options).await.expect("lab scan");
             durations.push(start.elapsed());

@@ -105,6 +105,15 @@ pub struct ScanArgs {
     #[arg(long)]
     pub insecure: bool,
 
+    /// More candidate secrets for the offline recovery of token secrets
+    /// (JWT, Flask session, itsdangerous), one per line.
+    #[arg(long, value_name = "FILE")]
+    pub wordlist: Option<PathBuf>,
+
+    /// Token secrets: try every number of up to N digits (0-8; default 8).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=8))]
+    pub crack_digits: Option<u8>,
+
     /// Where to look for the plain-HTTP twin of an https target (transport.plain-http).
     #[arg(long, value_name = "PORT", default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..))]
     pub http_port: u16,
@@ -169,9 +178,13 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args)]
 pub struct BoundArgs {
-    /// Maximum requests per second (0 = unlimited).
-    #[arg(long, default_value_t = 50.0, value_name = "REQ_PER_S")]
-    pub rate: f64,
+    /// Ceiling on requests per second. Below it the pace adapts: a polite
+    /// start, faster while the target answers quickly and cleanly, slower
+    /// (with pauses) when it throttles, slows down or fails. Without it there
+    /// is no ceiling; 0 = unlimited and not adaptive (throttling is still
+    /// honoured).
+    #[arg(long, value_name = "REQ_PER_S")]
+    pub rate: Option<f64>,
 
     /// Maximum requests in flight.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -188,6 +201,11 @@ pub struct BoundArgs {
     /// Largest response body read, in KiB (the rest is discarded unread).
     #[arg(long, default_value_t = 1024, value_name = "KIB")]
     pub max_body_kib: usize,
+
+    /// Stop sending after this many seconds and report what was found (the
+    /// report says the scan is incomplete). Ctrl-C does the same.
+    #[arg(long, value_name = "SECONDS")]
+    pub max_duration: Option<f64>,
 }
 
 #[derive(Debug, Args)]

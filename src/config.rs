@@ -48,6 +48,8 @@ struct FileShape {
     checks: Vec<String>,
     #[serde(default)]
     skip_checks: Vec<String>,
+    wordlist: Option<String>,
+    crack_digits: Option<u8>,
     #[serde(default, rename = "suppress")]
     suppressions: Vec<SuppressionShape>,
 }
@@ -74,6 +76,11 @@ pub struct ProjectFile {
     pub exclude_paths: Vec<String>,
     pub checks: Vec<String>,
     pub skip_checks: Vec<String>,
+    /// More candidate token secrets (`--wordlist`).
+    pub wordlist: Option<PathBuf>,
+    /// Numbers of up to this many digits tried as token secrets
+    /// (`--crack-digits`).
+    pub crack_digits: Option<u8>,
     pub suppressions: Vec<Suppression>,
 }
 
@@ -116,6 +123,17 @@ pub fn parse(text: &str, path: &Path) -> Result<ProjectFile, ConfigError> {
             base.join(name)
         }
     };
+    if let Some(digits) = shape.crack_digits {
+        if digits > crate::tokens::crack::MAX_DIGITS {
+            return Err(ConfigError::Parse {
+                path: shown,
+                error: format!(
+                    "crack_digits must be between 0 and {}",
+                    crate::tokens::crack::MAX_DIGITS
+                ),
+            });
+        }
+    }
     let mut suppressions = Vec::new();
     for s in shape.suppressions {
         let error = |error: &str| ConfigError::Suppression {
@@ -155,6 +173,8 @@ pub fn parse(text: &str, path: &Path) -> Result<ProjectFile, ConfigError> {
         exclude_paths: shape.exclude_paths,
         checks: shape.checks,
         skip_checks: shape.skip_checks,
+        wordlist: shape.wordlist.as_deref().map(relative),
+        crack_digits: shape.crack_digits,
         suppressions,
     })
 }
@@ -206,6 +226,8 @@ identity_file = "ids.toml"
 include_paths = ["/api/*"]
 exclude_paths = ["/api/admin/*"]
 checks = ["cache.*", "authz.*"]
+wordlist = "secrets.txt"
+crack_digits = 6
 
 [[suppress]]
 check = "transport.plain-http"
@@ -228,6 +250,11 @@ until = 2027-01-31
             Some(Path::new("/work/project/ids.toml"))
         );
         assert_eq!(file.checks, vec!["cache.*", "authz.*"]);
+        assert_eq!(
+            file.wordlist.as_deref(),
+            Some(Path::new("/work/project/secrets.txt"))
+        );
+        assert_eq!(file.crack_digits, Some(6));
         assert_eq!(file.suppressions.len(), 2);
         assert_eq!(file.suppressions[0].until, None);
         assert_eq!(
@@ -258,6 +285,8 @@ until = 2027-01-31
         .unwrap_err()
         .to_string();
         assert!(bad_date.contains("must be a date"), "{bad_date}");
+        let digits = parse("crack_digits = 9", path).unwrap_err().to_string();
+        assert!(digits.contains("between 0 and 8"), "{digits}");
         let as_string = parse(
             "[[suppress]]\ncheck = \"a.b\"\nreason = \"r\"\nuntil = \"2027-02-03\"",
             path,

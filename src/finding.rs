@@ -162,7 +162,20 @@ pub struct FindingDraft {
     /// fresh cache buster and shows both answers in the evidence, so the
     /// runner's confirmation need not send it all once more.
     pub repeated: bool,
+    /// One root cause wherever it shows (a cookie set site-wide, an
+    /// identifier scheme): drafts of the same check and key are one finding
+    /// whatever the endpoint, its id independent of the endpoint, and
+    /// `seen_at` lists where it was seen.
+    pub site_wide: bool,
+    /// For a site-wide draft: the endpoints (`GET /path`) it was seen on,
+    /// at most [`MAX_SEEN_AT`] of them.
+    pub seen_at: std::collections::BTreeSet<String>,
+    /// For a site-wide draft: on how many endpoints it was seen in all.
+    pub seen_count: usize,
 }
+
+/// Endpoints a site-wide finding lists.
+pub const MAX_SEEN_AT: usize = 200;
 
 impl FindingDraft {
     /// A draft located at the endpoint the exchange was sent for.
@@ -184,7 +197,22 @@ impl FindingDraft {
             evidence: Vec::new(),
             stack_hints: Vec::new(),
             repeated: false,
+            site_wide: false,
+            seen_at: std::collections::BTreeSet::new(),
+            seen_count: 0,
         }
+    }
+
+    /// Marks the draft as one root cause across the target (see
+    /// [`FindingDraft::site_wide`]).
+    pub fn site_wide(mut self) -> Self {
+        self.site_wide = true;
+        self
+    }
+
+    /// The endpoint this draft was made at, as `seen_at` lists it.
+    pub fn place(&self) -> String {
+        format!("{} {}", self.method, self.path)
     }
 
     pub fn title(mut self, title: impl Into<String>) -> Self {
@@ -235,6 +263,16 @@ impl FindingDraft {
             focus,
         });
         self
+    }
+}
+
+/// The stable id of a draft of `check`: a site-wide draft's does not depend
+/// on the endpoint it was seen at.
+pub fn draft_id(check: &str, draft: &FindingDraft) -> String {
+    if draft.site_wide {
+        stable_id(check, "*", "*", &draft.key)
+    } else {
+        stable_id(check, &draft.method, &draft.path, &draft.key)
     }
 }
 
@@ -323,4 +361,15 @@ pub struct Finding {
     pub reproduce: Vec<String>,
     pub remediation: Option<Remediation>,
     pub references: Vec<String>,
+    /// A site-wide finding: the endpoints it was seen on (at most
+    /// [`MAX_SEEN_AT`]), `method` and `path` naming the first of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen_at: Vec<String>,
+    /// A site-wide finding: on how many endpoints it was seen in all.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub seen_count: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -14,6 +14,8 @@ pub mod discover;
 pub mod engine;
 pub mod facts;
 pub mod finding;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod knowledge;
 pub mod lab;
@@ -23,3 +25,4 @@ pub mod sanitize;
 pub mod scan;
 pub mod stack;
 pub mod tls_probe;
+pub mod tokens;

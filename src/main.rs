@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use rampart::cli::{Cli, Command, DemoArgs, ExplainArgs, InjectionArgs, OutputArgs, ScanArgs};
-use rampart::engine::Redactor;
+use rampart::engine::{PaceMode, Redactor, StopReason, StopSignal};
 use rampart::finding::Severity;
 use rampart::identity::{identities_from_pairs, parse_header};
 use rampart::progress::Display;
@@ -119,9 +119,19 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     if !(bounds.timeout.is_finite() && bounds.timeout > 0.0 && bounds.timeout <= 3600.0) {
         bail!("--timeout must be a number of seconds between 0 and 3600");
     }
-    if !(bounds.rate.is_finite() && bounds.rate >= 0.0) {
+    if bounds
+        .rate
+        .is_some_and(|rate| !(rate.is_finite() && rate >= 0.0))
+    {
         bail!("--rate must be a non-negative number of requests per second");
     }
+    let max_duration = match bounds.max_duration {
+        Some(seconds) if seconds.is_finite() && seconds > 0.0 && seconds <= 31_536_000.0 => {
+            Some(Duration::from_secs_f64(seconds))
+        }
+        Some(_) => bail!("--max-duration must be a positive number of seconds"),
+        None => None,
+    };
     if bounds.max_body_kib == 0 || bounds.max_body_kib > 1024 * 1024 {
         bail!("--max-body-kib must be between 1 and 1048576");
     }
@@ -131,7 +141,17 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     engine.logins = logins;
     engine.signers = signers;
     engine.default_headers = headers;
-    engine.rate_per_second = (bounds.rate > 0.0).then_some(bounds.rate);
+    // `--rate N` is the ceiling of an adaptive pace; `--rate 0` is no pace.
+    match bounds.rate {
+        Some(0.0) => {
+            engine.pacing = PaceMode::Steady;
+            engine.rate_per_second = None;
+        }
+        rate => {
+            engine.pacing = PaceMode::Adaptive;
+            engine.rate_per_second = rate;
+        }
+    }
     engine.concurrency = usize::from(bounds.concurrency);
     engine.timeout = Duration::from_secs_f64(bounds.timeout);
     engine.max_requests = Some(bounds.max_requests);
@@ -147,6 +167,13 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     options.login_burst = args.login_burst;
     options.stack = args.stack.clone();
     options.injection = injection_settings(&args.injection)?;
+    if let Some(path) = args.wordlist.as_ref().or(file.wordlist.as_ref()) {
+        let text = std::fs::read(path)
+            .with_context(|| format!("cannot read the wordlist {}", path.display()))?;
+        options.crack.words = rampart::tokens::crack::read_wordlist(&text);
+    }
+    options.crack.digits = args.crack_digits.or(file.crack_digits);
+    options.max_duration = max_duration;
     let redactor = options.engine.redactor();
     let display = Display::new(progress_wanted(&args.output));
     if args.output.verbose {
@@ -157,15 +184,19 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
         }));
     }
     options.progress = display.sink();
-    let report = runtime()?
+    let stop = options.engine.stop.clone();
+    let runtime = runtime()?;
+    let interrupts = runtime.spawn(stop_on_interrupt(stop.clone()));
+    let report = runtime
         .block_on(scan::run(options))
         .map_err(|e| anyhow::anyhow!(redactor.redact_supplied(&e.to_string()).into_owned()));
+    interrupts.abort();
     display.finish();
     let mut report = report?;
     if args.output.verbose {
         eprint!(
             "{}",
-            redactor.redact_supplied(&report::text::coverage_table(&report))
+            for_display(&redactor.redact_supplied(&report::text::coverage_table(&report)))
         );
     }
     triage(&mut report, &file.suppressions, &prepared);
@@ -184,7 +215,27 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
             );
         }
     }
-    emit(&report, &args.output, &prepared, &redactor)
+    let code = emit(&report, &args.output, &prepared, &redactor)?;
+    // The shell's convention for a run ended by Ctrl-C, once the report is out.
+    Ok(match stop.reason() {
+        Some(StopReason::Interrupted) => ExitCode::from(130),
+        _ => code,
+    })
+}
+
+/// The first Ctrl-C stops the scan, which then reports what it has; a
+/// second one quits at once.
+async fn stop_on_interrupt(stop: StopSignal) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!(
+        "rampart: interrupted: writing the report of what was scanned (Ctrl-C again to quit now)"
+    );
+    stop.stop(StopReason::Interrupted);
+    if tokio::signal::ctrl_c().await.is_ok() {
+        std::process::exit(130);
+    }
 }
 
 /// The outputs of a scan and its baseline, checked before the scan.
@@ -260,13 +311,21 @@ fn parse_target(raw: &str) -> Result<url::Url> {
     Ok(url)
 }
 
-/// Writes the report(s) and decides the exit status.
+/// Writes the report(s) and decides the exit status. A scan whose coverage
+/// was cut short says so on stderr whatever the output options: a report
+/// read on its own could otherwise pass for a verdict on the whole API.
 fn emit(
     report: &Report,
     output: &OutputArgs,
     prepared: &Prepared,
     redactor: &Redactor,
 ) -> Result<ExitCode> {
+    for cut in &report.incomplete_reasons {
+        eprintln!(
+            "rampart: warning: incomplete scan: {}",
+            for_display(&redactor.redact_supplied(&cut.detail))
+        );
+    }
     if !output.quiet {
         for notice in &report.suppression_notices {
             eprintln!("rampart: note: {}", for_display(&notice.line()));
@@ -325,7 +384,12 @@ fn demo_command(args: DemoArgs) -> Result<ExitCode> {
         let mut options = ScanOptions::new(lab.base_url());
         options.spec = Some(lab.spec_url().to_string());
         options.engine.identities = lab::demo_identities();
+        // The lab is in this process: no pace to keep.
+        options.engine.pacing = PaceMode::Steady;
         options.engine.rate_per_second = None;
+        // The lab plants no weak token secret: a short numeric search keeps
+        // the demo to seconds.
+        options.crack.digits = Some(4);
         let display = Display::new(progress_wanted(&args.output));
         if args.output.verbose {
             let print = display.notes();

@@ -4,8 +4,9 @@
 //! the target-wide ones, and finalise — and each phase's work lives in its
 //! own module (`discover`, `facts`, `checks::runner`, `report::finalize`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use thiserror::Error;
@@ -17,12 +18,14 @@ use crate::checks::{self, injection};
 use crate::discover::safety::reads_like_an_action;
 use crate::discover::safety::PathFilter;
 use crate::discover::{self, DiscoverError, Discovered};
-use crate::engine::{Caller, Engine, EngineConfig, EngineError, Exchange, Probe};
-use crate::facts::watch::Watch;
+use crate::engine::{
+    Caller, Engine, EngineConfig, EngineError, EngineStats, Exchange, Probe, StopReason, StopSignal,
+};
+use crate::facts::baselines::{baseline_probe, DEFAULT_BASELINE_MEMORY};
 use crate::facts::{self, Baselines, Volatility};
 use crate::report::finalize::{self, Finished};
-use crate::report::{Report, ReportError, Warning};
-use crate::stack::Stack;
+use crate::report::{Incomplete, IncompleteReason, Report, ReportError, Warning};
+use crate::stack::{Fingerprinter, Stack};
 
 /// Where progress notes go.
 pub type NoteSink = Box<dyn Fn(&str) + Send + Sync>;
@@ -135,8 +138,15 @@ pub struct ScanOptions {
     pub injection: injection::Settings,
     /// Receives progress notes (the binary prints them with `-v`).
     pub notes: Option<NoteSink>,
+    /// What the offline recovery of token secrets may try.
+    pub crack: facts::CrackSettings,
     /// Receives live progress (the binary draws it on a terminal).
     pub progress: Option<ProgressSink>,
+    /// `--max-duration`: the scan stops sending after this long and reports
+    /// what it has.
+    pub max_duration: Option<Duration>,
+    /// Memory the baselines may hold whole (see `facts::baselines`).
+    pub baseline_memory: usize,
 }
 
 impl ScanOptions {
@@ -153,7 +163,10 @@ impl ScanOptions {
             stack: None,
             injection: injection::Settings::default(),
             notes: None,
+            crack: facts::CrackSettings::default(),
             progress: None,
+            max_duration: None,
+            baseline_memory: DEFAULT_BASELINE_MEMORY,
         }
     }
 
@@ -177,10 +190,35 @@ pub enum ScanError {
     NoChecks,
 }
 
+/// Gives the stop signal when `--max-duration` runs out; dropping it
+/// (the scan is over) cancels the timer.
+struct Deadline(Option<tokio::task::JoinHandle<()>>);
+
+impl Deadline {
+    fn start(limit: Option<Duration>, signal: &StopSignal) -> Deadline {
+        Deadline(limit.map(|limit| {
+            let signal = signal.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                signal.stop(StopReason::Deadline);
+            })
+        }))
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Some(timer) = self.0.take() {
+            timer.abort();
+        }
+    }
+}
+
 /// Runs one scan: its phases, in order.
 pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let clock = Instant::now();
+    let _deadline = Deadline::start(options.max_duration, &options.engine.stop);
     let target = &options.engine.target;
     let unreachable = |error| ScanError::Unreachable {
         target: target.to_string(),
@@ -243,6 +281,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // Discover the endpoints.
     phase(Phase::Discover);
+    let mut errors = ScanErrors::default();
     let mut discovered = discover::discover(
         &engine,
         options.spec.as_deref(),
@@ -251,6 +290,9 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         &paths,
     )
     .await?;
+    for (place, error) in std::mem::take(&mut discovered.failures) {
+        errors.engine(place, "discovery", &error);
+    }
     // What the user's globs leave out is not in the report's endpoints,
     // but the coverage names it.
     let (chosen, left_out): (Vec<_>, Vec<_>) = discovered
@@ -271,24 +313,40 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         discovered.origin()
     ));
 
-    // Baseline: every read-only endpoint as every caller.
+    // Baseline: every read-only endpoint as every caller. Each answer is
+    // read whole as it arrives — for the stack's fingerprint and the facts
+    // the checks need — and then kept within the baselines' memory budget.
     phase(Phase::Baseline);
-    let mut errors: Vec<ReportError> = Vec::new();
-    let baselines = baseline(
+    let mut fingerprinter = Fingerprinter::default();
+    fingerprinter.see(&root);
+    let mut learner = facts::Learner::new(&engine, runner.needs(), &discovered.endpoints);
+    let errors_before = errors.count();
+    let baselines = baseline_streaming(
         &engine,
         &runner,
         &discovered,
         &callers,
-        options.engine.concurrency,
+        Baselines::with_budget(options.baseline_memory),
+        |exchange| {
+            fingerprinter.see(exchange);
+            learner.see(exchange);
+        },
         &mut errors,
+        options.engine.concurrency,
     )
     .await;
     options.note(&format!(
         "baseline: {} endpoint(s) answered as {} caller(s), {} could not be requested",
         baselines.len(),
         callers.len(),
-        errors.len()
+        errors.count() - errors_before
     ));
+    if baselines.compacted() > 0 {
+        options.note(&format!(
+            "{} baseline(s) past the memory budget kept compact; requested again before their checks",
+            baselines.compacted()
+        ));
+    }
 
     // Each answered endpoint once more: what changes between identical
     // requests (ids, times) is set aside by every comparison, and a few
@@ -300,11 +358,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         options.engine.concurrency,
     )
     .await;
-    let watch = Watch::choose(
-        &learned.references,
-        &discovered.endpoints,
-        &learned.volatility,
-    );
+    let watch = learned.watch;
     options.note(&format!(
         "{} endpoints answer identical requests differently; watching {} for a change of data",
         learned.volatility.volatile_count(),
@@ -317,13 +371,21 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     phase(Phase::Fingerprint);
     let stack = match &options.stack {
         Some(forced) => Stack::forced(forced),
-        None => fingerprint(&engine, &first_caller, &root, &baselines).await,
+        None => {
+            fingerprint(&engine, &first_caller, &mut fingerprinter, &mut errors).await;
+            fingerprinter.finish()
+        }
     };
     options.note(&format!("stack: {}", stack.label()));
 
     // Learn what the checks need to know about the target.
     phase(Phase::Learn);
-    let mut facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
+    let note = |text: &str| options.note(text);
+    let learning = facts::Learning {
+        crack: &options.crack,
+        notes: &note,
+    };
+    let mut facts = learner.finish(&baselines, &learning).await;
     facts.volatility = volatility;
     if facts.cache.cache_seen {
         options.note(&format!(
@@ -371,25 +433,144 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         results.drafts.len(),
         engine.requests_sent()
     ));
-    errors.extend(results.failures.into_iter().map(ReportError::from));
-    errors.extend(facts.tls_failure().map(|message| ReportError {
-        endpoint: "TLS".into(),
-        message: message.to_string(),
-    }));
+    for failure in results.failures {
+        if failure.error.is_not_sent() {
+            errors.engine(failure.place, failure.check.id, &failure.error);
+        } else {
+            errors.list.push(ReportError::from(failure));
+        }
+    }
+    if let Some(message) = facts.tls_failure() {
+        errors.note("TLS", message);
+    }
+    // What cut the scan short, if anything did.
+    let duration = clock.elapsed();
+    let stats = engine.stats();
+    let incomplete = incompleteness(&stats, options.engine.max_requests, options.max_duration);
+    for cut in &incomplete {
+        options.note(&format!("incomplete: {}", cut.detail));
+    }
     Ok(finalize::report(Finished {
         target,
         started_at,
-        duration: clock.elapsed(),
-        requests_sent: engine.requests_sent(),
+        duration,
+        requests_sent: stats.requests_sent,
         stack,
         endpoints: &discovered.endpoints,
         drafts: results.drafts,
         coverage: results.coverage,
         changes: engine.journal().changes(),
         warnings,
-        errors,
+        errors: errors.into_list(),
         redactor: &engine.redactor(),
+        incomplete,
+        pacing: engine.pacing_report(duration),
     }))
+}
+
+/// The report's errors as they are gathered: each failure with its place,
+/// except probes that were never sent (budget spent, scan stopped, a target
+/// that only throttles), which repeat one cause for every later probe and
+/// are counted once per cause.
+#[derive(Default)]
+struct ScanErrors {
+    list: Vec<ReportError>,
+    not_sent: BTreeMap<String, usize>,
+}
+
+impl ScanErrors {
+    /// A request that failed at `place`, while `during` (a phase or a
+    /// check id) was working.
+    fn engine(&mut self, place: String, during: &str, error: &EngineError) {
+        if error.is_not_sent() {
+            *self.not_sent.entry(error.to_string()).or_default() += 1;
+        } else {
+            self.list.push(ReportError {
+                endpoint: place,
+                message: format!("{during}: {error}"),
+            });
+        }
+    }
+
+    fn note(&mut self, place: &str, message: &str) {
+        self.list.push(ReportError {
+            endpoint: place.to_string(),
+            message: message.to_string(),
+        });
+    }
+
+    /// Failures so far, each probe not sent counted.
+    fn count(&self) -> usize {
+        self.list.len() + self.not_sent.values().sum::<usize>()
+    }
+
+    fn into_list(mut self) -> Vec<ReportError> {
+        for (message, count) in self.not_sent {
+            self.list.push(ReportError {
+                endpoint: "scan".into(),
+                message: format!("{count} probe(s) {message}"),
+            });
+        }
+        self.list
+    }
+}
+
+/// What cut the scan's coverage short, from what the engine went through.
+fn incompleteness(
+    stats: &EngineStats,
+    budget: Option<u64>,
+    max_duration: Option<Duration>,
+) -> Vec<Incomplete> {
+    let mut cuts = Vec::new();
+    let mut cut = |reason, detail: String| cuts.push(Incomplete { reason, detail });
+    match stats.stopped {
+        Some(StopReason::Deadline) => cut(
+            IncompleteReason::Deadline,
+            format!(
+                "--max-duration ({} s) ran out; the scan stopped sending and reports what it had",
+                max_duration.map_or(0.0, |d| d.as_secs_f64())
+            ),
+        ),
+        Some(StopReason::Interrupted) => cut(
+            IncompleteReason::Interrupted,
+            "interrupted; the scan stopped sending and reports what it had".into(),
+        ),
+        None => {}
+    }
+    if stats.refused_budget > 0 {
+        cut(
+            IncompleteReason::Budget,
+            format!(
+                "the request budget (--max-requests {}) ran out; {} probe(s) were not sent",
+                budget.unwrap_or(stats.requests_sent),
+                stats.refused_budget
+            ),
+        );
+    }
+    if stats.gave_up_throttled {
+        cut(
+            IncompleteReason::Throttled,
+            "the target kept throttling (429/Retry-After) and Rampart stopped sending".into(),
+        );
+    } else if stats.throttled_answers > 0 {
+        cut(
+            IncompleteReason::Throttled,
+            format!(
+                "{} probe(s) were still throttled after pausing and retrying",
+                stats.throttled_answers
+            ),
+        );
+    }
+    if stats.transport_failures > 0 {
+        cut(
+            IncompleteReason::Errors,
+            format!(
+                "{} request(s) got no answer (timeouts, refused or reset connections); see errors",
+                stats.transport_failures
+            ),
+        );
+    }
+    cuts
 }
 
 /// The warning that the data of the `changed` endpoints changed during a
@@ -425,26 +606,31 @@ fn data_changed(changed: &[String], baselines: &Baselines) -> Warning {
     }
 }
 
-/// The stack, from what the scan has seen so far plus one harmless request
-/// for a path that cannot exist: default error pages name frameworks.
+/// Adds to what the fingerprinter saw one harmless request for a path that
+/// cannot exist: default error pages name frameworks.
 async fn fingerprint(
     engine: &Engine,
     caller: &Caller,
-    root: &Arc<Exchange>,
-    baselines: &Baselines,
-) -> Stack {
-    let mut seen: Vec<Arc<Exchange>> = vec![Arc::clone(root)];
-    seen.extend(baselines.values().flatten().cloned());
+    fingerprinter: &mut Fingerprinter,
+    errors: &mut ScanErrors,
+) {
     let missing = format!("/rampart-{}-not-found", engine.buster().next_token());
     if let Ok(url) = engine.url_for(&missing) {
-        if let Ok(exchange) = engine.send(Probe::get(url).as_caller(caller.clone())).await {
-            seen.push(exchange);
+        match engine.send(Probe::get(url).as_caller(caller.clone())).await {
+            Ok(exchange) => fingerprinter.see(&exchange),
+            Err(error) => errors.engine(
+                "GET /rampart-{token}-not-found".into(),
+                "fingerprint",
+                &error,
+            ),
         }
     }
-    Stack::fingerprint(&seen)
 }
 
-/// One request per read-only endpoint per caller; checks compare these.
+/// One request per read-only endpoint per caller, which checks compare
+/// their probes with (default memory budget, nothing read on the way): for
+/// the check fixtures, which run one check through the scan's own steps.
+#[cfg(test)]
 pub(crate) async fn baseline(
     engine: &Engine,
     runner: &Runner,
@@ -453,6 +639,36 @@ pub(crate) async fn baseline(
     concurrency: usize,
     errors: &mut Vec<ReportError>,
 ) -> Baselines {
+    let mut failed = ScanErrors::default();
+    let baselines = baseline_streaming(
+        engine,
+        runner,
+        discovered,
+        callers,
+        Baselines::new(),
+        |_| {},
+        &mut failed,
+        concurrency,
+    )
+    .await;
+    errors.extend(failed.into_list());
+    baselines
+}
+
+/// One request per read-only endpoint per caller. Each answer, in order
+/// and as it comes, goes to `read` whole, then into `baselines` (which
+/// keeps it whole or compact).
+#[allow(clippy::too_many_arguments)]
+async fn baseline_streaming(
+    engine: &Engine,
+    runner: &Runner,
+    discovered: &Discovered,
+    callers: &[Caller],
+    mut baselines: Baselines,
+    mut read: impl FnMut(&Arc<Exchange>),
+    errors: &mut ScanErrors,
+    concurrency: usize,
+) -> Baselines {
     let mut jobs = Vec::new();
     let requested = discovered
         .endpoints
@@ -460,47 +676,37 @@ pub(crate) async fn baseline(
         .filter(|e| e.is_read_only() && runner.endpoint_skip(e, &discovered.base_path).is_none());
     for endpoint in requested {
         let Some(path) = endpoint.concrete_path_and_query(&discovered.base_path) else {
-            errors.push(ReportError {
-                endpoint: endpoint.label(),
-                message: "skipped: no example value for a path parameter".into(),
-            });
+            errors.note(
+                &endpoint.label(),
+                "skipped: no example value for a path parameter",
+            );
             continue;
         };
         let url = match engine.url_for(&path) {
             Ok(url) => url,
             Err(error) => {
-                errors.push(ReportError {
-                    endpoint: endpoint.label(),
-                    message: error.to_string(),
-                });
+                errors.note(&endpoint.label(), &error.to_string());
                 continue;
             }
         };
         for caller in callers {
-            // Busted, so a baseline never creates or reads a cache entry that
-            // real users (or the other callers' baselines) share.
-            let mut probe = Probe::get(engine.buster().bust(&url))
-                .as_caller(caller.clone())
-                .template(Some(endpoint.path.clone()));
-            probe.method = endpoint.method.clone();
-            probe.headers = endpoint.sample_headers();
+            let probe = baseline_probe(engine, endpoint, &url, caller.clone());
             jobs.push((endpoint.label(), probe));
         }
     }
-    let results = stream::iter(jobs)
+    stream::iter(jobs)
         .map(|(label, probe)| async move { (label, engine.send(probe).await) })
         .buffered(concurrency.max(1))
-        .collect::<Vec<_>>()
+        .for_each(|(label, result)| {
+            match result {
+                Ok(exchange) => {
+                    read(&exchange);
+                    baselines.keep(label, exchange);
+                }
+                Err(error) => errors.engine(label, "baseline", &error),
+            }
+            std::future::ready(())
+        })
         .await;
-    let mut baselines = Baselines::new();
-    for (label, result) in results {
-        match result {
-            Ok(exchange) => baselines.entry(label).or_default().push(exchange),
-            Err(error) => errors.push(ReportError {
-                endpoint: label,
-                message: error.to_string(),
-            }),
-        }
-    }
     baselines
 }

@@ -250,5 +250,7 @@ fn sample() -> Finding {
         reproduce: Vec::new(),
         remediation: None,
         references: Vec::new(),
+        seen_at: Vec::new(),
+        seen_count: 0,
     }
 }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use rampart::checks::{self, coverage::Tally, Skip};
 use rampart::discover::EndpointSource;
-use rampart::engine::{Exchange, RecordedRequest, RecordedResponse, Redactor};
+use rampart::engine::{
+    Exchange, PaceMode, PacingReport, RecordedRequest, RecordedResponse, Redactor,
+};
 use rampart::finding::{Confidence, FindingDraft, Severity};
 use rampart::identity::Identity;
 use rampart::report::{
@@ -107,6 +109,14 @@ fn fixed_report() -> Report {
         stack,
         score,
         grade: score::grade(score),
+        complete: true,
+        incomplete_reasons: Vec::new(),
+        pacing: PacingReport {
+            mode: Some(PaceMode::Adaptive),
+            ceiling_per_second: None,
+            effective_per_second: 34.0,
+            ..PacingReport::default()
+        },
         endpoints: vec![ReportEndpoint {
             method: "GET".into(),
             path: "/api/account".into(),

@@ -20,6 +20,7 @@ pub mod injection;
 pub mod probe;
 pub mod runner;
 pub mod signing;
+pub mod token;
 pub mod transport;
 
 use std::sync::Arc;
@@ -171,6 +172,7 @@ pub static FAMILIES: &[&Family] = &[
     &authz::FAMILY,
     &signing::FAMILY,
     &apikey::FAMILY,
+    &token::FAMILY,
     &transport::FAMILY,
     &exposure::FAMILY,
     &injection::FAMILY,

@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::stream::{self, StreamExt};
+use tokio::sync::OnceCell;
 
 use super::coverage::{CheckCoverage, Tally, ALL_ENDPOINTS, TARGET};
 use super::{injection, CheckMeta, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
@@ -16,7 +17,8 @@ use crate::discover::{Discovered, Endpoint};
 use crate::engine::{Engine, EngineError, Exchange};
 use crate::facts::volatility::replay;
 use crate::facts::{Baselines, Needs, TargetFacts};
-use crate::finding::{stable_id, Confidence, FindingDraft};
+use crate::finding::{draft_id, Confidence, FindingDraft};
+use crate::report::finalize::Collector;
 
 /// Finding drafts, each with the check that made it.
 pub type Drafts = Vec<(&'static CheckMeta, FindingDraft)>;
@@ -81,27 +83,24 @@ enum Origin {
 }
 
 impl Origin {
+    /// Where a draft made at `place` came from. Of an exchange only its
+    /// request and head are kept (what a repeat needs), not its body.
     fn of(place: Place<'_>) -> Origin {
         match place {
-            Place::Exchange(exchange) => Origin::Exchange(Arc::clone(exchange)),
+            Place::Exchange(exchange) => Origin::Exchange(Arc::new(exchange.compact())),
             Place::Endpoint(endpoint) => Origin::Endpoint(endpoint.label()),
             Place::Target => Origin::Target,
         }
     }
 }
 
-/// A draft as recorded: the check that made it and where.
-struct Recorded {
-    check: &'static CheckMeta,
-    draft: FindingDraft,
-    origin: Origin,
-}
-
 /// What the checks produced so far; shared with the engine's observer,
 /// which runs the passive checks on whatever task sent the request.
 #[derive(Default)]
 struct Record {
-    drafts: Mutex<Vec<Recorded>>,
+    /// Drafts, one per finding, ready for finalisation, each with where
+    /// it came from.
+    drafts: Mutex<Collector<Origin>>,
     failures: Mutex<Vec<Failure>>,
     tally: Mutex<Tally>,
 }
@@ -115,11 +114,10 @@ impl Record {
                 lock(&self.tally).probed(check, &label);
                 if !found.is_empty() {
                     let origin = Origin::of(place);
-                    lock(&self.drafts).extend(found.into_iter().map(|draft| Recorded {
-                        check,
-                        draft,
-                        origin: origin.clone(),
-                    }));
+                    let mut drafts = lock(&self.drafts);
+                    for draft in found {
+                        drafts.add_with(check, draft, origin.clone());
+                    }
                 }
             }
             Err(Skip::Failed(error)) => {
@@ -292,25 +290,32 @@ impl Runner {
                 None => probed.push(endpoint),
             }
         }
-        let jobs: Vec<(&'static CheckMeta, &Endpoint)> = self
-            .running(RunsOn::Endpoints)
-            .flat_map(|check| probed.iter().map(move |e| (check, *e)))
-            .collect();
-        let none: Vec<Arc<Exchange>> = Vec::new();
+        // Endpoint by endpoint: the checks of one endpoint share its
+        // baselines made whole (`Baselines::materialise`), dropped when its
+        // last check is done, so at most `concurrency` endpoints hold whole
+        // baselines at once.
+        let checks: Vec<&'static CheckMeta> = self.running(RunsOn::Endpoints).collect();
+        let jobs = probed.iter().flat_map(|endpoint| {
+            let whole: Arc<OnceCell<Vec<Arc<Exchange>>>> = Arc::default();
+            checks
+                .iter()
+                .map(move |check| (*check, *endpoint, Arc::clone(&whole)))
+        });
         stream::iter(jobs)
-            .map(|(check, endpoint)| {
+            .map(|(check, endpoint, whole)| async move {
+                let baselines = whole
+                    .get_or_init(|| baselines.materialise(engine, endpoint, &discovered.base_path))
+                    .await;
                 let ctx = ProbeContext {
                     engine,
                     base_path: &discovered.base_path,
-                    baselines: baselines.get(&endpoint.label()).unwrap_or(&none),
+                    baselines,
                     facts,
                     allow_burst: self.settings.allow_burst,
                     injection: &self.injection,
                 };
-                async move {
-                    let outcome = check.check.probe(&ctx, endpoint).await;
-                    (check, endpoint, outcome)
-                }
+                let outcome = check.check.probe(&ctx, endpoint).await;
+                (check, endpoint, outcome)
             })
             .buffer_unordered(self.settings.concurrency)
             .for_each(|(check, endpoint, outcome)| {
@@ -368,15 +373,15 @@ impl Runner {
         root: &Arc<Exchange>,
     ) {
         let pending: Vec<(usize, &'static CheckMeta, Origin)> = lock(&self.record.drafts)
-            .iter()
+            .iter_mut()
             .enumerate()
-            .filter(|(_, r)| {
+            .filter(|(_, (_, draft, origin))| {
                 // Also what a passive check read in a server error: a 500
                 // can be a moment's accident (or one the scan caused).
-                let failed = matches!(&r.origin, Origin::Exchange(e) if e.response.status >= 500);
-                !r.draft.repeated && (r.draft.confidence == Confidence::Confirmed || failed)
+                let failed = matches!(origin, Origin::Exchange(e) if e.response.status >= 500);
+                !draft.repeated && (draft.confidence == Confidence::Confirmed || failed)
             })
-            .map(|(i, r)| (i, r.check, r.origin.clone()))
+            .map(|(i, (check, _, origin))| (i, check, origin.clone()))
             .collect();
         // One repeat per check and place, whatever number of drafts it made.
         let mut repeats: Vec<(&'static CheckMeta, Origin, Vec<usize>)> = Vec::new();
@@ -395,7 +400,6 @@ impl Runner {
                 None => repeats.push((check, origin, vec![index])),
             }
         }
-        let none: &[Arc<Exchange>] = &[];
         let outcomes = stream::iter(repeats)
             .map(|(meta, origin, indices)| {
                 let check = self
@@ -414,10 +418,13 @@ impl Runner {
                             else {
                                 return (indices, None);
                             };
+                            let whole = baselines
+                                .materialise(engine, endpoint, &discovered.base_path)
+                                .await;
                             let ctx = ProbeContext {
                                 engine,
                                 base_path: &discovered.base_path,
-                                baselines: baselines.get(label).map_or(none, Vec::as_slice),
+                                baselines: &whole,
                                 facts,
                                 allow_burst: self.settings.allow_burst,
                                 injection: &self.injection,
@@ -456,22 +463,23 @@ impl Runner {
             .buffer_unordered(self.settings.concurrency)
             .collect::<Vec<_>>()
             .await;
-        let mut drafts = lock(&self.record.drafts);
+        let mut collector = lock(&self.record.drafts);
+        let mut drafts: Vec<&mut FindingDraft> =
+            collector.iter_mut().map(|(_, draft, _)| draft).collect();
         for (indices, again) in outcomes {
             let Some((meta, again)) = again else { continue };
             let found: Vec<(String, Confidence)> = match &again {
                 Ok(found) => found
                     .iter()
-                    .map(|d| (stable_id(meta.id, &d.method, &d.path, &d.key), d.confidence))
+                    .map(|d| (draft_id(meta.id, d), d.confidence))
                     .collect(),
                 Err(_) => Vec::new(),
             };
             for index in indices {
-                let Some(recorded) = drafts.get_mut(index) else {
+                let Some(draft) = drafts.get_mut(index) else {
                     continue;
                 };
-                let draft = &mut recorded.draft;
-                let id = stable_id(meta.id, &draft.method, &draft.path, &draft.key);
+                let id = draft_id(meta.id, draft);
                 if found
                     .iter()
                     .any(|(again, confidence)| *again == id && *confidence >= draft.confidence)
@@ -495,10 +503,7 @@ impl Runner {
     /// Everything the checks reported.
     pub fn finish(self) -> Results {
         Results {
-            drafts: std::mem::take(&mut *lock(&self.record.drafts))
-                .into_iter()
-                .map(|r| (r.check, r.draft))
-                .collect(),
+            drafts: std::mem::take(&mut *lock(&self.record.drafts)).into_drafts(),
             failures: std::mem::take(&mut *lock(&self.record.failures)),
             coverage: std::mem::take(&mut *lock(&self.record.tally)).finish(),
         }
@@ -656,6 +661,7 @@ mod tests {
             base_path: String::new(),
             spec: None,
             spec_source: None,
+            failures: Vec::new(),
         };
         let facts = TargetFacts::default();
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
@@ -843,6 +849,7 @@ mod tests {
             base_path: String::new(),
             spec: None,
             spec_source: None,
+            failures: Vec::new(),
         }
     }
 

@@ -10,9 +10,9 @@ use regex::Regex;
 use url::Url;
 
 use super::safety::{state_changing_word, PathFilter};
-use super::{parse_spec, Discovered, Endpoint, EndpointSource, ParamLocation, Parameter};
+use super::{parse_spec, Discovered, Endpoint, EndpointSource, Failures, ParamLocation, Parameter};
 use crate::engine::buster::without_buster;
-use crate::engine::{Caller, Engine, Exchange, Probe};
+use crate::engine::{Caller, Engine, EngineError, Exchange, Probe};
 
 /// Where frameworks publish their API descriptions by default.
 pub const SPEC_PATHS: &[&str] = &[
@@ -59,17 +59,33 @@ pub const COMMON_PATHS: &[&str] = &[
 const MAX_CRAWLED: usize = 200;
 const MAX_DEPTH: usize = 3;
 
+/// Keeps a failed discovery request for the report. Refusals by design
+/// (out of scope) are not failures.
+fn failed(failures: &mut Failures, path: &str, error: EngineError) {
+    if !matches!(error, EngineError::OutOfScope(_)) {
+        failures.push((format!("GET {path}"), error));
+    }
+}
+
 /// Looks for a spec at well-known paths; returns the first that parses.
-pub async fn find_published_spec(engine: &Engine, caller: &Caller) -> Option<Discovered> {
+pub async fn find_published_spec(
+    engine: &Engine,
+    caller: &Caller,
+    failures: &mut Failures,
+) -> Option<Discovered> {
     for path in SPEC_PATHS {
         let Ok(url) = engine.url_for(path) else {
             continue;
         };
-        let Ok(exchange) = engine
+        let exchange = match engine
             .send(Probe::get(engine.buster().bust(&url)).as_caller(caller.clone()))
             .await
-        else {
-            continue;
+        {
+            Ok(exchange) => exchange,
+            Err(error) => {
+                failed(failures, path, error);
+                continue;
+            }
         };
         if exchange.response.status != 200 || exchange.response.truncated {
             continue;
@@ -87,12 +103,14 @@ pub async fn find_published_spec(engine: &Engine, caller: &Caller) -> Option<Dis
 /// like links in JSON bodies, `href`, `src` and GET forms' `action` in HTML
 /// pages, and the `Location` of redirects. A link's query parameters become
 /// the endpoint's sample query. A link to a path `paths` leaves out, or
-/// whose name looks like an action, is listed but never requested.
+/// whose name looks like an action, is listed but never requested. A link
+/// that fails at the transport is recorded in `failures`.
 pub async fn crawl_links(
     engine: &Engine,
     caller: &Caller,
     root: &Arc<Exchange>,
     paths: &PathFilter,
+    failures: &mut Failures,
 ) -> Vec<Endpoint> {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let root_path = root_path(engine.target());
@@ -121,14 +139,16 @@ pub async fn crawl_links(
                 found.push(endpoint);
                 continue;
             }
-            if let Ok(next) = engine
+            match engine
                 .send(Probe::get(engine.buster().bust(&url)).as_caller(caller.clone()))
                 .await
             {
-                if next.response.status < 400 {
+                Ok(next) if next.response.status < 400 => {
                     found.push(endpoint);
                     queue.push_back((next, depth + 1));
                 }
+                Ok(_) => {}
+                Err(error) => failed(failures, &path, error),
             }
         }
     }
@@ -251,13 +271,17 @@ pub async fn probe_common_paths(
     engine: &Engine,
     caller: &Caller,
     known: &BTreeSet<String>,
+    failures: &mut Failures,
 ) -> Vec<Endpoint> {
     let nonsense = format!("/rampart-{}-does-not-exist", engine.buster().next_token());
     let soft_404 = match engine.url_for(&nonsense) {
-        Ok(url) => engine
-            .send(Probe::get(url).as_caller(caller.clone()))
-            .await
-            .ok(),
+        Ok(url) => match engine.send(Probe::get(url).as_caller(caller.clone())).await {
+            Ok(exchange) => Some(exchange),
+            Err(error) => {
+                failed(failures, "/{rampart-token}-does-not-exist", error);
+                None
+            }
+        },
         Err(_) => None,
     };
     let candidates: Vec<&str> = COMMON_PATHS
@@ -268,18 +292,23 @@ pub async fn probe_common_paths(
     let results = stream::iter(candidates)
         .map(|path| async move {
             let url = engine.url_for(path).ok()?;
-            let exchange = engine
+            let sent = engine
                 .send(Probe::get(engine.buster().bust(&url)).as_caller(caller.clone()))
-                .await
-                .ok()?;
-            Some((path, exchange))
+                .await;
+            Some((path, sent))
         })
         .buffered(4)
         .collect::<Vec<_>>()
         .await;
-    results
+    let mut answered = Vec::new();
+    for (path, sent) in results.into_iter().flatten() {
+        match sent {
+            Ok(exchange) => answered.push((path, exchange)),
+            Err(error) => failed(failures, path, error),
+        }
+    }
+    answered
         .into_iter()
-        .flatten()
         .filter(|(_, exchange)| {
             let status = exchange.response.status;
             let is_missing = matches!(status, 404 | 405 | 410 | 501..=504);
@@ -429,12 +458,17 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(root.response.status, 303);
-        let paths: Vec<String> =
-            crawl_links(&engine, &Caller::Anonymous, &root, &PathFilter::default())
-                .await
-                .into_iter()
-                .map(|e| e.path)
-                .collect();
+        let paths: Vec<String> = crawl_links(
+            &engine,
+            &Caller::Anonymous,
+            &root,
+            &PathFilter::default(),
+            &mut Vec::new(),
+        )
+        .await
+        .into_iter()
+        .map(|e| e.path)
+        .collect();
         assert_eq!(paths, vec!["/", "/en/", "/en/products"]);
     }
 
@@ -473,11 +507,12 @@ mod tests {
             .await
             .unwrap();
         let paths = PathFilter::new(Vec::new(), vec!["/admin/*".into()]);
-        let mut found: Vec<String> = crawl_links(&engine, &Caller::Anonymous, &root, &paths)
-            .await
-            .into_iter()
-            .map(|e| e.path)
-            .collect();
+        let mut found: Vec<String> =
+            crawl_links(&engine, &Caller::Anonymous, &root, &paths, &mut Vec::new())
+                .await
+                .into_iter()
+                .map(|e| e.path)
+                .collect();
         found.sort();
         assert_eq!(
             found,

@@ -203,7 +203,13 @@ pub struct Discovered {
     pub spec: Option<ApiSpec>,
     /// Where the spec came from, when one was used.
     pub spec_source: Option<String>,
+    /// Requests discovery sent that failed (timeouts, resets, budget), each
+    /// with the request (`GET /path`): the scan reports them.
+    pub failures: Failures,
 }
+
+/// Requests that failed, each with what was requested (`GET /path`).
+pub type Failures = Vec<(String, EngineError)>;
 
 #[derive(Debug, Error)]
 pub enum DiscoverError {
@@ -277,17 +283,20 @@ pub async fn discover(
         let spec = load_spec(engine, source).await?;
         return Ok(Discovered::from_spec(spec, source));
     }
-    if let Some(found) = crawl::find_published_spec(engine, caller).await {
+    let mut failures = Failures::new();
+    if let Some(mut found) = crawl::find_published_spec(engine, caller, &mut failures).await {
+        found.failures = failures;
         return Ok(found);
     }
-    let mut endpoints = crawl::crawl_links(engine, caller, root, paths).await;
+    let mut endpoints = crawl::crawl_links(engine, caller, root, paths, &mut failures).await;
     let known = endpoints.iter().map(|e| e.path.clone()).collect();
-    endpoints.extend(crawl::probe_common_paths(engine, caller, &known).await);
+    endpoints.extend(crawl::probe_common_paths(engine, caller, &known, &mut failures).await);
     Ok(Discovered {
         endpoints,
         base_path: String::new(),
         spec: None,
         spec_source: None,
+        failures,
     })
 }
 
@@ -306,6 +315,7 @@ impl Discovered {
             base_path: spec.base_path.clone(),
             spec: Some(spec),
             spec_source: Some(source.to_string()),
+            failures: Failures::new(),
         }
     }
 }

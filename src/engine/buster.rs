@@ -10,24 +10,50 @@ pub const BUSTER_PARAM: &str = "rampart_cb";
 
 #[derive(Debug)]
 pub struct CacheBuster {
-    run: u64,
+    /// This run's part of every token: 12 random hex digits.
+    prefix: String,
     counter: AtomicU64,
 }
 
 impl Default for CacheBuster {
     fn default() -> Self {
         CacheBuster {
-            run: fastrand::u64(..),
+            prefix: format!("{:012x}", fastrand::u64(..) & 0xffff_ffff_ffff),
             counter: AtomicU64::new(0),
         }
     }
 }
 
 impl CacheBuster {
-    /// A token never returned before by this scan (and unguessable across scans).
+    /// A token never returned before by this scan (and unguessable across
+    /// scans): this run's 12 hex digits, then a counter in hex.
     pub fn next_token(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("{:x}{:x}", self.run & 0xffff_ffff_ffff, n)
+        format!("{}{n:x}", self.prefix)
+    }
+
+    /// `path` with each of this run's tokens in it replaced by `{token}`,
+    /// when it holds any: the template of a path Rampart made up (a page
+    /// that cannot exist, a deception file name), so what is found there
+    /// gets the same id in every run.
+    pub fn generalise(&self, path: &str) -> Option<String> {
+        let prefix = self.prefix.as_str();
+        if !path.contains(prefix) {
+            return None;
+        }
+        let mut out = String::with_capacity(path.len());
+        let mut rest = path;
+        while let Some(at) = rest.find(prefix) {
+            out.push_str(&rest[..at]);
+            out.push_str("{token}");
+            let after = &rest[at + prefix.len()..];
+            let counter = after
+                .find(|c: char| !c.is_ascii_hexdigit())
+                .unwrap_or(after.len());
+            rest = &after[counter..];
+        }
+        out.push_str(rest);
+        Some(out)
     }
 
     /// `url` with its buster (if any) replaced by a fresh one: the same
@@ -91,5 +117,28 @@ mod tests {
         assert_eq!(without_buster(&only).as_str(), "http://h/a");
         let twice = Url::parse("http://h/a?q=1&b=2&q=3").unwrap();
         assert_eq!(without_param(&twice, "q").as_str(), "http://h/a?b=2");
+    }
+
+    #[test]
+    fn paths_made_of_tokens_generalise_to_one_template() {
+        let buster = CacheBuster::default();
+        let a = format!("/rampart-{}-not-found", buster.next_token());
+        let b = format!(
+            "/account/x{}.css/{}",
+            buster.next_token(),
+            buster.next_token()
+        );
+        assert_eq!(
+            buster.generalise(&a).as_deref(),
+            Some("/rampart-{token}-not-found")
+        );
+        assert_eq!(
+            buster.generalise(&b).as_deref(),
+            Some("/account/x{token}.css/{token}")
+        );
+        assert_eq!(buster.generalise("/api/items/1"), None);
+        // Another run's tokens are not this run's.
+        let other = CacheBuster::default();
+        assert_eq!(other.generalise(&a), None);
     }
 }

@@ -30,6 +30,7 @@ pub(super) fn connection_dropped(error: &reqwest::Error) -> bool {
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use std::time::Duration;
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
@@ -69,16 +70,25 @@ mod tests {
     #[tokio::test]
     async fn a_safe_request_whose_connection_was_dropped_goes_out_once_more() {
         let (url, connections) = dropping_server(1).await;
-        let exchange = engine(url.clone()).send(Probe::get(url)).await.unwrap();
+        let engine = engine(url.clone());
+        let exchange = engine.send(Probe::get(url)).await.unwrap();
         assert_eq!(exchange.response.status, 200);
         assert_eq!(connections.load(Ordering::SeqCst), 2);
+        // One request, answered: no failure, no slow-down, one unit of budget.
+        let stats = engine.stats();
+        assert_eq!((stats.requests_sent, stats.transport_failures), (1, 0));
+        assert_eq!(engine.pacing_report(Duration::from_secs(1)).slowdowns, 0);
     }
 
     #[tokio::test]
     async fn a_second_drop_is_the_answer() {
         let (url, connections) = dropping_server(usize::MAX).await;
-        assert!(engine(url.clone()).send(Probe::get(url)).await.is_err());
+        let engine = engine(url.clone());
+        assert!(engine.send(Probe::get(url)).await.is_err());
         assert_eq!(connections.load(Ordering::SeqCst), 2);
+        // Two drops of one request are one failure to the pacer.
+        assert_eq!(engine.stats().transport_failures, 1);
+        assert_eq!(engine.pacing_report(Duration::from_secs(1)).slowdowns, 1);
     }
 
     #[tokio::test]

@@ -1,4 +1,11 @@
 //! A captured request/response pair: the raw material of every finding.
+//!
+//! Memory: the body is held once (`Bytes`); its text is a view of those
+//! bytes when they are UTF-8 (a copy only for the rare body that is not),
+//! and its parsed JSON is built on first use. What outlives the moment of
+//! capture is smaller: baselines past their memory budget are kept as
+//! [`Exchange::compact`] summaries, and finding evidence as the
+//! [`Exchange::window`] its excerpt needs.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -34,7 +41,29 @@ pub struct Exchange {
     /// The endpoint template this exchange exercised, when it came from one.
     pub endpoint_template: Option<String>,
     json: OnceLock<Option<serde_json::Value>>,
-    text: OnceLock<String>,
+    /// `None` once the body is known to be UTF-8 (the text is then a view
+    /// of the body), else the lossy copy.
+    text: OnceLock<Option<Box<str>>>,
+    /// What a compact or windowed copy no longer holds.
+    cut: Option<Cut>,
+    /// For a windowed copy: what to mask in its body, found on the whole
+    /// body (`(start, end, masked form)`, positions in the window).
+    masks: Vec<(usize, usize, String)>,
+}
+
+/// What part of the captured body a reduced copy of an exchange keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cut {
+    /// No body at all: a summary of a baseline kept past its memory budget
+    /// (status and headers only). `len` and `digest` describe the body.
+    Compact { len: usize, digest: u64 },
+    /// The body holds the original body text's `start..end`, out of
+    /// `full_len` bytes of text.
+    Window {
+        start: usize,
+        end: usize,
+        full_len: usize,
+    },
 }
 
 impl Exchange {
@@ -51,7 +80,96 @@ impl Exchange {
             endpoint_template,
             json: OnceLock::new(),
             text: OnceLock::new(),
+            cut: None,
+            masks: Vec::new(),
         }
+    }
+
+    /// The same request and response head without the body: what a
+    /// baseline costs once it is past the memory budget. Its body can be had
+    /// again only by sending the request again.
+    pub fn compact(&self) -> Exchange {
+        let mut response = self.response.clone();
+        response.body = Bytes::new();
+        Exchange {
+            request: self.request.clone(),
+            response,
+            elapsed: self.elapsed,
+            endpoint_template: self.endpoint_template.clone(),
+            json: OnceLock::new(),
+            text: OnceLock::new(),
+            cut: Some(Cut::Compact {
+                len: self.response.body.len(),
+                digest: digest(&self.response.body),
+            }),
+            masks: Vec::new(),
+        }
+    }
+
+    /// The same request and response head with only the body text's
+    /// `range` — what a finding's evidence shows, so a finding does not
+    /// hold a whole body until the report is written — and `masks`, what to
+    /// mask in it (positions in the body text, found on the whole body).
+    pub fn window(
+        &self,
+        range: std::ops::Range<usize>,
+        masks: Vec<(usize, usize, String)>,
+    ) -> Exchange {
+        let mut response = self.response.clone();
+        let text = self.body_text();
+        response.body = Bytes::copy_from_slice(text.get(range.clone()).unwrap_or("").as_bytes());
+        let masks = masks
+            .into_iter()
+            .map(|(start, end, masked)| {
+                (
+                    start.saturating_sub(range.start),
+                    end.saturating_sub(range.start),
+                    masked,
+                )
+            })
+            .collect();
+        Exchange {
+            request: self.request.clone(),
+            response,
+            elapsed: self.elapsed,
+            endpoint_template: self.endpoint_template.clone(),
+            json: OnceLock::new(),
+            text: OnceLock::new(),
+            cut: Some(Cut::Window {
+                start: range.start,
+                end: range.end,
+                full_len: text.len(),
+            }),
+            masks,
+        }
+    }
+
+    /// What this copy no longer holds of the captured body, if anything.
+    pub fn cut(&self) -> Option<&Cut> {
+        self.cut.as_ref()
+    }
+
+    /// What to mask in a windowed copy's body (none in a whole exchange).
+    pub fn masks(&self) -> &[(usize, usize, String)] {
+        &self.masks
+    }
+
+    pub fn is_compact(&self) -> bool {
+        matches!(self.cut, Some(Cut::Compact { .. }))
+    }
+
+    /// Whether two answers carry the same body bytes; a compact copy
+    /// compares by the length and digest it kept of its body. A windowed
+    /// copy only equals what has the same window.
+    pub fn same_body(&self, other: &Exchange) -> bool {
+        let summary = |e: &Exchange| match e.cut {
+            Some(Cut::Compact { len, digest }) => (len, digest),
+            _ => (e.response.body.len(), digest(&e.response.body)),
+        };
+        if !self.is_compact() && !other.is_compact() {
+            return self.response.body == other.response.body;
+        }
+        summary(self) == summary(other)
     }
 
     /// The path to report: the template when known, else the concrete path.
@@ -63,9 +181,19 @@ impl Exchange {
     }
 
     /// The response body as text (lossy: servers send what they like).
+    /// A UTF-8 body is viewed in place, not copied.
     pub fn body_text(&self) -> &str {
-        self.text
-            .get_or_init(|| String::from_utf8_lossy(&self.response.body).into_owned())
+        let body = &self.response.body;
+        let lossy = self.text.get_or_init(|| match std::str::from_utf8(body) {
+            Ok(_) => None,
+            Err(_) => Some(String::from_utf8_lossy(body).into()),
+        });
+        match lossy {
+            Some(text) => text,
+            // Known to be UTF-8 (`Bytes` cannot change); checking again is
+            // a fast scan of bytes in cache, a copy would be a second body.
+            None => std::str::from_utf8(body).unwrap_or_default(),
+        }
     }
 
     /// The response body parsed as JSON, when it is JSON.
@@ -91,6 +219,14 @@ impl Exchange {
     pub fn content_type(&self) -> Option<&str> {
         self.response_header("content-type")
     }
+}
+
+/// A cheap fingerprint of a body, to tell two bodies apart without keeping them.
+pub fn digest(body: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut hasher);
+    hasher.finish()
 }
 
 pub fn header_value<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {

@@ -8,9 +8,12 @@ pub mod changes;
 mod dropped;
 pub mod exchange;
 pub mod limits;
+pub mod pacing;
 pub mod redact;
 pub mod scope;
+pub mod stop;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,8 +26,10 @@ pub use buster::CacheBuster;
 pub use changes::{Change, ChangeId, Journal};
 pub use exchange::{Exchange, RecordedRequest, RecordedResponse};
 pub use limits::Limits;
+pub use pacing::{PaceMode, PacingReport};
 pub use redact::Redactor;
 pub use scope::Scope;
+pub use stop::{StopReason, StopSignal};
 
 use crate::identity::file::{LoginRecipe, TokenSource};
 use crate::identity::signing::SigningRecipe;
@@ -32,6 +37,9 @@ pub use crate::identity::signing::{SignOptions, SignedParts, Signing};
 use crate::identity::Identity;
 
 pub const DEFAULT_BODY_CAP: usize = 1024 * 1024;
+/// Times a throttled probe is sent again (after the pause) before its
+/// throttled answer is returned as it is.
+const MAX_THROTTLED_RETRIES: u32 = 2;
 const USER_AGENT: &str = concat!(
     "rampart/",
     env!("CARGO_PKG_VERSION"),
@@ -58,6 +66,10 @@ pub enum EngineError {
     InvalidRequest(String),
     #[error("{0}")]
     Login(String),
+    #[error("not sent: scan stopped ({0})")]
+    Stopped(StopReason),
+    #[error("not sent: the target kept throttling (429/Retry-After), so Rampart stopped sending")]
+    Throttled,
 }
 
 impl EngineError {
@@ -66,6 +78,28 @@ impl EngineError {
         matches!(
             self,
             EngineError::Tls(_) | EngineError::Connect(_) | EngineError::Login(_)
+        )
+    }
+
+    /// The request was never sent because the scan ran out of room (budget,
+    /// deadline, interruption, a target that only throttles): the same
+    /// cause repeats for every later probe, so reports count it once.
+    pub fn is_not_sent(&self) -> bool {
+        matches!(
+            self,
+            EngineError::BudgetExhausted | EngineError::Stopped(_) | EngineError::Throttled
+        )
+    }
+
+    /// The request went out and no usable answer came back (timeout,
+    /// refused or reset connection, TLS or protocol failure).
+    pub fn is_transport(&self) -> bool {
+        matches!(
+            self,
+            EngineError::Timeout(_)
+                | EngineError::Tls(_)
+                | EngineError::Connect(_)
+                | EngineError::Http(_)
         )
     }
 }
@@ -97,6 +131,10 @@ pub struct Probe {
     pub endpoint_template: Option<String>,
     /// How to sign it when the caller has a signing recipe.
     pub signing: Signing,
+    /// A throttled answer is what this probe looks for (a login burst):
+    /// the engine returns it as it is, without pausing the scan, slowing
+    /// down or sending it again.
+    pub expects_throttling: bool,
 }
 
 impl Probe {
@@ -109,7 +147,13 @@ impl Probe {
             caller: Caller::Anonymous,
             endpoint_template: None,
             signing: Signing::Auto,
+            expects_throttling: false,
         }
+    }
+
+    pub fn expecting_throttling(mut self) -> Self {
+        self.expects_throttling = true;
+        self
     }
 
     pub fn as_caller(mut self, caller: Caller) -> Self {
@@ -145,7 +189,12 @@ impl Probe {
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub target: Url,
+    /// The ceiling on requests per second (`--rate`); `None`: no ceiling.
     pub rate_per_second: Option<f64>,
+    /// Adaptive (the default) or steady pacing; see [`pacing`].
+    pub pacing: PaceMode,
+    /// Stops the engine early (`--max-duration`, Ctrl-C).
+    pub stop: StopSignal,
     pub concurrency: usize,
     pub timeout: Duration,
     pub max_requests: Option<u64>,
@@ -165,7 +214,9 @@ impl EngineConfig {
     pub fn new(target: Url) -> Self {
         EngineConfig {
             target,
-            rate_per_second: Some(50.0),
+            rate_per_second: None,
+            pacing: PaceMode::Adaptive,
+            stop: StopSignal::default(),
             concurrency: 8,
             timeout: Duration::from_secs(10),
             max_requests: Some(5000),
@@ -215,6 +266,29 @@ pub struct Engine {
     observers: Vec<Observer>,
     /// What state-changing probes changed on the target, and what they undid.
     journal: Journal,
+    /// Requests that went out and got no usable answer.
+    transport_failures: AtomicU64,
+    /// Sends refused for lack of budget.
+    refused_budget: AtomicU64,
+    /// Throttled answers handed back as they were (retries spent).
+    throttled_final: AtomicU64,
+}
+
+/// What the engine went through, for the report's account of how complete
+/// the scan was.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EngineStats {
+    pub requests_sent: u64,
+    /// Requests that went out and got no usable answer (timeouts, resets).
+    pub transport_failures: u64,
+    /// Probes not sent because `--max-requests` was spent.
+    pub refused_budget: u64,
+    /// Probes whose answer stayed a throttled one after every retry.
+    pub throttled_answers: u64,
+    /// The target kept throttling and the engine stopped sending.
+    pub gave_up_throttled: bool,
+    /// Why the scan was stopped early, if it was.
+    pub stopped: Option<StopReason>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -240,7 +314,7 @@ impl Engine {
         Ok(Engine {
             client,
             limits: Limits::new(
-                config.rate_per_second,
+                pacing::Pacer::new(config.pacing, config.rate_per_second),
                 config.concurrency,
                 config.max_requests,
             ),
@@ -252,8 +326,35 @@ impl Engine {
             buster: CacheBuster::default(),
             observers: Vec::new(),
             journal: Journal::default(),
+            transport_failures: AtomicU64::new(0),
+            refused_budget: AtomicU64::new(0),
+            throttled_final: AtomicU64::new(0),
             config,
         })
+    }
+
+    /// The signal that stops this engine early.
+    pub fn stop_signal(&self) -> &StopSignal {
+        &self.config.stop
+    }
+
+    /// What the engine went through so far.
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            requests_sent: self.limits.requests_sent(),
+            transport_failures: self.transport_failures.load(Ordering::Relaxed),
+            refused_budget: self.refused_budget.load(Ordering::Relaxed),
+            throttled_answers: self.throttled_final.load(Ordering::Relaxed),
+            gave_up_throttled: self.limits.pacer().gave_up(),
+            stopped: self.config.stop.reason(),
+        }
+    }
+
+    /// How the scan was paced, `elapsed` being its duration so far.
+    pub fn pacing_report(&self, elapsed: Duration) -> PacingReport {
+        self.limits
+            .pacer()
+            .report(self.limits.requests_sent(), elapsed)
     }
 
     /// Registers a function that sees every exchange (used for passive checks).
@@ -312,16 +413,27 @@ impl Engine {
 
     /// Runs an identity's login recipe and stores the credential it yields.
     async fn login(&self, name: &str) -> Result<(), EngineError> {
+        let _serialised = self.login_lock.lock().await;
+        let (header, token) = self.run_login(name).await?;
+        self.add_secret(&header.1, &format!("<{name} {}>", header.0));
+        self.add_secret(&token, &format!("<{name} token>"));
+        if let Ok(mut sessions) = self.sessions.write() {
+            sessions.insert(name.to_string(), header);
+        }
+        Ok(())
+    }
+
+    /// Sends an identity's login request: the credential header its answer
+    /// yields, and the bare token.
+    async fn run_login(&self, name: &str) -> Result<((String, String), String), EngineError> {
         let Some((_, recipe)) = self.config.logins.iter().find(|(n, _)| n == name) else {
             return Err(EngineError::UnknownIdentity(name.to_string()));
         };
-        let _serialised = self.login_lock.lock().await;
         let url = self.url_for(&recipe.path)?;
         let mut probe = Probe::get(url).header("Content-Type", recipe.content_type);
         probe.method = recipe.method.clone();
         probe.body = Some(Bytes::from(recipe.body.clone()));
-        let headers = self.headers_for(&probe)?;
-        let exchange = self.send_once(&probe, headers).await?;
+        let exchange = self.dispatch(&probe).await?;
         let token = match &recipe.token {
             TokenSource::JsonPointer(pointer) => exchange
                 .body_json()
@@ -336,15 +448,52 @@ impl Engine {
                 exchange.response.status
             ))
         })?;
-        let header = recipe.header_for(&token);
+        Ok((recipe.header_for(&token), token))
+    }
+
+    /// Registers a secret learned during the scan (a recovered signing
+    /// secret, a throwaway session's token) so that no report, log line or
+    /// error prints it; `placeholder` stands for it in reproduction lines.
+    pub fn add_secret(&self, value: &str, placeholder: &str) {
         if let Ok(mut redactor) = self.redactor.write() {
-            redactor.add_secret(&header.1, &format!("<{name} {}>", header.0));
-            redactor.add_secret(&token, &format!("<{name} token>"));
+            redactor.add_secret(value, placeholder);
         }
-        if let Ok(mut sessions) = self.sessions.write() {
-            sessions.insert(name.to_string(), header);
+    }
+
+    /// Registers a credential Rampart forged (a token it signed or altered
+    /// itself): reports may show it, so that a reproduction line replays
+    /// the forgery as sent.
+    pub fn add_forged(&self, value: &str) {
+        if let Ok(mut redactor) = self.redactor.write() {
+            redactor.add_forged(value);
         }
-        Ok(())
+    }
+
+    /// Runs an identity's login recipe once more for a throwaway session:
+    /// the credential header it yields, without replacing the identity's
+    /// own session, and the login request (`POST /api/login`). The new
+    /// token is registered with the redactor.
+    pub async fn throwaway_login(
+        &self,
+        name: &str,
+    ) -> Result<((String, String), String), EngineError> {
+        let (header, token) = self.run_login(name).await?;
+        self.add_secret(&header.1, &format!("<{name} throwaway {}>", header.0));
+        self.add_secret(&token, &format!("<{name} throwaway token>"));
+        let request = self
+            .config
+            .logins
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, recipe)| format!("{} {}", recipe.method, recipe.path))
+            .unwrap_or_default();
+        Ok((header, request))
+    }
+
+    /// Whether an identity logs in with a recipe (and so can get a
+    /// throwaway session).
+    pub fn logs_in(&self, name: &str) -> bool {
+        self.config.logins.iter().any(|(n, _)| n == name)
     }
 
     /// The signing recipe of an identity, if it signs its requests.
@@ -417,7 +566,8 @@ impl Engine {
             ))));
         }
         let probe = Probe::get(self.buster.bust(&url));
-        Some(self.send_once(&probe, Vec::new()).await)
+        let sent = self.send_once(&probe, Vec::new()).await;
+        Some(sent.map(|(exchange, _)| self.captured(exchange)))
     }
 
     pub async fn send(&self, probe: Probe) -> Result<Arc<Exchange>, EngineError> {
@@ -440,8 +590,7 @@ impl Engine {
             Caller::Identity(name) => session(name),
             Caller::Anonymous => None,
         };
-        let headers = self.headers_for(probe)?;
-        let exchange = self.send_once(probe, headers).await?;
+        let exchange = self.dispatch(probe).await?;
         if let Caller::Identity(name) = &probe.caller {
             let renewable = self.config.logins.iter().any(|(n, _)| n == name);
             if exchange.response.status == 401 && renewable {
@@ -453,11 +602,39 @@ impl Engine {
                 if session(name) == used {
                     self.login(name).await?;
                 }
-                let headers = self.headers_for(probe)?;
-                return self.send_once(probe, headers).await;
+                return self.dispatch(probe).await;
             }
         }
         Ok(exchange)
+    }
+
+    /// Sends a probe, and sends it again (a bounded number of times) when
+    /// the target throttled it, after the pause the pacer imposes. Headers
+    /// are built for each attempt, so a signed request carries a fresh
+    /// timestamp and nonce. Only the answer kept is shown to the observers.
+    async fn dispatch(&self, probe: &Probe) -> Result<Arc<Exchange>, EngineError> {
+        let mut attempt = 0;
+        loop {
+            let headers = self.headers_for(probe)?;
+            let (exchange, verdict) = self.send_once(probe, headers).await?;
+            let retry = verdict == pacing::Verdict::Throttled
+                && attempt < MAX_THROTTLED_RETRIES
+                && !self.limits.pacer().gave_up();
+            if !retry {
+                if verdict == pacing::Verdict::Throttled {
+                    self.throttled_final.fetch_add(1, Ordering::Relaxed);
+                }
+                return Ok(self.captured(exchange));
+            }
+            attempt += 1;
+        }
+    }
+
+    fn captured(&self, exchange: Arc<Exchange>) -> Arc<Exchange> {
+        for observer in &self.observers {
+            observer(&exchange);
+        }
+        exchange
     }
 
     /// The headers a probe goes out with: defaults, then the caller's
@@ -508,11 +685,14 @@ impl Engine {
         Ok(headers)
     }
 
+    /// One request within every bound, captured, and what the pacer made
+    /// of its answer. Observers are not told yet: the caller decides which
+    /// answer counts.
     async fn send_once(
         &self,
         probe: &Probe,
         headers: Vec<(String, String)>,
-    ) -> Result<Arc<Exchange>, EngineError> {
+    ) -> Result<(Arc<Exchange>, pacing::Verdict), EngineError> {
         let method = reqwest::Method::from_bytes(probe.method.as_bytes())
             .map_err(|_| EngineError::InvalidRequest(format!("bad method {}", probe.method)))?;
         let mut header_map = HeaderMap::new();
@@ -524,17 +704,30 @@ impl Engine {
             header_map.append(name, value);
         }
 
-        let _permit = self
-            .limits
-            .acquire()
-            .await
-            .map_err(|_| EngineError::BudgetExhausted)?;
+        let stop = &self.config.stop;
+        if let Some(reason) = stop.reason() {
+            return Err(EngineError::Stopped(reason));
+        }
+        let admitted = tokio::select! {
+            admitted = self.limits.acquire() => admitted,
+            reason = stop.stopped() => return Err(EngineError::Stopped(reason)),
+        };
+        let _permit = admitted.map_err(|refused| match refused {
+            limits::Refused::Budget => {
+                self.refused_budget.fetch_add(1, Ordering::Relaxed);
+                EngineError::BudgetExhausted
+            }
+            limits::Refused::Throttled => EngineError::Throttled,
+        })?;
+        let timeout = self.config.timeout;
         // A safe request whose connection the server dropped before the
         // answer came (a pooled connection it had just closed, or a reset
         // while it was busy) goes out once more on a fresh connection, as
-        // browsers and curl do; a second drop is the answer.
+        // browsers and curl do; a second drop is the answer. The retry is
+        // the same request under the same permit: it spends no budget, and
+        // only a drop that stays one tells the pacer about a failure.
         let mut retried = false;
-        let (started, response) = loop {
+        let (response, first_byte, started) = loop {
             let mut request = self
                 .client
                 .request(method.clone(), probe.url.clone())
@@ -543,9 +736,13 @@ impl Engine {
                 request = request.body(body.clone());
             }
             let started = Instant::now();
-            let timeout = self.config.timeout;
             let answer = tokio::time::timeout(timeout, async {
                 let response = request.send().await?;
+                // The server's latency: how long until its answer began.
+                // Reading a large body takes longer on its own, and with
+                // this scan's own work, neither of which says the server is
+                // struggling.
+                let first_byte = started.elapsed();
                 let status = response.status().as_u16();
                 let http_version = format!("{:?}", response.version());
                 let response_headers: Vec<(String, String)> = response
@@ -559,25 +756,46 @@ impl Engine {
                     })
                     .collect();
                 let (body, truncated) = read_capped(response, self.config.body_cap).await?;
-                Ok::<_, reqwest::Error>(RecordedResponse {
+                let response = RecordedResponse {
                     status,
                     http_version,
                     headers: response_headers,
                     body,
                     truncated,
-                })
-            })
-            .await
-            .map_err(|_| EngineError::Timeout(timeout))?;
-            match answer {
-                Ok(response) => break (started, response),
-                Err(error)
+                };
+                Ok::<_, reqwest::Error>((response, first_byte))
+            });
+            // A stopped scan abandons the request in flight.
+            let answer = tokio::select! {
+                answer = answer => answer,
+                reason = stop.stopped() => return Err(EngineError::Stopped(reason)),
+            };
+            let error = match answer {
+                Ok(Ok((response, first_byte))) => break (response, first_byte, started),
+                Ok(Err(error))
                     if !retried && method.is_safe() && dropped::connection_dropped(&error) =>
                 {
                     retried = true;
+                    continue;
                 }
-                Err(error) => return Err(self.classify(&error)),
+                Ok(Err(error)) => self.classify(&error),
+                Err(_) => EngineError::Timeout(timeout),
+            };
+            if error.is_transport() {
+                self.transport_failures.fetch_add(1, Ordering::Relaxed);
+                self.limits.pacer().on_failure();
             }
+            return Err(error);
+        };
+        let elapsed = started.elapsed();
+        let throttling = response.status == 429 || response.status == 503;
+        let verdict = if probe.expects_throttling && throttling {
+            pacing::Verdict::Fine
+        } else {
+            let retry_after = exchange::header_value(&response.headers, "retry-after");
+            self.limits
+                .pacer()
+                .on_answer(first_byte, response.status, retry_after)
         };
 
         let exchange = Arc::new(Exchange::new(
@@ -592,25 +810,35 @@ impl Engine {
                 },
             },
             response,
-            started.elapsed(),
-            probe.endpoint_template.clone(),
+            elapsed,
+            // A path Rampart made up is reported under its template, so its
+            // findings keep their id from run to run.
+            probe
+                .endpoint_template
+                .clone()
+                .or_else(|| self.buster.generalise(probe.url.path())),
         ));
-        for observer in &self.observers {
-            observer(&exchange);
-        }
-        Ok(exchange)
+        Ok((exchange, verdict))
     }
 
     /// Fetches a document the user pointed at (such as `--spec URL`). It is
     /// not a probe: it may live outside the target's origin, but it still
-    /// obeys the timeout and the body cap.
+    /// obeys the timeout and the body cap. The `--header` defaults go with
+    /// it only when it is on the target's own origin: they were given for
+    /// the target, and another host (or the same host over another scheme
+    /// or port) must not receive them. Identity credentials never do.
     pub async fn fetch_document(&self, url: &Url, cap: usize) -> Result<Bytes, EngineError> {
         let timeout = self.config.timeout;
-        tokio::time::timeout(timeout, async {
+        let headers = if self.scope.contains(url) {
+            self.default_header_map()
+        } else {
+            HeaderMap::new()
+        };
+        let fetch = tokio::time::timeout(timeout, async {
             let response = self
                 .client
                 .get(url.clone())
-                .headers(self.default_header_map())
+                .headers(headers)
                 .send()
                 .await
                 .map_err(|e| self.classify(&e))?;
@@ -628,9 +856,11 @@ impl Engine {
                 )));
             }
             Ok(body)
-        })
-        .await
-        .map_err(|_| EngineError::Timeout(timeout))?
+        });
+        tokio::select! {
+            fetched = fetch => fetched.map_err(|_| EngineError::Timeout(timeout))?,
+            reason = self.config.stop.stopped() => Err(EngineError::Stopped(reason)),
+        }
     }
 
     fn default_header_map(&self) -> HeaderMap {

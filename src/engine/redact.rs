@@ -38,6 +38,9 @@ pub struct Redactor {
     /// (secret, placeholder used in reproduction lines), longest secret first
     /// so that a secret containing another is replaced whole.
     secrets: Vec<(String, String)>,
+    /// Credentials Rampart forged itself (a token it signed or altered):
+    /// shown as sent, so a reproduction line replays the forgery.
+    forged: Vec<String>,
 }
 
 impl Redactor {
@@ -83,6 +86,19 @@ impl Redactor {
             }
         }
         self.secrets.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
+    }
+
+    /// Registers a credential Rampart forged: headers carrying it are shown
+    /// (with any supplied secret in them still replaced).
+    pub fn add_forged(&mut self, value: &str) {
+        let value = value.trim();
+        if value.len() >= 8 && !self.forged.iter().any(|f| f == value) {
+            self.forged.push(value.to_string());
+        }
+    }
+
+    fn carries_forged(&self, value: &str) -> bool {
+        self.forged.iter().any(|f| value.contains(f.as_str()))
     }
 
     /// Replaces supplied secrets with `[redacted]`.
@@ -132,7 +148,9 @@ impl Redactor {
 
     /// A header value as it may appear in a report.
     pub fn redact_header(&self, name: &str, value: &str) -> String {
-        if is_sensitive_header(name) {
+        if is_sensitive_header(name) && self.carries_forged(value) {
+            self.redact_supplied(value).into_owned()
+        } else if is_sensitive_header(name) {
             REDACTED.to_string()
         } else {
             self.redact_text(value)
@@ -144,7 +162,7 @@ impl Redactor {
     pub fn placeholder_header(&self, name: &str, value: &str) -> String {
         let replaced = self.placeholders(value);
         // Credentials Rampart invented to be refused are safe to show.
-        let invented = value.contains(INVENTED_CREDENTIAL_PREFIX);
+        let invented = value.contains(INVENTED_CREDENTIAL_PREFIX) || self.carries_forged(value);
         if is_sensitive_header(name) && replaced == value && !invented {
             format!("<{name}>")
         } else {
@@ -154,12 +172,27 @@ impl Redactor {
 }
 
 /// Replaces every detected secret, personal datum and password inside
-/// `range` of `text` by its masked form.
-fn mask_range(
+/// `range` of `text` by its masked form (detection runs on the whole text
+/// and its JSON, so a value is masked even when `range` cuts off what
+/// identifies it).
+pub(crate) fn mask_range(
     text: &str,
     json: Option<&serde_json::Value>,
     range: std::ops::Range<usize>,
 ) -> String {
+    let spans = mask_spans(text, json, range.clone());
+    apply_masks(text, range, &spans)
+}
+
+/// What to mask inside `range` of `text`: `(start, end, masked form)`,
+/// sorted and not overlapping, each inside `range` (a match cut by the
+/// range's edge is masked whole). Detection runs on the whole text and its
+/// JSON.
+pub(crate) fn mask_spans(
+    text: &str,
+    json: Option<&serde_json::Value>,
+    range: std::ops::Range<usize>,
+) -> Vec<(usize, usize, String)> {
     fn spans<K: std::fmt::Debug>(found: Vec<detect::Detection<K>>) -> Vec<(usize, usize, String)> {
         found
             .into_iter()
@@ -177,7 +210,7 @@ fn mask_range(
     replacements.extend(spans(detect::find_pii(text, json)));
     replacements.extend(spans(detect::find_password_hashes(text, json)));
     replacements.sort_by_key(|r| (r.0, std::cmp::Reverse(r.1)));
-    let mut out = String::with_capacity(range.len());
+    let mut kept = Vec::new();
     let mut cursor = range.start;
     for (start, end, masked) in replacements {
         if end <= cursor || start >= range.end {
@@ -185,9 +218,27 @@ fn mask_range(
         }
         // A match cut by the excerpt's edge is masked whole.
         let start = start.max(cursor);
-        out.push_str(text.get(cursor..start).unwrap_or(""));
-        out.push_str(&masked);
         cursor = end.min(range.end);
+        kept.push((start, cursor, masked));
+    }
+    kept
+}
+
+/// `range` of `text` with `spans` (from [`mask_spans`]) masked.
+pub(crate) fn apply_masks(
+    text: &str,
+    range: std::ops::Range<usize>,
+    spans: &[(usize, usize, String)],
+) -> String {
+    let mut out = String::with_capacity(range.len());
+    let mut cursor = range.start;
+    for (start, end, masked) in spans {
+        if *start < cursor || *end > range.end {
+            continue;
+        }
+        out.push_str(text.get(cursor..*start).unwrap_or(""));
+        out.push_str(masked);
+        cursor = *end;
     }
     out.push_str(text.get(cursor..range.end).unwrap_or(""));
     out
@@ -256,6 +307,30 @@ mod tests {
             "evil.test"
         );
         assert_eq!(r.placeholder_header("X-Api-Key", "k"), "<X-Api-Key>");
+    }
+
+    #[test]
+    fn forged_credentials_are_shown_as_sent_and_supplied_ones_never() {
+        let mut r = Redactor::default();
+        r.add_secret(
+            "session=genuine-session-value; theme=dark",
+            "<alice Cookie>",
+        );
+        r.add_forged("forged.token.value");
+        let header = "session=forged.token.value; other=genuine-session-value";
+        assert_eq!(
+            r.placeholder_header("Cookie", header),
+            "session=forged.token.value; other=<alice Cookie>"
+        );
+        assert_eq!(
+            r.redact_header("Cookie", header),
+            "session=forged.token.value; other=[redacted]"
+        );
+        assert_eq!(r.redact_header("Cookie", "session=another"), REDACTED);
+        assert_eq!(
+            r.placeholder_header("Authorization", "Bearer x"),
+            "<Authorization>"
+        );
     }
 
     #[test]

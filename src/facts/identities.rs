@@ -130,15 +130,21 @@ fn collect_ids(
     }
 }
 
-impl IdentityFacts {
+/// Learns [`IdentityFacts`] one baseline at a time, so each is read while
+/// the whole exchange is in hand.
+#[derive(Debug)]
+pub struct IdentityLearner {
+    /// Endpoints whose answer can only be the caller's own.
+    own_data: BTreeSet<String>,
+    facts: IdentityFacts,
+}
+
+impl IdentityLearner {
     /// Learns from baselines of endpoints whose answer can only be the
     /// caller's own: no path parameters and no required query (so no spec
     /// example chose whose data came back).
-    pub fn learn<'a>(
-        endpoints: &[Endpoint],
-        baselines: impl Iterator<Item = &'a Arc<Exchange>>,
-    ) -> Self {
-        let own_data: BTreeSet<&str> = endpoints
+    pub fn new(endpoints: &[Endpoint]) -> Self {
+        let own_data = endpoints
             .iter()
             .filter(|e| {
                 e.is_read_only()
@@ -148,59 +154,70 @@ impl IdentityFacts {
                                 && (p.required || is_id_param(&p.name))
                     })
             })
-            .map(|e| e.path.as_str())
+            .map(|e| e.path.clone())
             .collect();
-        let mut facts = IdentityFacts::default();
-        for exchange in baselines {
-            let (Some(identity), Some(json)) =
-                (exchange.request.identity.as_ref(), exchange.body_json())
-            else {
-                continue;
+        IdentityLearner {
+            own_data,
+            facts: IdentityFacts::default(),
+        }
+    }
+
+    /// Reads one baseline.
+    pub fn see(&mut self, exchange: &Exchange) {
+        let own_data = &self.own_data;
+        let facts = &mut self.facts;
+        let (Some(identity), Some(json)) =
+            (exchange.request.identity.as_ref(), exchange.body_json())
+        else {
+            return;
+        };
+        if !(200..300).contains(&exchange.response.status)
+            || !own_data.contains(exchange.endpoint_path())
+        {
+            return;
+        }
+        if is_self_endpoint(exchange.endpoint_path()) {
+            facts
+                .self_endpoint
+                .get_or_insert_with(|| exchange.endpoint_path().to_string());
+            let object = match json {
+                Value::Object(map) => map
+                    .get("user")
+                    .or_else(|| map.get("data"))
+                    .filter(|v| v.is_object())
+                    .unwrap_or(json),
+                _ => json,
             };
-            if !(200..300).contains(&exchange.response.status)
-                || !own_data.contains(exchange.endpoint_path())
-            {
-                continue;
-            }
-            if is_self_endpoint(exchange.endpoint_path()) {
-                facts
-                    .self_endpoint
-                    .get_or_insert_with(|| exchange.endpoint_path().to_string());
-                let object = match json {
-                    Value::Object(map) => map
-                        .get("user")
-                        .or_else(|| map.get("data"))
-                        .filter(|v| v.is_object())
-                        .unwrap_or(json),
-                    _ => json,
-                };
-                if let Value::Object(map) = object {
-                    for (key, value) in map {
-                        let key = key.to_ascii_lowercase();
-                        let Some(text) = scalar(value) else { continue };
-                        if MARKER_KEYS.contains(&key.as_str()) && text.len() >= 3 {
-                            facts
-                                .markers
-                                .entry(identity.clone())
-                                .or_default()
-                                .insert(text.clone());
-                        }
-                        if matches!(key.as_str(), "username" | "login")
-                            || key == "email" && !facts.login_names.contains_key(identity)
-                        {
-                            facts.login_names.insert(identity.clone(), text.clone());
-                        }
-                        if SUBJECT_KEYS.contains(&key.as_str())
-                            && !facts.subject.contains_key(identity)
-                        {
-                            facts.subject.insert(identity.clone(), text);
-                        }
+            if let Value::Object(map) = object {
+                for (key, value) in map {
+                    let key = key.to_ascii_lowercase();
+                    let Some(text) = scalar(value) else { continue };
+                    if MARKER_KEYS.contains(&key.as_str()) && text.len() >= 3 {
+                        facts
+                            .markers
+                            .entry(identity.clone())
+                            .or_default()
+                            .insert(text.clone());
+                    }
+                    if matches!(key.as_str(), "username" | "login")
+                        || key == "email" && !facts.login_names.contains_key(identity)
+                    {
+                        facts.login_names.insert(identity.clone(), text.clone());
+                    }
+                    if SUBJECT_KEYS.contains(&key.as_str()) && !facts.subject.contains_key(identity)
+                    {
+                        facts.subject.insert(identity.clone(), text);
                     }
                 }
             }
-            let objects = facts.objects.entry(identity.clone()).or_default();
-            collect_ids(json, None, objects, 0);
         }
+        let objects = facts.objects.entry(identity.clone()).or_default();
+        collect_ids(json, None, objects, 0);
+    }
+
+    /// What the baselines taught.
+    pub fn finish(self) -> IdentityFacts {
+        let mut facts = self.facts;
         // An identifier seen for two identities is shared (a tenant id, a
         // public catalogue id): it proves nothing about ownership.
         let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
@@ -219,6 +236,21 @@ impl IdentityFacts {
             objects.retain(|_, values| !values.is_empty());
         }
         facts
+    }
+}
+
+impl IdentityFacts {
+    /// Learns from baselines of endpoints whose answer can only be the
+    /// caller's own (see [`IdentityLearner`]).
+    pub fn learn<'a>(
+        endpoints: &[Endpoint],
+        baselines: impl Iterator<Item = &'a Arc<Exchange>>,
+    ) -> Self {
+        let mut learner = IdentityLearner::new(endpoints);
+        for exchange in baselines {
+            learner.see(exchange);
+        }
+        learner.finish()
     }
 
     /// The value identity `who` would use for parameter `name`: its own

@@ -6,31 +6,28 @@
 //! else, so a scan that runs no cache check sends no cache-profiling request
 //! and one that runs no TLS check opens no handshake.
 
+pub mod baselines;
 pub mod cache_profile;
 pub mod identities;
 pub mod signed_links;
+pub mod tokens;
 pub mod values;
 pub mod volatility;
 pub mod watch;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use serde_json::Value;
 
+pub use baselines::Baselines;
 pub use cache_profile::CacheProfile;
-pub use identities::IdentityFacts;
+pub use identities::{IdentityFacts, IdentityLearner};
 pub use signed_links::SignedLink;
+pub use tokens::{CrackSettings, TokenFacts};
 pub use values::ResponseValues;
 pub use volatility::{Varies, Volatility};
 
 use crate::discover::Endpoint;
 use crate::engine::{Engine, Exchange};
 use crate::tls_probe::{self, TlsReport};
-
-/// The baseline exchanges of each endpoint, keyed by its label (`GET
-/// /path`): one per caller, identities first, then anonymous.
-pub type Baselines = BTreeMap<String, Vec<Arc<Exchange>>>;
 
 /// The facts a check needs learned before it runs: a set of the constants
 /// below, combined with [`Needs::and`].
@@ -50,9 +47,16 @@ impl Needs {
     pub const CACHE_PROFILE: Needs = Needs(1 << 2);
     /// The TLS handshake probe of an https target (dozens of handshakes).
     pub const TLS: Needs = Needs(1 << 3);
+    /// The signed tokens in play and the keys the API publishes
+    /// ([`TokenFacts`]; read from the baselines, plus a few requests for a
+    /// JWKS when a token is signed with a public key).
+    pub const TOKENS: Needs = Needs(1 << 4);
+    /// The tokens' HMAC secrets, recovered offline (CPU-bound: seconds to
+    /// tens of seconds; no request). Implies [`Needs::TOKENS`].
+    pub const TOKEN_SECRETS: Needs = Needs(1 << 4 | 1 << 5);
     /// The values the API's own successful answers contained
     /// ([`ResponseValues`]; read from the baselines, no request).
-    pub const RESPONSE_VALUES: Needs = Needs(1 << 4);
+    pub const RESPONSE_VALUES: Needs = Needs(1 << 6);
 
     /// What either needs.
     pub const fn and(self, other: Needs) -> Needs {
@@ -77,6 +81,8 @@ pub struct TargetFacts {
     pub tls: Option<Result<TlsReport, String>>,
     /// Values the API returned, to use as parameter values it recognises.
     pub values: ResponseValues,
+    /// Signed tokens, published keys and recovered secrets.
+    pub tokens: TokenFacts,
     /// Which endpoints answer identical requests differently, and where.
     pub volatility: Volatility,
 }
@@ -125,31 +131,134 @@ pub(crate) fn visit_leaves<'v>(
     walk(value, None, 0, max_depth, visit);
 }
 
+/// How facts are learned: what the offline secret recovery may try, and
+/// where its progress notes go.
+pub struct Learning<'a> {
+    pub crack: &'a CrackSettings,
+    pub notes: &'a (dyn Fn(&str) + Sync),
+}
+
 /// Learns, once, what the checks `needs` about the target.
 pub async fn learn(
     engine: &Engine,
     needs: Needs,
     endpoints: &[Endpoint],
     baselines: &Baselines,
+    learning: &Learning<'_>,
 ) -> TargetFacts {
-    let exchanges = || baselines.values().flatten();
-    let mut facts = TargetFacts::default();
-    if needs.includes(Needs::IDENTITIES) {
-        facts.identities = IdentityFacts::learn(endpoints, exchanges());
+    let mut learner = Learner::new(engine, needs, endpoints);
+    for exchange in baselines.values().flatten() {
+        learner.see(exchange);
     }
-    if needs.includes(Needs::SIGNED_LINKS) {
-        facts.signed_links = signed_links::harvest(engine, exchanges());
+    learner.finish(baselines, learning).await
+}
+
+/// Learns what the checks need in two steps: what is read from the
+/// baselines, one baseline at a time as each arrives whole ([`see`]), then
+/// what takes requests of its own ([`finish`]). Reading each baseline as it
+/// comes is what lets the scan keep baselines compact afterwards.
+///
+/// [`see`]: Learner::see
+/// [`finish`]: Learner::finish
+pub struct Learner<'a> {
+    engine: &'a Engine,
+    needs: Needs,
+    endpoints: &'a [Endpoint],
+    identities: Option<IdentityLearner>,
+    signed_links: Vec<SignedLink>,
+    values: ResponseValues,
+}
+
+impl<'a> Learner<'a> {
+    pub fn new(engine: &'a Engine, needs: Needs, endpoints: &'a [Endpoint]) -> Self {
+        Learner {
+            engine,
+            needs,
+            endpoints,
+            identities: needs
+                .includes(Needs::IDENTITIES)
+                .then(|| IdentityLearner::new(endpoints)),
+            signed_links: Vec::new(),
+            values: ResponseValues::default(),
+        }
     }
-    if needs.includes(Needs::RESPONSE_VALUES) {
-        facts.values = ResponseValues::learn(exchanges());
+
+    /// Reads one baseline, whole.
+    pub fn see(&mut self, exchange: &Exchange) {
+        if exchange.is_compact() {
+            return;
+        }
+        if let Some(identities) = &mut self.identities {
+            identities.see(exchange);
+        }
+        if self.needs.includes(Needs::SIGNED_LINKS) {
+            signed_links::harvest_into(self.engine, exchange, &mut self.signed_links);
+        }
+        if self.needs.includes(Needs::RESPONSE_VALUES) {
+            self.values.see(exchange);
+        }
     }
-    if needs.includes(Needs::TLS) {
-        facts.tls = probe_tls(engine).await;
+
+    /// The facts: what the baselines taught, then what needs requests.
+    pub async fn finish(self, baselines: &Baselines, learning: &Learning<'_>) -> TargetFacts {
+        let engine = self.engine;
+        let mut facts = TargetFacts {
+            identities: self
+                .identities
+                .map(IdentityLearner::finish)
+                .unwrap_or_default(),
+            signed_links: self.signed_links,
+            values: self.values,
+            ..TargetFacts::default()
+        };
+        // A stopped scan opens no more handshakes either.
+        if self.needs.includes(Needs::TLS) && engine.stop_signal().reason().is_none() {
+            facts.tls = probe_tls(engine).await;
+        }
+        if self.needs.includes(Needs::CACHE_PROFILE) {
+            facts.cache = CacheProfile::learn(engine, self.endpoints, baselines).await;
+        }
+        // Tokens are read from the baselines as kept: a body past the
+        // baselines' memory budget was kept compact and is not searched.
+        if self.needs.includes(Needs::TOKENS) {
+            facts.tokens = learn_tokens(engine, self.endpoints, baselines).await;
+        }
+        if self.needs.includes(Needs::TOKEN_SECRETS) {
+            let (recovered, summary) = tokens::recover_secrets(
+                engine,
+                &facts.tokens.tokens,
+                learning.crack,
+                learning.notes,
+            )
+            .await;
+            facts.tokens.recovered = recovered;
+            facts.tokens.crack = summary;
+        }
+        facts
     }
-    if needs.includes(Needs::CACHE_PROFILE) {
-        facts.cache = CacheProfile::learn(engine, endpoints, baselines).await;
+}
+
+/// The tokens in play, the keys the target publishes, and where to try
+/// forged ones.
+async fn learn_tokens(
+    engine: &Engine,
+    endpoints: &[Endpoint],
+    baselines: &Baselines,
+) -> TokenFacts {
+    let found = tokens::harvest(engine, baselines);
+    let (points, answers) = tokens::probe_points(endpoints, baselines);
+    TokenFacts {
+        keys: tokens::published_keys(engine, endpoints, baselines, &found).await,
+        tokens: found,
+        probe_points: points,
+        answers,
+        logout_paths: endpoints
+            .iter()
+            .filter(|e| tokens::is_logout_path(&e.path) && !e.path.contains('{'))
+            .map(|e| e.path.clone())
+            .collect(),
+        ..TokenFacts::default()
     }
-    facts
 }
 
 /// The handshake probe of the target's own host and port; `None` for a
@@ -178,6 +287,8 @@ mod tests {
         let both = Needs::CACHE_PROFILE.and(Needs::TLS);
         assert!(both.includes(Needs::CACHE_PROFILE) && both.includes(Needs::TLS));
         assert!(!both.includes(Needs::IDENTITIES) && !both.includes(Needs::SIGNED_LINKS));
+        assert!(Needs::TOKEN_SECRETS.includes(Needs::TOKENS));
+        assert!(!Needs::TOKENS.includes(Needs::TOKEN_SECRETS));
         assert!(both.includes(Needs::NOTHING));
         assert_eq!(Needs::NOTHING.and(Needs::NOTHING), Needs::NOTHING);
         assert_eq!(Needs::IDENTITIES.and(Needs::IDENTITIES), Needs::IDENTITIES);

@@ -100,51 +100,55 @@ pub fn harvest<'a>(
 ) -> Vec<SignedLink> {
     let mut links: Vec<SignedLink> = Vec::new();
     for exchange in baselines {
-        let (Some(owner), Some(json)) = (exchange.request.identity.as_ref(), exchange.body_json())
+        harvest_into(engine, exchange, &mut links);
+    }
+    links
+}
+
+/// Adds the signed links of one baseline response to `links` (new ones
+/// only, at most 100 in all).
+pub fn harvest_into(engine: &Engine, exchange: &Exchange, links: &mut Vec<SignedLink>) {
+    let (Some(owner), Some(json)) = (exchange.request.identity.as_ref(), exchange.body_json())
+    else {
+        return;
+    };
+    if !(200..300).contains(&exchange.response.status) {
+        return;
+    }
+    let base = Url::parse(&exchange.request.url).unwrap_or_else(|_| engine.target().clone());
+    let mut found = Vec::new();
+    // Strings with a query, under the key that holds them.
+    visit_leaves(json, 12, &mut |key, leaf| {
+        if let Value::String(s) = leaf {
+            if s.contains('?') && s.len() < 4096 {
+                found.push((key.unwrap_or("").to_string(), s.clone()));
+            }
+        }
+        found.len() <= 500
+    });
+    for (field, text) in found {
+        let Ok(url) = base.join(&text) else { continue };
+        if !engine.scope().contains(&url) || !(text.starts_with('/') || text.starts_with("http")) {
+            continue;
+        }
+        let Some((param, value)) = url
+            .query_pairs()
+            .find(|(name, value)| is_signature_param(name) && looks_signed(value))
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
         else {
             continue;
         };
-        if !(200..300).contains(&exchange.response.status) {
+        if links.iter().any(|l| l.url == url) || links.len() >= 100 {
             continue;
         }
-        let base = Url::parse(&exchange.request.url).unwrap_or_else(|_| engine.target().clone());
-        let mut found = Vec::new();
-        // Strings with a query, under the key that holds them.
-        visit_leaves(json, 12, &mut |key, leaf| {
-            if let Value::String(s) = leaf {
-                if s.contains('?') && s.len() < 4096 {
-                    found.push((key.unwrap_or("").to_string(), s.clone()));
-                }
-            }
-            found.len() <= 500
+        links.push(SignedLink {
+            owner: owner.clone(),
+            issued_at: itsdangerous_timestamp(&value),
+            url,
+            signature_param: param,
+            field,
         });
-        for (field, text) in found {
-            let Ok(url) = base.join(&text) else { continue };
-            if !engine.scope().contains(&url)
-                || !(text.starts_with('/') || text.starts_with("http"))
-            {
-                continue;
-            }
-            let Some((param, value)) = url
-                .query_pairs()
-                .find(|(name, value)| is_signature_param(name) && looks_signed(value))
-                .map(|(n, v)| (n.into_owned(), v.into_owned()))
-            else {
-                continue;
-            };
-            if links.iter().any(|l| l.url == url) || links.len() >= 100 {
-                continue;
-            }
-            links.push(SignedLink {
-                owner: owner.clone(),
-                issued_at: itsdangerous_timestamp(&value),
-                url,
-                signature_param: param,
-                field,
-            });
-        }
     }
-    links
 }
 
 #[cfg(test)]

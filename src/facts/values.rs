@@ -51,19 +51,24 @@ impl ResponseValues {
     pub fn learn<'a>(exchanges: impl Iterator<Item = &'a Arc<Exchange>>) -> Self {
         let mut values = ResponseValues::default();
         for exchange in exchanges {
-            if !(200..300).contains(&exchange.response.status) {
-                continue;
-            }
-            let Some(json) = exchange.body_json() else {
-                continue;
-            };
-            let collection = values
-                .by_collection
-                .entry(exchange.endpoint_path().to_string())
-                .or_default();
-            collect(json, &mut values.by_key, collection, 0);
+            values.see(exchange);
         }
         values
+    }
+
+    /// Reads one successful JSON answer's values.
+    pub fn see(&mut self, exchange: &Exchange) {
+        if !(200..300).contains(&exchange.response.status) {
+            return;
+        }
+        let Some(json) = exchange.body_json() else {
+            return;
+        };
+        let collection = self
+            .by_collection
+            .entry(exchange.endpoint_path().to_string())
+            .or_default();
+        collect(json, &mut self.by_key, collection, 0);
     }
 
     /// Values worth trying for a parameter `name` of the endpoint `path`

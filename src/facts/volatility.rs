@@ -16,6 +16,7 @@ use std::sync::Arc;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
+use super::watch::Watch;
 use super::Baselines;
 use crate::discover::Endpoint;
 use crate::engine::{Caller, Engine, Exchange, Probe};
@@ -40,11 +41,13 @@ pub struct Volatility {
 }
 
 /// What repeating the baseline taught.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Learned {
     pub volatility: Volatility,
-    /// Per repeated endpoint: its baseline answer and the latest repeat.
-    pub references: Vec<(Arc<Exchange>, Arc<Exchange>)>,
+    /// The few endpoints watched for a change of data, chosen among the
+    /// repeats as they came (only those are kept, so repeating every
+    /// endpoint holds no more answers than the requests in flight).
+    pub watch: Watch,
     /// Endpoints whose data changed between the baseline and the repeats.
     pub changed_during_baseline: Vec<String>,
 }
@@ -145,6 +148,17 @@ fn masked_text(text: &str) -> String {
     out
 }
 
+/// Whether the baseline answer `first` carried other data than its repeat
+/// `once`. A baseline kept compact (past the memory budget) has no body to
+/// compare field by field: it tells only when the answer never varies.
+fn changed_since(varies: &Varies, first: &Exchange, once: &Exchange) -> bool {
+    if first.is_compact() {
+        return first.response.status != once.response.status
+            || (*varies == Varies::Not && !first.same_body(once));
+    }
+    !varies.same_data(first, once)
+}
+
 impl Volatility {
     /// Repeats, for every endpoint with a successful baseline, the first
     /// such request (same caller, fresh buster), and once more back to back
@@ -167,32 +181,31 @@ impl Volatility {
                 Some((label, Arc::clone(first), endpoint))
             })
             .collect();
+        let mut learned = Learned::default();
         let repeated = stream::iter(jobs)
             .map(|(label, first, endpoint)| async move {
                 let once = repeat(engine, &first, endpoint).await;
                 let twice = match &once {
-                    Some(once) if once.response.body != first.response.body => {
-                        repeat(engine, &first, endpoint).await
-                    }
+                    Some(once) if !once.same_body(&first) => repeat(engine, &first, endpoint).await,
                     _ => None,
                 };
                 (label, first, once, twice)
             })
-            .buffered(concurrency.max(1))
-            .collect::<Vec<_>>()
-            .await;
-        let mut learned = Learned::default();
-        for (label, first, once, twice) in repeated {
+            .buffered(concurrency.max(1));
+        futures::pin_mut!(repeated);
+        // Each endpoint's answers are judged as they come and let go.
+        while let Some((label, first, once, twice)) = repeated.next().await {
             let Some(once) = once else { continue };
             let varies = match &twice {
                 Some(twice) => Varies::between(&once, twice),
                 None => Varies::Not,
             };
-            if !varies.same_data(&first, &once) {
+            if changed_since(&varies, &first, &once) {
                 learned.changed_during_baseline.push(label.clone());
             }
             learned.volatility.by_endpoint.insert(label, varies);
-            learned.references.push((first, twice.unwrap_or(once)));
+            let latest = twice.unwrap_or(once);
+            learned.watch.offer(&latest, endpoints, &learned.volatility);
         }
         learned
     }
@@ -316,6 +329,20 @@ mod tests {
     use crate::checks::probe::fixtures::exchange;
 
     const URL: &str = "http://h/api/me?rampart_cb=1";
+
+    #[test]
+    fn a_baseline_kept_compact_is_compared_by_its_digest() {
+        let first = exchange(URL, None, 200, &[], r#"{"user":"ana"}"#);
+        let compact = first.compact();
+        let same = exchange(URL, None, 200, &[], r#"{"user":"ana"}"#);
+        let other = exchange(URL, None, 200, &[], r#"{"user":"bob"}"#);
+        assert!(!changed_since(&Varies::Not, &compact, &same));
+        assert!(changed_since(&Varies::Not, &compact, &other));
+        // Where the answer varies, a body-less baseline cannot tell.
+        let fields = Varies::Fields(BTreeSet::from(["/at".to_string()]));
+        assert!(!changed_since(&fields, &compact, &other));
+        assert!(changed_since(&fields, &first, &other));
+    }
 
     #[test]
     fn only_the_fields_that_changed_are_set_aside() {

@@ -24,11 +24,15 @@ struct Watched {
     /// The answer to compare with: the repeat right after the baseline.
     reference: Arc<Exchange>,
     varies: Varies,
+    /// Where it stands among the candidates: the callers' own first, the
+    /// richest first, then by label.
+    rank: (bool, std::cmp::Reverse<usize>, String),
 }
 
 /// The endpoints watched for a change of data.
 #[derive(Default)]
 pub struct Watch {
+    /// The best candidates so far, best first, one per endpoint.
     watched: Vec<Watched>,
 }
 
@@ -52,47 +56,68 @@ impl Watch {
         endpoints: &[Endpoint],
         volatility: &Volatility,
     ) -> Watch {
-        let mut candidates: Vec<(&Arc<Exchange>, &Endpoint, usize)> = pairs
+        let mut watch = Watch::default();
+        for (_, repeat) in pairs {
+            watch.offer(repeat, endpoints, volatility);
+        }
+        watch
+    }
+
+    /// Considers one repeat as it comes; only the best few are kept, so the
+    /// choice holds a handful of answers however many endpoints there are.
+    pub fn offer(
+        &mut self,
+        repeat: &Arc<Exchange>,
+        endpoints: &[Endpoint],
+        volatility: &Volatility,
+    ) {
+        let Some(endpoint) = endpoints.iter().find(|e| {
+            e.method == repeat.request.method
+                && Some(e.path.as_str()) == repeat.endpoint_template.as_deref()
+        }) else {
+            return;
+        };
+        // Data, and not an answer that reports an action: asking such an
+        // endpoint again would act again.
+        let count = leaves(repeat);
+        let data = (200..300).contains(&repeat.response.status)
+            && count > 0
+            && !reads_like_an_action(repeat.body_text());
+        let varies = volatility.of(&endpoint.label());
+        if !data || matches!(varies, Varies::Text) {
+            return;
+        }
+        let label = endpoint.label();
+        let rank = (
+            repeat.request.identity.is_none(),
+            std::cmp::Reverse(count),
+            label.clone(),
+        );
+        if let Some(at) = self
+            .watched
             .iter()
-            .filter_map(|(_, repeat)| {
-                let endpoint = endpoints.iter().find(|e| {
-                    e.method == repeat.request.method
-                        && Some(e.path.as_str()) == repeat.endpoint_template.as_deref()
-                })?;
-                // Data, and not an answer that reports an action: asking
-                // such an endpoint again would act again.
-                let data = (200..300).contains(&repeat.response.status)
-                    && leaves(repeat) > 0
-                    && !reads_like_an_action(repeat.body_text());
-                let readable = !matches!(volatility.of(&endpoint.label()), Varies::Text);
-                (data && readable).then(|| (repeat, endpoint, leaves(repeat)))
-            })
-            .collect();
-        candidates.sort_by_key(|(repeat, endpoint, count)| {
-            (
-                repeat.request.identity.is_none(),
-                std::cmp::Reverse(*count),
-                endpoint.label(),
-            )
-        });
-        let mut watched: Vec<Watched> = Vec::new();
-        for (repeat, endpoint, _) in candidates {
-            if watched.len() >= WATCHED {
-                break;
+            .position(|w| w.endpoint.label() == label)
+        {
+            // Of one endpoint's answers, the first of the best rank stays.
+            if self.watched[at].rank <= rank {
+                return;
             }
-            if watched
-                .iter()
-                .any(|w| w.endpoint.label() == endpoint.label())
-            {
-                continue;
-            }
-            watched.push(Watched {
+            self.watched.remove(at);
+        }
+        let at = self.watched.partition_point(|w| w.rank <= rank);
+        if at >= WATCHED {
+            return;
+        }
+        self.watched.insert(
+            at,
+            Watched {
                 endpoint: endpoint.clone(),
                 reference: Arc::clone(repeat),
-                varies: volatility.of(&endpoint.label()).clone(),
-            });
-        }
-        Watch { watched }
+                varies: varies.clone(),
+                rank,
+            },
+        );
+        self.watched.truncate(WATCHED);
     }
 
     /// The watched endpoints' labels.
@@ -130,6 +155,35 @@ mod tests {
         let mut owned = Arc::into_inner(plain).expect("a fresh fixture");
         owned.endpoint_template = Some(template.into());
         Arc::new(owned)
+    }
+
+    #[test]
+    fn the_watch_keeps_only_the_best_few_whatever_the_order() {
+        let paths: Vec<String> = (0..12).map(|i| format!("/p{i}")).collect();
+        let endpoints: Vec<Endpoint> = paths
+            .iter()
+            .map(|p| Endpoint::discovered(p, EndpointSource::Spec))
+            .collect();
+        // /pN answers N+1 fields: the richest are /p11, /p10, …
+        let repeats: Vec<Arc<Exchange>> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let fields: Vec<String> = (0..=i).map(|f| format!("\"f{f}\":{f}")).collect();
+                let body = format!("{{{}}}", fields.join(","));
+                templated(&format!("http://h{p}?rampart_cb=1"), None, &body, p)
+            })
+            .collect();
+        for order in [repeats.clone(), repeats.iter().rev().cloned().collect()] {
+            let mut watch = Watch::default();
+            for repeat in &order {
+                watch.offer(repeat, &endpoints, &Volatility::default());
+            }
+            assert_eq!(
+                watch.labels(),
+                ["GET /p11", "GET /p10", "GET /p9", "GET /p8", "GET /p7"]
+            );
+        }
     }
 
     #[test]

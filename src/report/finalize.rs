@@ -3,23 +3,27 @@
 //! remediation for the detected stack, and the in-transit severity step.
 //! Redaction happens here, once, so no check can forget it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
 use super::{
-    score, CheckCoverage, Report, ReportEndpoint, ReportError, Skipped, Tool, Warning, SCHEMA,
+    score, CheckCoverage, Grade, Incomplete, Report, ReportEndpoint, ReportError, Skipped, Tool,
+    Warning, SCHEMA,
 };
 use crate::checks::coverage;
 use crate::checks::runner::{Drafts, Failure};
 use crate::checks::CheckMeta;
 use crate::discover::Endpoint;
+use crate::engine::exchange::Cut;
+use crate::engine::redact::{apply_masks, mask_spans};
 use crate::engine::scope::is_loopback;
-use crate::engine::{Change, Exchange, Redactor};
+use crate::engine::{Change, Exchange, PacingReport, Redactor};
 use crate::finding::{
-    stable_id, Category, Evidence, EvidenceRequest, EvidenceResponse, Finding, FindingDraft,
-    Remediation, Severity,
+    draft_id, Category, Evidence, EvidenceRequest, EvidenceResponse, EvidenceStep, Finding,
+    FindingDraft, Remediation, Severity, MAX_SEEN_AT,
 };
 use crate::knowledge;
 use crate::stack::Stack;
@@ -44,6 +48,9 @@ pub struct Finished<'a> {
     pub errors: Vec<ReportError>,
     /// Redacts what the scan's inputs and the target's answers hold secret.
     pub redactor: &'a Redactor,
+    /// What cut the scan's coverage short; empty when nothing did.
+    pub incomplete: Vec<Incomplete>,
+    pub pacing: PacingReport,
 }
 
 /// The report of a finished scan: its findings finalised, scored and graded,
@@ -60,7 +67,14 @@ pub fn report(scan: Finished<'_>) -> Report {
         requests_sent: scan.requests_sent,
         stack: scan.stack,
         score,
-        grade: score::grade(score),
+        grade: if scan.incomplete.is_empty() {
+            score::grade(score)
+        } else {
+            Grade::Incomplete
+        },
+        complete: scan.incomplete.is_empty(),
+        incomplete_reasons: scan.incomplete,
+        pacing: scan.pacing,
         endpoints: scan
             .endpoints
             .iter()
@@ -139,6 +153,148 @@ impl From<Failure> for ReportError {
     }
 }
 
+/// Drafts as checks report them, kept ready for finalisation while the scan
+/// runs: one per stable id (the one [`findings`] would pick), a site-wide
+/// draft merged with the others of its id into one that lists where each
+/// was seen, and each kept draft's evidence cut to the excerpt the report
+/// will show. What a scan holds for its findings is then bounded by the
+/// number of distinct findings, not by how often each recurs or how large
+/// the bodies behind them were.
+///
+/// `T` is what the caller keeps with each draft (the runner: where it came
+/// from, to confirm it); it follows the draft that stands for the finding.
+#[derive(Debug)]
+pub struct Collector<T = ()> {
+    drafts: Vec<(&'static CheckMeta, FindingDraft, T)>,
+    index: HashMap<String, usize>,
+    /// Every place each site-wide draft (by index) was seen at, to count
+    /// each endpoint once however often its answers show the cause.
+    places: HashMap<usize, HashSet<String>>,
+}
+
+impl<T> Default for Collector<T> {
+    fn default() -> Self {
+        Collector {
+            drafts: Vec::new(),
+            index: HashMap::new(),
+            places: HashMap::new(),
+        }
+    }
+}
+
+impl Collector {
+    pub fn add(&mut self, check: &'static CheckMeta, draft: FindingDraft) {
+        self.add_with(check, draft, ());
+    }
+}
+
+impl<T> Collector<T> {
+    /// Keeps `draft` (and `extra` with it) if it is the first of its id or
+    /// ranks before the one kept; a site-wide draft adds its place.
+    pub fn add_with(&mut self, check: &'static CheckMeta, draft: FindingDraft, extra: T) {
+        let id = draft_id(check.id, &draft);
+        let Some(&at) = self.index.get(&id) else {
+            self.index.insert(id, self.drafts.len());
+            if draft.site_wide {
+                self.places
+                    .insert(self.drafts.len(), HashSet::from([draft.place()]));
+            }
+            self.drafts
+                .push((check, seen_first(slim_draft(draft)), extra));
+            return;
+        };
+        let (_, kept, kept_extra) = &mut self.drafts[at];
+        if !draft.site_wide {
+            if ranks_before(&draft, kept) {
+                *kept = slim_draft(draft);
+                *kept_extra = extra;
+            }
+            return;
+        }
+        let place = draft.place();
+        if !self.places.entry(at).or_default().insert(place.clone()) {
+            return;
+        }
+        kept.seen_count += 1;
+        // The most certain, then worst, draft stands for the finding, and of
+        // equals the one seen at the endpoint that sorts first, whatever the
+        // order the answers came in: the same scan reads the same twice.
+        let first = kept.seen_at.first().is_none_or(|first| &place < first);
+        let stands = ranks_before(&draft, kept) || (!ranks_before(kept, &draft) && first);
+        if kept.seen_at.len() < MAX_SEEN_AT || first {
+            kept.seen_at.insert(place);
+            if kept.seen_at.len() > MAX_SEEN_AT {
+                kept.seen_at.pop_last();
+            }
+        }
+        if stands {
+            let mut replacement = slim_draft(draft);
+            replacement.seen_at = std::mem::take(&mut kept.seen_at);
+            replacement.seen_count = kept.seen_count;
+            *kept = replacement;
+            *kept_extra = extra;
+        }
+    }
+
+    /// The drafts kept, each with what was kept with it.
+    pub fn iter_mut(
+        &mut self,
+    ) -> impl Iterator<Item = (&'static CheckMeta, &mut FindingDraft, &T)> + '_ {
+        self.drafts
+            .iter_mut()
+            .map(|(check, draft, extra)| (*check, draft, &*extra))
+    }
+
+    pub fn into_drafts(self) -> Drafts {
+        self.drafts
+            .into_iter()
+            .map(|(check, draft, _)| (check, draft))
+            .collect()
+    }
+
+    /// Drafts kept so far (one per finding).
+    pub fn len(&self) -> usize {
+        self.drafts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.drafts.is_empty()
+    }
+}
+
+/// A site-wide draft starts its own list of places.
+fn seen_first(mut draft: FindingDraft) -> FindingDraft {
+    if draft.site_wide && draft.seen_at.is_empty() {
+        draft.seen_at.insert(draft.place());
+        draft.seen_count = 1;
+    }
+    draft
+}
+
+fn slim_draft(mut draft: FindingDraft) -> FindingDraft {
+    draft.evidence = draft.evidence.into_iter().map(slim).collect();
+    draft
+}
+
+/// One evidence step reduced to what its excerpt needs: the part of the
+/// body text the report will show, what to mask in it (every secret and
+/// personal datum, detected on the whole body, as when the report is
+/// written), and the request and response head.
+pub fn slim(step: EvidenceStep) -> EvidenceStep {
+    if step.exchange.cut().is_some() {
+        return step;
+    }
+    let exchange = &step.exchange;
+    let body = exchange.body_text();
+    let range = excerpt_range(body, step.focus.clone());
+    let masks = mask_spans(body, exchange.body_json(), range.clone());
+    EvidenceStep {
+        step: step.step,
+        exchange: Arc::new(exchange.window(range, masks)),
+        focus: None,
+    }
+}
+
 /// Drafts become findings: stable ids, de-duplication, redacted evidence,
 /// reproduction lines and remediation. Of the drafts of one id the most
 /// certain wins, then the worst, then the one whose evidence reads first:
@@ -148,22 +304,17 @@ pub fn findings(drafts: Drafts, redactor: &Redactor, stack: &Stack) -> Vec<Findi
     let mut drafts: Vec<(String, &'static CheckMeta, FindingDraft)> = drafts
         .into_iter()
         .map(|(check, draft)| {
-            let id = stable_id(check.id, &draft.method, &draft.path, &draft.key);
+            let id = draft_id(check.id, &draft);
             (id, check, draft)
         })
         .collect();
-    drafts.sort_by(|(a_id, _, a), (b_id, _, b)| {
-        a_id.cmp(b_id)
-            .then_with(|| b.confidence.cmp(&a.confidence))
-            .then_with(|| b.severity.cmp(&a.severity))
-            .then_with(|| evidence_order(a).cmp(&evidence_order(b)))
-    });
+    drafts.sort_by(|(a_id, _, a), (b_id, _, b)| a_id.cmp(b_id).then_with(|| rank(a, b)));
     let mut seen = HashSet::new();
     let mut findings: Vec<Finding> = drafts
         .into_iter()
         .filter_map(|(id, check, draft)| {
             seen.insert(id.clone())
-                .then(|| finalize(id, check, draft, redactor, stack))
+                .then(|| finalize(id, check, seen_first(draft), redactor, stack))
         })
         .collect();
     findings.sort_by(|a, b| {
@@ -180,6 +331,20 @@ pub fn findings(drafts: Drafts, redactor: &Redactor, stack: &Stack) -> Vec<Findi
 /// What orders two drafts of one finding that are equally certain and bad:
 /// their evidence steps and who sent each (not the URLs, whose cache
 /// busters differ from run to run).
+/// The order of two drafts of one finding: the most certain first, then
+/// the worst, then the one whose evidence reads first.
+fn rank(a: &FindingDraft, b: &FindingDraft) -> std::cmp::Ordering {
+    b.confidence
+        .cmp(&a.confidence)
+        .then_with(|| b.severity.cmp(&a.severity))
+        .then_with(|| evidence_order(a).cmp(&evidence_order(b)))
+}
+
+/// Whether `a` stands for its finding rather than `b`.
+fn ranks_before(a: &FindingDraft, b: &FindingDraft) -> bool {
+    rank(a, b) == std::cmp::Ordering::Less
+}
+
 fn evidence_order(draft: &FindingDraft) -> Vec<(String, String, u16)> {
     draft
         .evidence
@@ -261,6 +426,12 @@ fn finalize(
             .collect(),
         remediation,
         references: entry.map(|e| e.references.clone()).unwrap_or_default(),
+        seen_at: draft
+            .seen_at
+            .iter()
+            .map(|place| redactor.redact_text(place))
+            .collect(),
+        seen_count: draft.seen_count,
     }
 }
 
@@ -277,13 +448,9 @@ fn with_hints(stack: &Stack, hints: &[String]) -> Stack {
 
 const EXCERPT_CONTEXT: usize = 240;
 
-fn evidence(
-    step: &str,
-    exchange: &Exchange,
-    focus: Option<std::ops::Range<usize>>,
-    redactor: &Redactor,
-) -> Evidence {
-    let body = exchange.body_text();
+/// The part of a body text a finding's evidence shows: the focus with some
+/// context either side, or the start.
+fn excerpt_range(body: &str, focus: Option<std::ops::Range<usize>>) -> std::ops::Range<usize> {
     let (start, end) = match focus {
         Some(range) => (
             range.start.saturating_sub(EXCERPT_CONTEXT),
@@ -293,12 +460,40 @@ fn evidence(
     };
     let start = floor_char_boundary(body, start.min(body.len()));
     let end = floor_char_boundary(body, end.max(start));
+    start..end
+}
+
+fn evidence(
+    step: &str,
+    exchange: &Exchange,
+    focus: Option<std::ops::Range<usize>>,
+    redactor: &Redactor,
+) -> Evidence {
+    let body = exchange.body_text();
+    // A slimmed step holds its excerpt, already masked; a whole one is cut here.
+    let (range, shown, total) = match exchange.cut() {
+        Some(Cut::Window {
+            start,
+            end,
+            full_len,
+        }) => {
+            let masked = apply_masks(body, 0..body.len(), exchange.masks());
+            let shown = redactor.redact_supplied(&masked).into_owned();
+            (*start..*end, shown, *full_len)
+        }
+        Some(Cut::Compact { len, .. }) => (0..0, String::new(), *len),
+        None => {
+            let range = excerpt_range(body, focus);
+            let shown = redactor.redact_excerpt(body, exchange.body_json(), range.clone());
+            (range, shown, body.len())
+        }
+    };
     let mut excerpt = String::new();
-    if start > 0 {
+    if range.start > 0 {
         excerpt.push('…');
     }
-    excerpt.push_str(&redactor.redact_excerpt(body, exchange.body_json(), start..end));
-    if end < body.len() {
+    excerpt.push_str(&shown);
+    if range.end < total {
         excerpt.push('…');
     }
     Evidence {
@@ -379,6 +574,7 @@ fn shell_quote(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::engine::EngineError;
+    use crate::finding::Confidence;
     use crate::identity::Identity;
 
     #[test]
@@ -403,6 +599,79 @@ mod tests {
             reported[0].message,
             "authz.bola: HTTP error: echoed [redacted]"
         );
+    }
+
+    fn check(id: &str) -> &'static CheckMeta {
+        crate::checks::find(id).expect("registered")
+    }
+
+    #[test]
+    fn a_site_wide_cause_is_one_finding_listing_where_it_was_seen() {
+        use crate::checks::probe::fixtures::exchange;
+        let cookie = check("transport.cookie-flags");
+        let mut collector = Collector::default();
+        for path in ["/b", "/c", "/a", "/b"] {
+            let seen = exchange(
+                &format!("http://h{path}?rampart_cb=1"),
+                None,
+                200,
+                &[],
+                "{}",
+            );
+            let draft = FindingDraft::at_exchange(&seen, Severity::Low, Confidence::Confirmed)
+                .key("cookie-sid")
+                .site_wide()
+                .evidence("set", &seen, None);
+            collector.add(cookie, draft);
+        }
+        let drafts = collector.into_drafts();
+        assert_eq!(drafts.len(), 1);
+        let findings = findings(drafts, &Redactor::default(), &Stack::default());
+        let finding = &findings[0];
+        assert_eq!(finding.path, "/a", "the first place in order stands for it");
+        assert_eq!(finding.seen_at, vec!["GET /a", "GET /b", "GET /c"]);
+        assert_eq!(finding.seen_count, 3);
+        assert_eq!(
+            finding.id,
+            crate::finding::stable_id("transport.cookie-flags", "*", "*", "cookie-sid")
+        );
+    }
+
+    #[test]
+    fn kept_drafts_hold_their_excerpt_masked_not_the_body() {
+        use crate::checks::probe::fixtures::exchange;
+        let body = format!(
+            r#"{{"padding": "{}", "ssn": "536-22-4187", "more": "{}"}}"#,
+            "p".repeat(5000),
+            "m".repeat(5000)
+        );
+        let leaked = exchange("http://h/u?rampart_cb=1", None, 200, &[], &body);
+        let at = body.find("536-22-4187").expect("in the body");
+        let draft = FindingDraft::at_exchange(&leaked, Severity::High, Confidence::Firm)
+            .key("ssn")
+            .evidence("leak", &leaked, Some(at..at + 11));
+        let mut collector = Collector::default();
+        collector.add(check("exposure.pii"), draft.clone());
+        collector.add(check("exposure.pii"), draft);
+        let drafts = collector.into_drafts();
+        assert_eq!(drafts.len(), 1, "one draft per id");
+        let kept = &drafts[0].1.evidence[0].exchange;
+        assert!(
+            kept.response.body.len() < 1000,
+            "{}",
+            kept.response.body.len()
+        );
+        assert!(kept
+            .masks()
+            .iter()
+            .any(|(_, _, masked)| masked.contains("SSN")));
+        let shown = findings(drafts, &Redactor::default(), &Stack::default());
+        let excerpt = &shown[0].evidence[0].response.body_excerpt;
+        assert!(
+            excerpt.starts_with('…') && excerpt.ends_with('…'),
+            "{excerpt}"
+        );
+        assert!(excerpt.contains("\"ssn\"") && !excerpt.contains("536-22-4187"));
     }
 
     #[test]

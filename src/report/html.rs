@@ -170,6 +170,13 @@ fn write_summary(out: &mut String, report: &Report) {
         );
     }
     out.push_str("</div>\n");
+    if !report.complete {
+        out.push_str("<p id=\"incomplete\"><b>Incomplete scan:</b>");
+        for cut in &report.incomplete_reasons {
+            let _ = write!(out, " {}.", esc(&cut.detail));
+        }
+        out.push_str("</p>\n");
+    }
     if let Some(baseline) = &report.baseline {
         let _ = writeln!(
             out,

@@ -23,12 +23,14 @@ mod tests {
 
     use super::*;
     use crate::discover::EndpointSource;
+    use crate::engine::{PaceMode, PacingReport};
     use crate::finding::{
         Category, Confidence, Evidence, EvidenceRequest, EvidenceResponse, Finding, Remediation,
         Severity,
     };
     use crate::report::{
-        Change, CheckCoverage, ReportEndpoint, ReportError, Skipped, Tool, Warning, SCHEMA,
+        Change, CheckCoverage, Grade, Incomplete, IncompleteReason, ReportEndpoint, ReportError,
+        Skipped, Tool, Warning, SCHEMA,
     };
     use crate::stack::{Clue, Stack};
 
@@ -72,6 +74,8 @@ mod tests {
                 details_markdown: "```python\nabort(404)\n```".into(),
             }),
             references: vec!["https://owasp.org/API-Security/".into()],
+            seen_at: vec!["GET /api/users/{user_id}".into(), "GET /api/me".into()],
+            seen_count: 2,
         };
         let bare = Finding {
             id: "RMP-ba9876543210".into(),
@@ -84,6 +88,8 @@ mod tests {
             reproduce: Vec::new(),
             remediation: None,
             references: Vec::new(),
+            seen_at: Vec::new(),
+            seen_count: 0,
             ..full.clone()
         };
         Report {
@@ -95,7 +101,22 @@ mod tests {
             requests_sent: 12,
             stack,
             score: 85,
-            grade: 'B',
+            grade: Grade::Incomplete,
+            complete: false,
+            incomplete_reasons: vec![Incomplete {
+                reason: IncompleteReason::Throttled,
+                detail: "3 probe(s) were still throttled after pausing and retrying".into(),
+            }],
+            pacing: PacingReport {
+                mode: Some(PaceMode::Adaptive),
+                ceiling_per_second: Some(100.0),
+                effective_per_second: 12.2,
+                throttled_responses: 9,
+                pauses: 2,
+                paused_ms: 3000,
+                slowdowns: 3,
+                gave_up: false,
+            },
             endpoints: vec![ReportEndpoint {
                 method: "GET".into(),
                 path: "/api/users/{user_id}".into(),

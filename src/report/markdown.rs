@@ -68,6 +68,14 @@ fn summary(report: &Report) -> String {
         "## Rampart: {verdict} · score {}/100 ({})\n",
         report.score, report.grade
     );
+    if !report.complete {
+        let reasons: Vec<&str> = report
+            .incomplete_reasons
+            .iter()
+            .map(|cut| cut.detail.as_str())
+            .collect();
+        let _ = writeln!(out, "**Incomplete scan:** {}\n", reasons.join("; "));
+    }
     let _ = writeln!(
         out,
         "{} · stack {} · {} endpoints · {} requests · {}\n",

@@ -18,9 +18,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::checks::coverage::ALL_ENDPOINTS;
 use crate::discover::EndpointSource;
 pub use crate::engine::Change;
+use crate::engine::PacingReport;
 use crate::finding::{Finding, Severity};
 use crate::stack::Stack;
 
+pub use score::Grade;
 pub use triage::{BaselineComparison, BaselineState, FixedFinding, Suppressed, SuppressionNotice};
 
 pub const SCHEMA: &str = "rampart.report/1";
@@ -79,6 +81,29 @@ pub struct ReportError {
     pub message: String,
 }
 
+/// What cut a scan's coverage short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IncompleteReason {
+    /// Requests got no answer (timeouts, refused or reset connections).
+    Errors,
+    /// `--max-requests` ran out.
+    Budget,
+    /// The target throttled and answers were lost to it.
+    Throttled,
+    /// `--max-duration` ran out.
+    Deadline,
+    /// The user interrupted the scan.
+    Interrupted,
+}
+
+/// One reason a scan is incomplete, with the figures behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incomplete {
+    pub reason: IncompleteReason,
+    pub detail: String,
+}
+
 /// The outcome of one scan (the JSON report's schema `rampart.report/1`).
 /// [`json::parse`] reads a rendered report back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,7 +119,19 @@ pub struct Report {
     pub requests_sent: u64,
     pub stack: Stack,
     pub score: u8,
-    pub grade: char,
+    /// The letter for the score, or `incomplete` when the scan's coverage
+    /// was cut short: a letter would read as a verdict on the whole API.
+    pub grade: Grade,
+    /// False when errors, the budget, throttling, the deadline or an
+    /// interruption cut the scan's coverage; `incomplete_reasons` says how.
+    #[serde(default = "complete_by_default")]
+    pub complete: bool,
+    #[serde(default)]
+    pub incomplete_reasons: Vec<Incomplete>,
+    /// How the scan was paced: the mode, the ceiling, the effective rate
+    /// and any throttling.
+    #[serde(default)]
+    pub pacing: PacingReport,
     pub endpoints: Vec<ReportEndpoint>,
     pub findings: Vec<Finding>,
     /// Per check, what was probed and what was skipped and why (absent
@@ -121,6 +158,11 @@ pub struct Report {
     /// so that an expiry is said, not silently turned into findings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suppression_notices: Vec<SuppressionNotice>,
+}
+
+/// Reports written before the field existed were complete as far as they knew.
+fn complete_by_default() -> bool {
+    true
 }
 
 impl Report {
@@ -328,6 +370,8 @@ pub(crate) mod tests {
                 details_markdown: "Use `Vary`.".into(),
             }),
             references: vec!["CWE-524".into()],
+            seen_at: Vec::new(),
+            seen_count: 0,
         }
     }
 
@@ -359,6 +403,9 @@ pub(crate) mod tests {
             stack: Stack::forced("flask"),
             score,
             grade: score::grade(score),
+            complete: true,
+            incomplete_reasons: Vec::new(),
+            pacing: PacingReport::default(),
             endpoints: ["/api/account", "/api/users/{user_id}", "/api/reset"]
                 .into_iter()
                 .map(|path| ReportEndpoint {
@@ -401,5 +448,26 @@ pub(crate) mod tests {
             suppressed: Vec::new(),
             suppression_notices: Vec::new(),
         }
+    }
+
+    #[test]
+    fn an_incomplete_scan_says_so_in_every_format_and_has_no_letter_grade() {
+        let mut report = sample_report();
+        report.complete = false;
+        report.grade = Grade::Incomplete;
+        report.incomplete_reasons = vec![Incomplete {
+            reason: IncompleteReason::Budget,
+            detail: "the request budget (--max-requests 12) ran out".into(),
+        }];
+        let text = render(&report, Format::Text, false);
+        assert!(text.contains("INCOMPLETE SCAN") && text.contains("--max-requests 12"));
+        assert!(text.contains("(incomplete; "), "{text}");
+        let markdown = render(&report, Format::Markdown, false);
+        assert!(markdown.contains("**Incomplete scan:** the request budget"));
+        let html = render(&report, Format::Html, false);
+        assert!(html.contains("Incomplete scan:</b> the request budget"));
+        let json = render(&report, Format::Json, false);
+        assert!(json.contains("\"grade\": \"incomplete\"") && json.contains("\"complete\": false"));
+        assert_eq!(json::parse(&json).unwrap(), report);
     }
 }

@@ -1,5 +1,7 @@
 //! A single number for dashboards: 100 minus a weight per finding.
 
+use serde::{Deserialize, Serialize};
+
 use crate::finding::{Finding, Severity};
 
 fn weight(severity: Severity) -> u32 {
@@ -17,13 +19,47 @@ pub fn score(findings: &[Finding]) -> u8 {
     100u32.saturating_sub(penalty) as u8
 }
 
-pub fn grade(score: u8) -> char {
+/// The report's `grade`: a letter for the score, or `incomplete`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Grade {
+    A,
+    B,
+    C,
+    D,
+    F,
+    /// The scan's coverage was cut short (see the report's
+    /// `incomplete_reasons`); its score only covers what was scanned.
+    #[serde(rename = "incomplete")]
+    Incomplete,
+}
+
+impl Grade {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grade::A => "A",
+            Grade::B => "B",
+            Grade::C => "C",
+            Grade::D => "D",
+            Grade::F => "F",
+            Grade::Incomplete => "incomplete",
+        }
+    }
+}
+
+impl std::fmt::Display for Grade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The letter for a score.
+pub fn grade(score: u8) -> Grade {
     match score {
-        90..=100 => 'A',
-        75..=89 => 'B',
-        60..=74 => 'C',
-        40..=59 => 'D',
-        _ => 'F',
+        90..=100 => Grade::A,
+        75..=89 => Grade::B,
+        60..=74 => Grade::C,
+        40..=59 => Grade::D,
+        _ => Grade::F,
     }
 }
 
@@ -33,9 +69,13 @@ mod tests {
 
     #[test]
     fn grades_follow_score_bands() {
-        assert_eq!(grade(score(&[])), 'A');
-        assert_eq!(grade(100), 'A');
-        assert_eq!(grade(75), 'B');
-        assert_eq!(grade(39), 'F');
+        assert_eq!(grade(score(&[])), Grade::A);
+        assert_eq!(grade(100), Grade::A);
+        assert_eq!(grade(75), Grade::B);
+        assert_eq!(grade(39), Grade::F);
+        assert_eq!(
+            serde_json::to_string(&[Grade::B, Grade::Incomplete]).unwrap(),
+            r#"["B","incomplete"]"#
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 use super::groups::{self, CheckGroup, Issue};
 use super::Report;
+use crate::engine::{PaceMode, PacingReport};
 use crate::finding::Severity;
 use crate::sanitize::for_display as shown;
 
@@ -173,11 +174,12 @@ fn write_summary(out: &mut String, p: &Palette, report: &Report, groups: &[Check
         out,
         "{}",
         p.dim(&format!(
-            "stack: {} · {} endpoints · {} requests · {}",
+            "stack: {} · {} endpoints · {} requests · {} · {}",
             shown(&report.stack.label()),
             report.endpoints.len(),
             report.requests_sent,
-            groups::duration(report.duration_ms)
+            groups::duration(report.duration_ms),
+            pace(&report.pacing)
         ))
     );
     let counts: Vec<String> = report
@@ -192,15 +194,30 @@ fn write_summary(out: &mut String, p: &Palette, report: &Report, groups: &[Check
             }
         })
         .collect();
+    // An incomplete scan's grade is no verdict; the letter is only for
+    // what was scanned.
+    let grade = if report.complete {
+        report.grade.to_string()
+    } else {
+        format!(
+            "incomplete; {} on what was scanned",
+            super::score::grade(report.score)
+        )
+    };
     let _ = writeln!(
         out,
-        "{} {}/100 ({}) · {} finding(s): {}",
+        "{} {}/100 ({grade}) · {} finding(s): {}",
         p.bold("score"),
         report.score,
-        report.grade,
         report.findings.len(),
         counts.join(" · ")
     );
+    if !report.complete {
+        let _ = writeln!(out, "\n{}", p.bold("INCOMPLETE SCAN"));
+        for cut in &report.incomplete_reasons {
+            let _ = writeln!(out, "  {}", shown(&cut.detail));
+        }
+    }
     if let Some(baseline) = &report.baseline {
         let _ = writeln!(
             out,
@@ -407,6 +424,26 @@ fn truncate_chars(text: &str, max: usize) -> String {
         let cut: String = text.chars().take(max).collect();
         format!("{cut}…")
     }
+}
+
+/// The effective rate and how it was kept, e.g. `212 req/s (adaptive)`.
+fn pace(pacing: &PacingReport) -> String {
+    let mode = match (pacing.mode, pacing.ceiling_per_second) {
+        (Some(PaceMode::Adaptive), Some(ceiling)) => format!("adaptive, ceiling {ceiling}/s"),
+        (Some(PaceMode::Adaptive), None) => "adaptive".to_string(),
+        (Some(PaceMode::Steady), Some(ceiling)) => format!("steady {ceiling}/s"),
+        (Some(PaceMode::Steady), None) => "unlimited".to_string(),
+        (None, _) => "pace unknown".to_string(),
+    };
+    let mut text = format!("{:.0} req/s ({mode})", pacing.effective_per_second);
+    if pacing.throttled_responses > 0 {
+        text.push_str(&format!(
+            " · throttled {} time(s), paused {:.1} s",
+            pacing.throttled_responses,
+            pacing.paused_ms as f64 / 1000.0
+        ));
+    }
+    text
 }
 
 #[cfg(test)]

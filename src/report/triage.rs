@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::{score, Report};
+use super::{score, Grade, Report};
 use crate::checks::coverage::ALL_ENDPOINTS;
 use crate::checks::glob_match;
 use crate::finding::{Finding, Severity};
@@ -218,9 +218,15 @@ fn retested(report: &Report, check: &str) -> bool {
         .any(|c| c.check == check && !c.skipped.iter().any(|s| s.endpoint == ALL_ENDPOINTS))
 }
 
+/// A new score; an incomplete scan keeps its "incomplete" grade whatever
+/// is suppressed, since what it did not see is not known to be clean.
 fn rescore(report: &mut Report) {
     report.score = score::score(&report.findings);
-    report.grade = score::grade(report.score);
+    report.grade = if report.complete {
+        score::grade(report.score)
+    } else {
+        Grade::Incomplete
+    };
 }
 
 #[cfg(test)]
@@ -264,6 +270,18 @@ mod tests {
             "suppression of exposure.* on /api/users/* expired on 2027-01-31 \
              (test data only): 1 finding(s) reported again"
         );
+    }
+
+    #[test]
+    fn suppressing_findings_of_an_incomplete_scan_leaves_it_incomplete() {
+        let mut report = sample_report();
+        report.complete = false;
+        report.grade = Grade::Incomplete;
+        suppress(&mut report, &[], date("2030-01-01"));
+        assert_eq!(report.grade, Grade::Incomplete);
+        let mut complete = sample_report();
+        suppress(&mut complete, &[], date("2030-01-01"));
+        assert_eq!(complete.grade, score::grade(complete.score));
     }
 
     #[test]

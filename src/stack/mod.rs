@@ -241,49 +241,105 @@ impl Stack {
 
     /// Fingerprints a target from the exchanges seen so far.
     pub fn fingerprint(exchanges: &[Arc<Exchange>]) -> Self {
-        let mut stack = Stack::default();
-        // Lower-cased once: tell-tale text sits near the start of a body.
-        let bodies: Vec<String> = exchanges
+        let mut fingerprinter = Fingerprinter::default();
+        for exchange in exchanges {
+            fingerprinter.see(exchange);
+        }
+        fingerprinter.finish()
+    }
+
+    /// Tokens that knowledge variants are keyed by.
+    pub fn tokens(&self) -> Vec<String> {
+        self.framework
             .iter()
-            .map(|e| {
-                let text = e.body_text();
-                let mut end = text.len().min(BODY_PREFIX);
-                while !text.is_char_boundary(end) {
-                    end -= 1;
-                }
-                text[..end].to_ascii_lowercase()
-            })
+            .chain(self.server.iter())
+            .chain(self.technologies.iter())
+            .cloned()
+            .collect()
+    }
+
+    /// A `flask+dynamodb`-style label, or "unknown".
+    pub fn label(&self) -> String {
+        let tokens: Vec<String> = self
+            .framework
+            .iter()
+            .chain(self.technologies.iter())
+            .cloned()
             .collect();
-        for rule in RULES {
-            let hit = exchanges.iter().zip(&bodies).find_map(|(exchange, body)| {
-                let (label, found) = match rule.place {
-                    ResponseHeader(name) => {
-                        let found = exchange
-                            .response
-                            .headers
-                            .iter()
-                            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                            .any(|(_, v)| v.to_ascii_lowercase().contains(rule.needle));
-                        (name.to_string(), found)
-                    }
-                    RequestHeaderName => {
-                        let found = exchange
-                            .request
-                            .headers
-                            .iter()
-                            .any(|(n, _)| n.to_ascii_lowercase().contains(rule.needle));
-                        ("request header".to_string(), found)
-                    }
-                    Body => ("body".to_string(), body.contains(rule.needle)),
-                };
-                found.then(|| {
-                    format!(
-                        "{} {} ({label})",
-                        exchange.request.method,
-                        exchange.endpoint_path()
-                    )
-                })
-            });
+        if tokens.is_empty() {
+            "unknown".to_string()
+        } else {
+            tokens.join("+")
+        }
+    }
+}
+
+/// Fingerprints a target one exchange at a time, in the order the scan
+/// saw them, so no exchange needs keeping for it: each rule keeps the first
+/// exchange that matched it, as if every rule had looked at every exchange.
+#[derive(Debug, Default)]
+pub struct Fingerprinter {
+    /// Where each rule (by index in `RULES`) first matched.
+    hits: Vec<Option<String>>,
+    /// The first sighting of each token technology.
+    tokens: Vec<(&'static str, String)>,
+}
+
+impl Fingerprinter {
+    pub fn see(&mut self, exchange: &Exchange) {
+        if self.hits.is_empty() {
+            self.hits = vec![None; RULES.len()];
+        }
+        // Lower-cased once: tell-tale text sits near the start of a body.
+        let text = exchange.body_text();
+        let mut end = text.len().min(BODY_PREFIX);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let body = text[..end].to_ascii_lowercase();
+        for (rule, hit) in RULES.iter().zip(self.hits.iter_mut()) {
+            if hit.is_some() {
+                continue;
+            }
+            let (label, found) = match rule.place {
+                ResponseHeader(name) => {
+                    let found = exchange
+                        .response
+                        .headers
+                        .iter()
+                        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+                        .any(|(_, v)| v.to_ascii_lowercase().contains(rule.needle));
+                    (name.to_string(), found)
+                }
+                RequestHeaderName => {
+                    let found = exchange
+                        .request
+                        .headers
+                        .iter()
+                        .any(|(n, _)| n.to_ascii_lowercase().contains(rule.needle));
+                    ("request header".to_string(), found)
+                }
+                Body => ("body".to_string(), body.contains(rule.needle)),
+            };
+            if found {
+                *hit = Some(format!(
+                    "{} {} ({label})",
+                    exchange.request.method,
+                    exchange.endpoint_path()
+                ));
+            }
+        }
+        for (technology, seen) in token_hints(exchange, &body) {
+            if !self.tokens.iter().any(|(t, _)| *t == technology) {
+                self.tokens.push((technology, seen));
+            }
+        }
+    }
+
+    /// The stack, from what was seen.
+    pub fn finish(self) -> Stack {
+        let mut stack = Stack::default();
+        for (rule, hit) in RULES.iter().zip(self.hits) {
             let Some(seen_at) = hit else { continue };
             for conclusion in rule.conclusions {
                 let added = match conclusion {
@@ -314,7 +370,7 @@ impl Stack {
                 }
             }
         }
-        for (technology, seen) in token_hints(exchanges, &bodies) {
+        for (technology, seen) in self.tokens {
             if !stack.technologies.iter().any(|t| t == technology) {
                 stack.technologies.push(technology.to_string());
                 stack.evidence.push(Clue {
@@ -325,31 +381,6 @@ impl Stack {
             }
         }
         stack
-    }
-
-    /// Tokens that knowledge variants are keyed by.
-    pub fn tokens(&self) -> Vec<String> {
-        self.framework
-            .iter()
-            .chain(self.server.iter())
-            .chain(self.technologies.iter())
-            .cloned()
-            .collect()
-    }
-
-    /// A `flask+dynamodb`-style label, or "unknown".
-    pub fn label(&self) -> String {
-        let tokens: Vec<String> = self
-            .framework
-            .iter()
-            .chain(self.technologies.iter())
-            .cloned()
-            .collect();
-        if tokens.is_empty() {
-            "unknown".to_string()
-        } else {
-            tokens.join("+")
-        }
     }
 }
 
@@ -372,42 +403,38 @@ static ITSDANGEROUS: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid regex")
 });
 
-/// Technologies recognised by the shape of the tokens in play: JWTs and
-/// itsdangerous-signed values (Flask sessions, signed URLs).
-fn token_hints(exchanges: &[Arc<Exchange>], bodies: &[String]) -> Vec<(&'static str, String)> {
+/// Technologies recognised by the shape of the tokens in play in one
+/// exchange (`body`: its lower-cased prefix): JWTs and itsdangerous-signed
+/// values (Flask sessions, signed URLs).
+fn token_hints(exchange: &Exchange, body: &str) -> Vec<(&'static str, String)> {
     let mut hints = Vec::new();
-    for (exchange, body) in exchanges.iter().zip(bodies) {
-        let sent = exchange.request.headers.iter().map(|(_, v)| v.as_str());
-        let cookies = exchange
-            .response
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-            .map(|(_, v)| v.as_str());
-        let texts: Vec<&str> = sent
-            .chain(cookies)
-            .chain(std::iter::once(body.as_str()))
-            .collect();
-        let place = format!("{} {}", exchange.request.method, exchange.endpoint_path());
-        // Bodies were lower-cased, which is fine for the shapes but not for
-        // `eyJ`; the header texts keep their case.
-        let jwt = texts.iter().find_map(|t| JWT.find(t)).or_else(|| {
-            body.contains("eyj")
-                .then(|| JWT.find(exchange.body_text()))
-                .flatten()
-        });
-        if let Some(token) = jwt {
-            let algorithm = jwt_algorithm(token.as_str())
-                .map(|alg| format!(" (alg {alg})"))
-                .unwrap_or_default();
-            hints.push(("jwt", format!("a JWT{algorithm} seen in {place}")));
-        }
-        if texts.iter().any(|t| ITSDANGEROUS.is_match(t)) {
-            hints.push((
-                "itsdangerous",
-                format!("an itsdangerous-signed value seen in {place}"),
-            ));
-        }
+    let sent = exchange.request.headers.iter().map(|(_, v)| v.as_str());
+    let cookies = exchange
+        .response
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.as_str());
+    let texts: Vec<&str> = sent.chain(cookies).chain(std::iter::once(body)).collect();
+    let place = format!("{} {}", exchange.request.method, exchange.endpoint_path());
+    // Bodies were lower-cased, which is fine for the shapes but not for
+    // `eyJ`; the header texts keep their case.
+    let jwt = texts.iter().find_map(|t| JWT.find(t)).or_else(|| {
+        body.contains("eyj")
+            .then(|| JWT.find(exchange.body_text()))
+            .flatten()
+    });
+    if let Some(token) = jwt {
+        let algorithm = jwt_algorithm(token.as_str())
+            .map(|alg| format!(" (alg {alg})"))
+            .unwrap_or_default();
+        hints.push(("jwt", format!("a JWT{algorithm} seen in {place}")));
+    }
+    if texts.iter().any(|t| ITSDANGEROUS.is_match(t)) {
+        hints.push((
+            "itsdangerous",
+            format!("an itsdangerous-signed value seen in {place}"),
+        ));
     }
     hints
 }

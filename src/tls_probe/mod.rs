@@ -64,6 +64,7 @@ pub use certificate::{CertInfo, CertProblem};
 pub use suites::{cipher_suite, CipherSuite, Weakness};
 
 use connection::{normalize_sni, resolve, run_jobs, ConnError, Job, Outcome, Target};
+pub(crate) use server_reply::read_server_reply;
 use suites::{aead_suites, class_suites, hello_suites, is_aead};
 
 /// Maximum number of bytes read from one connection.

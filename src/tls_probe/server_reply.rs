@@ -115,6 +115,41 @@ impl ServerStream {
     }
 }
 
+/// Reads a whole server reply the way a handshake probe does — records and
+/// handshake messages as they arrive (here in chunks whose sizes the first
+/// byte picks), the ServerHello, the certificate chain and what is judged
+/// of it — and says how many events it held. For the fuzz targets.
+pub(crate) fn read_server_reply(data: &[u8]) -> usize {
+    let (chunk, data) = match data.split_first() {
+        Some((first, rest)) => (usize::from(*first).max(1), rest),
+        None => (1, data),
+    };
+    let mut stream = ServerStream::default();
+    let mut events = 0;
+    for part in data.chunks(chunk) {
+        stream.push(part);
+        loop {
+            match stream.next_event() {
+                Ok(Some(ServerEvent::Handshake(HS_SERVER_HELLO, body))) => {
+                    let _ = parse_server_hello(&body);
+                }
+                Ok(Some(ServerEvent::Handshake(HS_CERTIFICATE, body))) => {
+                    if let Some(chain) = parse_certificate_list(&body) {
+                        if let Some(info) = super::CertInfo::from_der_chain(&chain) {
+                            let _ = info.matches_host("api.example.test");
+                            let _ = info.problems("api.example.test", 1_700_000_000);
+                        }
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+            events += 1;
+        }
+    }
+    events
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct ServerHello {
     /// Negotiated version: supported_versions if present, else legacy_version.

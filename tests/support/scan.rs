@@ -41,10 +41,23 @@ pub fn rampart(args: &[&str]) -> Output {
 }
 
 /// [`rampart`] with extra environment variables.
+///
+/// A `scan` searches token secrets among numbers of up to four digits
+/// ([`TEST_CRACK_DIGITS`]) unless the test passes its own `--crack-digits`
+/// or a `--config` file (which may set `crack_digits`): the default (every
+/// number of up to eight digits) takes minutes in the unoptimised test
+/// build, and no test target but the token family's plants a numeric
+/// secret.
 pub fn rampart_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(rampart_bin());
-    cmd.args(args)
-        .stdin(Stdio::null())
+    cmd.args(args);
+    if args.first() == Some(&"scan")
+        && !args.contains(&"--crack-digits")
+        && !args.contains(&"--config")
+    {
+        cmd.args(TEST_CRACK_DIGITS);
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     loopback_env(&mut cmd);
@@ -91,6 +104,9 @@ pub fn rampart_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         stderr: t_err.join().unwrap_or_default(),
     }
 }
+
+/// The numeric secret search of every test scan that does not ask for its own.
+pub const TEST_CRACK_DIGITS: [&str; 2] = ["--crack-digits", "4"];
 
 /// Result of one `rampart scan ... --format json` run.
 #[derive(Debug)]

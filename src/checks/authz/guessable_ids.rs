@@ -4,6 +4,12 @@
 //! every object by counting. On its own that is no breach, but it turns any
 //! missing ownership check into a full dump. Rampart judges the identifiers
 //! it saw for an endpoint's id parameters; it sends nothing.
+//!
+//! An identifier scheme is one design decision, so an id parameter is one
+//! finding wherever it appears. It is firm only when the values judged were
+//! seen in real answers (the identities' own objects, or the sample echoed
+//! back by the object it fetched); a value that only the spec or Rampart
+//! supplied makes it tentative.
 
 use std::collections::BTreeSet;
 
@@ -12,7 +18,7 @@ use async_trait::async_trait;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::facts::identities::is_id_param;
-use crate::facts::Needs;
+use crate::facts::{visit_leaves, Needs};
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
 pub struct GuessableIds;
@@ -62,6 +68,21 @@ pub(crate) fn guessable(values: &BTreeSet<String>) -> Option<String> {
     None
 }
 
+/// Whether the answer holds `value` as one of its scalar values: the object
+/// fetched by an identifier names it, so the identifier is real.
+fn holds(json: &serde_json::Value, value: &str) -> bool {
+    let mut found = false;
+    visit_leaves(json, 16, &mut |_, leaf| {
+        found = match leaf {
+            serde_json::Value::String(s) => s == value,
+            serde_json::Value::Number(n) => n.to_string() == value,
+            _ => false,
+        };
+        !found
+    });
+    found
+}
+
 fn join(values: &BTreeSet<String>) -> String {
     values
         .iter()
@@ -96,25 +117,41 @@ impl Check for GuessableIds {
         };
         let facts = &ctx.facts.identities;
         for param in id_params {
-            let mut values: BTreeSet<String> = param.sample.iter().cloned().collect();
+            let mut seen: BTreeSet<String> = BTreeSet::new();
             for objects in facts.objects.values() {
-                values.extend(objects.get(&param.name).into_iter().flatten().cloned());
+                seen.extend(objects.get(&param.name).into_iter().flatten().cloned());
             }
+            let echoed = param
+                .sample
+                .as_deref()
+                .filter(|sample| answered.body_json().is_some_and(|json| holds(json, sample)));
+            seen.extend(echoed.map(String::from));
+            let mut values = seen.clone();
+            values.extend(param.sample.iter().cloned());
             let Some(why) = guessable(&values) else {
                 continue;
+            };
+            let (confidence, basis) = if guessable(&seen).is_some() {
+                (Confidence::Firm, String::new())
+            } else {
+                (
+                    Confidence::Tentative,
+                    " The values judged come from the API description or were made up by Rampart, not from an answer, so this rests on the declared type only.".to_string(),
+                )
             };
             return Ok(vec![FindingDraft::at_exchange(
                 answered,
                 Severity::Low,
-                Confidence::Firm,
+                confidence,
             )
             .title(format!("Guessable identifiers in `{}`", param.name))
             .description(format!(
-                "`{}`: {why}; any missing ownership check on this endpoint exposes every object.",
+                "`{}`: {why}; any missing ownership check on an endpoint that takes it exposes every object.{basis}",
                 param.name
             ))
             .parameter(param.name.clone())
             .key(param.name.clone())
+            .site_wide()
             .evidence("An object fetched by its identifier", answered, None)]);
         }
         Ok(Vec::new())
@@ -137,5 +174,56 @@ mod tests {
         assert!(guessable(&set(&["7c9e6679-7425-40de-944b-e07fc1f90ae7"])).is_none());
         assert!(guessable(&set(&["ord_9f8e7d6c5b4a3921"])).is_none());
         assert!(guessable(&set(&[])).is_none());
+    }
+
+    /// The draft for `GET /orders/{order_id}` with sample `7`, answered
+    /// with `body`.
+    async fn judge(body: &str) -> Vec<FindingDraft> {
+        use crate::checks::probe::fixtures::{engine, exchange};
+        use crate::discover::{EndpointSource, Parameter};
+        use crate::facts::TargetFacts;
+        let mut endpoint = Endpoint::discovered("/orders/{order_id}", EndpointSource::Spec);
+        endpoint.parameters.push(Parameter {
+            name: "order_id".into(),
+            location: ParamLocation::Path,
+            required: true,
+            sample: Some("7".into()),
+            schema_type: Some("integer".into()),
+            format: None,
+            pattern: None,
+            enum_values: Vec::new(),
+        });
+        let engine = engine();
+        let baseline = exchange(
+            "http://127.0.0.1:9/orders/7?rampart_cb=1",
+            None,
+            200,
+            &[],
+            body,
+        );
+        let facts = TargetFacts::default();
+        let session = crate::checks::injection::Session::default();
+        let ctx = ProbeContext {
+            engine: &engine,
+            base_path: "",
+            baselines: &[baseline],
+            facts: &facts,
+            allow_burst: false,
+            injection: &session,
+        };
+        GuessableIds.probe(&ctx, &endpoint).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_identifier_the_answer_names_is_firm_one_only_the_spec_gave_is_tentative() {
+        let seen = judge(r#"{"order_id": 7, "total": 12}"#).await;
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].confidence, Confidence::Firm);
+        assert!(seen[0].site_wide, "one id scheme, one finding");
+        let made_up = judge(r#"{"total": 12}"#).await;
+        assert_eq!(made_up.len(), 1);
+        assert_eq!(made_up[0].confidence, Confidence::Tentative);
+        assert!(made_up[0].description.contains("not from an answer"));
+        assert!(judge(r#"{"error": "not found"}"#).await[0].confidence == Confidence::Tentative);
     }
 }

@@ -8,10 +8,9 @@
 use async_trait::async_trait;
 
 use super::{login_body, login_fields};
-use crate::checks::probe::send_json;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::Caller;
+use crate::engine::Probe;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -55,7 +54,15 @@ impl Check for LoginRateLimit {
         let mut first = None;
         let mut last = None;
         for _ in 0..BURST {
-            let attempt = send_json(ctx, endpoint, "POST", &url, Caller::Anonymous, &body).await?;
+            // The 429 this burst hopes for is the answer, not a reason for
+            // the engine to pause the scan and send the login again.
+            let mut probe = Probe::get(url.clone())
+                .template(Some(endpoint.path.clone()))
+                .header("Content-Type", "application/json")
+                .expecting_throttling();
+            probe.method = "POST".into();
+            probe.body = Some(body.to_string().into());
+            let attempt = ctx.engine.send(probe).await?;
             let throttled = matches!(attempt.response.status, 429 | 423 | 503)
                 || attempt.response_header("retry-after").is_some();
             if throttled {

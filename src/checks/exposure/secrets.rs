@@ -44,17 +44,18 @@ fn describe(kind: SecretKind) -> (Severity, &'static str, &'static str) {
 impl Check for Secrets {
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
         let mut detections = detect::find_secrets(exchange.body_text(), exchange.body_json());
-        // Handing out tokens is a login endpoint's job, and echoing the
-        // caller's own token leaks nothing new.
+        // Handing out tokens is a login endpoint's job. And a credential this
+        // very request carried (the scanner's own `-H` header, an identity's
+        // key or token) that comes back is the caller's own, whatever its
+        // kind: it leaks nothing the caller did not have.
         let token_endpoint = is_token_endpoint(exchange.endpoint_path());
-        let sent = |token: &str| {
-            exchange
-                .request
-                .headers
-                .iter()
-                .any(|(_, v)| v.contains(token))
+        let sent = |secret: &str| {
+            exchange.request.headers.iter().any(|(_, value)| {
+                value.contains(secret) || (value.len() >= 8 && secret.contains(value.as_str()))
+            })
         };
-        detections.retain(|d| d.kind != SecretKind::Jwt || !(token_endpoint || sent(&d.matched)));
+        let handed_out = |kind| kind == SecretKind::Jwt && token_endpoint;
+        detections.retain(|d| !(sent(&d.matched) || handed_out(d.kind)));
         Ok(drafts_by_kind(exchange, detections, |kind, found| {
             let (severity, key, label) = describe(kind);
             Some(Worded {
@@ -106,5 +107,20 @@ mod tests {
         assert!(Secrets.inspect(&own).unwrap().is_empty());
         let login = exchange("http://h/api/login?rampart_cb=1", None, 200, &[], &body);
         assert!(Secrets.inspect(&login).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_callers_own_credential_echoed_back_is_no_leak_whatever_its_kind() {
+        let key = "AKIAQ3EGRLABDEMO7XYZ";
+        let body = format!(r#"{{"headers": {{"X-Aws-Key": "{key}"}}}}"#);
+        let url = "http://h/api/debug/echo?rampart_cb=1";
+        let echoed = sent_with(exchange(url, None, 200, &[], &body), &[("X-Aws-Key", key)]);
+        assert!(Secrets.inspect(&echoed).unwrap().is_empty());
+        // The same key in an answer to a request that did not carry it leaks.
+        let leaked = exchange(url, None, 200, &[], &body);
+        assert_eq!(
+            keys(&Secrets.inspect(&leaked).unwrap()),
+            vec!["aws-access-key-id"]
+        );
     }
 }

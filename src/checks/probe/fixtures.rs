@@ -428,6 +428,9 @@ pub(crate) struct Setup {
     pub login_burst: bool,
     /// The injection family's budgets and collaborator URL.
     pub injection: crate::checks::injection::Settings,
+    /// What the offline secret recovery tries (`--wordlist`,
+    /// `--crack-digits`); four-digit numbers unless a test says otherwise.
+    pub crack: facts::CrackSettings,
 }
 
 impl Setup {
@@ -440,6 +443,10 @@ impl Setup {
             active: false,
             login_burst: false,
             injection: crate::checks::injection::Settings::default(),
+            crack: facts::CrackSettings {
+                words: Vec::new(),
+                digits: Some(4),
+            },
         }
     }
 
@@ -524,12 +531,24 @@ pub(crate) async fn scan(check: &'static CheckMeta, target: &Target, setup: Setu
         base_path: String::new(),
         spec: None,
         spec_source: None,
+        failures: Vec::new(),
     };
     let mut skipped = Vec::new();
     let callers = engine.callers();
     let baselines =
         crate::scan::baseline(&engine, &runner, &discovered, &callers, 4, &mut skipped).await;
-    let facts = facts::learn(&engine, runner.needs(), &discovered.endpoints, &baselines).await;
+    let learning = facts::Learning {
+        crack: &setup.crack,
+        notes: &|_| {},
+    };
+    let facts = facts::learn(
+        &engine,
+        runner.needs(),
+        &discovered.endpoints,
+        &baselines,
+        &learning,
+    )
+    .await;
     let before = engine.requests_sent();
     runner
         .probe_endpoints(&engine, &discovered, &baselines, &facts)

@@ -85,6 +85,8 @@ impl Check for CookieFlags {
                         ))
                         .parameter(name.clone())
                         .key(format!("cookie-{name}"))
+                        // One cookie configuration, wherever it is set.
+                        .site_wide()
                         .evidence("Response setting the cookie", exchange, None),
                 )
             })

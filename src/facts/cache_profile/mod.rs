@@ -197,9 +197,15 @@ impl CacheProfile {
         let quiet = &quiet;
         let learned: Vec<(String, PathCache)> = stream::iter(jobs)
             .map(|(endpoint, sample)| async move {
-                let path = PathLearner::new(engine, endpoint, &sample, quiet)
+                let sample = whole_sample(engine, endpoint, sample).await;
+                let mut path = PathLearner::new(engine, endpoint, &sample, quiet)
                     .learn()
                     .await;
+                // The proof's answers are kept for their headers; their
+                // bodies would make the profile grow with the API.
+                for exchange in &mut path.proof {
+                    *exchange = Arc::new(exchange.compact());
+                }
                 (endpoint.label(), path)
             })
             .buffer_unordered(PROFILE_CONCURRENCY)
@@ -217,6 +223,29 @@ impl CacheProfile {
         }
         profile
     }
+}
+
+/// The baseline whole: one kept compact (past the baselines' memory
+/// budget) is requested again, anonymously and on a fresh buster, since the
+/// proof compares bodies with it.
+async fn whole_sample(
+    engine: &Engine,
+    endpoint: &Endpoint,
+    sample: Arc<Exchange>,
+) -> Arc<Exchange> {
+    if !sample.is_compact() {
+        return sample;
+    }
+    let Ok(url) = Url::parse(&sample.request.url) else {
+        return sample;
+    };
+    let probe = crate::facts::baselines::baseline_probe(
+        engine,
+        endpoint,
+        &without_buster(&url),
+        Caller::Anonymous,
+    );
+    engine.send(probe).await.unwrap_or(sample)
 }
 
 /// Paths profiled at most (each costs a handful of requests).

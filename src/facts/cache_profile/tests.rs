@@ -26,15 +26,24 @@ fn timing_alone_needs_every_fresh_key_slow_and_every_repeat_fast() {
 /// Baselines for `paths` as the scan takes them (busted, anonymous), then
 /// the profile.
 async fn profile_with(cache: &TestCache, engine: &Engine, paths: &[&str]) -> CacheProfile {
+    profile_within(cache, engine, paths, Baselines::new()).await
+}
+
+/// The same, with the baselines kept in `baselines` (and its budget).
+async fn profile_within(
+    cache: &TestCache,
+    engine: &Engine,
+    paths: &[&str],
+    mut baselines: Baselines,
+) -> CacheProfile {
     let endpoints: Vec<Endpoint> = paths
         .iter()
         .map(|p| Endpoint::discovered(p, EndpointSource::Crawl))
         .collect();
-    let mut baselines = Baselines::new();
     for endpoint in &endpoints {
         let url = engine.buster().bust(&cache.url(&endpoint.path));
         let exchange = engine.send(Probe::get(url)).await.expect("baseline");
-        baselines.insert(endpoint.label(), vec![exchange]);
+        baselines.keep(endpoint.label(), exchange);
     }
     CacheProfile::learn(engine, &endpoints, &baselines).await
 }
@@ -78,6 +87,25 @@ async fn a_cache_keyed_on_the_url_is_keyed_by_the_query_buster() {
     let path = profile.path("GET /api/items").unwrap();
     assert!(path.reference.is_some());
     assert_eq!(path.plain_unobserved, None);
+}
+
+#[tokio::test]
+async fn a_baseline_kept_compact_is_requested_again_for_the_proof() {
+    let cache = TestCache::start(Config::default()).await;
+    let engine = cache.engine();
+    // No budget: every baseline is kept without its body.
+    let profile = profile_within(&cache, &engine, &["/api/items"], Baselines::with_budget(0)).await;
+    assert_eq!(
+        keying(&profile, "/api/items"),
+        Keying::Keyed(KeyComponent::Query),
+        "{profile:?}"
+    );
+    let path = profile.path("GET /api/items").unwrap();
+    assert!(!path.proof.is_empty());
+    assert!(
+        path.proof.iter().all(|e| e.is_compact()),
+        "the proof keeps no body"
+    );
 }
 
 #[tokio::test]

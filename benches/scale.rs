@@ -1,0 +1,460 @@
+//! `scripts/bench` (or `cargo bench --bench scale`): Rampart at scale, one
+//! table, no pass/fail (the targets are printed beside the figures).
+//!
+//! - the engine's request rate against a local nginx, next to `wrk`'s with
+//!   the same connections in the same run;
+//! - whole scans (the release binary, default settings, a budget large
+//!   enough to finish) of generated APIs of 20, 1,000 and 10,000
+//!   operations served in-process: wall time, requests, peak RSS of the
+//!   scanner (`wait4`), findings; the 20-operation one also at `--rate 0`;
+//! - the real Flask targets (vulnerable twins, with their DynamoDB
+//!   stand-in), at default settings and at `--rate 0`.
+//!
+//! Under `cargo test` (no `--bench` argument) it only says how to run it.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::Response;
+use rampart::engine::{Engine, EngineConfig, PaceMode, Probe};
+use serde_json::{json, Value};
+use url::Url;
+
+/// Connections both clients keep open to nginx.
+const CONNECTIONS: usize = 32;
+/// How long each client sends.
+const THROUGHPUT_SECONDS: u64 = 5;
+
+struct Row {
+    what: String,
+    wall: Option<f64>,
+    requests: Option<u64>,
+    rate: Option<f64>,
+    rss_mib: Option<f64>,
+    findings: Option<usize>,
+    note: String,
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("benches/scale.rs: run it with scripts/bench (or cargo bench --bench scale)");
+        return;
+    }
+    let mut rows = Vec::new();
+    throughput(&mut rows);
+    generated_scans(&mut rows);
+    flask_targets(&mut rows);
+    print_table(&rows);
+}
+
+// --- Engine throughput against nginx, beside wrk -------------------------------
+
+fn throughput(rows: &mut Vec<Row>) {
+    let nginx = support::proxy::Nginx::start_config(
+        1,
+        |prefix, ports| {
+            format!(
+                "worker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n\
+                 events {{ worker_connections 1024; }}\n\
+                 http {{\n  access_log off;\n  client_body_temp_path {prefix}/body;\n\
+                 proxy_temp_path {prefix}/proxy;\n  fastcgi_temp_path {prefix}/fastcgi;\n\
+                 uwsgi_temp_path {prefix}/uwsgi;\n  scgi_temp_path {prefix}/scgi;\n\
+                 keepalive_requests 1000000;\n\
+                 server {{\n    listen 127.0.0.1:{port};\n\
+                 location / {{ default_type application/json; return 200 '{{\"ok\":true}}'; }}\n  }}\n}}\n",
+                prefix = prefix.display(),
+                port = ports[0]
+            )
+        },
+        support::Ready::http_200("/"),
+    );
+    let url = format!("{}/", nginx.base_url());
+    let wrk = run_wrk(&url);
+    let engine = run_engine(&url);
+    let ratio = match (engine, wrk) {
+        (Some(e), Some(w)) if w > 0.0 => format!("{:.0}% of wrk (target ≥ 80%)", e / w * 100.0),
+        _ => "wrk missing: no ratio".to_string(),
+    };
+    let seconds = THROUGHPUT_SECONDS as f64;
+    rows.push(Row {
+        what: format!("wrk → nginx, {CONNECTIONS} connections"),
+        wall: Some(seconds),
+        requests: wrk.map(|r| (r * seconds) as u64),
+        rate: wrk,
+        rss_mib: None,
+        findings: None,
+        note: if wrk.is_some() {
+            "baseline".into()
+        } else {
+            "wrk not installed (apt-get install wrk)".into()
+        },
+    });
+    rows.push(Row {
+        what: format!("rampart engine → nginx, {CONNECTIONS} connections"),
+        wall: Some(seconds),
+        requests: engine.map(|r| (r * seconds) as u64),
+        rate: engine,
+        rss_mib: None,
+        findings: None,
+        note: ratio,
+    });
+}
+
+/// `wrk`'s requests per second, when it is installed.
+fn run_wrk(url: &str) -> Option<f64> {
+    let output = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{CONNECTIONS}"),
+            &format!("-d{THROUGHPUT_SECONDS}s"),
+            url,
+        ])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("Requests/sec:"))
+        .and_then(|rate| rate.trim().parse().ok())
+}
+
+/// The engine's requests per second: `CONNECTIONS` workers sending GETs
+/// through one engine (unlimited pace, no budget) for the same time.
+fn run_engine(url: &str) -> Option<f64> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .ok()?;
+    runtime.block_on(async {
+        let target = Url::parse(url).ok()?;
+        let mut config = EngineConfig::new(target.clone());
+        config.pacing = PaceMode::Steady;
+        config.rate_per_second = None;
+        config.concurrency = CONNECTIONS;
+        config.max_requests = None;
+        let engine = Arc::new(Engine::new(config).ok()?);
+        // Warm the connections up first.
+        let _ = engine.send(Probe::get(target.clone())).await;
+        let done = Arc::new(AtomicU64::new(0));
+        let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECONDS);
+        let started = Instant::now();
+        let workers: Vec<_> = (0..CONNECTIONS)
+            .map(|_| {
+                let engine = Arc::clone(&engine);
+                let done = Arc::clone(&done);
+                let target = target.clone();
+                tokio::spawn(async move {
+                    while Instant::now() < deadline {
+                        if engine.send(Probe::get(target.clone())).await.is_ok() {
+                            done.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            let _ = worker.await;
+        }
+        Some(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
+    })
+}
+
+// --- Scans of generated APIs ---------------------------------------------------
+
+/// An API of `operations` GET operations, served in-process: collections,
+/// objects by integer id (their answers name the id), searches with a
+/// query parameter; answers of a few hundred bytes of JSON.
+fn generated_api(operations: usize) -> (tokio::runtime::Runtime, String) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a runtime for the generated API");
+    let spec: Arc<str> = spec_of(operations).to_string().into();
+    let base = runtime.block_on(async move {
+        let app = axum::Router::new().fallback(move |request: Request| {
+            let spec = Arc::clone(&spec);
+            async move {
+                let path = request.uri().path().to_string();
+                let body = if path == "/openapi.json" {
+                    spec.to_string()
+                } else {
+                    answer_for(&path).to_string()
+                };
+                Response::builder()
+                    .header("content-type", "application/json")
+                    .body(Body::from(body))
+                    .unwrap_or_default()
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("its address");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}")
+    });
+    (runtime, base)
+}
+
+fn spec_of(operations: usize) -> Value {
+    let mut paths = serde_json::Map::new();
+    for i in 0..operations {
+        let (path, parameters) = match i % 3 {
+            0 => (format!("/res{i}"), json!([])),
+            1 => (
+                format!("/res{i}/{{item_id}}"),
+                json!([{"name": "item_id", "in": "path", "required": true,
+                        "schema": {"type": "integer", "example": 1}}]),
+            ),
+            _ => (
+                format!("/res{i}/search"),
+                json!([{"name": "q", "in": "query", "required": true,
+                        "schema": {"type": "string", "example": "lamp"}}]),
+            ),
+        };
+        paths.insert(
+            path,
+            json!({"get": {"operationId": format!("op{i}"), "parameters": parameters,
+                           "responses": {"200": {"description": "ok"}}}}),
+        );
+    }
+    json!({"openapi": "3.0.3", "info": {"title": "generated", "version": "1"}, "paths": paths})
+}
+
+fn answer_for(path: &str) -> Value {
+    let item = |id: u64| {
+        json!({"id": id, "name": format!("item {id}"), "price": 12.5, "stock": id % 7,
+               "updated_at": "2026-01-01T00:00:00Z"})
+    };
+    let last = path.rsplit('/').next().unwrap_or("");
+    match last.parse::<u64>() {
+        Ok(id) => item(id),
+        Err(_) => json!({"items": (1..=5).map(item).collect::<Vec<_>>(), "next": null}),
+    }
+}
+
+struct Scan {
+    wall: f64,
+    requests: u64,
+    rss_mib: f64,
+    findings: usize,
+    complete: bool,
+}
+
+/// Runs the release binary on `base` with `args`; its figures, with the
+/// peak RSS from `wait4`.
+fn scan(base: &str, args: &[&str]) -> Option<Scan> {
+    let mut cmd = Command::new(support::scan::rampart_bin());
+    support::process::loopback_env(&mut cmd);
+    cmd.args(["scan", base, "--format", "json", "-q"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let started = Instant::now();
+    // Reaped by wait4 below, which also reads its resource usage.
+    #[allow(clippy::zombie_processes)]
+    let mut child = cmd.spawn().ok()?;
+    let mut stdout = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
+        text
+    });
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, with valid pointers.
+    if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
+        return None;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let report = rampart::report::json::parse(&reader.join().ok()?).ok()?;
+    Some(Scan {
+        wall,
+        requests: report.requests_sent,
+        rss_mib: usage.ru_maxrss as f64 / 1024.0,
+        findings: report.findings.len(),
+        complete: report.complete,
+    })
+}
+
+fn scan_row(what: String, scan: Option<Scan>, note: String) -> Row {
+    match scan {
+        Some(s) => Row {
+            what,
+            wall: Some(s.wall),
+            requests: Some(s.requests),
+            rate: Some(s.requests as f64 / s.wall),
+            rss_mib: Some(s.rss_mib),
+            findings: Some(s.findings),
+            note: if s.complete {
+                note
+            } else {
+                format!("INCOMPLETE; {note}")
+            },
+        },
+        None => Row {
+            what,
+            wall: None,
+            requests: None,
+            rate: None,
+            rss_mib: None,
+            findings: None,
+            note: "scan failed".into(),
+        },
+    }
+}
+
+/// The median run of `runs` scans, by wall time.
+fn median_scan(base: &str, args: &[&str], runs: usize) -> Option<Scan> {
+    let mut scans: Vec<Scan> = (0..runs).filter_map(|_| scan(base, args)).collect();
+    scans.sort_by(|a, b| a.wall.total_cmp(&b.wall));
+    let middle = scans.len() / 2;
+    (!scans.is_empty()).then(|| scans.swap_remove(middle))
+}
+
+fn generated_scans(rows: &mut Vec<Row>) {
+    // A budget no generated API exhausts: these are full scans.
+    const BUDGET: &[&str] = &["--max-requests", "100000000"];
+    for operations in [20, 1_000, 10_000] {
+        let (runtime, base) = generated_api(operations);
+        let spec = format!("{base}/openapi.json");
+        let mut args = vec!["--spec", spec.as_str()];
+        args.extend(BUDGET);
+        let runs = if operations <= 20 { 5 } else { 1 };
+        let default = median_scan(&base, &args, runs);
+        let target = match operations {
+            1_000 => "target: < 60 MiB".to_string(),
+            10_000 => "target: < 150 MiB".to_string(),
+            _ => String::new(),
+        };
+        if operations == 20 {
+            let mut unlimited_args = args.clone();
+            unlimited_args.extend(["--rate", "0"]);
+            let unlimited = median_scan(&base, &unlimited_args, runs);
+            let note = match (&default, &unlimited) {
+                (Some(d), Some(u)) => format!(
+                    "{:.1}× the --rate 0 scan (target ≤ 2×); median of {runs}",
+                    d.wall / u.wall
+                ),
+                _ => String::new(),
+            };
+            rows.push(scan_row(
+                format!("scan, {operations} ops, default"),
+                default,
+                note,
+            ));
+            rows.push(scan_row(
+                format!("scan, {operations} ops, --rate 0"),
+                unlimited,
+                format!("median of {runs}"),
+            ));
+        } else {
+            rows.push(scan_row(
+                format!("scan, {operations} ops, default"),
+                default,
+                target,
+            ));
+        }
+        drop(runtime);
+    }
+}
+
+// --- The real Flask targets ----------------------------------------------------
+
+fn flask_targets(rows: &mut Vec<Row>) {
+    if !support::targets::venv_bin("python").exists() {
+        rows.push(Row {
+            what: "Flask targets".into(),
+            wall: None,
+            requests: None,
+            rate: None,
+            rss_mib: None,
+            findings: None,
+            note: "no test venv (RAMPART_TEST_VENV): skipped".into(),
+        });
+        return;
+    }
+    let targets: [(&str, &[(&str, &str)]); 3] = [
+        (
+            "authz/app.py",
+            &[
+                ("alice", "X-API-Key: ak_alice_authz_51c0"),
+                ("bob", "X-API-Key: ak_bob_authz_9e7d"),
+            ],
+        ),
+        ("exposure/app.py", &[]),
+        (
+            "signing/app.py",
+            &[
+                ("alice", "X-API-Key: ak_alice_sign_7a1e"),
+                ("bob", "X-API-Key: ak_bob_sign_c3d9"),
+            ],
+        ),
+    ];
+    for (app, identities) in targets {
+        let moto = support::MotoServer::start();
+        let flask = support::FlaskApp::start(app, "vulnerable", &moto, &[]);
+        let base = flask.base_url();
+        let spec = format!("{base}/openapi.json");
+        let mut args: Vec<&str> = vec!["--spec", &spec];
+        for (name, header) in identities {
+            args.extend(["--identity", name, header]);
+        }
+        let default = scan(&base, &args);
+        let mut unlimited_args = args.clone();
+        unlimited_args.extend(["--rate", "0"]);
+        let unlimited = scan(&base, &unlimited_args);
+        let note = match &unlimited {
+            Some(u) => format!(
+                "--rate 0: {:.2} s, {} requests, {} findings",
+                u.wall, u.requests, u.findings
+            ),
+            None => String::new(),
+        };
+        let name = app.trim_end_matches("/app.py");
+        rows.push(scan_row(
+            format!("Flask {name} (vulnerable), default"),
+            default,
+            note,
+        ));
+    }
+}
+
+// --- The table -------------------------------------------------------------------
+
+fn print_table(rows: &[Row]) {
+    let width = rows
+        .iter()
+        .map(|r| r.what.chars().count())
+        .max()
+        .unwrap_or(10);
+    println!(
+        "{:<width$}  {:>8}  {:>9}  {:>9}  {:>9}  {:>8}  note",
+        "what", "wall s", "requests", "req/s", "peak MiB", "findings"
+    );
+    let cell = |value: Option<String>| value.unwrap_or_else(|| "-".into());
+    for row in rows {
+        println!(
+            "{:<width$}  {:>8}  {:>9}  {:>9}  {:>9}  {:>8}  {}",
+            row.what,
+            cell(row.wall.map(|w| format!("{w:.2}"))),
+            cell(row.requests.map(|r| r.to_string())),
+            cell(row.rate.map(|r| format!("{r:.0}"))),
+            cell(row.rss_mib.map(|m| format!("{m:.1}"))),
+            cell(row.findings.map(|f| f.to_string())),
+            row.note
+        );
+    }
+}
