@@ -140,6 +140,32 @@ pub struct ScanArgs {
     /// Where to look for the plain-HTTP twin of an https target (transport.plain-http).
     #[arg(long, value_name = "PORT", default_value_t = 80, value_parser = clap::value_parser!(u16).range(1..))]
     pub http_port: u16,
+
+    #[command(flatten)]
+    pub injection: InjectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InjectionArgs {
+    /// A collaborator URL you control for SSRF probes (injection.ssrf); the
+    /// server is asked to fetch <URL>/<token>, reported as tentative.
+    #[arg(long, value_name = "URL")]
+    pub oob_url: Option<String>,
+
+    /// Requests the injection checks may send in one scan, all together.
+    #[arg(long, default_value_t = crate::checks::injection::session::DEFAULT_SCAN_BUDGET, value_name = "N")]
+    pub injection_budget: u64,
+
+    /// Requests one injection check may send for one input.
+    #[arg(long, default_value_t = crate::checks::injection::session::DEFAULT_PARAM_BUDGET, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub injection_param_budget: u32,
+
+    /// With --active, also send injection probes to write operations
+    /// (POST/PUT/PATCH/DELETE bodies and parameters). What they create or
+    /// change is not undone; the report's `changes` lists those endpoints.
+    #[arg(long, requires = "active")]
+    pub injection_writes: bool,
 }
 
 /// Scanning a fleet of APIs (`--targets`).

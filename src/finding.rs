@@ -101,6 +101,7 @@ pub enum Category {
     Signature,
     ApiKey,
     InputValidation,
+    Ssrf,
     RateLimiting,
     Configuration,
 }
@@ -119,6 +120,7 @@ impl Category {
             Category::Signature => "signature",
             Category::ApiKey => "api-key",
             Category::InputValidation => "input-validation",
+            Category::Ssrf => "ssrf",
             Category::RateLimiting => "rate-limiting",
             Category::Configuration => "configuration",
         }
@@ -154,6 +156,14 @@ pub struct FindingDraft {
     /// same endpoint (e.g. "ssn" vs "card"); part of the stable id. Never a secret.
     pub key: String,
     pub evidence: Vec<EvidenceStep>,
+    /// Technologies the check itself recognised while proving the finding
+    /// (e.g. the database behind an injectable query), which the scan's
+    /// fingerprint may not have seen; they refine the remediation variant.
+    pub stack_hints: Vec<String>,
+    /// The check itself sent the step that proves the finding again on a
+    /// fresh cache buster and shows both answers in the evidence, so the
+    /// runner's confirmation need not send it all once more.
+    pub repeated: bool,
     /// One root cause wherever it shows (a cookie set site-wide, an
     /// identifier scheme): drafts of the same check and key are one finding
     /// whatever the endpoint, its id independent of the endpoint, and
@@ -187,6 +197,8 @@ impl FindingDraft {
             parameter: None,
             key: String::new(),
             evidence: Vec::new(),
+            stack_hints: Vec::new(),
+            repeated: false,
             site_wide: false,
             seen_at: std::collections::BTreeSet::new(),
             seen_count: 0,
@@ -222,6 +234,22 @@ impl FindingDraft {
 
     pub fn parameter(mut self, parameter: impl Into<String>) -> Self {
         self.parameter = Some(parameter.into());
+        self
+    }
+
+    /// Marks the draft as confirmed by the check's own repeat of its
+    /// decisive step (see [`FindingDraft::repeated`]).
+    pub fn repeated(mut self) -> Self {
+        self.repeated = true;
+        self
+    }
+
+    /// A technology the check recognised (see [`FindingDraft::stack_hints`]).
+    pub fn stack_hint(mut self, technology: impl Into<String>) -> Self {
+        let technology = technology.into();
+        if !self.stack_hints.contains(&technology) {
+            self.stack_hints.push(technology);
+        }
         self
     }
 

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use rampart::cli::{Cli, Command, DemoArgs, ExplainArgs, MergeArgs, OutputArgs, ScanArgs};
+use rampart::cli::{
+    Cli, Command, DemoArgs, ExplainArgs, InjectionArgs, MergeArgs, OutputArgs, ScanArgs,
+};
 use rampart::discover::import::{Import, ImportKind};
 use rampart::engine::{PaceMode, Redactor, StopReason, StopSignal};
 use rampart::finding::Severity;
@@ -86,6 +88,7 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     let env = |var: &str| std::env::var(var).ok();
     let mut options = settings.options(&env)?;
     options.imports = imports(&args);
+    options.injection = injection_settings(&args.injection)?;
     let redactor = options.engine.redactor();
     let display = Display::new(progress_wanted(&args.output));
     if args.output.verbose {
@@ -430,6 +433,25 @@ fn progress_wanted(output: &OutputArgs) -> bool {
 /// (no-color.org).
 fn color_wanted() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn injection_settings(args: &InjectionArgs) -> Result<checks::injection::Settings> {
+    let oob_url = match &args.oob_url {
+        Some(raw) => {
+            let url = url::Url::parse(raw).with_context(|| format!("invalid --oob-url '{raw}'"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                bail!("--oob-url must be an http:// or https:// URL with a host, got '{raw}'");
+            }
+            Some(url)
+        }
+        None => None,
+    };
+    Ok(checks::injection::Settings {
+        oob_url,
+        param_budget: args.injection_param_budget,
+        scan_budget: args.injection_budget,
+        writes: args.injection_writes,
+    })
 }
 
 /// Writes the report(s) and decides the exit status. A scan whose coverage

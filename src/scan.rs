@@ -12,9 +12,9 @@ use futures::stream::{self, StreamExt};
 use thiserror::Error;
 use url::Url;
 
-use crate::checks;
 use crate::checks::runner::{Runner, Settings};
 use crate::checks::Skip;
+use crate::checks::{self, injection};
 use crate::discover::import::{self, Import, ImportError};
 use crate::discover::safety::reads_like_an_action;
 use crate::discover::safety::PathFilter;
@@ -139,6 +139,8 @@ pub struct ScanOptions {
     pub login_burst: bool,
     /// `--stack`: the remediation variant, instead of fingerprinting.
     pub stack: Option<String>,
+    /// The injection checks' budgets and collaborator URL.
+    pub injection: injection::Settings,
     /// Receives progress notes (the binary prints them with `-v`).
     pub notes: Option<NoteSink>,
     /// What the offline recovery of token secrets may try.
@@ -165,6 +167,7 @@ impl ScanOptions {
             active: false,
             login_burst: false,
             stack: None,
+            injection: injection::Settings::default(),
             notes: None,
             crack: facts::CrackSettings::default(),
             progress: None,
@@ -247,7 +250,8 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
             concurrency: options.engine.concurrency,
             paths: paths.clone(),
         },
-    );
+    )
+    .with_injection(options.injection.clone());
     let mut engine = Engine::new(options.engine.clone()).map_err(ScanError::Engine)?;
     runner.watch(&mut engine);
     let meter = options.progress.clone().map(|sink| Meter {

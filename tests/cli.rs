@@ -248,6 +248,8 @@ fn demo_reports_every_planted_exposure_and_fail_on_sets_status_1() {
     assert!(has("exposure.debug-page", "/api/search"));
     assert!(has("exposure.plaintext-fields", "/api/users/{user_id}"));
     assert!(has("transport.credentials-in-url", "/api/sso/callback"));
+    assert!(has("injection.nosql", "/api/purchases"));
+    assert!(has("injection.template", "/api/greeting"));
     assert!(has("transport.insecure-links", "/api/status"));
     assert!(has("transport.cookie-flags", "/api/session"));
     assert!(has("transport.plain-http", "/"));

@@ -150,6 +150,29 @@ fn mechanism(finding: &Finding) -> (&'static str, &'static [&'static str]) {
         "config.verbose-errors" => ("a verbose error page", &["error", "404"]),
         "config.trace" => ("TRACE", &["trace"]),
         "config.security-headers" => ("no nosniff", &["nosniff", "x-content-type-options"]),
+        "injection.sql" => (
+            "input pasted into SQL",
+            &["bound", "bind", "placeholder", "param", "filters"],
+        ),
+        "injection.nosql" => (
+            "input that rewrites a query or expression",
+            &["expression", "query", "queries", "allow-list", "operator"],
+        ),
+        "injection.template" => ("input evaluated as a template", &["template"]),
+        "injection.command" => (
+            "input in a shell command",
+            &["shell", "argument", "exec", "processbuilder"],
+        ),
+        "injection.path-traversal" => (
+            "a file name that leaves its directory",
+            &["directory", "base", "root", "path", "join"],
+        ),
+        "injection.ssrf" => ("a URL the server fetches", &["allow-list"]),
+        "injection.redos" => (
+            "a backtracking regular expression",
+            &["pattern", "regex", "quantifier", "validator"],
+        ),
+        "injection.malformed-input" => ("an exception shown for bad input", &["validat", "type"]),
         other => panic!("no mechanism written down for {other}: add it here"),
     }
 }

@@ -72,6 +72,14 @@ pub enum Skip {
     /// endpoint").
     #[error("does not apply: {0}")]
     NotApplicable(&'static str),
+    /// A request budget of the check's own ran out before it got here (the
+    /// option that raises it in brackets).
+    #[error("request budget spent ({0})")]
+    BudgetSpent(&'static str),
+    /// The probes would change data they cannot put back, which the user
+    /// allows with the option named (beyond `--active`).
+    #[error("needs {0}")]
+    NeedsOptIn(&'static str),
     /// A request failed; the report's errors say so too.
     #[error("failed: {0}")]
     Failed(#[from] EngineError),
@@ -96,6 +104,8 @@ impl Skip {
             Skip::NoCache(_) => "no cache seen",
             Skip::Missing(what) => what,
             Skip::NotApplicable(_) => "does not apply",
+            Skip::BudgetSpent(_) => "budget spent",
+            Skip::NeedsOptIn(_) => "needs an opt-in",
             Skip::Failed(_) => "failed",
         }
     }

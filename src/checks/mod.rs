@@ -17,6 +17,7 @@ pub mod cache;
 pub mod config;
 pub mod coverage;
 pub mod exposure;
+pub mod injection;
 pub mod probe;
 pub mod runner;
 pub mod signing;
@@ -44,6 +45,9 @@ pub enum Mode {
     Active,
     /// Sends state-changing probes: runs only with `--active`.
     StateChanging,
+    /// Sends read-only probes that may slow the target down (timing
+    /// attacks that make it work hard): runs only with `--active`.
+    Disruptive,
 }
 
 impl Mode {
@@ -52,7 +56,13 @@ impl Mode {
             Mode::Passive => "passive",
             Mode::Active => "active",
             Mode::StateChanging => "state-changing",
+            Mode::Disruptive => "disruptive",
         }
+    }
+
+    /// Runs only when the user passed `--active`.
+    pub fn needs_active(self) -> bool {
+        matches!(self, Mode::StateChanging | Mode::Disruptive)
     }
 }
 
@@ -167,6 +177,7 @@ pub static FAMILIES: &[&Family] = &[
     &transport::FAMILY,
     &exposure::FAMILY,
     &config::FAMILY,
+    &injection::FAMILY,
 ];
 
 /// Every check Rampart has, family by family.

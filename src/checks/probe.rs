@@ -28,6 +28,8 @@ pub struct ProbeContext<'a> {
     pub facts: &'a TargetFacts,
     /// The user allowed bursts of failed logins (`--login-burst`).
     pub allow_burst: bool,
+    /// The injection family's settings and per-scan state.
+    pub injection: &'a crate::checks::injection::Session,
 }
 
 /// What a target-wide check may use.
@@ -36,6 +38,8 @@ pub struct TargetContext<'a> {
     /// The scan's first exchange: the target's base URL.
     pub root: &'a Arc<Exchange>,
     pub facts: &'a TargetFacts,
+    /// The injection family's settings and per-scan state.
+    pub injection: &'a crate::checks::injection::Session,
 }
 
 impl ProbeContext<'_> {

@@ -11,7 +11,7 @@ use futures::stream::{self, StreamExt};
 use tokio::sync::OnceCell;
 
 use super::coverage::{CheckCoverage, Tally, ALL_ENDPOINTS, TARGET};
-use super::{CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
+use super::{injection, CheckMeta, Outcome, ProbeContext, RunsOn, Skip, TargetContext};
 use crate::discover::safety::{state_changing_word, PathFilter};
 use crate::discover::{Discovered, Endpoint};
 use crate::engine::{Engine, EngineError, Exchange};
@@ -161,11 +161,13 @@ pub struct Settings {
 /// Runs the selected checks of one scan and keeps what they report.
 pub struct Runner {
     /// The selected checks the scan runs, in registry order: not those
-    /// switched off for the whole scan (state-changing ones without
-    /// `--active`, cross-identity ones without enough identities).
+    /// switched off for the whole scan (state-changing and disruptive ones
+    /// without `--active`, cross-identity ones without enough identities).
     checks: Vec<&'static CheckMeta>,
     settings: Settings,
     record: Arc<Record>,
+    /// The injection family's settings and per-scan state.
+    injection: injection::Session,
 }
 
 impl Runner {
@@ -190,7 +192,14 @@ impl Runner {
                 ..settings
             },
             record,
+            injection: injection::Session::default(),
         }
+    }
+
+    /// The injection family's settings for this scan (budgets, collaborator).
+    pub fn with_injection(mut self, settings: injection::Settings) -> Self {
+        self.injection = injection::Session::new(settings);
+        self
     }
 
     /// How many finding drafts the checks have made so far (before
@@ -303,6 +312,7 @@ impl Runner {
                     baselines,
                     facts,
                     allow_burst: self.settings.allow_burst,
+                    injection: &self.injection,
                 };
                 let outcome = check.check.probe(&ctx, endpoint).await;
                 (check, endpoint, outcome)
@@ -324,6 +334,7 @@ impl Runner {
             engine,
             root,
             facts,
+            injection: &self.injection,
         };
         for check in self.running(RunsOn::Target) {
             let outcome = match check.check.probe_target(&ctx).await {
@@ -350,7 +361,9 @@ impl Runner {
     /// the exchange it judged (reads only: a write is not sent twice for
     /// this). A draft whose finding does not come back — same check,
     /// endpoint and key, as certain as before — is kept as `tentative`,
-    /// saying why: one answer is not proof.
+    /// saying why: one answer is not proof. A draft the check already
+    /// proved twice itself ([`FindingDraft::repeated`]) is not sent again:
+    /// a third answer adds requests, not certainty.
     pub async fn confirm(
         &self,
         engine: &Engine,
@@ -366,7 +379,7 @@ impl Runner {
                 // Also what a passive check read in a server error: a 500
                 // can be a moment's accident (or one the scan caused).
                 let failed = matches!(origin, Origin::Exchange(e) if e.response.status >= 500);
-                draft.confidence == Confidence::Confirmed || failed
+                !draft.repeated && (draft.confidence == Confidence::Confirmed || failed)
             })
             .map(|(i, (check, _, origin))| (i, check, origin.clone()))
             .collect();
@@ -414,6 +427,7 @@ impl Runner {
                                 baselines: &whole,
                                 facts,
                                 allow_burst: self.settings.allow_burst,
+                                injection: &self.injection,
                             };
                             check.probe(&ctx, endpoint).await
                         }
@@ -422,6 +436,7 @@ impl Runner {
                                 engine,
                                 root,
                                 facts,
+                                injection: &self.injection,
                             };
                             match check.probe_target(&ctx).await {
                                 Ok(mut found) => {
@@ -515,7 +530,7 @@ async fn replayed(
 /// Why `check` cannot run at all in a scan with `identities` identities
 /// (and `--active` or not).
 fn switched_off(check: &CheckMeta, identities: usize, active: bool) -> Option<Skip> {
-    if check.mode == Mode::StateChanging && !active {
+    if check.mode.needs_active() && !active {
         return Some(Skip::NeedsActive);
     }
     if identities >= check.min_identities {
@@ -536,6 +551,7 @@ mod tests {
     use super::*;
     use crate::checks::probe::fixtures::exchange;
     use crate::checks::Check;
+    use crate::checks::Mode;
     use crate::discover::EndpointSource;
     use crate::engine::EngineConfig;
     use crate::finding::{Category, Confidence, Severity};
@@ -697,6 +713,26 @@ mod tests {
         pairs
     }
 
+    #[test]
+    fn disruptive_checks_run_only_with_active() {
+        static HEAVY: CheckMeta = meta(
+            "t.heavy",
+            Mode::Disruptive,
+            RunsOn::Endpoints,
+            0,
+            Needs::SIGNED_LINKS,
+        );
+        let settings = |active| Settings {
+            active,
+            concurrency: 1,
+            ..Settings::default()
+        };
+        let quiet = Runner::new(vec![&HEAVY], settings(false));
+        assert_eq!(quiet.needs(), Needs::NOTHING);
+        let active = Runner::new(vec![&HEAVY], settings(true));
+        assert_eq!(active.needs(), Needs::SIGNED_LINKS);
+    }
+
     #[tokio::test]
     async fn read_only_scans_probe_read_only_endpoints_with_the_checks_that_can_run() {
         let (needs, drafts, failures, coverage) = run(false).await;
@@ -825,8 +861,12 @@ mod tests {
         .unwrap()
     }
 
-    /// Confirms on `GET /stable`; on `GET /once`, only the first time.
-    struct Flaky(std::sync::atomic::AtomicUsize);
+    /// Confirms on `GET /stable`; on `GET /once` and `GET /repeated`, only
+    /// the first time (the latter's draft says the check repeated its proof).
+    struct Flaky(
+        std::sync::atomic::AtomicUsize,
+        std::sync::atomic::AtomicUsize,
+    );
 
     static FLAKY_META: CheckMeta = CheckMeta {
         check: &FLAKY,
@@ -843,23 +883,32 @@ mod tests {
     impl Check for Flaky {
         async fn probe(&self, _ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
             let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
-            let first = endpoint.path != "/once"
-                || self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+            let first = match endpoint.path.as_str() {
+                "/once" => self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0,
+                "/repeated" => self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0,
+                _ => true,
+            };
             let mut draft = FindingDraft::at_exchange(&root, Severity::High, Confidence::Confirmed)
                 .key(endpoint.path.clone())
                 .description("Seen.");
+            if endpoint.path == "/repeated" {
+                draft = draft.repeated();
+            }
             draft.method = endpoint.method.clone();
             draft.path = endpoint.path.clone();
             Ok(if first { vec![draft] } else { Vec::new() })
         }
     }
 
-    static FLAKY: Flaky = Flaky(std::sync::atomic::AtomicUsize::new(0));
+    static FLAKY: Flaky = Flaky(
+        std::sync::atomic::AtomicUsize::new(0),
+        std::sync::atomic::AtomicUsize::new(0),
+    );
 
     #[tokio::test]
     async fn a_confirmed_finding_that_does_not_come_back_is_tentative_and_says_why() {
         let engine = nowhere();
-        let discovered = discovered(&["/stable", "/once"]);
+        let discovered = discovered(&["/stable", "/once", "/repeated"]);
         let facts = TargetFacts::default();
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
         let runner = Runner::new(
@@ -894,9 +943,12 @@ mod tests {
             seen,
             vec![
                 ("/once".to_string(), Confidence::Tentative, true),
+                // Proven twice by the check itself: not probed again.
+                ("/repeated".to_string(), Confidence::Confirmed, false),
                 ("/stable".to_string(), Confidence::Confirmed, false),
             ]
         );
+        assert_eq!(FLAKY.1.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

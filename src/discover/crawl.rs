@@ -229,6 +229,8 @@ fn endpoint_for(url: &Url) -> Endpoint {
             sample: Some(value.into_owned()),
             schema_type: None,
             format: None,
+            pattern: None,
+            enum_values: Vec::new(),
         });
     }
     endpoint

@@ -152,6 +152,8 @@ fn parameter(name: &str, location: ParamLocation, sample: &str) -> Parameter {
         sample: Some(sample.to_string()),
         schema_type: None,
         format: None,
+        pattern: None,
+        enum_values: Vec::new(),
     }
 }
 
@@ -473,6 +475,8 @@ fn postman_path(url: &PostmanUrl, vars: &[(String, String)]) -> Option<(String, 
                     sample,
                     schema_type: None,
                     format: None,
+                    pattern: None,
+                    enum_values: Vec::new(),
                 });
             }
             _ => path.push_str(&segment),
@@ -616,6 +620,8 @@ fn parse_list(text: &str) -> Result<Vec<Endpoint>, String> {
                     sample: None,
                     schema_type: None,
                     format: None,
+                    pattern: None,
+                    enum_values: Vec::new(),
                 });
             }
         }

@@ -29,6 +29,8 @@ pub enum ParamLocation {
     Query,
     Header,
     Cookie,
+    /// A top-level field of the request body (JSON or form).
+    Body,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -40,6 +42,10 @@ pub struct Parameter {
     pub sample: Option<String>,
     pub schema_type: Option<String>,
     pub format: Option<String>,
+    /// The schema's `pattern` (a regular expression the value must match).
+    pub pattern: Option<String>,
+    /// The schema's `enum`, rendered as text.
+    pub enum_values: Vec<String>,
 }
 
 /// One top-level property of a request or response body, as the spec
@@ -81,6 +87,9 @@ pub struct Endpoint {
     pub parameters: Vec<Parameter>,
     pub body_sample: Option<serde_json::Value>,
     pub body_content_type: Option<String>,
+    /// The request body's top-level fields with their schemas (location
+    /// [`ParamLocation::Body`]), when the spec describes them.
+    pub body_fields: Vec<Parameter>,
     /// Some(true): the spec requires credentials; Some(false): explicitly public.
     pub requires_auth: Option<bool>,
     pub operation_id: Option<String>,
@@ -111,6 +120,7 @@ impl Endpoint {
             parameters: Vec::new(),
             body_sample: None,
             body_content_type: None,
+            body_fields: Vec::new(),
             requires_auth: None,
             operation_id: None,
             summary: None,
@@ -239,6 +249,8 @@ impl Endpoint {
                     sample: Some(value),
                     schema_type: None,
                     format: None,
+                    pattern: None,
+                    enum_values: Vec::new(),
                 }),
             }
         }
@@ -521,6 +533,8 @@ mod tests {
             sample: sample.map(String::from),
             schema_type: None,
             format: None,
+            pattern: None,
+            enum_values: Vec::new(),
         }
     }
 

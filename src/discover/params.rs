@@ -297,6 +297,8 @@ pub async fn mine(
             sample: None,
             schema_type: None,
             format: None,
+            pattern: None,
+            enum_values: Vec::new(),
         });
         out.push(Hidden {
             endpoint: endpoint.label(),

@@ -219,6 +219,23 @@ pub fn schema_format<'a>(doc: &Document<'a>, schema: &'a Value) -> Option<String
         .map(str::to_owned)
 }
 
+/// The schema's `pattern`, after following `$ref`s.
+pub fn schema_pattern<'a>(doc: &Document<'a>, schema: &'a Value) -> Option<String> {
+    doc.deref(schema)?
+        .get("pattern")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// The schema's `enum` (at most 64 values), each rendered as parameter text.
+pub fn schema_enum<'a>(doc: &Document<'a>, schema: &'a Value) -> Vec<String> {
+    doc.deref(schema)
+        .and_then(|s| s.get("enum"))
+        .and_then(Value::as_array)
+        .map(|values| values.iter().take(64).filter_map(render).collect())
+        .unwrap_or_default()
+}
+
 /// `type` as a single name; for 3.1 type arrays the first one that isn't "null"
 /// (a nullable string is still best exercised with a string).
 fn primary_type(schema: &Map<String, Value>) -> Option<&str> {

@@ -11,6 +11,7 @@ pub mod cache_profile;
 pub mod identities;
 pub mod signed_links;
 pub mod tokens;
+pub mod values;
 pub mod volatility;
 pub mod watch;
 
@@ -21,6 +22,7 @@ pub use cache_profile::CacheProfile;
 pub use identities::{IdentityFacts, IdentityLearner};
 pub use signed_links::SignedLink;
 pub use tokens::{CrackSettings, TokenFacts};
+pub use values::ResponseValues;
 pub use volatility::{Varies, Volatility};
 
 use crate::discover::Endpoint;
@@ -52,6 +54,9 @@ impl Needs {
     /// The tokens' HMAC secrets, recovered offline (CPU-bound: seconds to
     /// tens of seconds; no request). Implies [`Needs::TOKENS`].
     pub const TOKEN_SECRETS: Needs = Needs(1 << 4 | 1 << 5);
+    /// The values the API's own successful answers contained
+    /// ([`ResponseValues`]; read from the baselines, no request).
+    pub const RESPONSE_VALUES: Needs = Needs(1 << 6);
 
     /// What either needs.
     pub const fn and(self, other: Needs) -> Needs {
@@ -74,6 +79,8 @@ pub struct TargetFacts {
     pub signed_links: Vec<SignedLink>,
     /// The TLS handshake probe of an https target (or why it failed).
     pub tls: Option<Result<TlsReport, String>>,
+    /// Values the API returned, to use as parameter values it recognises.
+    pub values: ResponseValues,
     /// Signed tokens, published keys and recovered secrets.
     pub tokens: TokenFacts,
     /// Which endpoints answer identical requests differently, and where.
@@ -165,6 +172,7 @@ pub struct Learner<'a> {
     endpoints: &'a [Endpoint],
     identities: Option<IdentityLearner>,
     signed_links: Vec<SignedLink>,
+    values: ResponseValues,
 }
 
 impl<'a> Learner<'a> {
@@ -177,6 +185,7 @@ impl<'a> Learner<'a> {
                 .includes(Needs::IDENTITIES)
                 .then(|| IdentityLearner::new(endpoints)),
             signed_links: Vec::new(),
+            values: ResponseValues::default(),
         }
     }
 
@@ -191,6 +200,9 @@ impl<'a> Learner<'a> {
         if self.needs.includes(Needs::SIGNED_LINKS) {
             signed_links::harvest_into(self.engine, exchange, &mut self.signed_links);
         }
+        if self.needs.includes(Needs::RESPONSE_VALUES) {
+            self.values.see(exchange);
+        }
     }
 
     /// The facts: what the baselines taught, then what needs requests.
@@ -203,6 +215,7 @@ impl<'a> Learner<'a> {
                 .unwrap_or_default(),
             signed_links: self.signed_links,
             endpoints: self.endpoints.to_vec(),
+            values: self.values,
             ..TargetFacts::default()
         };
         // A stopped scan opens no more handshakes either.

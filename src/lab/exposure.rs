@@ -160,6 +160,11 @@ async fn openapi() -> Json<Value> {
             "/api/sso/callback": get_op("Single sign-on callback", json!([])),
             "/api/status": get_op("Service status", json!([])),
             "/api/session": get_op("Start a session", json!([])),
+            "/api/purchases": get_op("The caller's orders, filtered by one field", json!([
+                {"name": "field", "in": "query", "required": true, "schema": {"type": "string"}, "example": "category"},
+                {"name": "value", "in": "query", "required": true, "schema": {"type": "string"}, "example": "books"}
+            ])),
+            "/api/greeting": get_op("A greeting", json!([{"name": "name", "in": "query", "required": true, "schema": {"type": "string"}, "example": "Ada"}])),
             "/api/reports/download": get_op("Download a report through a signed link", json!([
                 {"name": "user_id", "in": "query", "required": true, "schema": {"type": "integer"}, "example": 1},
                 {"name": "token", "in": "query", "required": true, "schema": {"type": "string"}}

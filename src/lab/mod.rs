@@ -6,6 +6,7 @@
 mod authz;
 mod cache;
 mod exposure;
+mod injection;
 mod signing;
 mod transport;
 
@@ -108,6 +109,7 @@ pub fn router() -> Router {
         .merge(authz::routes())
         .merge(signing::routes())
         .merge(transport::routes())
+        .merge(injection::routes())
         .layer(axum::middleware::map_response(imitate_werkzeug))
 }
 

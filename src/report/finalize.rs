@@ -389,7 +389,7 @@ fn finalize(
 ) -> Finding {
     let entry = knowledge::entry(check.id);
     let remediation = entry.map(|entry| {
-        let variant = entry.best_variant(stack);
+        let variant = entry.best_variant(&with_hints(stack, &draft.stack_hints));
         Remediation {
             stack: variant.stack.clone(),
             summary: variant.summary.clone(),
@@ -433,6 +433,17 @@ fn finalize(
             .collect(),
         seen_count: draft.seen_count,
     }
+}
+
+/// The scan's stack plus what one finding's check recognised itself.
+fn with_hints(stack: &Stack, hints: &[String]) -> Stack {
+    let mut stack = stack.clone();
+    for hint in hints {
+        if !stack.technologies.contains(hint) {
+            stack.technologies.push(hint.clone());
+        }
+    }
+    stack
 }
 
 const EXCERPT_CONTEXT: usize = 240;

@@ -17,11 +17,14 @@
 //!   its report as [`rampart::report::Report`]; [`Family`] / [`Target`]:
 //!   how a family's tests start their target, scan it and reset it.
 //! * `http`: a tiny loopback-only client ([`http_get`], [`http_request`]).
+//! * `databases`: [`Postgres`] and [`MariaDb`], private servers on free
+//!   loopback ports (run as `nobody` when the tests are root).
 //!
 //! Everything binds and talks to 127.0.0.1 only.
 
 #![allow(dead_code, unused_imports)]
 
+pub mod databases;
 pub mod http;
 pub mod postgres;
 pub mod process;
@@ -32,8 +35,11 @@ pub mod tls;
 
 use std::path::PathBuf;
 
+pub use databases::{MariaDb, Postgres};
 pub use http::{http_get, http_request, HttpResponse, Wire};
-pub use postgres::Postgres;
+// The kitchen target's cluster (role `rampart`, databases made on demand); the
+// injection targets use `databases::Postgres`. Two harnesses to fold into one.
+pub use postgres::Postgres as PostgresCluster;
 pub use process::{free_port, survivors, ChildProcess, Launch, Ready, Slot};
 pub use scan::{
     rampart, rampart_with_env, scan, scan_with_env, summarize_findings, Family, ScanRun, Target,

@@ -307,8 +307,8 @@ impl Family {
         self.start_with_env(twin, &[])
     }
 
-    /// [`Family::start`] with extra environment for the app (an app
-    /// without DynamoDB starts alone).
+    /// [`Family::start`] with extra environment for the app (which, for a
+    /// family without DynamoDB, names the store it uses instead).
     pub fn start_with_env(&self, twin: &str, env: &[(&str, &str)]) -> Target {
         if !self.dynamo {
             return Target {

@@ -160,8 +160,9 @@ impl FlaskApp {
         Self::launch(app, twin, Wire::Http, make)
     }
 
-    /// Starts `app` (which needs no data store) as `twin` over plain HTTP
-    /// and waits until `GET /api/health` returns 200.
+    /// Starts `app` as `twin` without DynamoDB (the app brings its own store,
+    /// e.g. a database server given in `extra_env`) and waits until `GET
+    /// /api/health` returns 200.
     pub fn start_plain(app: &str, twin: &str, extra_env: &[(&str, &str)]) -> FlaskApp {
         let make = target_command(app, twin, extra_env, |cmd| {
             cmd.env_remove("DYNAMODB_ENDPOINT");

@@ -190,6 +190,8 @@ mod tests {
             sample: Some("7".into()),
             schema_type: Some("integer".into()),
             format: None,
+            pattern: None,
+            enum_values: Vec::new(),
         });
         let engine = engine();
         let baseline = exchange(
@@ -200,12 +202,14 @@ mod tests {
             body,
         );
         let facts = TargetFacts::default();
+        let session = crate::checks::injection::Session::default();
         let ctx = ProbeContext {
             engine: &engine,
             base_path: "",
             baselines: &[baseline],
             facts: &facts,
             allow_burst: false,
+            injection: &session,
         };
         GuessableIds.probe(&ctx, &endpoint).await.unwrap()
     }

@@ -399,6 +399,8 @@ pub(crate) fn endpoint(line: &str) -> Endpoint {
         sample: sample.map(String::from),
         schema_type: Some("string".into()),
         format: None,
+        pattern: None,
+        enum_values: Vec::new(),
     };
     for segment in path.split('/') {
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
@@ -424,6 +426,8 @@ pub(crate) struct Setup {
     pub active: bool,
     /// `--login-burst`.
     pub login_burst: bool,
+    /// The injection family's budgets and collaborator URL.
+    pub injection: crate::checks::injection::Settings,
     /// What the offline secret recovery tries (`--wordlist`,
     /// `--crack-digits`); four-digit numbers unless a test says otherwise.
     pub crack: facts::CrackSettings,
@@ -438,6 +442,7 @@ impl Setup {
             endpoints: endpoints.iter().map(|e| endpoint(e)).collect(),
             active: false,
             login_burst: false,
+            injection: crate::checks::injection::Settings::default(),
             crack: facts::CrackSettings {
                 words: Vec::new(),
                 digits: Some(4),
@@ -508,7 +513,8 @@ pub(crate) async fn scan(check: &'static CheckMeta, target: &Target, setup: Setu
             concurrency: 4,
             paths: PathFilter::default(),
         },
-    );
+    )
+    .with_injection(setup.injection);
     let mut engine = Engine::new(config).expect("an engine");
     runner.watch(&mut engine);
     let first = engine

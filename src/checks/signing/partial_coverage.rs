@@ -354,6 +354,8 @@ mod tests {
                 sample: None,
                 schema_type: None,
                 format: None,
+                pattern: None,
+                enum_values: Vec::new(),
             });
         }
         endpoint

@@ -699,10 +699,12 @@ mod tests {
         assert_eq!(genuine.response.status, 200);
         let before = engine.requests_sent();
         let verified_before = state.verifications.load(Ordering::Relaxed);
+        let session = crate::checks::injection::Session::default();
         let ctx = TargetContext {
             engine: &engine,
             root: &root,
             facts: &facts,
+            injection: &session,
         };
         let drafts = TimingCompare.probe_target(&ctx).await.unwrap();
         (
@@ -748,10 +750,12 @@ mod tests {
         let engine = Engine::new(config).unwrap();
         let root = exchange("http://127.0.0.1:9/", None, 200, &[], "");
         let facts = TargetFacts::default();
+        let session = crate::checks::injection::Session::default();
         let ctx = TargetContext {
             engine: &engine,
             root: &root,
             facts: &facts,
+            injection: &session,
         };
         assert_eq!(
             TimingCompare.probe_target(&ctx).await.unwrap_err(),

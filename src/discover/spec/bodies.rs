@@ -3,8 +3,11 @@
 
 use serde_json::{Map, Value};
 
-use super::super::sample;
-use super::operations::Parser;
+use super::super::{sample, ParamLocation, Parameter};
+use super::operations::{Parser, MAX_PARAMS_PER_ENDPOINT};
+
+/// A body's sample, its content type and its top-level fields.
+type Body = (Option<Value>, Option<String>, Vec<Parameter>);
 
 /// A Swagger 2 request body is spread over `in: body` / `in: formData` parameters.
 #[derive(Default)]
@@ -14,10 +17,7 @@ pub(super) struct Swagger2Body<'a> {
 }
 
 impl<'a> Parser<'_, 'a> {
-    pub(super) fn openapi_body(
-        &self,
-        operation: &'a Map<String, Value>,
-    ) -> (Option<Value>, Option<String>) {
+    pub(super) fn openapi_body(&self, operation: &'a Map<String, Value>) -> Body {
         let content = operation
             .get("requestBody")
             .and_then(|body| self.doc.deref(body))
@@ -26,11 +26,15 @@ impl<'a> Parser<'_, 'a> {
         let Some((media_type, media)) =
             content.and_then(|c| pick_media_type(c.iter().map(|(k, v)| (k.as_str(), v))))
         else {
-            return (None, None);
+            return (None, None, Vec::new());
         };
         (
             sample::media_sample(self.doc, media),
             Some(concrete_content_type(media_type)),
+            media
+                .get("schema")
+                .map(|schema| self.fields(schema))
+                .unwrap_or_default(),
         )
     }
 
@@ -38,7 +42,7 @@ impl<'a> Parser<'_, 'a> {
         &self,
         operation: &'a Map<String, Value>,
         parts: &Swagger2Body<'a>,
-    ) -> (Option<Value>, Option<String>) {
+    ) -> Body {
         let consumes: Vec<&str> = operation
             .get("consumes")
             .or_else(|| self.top.get("consumes"))
@@ -50,10 +54,14 @@ impl<'a> Parser<'_, 'a> {
                 || "application/json".to_owned(),
                 |(ct, _)| concrete_content_type(ct),
             );
-            return (sample::schema_sample(self.doc, schema), Some(content_type));
+            return (
+                sample::schema_sample(self.doc, schema),
+                Some(content_type),
+                self.fields(schema),
+            );
         }
         if parts.form.is_empty() {
-            return (None, None);
+            return (None, None, Vec::new());
         }
         let mut form = Map::new();
         for (name, param) in &parts.form {
@@ -74,7 +82,76 @@ impl<'a> Parser<'_, 'a> {
         } else {
             "application/x-www-form-urlencoded"
         };
-        (Some(Value::Object(form)), Some(content_type.to_owned()))
+        let fields = parts
+            .form
+            .iter()
+            .map(|(name, param)| {
+                let required = param.get("required").and_then(Value::as_bool) == Some(true);
+                self.field(name, param, required)
+            })
+            .collect();
+        (
+            Some(Value::Object(form)),
+            Some(content_type.to_owned()),
+            fields,
+        )
+    }
+
+    /// The top-level fields of an object body schema (its own properties and
+    /// those of its `allOf` branches), read-only ones left out.
+    fn fields(&self, schema: &'a Value) -> Vec<Parameter> {
+        let Some(schema) = self.doc.deref(schema) else {
+            return Vec::new();
+        };
+        let branches = schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|branch| self.doc.deref(branch));
+        let mut fields: Vec<Parameter> = Vec::new();
+        for part in std::iter::once(schema).chain(branches) {
+            let required: Vec<&str> = part
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|names| names.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let properties = part.get("properties").and_then(Value::as_object);
+            for (name, property) in properties.into_iter().flatten() {
+                let Some(resolved) = self.doc.deref(property) else {
+                    continue;
+                };
+                let read_only = resolved.get("readOnly").and_then(Value::as_bool) == Some(true);
+                if read_only
+                    || fields.iter().any(|f| &f.name == name)
+                    || fields.len() >= MAX_PARAMS_PER_ENDPOINT
+                    || !self
+                        .doc
+                        .charge(std::mem::size_of::<Parameter>() + name.len())
+                {
+                    continue;
+                }
+                fields.push(self.field(name, property, required.contains(&name.as_str())));
+            }
+        }
+        fields
+    }
+
+    /// One body field described by `schema` (a Swagger 2 form parameter
+    /// carries its schema keywords itself).
+    fn field(&self, name: &str, schema: &'a Value, required: bool) -> Parameter {
+        Parameter {
+            name: name.to_owned(),
+            location: ParamLocation::Body,
+            required,
+            sample: sample::schema_sample(self.doc, schema)
+                .as_ref()
+                .and_then(sample::render),
+            schema_type: sample::schema_type(self.doc, schema),
+            format: sample::schema_format(self.doc, schema),
+            pattern: sample::schema_pattern(self.doc, schema),
+            enum_values: sample::schema_enum(self.doc, schema),
+        }
     }
 }
 

@@ -168,11 +168,13 @@ impl<'d, 'a> Parser<'d, 'a> {
                     sample: None,
                     schema_type: None,
                     format: None,
+                    pattern: None,
+                    enum_values: Vec::new(),
                 });
             }
         }
 
-        let (body_sample, body_content_type) = match self.dialect {
+        let (body_sample, body_content_type, body_fields) = match self.dialect {
             Dialect::OpenApi3 => self.openapi_body(operation),
             Dialect::Swagger2 => self.swagger_body(operation, &swagger_body),
         };
@@ -190,6 +192,7 @@ impl<'d, 'a> Parser<'d, 'a> {
             parameters,
             body_sample,
             body_content_type,
+            body_fields,
             requires_auth: security_requirement(operation.get("security"))
                 .or(self.default_security),
             operation_id: operation
@@ -232,6 +235,10 @@ impl<'d, 'a> Parser<'d, 'a> {
                 .and_then(sample::render),
             schema_type: schema.and_then(|s| sample::schema_type(self.doc, s)),
             format: schema.and_then(|s| sample::schema_format(self.doc, s)),
+            pattern: schema.and_then(|s| sample::schema_pattern(self.doc, s)),
+            enum_values: schema
+                .map(|s| sample::schema_enum(self.doc, s))
+                .unwrap_or_default(),
         }
     }
 }

@@ -1,0 +1,187 @@
+//! Values the API itself returned, by the key they sat under and the
+//! collection they came from: what a probe can use as a parameter value
+//! the API will recognise (an id that returned data, a title, a username)
+//! when the spec's example matches nothing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::engine::Exchange;
+
+/// Distinct values kept per key; a handful is enough to find one that works.
+const PER_KEY: usize = 8;
+/// Longer values are rarely identifiers and would bloat probes.
+const MAX_VALUE_LEN: usize = 80;
+
+/// What the baselines' successful JSON answers contained.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseValues {
+    /// Normalised key (lower case, no `_`/`-`) → values seen under it.
+    by_key: BTreeMap<String, Vec<String>>,
+    /// Endpoint template → normalised key → values of the objects it listed.
+    by_collection: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+}
+
+/// `user_id`, `userId` and `user-id` are one key.
+fn normalise(key: &str) -> String {
+    key.chars()
+        .filter(|c| *c != '_' && *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn scalar(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() && s.len() <= MAX_VALUE_LEN => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn remember(values: &mut Vec<String>, value: String) {
+    if values.len() < PER_KEY && !values.contains(&value) {
+        values.push(value);
+    }
+}
+
+impl ResponseValues {
+    /// Harvests every 2xx JSON answer among `exchanges`.
+    pub fn learn<'a>(exchanges: impl Iterator<Item = &'a Arc<Exchange>>) -> Self {
+        let mut values = ResponseValues::default();
+        for exchange in exchanges {
+            values.see(exchange);
+        }
+        values
+    }
+
+    /// Reads one successful JSON answer's values.
+    pub fn see(&mut self, exchange: &Exchange) {
+        if !(200..300).contains(&exchange.response.status) {
+            return;
+        }
+        let Some(json) = exchange.body_json() else {
+            return;
+        };
+        let collection = self
+            .by_collection
+            .entry(exchange.endpoint_path().to_string())
+            .or_default();
+        collect(json, &mut self.by_key, collection, 0);
+    }
+
+    /// Values worth trying for a parameter `name` of the endpoint `path`
+    /// (a template), best first: values listed by the collection the path
+    /// sits under (`/items` for `/items/{item_id}`) under the parameter's
+    /// own key, then its `id`, then the same keys anywhere.
+    pub fn candidates(&self, path: &str, name: &str) -> Vec<String> {
+        let key = normalise(name);
+        let mut keys = vec![key.clone()];
+        if let Some(stem) = key.strip_suffix("id").filter(|s| !s.is_empty()) {
+            keys.push(stem.to_string());
+            keys.push("id".to_string());
+        } else if key != "id" {
+            keys.push("id".to_string());
+        }
+        let placeholder = format!("{{{name}}}");
+        let collection = path
+            .find(&placeholder)
+            .map(|at| path[..at].trim_end_matches('/'))
+            .filter(|c| !c.is_empty());
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |values: Option<&Vec<String>>| {
+            for value in values.into_iter().flatten() {
+                if !out.contains(value) {
+                    out.push(value.clone());
+                }
+            }
+        };
+        if let Some(listed) = collection.and_then(|c| self.by_collection.get(c)) {
+            for key in &keys {
+                push(listed.get(key));
+            }
+        }
+        push(self.by_key.get(&key));
+        out
+    }
+}
+
+/// Every scalar under its key; the items of an array at the top (or under
+/// a wrapper such as `data`/`items`/`results`) also go to the collection.
+fn collect(
+    value: &Value,
+    by_key: &mut BTreeMap<String, Vec<String>>,
+    collection: &mut BTreeMap<String, Vec<String>>,
+    depth: usize,
+) {
+    if depth > 6 {
+        return;
+    }
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                match scalar(item) {
+                    Some(text) => {
+                        let key = normalise(key);
+                        if depth <= 2 {
+                            remember(collection.entry(key.clone()).or_default(), text.clone());
+                        }
+                        remember(by_key.entry(key).or_default(), text);
+                    }
+                    None => collect(item, by_key, collection, depth + 1),
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter().take(100) {
+                collect(item, by_key, collection, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::probe::fixtures::exchange;
+
+    fn listed(path: &str, body: &str) -> Arc<Exchange> {
+        let mut exchange = Arc::into_inner(exchange(
+            &format!("http://h{path}?rampart_cb=1"),
+            None,
+            200,
+            &[],
+            body,
+        ))
+        .expect("a fresh fixture");
+        exchange.endpoint_template = Some(path.to_string());
+        Arc::new(exchange)
+    }
+
+    #[test]
+    fn candidates_come_from_the_collection_first_then_anywhere() {
+        let values = ResponseValues::learn(
+            [
+                listed(
+                    "/api/posts",
+                    r#"{"data": [{"id": 7, "title": "Hello world", "author": "ada"}, {"id": 9, "title": "Second"}]}"#,
+                ),
+                listed("/api/users", r#"[{"id": 1, "username": "ada"}]"#),
+                exchange("http://h/api/x", None, 404, &[], r#"{"id": 404}"#),
+            ]
+            .iter(),
+        );
+        assert_eq!(
+            values.candidates("/api/posts/{title}", "title"),
+            ["Hello world", "Second", "7", "9"]
+        );
+        assert_eq!(
+            values.candidates("/api/posts/{post_id}", "post_id"),
+            ["7", "9"]
+        );
+        assert_eq!(values.candidates("/api/by/{username}", "username"), ["ada"]);
+        assert!(values.candidates("/api/x/{nothing}", "nothing").is_empty());
+    }
+}
