@@ -80,7 +80,8 @@ fn reproduce_step(finding: &Finding, step: &str) -> String {
 fn writes(counts: &BTreeMap<String, u64>) -> u64 {
     counts
         .iter()
-        .filter(|(m, _)| !matches!(m.as_str(), "GET" | "HEAD"))
+        // OPTIONS (method discovery) and TRACE read, as the safety promise says.
+        .filter(|(m, _)| !matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE"))
         .map(|(_, n)| n)
         .sum()
 }

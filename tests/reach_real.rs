@@ -266,7 +266,7 @@ fn an_undocumented_delete_is_proven_only_on_an_object_rampart_created() {
 
 /// Requests per `METHOD path` the reach target counted since its reset.
 fn paths_counted(target: &Target) -> BTreeMap<String, u64> {
-    let resp = target.get("/__test__/paths");
+    let resp = target.get("/__test__/requests");
     assert_eq!(resp.status, 200, "{}", resp.body);
     serde_json::from_str(&resp.body).expect("path counts")
 }

@@ -32,7 +32,7 @@ Twins (env ``TWIN``):
 Both twins create orders with ``POST /api/v2/orders`` (``{"item": …}``).
 
 Test-only routes: ``common/testing.py``'s (its reset restores the seed
-orders), ``GET /__test__/orders`` (the order ids), plus ``GET /__test__/paths``
+orders), ``GET /__test__/orders`` (the order ids), plus ``GET /__test__/requests``
 (requests per ``METHOD path ?query names !X- header names`` since the last
 reset, 404s included).
 
@@ -98,8 +98,8 @@ def _count_paths(wsgi_app):
 app.wsgi_app = _count_paths(app.wsgi_app)
 
 
-@app.get("/__test__/paths")
-def test_paths():
+@app.get("/__test__/requests")
+def test_requests():
     with _paths_lock:
         return respond(dict(_paths))
 
