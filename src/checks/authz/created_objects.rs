@@ -45,7 +45,10 @@ pub static META: CheckMeta = CheckMeta {
 
 /// The operations on one object of the collection `collection`:
 /// `{collection}/{param}` with the method, and the parameter's name.
-fn item_operations<'a>(facts: &'a [Endpoint], collection: &str) -> Vec<(&'a Endpoint, String)> {
+pub(crate) fn item_operations<'a>(
+    facts: &'a [Endpoint],
+    collection: &str,
+) -> Vec<(&'a Endpoint, String)> {
     let prefix = format!("{}/{{", collection.trim_end_matches('/'));
     facts
         .iter()
@@ -61,7 +64,11 @@ fn item_operations<'a>(facts: &'a [Endpoint], collection: &str) -> Vec<(&'a Endp
 /// The new object's identifier for parameter `param`: the last segment of
 /// a `Location` header, else the answer's member of that name (or `id`),
 /// else the value Rampart gave it.
-fn created_id(create: &Exchange, param: &str, sent: &Map<String, Value>) -> Option<String> {
+pub(crate) fn created_id(
+    create: &Exchange,
+    param: &str,
+    sent: &Map<String, Value>,
+) -> Option<String> {
     if let Some(location) = create.response_header("location") {
         let last = location
             .trim_end_matches('/')
@@ -98,7 +105,7 @@ fn created_id(create: &Exchange, param: &str, sent: &Map<String, Value>) -> Opti
 /// examples), each plain text field carrying `marker` so every later answer
 /// can be traced to this object, and the field that names the object (the
 /// item path's parameter) set to `marker` alone. Credentials are left out.
-fn create_body(endpoint: &Endpoint, marker: &str, param: &str) -> Map<String, Value> {
+pub(crate) fn create_body(endpoint: &Endpoint, marker: &str, param: &str) -> Map<String, Value> {
     let Value::Object(mut body) = sample_body_with(endpoint, []) else {
         return Map::new();
     };
@@ -123,14 +130,14 @@ fn create_body(endpoint: &Endpoint, marker: &str, param: &str) -> Map<String, Va
     body
 }
 
-fn shows(exchange: &Exchange, marker: &str) -> bool {
+pub(crate) fn shows(exchange: &Exchange, marker: &str) -> bool {
     success_json(exchange) && exchange.body_text().contains(marker)
 }
 
-struct Object<'a> {
-    ctx: &'a ProbeContext<'a>,
-    param: String,
-    id: String,
+pub(crate) struct Object<'a> {
+    pub ctx: &'a ProbeContext<'a>,
+    pub param: String,
+    pub id: String,
 }
 
 impl Object<'_> {
@@ -144,7 +151,7 @@ impl Object<'_> {
         self.ctx.url(&filled).map(|u| self.ctx.fresh(&u))
     }
 
-    async fn read(
+    pub(crate) async fn read(
         &self,
         operation: &Endpoint,
         who: &Caller,
@@ -155,7 +162,7 @@ impl Object<'_> {
         Ok(Some(self.ctx.get(operation, &url, who, &[]).await?))
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         operation: &Endpoint,
         who: &Caller,
@@ -279,7 +286,10 @@ impl Check for CreatedObjects {
         let mut drafts = Vec::new();
         let mut updates = Vec::new();
         let draft = |verb: &str, key: &str, decisive: &Arc<Exchange>| {
+            // The runner's confirmation would create a second object: the
+            // creator's read-back after the intruder's step is the proof.
             FindingDraft::at_exchange(decisive, Severity::High, Confidence::Confirmed)
+                .repeated()
                 .title(format!("{intruder} can {verb} an object {owner} created"))
                 .key(key.to_string())
                 .parameter(param.clone())

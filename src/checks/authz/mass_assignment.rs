@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use url::Url;
 
-use super::throwaway::{flows, is_sign_up, log_in, register};
+use super::throwaway::{flows, is_sign_up, own_profile, register};
 use super::{caller, identity_names, most_privileged, url_as};
 use crate::checks::probe::{is_error_body, send_body, success_json};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
@@ -49,7 +49,7 @@ fn privileged() -> Vec<(&'static str, Value)> {
 }
 
 /// Names that grant something when a caller sets them.
-fn privilege_like(name: &str) -> bool {
+pub(crate) fn privilege_like(name: &str) -> bool {
     let n = name.to_ascii_lowercase().replace('-', "_");
     matches!(
         n.as_str(),
@@ -304,24 +304,14 @@ async fn sign_up(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
     let Some(account) = register(ctx, endpoint, "elevated", &extra).await? else {
         return Ok(Vec::new());
     };
-    let profile_path = ctx.facts.identities.self_endpoint.clone();
-    let (Some((_, login)), Some(path)) = (flows(ctx), profile_path) else {
+    let Some((_, login)) = flows(ctx) else {
+        return Err(Skip::Missing("no login to read the new account back"));
+    };
+    let Some(profile) = own_profile(ctx, login, &account.username, &account.password).await? else {
         return Err(Skip::Missing(
-            "no login and profile to read the new account back",
+            "no credential or profile to read the new account back",
         ));
     };
-    let (_, Some(credential)) = log_in(ctx, login, &account.username, &account.password).await?
-    else {
-        return Err(Skip::Missing(
-            "the new account's login gives no credential Rampart can use",
-        ));
-    };
-    let Ok(url) = ctx.engine.url_for(&format!("{}{path}", ctx.base_path)) else {
-        return Err(Skip::NoSampleValue);
-    };
-    let mut read = crate::engine::Probe::get(ctx.fresh(&url)).as_caller(Caller::Anonymous);
-    read.headers = credential;
-    let profile = ctx.engine.send(read).await?;
     let stuck: Vec<String> = tried
         .iter()
         .filter(|(name, value)| field(&profile, name) == Some(value))
@@ -339,7 +329,10 @@ async fn sign_up(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         .map(|(name, _)| name.as_str())
         .collect();
     let who = &account.username;
+    // Replaying the sign-up would register a second account; the login and
+    // the profile read back are the proof.
     Ok(vec![FindingDraft::at_exchange(&account.signed_up, Severity::High, Confidence::Confirmed)
+        .repeated()
         .title(format!("Mass assignment on sign-up: a new account sets {}", stuck.join(", ")))
         .description(format!(
             "Rampart registered the throwaway account {who} with {} in the sign-up body, logged in as it and read its \

@@ -8,6 +8,7 @@
 //! another.
 
 pub mod account_writes;
+pub(crate) mod admin_writes;
 pub mod bola;
 pub mod created_objects;
 pub mod excessive_exposure;

@@ -22,9 +22,12 @@ Twins (env ``TWIN``):
   scope; ``PUT /users/me`` copies every field it is sent (the update model
   allows extra fields) and the sign-up (``POST /users``) takes a ``role``;
   anyone may set anyone's password (``PUT /users/{username}/password``);
-  the token endpoint says "unknown user" or "wrong password".
-* ``fixed`` - orders are their owner's (staff may read all), the report
-  and the queue check the role (``Security`` scopes and a dependency),
+  the token endpoint says "unknown user" or "wrong password"; the scopes
+  are declared and never checked, so a customer also removes dishes from
+  the shared menu (``DELETE /menu/{dish_id}``) and changes roles
+  (``PUT /users/{username}/role``).
+* ``fixed`` - orders are their owner's (staff may read all), the report,
+  the queue, the menu's changes and role changes check the role (``Security`` scopes and a dependency),
   ``PUT /users/me`` takes its declared fields only, one login failure
   message, failed logins throttled.
 
@@ -32,7 +35,7 @@ Environment: ``TWIN``, ``PORT``, ``DATABASE_URL`` (a PostgreSQL database
 this app may drop and re-create tables in).
 
 Test-only routes: ``GET /__test__/state`` (users with token and password
-digests, orders), ``GET /__test__/methods``, ``POST /__test__/reset``.
+digests, orders, dishes), ``GET /__test__/methods``, ``GET /__test__/paths``, ``POST /__test__/reset``.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from typing import Annotated
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import uvicorn  # noqa: E402
-from fastapi import Depends, FastAPI, HTTPException, Request, Security, status  # noqa: E402
+from fastapi import Depends, FastAPI, HTTPException, Request, Response, Security, status  # noqa: E402
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm, SecurityScopes  # noqa: E402
 from pydantic import BaseModel, ConfigDict  # noqa: E402
 from sqlalchemy import Enum, ForeignKey, String, create_engine, select  # noqa: E402
@@ -73,6 +76,11 @@ SEED_USERS = [
     ("ana", "Ana Alvarez", "ana@kitchen.example", Role.customer, "kt_ana_5e1c9a", "ana-pass-kitchen"),
     ("ben", "Ben Brook", "ben@kitchen.example", Role.customer, "kt_ben_93f0d2", "ben-pass-kitchen"),
     ("gordon", "Gordon Grill", "gordon@kitchen.example", Role.chef, "kt_gordon_7a44b1", "gordon-pass-kitchen"),
+]
+SEED_DISHES = [
+    # name, price
+    ("mushroom risotto", 14.5),
+    ("fish and chips", 12.0),
 ]
 SEED_ORDERS = [
     # number, owner, dish, notes
@@ -106,10 +114,19 @@ class Order(Base):
     notes: Mapped[str] = mapped_column(String(300), default="")
 
 
+class Dish(Base):
+    # The menu is shared: the chef adds and removes dishes.
+    __tablename__ = "dishes"
+    dish_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(120))
+    price: Mapped[float] = mapped_column(default=0.0)
+
+
 engine = create_engine(DATABASE_URL, pool_pre_ping=True)
 LOCK = threading.Lock()
 FAILURES: dict = {}
 METHODS: dict = {}
+PATHS: dict = {}
 
 
 def hash_password(password: str, salt: str) -> str:
@@ -125,6 +142,8 @@ def seed() -> None:
             for username, name, email, role, token, password in SEED_USERS:
                 db.add(User(username=username, full_name=name, email=email, role=role, token=token,
                             password_hash=hash_password(password, username)))
+            for name, price in SEED_DISHES:
+                db.add(Dish(name=name, price=price))
             db.flush()
             for number, owner, dish, notes in SEED_ORDERS:
                 db.add(Order(order_number=number, owner=owner, dish=dish, notes=notes))
@@ -145,6 +164,7 @@ async def mark(request: Request, call_next):
     if not path.startswith("/__test__") and path != "/api/health":
         with LOCK:
             METHODS[request.method] = METHODS.get(request.method, 0) + 1
+            PATHS[(request.method, path)] = PATHS.get((request.method, path), 0) + 1
     response = await call_next(request)
     response.headers["X-Rampart-Twin"] = TWIN
     response.headers.setdefault("Cache-Control", "no-store")
@@ -331,9 +351,66 @@ def cancel_order(order_number: str, user: Annotated[User, Security(current_user,
     db.commit()
 
 
-@app.get("/menu")
-def menu():
-    return [{"dish": "mushroom risotto", "price": 14.5}, {"dish": "fish and chips", "price": 12.0}]
+class DishIn(BaseModel):
+    name: str
+    price: float = 0.0
+
+
+class DishOut(BaseModel):
+    dish_id: int
+    name: str
+    price: float
+
+
+class RoleChange(BaseModel):
+    role: Role
+
+
+def dish_out(dish: Dish) -> DishOut:
+    return DishOut(dish_id=dish.dish_id, name=dish.name, price=dish.price)
+
+
+@app.get("/menu", response_model=list[DishOut])
+def menu(db: DB):
+    return [dish_out(d) for d in db.scalars(select(Dish).order_by(Dish.dish_id))]
+
+
+@app.post("/menu", response_model=DishOut, status_code=201)
+def add_dish(new: DishIn, response: Response,
+             user: Annotated[User, Security(current_user, scopes=["chef"])], db: DB):
+    dish = Dish(name=new.name, price=new.price)
+    db.add(dish)
+    db.commit()
+    response.headers["Location"] = f"/menu/{dish.dish_id}"
+    return dish_out(dish)
+
+
+@app.get("/menu/{dish_id}", response_model=DishOut)
+def read_dish(dish_id: int, db: DB):
+    dish = db.get(Dish, dish_id)
+    if dish is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Dish not found")
+    return dish_out(dish)
+
+
+@app.delete("/menu/{dish_id}", status_code=204)
+def remove_dish(dish_id: int, user: Annotated[User, Security(current_user, scopes=["chef"])], db: DB):
+    dish = db.get(Dish, dish_id)
+    if dish is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Dish not found")
+    db.delete(dish)
+    db.commit()
+
+
+@app.put("/users/{username}/role", response_model=UserOut)
+def set_role(username: str, change: RoleChange,
+             user: Annotated[User, Security(current_user, scopes=["chef"])], db: DB):
+    target = db.get(User, username)
+    if target is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
+    target.role = change.role
+    db.commit()
+    return user_out(target)
 
 
 @app.get("/kitchen/queue", response_model=list[OrderOut])
@@ -356,7 +433,8 @@ def test_state(db: DB):
              for u in db.scalars(select(User).order_by(User.username))]
     orders = [{"order_number": o.order_number, "owner": o.owner, "dish": o.dish}
               for o in db.scalars(select(Order).order_by(Order.order_number))]
-    return {"users": users, "orders": orders}
+    dishes = [dish_out(d).model_dump() for d in db.scalars(select(Dish).order_by(Dish.dish_id))]
+    return {"users": users, "orders": orders, "dishes": dishes}
 
 
 @app.get("/__test__/methods", include_in_schema=False)
@@ -365,12 +443,19 @@ def test_methods():
         return {m: METHODS.get(m, 0) for m in ("GET", "POST", "PATCH", "PUT", "DELETE")}
 
 
+@app.get("/__test__/paths", include_in_schema=False)
+def test_paths():
+    with LOCK:
+        return [{"method": m, "path": p, "count": n} for (m, p), n in sorted(PATHS.items())]
+
+
 @app.post("/__test__/reset", include_in_schema=False)
 def test_reset(request: Request):
     seed()
     if request.query_params.get("counters") in ("1", "true", "yes"):
         with LOCK:
             METHODS.clear()
+            PATHS.clear()
     return {"status": "reset", "twin": TWIN}
 
 
