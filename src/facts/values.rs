@@ -56,10 +56,20 @@ impl ResponseValues {
         values
     }
 
-    /// Reads one successful JSON answer's values.
+    /// Reads one successful answer's values: its JSON (a create's answer
+    /// lands under the collection it was posted to) and the identifier a
+    /// `Location` header names (`/books/Dune` gives `Dune` to `/books`).
     pub fn see(&mut self, exchange: &Exchange) {
         if !(200..300).contains(&exchange.response.status) {
             return;
+        }
+        if let Some((collection, id)) = exchange
+            .response_header("location")
+            .and_then(|l| located(&exchange.request.url, l))
+        {
+            let listed = self.by_collection.entry(collection).or_default();
+            remember(listed.entry("id".into()).or_default(), id.clone());
+            remember(self.by_key.entry("id".into()).or_default(), id);
         }
         let Some(json) = exchange.body_json() else {
             return;
@@ -105,6 +115,25 @@ impl ResponseValues {
         push(self.by_key.get(&key));
         out
     }
+}
+
+/// The collection path and the identifier a `Location` header names,
+/// resolved against the request's URL (same origin only: a redirect to
+/// elsewhere names nothing of this API).
+pub(crate) fn located(request: &str, location: &str) -> Option<(String, String)> {
+    let base = url::Url::parse(request).ok()?;
+    let target = base.join(location).ok()?;
+    if target.origin() != base.origin() {
+        return None;
+    }
+    let path = target.path().trim_end_matches('/');
+    let (collection, last) = path.rsplit_once('/')?;
+    // A path segment's `+` is a plus, not the form encoding's space.
+    let escaped = format!("x={}", last.replace('+', "%2B"));
+    let (_, id) = url::form_urlencoded::parse(escaped.as_bytes()).next()?;
+    let id = id.into_owned();
+    (!collection.is_empty() && !id.is_empty() && id.len() <= MAX_VALUE_LEN)
+        .then(|| (collection.to_string(), id))
 }
 
 /// Every scalar under its key; the items of an array at the top (or under
@@ -183,5 +212,29 @@ mod tests {
         );
         assert_eq!(values.candidates("/api/by/{username}", "username"), ["ada"]);
         assert!(values.candidates("/api/x/{nothing}", "nothing").is_empty());
+    }
+
+    #[test]
+    fn a_location_header_names_an_identifier_of_its_collection() {
+        let created = |location: &str| {
+            exchange(
+                "http://h/api/books?rampart_cb=1",
+                None,
+                201,
+                &[("Location", location)],
+                r#"{"status": "success"}"#,
+            )
+        };
+        let values = ResponseValues::learn(
+            [
+                created("/api/books/The%20Hobbit"),
+                created("http://elsewhere.example/api/books/Other"),
+            ]
+            .iter(),
+        );
+        assert_eq!(
+            values.candidates("/api/books/{title}", "title"),
+            ["The Hobbit"]
+        );
     }
 }

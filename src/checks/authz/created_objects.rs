@@ -26,6 +26,7 @@ use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip}
 use crate::discover::safety::{credential_in_path, is_credential_field};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::{Caller, Exchange};
+use crate::facts::values::located;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -69,18 +70,11 @@ pub(crate) fn created_id(
     param: &str,
     sent: &Map<String, Value>,
 ) -> Option<String> {
-    if let Some(location) = create.response_header("location") {
-        let last = location
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or("");
-        let decoded = url::form_urlencoded::parse(format!("x={last}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned());
-        if let Some(id) = decoded.filter(|v| !v.is_empty()) {
-            return Some(id);
-        }
+    if let Some((_, id)) = create
+        .response_header("location")
+        .and_then(|l| located(&create.request.url, l))
+    {
+        return Some(id);
     }
     let text = |v: &Value| match v {
         Value::String(s) if !s.is_empty() => Some(s.clone()),

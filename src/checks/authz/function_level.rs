@@ -329,6 +329,22 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn one_identity_of_unknown_role_may_be_the_admin_and_is_not_claimed() {
+        let target = serve(app(Guard::LoggedIn)).await;
+        // No profile endpoint: nothing says what alice may do.
+        let setup = Setup::new(&[&ALICE], &["GET /api/admin/users"]);
+        let scanned = scan(&META, &target, setup).await;
+        assert!(scanned.drafts.is_empty(), "{:#?}", scanned.drafts);
+        assert!(
+            scanned.skipped.iter().any(|(_, why)| why
+                .to_string()
+                .contains("no identity known to be less privileged")),
+            "{:?}",
+            scanned.skipped
+        );
+    }
+
     #[test]
     fn administrative_operations_and_privileged_values_are_recognised() {
         use crate::checks::authz::most_privileged;

@@ -78,9 +78,9 @@ SEED_USERS = [
     ("gordon", "Gordon Grill", "gordon@kitchen.example", Role.chef, "kt_gordon_7a44b1", "gordon-pass-kitchen"),
 ]
 SEED_DISHES = [
-    # name, price
-    ("mushroom risotto", 14.5),
-    ("fish and chips", 12.0),
+    # code, name, price
+    ("DSH-3c9e1a", "mushroom risotto", 14.5),
+    ("DSH-b70d42", "fish and chips", 12.0),
 ]
 SEED_ORDERS = [
     # number, owner, dish, notes
@@ -117,7 +117,7 @@ class Order(Base):
 class Dish(Base):
     # The menu is shared: the chef adds and removes dishes.
     __tablename__ = "dishes"
-    dish_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    dish_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     price: Mapped[float] = mapped_column(default=0.0)
 
@@ -142,8 +142,8 @@ def seed() -> None:
             for username, name, email, role, token, password in SEED_USERS:
                 db.add(User(username=username, full_name=name, email=email, role=role, token=token,
                             password_hash=hash_password(password, username)))
-            for name, price in SEED_DISHES:
-                db.add(Dish(name=name, price=price))
+            for code, name, price in SEED_DISHES:
+                db.add(Dish(dish_id=code, name=name, price=price))
             db.flush()
             for number, owner, dish, notes in SEED_ORDERS:
                 db.add(Order(order_number=number, owner=owner, dish=dish, notes=notes))
@@ -228,7 +228,7 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Reques
     client = (request.client.host if request.client else "?", int(time.time() // 60))
     if not VULNERABLE and FAILURES.get(client, 0) >= 8:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "Too many attempts",
-                            headers={"Retry-After": "60"})
+                            headers={"Retry-After": str(60 - int(time.time()) % 60)})
     user = db.get(User, form.username)
     stored = user.password_hash if user else "x$" + "0" * 64
     ok = user is not None and secrets.compare_digest(
@@ -357,7 +357,7 @@ class DishIn(BaseModel):
 
 
 class DishOut(BaseModel):
-    dish_id: int
+    dish_id: str
     name: str
     price: float
 
@@ -378,7 +378,7 @@ def menu(db: DB):
 @app.post("/menu", response_model=DishOut, status_code=201)
 def add_dish(new: DishIn, response: Response,
              user: Annotated[User, Security(current_user, scopes=["chef"])], db: DB):
-    dish = Dish(name=new.name, price=new.price)
+    dish = Dish(dish_id="DSH-" + secrets.token_hex(3), name=new.name, price=new.price)
     db.add(dish)
     db.commit()
     response.headers["Location"] = f"/menu/{dish.dish_id}"
@@ -386,7 +386,7 @@ def add_dish(new: DishIn, response: Response,
 
 
 @app.get("/menu/{dish_id}", response_model=DishOut)
-def read_dish(dish_id: int, db: DB):
+def read_dish(dish_id: str, db: DB):
     dish = db.get(Dish, dish_id)
     if dish is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Dish not found")
@@ -394,7 +394,7 @@ def read_dish(dish_id: int, db: DB):
 
 
 @app.delete("/menu/{dish_id}", status_code=204)
-def remove_dish(dish_id: int, user: Annotated[User, Security(current_user, scopes=["chef"])], db: DB):
+def remove_dish(dish_id: str, user: Annotated[User, Security(current_user, scopes=["chef"])], db: DB):
     dish = db.get(Dish, dish_id)
     if dish is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Dish not found")

@@ -233,7 +233,9 @@ def login():
     data = body()
     client = (request.remote_addr, int(time.time() // 60))
     if not VULNERABLE and FAILURES.get(client, 0) >= FAILURE_LIMIT:
-        return respond({"status": "error", "message": "too many attempts"}, 429, {"Retry-After": "60"})
+        # The failures are counted per clock minute: the wait is what is left of it.
+        return respond({"status": "error", "message": "too many attempts"}, 429,
+                       {"Retry-After": str(60 - int(time.time()) % 60)})
     user = g.db.get(User, str(data.get("username") or ""))
     if not password_ok(user, str(data.get("password") or "")):
         if VULNERABLE:
