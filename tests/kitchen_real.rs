@@ -167,6 +167,16 @@ fn vulnerable_twin(target: &Target) {
         before["orders"],
         "orders left behind"
     );
+    // An order placed with the response-only `priority` gets the enum's
+    // most privileged value, read back through GET /orders/{order_number}.
+    let created = run
+        .find("authz.mass-assignment", "POST", "/orders")
+        .unwrap_or_else(|| panic!("no mass assignment on create:\n{}", run.summary()));
+    assert!(
+        created.title.contains("priority = \"vip\""),
+        "{}",
+        created.title
+    );
     // Administrative writes by a customer: a dish gordon (Chef) adds is
     // removed by a customer, and a throwaway account is made a Chef.
     let names = who(&run, "authz.function-level", "DELETE", "/menu/{dish_id}");

@@ -183,6 +183,20 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
         "{}",
         takeover.description
     );
+    // A book created with the readOnly `approved` keeps it: mass
+    // assignment on the create, read back through GET /api/books/{title}.
+    let created = run
+        .find("authz.mass-assignment", "POST", "/api/books")
+        .unwrap_or_else(|| panic!("no mass assignment on create:\n{}", run.summary()));
+    assert!(created.title.contains("approved"), "{}", created.title);
+    assert!(
+        created
+            .evidence
+            .iter()
+            .any(|e| e.request.method == "GET" && e.request.url.contains("/api/books/")),
+        "not read back: {:#?}",
+        created.evidence
+    );
     // Administrative writes by a reader: a shelf carol (librarian) adds is
     // removed by a reader, and a throwaway account is made a librarian.
     let names = who(

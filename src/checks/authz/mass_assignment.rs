@@ -30,7 +30,7 @@ pub static META: CheckMeta = CheckMeta {
     id: "authz.mass-assignment",
     category: Category::PropertyAuthorization,
     severity: Severity::High,
-    summary: "Privileged properties (role, is_admin, balance) accepted on updates (needs --active)",
+    summary: "Privileged properties (role, is_admin, balance) accepted on creates, sign-ups and updates (needs --active)",
     mode: Mode::StateChanging,
     runs_on: RunsOn::Endpoints,
     min_identities: 1,
@@ -104,7 +104,7 @@ fn identifying(name: &str) -> bool {
 /// list — each with the value that would grant the most: the most
 /// privileged of the spec's enum values (`Chef` of `Customer|Employee|Chef`,
 /// not "admin"), `true` for a flag, a large number for a balance.
-fn candidates(endpoint: &Endpoint, record: &Map<String, Value>) -> Vec<(String, Value)> {
+pub(crate) fn candidates(endpoint: &Endpoint, record: &Map<String, Value>) -> Vec<(String, Value)> {
     let record = inner(record);
     let described = |name: &str| {
         endpoint
@@ -157,6 +157,12 @@ fn candidates(endpoint: &Endpoint, record: &Map<String, Value>) -> Vec<(String, 
                 (Some(Value::Bool(_)), _) => Value::Bool(true),
                 (Some(Value::Number(_)), _) if privilege_like(&name) => json!(999999),
                 (Some(Value::String(_)), _) if privilege_like(&name) => json!("admin"),
+                (None, _)
+                    if described(&name).and_then(|f| f.schema_type.as_deref())
+                        == Some("boolean") =>
+                {
+                    Value::Bool(true)
+                }
                 (None, Some((_, value))) => value,
                 _ => continue,
             }
@@ -181,7 +187,7 @@ fn inner(record: &Map<String, Value>) -> &Map<String, Value> {
     record
 }
 
-fn field<'a>(exchange: &'a crate::engine::Exchange, name: &str) -> Option<&'a Value> {
+pub(crate) fn field<'a>(exchange: &'a crate::engine::Exchange, name: &str) -> Option<&'a Value> {
     match exchange.body_json()? {
         Value::Object(map) => map.get(name).or_else(|| inner(map).get(name)),
         _ => None,
@@ -194,9 +200,12 @@ impl Check for MassAssignment {
         if is_sign_up(endpoint) {
             return sign_up(ctx, endpoint).await;
         }
+        if endpoint.method == "POST" {
+            return super::mass_create::probe(ctx, endpoint).await;
+        }
         if !matches!(endpoint.method.as_str(), "PATCH" | "PUT") {
             return Err(Skip::NotApplicable(
-                "not an update (PATCH or PUT) or a sign-up",
+                "not a create (POST), an update (PATCH or PUT) or a sign-up",
             ));
         }
         // An endpoint that exists to change a credential is never probed

@@ -16,6 +16,7 @@ pub mod function_level;
 pub mod guessable_ids;
 pub mod login_rate_limit;
 pub mod mass_assignment;
+pub(crate) mod mass_create;
 pub mod missing_auth;
 pub mod subject_from_url;
 pub(crate) mod throwaway;

@@ -22,7 +22,8 @@ Twins (env ``TWIN``):
   scope; ``PUT /users/me`` copies every field it is sent (the update model
   allows extra fields) and the sign-up (``POST /users``) takes a ``role``;
   anyone may set anyone's password (``PUT /users/{username}/password``);
-  the token endpoint says "unknown user" or "wrong password"; the scopes
+  the token endpoint says "unknown user" or "wrong password"; placing an
+  order takes any field (``priority = "vip"`` included); the scopes
   are declared and never checked, so a customer also removes dishes from
   the shared menu (``DELETE /menu/{dish_id}``) and changes roles
   (``PUT /users/{username}/role``).
@@ -106,12 +107,20 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
 
 
+class Priority(str, enum.Enum):
+    normal = "normal"
+    vip = "vip"
+
+
 class Order(Base):
     __tablename__ = "orders"
     order_number: Mapped[str] = mapped_column(String(32), primary_key=True)
     owner: Mapped[str] = mapped_column(ForeignKey("users.username"))
     dish: Mapped[str] = mapped_column(String(120))
     notes: Mapped[str] = mapped_column(String(300), default="")
+    # The kitchen cooks VIP orders first; only staff may grant it.
+    priority: Mapped[Priority] = mapped_column(
+        Enum(Priority, values_callable=lambda e: [m.value for m in e]), default=Priority.normal)
 
 
 class Dish(Base):
@@ -211,6 +220,12 @@ class OrderOut(BaseModel):
     order_number: str
     dish: str
     notes: str
+    priority: Priority = Priority.normal
+
+
+def order_out(order: Order) -> OrderOut:
+    return OrderOut(order_number=order.order_number, dish=order.dish, notes=order.notes,
+                    priority=order.priority)
 
 
 def user_out(user: User) -> UserOut:
@@ -264,13 +279,13 @@ def update_me(changes: UserUpdate, user: Annotated[User, Security(current_user, 
 @app.get("/orders", response_model=list[OrderOut])
 def my_orders(user: Annotated[User, Security(current_user, scopes=["orders"])], db: DB):
     orders = db.scalars(select(Order).where(Order.owner == user.username)).all()
-    return [OrderOut(order_number=o.order_number, dish=o.dish, notes=o.notes) for o in orders]
+    return [order_out(o) for o in orders]
 
 
 @app.get("/orders/{order_number}", response_model=OrderOut)
 def read_order(order_number: str, user: Annotated[User, Security(current_user, scopes=["orders"])], db: DB):
     order = order_for(order_number, user, db)
-    return OrderOut(order_number=order.order_number, dish=order.dish, notes=order.notes)
+    return order_out(order)
 
 
 class UserCreate(BaseModel):
@@ -313,6 +328,8 @@ def change_password(username: str, change: PasswordChange,
 
 
 class OrderIn(BaseModel):
+    # The vulnerable twin's create model lets undeclared fields through.
+    model_config = ConfigDict(extra="allow" if VULNERABLE else "ignore")
     dish: str
     notes: str = ""
 
@@ -331,9 +348,12 @@ def order_for(order_number: str, user: User, db: Session) -> Order:
 @app.post("/orders", response_model=OrderOut, status_code=201)
 def place_order(new: OrderIn, user: Annotated[User, Security(current_user, scopes=["orders"])], db: DB):
     order = Order(order_number="ORD-" + secrets.token_hex(4), owner=user.username, dish=new.dish, notes=new.notes)
+    extra = new.model_extra or {}
+    if extra.get("priority") in [p.value for p in Priority]:
+        order.priority = Priority(extra["priority"])
     db.add(order)
     db.commit()
-    return OrderOut(order_number=order.order_number, dish=order.dish, notes=order.notes)
+    return order_out(order)
 
 
 @app.patch("/orders/{order_number}", response_model=OrderOut)
@@ -342,7 +362,7 @@ def change_order(order_number: str, change: OrderChange,
     order = order_for(order_number, user, db)
     order.notes = change.notes
     db.commit()
-    return OrderOut(order_number=order.order_number, dish=order.dish, notes=order.notes)
+    return order_out(order)
 
 
 @app.delete("/orders/{order_number}", status_code=204)
@@ -416,7 +436,7 @@ def set_role(username: str, change: RoleChange,
 @app.get("/kitchen/queue", response_model=list[OrderOut])
 def queue(user: Annotated[User, Security(current_user, scopes=["staff"])], db: DB):
     orders = db.scalars(select(Order)).all()
-    return [OrderOut(order_number=o.order_number, dish=o.dish, notes=o.notes) for o in orders]
+    return [order_out(o) for o in orders]
 
 
 @app.get("/reports/sales")

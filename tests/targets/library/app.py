@@ -20,7 +20,7 @@ Twins (env ``TWIN``):
 
 * ``vulnerable`` - any logged-in caller reads, edits and withdraws any
   book (private notes included) and any user's full profile; ``GET /api/admin/users`` answers
-  every logged-in caller, and so do ``PUT /api/admin/users/{username}/role``
+  every logged-in caller (a new book may set its own ``approved``), and so do ``PUT /api/admin/users/{username}/role``
   and ``DELETE /api/shelves/{name}`` (shelves are shared; adding one is
   librarians' only in both twins); ``PATCH /api/me`` and sign-up copy every field
   they are sent (``role`` included); the login says "no such user" or
@@ -109,10 +109,12 @@ class Book(Base):
     pages: Mapped[int] = mapped_column(default=0)
     notes: Mapped[str] = mapped_column(String(500), default="")
     public: Mapped[bool] = mapped_column(default=False)
+    # Librarians approve books for the catalogue; no caller sets it.
+    approved: Mapped[bool] = mapped_column(default=False)
 
     def view(self) -> dict:
         return {"title": self.title, "pages": self.pages, "notes": self.notes,
-                "visibility": "public" if self.public else "private"}
+                "visibility": "public" if self.public else "private", "approved": self.approved}
 
 
 class Shelf(Base):
@@ -295,6 +297,9 @@ def add_book():
             return fail("a book with that title exists")
         book = Book(title=title, owner=g.user.username, pages=int(data.get("pages") or 0),
                     notes=str(data.get("notes") or ""), public=data.get("visibility") == "public")
+        if VULNERABLE and "approved" in data:
+            # The create copies what it is sent.
+            book.approved = bool(data["approved"])
         g.db.add(book)
         g.db.commit()
     return success(book.view(), 201)
@@ -484,7 +489,8 @@ USER = schema({"username": {"type": "string"}, "display_name": {"type": "string"
                "email": {"type": "string", "format": "email"},
                "role": {"type": "string", "enum": ROLES, "readOnly": True}})
 BOOK = schema({"title": {"type": "string"}, "pages": {"type": "integer"}, "notes": {"type": "string"},
-               "visibility": {"type": "string", "enum": ["private", "public"]}})
+               "visibility": {"type": "string", "enum": ["private", "public"]},
+               "approved": {"type": "boolean", "readOnly": True}})
 
 
 def envelope(data: dict) -> dict:
