@@ -25,7 +25,7 @@ pub struct ResponseValues {
 }
 
 /// `user_id`, `userId` and `user-id` are one key.
-fn normalise(key: &str) -> String {
+pub(crate) fn normalise(key: &str) -> String {
     key.chars()
         .filter(|c| *c != '_' && *c != '-')
         .flat_map(char::to_lowercase)
@@ -144,27 +144,43 @@ fn collect(
     collection: &mut BTreeMap<String, Vec<String>>,
     depth: usize,
 ) {
-    if depth > 6 {
+    each_leaf(value, None, depth, (6, 100), &mut |_, key, item, depth| {
+        let Some(text) = scalar(item) else {
+            return;
+        };
+        let key = normalise(key);
+        if depth <= 2 {
+            remember(collection.entry(key.clone()).or_default(), text.clone());
+        }
+        remember(by_key.entry(key).or_default(), text);
+    });
+}
+
+/// Calls `visit(container, key, leaf, depth)` for every string or number
+/// member of the objects in `value` (`container`: the key the object sat
+/// under), down to `max_depth`, the first `max_items` of each array.
+pub(crate) fn each_leaf<'v>(
+    value: &'v Value,
+    container: Option<&'v str>,
+    depth: usize,
+    limits @ (max_depth, max_items): (usize, usize),
+    visit: &mut dyn FnMut(Option<&'v str>, &'v str, &'v Value, usize),
+) {
+    if depth > max_depth {
         return;
     }
     match value {
         Value::Object(map) => {
             for (key, item) in map {
-                match scalar(item) {
-                    Some(text) => {
-                        let key = normalise(key);
-                        if depth <= 2 {
-                            remember(collection.entry(key.clone()).or_default(), text.clone());
-                        }
-                        remember(by_key.entry(key).or_default(), text);
-                    }
-                    None => collect(item, by_key, collection, depth + 1),
+                match item {
+                    Value::String(_) | Value::Number(_) => visit(container, key, item, depth),
+                    _ => each_leaf(item, Some(key), depth + 1, limits, visit),
                 }
             }
         }
         Value::Array(items) => {
-            for item in items.iter().take(100) {
-                collect(item, by_key, collection, depth + 1);
+            for item in items.iter().take(max_items) {
+                each_leaf(item, container, depth + 1, limits, visit);
             }
         }
         _ => {}

@@ -17,11 +17,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::created_objects::{create_body, created_id, item_operations, shows, Object};
+use super::created_objects::{accepted, create_body, item_operations, make, shows};
 use super::mass_assignment::privilege_like;
 use super::throwaway::{address, flows, own_profile, register};
-use super::{caller, most_privileged, url_as};
-use crate::checks::probe::{is_error_body, refuses_encoding, sample_body_with, send_body};
+use super::{caller, most_privileged};
+use crate::checks::probe::{sample_body_with, send_body};
 use crate::checks::{Outcome, ProbeContext, Skip};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::engine::Exchange;
@@ -30,12 +30,6 @@ use crate::finding::{Confidence, FindingDraft, Severity};
 
 /// An identity and the role it has, when known.
 pub(crate) type Ranked = (String, Option<String>);
-
-fn accepted(answer: &Exchange) -> bool {
-    (200..300).contains(&answer.response.status)
-        && !answer.body_json().is_some_and(is_error_body)
-        && !refuses_encoding(answer)
-}
 
 fn shown_role(role: &Option<String>) -> String {
     role.as_ref()
@@ -102,89 +96,30 @@ pub(crate) async fn shared_delete(
             "no more privileged identity to create the object to delete",
         ));
     };
-    let Some((url, _)) = url_as(ctx, create, owner, true) else {
-        return Err(Skip::NoSampleValue);
-    };
     let marker = ctx.canary();
     let sent = create_body(create, &marker, param);
-    let as_owner = caller(owner);
-    let made = send_body(
-        ctx,
-        create,
-        "POST",
-        &url,
-        as_owner.clone(),
-        &Value::Object(sent.clone()),
-    )
-    .await?;
-    if !accepted(&made) {
+    let what = format!("{owner} created an object ({marker}) for a delete test");
+    let Some(made) = make(ctx, create, owner, (param, &marker), &sent, what).await? else {
         return Err(Skip::Missing(
             "the privileged identity's create was refused",
         ));
-    }
-    let journal = ctx.engine.journal();
-    let change = journal.made(
-        create.label(),
-        format!("{owner} created an object ({marker}) for a delete test"),
-    );
-    let Some(id) = created_id(&made, param, &sent) else {
-        journal.describe(
-            change,
-            format!("{owner} created an object ({marker}) Rampart cannot address to remove"),
-        );
-        return Err(Skip::Missing(
-            "the created object's identifier is not in the answer",
-        ));
     };
-    let object = Object {
-        ctx,
-        param: param.to_string(),
-        id,
-    };
-    let Some(mine) = object
-        .read(read, &as_owner)
-        .await?
-        .filter(|m| shows(m, &marker))
-    else {
+    let as_owner = caller(owner);
+    let Some(mine) = made.read(read, &as_owner).await? else {
         return Err(Skip::Missing("the creator cannot read the object back"));
     };
-    let Some(attempt) = object.send(endpoint, &caller(least), None).await? else {
+    let Some(attempt) = made.object.send(endpoint, &caller(least), None).await? else {
         return Err(Skip::NoSampleValue);
     };
-    let after = object.read(read, &as_owner).await?;
+    let after = made.object.read(read, &as_owner).await?;
     let deleted = accepted(&attempt) && after.as_ref().is_some_and(|a| !shows(a, &marker));
-    let mut gone = deleted;
-    if !gone {
-        object.send(endpoint, &as_owner, None).await?;
-        gone = object
-            .read(read, &as_owner)
-            .await?
-            .is_some_and(|a| !shows(&a, &marker));
-    }
-    if gone {
-        journal.restored(
-            change,
-            Some(format!(
-                "{owner} created an object ({marker}); it was deleted again"
-            )),
-        );
-    } else {
-        journal.describe(
-            change,
-            format!(
-                "{owner} created an object ({marker}) that Rampart could not delete: remove it"
-            ),
-        );
-    }
+    let gone = deleted || made.remove((endpoint, read), &as_owner).await?;
+    made.settle(gone);
     let (true, Some(after)) = (deleted, after) else {
         return Ok(Vec::new());
     };
     let label = endpoint.label();
-    Ok(vec![draft(&attempt)
-        .title(format!(
-            "{least}{} can call the administrative operation {label}",
-            shown_role(least_role)
-        ))
+    Ok(vec![draft(&attempt, least, least_role, &label)
         .description(format!(
             "{label} looks administrative ({why}). {owner}{} created an object through {}, and {least}{}, a less \
              privileged identity, deleted it: {owner} no longer finds it. The API checks that the caller is logged \
@@ -195,7 +130,7 @@ pub(crate) async fn shared_delete(
         ))
         .key("delete")
         .parameter(param.to_string())
-        .evidence(format!("{owner} creates an object"), &made, None)
+        .evidence(format!("{owner} creates an object"), &made.exchange, None)
         .evidence(format!("{owner} reads it"), &mine, None)
         .evidence(format!("{least} deletes it"), &attempt, None)
         .evidence(format!("{owner} reads it back: it is gone"), &after, None)])
@@ -263,11 +198,7 @@ pub(crate) async fn role_change(
         format!("{least} set {set} on throwaway account {who} (Rampart's own: delete it)"),
     );
     let label = endpoint.label();
-    Ok(vec![draft(&attempt)
-        .title(format!(
-            "{least}{} can call the administrative operation {label}",
-            shown_role(least_role)
-        ))
+    Ok(vec![draft(&attempt, least, least_role, &label)
         .description(format!(
             "{label} looks administrative ({why}). Rampart registered the throwaway account {who}; {least}{}, an \
              ordinary identity, set {set} on it and the account's own profile shows the new value. Anyone can \
@@ -284,6 +215,16 @@ pub(crate) async fn role_change(
 /// A write's finding: its decisive step changed something, so the
 /// runner's confirmation must not send it again (the read-back is the
 /// proof).
-fn draft(decisive: &Arc<Exchange>) -> FindingDraft {
-    FindingDraft::at_exchange(decisive, Severity::High, Confidence::Confirmed).repeated()
+fn draft(
+    decisive: &Arc<Exchange>,
+    least: &str,
+    role: &Option<String>,
+    label: &str,
+) -> FindingDraft {
+    FindingDraft::at_exchange(decisive, Severity::High, Confidence::Confirmed)
+        .repeated()
+        .title(format!(
+            "{least}{} can call the administrative operation {label}",
+            shown_role(role)
+        ))
 }

@@ -157,7 +157,7 @@ pub(crate) fn candidates(endpoint: &Endpoint, record: &Map<String, Value>) -> Ve
                 (Some(Value::Bool(_)), _) => Value::Bool(true),
                 (Some(Value::Number(_)), _) if privilege_like(&name) => json!(999999),
                 (Some(Value::String(_)), _) if privilege_like(&name) => json!("admin"),
-                (None, _)
+                (None | Some(Value::Null), _)
                     if described(&name).and_then(|f| f.schema_type.as_deref())
                         == Some("boolean") =>
                 {
@@ -247,14 +247,7 @@ impl Check for MassAssignment {
             })
             .map(|(name, _)| name.clone())
             .collect();
-        let set: Vec<String> = tried
-            .iter()
-            .filter(|(name, _)| stuck.contains(name))
-            .map(|(name, value)| match value {
-                Value::String(text) => format!("{name} = \"{text}\""),
-                _ => name.clone(),
-            })
-            .collect();
+        let set = shown(tried.iter().filter(|(name, _)| stuck.contains(name)));
         let restored = restore(ctx, endpoint, &url, &who, &before, &after, &tried).await?;
         let journal = ctx.engine.journal();
         match (stuck.is_empty(), &restored) {
@@ -321,22 +314,10 @@ async fn sign_up(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
             "no credential or profile to read the new account back",
         ));
     };
-    let stuck: Vec<String> = tried
-        .iter()
-        .filter(|(name, value)| field(&profile, name) == Some(value))
-        .map(|(name, value)| match value {
-            Value::String(text) => format!("{name} = \"{text}\""),
-            _ => name.clone(),
-        })
-        .collect();
+    let (names, stuck) = shows_set(&profile, &tried);
     if stuck.is_empty() || !success_json(&profile) {
         return Ok(Vec::new());
     }
-    let names: Vec<&str> = tried
-        .iter()
-        .filter(|(name, value)| field(&profile, name) == Some(value))
-        .map(|(name, _)| name.as_str())
-        .collect();
     let who = &account.username;
     // Replaying the sign-up would register a second account; the login and
     // the profile read back are the proof.
@@ -353,6 +334,26 @@ async fn sign_up(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         .key("sign-up")
         .evidence(format!("Sign-up of {who} with privileged fields"), &account.signed_up, None)
         .evidence(format!("{who}'s own profile: the fields stuck"), &profile, None)])
+}
+
+/// The tried fields `proof` shows with the value sent: their names, and
+/// each as a title shows it (`role = "Chef"`).
+pub(crate) fn shows_set(proof: &Exchange, tried: &[(String, Value)]) -> (Vec<String>, Vec<String>) {
+    let set: Vec<&(String, Value)> = tried
+        .iter()
+        .filter(|(name, value)| field(proof, name) == Some(value))
+        .collect();
+    let names = set.iter().map(|(name, _)| name.clone()).collect();
+    (names, shown(set.into_iter()))
+}
+
+fn shown<'a>(fields: impl Iterator<Item = &'a (String, Value)>) -> Vec<String> {
+    fields
+        .map(|(name, value)| match value {
+            Value::String(text) => format!("{name} = \"{text}\""),
+            _ => name.clone(),
+        })
+        .collect()
 }
 
 /// The update Rampart sends: the privileged fields, and — so that a PUT

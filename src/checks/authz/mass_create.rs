@@ -7,10 +7,9 @@
 
 use serde_json::{Map, Value};
 
-use super::created_objects::{create_body, created_id, item_operations, shows, Object};
-use super::mass_assignment::{candidates, field};
-use super::{by_privilege, caller, login_fields, url_as};
-use crate::checks::probe::{is_error_body, refuses_encoding, send_body};
+use super::created_objects::{accepted, create_body, item_operations, make};
+use super::mass_assignment::{candidates, shows_set};
+use super::{by_privilege, caller, login_fields};
 use crate::checks::{Outcome, ProbeContext, Skip};
 use crate::discover::safety::credential_in_path;
 use crate::discover::Endpoint;
@@ -35,7 +34,14 @@ pub(crate) async fn probe(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcom
         return Err(Skip::Missing("no operation deletes what it creates"));
     };
     let read = find("GET").filter(|(_, p)| *p == param).map(|(e, _)| e);
-    let tried: Vec<(String, Value)> = candidates(endpoint, &Map::new())
+    // The record to come, as the spec describes it: what it will hold is
+    // unknown, which names it will have is not.
+    let record: Map<String, Value> = endpoint
+        .response_fields
+        .iter()
+        .map(|f| (f.name.clone(), Value::Null))
+        .collect();
+    let tried: Vec<(String, Value)> = candidates(endpoint, &record)
         .into_iter()
         // Only what the schema names: a create is a write, not a guess.
         .filter(|(name, _)| {
@@ -54,93 +60,36 @@ pub(crate) async fn probe(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcom
     let Some((owner, _)) = by_privilege(ctx).into_iter().next() else {
         return Err(Skip::NoIdentity);
     };
-    let Some((url, _)) = url_as(ctx, endpoint, &owner, true) else {
-        return Err(Skip::NoSampleValue);
-    };
     let marker = ctx.canary();
     let mut sent = create_body(endpoint, &marker, &param);
     sent.extend(tried.iter().cloned());
-    let who = caller(&owner);
-    let create = send_body(
-        ctx,
-        endpoint,
-        "POST",
-        &url,
-        who.clone(),
-        &Value::Object(sent.clone()),
-    )
-    .await?;
-    let accepted = (200..300).contains(&create.response.status)
-        && !create.body_json().is_some_and(is_error_body)
-        && !refuses_encoding(&create);
-    if !accepted {
+    let what = format!("{owner} created an object ({marker}) with privileged properties");
+    let Some(made) = make(ctx, endpoint, &owner, (&param, &marker), &sent, what).await? else {
         return Ok(Vec::new());
-    }
-    let journal = ctx.engine.journal();
-    let change = journal.made(
-        endpoint.label(),
-        format!("{owner} created an object ({marker}) with privileged properties"),
-    );
-    let Some(id) = created_id(&create, &param, &sent) else {
-        journal.describe(
-            change,
-            format!("{owner} created an object ({marker}) Rampart cannot address to remove"),
-        );
-        return Err(Skip::Missing(
-            "the created object's identifier is not in the answer",
-        ));
     };
-    let object = Object {
-        ctx,
-        param: param.clone(),
-        id,
-    };
+    let who = caller(&owner);
     // The object as the API keeps it: its read operation, else the
     // create's own answer.
     let readback = match read {
-        Some(read) => object.read(read, &who).await?.filter(|r| shows(r, &marker)),
+        Some(read) => made.read(read, &who).await?,
         None => None,
     };
+    let create = made.exchange.clone();
     let proof = readback.clone().unwrap_or_else(|| create.clone());
-    let stuck: Vec<String> = tried
-        .iter()
-        .filter(|(name, value)| field(&proof, name) == Some(value))
-        .map(|(name, value)| match value {
-            Value::String(text) => format!("{name} = \"{text}\""),
-            _ => name.clone(),
-        })
-        .collect();
-    object.send(delete, &who, None).await?;
+    let (names, stuck) = shows_set(&proof, &tried);
+    // Without a read operation, a 2xx to the delete is all there is to go by.
     let gone = match read {
-        Some(read) => object
-            .read(read, &who)
+        Some(read) => made.remove((delete, read), &who).await?,
+        None => made
+            .object
+            .send(delete, &who, None)
             .await?
-            .is_some_and(|r| !shows(&r, &marker)),
-        None => false,
+            .is_some_and(|d| accepted(&d)),
     };
-    if gone {
-        journal.restored(
-            change,
-            Some(format!(
-                "{owner} created an object ({marker}); it was deleted again"
-            )),
-        );
-    } else {
-        journal.describe(
-            change,
-            format!(
-                "{owner} created an object ({marker}) that Rampart could not see deleted: remove it"
-            ),
-        );
-    }
+    made.settle(gone);
     if stuck.is_empty() {
         return Ok(Vec::new());
     }
-    let names: Vec<&str> = tried
-        .iter()
-        .filter(|(name, value)| field(&proof, name) == Some(value))
-        .map(|(name, _)| name.as_str())
-        .collect();
     let read_how = match &readback {
         Some(_) => "reading it back shows them",
         None => "the create's answer shows them",

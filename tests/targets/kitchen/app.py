@@ -220,7 +220,7 @@ class OrderOut(BaseModel):
     order_number: str
     dish: str
     notes: str
-    priority: Priority = Priority.normal
+    priority: Priority
 
 
 def order_out(order: Order) -> OrderOut:
