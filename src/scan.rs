@@ -482,6 +482,10 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         .await;
     phase(Phase::TargetWide);
     runner.probe_target(&engine, &root, &facts).await;
+    // Failed logins last: the throttling they may provoke stalls nothing.
+    runner
+        .probe_login_budget(&engine, &discovered, &baselines, &facts)
+        .await;
     phase(Phase::Finalise);
 
     // Nothing is confirmed on one answer: each confirmed finding's decisive

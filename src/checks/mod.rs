@@ -149,6 +149,14 @@ pub trait Check: Send + Sync {
     async fn probe(&self, _ctx: &ProbeContext<'_>, _endpoint: &Endpoint) -> Outcome {
         Ok(Vec::new())
     }
+
+    /// Endpoint checks whose probes send failed logins (a burst, timing
+    /// rounds). A well-defended API throttles every login from this client
+    /// after a few of them, so the runner runs these after every other
+    /// probe of the scan, target-wide ones included.
+    fn spends_login_budget(&self) -> bool {
+        false
+    }
 }
 
 /// A family of checks: one folder under `checks/`.

@@ -158,6 +158,15 @@ pub struct Settings {
     pub paths: PathFilter,
 }
 
+/// Which endpoint checks a pass over the endpoints runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Every endpoint check but those that spend the login budget.
+    Main,
+    /// Only those, last of all.
+    LoginBudget,
+}
+
 /// Runs the selected checks of one scan and keeps what they report.
 pub struct Runner {
     /// The selected checks the scan runs, in registry order: not those
@@ -278,15 +287,45 @@ impl Runner {
         baselines: &Baselines,
         facts: &TargetFacts,
     ) {
+        self.probe_stage(engine, discovered, baselines, facts, Stage::Main)
+            .await;
+    }
+
+    /// Runs the endpoint checks that spend the login budget
+    /// ([`Check::spends_login_budget`]), after every other probe of the
+    /// scan: a well-defended API answers their failed logins by throttling
+    /// every login from this client for a while, which would otherwise
+    /// stall the identities' and throwaway accounts' own logins.
+    pub async fn probe_login_budget(
+        &self,
+        engine: &Engine,
+        discovered: &Discovered,
+        baselines: &Baselines,
+        facts: &TargetFacts,
+    ) {
+        self.probe_stage(engine, discovered, baselines, facts, Stage::LoginBudget)
+            .await;
+    }
+
+    async fn probe_stage(
+        &self,
+        engine: &Engine,
+        discovered: &Discovered,
+        baselines: &Baselines,
+        facts: &TargetFacts,
+        stage: Stage,
+    ) {
         let mut probed: Vec<&Endpoint> = Vec::new();
         for endpoint in &discovered.endpoints {
             match self.endpoint_skip(endpoint, &discovered.base_path) {
-                Some(skip) => {
+                // Endpoints left out are recorded once, by the first stage.
+                Some(skip) if stage == Stage::Main => {
                     let mut tally = lock(&self.record.tally);
                     for check in self.checks.iter().filter(|c| c.runs_on != RunsOn::Target) {
                         tally.skipped(check, &endpoint.label(), skip.clone());
                     }
                 }
+                Some(_) => {}
                 None => probed.push(endpoint),
             }
         }
@@ -294,7 +333,10 @@ impl Runner {
         // baselines made whole (`Baselines::materialise`), dropped when its
         // last check is done, so at most `concurrency` endpoints hold whole
         // baselines at once.
-        let checks: Vec<&'static CheckMeta> = self.running(RunsOn::Endpoints).collect();
+        let checks: Vec<&'static CheckMeta> = self
+            .running(RunsOn::Endpoints)
+            .filter(|c| c.check.spends_login_budget() == (stage == Stage::LoginBudget))
+            .collect();
         let jobs = probed.iter().flat_map(|endpoint| {
             let whole: Arc<OnceCell<Vec<Arc<Exchange>>>> = Arc::default();
             checks

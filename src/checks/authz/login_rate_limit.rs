@@ -34,6 +34,11 @@ pub static META: CheckMeta = CheckMeta {
 
 #[async_trait]
 impl Check for LoginRateLimit {
+    /// Its failed logins may get every login of this client throttled.
+    fn spends_login_budget(&self) -> bool {
+        true
+    }
+
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         let Some(fields) = login_fields(endpoint) else {
             return Err(Skip::NotApplicable("not a login endpoint"));

@@ -554,6 +554,9 @@ pub(crate) async fn scan(check: &'static CheckMeta, target: &Target, setup: Setu
         .probe_endpoints(&engine, &discovered, &baselines, &facts)
         .await;
     runner.probe_target(&engine, &root, &facts).await;
+    runner
+        .probe_login_budget(&engine, &discovered, &baselines, &facts)
+        .await;
     let results = runner.finish();
     assert!(results.failures.is_empty(), "{:#?}", results.failures);
     Scanned {
