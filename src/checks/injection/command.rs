@@ -12,8 +12,8 @@
 use async_trait::async_trait;
 
 use super::timing::{self, Delayed};
-use super::{focus, probe_inputs, shown, Halt, Input, InputCheck, Payload, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
+use super::{focus, shown, Halt, Input, InputCheck, Payload, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::discover::Endpoint;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -31,13 +31,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for Command {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// Ways out of the argument the input was meant to be; `{cmd}` is the
 /// command to run.
@@ -170,6 +163,7 @@ async fn by_delay(
 
 #[async_trait]
 impl InputCheck for Command {
+    const META: &'static CheckMeta = &META;
     const NOTHING_TO_PROBE: &'static str = "no input to probe";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {

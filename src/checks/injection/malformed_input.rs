@@ -18,10 +18,9 @@ use regex::Regex;
 use serde_json::{json, Value};
 
 use super::fingerprints::store_errors;
-use super::{probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
+use super::{shown, Halt, Input, InputCheck, Payload, Place, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::detect::{self, DebugKind};
-use crate::discover::Endpoint;
 use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -39,13 +38,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for MalformedInput {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// Source files on a server's disk, as tracebacks and error pages name them.
 static SOURCE_PATH: LazyLock<Regex> = LazyLock::new(|| {
@@ -165,6 +157,7 @@ fn probes(input: &Input, first_body_field: bool) -> Vec<(Payload, &'static str)>
 
 #[async_trait]
 impl InputCheck for MalformedInput {
+    const META: &'static CheckMeta = &META;
     const NOTHING_TO_PROBE: &'static str = "no input to probe";
 
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {

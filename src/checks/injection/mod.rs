@@ -40,7 +40,7 @@ use async_trait::async_trait;
 pub use inputs::{Input, Payload, Place};
 pub use session::{Session, Settings};
 
-use crate::checks::{CheckMeta, Family, Outcome, ProbeContext, Skip};
+use crate::checks::{Check, CheckMeta, Family, Outcome, ProbeContext, Skip};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
 use crate::finding::{Confidence, FindingDraft, Severity};
@@ -209,7 +209,9 @@ impl Point<'_, '_> {
 
 /// An injection check that works input by input.
 #[async_trait]
-pub(crate) trait InputCheck: Sync {
+pub(crate) trait InputCheck: Send + Sync {
+    /// The check as the registry holds it.
+    const META: &'static CheckMeta;
     /// Why an endpoint without any input this check wants is skipped.
     const NOTHING_TO_PROBE: &'static str;
 
@@ -220,6 +222,15 @@ pub(crate) trait InputCheck: Sync {
 
     /// Probes one input; at most one finding per input.
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt>;
+}
+
+/// Every input check runs the same way: [`probe_inputs`] calls its
+/// [`InputCheck::probe_input`] for each input it wants.
+#[async_trait]
+impl<C: InputCheck> Check for C {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        probe_inputs(C::META, self, ctx, endpoint).await
+    }
 }
 
 /// The option that raises the family's budget, for coverage notes.

@@ -22,8 +22,8 @@ use serde_json::{json, Value};
 use super::compare::{items, similar, widened, Widening};
 use super::fingerprints::{new_errors, Store};
 use super::profile::Profile;
-use super::{probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
+use super::{shown, Halt, Input, InputCheck, Payload, Place, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::discover::Endpoint;
 use crate::engine::Exchange;
 use crate::facts::Needs;
@@ -44,13 +44,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for NoSql {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// A DynamoDB attribute name (or a dotted path of them): what an input
 /// pasted into an expression as a name looks like.
@@ -286,6 +279,7 @@ fn widening_text(widening: &Widening) -> String {
 
 #[async_trait]
 impl InputCheck for NoSql {
+    const META: &'static CheckMeta = &META;
     const NOTHING_TO_PROBE: &'static str = "no query input or body field";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {

@@ -15,8 +15,8 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use regex::Regex;
 
-use super::{probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
+use super::{shown, Halt, Input, InputCheck, Payload, Place, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::discover::Endpoint;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -34,13 +34,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for PathTraversal {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 static PASSWD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"root:[^:\r\n]{0,40}:0:0:").expect("valid regex"));
@@ -130,6 +123,7 @@ fn payloads(base: &str) -> Vec<(String, &'static str)> {
 
 #[async_trait]
 impl InputCheck for PathTraversal {
+    const META: &'static CheckMeta = &META;
     const NOTHING_TO_PROBE: &'static str = "no file-like input";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {

@@ -18,8 +18,8 @@ use super::compare::similar;
 use super::fingerprints::{new_errors, Store, StoreError};
 use super::profile::Profile;
 use super::timing::{self, Delayed};
-use super::{probe_inputs, shown, Halt, InputCheck, Payload, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
+use super::{shown, Halt, InputCheck, Payload, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::discover::Endpoint;
 use crate::engine::Exchange;
 use crate::facts::Needs;
@@ -38,13 +38,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for Sql {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// How the input sits in the query text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +297,7 @@ fn hinted(
 
 #[async_trait]
 impl InputCheck for Sql {
+    const META: &'static CheckMeta = &META;
     const NOTHING_TO_PROBE: &'static str = "no input to probe";
 
     fn wants(&self, _endpoint: &Endpoint, input: &super::Input) -> bool {

@@ -17,8 +17,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::listener::{Callback, Listener};
-use super::{focus, probe_inputs, shown, Halt, Input, InputCheck, Payload, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
+use super::{focus, shown, Halt, Input, InputCheck, Payload, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::discover::Endpoint;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -40,13 +40,6 @@ pub static META: CheckMeta = CheckMeta {
 /// How long a callback may take after the answer (fetches made in the
 /// background come a little later).
 const CALLBACK_WAIT: Duration = Duration::from_millis(1500);
-
-#[async_trait]
-impl Check for Ssrf {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// Words in a parameter's name that say it holds a URL.
 const URL_WORDS: &[&str] = &[
@@ -85,6 +78,7 @@ fn describe(callback: &Callback) -> String {
 
 #[async_trait]
 impl InputCheck for Ssrf {
+    const META: &'static CheckMeta = &META;
     const NOTHING_TO_PROBE: &'static str = "no URL-valued input";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {

@@ -12,8 +12,8 @@
 
 use async_trait::async_trait;
 
-use super::{focus, probe_inputs, shown, Halt, Input, InputCheck, Payload, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
+use super::{focus, shown, Halt, Input, InputCheck, Payload, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::discover::Endpoint;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -32,13 +32,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for Template {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// Expression syntaxes: how each engine family writes `a*b`.
 const SYNTAXES: &[(&str, &str)] = &[
@@ -93,6 +86,7 @@ pub fn evaluated(ordinary: &str, answer: &str, canary: Canary) -> bool {
 
 #[async_trait]
 impl InputCheck for Template {
+    const META: &'static CheckMeta = &META;
     const NOTHING_TO_PROBE: &'static str = "no input to probe";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
