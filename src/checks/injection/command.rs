@@ -221,7 +221,6 @@ impl InputCheck for Command {
 mod tests {
     use super::*;
     use crate::checks::injection::testing::{self, Seen};
-    use crate::checks::injection::Settings;
 
     #[test]
     fn only_the_shell_joins_the_marker() {
@@ -254,16 +253,11 @@ mod tests {
     #[tokio::test]
     async fn a_shell_is_found_by_its_output_and_an_argument_vector_is_not() {
         let endpoint = "GET /api/admin/ping?host=127.0.0.1";
-        let api = testing::serve(ping(true)).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1);
-        assert!(found[0].description.contains("command substitution"));
-        assert_eq!(found[0].evidence.len(), 3);
+        let (finding, _) = testing::found_once(&META, ping(true), endpoint).await;
+        assert!(finding.description.contains("command substitution"));
+        assert_eq!(finding.evidence.len(), 3);
 
-        let api = testing::serve(ping(false)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        let sent = testing::found_nothing(&META, ping(false), endpoint).await;
         // The impossible value, four canaries, three sleeps that came back at once.
         assert_eq!(sent, 8);
     }

@@ -411,4 +411,33 @@ pub(crate) mod testing {
     ) -> (Result<Vec<FindingDraft>, Skip>, u64) {
         run_with(meta, target, line, settings, |_| {}).await
     }
+
+    /// `meta`'s check, with the default settings, on the endpoint `line`
+    /// describes of a target that answers with `handler`: the one finding it
+    /// must report, and the requests it sent.
+    pub async fn found_once(
+        meta: &'static CheckMeta,
+        handler: impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static,
+        line: &str,
+    ) -> (FindingDraft, u64) {
+        let target = serve(handler).await;
+        let (found, sent) = run(meta, &target, line, Settings::default()).await;
+        let mut found = found.expect("probed");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        (found.remove(0), sent)
+    }
+
+    /// Like [`found_once`], for a target where the check must find nothing:
+    /// the requests it sent.
+    pub async fn found_nothing(
+        meta: &'static CheckMeta,
+        handler: impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static,
+        line: &str,
+    ) -> u64 {
+        let target = serve(handler).await;
+        let (found, sent) = run(meta, &target, line, Settings::default()).await;
+        let found = found.expect("probed");
+        assert!(found.is_empty(), "{found:#?}");
+        sent
+    }
 }

@@ -381,7 +381,6 @@ impl InputCheck for NoSql {
 mod tests {
     use super::*;
     use crate::checks::injection::testing::{self, Seen};
-    use crate::checks::injection::Settings;
 
     const ORDERS: &[(&str, &str, &str)] = &[
         ("o1", "alice", "books"),
@@ -446,21 +445,16 @@ mod tests {
     #[tokio::test]
     async fn a_pasted_attribute_name_is_widened_to_other_owners_and_an_allow_list_is_not() {
         let endpoint = "GET /api/orders?field=category";
-        let api = testing::serve(orders(true)).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1, "{found:#?}");
-        assert!(found[0].title.contains("condition widened"));
+        let (finding, _) = testing::found_once(&META, orders(true), endpoint).await;
+        assert!(finding.title.contains("condition widened"));
         assert!(
-            found[0].description.contains("`bob`"),
+            finding.description.contains("`bob`"),
             "{}",
-            found[0].description
+            finding.description
         );
-        assert!(found[0].stack_hints.contains(&"dynamodb".to_string()));
+        assert!(finding.stack_hints.contains(&"dynamodb".to_string()));
 
-        let api = testing::serve(orders(false)).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        testing::found_nothing(&META, orders(false), endpoint).await;
     }
 
     /// `find({"owner": <query object>})` over alice's and bob's notes,
@@ -498,21 +492,16 @@ mod tests {
     #[tokio::test]
     async fn a_query_string_operator_is_proven_and_a_plain_value_is_not() {
         let endpoint = "GET /api/notes?owner=alice";
-        let api = testing::serve(notes(true)).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1, "{found:#?}");
-        assert!(found[0].title.contains("operator injection"));
+        let (finding, _) = testing::found_once(&META, notes(true), endpoint).await;
+        assert!(finding.title.contains("operator injection"));
         assert!(
-            found[0].description.contains("owned by `bob`"),
+            finding.description.contains("owned by `bob`"),
             "{}",
-            found[0].description
+            finding.description
         );
-        assert_eq!(found[0].evidence.len(), 5);
+        assert_eq!(finding.evidence.len(), 5);
 
-        let api = testing::serve(notes(false)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        let sent = testing::found_nothing(&META, notes(false), endpoint).await;
         assert!(sent <= 8, "{sent}");
     }
 

@@ -180,7 +180,6 @@ impl InputCheck for PathTraversal {
 mod tests {
     use super::*;
     use crate::checks::injection::testing::{self, Seen};
-    use crate::checks::injection::Settings;
 
     #[test]
     fn system_files_are_recognised_and_lookalikes_are_not() {
@@ -237,14 +236,9 @@ mod tests {
     #[tokio::test]
     async fn an_unconfined_file_read_is_found_and_a_confined_one_is_not() {
         let endpoint = "GET /api/files?name=readme.txt";
-        let api = testing::serve(files(true)).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].evidence.len(), 3);
-        let api = testing::serve(files(false)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        let (finding, _) = testing::found_once(&META, files(true), endpoint).await;
+        assert_eq!(finding.evidence.len(), 3);
+        let sent = testing::found_nothing(&META, files(false), endpoint).await;
         assert_eq!(sent, 1 + 5);
     }
 }

@@ -156,7 +156,6 @@ impl InputCheck for Template {
 mod tests {
     use super::*;
     use crate::checks::injection::testing::{self, Seen};
-    use crate::checks::injection::Settings;
 
     #[test]
     fn only_the_product_proves_evaluation() {
@@ -220,17 +219,12 @@ mod tests {
     #[tokio::test]
     async fn an_evaluating_engine_is_found_and_a_reflecting_one_is_not() {
         let endpoint = "GET /api/greeting?name=Ada";
-        let api = testing::serve(greeter(true)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1, "{found:#?}");
-        assert!(found[0].description.contains("Jinja2"));
-        assert_eq!(found[0].evidence.len(), 3);
+        let (finding, sent) = testing::found_once(&META, greeter(true), endpoint).await;
+        assert!(finding.description.contains("Jinja2"));
+        assert_eq!(finding.evidence.len(), 3);
         assert!(sent <= 4, "{sent}");
 
-        let api = testing::serve(greeter(false)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        let sent = testing::found_nothing(&META, greeter(false), endpoint).await;
         assert_eq!(sent, 2, "the impossible value and one canary");
     }
 }
