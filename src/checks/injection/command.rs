@@ -9,12 +9,14 @@
 //! unquoted, a double-quoted and a single-quoted argument; when the output
 //! never comes back, a `sleep` whose length the answer's delay follows.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::timing::{self, Delayed};
-use super::{focus, shown, Halt, Input, InputCheck, Payload, Point};
+use super::{focus, shown, Halt, InputCheck, Payload, Point};
 use crate::checks::{CheckMeta, Mode, RunsOn};
-use crate::discover::Endpoint;
+use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -86,30 +88,37 @@ pub fn printed(ordinary: &str, answer: &str, marker: &Marker) -> bool {
     answer.contains(&marker.printed) && !ordinary.contains(&marker.printed)
 }
 
+/// Sends a fresh marker in the breakout `form` after `base`: the payload,
+/// the marker and the answer when the shell printed it.
+async fn marked(
+    point: &Point<'_, '_>,
+    base: &str,
+    ordinary: &str,
+    form: &str,
+) -> Result<Option<(String, Marker, Arc<Exchange>)>, Halt> {
+    let marker = Marker::new(&point.ctx.engine.buster().next_token());
+    let payload = format!(
+        "{base}{}",
+        breakout(form, &marker.echo(form.starts_with('&')))
+    );
+    let Some(answer) = point.send(&Payload::text(payload.clone())).await? else {
+        return Ok(None);
+    };
+    Ok(printed(ordinary, answer.body_text(), &marker).then_some((payload, marker, answer)))
+}
+
 async fn by_output(
     point: &Point<'_, '_>,
     base: &str,
     ordinary: &str,
 ) -> Result<Option<FindingDraft>, Halt> {
-    let buster = point.ctx.engine.buster();
     for (form, how) in BREAKOUTS {
-        let windows = form.starts_with('&');
-        let marker = Marker::new(&buster.next_token());
-        let payload = format!("{base}{}", breakout(form, &marker.echo(windows)));
-        let Some(answer) = point.send(&Payload::text(payload.clone())).await? else {
+        let Some((payload, marker, answer)) = marked(point, base, ordinary, form).await? else {
             continue;
         };
-        if !printed(ordinary, answer.body_text(), &marker) {
-            continue;
-        }
-        let again = Marker::new(&buster.next_token());
-        let replay = format!("{base}{}", breakout(form, &again.echo(windows)));
-        let Some(confirm) = point.send(&Payload::text(replay.clone())).await? else {
+        let Some((replay, again, confirm)) = marked(point, base, ordinary, form).await? else {
             continue;
         };
-        if !printed(ordinary, confirm.body_text(), &again) {
-            continue;
-        }
         let label = point.input.label();
         return Ok(Some(
             point
@@ -164,12 +173,6 @@ async fn by_delay(
 #[async_trait]
 impl InputCheck for Command {
     const META: &'static CheckMeta = &META;
-    const NOTHING_TO_PROBE: &'static str = "no input to probe";
-
-    fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
-        !input.is_boolean()
-    }
-
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {
         let profile = point.profile().await?;
         if let Some(draft) = by_output(point, &profile.base_value, profile.base.body_text()).await?

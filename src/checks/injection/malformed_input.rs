@@ -21,6 +21,7 @@ use super::fingerprints::store_errors;
 use super::{shown, Halt, Input, InputCheck, Payload, Place, Point};
 use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::detect::{self, DebugKind};
+use crate::discover::Endpoint;
 use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -158,7 +159,10 @@ fn probes(input: &Input, first_body_field: bool) -> Vec<(Payload, &'static str)>
 #[async_trait]
 impl InputCheck for MalformedInput {
     const META: &'static CheckMeta = &META;
-    const NOTHING_TO_PROBE: &'static str = "no input to probe";
+    /// A true/false input too: the wrong type is malformed input.
+    fn wants(&self, _endpoint: &Endpoint, _input: &Input) -> bool {
+        true
+    }
 
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {
         let profile = point.profile().await?;

@@ -213,11 +213,12 @@ pub(crate) trait InputCheck: Send + Sync {
     /// The check as the registry holds it.
     const META: &'static CheckMeta;
     /// Why an endpoint without any input this check wants is skipped.
-    const NOTHING_TO_PROBE: &'static str;
+    const NOTHING_TO_PROBE: &'static str = "no input to probe";
 
-    /// Whether this input is worth this check's requests.
-    fn wants(&self, _endpoint: &Endpoint, _input: &Input) -> bool {
-        true
+    /// Whether this input is worth this check's requests: by default any
+    /// but a true/false one, which a payload cannot ride on.
+    fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
+        !input.is_boolean()
     }
 
     /// Probes one input; at most one finding per input.

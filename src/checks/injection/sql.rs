@@ -20,7 +20,6 @@ use super::profile::Profile;
 use super::timing::{self, Delayed};
 use super::{shown, Halt, InputCheck, Payload, Point};
 use crate::checks::{CheckMeta, Mode, RunsOn};
-use crate::discover::Endpoint;
 use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -298,12 +297,6 @@ fn hinted(
 #[async_trait]
 impl InputCheck for Sql {
     const META: &'static CheckMeta = &META;
-    const NOTHING_TO_PROBE: &'static str = "no input to probe";
-
-    fn wants(&self, _endpoint: &Endpoint, input: &super::Input) -> bool {
-        !input.is_boolean()
-    }
-
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {
         let profile = point.profile().await?;
         let numeric = point.input.is_numeric() || profile.base_value.parse::<f64>().is_ok();

@@ -12,9 +12,8 @@
 
 use async_trait::async_trait;
 
-use super::{focus, shown, Halt, Input, InputCheck, Payload, Point};
+use super::{focus, shown, Halt, InputCheck, Payload, Point};
 use crate::checks::{CheckMeta, Mode, RunsOn};
-use crate::discover::Endpoint;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -87,12 +86,6 @@ pub fn evaluated(ordinary: &str, answer: &str, canary: Canary) -> bool {
 #[async_trait]
 impl InputCheck for Template {
     const META: &'static CheckMeta = &META;
-    const NOTHING_TO_PROBE: &'static str = "no input to probe";
-
-    fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
-        !input.is_boolean()
-    }
-
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {
         let profile = point.profile().await?;
         let ordinary = profile.base.body_text();
