@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::checks::probe::same_response;
-use crate::checks::{Family, Skip, TargetContext};
+use crate::checks::{Family, Outcome, Skip, TargetContext};
 use crate::engine::redact::INVENTED_CREDENTIAL_PREFIX;
 use crate::engine::{Caller, EngineError, Exchange, Probe};
 use crate::facts::tokens::{Place, ProbePoint, SeenToken};
@@ -506,6 +506,11 @@ impl Forged<'_> {
         )
     }
 
+    /// The algorithm of the genuine token the forgery was made from.
+    pub fn alg(&self) -> &str {
+        self.credential.jwt().map_or("", Jwt::alg)
+    }
+
     /// " A token … naming bob returned bob's data." when impact was shown.
     pub fn impact_words(&self, made: &str) -> String {
         self.impact
@@ -562,6 +567,35 @@ pub(crate) async fn forge_jwt<'a>(
     Ok(Err(skip.unwrap_or(Skip::Missing(
         "no caller-specific answer to test the token on",
     ))))
+}
+
+/// What a forgery finding says.
+pub(crate) struct Told {
+    /// The forged step, naming the identity whose data it got.
+    pub step: String,
+    pub title: String,
+    pub description: String,
+    pub key: String,
+}
+
+/// [`forge_jwt`], then the accepted forgery as a critical finding in the
+/// words `tell` gives it; nothing when every forgery was refused.
+pub(crate) async fn report_forgery<'a>(
+    ctx: &TargetContext<'a>,
+    credentials: Vec<Credential<'a>>,
+    control: impl Fn(&Jwt, &Map<String, Value>) -> String,
+    forgeries: impl Fn(&Jwt) -> Vec<Forgery>,
+    tell: impl FnOnce(&Forged<'a>) -> Told,
+) -> Outcome {
+    let Some(forged) = forge_jwt(ctx, credentials, control, forgeries).await?? else {
+        return Ok(Vec::new());
+    };
+    let told = tell(&forged);
+    Ok(vec![forged
+        .draft(Severity::Critical, &told.step)
+        .title(told.title)
+        .description(told.description)
+        .key(told.key)])
 }
 
 /// A confirmed forgery finding: the genuine answer, the refused control,
