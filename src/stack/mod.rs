@@ -55,172 +55,75 @@ struct Rule {
     confidence: Confidence,
     /// Lower-case substring; empty means "the header is present".
     needle: &'static str,
-    conclusions: &'static [Conclusion],
-}
-
-const fn rule(place: Place, needle: &'static str, conclusions: &'static [Conclusion]) -> Rule {
-    Rule {
-        place,
-        confidence: Confidence::Firm,
-        needle,
-        conclusions,
-    }
-}
-
-/// A rule whose tell-tale other software may share.
-const fn weak_rule(place: Place, needle: &'static str, conclusions: &'static [Conclusion]) -> Rule {
-    Rule {
-        confidence: Confidence::Tentative,
-        ..rule(place, needle, conclusions)
-    }
+    conclusions: Vec<Conclusion>,
 }
 
 use Conclusion::{Framework, Server, Technology};
 use Place::{Body, RequestHeaderName, ResponseHeader};
 
-/// Fingerprints, most telling first: the first rule to name a framework or
-/// server wins, technologies accumulate.
-static RULES: &[Rule] = &[
-    // Frameworks and servers.
-    rule(
-        ResponseHeader("server"),
-        "werkzeug",
-        &[Server("werkzeug"), Framework("flask")],
-    ),
-    rule(Body, "werkzeug debugger", &[Framework("flask")]),
-    // Default 404 texts survive a proxy that rewrites `Server`.
-    rule(
-        Body,
-        "the requested url was not found on the server. if you entered the url manually",
-        &[Framework("flask")],
-    ),
-    // Starlette's exact JSON; DRF's differs by a full stop.
-    weak_rule(Body, r#"{"detail":"not found"}"#, &[Framework("fastapi")]),
-    weak_rule(
-        Body,
-        r#"{"detail":"method not allowed"}"#,
-        &[Framework("fastapi")],
-    ),
-    weak_rule(Body, r#"{"detail":"not found."}"#, &[Framework("django")]),
-    // Go's net/http default 404 (text/plain, nothing else in the body).
-    weak_rule(Body, "404 page not found", &[Framework("go")]),
-    // Spring Boot's default JSON error body.
-    weak_rule(
-        Body,
-        r#""error":"not found","path":"#,
-        &[Framework("spring")],
-    ),
-    // ASP.NET Core ProblemDetails link to the RFC section of the status.
-    weak_rule(
-        Body,
-        "tools.ietf.org/html/rfc9110#section-15.5.5",
-        &[Framework("aspnet")],
-    ),
-    weak_rule(
-        Body,
-        "tools.ietf.org/html/rfc7231#section-6.5.4",
-        &[Framework("aspnet")],
-    ),
-    rule(
-        ResponseHeader("x-aspnet-version"),
-        "",
-        &[Framework("aspnet")],
-    ),
-    rule(
-        Body,
-        "the requested resource was not found on this server.",
-        &[Framework("django")],
-    ),
-    rule(
-        Body,
-        "you're seeing this error because you have <code>debug = true</code>",
-        &[Framework("django")],
-    ),
-    // Flask's default session cookie, zlib-compressed by itsdangerous.
-    weak_rule(
-        ResponseHeader("set-cookie"),
-        "session=.ej",
-        &[Framework("flask")],
-    ),
-    rule(
-        ResponseHeader("set-cookie"),
-        "csrftoken=",
-        &[Framework("django")],
-    ),
-    rule(
-        ResponseHeader("x-powered-by"),
-        "express",
-        &[Framework("express")],
-    ),
-    rule(Body, "<pre>cannot get /", &[Framework("express")]),
-    rule(Body, "whitelabel error page", &[Framework("spring")]),
-    rule(
-        ResponseHeader("x-application-context"),
-        "",
-        &[Framework("spring")],
-    ),
-    rule(
-        ResponseHeader("x-powered-by"),
-        "asp.net",
-        &[Framework("aspnet")],
-    ),
-    rule(
-        ResponseHeader("server"),
-        "kestrel",
-        &[Server("kestrel"), Framework("aspnet")],
-    ),
-    weak_rule(ResponseHeader("x-runtime"), "", &[Framework("rails")]),
-    rule(ResponseHeader("server"), "uvicorn", &[Server("uvicorn")]),
-    rule(ResponseHeader("server"), "gunicorn", &[Server("gunicorn")]),
-    rule(ResponseHeader("server"), "nginx", &[Server("nginx")]),
-    rule(ResponseHeader("server"), "apache", &[Server("apache")]),
-    // Caches, CDNs and gateways.
-    rule(ResponseHeader("x-varnish"), "", &[Technology("varnish")]),
-    rule(ResponseHeader("via"), "varnish", &[Technology("varnish")]),
-    rule(
-        ResponseHeader("x-amz-cf-id"),
-        "",
-        &[Technology("cloudfront")],
-    ),
-    rule(ResponseHeader("cf-ray"), "", &[Technology("cloudflare")]),
-    rule(
-        ResponseHeader("x-amz-apigw-id"),
-        "",
-        &[Technology("api-gateway")],
-    ),
-    // Data stores leaking through errors.
-    rule(Body, "botocore", &[Technology("dynamodb")]),
-    rule(Body, "dynamodb", &[Technology("dynamodb")]),
-    rule(
-        Body,
-        "when calling the query operation",
-        &[Technology("dynamodb")],
-    ),
-    rule(
-        Body,
-        "when calling the getitem operation",
-        &[Technology("dynamodb")],
-    ),
-    rule(
-        Body,
-        "when calling the scan operation",
-        &[Technology("dynamodb")],
-    ),
-    rule(Body, "mongoerror", &[Technology("mongodb")]),
-    rule(Body, "e11000 duplicate key", &[Technology("mongodb")]),
-    rule(Body, "psycopg2", &[Technology("postgresql")]),
-    rule(Body, "pg::", &[Technology("postgresql")]),
-    rule(
-        Body,
-        "you have an error in your sql syntax",
-        &[Technology("mysql")],
-    ),
-    rule(Body, "redis.exceptions", &[Technology("redis")]),
-    // How callers authenticate.
-    rule(RequestHeaderName, "api-key", &[Technology("api-keys")]),
-    rule(RequestHeaderName, "apikey", &[Technology("api-keys")]),
-    rule(RequestHeaderName, "signature", &[Technology("hmac")]),
-];
+/// The fingerprints, as `rules.txt` lists them (most telling first: the
+/// first rule to name a framework or server wins, technologies accumulate).
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    parse_rules(include_str!("rules.txt")).expect("stack/rules.txt is well-formed (tested)")
+});
+
+/// A line of `rules.txt` that does not read as a rule.
+#[derive(Debug, thiserror::Error)]
+#[error("stack rules, line {line}: {why}")]
+struct RuleError {
+    line: usize,
+    why: &'static str,
+}
+
+/// One rule a line, `place | strength | needle | conclusions`; `#` starts a
+/// comment line (the file's head explains the fields).
+fn parse_rules(text: &'static str) -> Result<Vec<Rule>, RuleError> {
+    let mut rules = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let fail = |why| RuleError {
+            line: index + 1,
+            why,
+        };
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&'static str> = line.split('|').map(str::trim).collect();
+        let [place, strength, needle, conclusions] = fields[..] else {
+            return Err(fail("not four fields"));
+        };
+        let place = match place.split_once(' ') {
+            Some(("header", name)) => ResponseHeader(name.trim()),
+            None if place == "body" => Body,
+            None if place == "request-header" => RequestHeaderName,
+            _ => return Err(fail("unknown place")),
+        };
+        let confidence = match strength {
+            "firm" => Confidence::Firm,
+            "weak" => Confidence::Tentative,
+            _ => return Err(fail("strength is neither firm nor weak")),
+        };
+        let conclusions = conclusions
+            .split_whitespace()
+            .map(|conclusion| match conclusion.split_once(':') {
+                Some(("framework", name)) => Ok(Framework(name)),
+                Some(("server", name)) => Ok(Server(name)),
+                Some(("technology", name)) => Ok(Technology(name)),
+                _ => Err(fail("unknown conclusion")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if conclusions.is_empty() {
+            return Err(fail("no conclusion"));
+        }
+        rules.push(Rule {
+            place,
+            confidence,
+            needle,
+            conclusions,
+        });
+    }
+    Ok(rules)
+}
 
 impl Stack {
     /// A stack the user named, e.g. `flask+dynamodb`.
@@ -341,7 +244,7 @@ impl Fingerprinter {
         let mut stack = Stack::default();
         for (rule, hit) in RULES.iter().zip(self.hits) {
             let Some(seen_at) = hit else { continue };
-            for conclusion in rule.conclusions {
+            for conclusion in &rule.conclusions {
                 let added = match conclusion {
                     Framework(name) => set_once(&mut stack.framework, name),
                     Server(name) => set_once(&mut stack.server, name),
@@ -490,6 +393,41 @@ mod tests {
             Duration::ZERO,
             None,
         ))
+    }
+
+    #[test]
+    fn the_rules_file_reads_whole_and_a_malformed_line_names_itself() {
+        let rules = parse_rules(include_str!("rules.txt")).expect("well-formed");
+        let lines = include_str!("rules.txt")
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .count();
+        assert_eq!(rules.len(), lines);
+        assert!(matches!(rules[0].place, ResponseHeader("server")));
+        assert_eq!(rules[0].needle, "werkzeug");
+        let empty = rules
+            .iter()
+            .find(|r| matches!(r.place, ResponseHeader("x-runtime")))
+            .expect("the rails rule");
+        assert_eq!(
+            (empty.needle, empty.confidence),
+            ("", Confidence::Tentative)
+        );
+        for (text, why) in [
+            ("body | firm | x", "not four fields"),
+            ("footer | firm | x | framework:a", "unknown place"),
+            (
+                "body | strong | x | framework:a",
+                "strength is neither firm nor weak",
+            ),
+            ("body | firm | x | language:a", "unknown conclusion"),
+            ("body | firm | x | ", "no conclusion"),
+        ] {
+            let error = parse_rules(Box::leak(format!("# head\n\n{text}").into_boxed_str()))
+                .err()
+                .expect(text);
+            assert_eq!((error.line, error.why), (3, why), "{text}");
+        }
     }
 
     #[test]
