@@ -716,13 +716,7 @@ mod tests {
         let root =
             crate::checks::probe::fixtures::exchange("http://127.0.0.1:9/", None, 200, &[], "{}");
         let facts = TargetFacts::default();
-        let session = crate::checks::injection::Session::default();
-        let ctx = TargetContext {
-            engine: &engine,
-            root: &root,
-            facts: &facts,
-            injection: &session,
-        };
+        let ctx = crate::checks::probe::fixtures::target_context(&engine, &root, &facts);
         let now = chrono::Utc::now().timestamp();
         for issued in [now, now + 30, now - 100] {
             let mut claims = Map::new();
