@@ -256,6 +256,23 @@ pub(crate) struct Bench<'a> {
     pub control: Arc<Exchange>,
 }
 
+/// The credential's bench for `control` (see [`bench`]), where `forged`, a
+/// token of the credential's own identity, is then [`accepted_twice`]: both,
+/// or `None` when there is no bench or the forgery is refused.
+pub(crate) async fn forged_accepted<'a>(
+    ctx: &TargetContext<'a>,
+    credential: &Credential<'_>,
+    control: &str,
+    forged: &str,
+) -> Result<Option<(Bench<'a>, (Arc<Exchange>, Arc<Exchange>))>, EngineError> {
+    let Ok(bench) = bench(ctx, credential, control, true).await? else {
+        return Ok(None);
+    };
+    let accepted =
+        accepted_twice(ctx, credential, bench.point, forged, credential.identity).await?;
+    Ok(accepted.map(|accepted| (bench, accepted)))
+}
+
 /// The first probe point of the credential's identity where the genuine
 /// token works and `control` is refused.
 pub(crate) async fn bench<'a>(
@@ -764,18 +781,10 @@ mod tests {
             "any 200"
         );
         // A volatile answer still counts when the identity facts place it.
-        facts
-            .identities
-            .markers
-            .entry("alice".into())
-            .or_default()
-            .insert("alice".into());
-        facts
-            .identities
-            .markers
-            .entry("bob".into())
-            .or_default()
-            .insert("bob".into());
+        for who in ["alice", "bob"] {
+            let markers = facts.identities.markers.entry(who.into()).or_default();
+            markers.insert(who.into());
+        }
         let volatile = r#"{"id":1,"username":"alice","now":"12:00:01"}"#;
         assert!(shows(&facts, "alice", "/api/me", &answer(200, volatile)));
         let both = r#"[{"username":"alice"},{"username":"bob"}]"#;
