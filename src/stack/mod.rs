@@ -34,95 +34,108 @@ pub struct Clue {
     pub seen: String,
 }
 
-/// Where a rule looks.
+/// Where a rule looks: `header NAME`, `request-header` or `body`.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
 enum Place {
-    ResponseHeader(&'static str),
+    ResponseHeader(String),
     /// A header the scan itself sent (how the API authenticates).
     RequestHeaderName,
     Body,
 }
 
-enum Conclusion {
-    Framework(&'static str),
-    Server(&'static str),
-    Technology(&'static str),
+impl TryFrom<String> for Place {
+    type Error = String;
+    fn try_from(place: String) -> Result<Self, String> {
+        match place.split_once(' ') {
+            Some(("header", name)) => Ok(ResponseHeader(name.trim().to_string())),
+            None if place == "body" => Ok(Body),
+            None if place == "request-header" => Ok(RequestHeaderName),
+            _ => Err(format!("unknown place `{place}`")),
+        }
+    }
 }
 
+/// What a rule concludes: `framework:NAME`, `server:NAME` or `technology:NAME`.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
+enum Conclusion {
+    Framework(String),
+    Server(String),
+    Technology(String),
+}
+
+impl TryFrom<String> for Conclusion {
+    type Error = String;
+    fn try_from(conclusion: String) -> Result<Self, String> {
+        match conclusion.split_once(':') {
+            Some(("framework", name)) => Ok(Framework(name.to_string())),
+            Some(("server", name)) => Ok(Server(name.to_string())),
+            Some(("technology", name)) => Ok(Technology(name.to_string())),
+            _ => Err(format!("unknown conclusion `{conclusion}`")),
+        }
+    }
+}
+
+/// How far a rule's tell-tale can be trusted.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Strength {
+    /// Headers and framework-specific texts.
+    Firm,
+    /// Shapes other software could produce too.
+    Weak,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Rule {
     place: Place,
-    /// Firm for headers and framework-specific texts; tentative for
-    /// shapes other software could produce too.
-    confidence: Confidence,
+    strength: Strength,
     /// Lower-case substring; empty means "the header is present".
-    needle: &'static str,
+    #[serde(default)]
+    needle: String,
     conclusions: Vec<Conclusion>,
+}
+
+impl Rule {
+    fn confidence(&self) -> Confidence {
+        match self.strength {
+            Strength::Firm => Confidence::Firm,
+            Strength::Weak => Confidence::Tentative,
+        }
+    }
 }
 
 use Conclusion::{Framework, Server, Technology};
 use Place::{Body, RequestHeaderName, ResponseHeader};
 
-/// The fingerprints, as `rules.txt` lists them (most telling first: the
+/// The fingerprints, as `rules.toml` lists them (most telling first: the
 /// first rule to name a framework or server wins, technologies accumulate).
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
-    parse_rules(include_str!("rules.txt")).expect("stack/rules.txt is well-formed (tested)")
+    parse_rules(include_str!("rules.toml")).expect("stack/rules.toml is well-formed (tested)")
 });
 
-/// A line of `rules.txt` that does not read as a rule.
-#[derive(Debug, thiserror::Error)]
-#[error("stack rules, line {line}: {why}")]
-struct RuleError {
-    line: usize,
-    why: &'static str,
+#[derive(Debug, Deserialize)]
+struct RulesFile {
+    rule: Vec<Rule>,
 }
 
-/// One rule a line, `place | strength | needle | conclusions`; `#` starts a
-/// comment line (the file's head explains the fields).
-fn parse_rules(text: &'static str) -> Result<Vec<Rule>, RuleError> {
-    let mut rules = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        let fail = |why| RuleError {
-            line: index + 1,
-            why,
-        };
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let fields: Vec<&'static str> = line.split('|').map(str::trim).collect();
-        let [place, strength, needle, conclusions] = fields[..] else {
-            return Err(fail("not four fields"));
-        };
-        let place = match place.split_once(' ') {
-            Some(("header", name)) => ResponseHeader(name.trim()),
-            None if place == "body" => Body,
-            None if place == "request-header" => RequestHeaderName,
-            _ => return Err(fail("unknown place")),
-        };
-        let confidence = match strength {
-            "firm" => Confidence::Firm,
-            "weak" => Confidence::Tentative,
-            _ => return Err(fail("strength is neither firm nor weak")),
-        };
-        let conclusions = conclusions
-            .split_whitespace()
-            .map(|conclusion| match conclusion.split_once(':') {
-                Some(("framework", name)) => Ok(Framework(name)),
-                Some(("server", name)) => Ok(Server(name)),
-                Some(("technology", name)) => Ok(Technology(name)),
-                _ => Err(fail("unknown conclusion")),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if conclusions.is_empty() {
-            return Err(fail("no conclusion"));
-        }
-        rules.push(Rule {
-            place,
-            confidence,
-            needle,
-            conclusions,
-        });
+/// Why the rules file does not read.
+#[derive(Debug, thiserror::Error)]
+enum RuleError {
+    #[error("stack rules: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("stack rules: rule {0} concludes nothing")]
+    NoConclusion(usize),
+}
+
+fn parse_rules(text: &str) -> Result<Vec<Rule>, RuleError> {
+    let rules = toml::from_str::<RulesFile>(text)?.rule;
+    match rules.iter().position(|r| r.conclusions.is_empty()) {
+        Some(index) => Err(RuleError::NoConclusion(index + 1)),
+        None => Ok(rules),
     }
-    Ok(rules)
 }
 
 impl Stack {
@@ -204,14 +217,14 @@ impl Fingerprinter {
             if hit.is_some() {
                 continue;
             }
-            let (label, found) = match rule.place {
+            let (label, found) = match &rule.place {
                 ResponseHeader(name) => {
                     let found = exchange
                         .response
                         .headers
                         .iter()
                         .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                        .any(|(_, v)| v.to_ascii_lowercase().contains(rule.needle));
+                        .any(|(_, v)| v.to_ascii_lowercase().contains(rule.needle.as_str()));
                     (name.to_string(), found)
                 }
                 RequestHeaderName => {
@@ -219,10 +232,10 @@ impl Fingerprinter {
                         .request
                         .headers
                         .iter()
-                        .any(|(n, _)| n.to_ascii_lowercase().contains(rule.needle));
+                        .any(|(n, _)| n.to_ascii_lowercase().contains(rule.needle.as_str()));
                     ("request header".to_string(), found)
                 }
-                Body => ("body".to_string(), body.contains(rule.needle)),
+                Body => ("body".to_string(), body.contains(rule.needle.as_str())),
             };
             if found {
                 *hit = Some(format!(
@@ -260,14 +273,14 @@ impl Fingerprinter {
                     let needle = if rule.needle.is_empty() {
                         "present"
                     } else {
-                        rule.needle
+                        &rule.needle
                     };
                     let part = match conclusion {
                         Framework(name) | Server(name) | Technology(name) => name,
                     };
                     stack.evidence.push(Clue {
                         part: part.to_string(),
-                        confidence: rule.confidence,
+                        confidence: rule.confidence(),
                         seen: format!("'{needle}' seen in {seen_at}"),
                     });
                 }
@@ -396,37 +409,35 @@ mod tests {
     }
 
     #[test]
-    fn the_rules_file_reads_whole_and_a_malformed_line_names_itself() {
-        let rules = parse_rules(include_str!("rules.txt")).expect("well-formed");
-        let lines = include_str!("rules.txt")
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .count();
-        assert_eq!(rules.len(), lines);
-        assert!(matches!(rules[0].place, ResponseHeader("server")));
+    fn the_rules_file_reads_whole_and_a_malformed_rule_is_refused() {
+        let text = include_str!("rules.toml");
+        let rules = parse_rules(text).expect("well-formed");
+        assert_eq!(rules.len(), text.matches("[[rule]]").count());
+        assert!(matches!(&rules[0].place, ResponseHeader(name) if name == "server"));
         assert_eq!(rules[0].needle, "werkzeug");
-        let empty = rules
+        let rails = rules
             .iter()
-            .find(|r| matches!(r.place, ResponseHeader("x-runtime")))
+            .find(|r| matches!(&r.place, ResponseHeader(name) if name == "x-runtime"))
             .expect("the rails rule");
         assert_eq!(
-            (empty.needle, empty.confidence),
+            (rails.needle.as_str(), rails.confidence()),
             ("", Confidence::Tentative)
         );
+        let rule = |place: &str, strength: &str, conclusions: &str| {
+            format!(
+                "[[rule]]\nplace = \"{place}\"\nstrength = \"{strength}\"\nconclusions = [{conclusions}]\n"
+            )
+        };
+        assert!(parse_rules(&rule("body", "firm", "\"framework:a\"")).is_ok());
         for (text, why) in [
-            ("body | firm | x", "not four fields"),
-            ("footer | firm | x | framework:a", "unknown place"),
-            (
-                "body | strong | x | framework:a",
-                "strength is neither firm nor weak",
-            ),
-            ("body | firm | x | language:a", "unknown conclusion"),
-            ("body | firm | x | ", "no conclusion"),
+            (rule("footer", "firm", "\"framework:a\""), "unknown place"),
+            (rule("body", "strong", "\"framework:a\""), "unknown variant"),
+            (rule("body", "firm", "\"language:a\""), "unknown conclusion"),
+            (rule("body", "firm", ""), "concludes nothing"),
+            (text.replace("needle", "pattern"), "unknown field"),
         ] {
-            let error = parse_rules(Box::leak(format!("# head\n\n{text}").into_boxed_str()))
-                .err()
-                .expect(text);
-            assert_eq!((error.line, error.why), (3, why), "{text}");
+            let error = parse_rules(&text).expect_err(why).to_string();
+            assert!(error.contains(why), "{why}: {error}");
         }
     }
 
