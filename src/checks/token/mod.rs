@@ -656,7 +656,7 @@ pub(crate) fn forgery_draft(
 
 /// `url` with `param` set to `value` and a fresh cache buster.
 pub(crate) fn link_with(ctx: &TargetContext<'_>, url: &Url, param: &str, value: &str) -> Url {
-    let mut changed = crate::facts::tokens::without_param(url, param);
+    let mut changed = crate::engine::buster::without_param(url, param);
     changed.query_pairs_mut().append_pair(param, value);
     ctx.engine.buster().bust(&changed)
 }
