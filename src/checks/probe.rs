@@ -413,23 +413,17 @@ async fn send_trying(
     headers: &[(String, String)],
     body: &Value,
 ) -> Result<Arc<Exchange>, EngineError> {
+    let mut base = Probe::get(url.clone())
+        .as_caller(who)
+        .template(Some(endpoint.path.clone()));
+    base.method = method.to_string();
     let first = Encoding::of(endpoint.body_content_type.as_deref());
     let mut refused = None;
     for encoding in Encoding::in_order(first) {
         if encoding != Encoding::Json && !body.is_object() {
             continue;
         }
-        let answer = send_raw(
-            ctx,
-            endpoint,
-            method,
-            url,
-            who.clone(),
-            headers,
-            body,
-            encoding,
-        )
-        .await?;
+        let answer = send_encoded(ctx, &base, headers, body, encoding).await?;
         if !refuses_encoding(&answer) {
             return Ok(answer);
         }
@@ -437,29 +431,22 @@ async fn send_trying(
     }
     match refused {
         Some(answer) => Ok(answer),
-        None => send_raw(ctx, endpoint, method, url, who, headers, body, first).await,
+        None => send_encoded(ctx, &base, headers, body, first).await,
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn send_raw(
+/// `base` with `body` in `encoding`, then `headers`.
+async fn send_encoded(
     ctx: &ProbeContext<'_>,
-    endpoint: &Endpoint,
-    method: &str,
-    url: &Url,
-    who: Caller,
+    base: &Probe,
     headers: &[(String, String)],
     body: &Value,
     encoding: Encoding,
 ) -> Result<Arc<Exchange>, EngineError> {
     let boundary = format!("rampart{}", ctx.engine.buster().next_token());
     let (content_type, bytes) = encoding.encode(body, &boundary);
-    let mut probe = Probe::get(url.clone())
-        .as_caller(who)
-        .template(Some(endpoint.path.clone()))
-        .header("Content-Type", &content_type);
+    let mut probe = base.clone().header("Content-Type", &content_type);
     probe.headers.extend(headers.iter().cloned());
-    probe.method = method.to_string();
     probe.body = Some(bytes.into());
     ctx.engine.send(probe).await
 }

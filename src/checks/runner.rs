@@ -644,37 +644,41 @@ mod tests {
         }
     }
 
-    static READS: CheckMeta = meta(
-        "t.reads",
-        Mode::Active,
-        RunsOn::Endpoints,
-        0,
-        Needs::CACHE_PROFILE,
-    );
-    static WRITES: CheckMeta = meta(
-        "t.writes",
-        Mode::StateChanging,
-        RunsOn::Endpoints,
-        0,
-        Needs::TLS,
-    );
-    static PAIR: CheckMeta = meta(
-        "t.pair",
-        Mode::Active,
-        RunsOn::Endpoints,
-        2,
-        Needs::IDENTITIES,
-    );
-    static WATCHES: CheckMeta = meta(
-        "t.watches",
-        Mode::Passive,
-        RunsOn::Exchanges,
-        0,
-        Needs::NOTHING,
-    );
-    static WHOLE: CheckMeta = meta("t.whole", Mode::Active, RunsOn::Target, 0, Needs::NOTHING);
+    /// The run's checks: one of each hook and mode, with the needs each declares.
+    static SELECTED: [CheckMeta; 5] = [
+        meta(
+            "t.reads",
+            Mode::Active,
+            RunsOn::Endpoints,
+            0,
+            Needs::CACHE_PROFILE,
+        ),
+        meta(
+            "t.writes",
+            Mode::StateChanging,
+            RunsOn::Endpoints,
+            0,
+            Needs::TLS,
+        ),
+        meta(
+            "t.pair",
+            Mode::Active,
+            RunsOn::Endpoints,
+            2,
+            Needs::IDENTITIES,
+        ),
+        meta(
+            "t.watches",
+            Mode::Passive,
+            RunsOn::Exchanges,
+            0,
+            Needs::NOTHING,
+        ),
+        meta("t.whole", Mode::Active, RunsOn::Target, 0, Needs::NOTHING),
+    ];
+    static WATCHES: &CheckMeta = &SELECTED[3];
     fn selected() -> Vec<&'static CheckMeta> {
-        vec![&READS, &WRITES, &PAIR, &WATCHES, &WHOLE]
+        SELECTED.iter().collect()
     }
 
     type Pairs = Vec<(&'static str, String)>;
@@ -1004,7 +1008,7 @@ mod tests {
             let draft = FindingDraft::at_exchange(seen, Severity::Medium, confidence).key("k");
             runner
                 .record
-                .record(&WATCHES, Place::Exchange(seen), Ok(vec![draft]));
+                .record(WATCHES, Place::Exchange(seen), Ok(vec![draft]));
         }
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
         runner

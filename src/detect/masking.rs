@@ -195,90 +195,98 @@ mod tests {
             "-----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY-----",
             pem_body()
         );
-        assert_eq!(
-            mask("private-key", &pem),
-            "-----BEGIN RSA PRIVATE KEY-----…[redacted]"
-        );
-        assert_eq!(
-            mask("PrivateKey", "-----BEGIN PGP PRIVATE KEY BLOCK-----\nabc"),
-            "-----BEGIN PGP PRIVATE KEY BLOCK-----…[redacted]"
-        );
-        assert_eq!(mask("jwt", JWT_IO), "eyJ…[redacted JWT]");
-        assert_eq!(
-            mask("api-token", "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"),
-            "ghp_…[redacted]"
-        );
-        assert_eq!(
-            mask("GenericApiToken", "xoxb-123456789012-1234567890123-AbCd"),
-            "xoxb-…[redacted]"
-        );
-        assert_eq!(
-            mask("api-token", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
-            "sk_live_…[redacted]"
-        );
-        assert_eq!(mask("api-token", "SG.abc.def"), "SG.…[redacted]");
-        assert_eq!(
-            mask("api-token", "AIzaSyA-1234567890abcdefghijklmnopqrstu"),
-            "AIza…[redacted]"
-        );
-        assert_eq!(mask("ssn", "536-22-1234"), "[redacted SSN]");
-        assert_eq!(mask("UsSsn", "536221234"), "[redacted SSN]");
-        assert_eq!(mask("card", "4539 1488 0343 6467"), "[redacted card]…6467");
-        assert_eq!(
-            mask("PaymentCard", "4539148803436467"),
-            "[redacted card]…6467"
-        );
-        assert_eq!(
-            mask("email", "jane.doe@corp.example"),
-            "j…[redacted]@corp.example"
-        );
-        assert_eq!(mask("email", "é@x.example"), "é…[redacted]@x.example");
-        assert_eq!(mask("bcrypt", BCRYPT), "$2b$12$…[redacted]");
-        assert_eq!(
-            mask(
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "private-key",
+                &pem,
+                "-----BEGIN RSA PRIVATE KEY-----…[redacted]",
+            ),
+            (
+                "PrivateKey",
+                "-----BEGIN PGP PRIVATE KEY BLOCK-----\nabc",
+                "-----BEGIN PGP PRIVATE KEY BLOCK-----…[redacted]",
+            ),
+            ("jwt", JWT_IO, "eyJ…[redacted JWT]"),
+            (
+                "api-token",
+                "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+                "ghp_…[redacted]",
+            ),
+            (
+                "GenericApiToken",
+                "xoxb-123456789012-1234567890123-AbCd",
+                "xoxb-…[redacted]",
+            ),
+            (
+                "api-token",
+                "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+                "sk_live_…[redacted]",
+            ),
+            ("api-token", "SG.abc.def", "SG.…[redacted]"),
+            (
+                "api-token",
+                "AIzaSyA-1234567890abcdefghijklmnopqrstu",
+                "AIza…[redacted]",
+            ),
+            ("ssn", "536-22-1234", "[redacted SSN]"),
+            ("UsSsn", "536221234", "[redacted SSN]"),
+            ("card", "4539 1488 0343 6467", "[redacted card]…6467"),
+            ("PaymentCard", "4539148803436467", "[redacted card]…6467"),
+            (
+                "email",
+                "jane.doe@corp.example",
+                "j…[redacted]@corp.example",
+            ),
+            ("email", "é@x.example", "é…[redacted]@x.example"),
+            ("bcrypt", BCRYPT, "$2b$12$…[redacted]"),
+            (
                 "argon2",
-                "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
+                "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
+                "$argon2id$v=19$m=65536,t=3,p=4$…[redacted]",
             ),
-            "$argon2id$v=19$m=65536,t=3,p=4$…[redacted]"
-        );
-        assert_eq!(
-            mask(
+            (
                 "hash",
-                "pbkdf2_sha256$600000$c2FsdA$LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE="
+                "pbkdf2_sha256$600000$c2FsdA$LXEWQrcmsEQBYnyp+6wy9chTD7GQPMTbAiWHF5IaSIE=",
+                "pbkdf2_sha256$600000$…[redacted]",
             ),
-            "pbkdf2_sha256$600000$…[redacted]"
-        );
-        assert_eq!(
-            mask("pbkdf2", "pbkdf2:sha256:600000$abcd$e3b0c442"),
-            "pbkdf2:sha256:600000$…[redacted]"
-        );
-        assert_eq!(
-            mask("scrypt", "scrypt$16384$kjGQ$8$1$Rdm2"),
-            "scrypt$16384$…[redacted]"
-        );
-        assert_eq!(
-            mask("ShaCrypt", "$6$rounds=5000$salt$abc"),
-            "$6$rounds=5000$…[redacted]"
-        );
-        assert_eq!(
-            mask("md5-crypt", "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/"),
-            "$1$…[redacted]"
-        );
-        assert_eq!(
-            mask("hash", "5f4dcc3b5aa765d61d8327deb882cf99"),
-            "[redacted 32-hex-digit digest]"
-        );
-        assert_eq!(
-            mask("unsalted-hex", SHA256_HEX),
-            "[redacted 64-hex-digit digest]"
-        );
-        assert_eq!(mask("clear-password", "hunter2"), "[redacted password]");
-        assert_eq!(mask("ClearTextPassword", "hunter2"), "[redacted password]");
-        assert_eq!(mask("sql-error", "ORA-00933:\n  x"), "ORA-00933: x");
-        assert_eq!(
-            mask("JavaStackTrace", "at a.B(B.java:1)\\n\\tat c.D(D.java:2)"),
-            "at a.B(B.java:1) at c.D(D.java:2)"
-        );
+            (
+                "pbkdf2",
+                "pbkdf2:sha256:600000$abcd$e3b0c442",
+                "pbkdf2:sha256:600000$…[redacted]",
+            ),
+            (
+                "scrypt",
+                "scrypt$16384$kjGQ$8$1$Rdm2",
+                "scrypt$16384$…[redacted]",
+            ),
+            (
+                "ShaCrypt",
+                "$6$rounds=5000$salt$abc",
+                "$6$rounds=5000$…[redacted]",
+            ),
+            (
+                "md5-crypt",
+                "$1$saltsalt$qjXMvbEw8oaL.CzflDugX/",
+                "$1$…[redacted]",
+            ),
+            (
+                "hash",
+                "5f4dcc3b5aa765d61d8327deb882cf99",
+                "[redacted 32-hex-digit digest]",
+            ),
+            ("unsalted-hex", SHA256_HEX, "[redacted 64-hex-digit digest]"),
+            ("clear-password", "hunter2", "[redacted password]"),
+            ("ClearTextPassword", "hunter2", "[redacted password]"),
+            ("sql-error", "ORA-00933:\n  x", "ORA-00933: x"),
+            (
+                "JavaStackTrace",
+                "at a.B(B.java:1)\\n\\tat c.D(D.java:2)",
+                "at a.B(B.java:1) at c.D(D.java:2)",
+            ),
+        ];
+        for (kind, value, masked) in cases {
+            assert_eq!(mask(kind, value), *masked, "{kind}: {value}");
+        }
         let long = "x".repeat(500);
         assert_eq!(mask("python-traceback", &long).chars().count(), 201);
         assert_eq!(mask("something-else", "value"), "[redacted]");

@@ -80,13 +80,15 @@ pub fn without_param(url: &Url, name: &str) -> Url {
         .filter(|(k, _)| k != name)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
+    with_query(url, pairs)
+}
+
+/// `url` with exactly `pairs` as its query, in order (none when empty).
+pub fn with_query(url: &Url, pairs: Vec<(String, String)>) -> Url {
     let mut out = url.clone();
     out.set_query(None);
     if !pairs.is_empty() {
-        let mut query = out.query_pairs_mut();
-        for (k, v) in &pairs {
-            query.append_pair(k, v);
-        }
+        out.query_pairs_mut().extend_pairs(pairs);
     }
     out
 }

@@ -13,7 +13,6 @@ use url::Url;
 
 use super::{signed_links, visit_leaves, Baselines};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::buster::BUSTER_PARAM;
 use crate::engine::{Caller, Engine, Exchange, Probe};
 use crate::tokens::crack::{self, Budget, Scheme, Target};
 use crate::tokens::itsdangerous::Signed;
@@ -405,26 +404,6 @@ pub fn harvest(engine: &Engine, baselines: &Baselines) -> Vec<SeenToken> {
     tokens
 }
 
-/// `url` without query parameter `name` (the others kept in order).
-pub fn without_param(url: &Url, name: &str) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(n, _)| n != name)
-        .map(|(n, v)| (n.into_owned(), v.into_owned()))
-        .collect();
-    let mut clean = url.clone();
-    clean.set_query(None);
-    if !pairs.is_empty() {
-        clean.query_pairs_mut().extend_pairs(pairs);
-    }
-    clean
-}
-
-/// `url` without Rampart's cache buster.
-pub fn without_buster(url: &Url) -> Url {
-    without_param(url, BUSTER_PARAM)
-}
-
 /// A path whose last segments say it logs the caller out.
 pub fn is_logout_path(path: &str) -> bool {
     path.rsplit('/')
@@ -499,7 +478,7 @@ pub fn probe_points(endpoints: &[Endpoint], baselines: &Baselines) -> (Vec<Probe
                 points.push(ProbePoint {
                     identity: identity.clone(),
                     template: endpoint.path.clone(),
-                    url: without_buster(&url),
+                    url: crate::engine::buster::without_buster(&url),
                     genuine: Arc::clone(exchange),
                 });
             }

@@ -34,193 +34,109 @@ pub struct Clue {
     pub seen: String,
 }
 
-/// Where a rule looks.
+/// Where a rule looks: `header NAME`, `request-header` or `body`.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
 enum Place {
-    ResponseHeader(&'static str),
+    ResponseHeader(String),
     /// A header the scan itself sent (how the API authenticates).
     RequestHeaderName,
     Body,
 }
 
-enum Conclusion {
-    Framework(&'static str),
-    Server(&'static str),
-    Technology(&'static str),
-}
-
-struct Rule {
-    place: Place,
-    /// Firm for headers and framework-specific texts; tentative for
-    /// shapes other software could produce too.
-    confidence: Confidence,
-    /// Lower-case substring; empty means "the header is present".
-    needle: &'static str,
-    conclusions: &'static [Conclusion],
-}
-
-const fn rule(place: Place, needle: &'static str, conclusions: &'static [Conclusion]) -> Rule {
-    Rule {
-        place,
-        confidence: Confidence::Firm,
-        needle,
-        conclusions,
+impl TryFrom<String> for Place {
+    type Error = String;
+    fn try_from(place: String) -> Result<Self, String> {
+        match place.split_once(' ') {
+            Some(("header", name)) => Ok(ResponseHeader(name.trim().to_string())),
+            None if place == "body" => Ok(Body),
+            None if place == "request-header" => Ok(RequestHeaderName),
+            _ => Err(format!("unknown place `{place}`")),
+        }
     }
 }
 
-/// A rule whose tell-tale other software may share.
-const fn weak_rule(place: Place, needle: &'static str, conclusions: &'static [Conclusion]) -> Rule {
-    Rule {
-        confidence: Confidence::Tentative,
-        ..rule(place, needle, conclusions)
+/// What a rule concludes: `framework:NAME`, `server:NAME` or `technology:NAME`.
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "String")]
+enum Conclusion {
+    Framework(String),
+    Server(String),
+    Technology(String),
+}
+
+impl TryFrom<String> for Conclusion {
+    type Error = String;
+    fn try_from(conclusion: String) -> Result<Self, String> {
+        match conclusion.split_once(':') {
+            Some(("framework", name)) => Ok(Framework(name.to_string())),
+            Some(("server", name)) => Ok(Server(name.to_string())),
+            Some(("technology", name)) => Ok(Technology(name.to_string())),
+            _ => Err(format!("unknown conclusion `{conclusion}`")),
+        }
+    }
+}
+
+/// How far a rule's tell-tale can be trusted.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Strength {
+    /// Headers and framework-specific texts.
+    Firm,
+    /// Shapes other software could produce too.
+    Weak,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rule {
+    place: Place,
+    strength: Strength,
+    /// Lower-case substring; empty means "the header is present".
+    #[serde(default)]
+    needle: String,
+    conclusions: Vec<Conclusion>,
+}
+
+impl Rule {
+    fn confidence(&self) -> Confidence {
+        match self.strength {
+            Strength::Firm => Confidence::Firm,
+            Strength::Weak => Confidence::Tentative,
+        }
     }
 }
 
 use Conclusion::{Framework, Server, Technology};
 use Place::{Body, RequestHeaderName, ResponseHeader};
 
-/// Fingerprints, most telling first: the first rule to name a framework or
-/// server wins, technologies accumulate.
-static RULES: &[Rule] = &[
-    // Frameworks and servers.
-    rule(
-        ResponseHeader("server"),
-        "werkzeug",
-        &[Server("werkzeug"), Framework("flask")],
-    ),
-    rule(Body, "werkzeug debugger", &[Framework("flask")]),
-    // Default 404 texts survive a proxy that rewrites `Server`.
-    rule(
-        Body,
-        "the requested url was not found on the server. if you entered the url manually",
-        &[Framework("flask")],
-    ),
-    // Starlette's exact JSON; DRF's differs by a full stop.
-    weak_rule(Body, r#"{"detail":"not found"}"#, &[Framework("fastapi")]),
-    weak_rule(
-        Body,
-        r#"{"detail":"method not allowed"}"#,
-        &[Framework("fastapi")],
-    ),
-    weak_rule(Body, r#"{"detail":"not found."}"#, &[Framework("django")]),
-    // Go's net/http default 404 (text/plain, nothing else in the body).
-    weak_rule(Body, "404 page not found", &[Framework("go")]),
-    // Spring Boot's default JSON error body.
-    weak_rule(
-        Body,
-        r#""error":"not found","path":"#,
-        &[Framework("spring")],
-    ),
-    // ASP.NET Core ProblemDetails link to the RFC section of the status.
-    weak_rule(
-        Body,
-        "tools.ietf.org/html/rfc9110#section-15.5.5",
-        &[Framework("aspnet")],
-    ),
-    weak_rule(
-        Body,
-        "tools.ietf.org/html/rfc7231#section-6.5.4",
-        &[Framework("aspnet")],
-    ),
-    rule(
-        ResponseHeader("x-aspnet-version"),
-        "",
-        &[Framework("aspnet")],
-    ),
-    rule(
-        Body,
-        "the requested resource was not found on this server.",
-        &[Framework("django")],
-    ),
-    rule(
-        Body,
-        "you're seeing this error because you have <code>debug = true</code>",
-        &[Framework("django")],
-    ),
-    // Flask's default session cookie, zlib-compressed by itsdangerous.
-    weak_rule(
-        ResponseHeader("set-cookie"),
-        "session=.ej",
-        &[Framework("flask")],
-    ),
-    rule(
-        ResponseHeader("set-cookie"),
-        "csrftoken=",
-        &[Framework("django")],
-    ),
-    rule(
-        ResponseHeader("x-powered-by"),
-        "express",
-        &[Framework("express")],
-    ),
-    rule(Body, "<pre>cannot get /", &[Framework("express")]),
-    rule(Body, "whitelabel error page", &[Framework("spring")]),
-    rule(
-        ResponseHeader("x-application-context"),
-        "",
-        &[Framework("spring")],
-    ),
-    rule(
-        ResponseHeader("x-powered-by"),
-        "asp.net",
-        &[Framework("aspnet")],
-    ),
-    rule(
-        ResponseHeader("server"),
-        "kestrel",
-        &[Server("kestrel"), Framework("aspnet")],
-    ),
-    weak_rule(ResponseHeader("x-runtime"), "", &[Framework("rails")]),
-    rule(ResponseHeader("server"), "uvicorn", &[Server("uvicorn")]),
-    rule(ResponseHeader("server"), "gunicorn", &[Server("gunicorn")]),
-    rule(ResponseHeader("server"), "nginx", &[Server("nginx")]),
-    rule(ResponseHeader("server"), "apache", &[Server("apache")]),
-    // Caches, CDNs and gateways.
-    rule(ResponseHeader("x-varnish"), "", &[Technology("varnish")]),
-    rule(ResponseHeader("via"), "varnish", &[Technology("varnish")]),
-    rule(
-        ResponseHeader("x-amz-cf-id"),
-        "",
-        &[Technology("cloudfront")],
-    ),
-    rule(ResponseHeader("cf-ray"), "", &[Technology("cloudflare")]),
-    rule(
-        ResponseHeader("x-amz-apigw-id"),
-        "",
-        &[Technology("api-gateway")],
-    ),
-    // Data stores leaking through errors.
-    rule(Body, "botocore", &[Technology("dynamodb")]),
-    rule(Body, "dynamodb", &[Technology("dynamodb")]),
-    rule(
-        Body,
-        "when calling the query operation",
-        &[Technology("dynamodb")],
-    ),
-    rule(
-        Body,
-        "when calling the getitem operation",
-        &[Technology("dynamodb")],
-    ),
-    rule(
-        Body,
-        "when calling the scan operation",
-        &[Technology("dynamodb")],
-    ),
-    rule(Body, "mongoerror", &[Technology("mongodb")]),
-    rule(Body, "e11000 duplicate key", &[Technology("mongodb")]),
-    rule(Body, "psycopg2", &[Technology("postgresql")]),
-    rule(Body, "pg::", &[Technology("postgresql")]),
-    rule(
-        Body,
-        "you have an error in your sql syntax",
-        &[Technology("mysql")],
-    ),
-    rule(Body, "redis.exceptions", &[Technology("redis")]),
-    // How callers authenticate.
-    rule(RequestHeaderName, "api-key", &[Technology("api-keys")]),
-    rule(RequestHeaderName, "apikey", &[Technology("api-keys")]),
-    rule(RequestHeaderName, "signature", &[Technology("hmac")]),
-];
+/// The fingerprints, as `rules.toml` lists them (most telling first: the
+/// first rule to name a framework or server wins, technologies accumulate).
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    parse_rules(include_str!("rules.toml")).expect("stack/rules.toml is well-formed (tested)")
+});
+
+#[derive(Debug, Deserialize)]
+struct RulesFile {
+    rule: Vec<Rule>,
+}
+
+/// Why the rules file does not read.
+#[derive(Debug, thiserror::Error)]
+enum RuleError {
+    #[error("stack rules: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("stack rules: rule {0} concludes nothing")]
+    NoConclusion(usize),
+}
+
+fn parse_rules(text: &str) -> Result<Vec<Rule>, RuleError> {
+    let rules = toml::from_str::<RulesFile>(text)?.rule;
+    match rules.iter().position(|r| r.conclusions.is_empty()) {
+        Some(index) => Err(RuleError::NoConclusion(index + 1)),
+        None => Ok(rules),
+    }
+}
 
 impl Stack {
     /// A stack the user named, e.g. `flask+dynamodb`.
@@ -301,14 +217,14 @@ impl Fingerprinter {
             if hit.is_some() {
                 continue;
             }
-            let (label, found) = match rule.place {
+            let (label, found) = match &rule.place {
                 ResponseHeader(name) => {
                     let found = exchange
                         .response
                         .headers
                         .iter()
                         .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                        .any(|(_, v)| v.to_ascii_lowercase().contains(rule.needle));
+                        .any(|(_, v)| v.to_ascii_lowercase().contains(rule.needle.as_str()));
                     (name.to_string(), found)
                 }
                 RequestHeaderName => {
@@ -316,10 +232,10 @@ impl Fingerprinter {
                         .request
                         .headers
                         .iter()
-                        .any(|(n, _)| n.to_ascii_lowercase().contains(rule.needle));
+                        .any(|(n, _)| n.to_ascii_lowercase().contains(rule.needle.as_str()));
                     ("request header".to_string(), found)
                 }
-                Body => ("body".to_string(), body.contains(rule.needle)),
+                Body => ("body".to_string(), body.contains(rule.needle.as_str())),
             };
             if found {
                 *hit = Some(format!(
@@ -341,7 +257,7 @@ impl Fingerprinter {
         let mut stack = Stack::default();
         for (rule, hit) in RULES.iter().zip(self.hits) {
             let Some(seen_at) = hit else { continue };
-            for conclusion in rule.conclusions {
+            for conclusion in &rule.conclusions {
                 let added = match conclusion {
                     Framework(name) => set_once(&mut stack.framework, name),
                     Server(name) => set_once(&mut stack.server, name),
@@ -357,14 +273,14 @@ impl Fingerprinter {
                     let needle = if rule.needle.is_empty() {
                         "present"
                     } else {
-                        rule.needle
+                        &rule.needle
                     };
                     let part = match conclusion {
                         Framework(name) | Server(name) | Technology(name) => name,
                     };
                     stack.evidence.push(Clue {
                         part: part.to_string(),
-                        confidence: rule.confidence,
+                        confidence: rule.confidence(),
                         seen: format!("'{needle}' seen in {seen_at}"),
                     });
                 }
@@ -490,6 +406,39 @@ mod tests {
             Duration::ZERO,
             None,
         ))
+    }
+
+    #[test]
+    fn the_rules_file_reads_whole_and_a_malformed_rule_is_refused() {
+        let text = include_str!("rules.toml");
+        let rules = parse_rules(text).expect("well-formed");
+        assert_eq!(rules.len(), text.matches("[[rule]]").count());
+        assert!(matches!(&rules[0].place, ResponseHeader(name) if name == "server"));
+        assert_eq!(rules[0].needle, "werkzeug");
+        let rails = rules
+            .iter()
+            .find(|r| matches!(&r.place, ResponseHeader(name) if name == "x-runtime"))
+            .expect("the rails rule");
+        assert_eq!(
+            (rails.needle.as_str(), rails.confidence()),
+            ("", Confidence::Tentative)
+        );
+        let rule = |place: &str, strength: &str, conclusions: &str| {
+            format!(
+                "[[rule]]\nplace = \"{place}\"\nstrength = \"{strength}\"\nconclusions = [{conclusions}]\n"
+            )
+        };
+        assert!(parse_rules(&rule("body", "firm", "\"framework:a\"")).is_ok());
+        for (text, why) in [
+            (rule("footer", "firm", "\"framework:a\""), "unknown place"),
+            (rule("body", "strong", "\"framework:a\""), "unknown variant"),
+            (rule("body", "firm", "\"language:a\""), "unknown conclusion"),
+            (rule("body", "firm", ""), "concludes nothing"),
+            (text.replace("needle", "pattern"), "unknown field"),
+        ] {
+            let error = parse_rules(&text).expect_err(why).to_string();
+            assert!(error.contains(why), "{why}: {error}");
+        }
     }
 
     #[test]

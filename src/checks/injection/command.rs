@@ -9,12 +9,14 @@
 //! unquoted, a double-quoted and a single-quoted argument; when the output
 //! never comes back, a `sleep` whose length the answer's delay follows.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use super::timing::{self, Delayed};
-use super::{focus, probe_inputs, shown, Halt, Input, InputCheck, Payload, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
-use crate::discover::Endpoint;
+use super::{focus, shown, Halt, InputCheck, Payload, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
+use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -31,13 +33,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for Command {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// Ways out of the argument the input was meant to be; `{cmd}` is the
 /// command to run.
@@ -93,30 +88,37 @@ pub fn printed(ordinary: &str, answer: &str, marker: &Marker) -> bool {
     answer.contains(&marker.printed) && !ordinary.contains(&marker.printed)
 }
 
+/// Sends a fresh marker in the breakout `form` after `base`: the payload,
+/// the marker and the answer when the shell printed it.
+async fn marked(
+    point: &Point<'_, '_>,
+    base: &str,
+    ordinary: &str,
+    form: &str,
+) -> Result<Option<(String, Marker, Arc<Exchange>)>, Halt> {
+    let marker = Marker::new(&point.ctx.engine.buster().next_token());
+    let payload = format!(
+        "{base}{}",
+        breakout(form, &marker.echo(form.starts_with('&')))
+    );
+    let Some(answer) = point.send(&Payload::text(payload.clone())).await? else {
+        return Ok(None);
+    };
+    Ok(printed(ordinary, answer.body_text(), &marker).then_some((payload, marker, answer)))
+}
+
 async fn by_output(
     point: &Point<'_, '_>,
     base: &str,
     ordinary: &str,
 ) -> Result<Option<FindingDraft>, Halt> {
-    let buster = point.ctx.engine.buster();
     for (form, how) in BREAKOUTS {
-        let windows = form.starts_with('&');
-        let marker = Marker::new(&buster.next_token());
-        let payload = format!("{base}{}", breakout(form, &marker.echo(windows)));
-        let Some(answer) = point.send(&Payload::text(payload.clone())).await? else {
+        let Some((payload, marker, answer)) = marked(point, base, ordinary, form).await? else {
             continue;
         };
-        if !printed(ordinary, answer.body_text(), &marker) {
-            continue;
-        }
-        let again = Marker::new(&buster.next_token());
-        let replay = format!("{base}{}", breakout(form, &again.echo(windows)));
-        let Some(confirm) = point.send(&Payload::text(replay.clone())).await? else {
+        let Some((replay, again, confirm)) = marked(point, base, ordinary, form).await? else {
             continue;
         };
-        if !printed(ordinary, confirm.body_text(), &again) {
-            continue;
-        }
         let label = point.input.label();
         return Ok(Some(
             point
@@ -170,12 +172,7 @@ async fn by_delay(
 
 #[async_trait]
 impl InputCheck for Command {
-    const NOTHING_TO_PROBE: &'static str = "no input to probe";
-
-    fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
-        !input.is_boolean()
-    }
-
+    const META: &'static CheckMeta = &META;
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {
         let profile = point.profile().await?;
         if let Some(draft) = by_output(point, &profile.base_value, profile.base.body_text()).await?
@@ -227,7 +224,6 @@ impl InputCheck for Command {
 mod tests {
     use super::*;
     use crate::checks::injection::testing::{self, Seen};
-    use crate::checks::injection::Settings;
 
     #[test]
     fn only_the_shell_joins_the_marker() {
@@ -260,16 +256,11 @@ mod tests {
     #[tokio::test]
     async fn a_shell_is_found_by_its_output_and_an_argument_vector_is_not() {
         let endpoint = "GET /api/admin/ping?host=127.0.0.1";
-        let api = testing::serve(ping(true)).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1);
-        assert!(found[0].description.contains("command substitution"));
-        assert_eq!(found[0].evidence.len(), 3);
+        let (finding, _) = testing::found_once(&META, ping(true), endpoint).await;
+        assert!(finding.description.contains("command substitution"));
+        assert_eq!(finding.evidence.len(), 3);
 
-        let api = testing::serve(ping(false)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        let sent = testing::found_nothing(&META, ping(false), endpoint).await;
         // The impossible value, four canaries, three sleeps that came back at once.
         assert_eq!(sent, 8);
     }

@@ -259,24 +259,23 @@ pub fn widened(base: &Items, probe: &Items) -> Option<Widening> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
     use crate::checks::probe::fixtures::exchange;
 
-    const URL: &str = "http://h/api/items?rampart_cb=1";
+    /// The answer to one request for the same list of items.
+    fn answer(status: u16, body: &str) -> Arc<Exchange> {
+        exchange("http://h/api/items?rampart_cb=1", None, status, &[], body)
+    }
 
     #[test]
     fn reflected_input_and_busters_do_not_make_answers_differ() {
-        let a = exchange(
-            URL,
-            None,
+        let a = answer(
             404,
-            &[],
             r#"{"error": "no item named abc' AND 'x'='x and nothing else", "url": "/items?rampart_cb=k1"}"#,
         );
-        let b = exchange(
-            URL,
-            None,
+        let b = answer(
             404,
-            &[],
             r#"{"error": "no item named abc' AND 'x'='y and nothing else", "url": "/items?rampart_cb=k2"}"#,
         );
         assert!(similar(&a, &b, &["abc' AND 'x'='x", "abc' AND 'x'='y"]));
@@ -294,13 +293,10 @@ mod tests {
 
     #[test]
     fn different_data_is_a_different_answer_and_small_noise_is_not() {
-        let one = exchange(URL, None, 200, &[], r#"[{"id": 1, "title": "Tea"}]"#);
-        let none = exchange(URL, None, 200, &[], "[]");
-        let two = exchange(
-            URL,
-            None,
+        let one = answer(200, r#"[{"id": 1, "title": "Tea"}]"#);
+        let none = answer(200, "[]");
+        let two = answer(
             200,
-            &[],
             r#"[{"id": 1, "title": "Tea"}, {"id": 2, "title": "Pot"}]"#,
         );
         assert!(!similar(&one, &none, &[]));
@@ -311,27 +307,21 @@ mod tests {
                 "lorem ipsum dolor sit amet ".repeat(8)
             )
         };
-        let first = exchange(URL, None, 200, &[], &long("2026-01-01T00:00:01Z"));
-        let second = exchange(URL, None, 200, &[], &long("2026-01-01T00:00:02Z"));
+        let first = answer(200, &long("2026-01-01T00:00:01Z"));
+        let second = answer(200, &long("2026-01-01T00:00:02Z"));
         assert!(similar(&first, &second, &[]));
-        let other_status = exchange(URL, None, 500, &[], &long("2026-01-01T00:00:01Z"));
+        let other_status = answer(500, &long("2026-01-01T00:00:01Z"));
         assert!(!similar(&first, &other_status, &[]));
     }
 
     #[test]
     fn list_answers_are_read_as_items_with_owners_and_widening_is_seen() {
-        let mine = exchange(
-            URL,
-            None,
+        let mine = answer(
             200,
-            &[],
             r#"{"items": [{"order_id": "o1", "owner": "alice"}], "count": 1}"#,
         );
-        let all = exchange(
-            URL,
-            None,
+        let all = answer(
             200,
-            &[],
             r#"{"items": [{"order_id": "o1", "owner": "alice"}, {"order_id": "o2", "owner": "bob"}], "count": 2}"#,
         );
         let (mine, all) = (items(&mine).unwrap(), items(&all).unwrap());
@@ -341,7 +331,7 @@ mod tests {
         assert_eq!(widening.extra, 1);
         assert_eq!(widening.foreign_owners, ["bob"]);
         assert!(widened(&all, &mine).is_none());
-        assert!(items(&exchange(URL, None, 200, &[], r#"{"id": 1}"#)).is_none());
-        assert!(items(&exchange(URL, None, 500, &[], "[]")).is_none());
+        assert!(items(&answer(200, r#"{"id": 1}"#)).is_none());
+        assert!(items(&answer(500, "[]")).is_none());
     }
 }

@@ -18,8 +18,8 @@ use regex::Regex;
 use serde_json::{json, Value};
 
 use super::fingerprints::store_errors;
-use super::{probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
+use super::{shown, Halt, Input, InputCheck, Payload, Place, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::detect::{self, DebugKind};
 use crate::discover::Endpoint;
 use crate::engine::Exchange;
@@ -39,13 +39,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for MalformedInput {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// Source files on a server's disk, as tracebacks and error pages name them.
 static SOURCE_PATH: LazyLock<Regex> = LazyLock::new(|| {
@@ -165,7 +158,11 @@ fn probes(input: &Input, first_body_field: bool) -> Vec<(Payload, &'static str)>
 
 #[async_trait]
 impl InputCheck for MalformedInput {
-    const NOTHING_TO_PROBE: &'static str = "no input to probe";
+    const META: &'static CheckMeta = &META;
+    /// A true/false input too: the wrong type is malformed input.
+    fn wants(&self, _endpoint: &Endpoint, _input: &Input) -> bool {
+        true
+    }
 
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {
         let profile = point.profile().await?;

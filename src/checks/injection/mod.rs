@@ -40,7 +40,7 @@ use async_trait::async_trait;
 pub use inputs::{Input, Payload, Place};
 pub use session::{Session, Settings};
 
-use crate::checks::{CheckMeta, Family, Outcome, ProbeContext, Skip};
+use crate::checks::{Check, CheckMeta, Family, Outcome, ProbeContext, Skip};
 use crate::discover::Endpoint;
 use crate::engine::{Caller, EngineError, Exchange};
 use crate::finding::{Confidence, FindingDraft, Severity};
@@ -209,17 +209,29 @@ impl Point<'_, '_> {
 
 /// An injection check that works input by input.
 #[async_trait]
-pub(crate) trait InputCheck: Sync {
+pub(crate) trait InputCheck: Send + Sync {
+    /// The check as the registry holds it.
+    const META: &'static CheckMeta;
     /// Why an endpoint without any input this check wants is skipped.
-    const NOTHING_TO_PROBE: &'static str;
+    const NOTHING_TO_PROBE: &'static str = "no input to probe";
 
-    /// Whether this input is worth this check's requests.
-    fn wants(&self, _endpoint: &Endpoint, _input: &Input) -> bool {
-        true
+    /// Whether this input is worth this check's requests: by default any
+    /// but a true/false one, which a payload cannot ride on.
+    fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
+        !input.is_boolean()
     }
 
     /// Probes one input; at most one finding per input.
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt>;
+}
+
+/// Every input check runs the same way: [`probe_inputs`] calls its
+/// [`InputCheck::probe_input`] for each input it wants.
+#[async_trait]
+impl<C: InputCheck> Check for C {
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        probe_inputs(C::META, self, ctx, endpoint).await
+    }
 }
 
 /// The option that raises the family's budget, for coverage notes.
@@ -399,5 +411,34 @@ pub(crate) mod testing {
         settings: Settings,
     ) -> (Result<Vec<FindingDraft>, Skip>, u64) {
         run_with(meta, target, line, settings, |_| {}).await
+    }
+
+    /// `meta`'s check, with the default settings, on the endpoint `line`
+    /// describes of a target that answers with `handler`: the one finding it
+    /// must report, and the requests it sent.
+    pub async fn found_once(
+        meta: &'static CheckMeta,
+        handler: impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static,
+        line: &str,
+    ) -> (FindingDraft, u64) {
+        let target = serve(handler).await;
+        let (found, sent) = run(meta, &target, line, Settings::default()).await;
+        let mut found = found.expect("probed");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        (found.remove(0), sent)
+    }
+
+    /// Like [`found_once`], for a target where the check must find nothing:
+    /// the requests it sent.
+    pub async fn found_nothing(
+        meta: &'static CheckMeta,
+        handler: impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static,
+        line: &str,
+    ) -> u64 {
+        let target = serve(handler).await;
+        let (found, sent) = run(meta, &target, line, Settings::default()).await;
+        let found = found.expect("probed");
+        assert!(found.is_empty(), "{found:#?}");
+        sent
     }
 }

@@ -22,8 +22,8 @@ use serde_json::{json, Value};
 use super::compare::{items, similar, widened, Widening};
 use super::fingerprints::{new_errors, Store};
 use super::profile::Profile;
-use super::{probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
+use super::{shown, Halt, Input, InputCheck, Payload, Place, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::discover::Endpoint;
 use crate::engine::Exchange;
 use crate::facts::Needs;
@@ -44,13 +44,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for NoSql {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// A DynamoDB attribute name (or a dotted path of them): what an input
 /// pasted into an expression as a name looks like.
@@ -308,6 +301,7 @@ fn widening_text(widening: &Widening) -> String {
 
 #[async_trait]
 impl InputCheck for NoSql {
+    const META: &'static CheckMeta = &META;
     const NOTHING_TO_PROBE: &'static str = "no query input or body field";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
@@ -418,7 +412,6 @@ mod tests {
 
     use super::*;
     use crate::checks::injection::testing::{self, Seen};
-    use crate::checks::injection::Settings;
 
     const ORDERS: &[(&str, &str, &str)] = &[
         ("o1", "alice", "books"),
@@ -483,21 +476,16 @@ mod tests {
     #[tokio::test]
     async fn a_pasted_attribute_name_is_widened_to_other_owners_and_an_allow_list_is_not() {
         let endpoint = "GET /api/orders?field=category";
-        let api = testing::serve(orders(true)).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1, "{found:#?}");
-        assert!(found[0].title.contains("condition widened"));
+        let (finding, _) = testing::found_once(&META, orders(true), endpoint).await;
+        assert!(finding.title.contains("condition widened"));
         assert!(
-            found[0].description.contains("`bob`"),
+            finding.description.contains("`bob`"),
             "{}",
-            found[0].description
+            finding.description
         );
-        assert!(found[0].stack_hints.contains(&"dynamodb".to_string()));
+        assert!(finding.stack_hints.contains(&"dynamodb".to_string()));
 
-        let api = testing::serve(orders(false)).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        testing::found_nothing(&META, orders(false), endpoint).await;
     }
 
     /// The life of a note another client creates during the scan.
@@ -540,16 +528,14 @@ mod tests {
     #[tokio::test]
     async fn an_object_created_meanwhile_is_not_a_widened_condition() {
         let note = Arc::new(AtomicU8::new(NOT_YET));
-        let api = testing::serve(notes_with_one_passing_note(note.clone())).await;
         let endpoint = "GET /api/notes?sort=title";
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
+        let handler = notes_with_one_passing_note(note.clone());
+        testing::found_nothing(&META, handler, endpoint).await;
         assert_eq!(
             note.load(Ordering::SeqCst),
             DELETED,
             "the widening was tried"
         );
-        let found = found.expect("probed");
-        assert!(found.is_empty(), "{found:#?}");
     }
 
     /// `find({"owner": <query object>})` over alice's and bob's notes,
@@ -587,21 +573,16 @@ mod tests {
     #[tokio::test]
     async fn a_query_string_operator_is_proven_and_a_plain_value_is_not() {
         let endpoint = "GET /api/notes?owner=alice";
-        let api = testing::serve(notes(true)).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1, "{found:#?}");
-        assert!(found[0].title.contains("operator injection"));
+        let (finding, _) = testing::found_once(&META, notes(true), endpoint).await;
+        assert!(finding.title.contains("operator injection"));
         assert!(
-            found[0].description.contains("owned by `bob`"),
+            finding.description.contains("owned by `bob`"),
             "{}",
-            found[0].description
+            finding.description
         );
-        assert_eq!(found[0].evidence.len(), 5);
+        assert_eq!(finding.evidence.len(), 5);
 
-        let api = testing::serve(notes(false)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        let sent = testing::found_nothing(&META, notes(false), endpoint).await;
         assert!(sent <= 8, "{sent}");
     }
 

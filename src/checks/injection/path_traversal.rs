@@ -15,8 +15,8 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use regex::Regex;
 
-use super::{probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
+use super::{shown, Halt, Input, InputCheck, Payload, Place, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::discover::Endpoint;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -34,13 +34,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for PathTraversal {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 static PASSWD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"root:[^:\r\n]{0,40}:0:0:").expect("valid regex"));
@@ -130,6 +123,7 @@ fn payloads(base: &str) -> Vec<(String, &'static str)> {
 
 #[async_trait]
 impl InputCheck for PathTraversal {
+    const META: &'static CheckMeta = &META;
     const NOTHING_TO_PROBE: &'static str = "no file-like input";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
@@ -186,7 +180,6 @@ impl InputCheck for PathTraversal {
 mod tests {
     use super::*;
     use crate::checks::injection::testing::{self, Seen};
-    use crate::checks::injection::Settings;
 
     #[test]
     fn system_files_are_recognised_and_lookalikes_are_not() {
@@ -243,14 +236,9 @@ mod tests {
     #[tokio::test]
     async fn an_unconfined_file_read_is_found_and_a_confined_one_is_not() {
         let endpoint = "GET /api/files?name=readme.txt";
-        let api = testing::serve(files(true)).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].evidence.len(), 3);
-        let api = testing::serve(files(false)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        let (finding, _) = testing::found_once(&META, files(true), endpoint).await;
+        assert_eq!(finding.evidence.len(), 3);
+        let sent = testing::found_nothing(&META, files(false), endpoint).await;
         assert_eq!(sent, 1 + 5);
     }
 }

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{probe_inputs, shown, Halt, Input, InputCheck, Payload, Place, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
+use super::{shown, Halt, Input, InputCheck, Payload, Place, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::discover::Endpoint;
 use crate::engine::{EngineError, Exchange};
 use crate::facts::Needs;
@@ -38,13 +38,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for Redos {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// The run lengths tried, in order (finer steps as they grow).
 const LENGTHS: &[usize] = &[8, 12, 16, 18, 20, 22, 24, 26, 28, 30, 32];
@@ -318,6 +311,7 @@ async fn climb(
 
 #[async_trait]
 impl InputCheck for Redos {
+    const META: &'static CheckMeta = &META;
     const NOTHING_TO_PROBE: &'static str = "no pattern-checked or e-mail input";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {

@@ -18,9 +18,8 @@ use super::compare::similar;
 use super::fingerprints::{new_errors, Store, StoreError};
 use super::profile::Profile;
 use super::timing::{self, Delayed};
-use super::{probe_inputs, shown, Halt, InputCheck, Payload, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
-use crate::discover::Endpoint;
+use super::{shown, Halt, InputCheck, Payload, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::engine::Exchange;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -38,13 +37,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for Sql {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// How the input sits in the query text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,12 +296,7 @@ fn hinted(
 
 #[async_trait]
 impl InputCheck for Sql {
-    const NOTHING_TO_PROBE: &'static str = "no input to probe";
-
-    fn wants(&self, _endpoint: &Endpoint, input: &super::Input) -> bool {
-        !input.is_boolean()
-    }
-
+    const META: &'static CheckMeta = &META;
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {
         let profile = point.profile().await?;
         let numeric = point.input.is_numeric() || profile.base_value.parse::<f64>().is_ok();
@@ -592,11 +579,7 @@ mod tests {
     #[tokio::test]
     async fn the_pasted_query_is_found_with_few_requests_and_the_bound_one_is_not() {
         let endpoint = "GET /api/posts?title=Hello";
-        let api = testing::serve(posts(true)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1, "{found:#?}");
-        let finding = &found[0];
+        let (finding, sent) = testing::found_once(&META, posts(true), endpoint).await;
         assert_eq!(finding.confidence, Confidence::Confirmed);
         assert!(
             finding.title.contains("error-based, SQLite"),
@@ -710,12 +693,9 @@ mod tests {
             }
         };
         let endpoint = "GET /api/posts?title=Hello";
-        let api = testing::serve(blind).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1);
-        assert!(found[0].title.contains("boolean-based"));
-        assert_eq!(found[0].evidence.len(), 6);
+        let (finding, _) = testing::found_once(&META, blind, endpoint).await;
+        assert!(finding.title.contains("boolean-based"));
+        assert_eq!(finding.evidence.len(), 6);
     }
 
     /// An audit call whose answer never depends on the query: PostgreSQL's
@@ -740,23 +720,18 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_blind_query_is_found_by_a_proportional_sleep_and_a_bound_one_is_not() {
         let endpoint = "GET /api/audit?user=alice";
-        let api = testing::serve(audit(true)).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1, "{found:#?}");
+        let (finding, _) = testing::found_once(&META, audit(true), endpoint).await;
         assert!(
-            found[0].title.contains("time-based, PostgreSQL"),
+            finding.title.contains("time-based, PostgreSQL"),
             "{}",
-            found[0].title
+            finding.title
         );
-        assert!(found[0].stack_hints.contains(&"postgresql".to_string()));
-        let steps: Vec<&str> = found[0].evidence.iter().map(|e| e.step.as_str()).collect();
+        assert!(finding.stack_hints.contains(&"postgresql".to_string()));
+        let steps: Vec<&str> = finding.evidence.iter().map(|e| e.step.as_str()).collect();
         assert!(steps[1].starts_with("Sleep 400 ms"), "{steps:?}");
         assert!(steps[2].starts_with("Sleep 800 ms"), "{steps:?}");
 
-        let api = testing::serve(audit(false)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        let sent = testing::found_nothing(&META, audit(false), endpoint).await;
         // The impossible value, the stray quote, one sleep per database:
         // nothing waited.
         assert_eq!(sent, 4);
@@ -775,9 +750,7 @@ mod tests {
             ),
         };
         let endpoint = "GET /api/items?id=7";
-        let api = testing::serve(typed).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        let sent = testing::found_nothing(&META, typed, endpoint).await;
         assert_eq!(sent, 3, "impossible value, stray quote, one true condition");
     }
 

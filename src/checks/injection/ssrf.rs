@@ -17,8 +17,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::listener::{Callback, Listener};
-use super::{focus, probe_inputs, shown, Halt, Input, InputCheck, Payload, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
+use super::{focus, shown, Halt, Input, InputCheck, Payload, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::discover::Endpoint;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -40,13 +40,6 @@ pub static META: CheckMeta = CheckMeta {
 /// How long a callback may take after the answer (fetches made in the
 /// background come a little later).
 const CALLBACK_WAIT: Duration = Duration::from_millis(1500);
-
-#[async_trait]
-impl Check for Ssrf {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// Words in a parameter's name that say it holds a URL.
 const URL_WORDS: &[&str] = &[
@@ -85,6 +78,7 @@ fn describe(callback: &Callback) -> String {
 
 #[async_trait]
 impl InputCheck for Ssrf {
+    const META: &'static CheckMeta = &META;
     const NOTHING_TO_PROBE: &'static str = "no URL-valued input";
 
     fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
@@ -238,18 +232,13 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_fetch_of_rampart_s_listener_is_proven_by_its_callback() {
         let endpoint = "GET /api/preview?url=https://example.com/a.png";
-        let api = testing::serve(fetcher(true)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1, "{found:#?}");
-        assert_eq!(found[0].severity, Severity::Critical, "the body came back");
-        assert!(found[0].evidence[0].step.contains("User-Agent fetcher/1"));
+        let (finding, sent) = testing::found_once(&META, fetcher(true), endpoint).await;
+        assert_eq!(finding.severity, Severity::Critical, "the body came back");
+        assert!(finding.evidence[0].step.contains("User-Agent fetcher/1"));
         // No profile: one request carries the listener's URL.
         assert_eq!(sent, 1);
 
-        let api = testing::serve(fetcher(false)).await;
-        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        testing::found_nothing(&META, fetcher(false), endpoint).await;
         // With a collaborator the user controls, an accepted URL is tentative.
         let settings = Settings {
             oob_url: Some(url::Url::parse("http://127.0.0.1:9/collab").unwrap()),

@@ -12,9 +12,8 @@
 
 use async_trait::async_trait;
 
-use super::{focus, probe_inputs, shown, Halt, Input, InputCheck, Payload, Point};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn};
-use crate::discover::Endpoint;
+use super::{focus, shown, Halt, InputCheck, Payload, Point};
+use crate::checks::{CheckMeta, Mode, RunsOn};
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -32,13 +31,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::RESPONSE_VALUES,
 };
-
-#[async_trait]
-impl Check for Template {
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        probe_inputs(&META, self, ctx, endpoint).await
-    }
-}
 
 /// Expression syntaxes: how each engine family writes `a*b`.
 const SYNTAXES: &[(&str, &str)] = &[
@@ -93,12 +85,7 @@ pub fn evaluated(ordinary: &str, answer: &str, canary: Canary) -> bool {
 
 #[async_trait]
 impl InputCheck for Template {
-    const NOTHING_TO_PROBE: &'static str = "no input to probe";
-
-    fn wants(&self, _endpoint: &Endpoint, input: &Input) -> bool {
-        !input.is_boolean()
-    }
-
+    const META: &'static CheckMeta = &META;
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {
         let profile = point.profile().await?;
         let ordinary = profile.base.body_text();
@@ -162,7 +149,6 @@ impl InputCheck for Template {
 mod tests {
     use super::*;
     use crate::checks::injection::testing::{self, Seen};
-    use crate::checks::injection::Settings;
 
     #[test]
     fn only_the_product_proves_evaluation() {
@@ -226,17 +212,12 @@ mod tests {
     #[tokio::test]
     async fn an_evaluating_engine_is_found_and_a_reflecting_one_is_not() {
         let endpoint = "GET /api/greeting?name=Ada";
-        let api = testing::serve(greeter(true)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        let found = found.expect("probed");
-        assert_eq!(found.len(), 1, "{found:#?}");
-        assert!(found[0].description.contains("Jinja2"));
-        assert_eq!(found[0].evidence.len(), 3);
+        let (finding, sent) = testing::found_once(&META, greeter(true), endpoint).await;
+        assert!(finding.description.contains("Jinja2"));
+        assert_eq!(finding.evidence.len(), 3);
         assert!(sent <= 4, "{sent}");
 
-        let api = testing::serve(greeter(false)).await;
-        let (found, sent) = testing::run(&META, &api, endpoint, Settings::default()).await;
-        assert!(found.expect("probed").is_empty());
+        let sent = testing::found_nothing(&META, greeter(false), endpoint).await;
         assert_eq!(sent, 2, "the impossible value and one canary");
     }
 }

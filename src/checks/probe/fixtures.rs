@@ -53,6 +53,21 @@ pub(crate) fn engine() -> Engine {
     Engine::new(EngineConfig::new(target)).expect("an engine")
 }
 
+/// A target-wide context over `engine`, `root` and `facts` with a fresh
+/// injection session (leaked: it lives as long as the test).
+pub(crate) fn target_context<'a>(
+    engine: &'a Engine,
+    root: &'a Arc<Exchange>,
+    facts: &'a TargetFacts,
+) -> crate::checks::TargetContext<'a> {
+    crate::checks::TargetContext {
+        engine,
+        root,
+        facts,
+        injection: Box::leak(Box::default()),
+    }
+}
+
 /// A GET of `url` (as `identity`, when given) answered with `status`,
 /// `headers` and `body`.
 pub(crate) fn exchange(

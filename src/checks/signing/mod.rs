@@ -29,6 +29,7 @@ use url::Url;
 use crate::checks::probe::success_json;
 use crate::checks::{Family, ProbeContext, Skip};
 use crate::discover::Endpoint;
+use crate::engine::buster::{with_query, without_param};
 use crate::engine::{Caller, EngineError, Exchange};
 use crate::facts::identities::is_id_param;
 use crate::facts::{SignedLink, Varies};
@@ -265,21 +266,9 @@ pub(crate) fn with_param(
     param: &str,
     value: Option<&str>,
 ) -> Url {
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(n, _)| n != param)
-        .map(|(n, v)| (n.into_owned(), v.into_owned()))
-        .collect();
-    let mut changed = url.clone();
-    changed.set_query(None);
-    {
-        let mut query = changed.query_pairs_mut();
-        for (n, v) in &pairs {
-            query.append_pair(n, v);
-        }
-        if let Some(value) = value {
-            query.append_pair(param, value);
-        }
+    let mut changed = without_param(url, param);
+    if let Some(value) = value {
+        changed.query_pairs_mut().append_pair(param, value);
     }
     ctx.fresh(&changed)
 }
@@ -299,15 +288,7 @@ pub(crate) fn replace_param(url: &Url, param: &str, value: Option<&str>) -> Url 
             }
         })
         .collect();
-    let mut changed = url.clone();
-    changed.set_query(None);
-    if !pairs.is_empty() {
-        let mut query = changed.query_pairs_mut();
-        for (n, v) in &pairs {
-            query.append_pair(n, v);
-        }
-    }
-    changed
+    with_query(url, pairs)
 }
 
 /// The signature's value in a link.

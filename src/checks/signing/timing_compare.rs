@@ -699,13 +699,7 @@ mod tests {
         assert_eq!(genuine.response.status, 200);
         let before = engine.requests_sent();
         let verified_before = state.verifications.load(Ordering::Relaxed);
-        let session = crate::checks::injection::Session::default();
-        let ctx = TargetContext {
-            engine: &engine,
-            root: &root,
-            facts: &facts,
-            injection: &session,
-        };
+        let ctx = crate::checks::probe::fixtures::target_context(&engine, &root, &facts);
         let drafts = TimingCompare.probe_target(&ctx).await.unwrap();
         (
             drafts,
@@ -750,13 +744,7 @@ mod tests {
         let engine = Engine::new(config).unwrap();
         let root = exchange("http://127.0.0.1:9/", None, 200, &[], "");
         let facts = TargetFacts::default();
-        let session = crate::checks::injection::Session::default();
-        let ctx = TargetContext {
-            engine: &engine,
-            root: &root,
-            facts: &facts,
-            injection: &session,
-        };
+        let ctx = crate::checks::probe::fixtures::target_context(&engine, &root, &facts);
         assert_eq!(
             TimingCompare.probe_target(&ctx).await.unwrap_err(),
             Skip::Missing("no signed link found")

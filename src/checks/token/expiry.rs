@@ -20,7 +20,7 @@ use async_trait::async_trait;
 
 use super::weak_secret::{fetch_link, resign_jwt};
 use super::{
-    accepted_twice, bench, corrupted, credentials, forgery_draft, send_genuine, shows, tampered,
+    corrupted, credentials, forged_accepted, forgery_draft, send_genuine, shows, tampered,
     Credential,
 };
 use crate::checks::probe::{same_response, success_json};
@@ -247,11 +247,8 @@ async fn expired_forged(
     let Some(forged) = resign_jwt(token, &claims, secret) else {
         return Ok(None);
     };
-    let Ok(bench) = bench(ctx, credential, &tampered(ctx, token), true).await? else {
-        return Ok(None);
-    };
-    let Some(accepted) =
-        accepted_twice(ctx, credential, bench.point, &forged, credential.identity).await?
+    let Some((bench, accepted)) =
+        forged_accepted(ctx, credential, &tampered(ctx, token), &forged).await?
     else {
         return Ok(None);
     };
@@ -298,11 +295,8 @@ async fn old_signed_credential(
     ) else {
         return Ok(None);
     };
-    let Ok(bench) = bench(ctx, credential, &corrupted(&signed.raw), true).await? else {
-        return Ok(None);
-    };
-    let Some(accepted): Option<(Arc<Exchange>, Arc<Exchange>)> =
-        accepted_twice(ctx, credential, bench.point, &forged, credential.identity).await?
+    let Some((bench, accepted)) =
+        forged_accepted(ctx, credential, &corrupted(&signed.raw), &forged).await?
     else {
         return Ok(None);
     };

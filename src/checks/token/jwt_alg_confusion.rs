@@ -14,7 +14,7 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::{forge_jwt, jwt_credentials, Forgery};
+use super::{jwt_credentials, report_forgery, Forgery, Told};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
 use crate::facts::Needs;
 use crate::finding::{Category, Severity};
@@ -92,27 +92,26 @@ impl Check for AlgConfusion {
             }
             forgeries
         };
-        let Some(forged) = forge_jwt(ctx, credentials, control, forgeries).await?? else {
-            return Ok(Vec::new());
-        };
-        let (source, form) = forged.how.split_once('|').unwrap_or((&forged.how, ""));
-        let alg = forged.credential.jwt().map_or("", Jwt::alg);
-        let step = format!(
-            "HS256 over the same claims, keyed with the public key's PEM text ({form}), gets {}'s data",
-            forged.credential.identity
-        );
-        let draft = forged
-            .draft(Severity::Critical, &step)
-            .title(format!("Algorithm confusion: HS256 tokens signed with the public key from {source} accepted"))
-            .description(format!(
-                "The identities' tokens are {alg}-signed, and the API publishes its public key ({source}). A token \
-                 with `\"alg\": \"HS256\"` whose HMAC key is that public key's PEM text ({form}) is accepted \
-                 where one signed with a random key is refused: the verifier lets the token choose the \
-                 algorithm. Anyone can sign any claims with the public key.{}",
-                forged.impact_words("signed the same way")
-            ))
-            .key("alg-confusion");
-        Ok(vec![draft])
+        report_forgery(ctx, credentials, control, forgeries, |forged| {
+                let (source, form) = forged.how.split_once('|').unwrap_or((&forged.how, ""));
+                let alg = forged.alg();
+            Told {
+                step: format!(
+                    "HS256 over the same claims, keyed with the public key's PEM text ({form}), gets {}'s data",
+                    forged.credential.identity
+                ),
+                title: format!("Algorithm confusion: HS256 tokens signed with the public key from {source} accepted"),
+                description: format!(
+                    "The identities' tokens are {alg}-signed, and the API publishes its public key ({source}). A token \
+                     with `\"alg\": \"HS256\"` whose HMAC key is that public key's PEM text ({form}) is accepted \
+                     where one signed with a random key is refused: the verifier lets the token choose the \
+                     algorithm. Anyone can sign any claims with the public key.{}",
+                    forged.impact_words("signed the same way")
+                ),
+                key: "alg-confusion".into(),
+            }
+        })
+        .await
     }
 }
 

@@ -12,7 +12,7 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::{forge_jwt, jwt_credentials, Forgery};
+use super::{jwt_credentials, report_forgery, Forgery, Told};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, TargetContext};
 use crate::facts::Needs;
 use crate::finding::{Category, Severity};
@@ -62,26 +62,25 @@ impl Check for AlgNone {
                 })
                 .collect()
         };
-        let Some(forged) = forge_jwt(ctx, credentials, control, forgeries).await?? else {
-            return Ok(Vec::new());
-        };
-        let (spelling, alg) = (&forged.how, forged.credential.jwt().map_or("", Jwt::alg));
-        let step = format!(
-            "The same claims with `\"alg\": \"{spelling}\"` and no signature get {}'s data",
-            forged.credential.identity
-        );
-        let draft = forged
-            .draft(Severity::Critical, &step)
-            .title(format!("JWT with \"alg\": \"{spelling}\" and no signature accepted"))
-            .description(format!(
-                "{} refuses a {alg} token with a wrong signature but accepts the same claims with `\"alg\": \
-                 \"{spelling}\"` and an empty signature: the verifier takes the algorithm from the token. \
-                 Anyone can write any claims without a key.{}",
-                forged.bench.point.template,
-                forged.impact_words("unsigned")
-            ))
-            .key("alg-none");
-        Ok(vec![draft])
+        report_forgery(ctx, credentials, control, forgeries, |forged| {
+                let (spelling, alg) = (&forged.how, forged.alg());
+            Told {
+                step: format!(
+                    "The same claims with `\"alg\": \"{spelling}\"` and no signature get {}'s data",
+                    forged.credential.identity
+                ),
+                title: format!("JWT with \"alg\": \"{spelling}\" and no signature accepted"),
+                description: format!(
+                    "{} refuses a {alg} token with a wrong signature but accepts the same claims with `\"alg\": \
+                     \"{spelling}\"` and an empty signature: the verifier takes the algorithm from the token. \
+                     Anyone can write any claims without a key.{}",
+                    forged.bench.point.template,
+                    forged.impact_words("unsigned")
+                ),
+                key: "alg-none".into(),
+            }
+        })
+        .await
     }
 }
 

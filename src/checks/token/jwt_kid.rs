@@ -14,7 +14,7 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use super::{forge_jwt, jwt_credentials, Forgery};
+use super::{jwt_credentials, report_forgery, Forgery, Told};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
 use crate::facts::Needs;
 use crate::finding::{Category, Severity};
@@ -73,30 +73,29 @@ impl Check for Kid {
                 })
                 .collect()
         };
-        let Some(forged) = forge_jwt(ctx, credentials, control, forgeries).await?? else {
-            return Ok(Vec::new());
-        };
-        let kid = &forged.how;
-        let (alg, genuine_kid) = forged
-            .credential
-            .jwt()
-            .map_or(("", ""), |t| (t.alg(), t.kid().unwrap_or_default()));
-        let step = format!(
-            "`\"kid\": \"{kid}\"` with an HMAC over the empty key gets {}'s data",
-            forged.credential.identity
-        );
-        let draft = forged
-            .draft(Severity::Critical, &step)
-            .title("JWT kid path traversal: a token keyed with /dev/null's empty contents is accepted")
-            .description(format!(
-                "With `kid` set to `{kid}`, an {alg} token signed with the empty key is accepted by {}, where the \
-                 same token under the genuine kid (`{genuine_kid}`) is refused: the API reads its key from a path \
-                 built from `kid`. Anyone can pick the key, and so sign any claims.{}",
-                forged.bench.point.template,
-                forged.impact_words("made the same way")
-            ))
-            .key("kid-traversal");
-        Ok(vec![draft])
+        report_forgery(ctx, credentials, control, forgeries, |forged| {
+            let kid = &forged.how;
+            let (alg, genuine_kid) = forged
+                .credential
+                .jwt()
+                .map_or(("", ""), |t| (t.alg(), t.kid().unwrap_or_default()));
+            Told {
+                step: format!(
+                    "`\"kid\": \"{kid}\"` with an HMAC over the empty key gets {}'s data",
+                    forged.credential.identity
+                ),
+                title: "JWT kid path traversal: a token keyed with /dev/null's empty contents is accepted".into(),
+                description: format!(
+                    "With `kid` set to `{kid}`, an {alg} token signed with the empty key is accepted by {}, where the \
+                     same token under the genuine kid (`{genuine_kid}`) is refused: the API reads its key from a path \
+                     built from `kid`. Anyone can pick the key, and so sign any claims.{}",
+                    forged.bench.point.template,
+                    forged.impact_words("made the same way")
+                ),
+                key: "kid-traversal".into(),
+            }
+        })
+        .await
     }
 }
 

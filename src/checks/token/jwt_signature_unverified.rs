@@ -13,7 +13,7 @@
 
 use async_trait::async_trait;
 
-use super::{forge_jwt, garbage, jwt_credentials, Forgery};
+use super::{garbage, jwt_credentials, report_forgery, Forgery, Told};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, TargetContext};
 use crate::facts::Needs;
 use crate::finding::{Category, Severity};
@@ -58,31 +58,30 @@ impl Check for SignatureUnverified {
                 },
             ]
         };
-        let Some(forged) = forge_jwt(ctx, credentials, |_, _| garbage.clone(), forgeries).await??
-        else {
-            return Ok(Vec::new());
-        };
-        let how = match forged.how.as_str() {
-            "kept" => "changed claims under the old signature",
-            _ => "no signature at all",
-        };
-        let alg = forged.credential.jwt().map_or("", Jwt::alg);
-        let step = format!(
-            "{}'s token with {how} is accepted",
-            forged.credential.identity
-        );
-        let draft = forged
-            .draft(Severity::Critical, &step)
-            .title(format!("JWT signature not verified: a token with {how} is accepted"))
-            .description(format!(
-                "The {alg} JWT in {} was accepted by {} with {how}, where a garbage token is refused: the API \
-                 reads the claims without verifying the signature, so anyone can write any claims.{}",
-                forged.credential.token.place.describe(),
-                forged.bench.point.template,
-                forged.impact_words("edited the same way")
-            ))
-            .key(forged.how.clone());
-        Ok(vec![draft])
+        let control = |_: &Jwt, _: &Map<String, Value>| garbage.clone();
+        report_forgery(ctx, credentials, control, forgeries, |forged| {
+            let how = match forged.how.as_str() {
+                "kept" => "changed claims under the old signature",
+                _ => "no signature at all",
+            };
+                let alg = forged.alg();
+            Told {
+                step: format!(
+                    "{}'s token with {how} is accepted",
+                    forged.credential.identity
+                ),
+                title: format!("JWT signature not verified: a token with {how} is accepted"),
+                description: format!(
+                    "The {alg} JWT in {} was accepted by {} with {how}, where a garbage token is refused: the API \
+                     reads the claims without verifying the signature, so anyone can write any claims.{}",
+                    forged.credential.token.place.describe(),
+                    forged.bench.point.template,
+                    forged.impact_words("edited the same way")
+                ),
+                key: forged.how.clone(),
+            }
+        })
+        .await
     }
 }
 

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::checks::probe::same_response;
-use crate::checks::{Family, Skip, TargetContext};
+use crate::checks::{Family, Outcome, Skip, TargetContext};
 use crate::engine::redact::INVENTED_CREDENTIAL_PREFIX;
 use crate::engine::{Caller, EngineError, Exchange, Probe};
 use crate::facts::tokens::{Place, ProbePoint, SeenToken};
@@ -254,6 +254,23 @@ pub(crate) struct Bench<'a> {
     pub point: &'a ProbePoint,
     pub genuine: Arc<Exchange>,
     pub control: Arc<Exchange>,
+}
+
+/// The credential's bench for `control` (see [`bench`]), where `forged`, a
+/// token of the credential's own identity, is then [`accepted_twice`]: both,
+/// or `None` when there is no bench or the forgery is refused.
+pub(crate) async fn forged_accepted<'a>(
+    ctx: &TargetContext<'a>,
+    credential: &Credential<'_>,
+    control: &str,
+    forged: &str,
+) -> Result<Option<(Bench<'a>, (Arc<Exchange>, Arc<Exchange>))>, EngineError> {
+    let Ok(bench) = bench(ctx, credential, control, true).await? else {
+        return Ok(None);
+    };
+    let accepted =
+        accepted_twice(ctx, credential, bench.point, forged, credential.identity).await?;
+    Ok(accepted.map(|accepted| (bench, accepted)))
 }
 
 /// The first probe point of the credential's identity where the genuine
@@ -506,6 +523,11 @@ impl Forged<'_> {
         )
     }
 
+    /// The algorithm of the genuine token the forgery was made from.
+    pub fn alg(&self) -> &str {
+        self.credential.jwt().map_or("", Jwt::alg)
+    }
+
     /// " A token … naming bob returned bob's data." when impact was shown.
     pub fn impact_words(&self, made: &str) -> String {
         self.impact
@@ -564,6 +586,35 @@ pub(crate) async fn forge_jwt<'a>(
     ))))
 }
 
+/// What a forgery finding says.
+pub(crate) struct Told {
+    /// The forged step, naming the identity whose data it got.
+    pub step: String,
+    pub title: String,
+    pub description: String,
+    pub key: String,
+}
+
+/// [`forge_jwt`], then the accepted forgery as a critical finding in the
+/// words `tell` gives it; nothing when every forgery was refused.
+pub(crate) async fn report_forgery<'a>(
+    ctx: &TargetContext<'a>,
+    credentials: Vec<Credential<'a>>,
+    control: impl Fn(&Jwt, &Map<String, Value>) -> String,
+    forgeries: impl Fn(&Jwt) -> Vec<Forgery>,
+    tell: impl FnOnce(&Forged<'a>) -> Told,
+) -> Outcome {
+    let Some(forged) = forge_jwt(ctx, credentials, control, forgeries).await?? else {
+        return Ok(Vec::new());
+    };
+    let told = tell(&forged);
+    Ok(vec![forged
+        .draft(Severity::Critical, &told.step)
+        .title(told.title)
+        .description(told.description)
+        .key(told.key)])
+}
+
 /// A confirmed forgery finding: the genuine answer, the refused control,
 /// the accepted forgery and its replay, and the impact when shown.
 pub(crate) fn forgery_draft(
@@ -605,7 +656,7 @@ pub(crate) fn forgery_draft(
 
 /// `url` with `param` set to `value` and a fresh cache buster.
 pub(crate) fn link_with(ctx: &TargetContext<'_>, url: &Url, param: &str, value: &str) -> Url {
-    let mut changed = crate::facts::tokens::without_param(url, param);
+    let mut changed = crate::engine::buster::without_param(url, param);
     changed.query_pairs_mut().append_pair(param, value);
     ctx.engine.buster().bust(&changed)
 }
@@ -682,13 +733,7 @@ mod tests {
         let root =
             crate::checks::probe::fixtures::exchange("http://127.0.0.1:9/", None, 200, &[], "{}");
         let facts = TargetFacts::default();
-        let session = crate::checks::injection::Session::default();
-        let ctx = TargetContext {
-            engine: &engine,
-            root: &root,
-            facts: &facts,
-            injection: &session,
-        };
+        let ctx = crate::checks::probe::fixtures::target_context(&engine, &root, &facts);
         let now = chrono::Utc::now().timestamp();
         for issued in [now, now + 30, now - 100] {
             let mut claims = Map::new();
@@ -736,18 +781,10 @@ mod tests {
             "any 200"
         );
         // A volatile answer still counts when the identity facts place it.
-        facts
-            .identities
-            .markers
-            .entry("alice".into())
-            .or_default()
-            .insert("alice".into());
-        facts
-            .identities
-            .markers
-            .entry("bob".into())
-            .or_default()
-            .insert("bob".into());
+        for who in ["alice", "bob"] {
+            let markers = facts.identities.markers.entry(who.into()).or_default();
+            markers.insert(who.into());
+        }
         let volatile = r#"{"id":1,"username":"alice","now":"12:00:01"}"#;
         assert!(shows(&facts, "alice", "/api/me", &answer(200, volatile)));
         let both = r#"[{"username":"alice"},{"username":"bob"}]"#;

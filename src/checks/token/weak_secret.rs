@@ -20,8 +20,8 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::{
-    accepted_twice, bench, corrupted, credentials, forgery_draft, fresh_timestamp, impact,
-    link_with, refreshed, tampered, Credential, Forger,
+    corrupted, credentials, forged_accepted, forgery_draft, fresh_timestamp, impact, link_with,
+    refreshed, tampered, Credential, Forger,
 };
 use crate::checks::probe::same_response;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip, TargetContext};
@@ -245,12 +245,7 @@ async fn prove_credential(
     let Some(forged) = forged else {
         return Ok(None);
     };
-    let Ok(bench) = bench(ctx, credential, &control, true).await? else {
-        return Ok(None);
-    };
-    let Some(accepted) =
-        accepted_twice(ctx, credential, bench.point, &forged, credential.identity).await?
-    else {
+    let Some((bench, accepted)) = forged_accepted(ctx, credential, &control, &forged).await? else {
         return Ok(None);
     };
     let shown = if claims.is_empty() {

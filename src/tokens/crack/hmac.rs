@@ -13,22 +13,74 @@ use sha2::digest::typenum::{U128, U64};
 
 /// A Merkle–Damgård hash as HMAC needs it: its state, block and output.
 pub trait Hash: Copy + Send + Sync + 'static {
-    type State: Copy + Send + Sync;
-    type Block: Clone + Send + Sync + AsRef<[u8]> + AsMut<[u8]>;
+    /// The state's word (SHA-1 and SHA-256 work in 32 bits, SHA-384/512 in 64).
+    type Word: Word;
+    type State: Copy + Send + Sync + AsRef<[Self::Word]>;
+    type Block: Clone + Default + Send + Sync + AsRef<[u8]> + AsMut<[u8]>;
     /// Bytes per block (64 or 128).
-    const BLOCK: usize;
+    const BLOCK: usize = std::mem::size_of::<Self::Block>();
     /// Bytes of output (a SHA-384 digest is its truncated state).
     const OUT: usize;
-    /// Bytes of the length field that ends the padding.
-    const LENGTH_BYTES: usize;
+    /// Bytes of the length field that ends the padding: an eighth of a block
+    /// in every SHA-1 and SHA-2 hash.
+    const LENGTH_BYTES: usize = Self::BLOCK / 8;
     fn iv() -> Self::State;
-    fn zero_block() -> Self::Block;
     fn compress(state: &mut Self::State, blocks: &[Self::Block]);
+
+    fn zero_block() -> Self::Block {
+        Self::Block::default()
+    }
+
+    /// The state's words that make the digest.
+    fn digest_words(state: &Self::State) -> &[Self::Word] {
+        &state.as_ref()[..Self::OUT / Self::Word::BYTES]
+    }
+
     /// Writes the digest (`OUT` bytes, big-endian words) into `out`.
-    fn write_digest(state: &Self::State, out: &mut [u8]);
-    /// Whether the state's digest starts with `expected` (`OUT` bytes).
-    fn digest_is(state: &Self::State, expected: &[u8]) -> bool;
+    fn write_digest(state: &Self::State, out: &mut [u8]) {
+        for (w, b) in Self::digest_words(state)
+            .iter()
+            .zip(out.chunks_exact_mut(Self::Word::BYTES))
+        {
+            w.write_be(b);
+        }
+    }
+
+    /// Whether the state's digest is `expected` (`OUT` bytes), compared
+    /// word by word without writing it out.
+    fn digest_is(state: &Self::State, expected: &[u8]) -> bool {
+        expected.len() == Self::OUT
+            && Self::digest_words(state)
+                .iter()
+                .zip(expected.chunks_exact(Self::Word::BYTES))
+                .all(|(w, b)| w.is_be(b))
+    }
 }
+
+/// A state word, written big-endian.
+pub trait Word: Copy + Send + Sync {
+    const BYTES: usize;
+    fn write_be(self, out: &mut [u8]);
+    fn is_be(self, bytes: &[u8]) -> bool;
+}
+
+/// The same for both word sizes: `to_be_bytes` is an inherent method, so
+/// only a macro can name it for each.
+macro_rules! word {
+    ($($t:ty),*) => {$(
+        impl Word for $t {
+            const BYTES: usize = std::mem::size_of::<$t>();
+            fn write_be(self, out: &mut [u8]) {
+                out.copy_from_slice(&self.to_be_bytes());
+            }
+            fn is_be(self, bytes: &[u8]) -> bool {
+                self.to_be_bytes() == *bytes
+            }
+        }
+    )*};
+}
+
+word!(u32, u64);
 
 #[derive(Clone, Copy, Debug)]
 pub struct Sha1;
@@ -42,143 +94,82 @@ pub struct Sha512;
 type Block64 = GenericArray<u8, U64>;
 type Block128 = GenericArray<u8, U128>;
 
-fn words32_are(state: &[u32], expected: &[u8]) -> bool {
-    state
-        .iter()
-        .zip(expected.chunks_exact(4))
-        .all(|(w, b)| w.to_be_bytes() == *b)
-}
-
-fn words64_are(state: &[u64], expected: &[u8]) -> bool {
-    state
-        .iter()
-        .zip(expected.chunks_exact(8))
-        .all(|(w, b)| w.to_be_bytes() == *b)
-}
-
-fn write32(state: &[u32], out: &mut [u8]) {
-    for (w, b) in state.iter().zip(out.chunks_exact_mut(4)) {
-        b.copy_from_slice(&w.to_be_bytes());
-    }
-}
-
-fn write64(state: &[u64], out: &mut [u8]) {
-    for (w, b) in state.iter().zip(out.chunks_exact_mut(8)) {
-        b.copy_from_slice(&w.to_be_bytes());
-    }
-}
-
 impl Hash for Sha1 {
+    type Word = u32;
     type State = [u32; 5];
     type Block = Block64;
-    const BLOCK: usize = 64;
     const OUT: usize = 20;
-    const LENGTH_BYTES: usize = 8;
     fn iv() -> Self::State {
         [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0]
-    }
-    fn zero_block() -> Self::Block {
-        Block64::default()
     }
     fn compress(state: &mut Self::State, blocks: &[Self::Block]) {
         sha1::compress(state, blocks);
     }
-    fn write_digest(state: &Self::State, out: &mut [u8]) {
-        write32(state, out);
-    }
-    fn digest_is(state: &Self::State, expected: &[u8]) -> bool {
-        expected.len() == Self::OUT && words32_are(state, expected)
-    }
 }
 
 impl Hash for Sha256 {
+    type Word = u32;
     type State = [u32; 8];
     type Block = Block64;
-    const BLOCK: usize = 64;
     const OUT: usize = 32;
-    const LENGTH_BYTES: usize = 8;
     fn iv() -> Self::State {
         [
             0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
             0x5be0cd19,
         ]
     }
-    fn zero_block() -> Self::Block {
-        Block64::default()
-    }
     fn compress(state: &mut Self::State, blocks: &[Self::Block]) {
         sha2::compress256(state, blocks);
     }
-    fn write_digest(state: &Self::State, out: &mut [u8]) {
-        write32(state, out);
-    }
-    fn digest_is(state: &Self::State, expected: &[u8]) -> bool {
-        expected.len() == Self::OUT && words32_are(state, expected)
-    }
 }
 
-impl Hash for Sha384 {
+/// SHA-384 and SHA-512: one compression function over the same state,
+/// each with its own initial state and digest length (SHA-384's digest is
+/// the state's first six words).
+pub trait Sha512Family: Copy + Send + Sync + 'static {
+    const DIGEST_BYTES: usize;
+    const IV: [u64; 8];
+}
+
+impl<T: Sha512Family> Hash for T {
+    type Word = u64;
     type State = [u64; 8];
     type Block = Block128;
-    const BLOCK: usize = 128;
-    const OUT: usize = 48;
-    const LENGTH_BYTES: usize = 16;
+    const OUT: usize = T::DIGEST_BYTES;
     fn iv() -> Self::State {
-        [
-            0xcbbb9d5dc1059ed8,
-            0x629a292a367cd507,
-            0x9159015a3070dd17,
-            0x152fecd8f70e5939,
-            0x67332667ffc00b31,
-            0x8eb44a8768581511,
-            0xdb0c2e0d64f98fa7,
-            0x47b5481dbefa4fa4,
-        ]
-    }
-    fn zero_block() -> Self::Block {
-        Block128::default()
+        T::IV
     }
     fn compress(state: &mut Self::State, blocks: &[Self::Block]) {
         sha2::compress512(state, blocks);
     }
-    fn write_digest(state: &Self::State, out: &mut [u8]) {
-        write64(&state[..6], out);
-    }
-    fn digest_is(state: &Self::State, expected: &[u8]) -> bool {
-        expected.len() == Self::OUT && words64_are(&state[..6], expected)
-    }
 }
 
-impl Hash for Sha512 {
-    type State = [u64; 8];
-    type Block = Block128;
-    const BLOCK: usize = 128;
-    const OUT: usize = 64;
-    const LENGTH_BYTES: usize = 16;
-    fn iv() -> Self::State {
-        [
-            0x6a09e667f3bcc908,
-            0xbb67ae8584caa73b,
-            0x3c6ef372fe94f82b,
-            0xa54ff53a5f1d36f1,
-            0x510e527fade682d1,
-            0x9b05688c2b3e6c1f,
-            0x1f83d9abfb41bd6b,
-            0x5be0cd19137e2179,
-        ]
-    }
-    fn zero_block() -> Self::Block {
-        Block128::default()
-    }
-    fn compress(state: &mut Self::State, blocks: &[Self::Block]) {
-        sha2::compress512(state, blocks);
-    }
-    fn write_digest(state: &Self::State, out: &mut [u8]) {
-        write64(state, out);
-    }
-    fn digest_is(state: &Self::State, expected: &[u8]) -> bool {
-        expected.len() == Self::OUT && words64_are(state, expected)
-    }
+impl Sha512Family for Sha384 {
+    const DIGEST_BYTES: usize = 48;
+    const IV: [u64; 8] = [
+        0xcbbb9d5dc1059ed8,
+        0x629a292a367cd507,
+        0x9159015a3070dd17,
+        0x152fecd8f70e5939,
+        0x67332667ffc00b31,
+        0x8eb44a8768581511,
+        0xdb0c2e0d64f98fa7,
+        0x47b5481dbefa4fa4,
+    ];
+}
+
+impl Sha512Family for Sha512 {
+    const DIGEST_BYTES: usize = 64;
+    const IV: [u64; 8] = [
+        0x6a09e667f3bcc908,
+        0xbb67ae8584caa73b,
+        0x3c6ef372fe94f82b,
+        0xa54ff53a5f1d36f1,
+        0x510e527fade682d1,
+        0x9b05688c2b3e6c1f,
+        0x1f83d9abfb41bd6b,
+        0x5be0cd19137e2179,
+    ];
 }
 
 /// `data` padded as the tail of a message whose first `before` bytes (whole
