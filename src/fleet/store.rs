@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::files::FileError;
 use crate::report::{self, Report};
 
 pub const FAILURE_SCHEMA: &str = "rampart.fleet-failure/1";
@@ -28,10 +29,8 @@ const FAILURE_SUFFIX: &str = ".failed.json";
 pub enum StoreError {
     #[error("cannot use the output directory {path}: {error}")]
     Dir { path: String, error: String },
-    #[error("cannot write {path}: {error}")]
-    Write { path: String, error: String },
-    #[error("cannot read {path}: {error}")]
-    Read { path: String, error: String },
+    #[error(transparent)]
+    File(#[from] FileError),
 }
 
 /// Why a target could not be scanned (`<api>.failed.json`).
@@ -141,10 +140,7 @@ impl OutDir {
 /// Every API a directory holds a report or a failure record of, by name
 /// (temporary and unrelated files left out), sorted by name.
 pub fn list(dir: &Path) -> Result<Vec<(String, Found)>, StoreError> {
-    let entries = fs::read_dir(dir).map_err(|e| StoreError::Read {
-        path: dir.display().to_string(),
-        error: e.to_string(),
-    })?;
+    let entries = fs::read_dir(dir).map_err(|e| FileError::read("output directory", dir, e))?;
     let mut found = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -166,10 +162,6 @@ pub fn list(dir: &Path) -> Result<Vec<(String, Found)>, StoreError> {
 /// renames it to `path`; the directory entry is flushed too where the
 /// system allows, so the rename survives a crash of the machine.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let fail = |error: std::io::Error| StoreError::Write {
-        path: path.display().to_string(),
-        error: error.to_string(),
-    };
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path
         .file_name()
@@ -191,7 +183,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     })();
     if let Err(error) = written {
         let _ = fs::remove_file(&temp);
-        return Err(fail(error));
+        return Err(FileError::write("file", path, error).into());
     }
     if let Ok(dir) = File::open(dir) {
         let _ = dir.sync_all();

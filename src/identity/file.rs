@@ -32,15 +32,18 @@ use std::path::Path;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::files::{self, FileError};
+
 use super::signing::{SigningEntry, SigningError, SigningRecipe};
 use super::{parse_header, Identity};
 
+/// What an identity file is called in messages.
+const WHAT: &str = "identity file";
+
 #[derive(Debug, Error)]
 pub enum IdentityFileError {
-    #[error("cannot read identity file {path}: {message}")]
-    Read { path: String, message: String },
-    #[error("invalid identity file {path}: {message}")]
-    Invalid { path: String, message: String },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("identity '{identity}' needs environment variable {var}, which is not set")]
     MissingEnv { identity: String, var: String },
     #[error("identity '{identity}': {message}")]
@@ -169,12 +172,8 @@ pub fn load(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<FileIdentity>, IdentityFileError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| IdentityFileError::Read {
-        path: shown.clone(),
-        message: e.to_string(),
-    })?;
-    parse(&text, &shown, env)
+    let text = std::fs::read_to_string(path).map_err(|e| FileError::read(WHAT, path, e))?;
+    parse(&text, &path.display().to_string(), env)
 }
 
 pub fn parse(
@@ -182,11 +181,7 @@ pub fn parse(
     shown: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<FileIdentity>, IdentityFileError> {
-    let file: FileFormat = toml::from_str(text).map_err(|e| IdentityFileError::Invalid {
-        path: shown.to_string(),
-        // toml quotes the offending line, which may hold a secret.
-        message: e.message().to_string(),
-    })?;
+    let file: FileFormat = files::parse_toml(WHAT, text, Path::new(shown))?;
     let mut out = Vec::new();
     for entry in file.identity {
         let name = entry.name.clone();
