@@ -10,11 +10,10 @@
 //! instead of adding to it; `--no-config` ignores the file altogether.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
-use thiserror::Error;
 
 use crate::files::{self, FileError};
 use crate::report::triage::Suppression;
@@ -25,18 +24,6 @@ pub const FILE_NAME: &str = "rampart.toml";
 
 /// What a project file is called in messages.
 const WHAT: &str = "project file";
-
-#[derive(Debug, Error)]
-pub enum ConfigError {
-    #[error(transparent)]
-    File(#[from] FileError),
-    #[error("{path}: suppression of '{check}': {error}")]
-    Suppression {
-        path: String,
-        check: String,
-        error: String,
-    },
-}
 
 /// A project file as written.
 #[derive(Debug, Default, Deserialize)]
@@ -64,8 +51,6 @@ struct SuppressionShape {
 /// relative to the file's own directory.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ProjectFile {
-    /// Where it was read from.
-    pub path: PathBuf,
     pub target: Option<String>,
     /// The scan's values it sets, under the command line's.
     pub chosen: Overrides,
@@ -74,7 +59,7 @@ pub struct ProjectFile {
 
 /// The project file to use: `--config FILE` (which must exist), else
 /// `rampart.toml` in `dir` when there is one.
-pub fn find(explicit: Option<&Path>, dir: &Path) -> Result<Option<ProjectFile>, ConfigError> {
+pub fn find(explicit: Option<&Path>, dir: &Path) -> Result<Option<ProjectFile>, FileError> {
     match explicit {
         Some(path) => load(path).map(Some),
         None => {
@@ -88,26 +73,22 @@ pub fn find(explicit: Option<&Path>, dir: &Path) -> Result<Option<ProjectFile>, 
     }
 }
 
-pub fn load(path: &Path) -> Result<ProjectFile, ConfigError> {
+pub fn load(path: &Path) -> Result<ProjectFile, FileError> {
     checked(files::read_toml(WHAT, path)?, path)
 }
 
-pub fn parse(text: &str, path: &Path) -> Result<ProjectFile, ConfigError> {
+pub fn parse(text: &str, path: &Path) -> Result<ProjectFile, FileError> {
     checked(files::parse_toml(WHAT, text, path)?, path)
 }
 
-fn checked(shape: FileShape, path: &Path) -> Result<ProjectFile, ConfigError> {
+fn checked(shape: FileShape, path: &Path) -> Result<ProjectFile, FileError> {
     let chosen = files::refuse_unknown(&shape.unknown)
         .and_then(|()| shape.chosen.read_beside(path))
         .map_err(|error| FileError::invalid(WHAT, path, error))?;
-    let shown = path.display().to_string();
     let mut suppressions = Vec::new();
     for s in shape.suppressions {
-        let error = |error: &str| ConfigError::Suppression {
-            path: shown.clone(),
-            check: s.check.clone(),
-            error: error.to_string(),
-        };
+        let error =
+            |error: &str| FileError::entry(path, format!("suppression of '{}'", s.check), error);
         if s.reason.trim().is_empty() {
             return Err(error("a suppression needs a reason"));
         }
@@ -125,7 +106,6 @@ fn checked(shape: FileShape, path: &Path) -> Result<ProjectFile, ConfigError> {
         });
     }
     Ok(ProjectFile {
-        path: path.to_path_buf(),
         target: shape.target,
         chosen,
         suppressions,

@@ -30,6 +30,13 @@ pub enum FileError {
         path: String,
         error: String,
     },
+    /// One entry of the file (a target, a suppression) is wrong.
+    #[error("{path}: {entry}: {error}")]
+    Entry {
+        path: String,
+        entry: String,
+        error: String,
+    },
 }
 
 impl FileError {
@@ -53,6 +60,15 @@ impl FileError {
         FileError::Invalid {
             what,
             path: path.display().to_string(),
+            error: error.to_string(),
+        }
+    }
+
+    /// `entry` (e.g. "target 'orders'") of the file at `path` is wrong.
+    pub fn entry(path: &Path, entry: String, error: impl ToString) -> FileError {
+        FileError::Entry {
+            path: path.display().to_string(),
+            entry,
             error: error.to_string(),
         }
     }

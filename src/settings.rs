@@ -6,6 +6,7 @@
 //! identity file, checks every value and builds the [`ScanOptions`], so a
 //! single scan and every target of a fleet are prepared the same way.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -129,13 +130,9 @@ impl Overrides {
     }
 }
 
-/// What was chosen, with the empty values that take one away taken away.
-fn chosen_text(value: &Option<String>) -> Option<String> {
-    value.clone().filter(|v| !v.is_empty())
-}
-
-fn chosen_path(value: &Option<PathBuf>) -> Option<PathBuf> {
-    value.clone().filter(|v| !v.as_os_str().is_empty())
+/// What was chosen, unless an empty value took it away.
+fn given<T: AsRef<OsStr> + Clone>(value: &Option<T>) -> Option<T> {
+    value.clone().filter(|v| !v.as_ref().is_empty())
 }
 
 fn chosen_list(value: &Option<Vec<String>>) -> Vec<String> {
@@ -257,7 +254,7 @@ impl ScanSettings {
         let mut logins = Vec::new();
         let mut signers = Vec::new();
         let mut roles = Vec::new();
-        if let Some(path) = chosen_path(&chosen.identity_file) {
+        if let Some(path) = given(&chosen.identity_file) {
             for entry in crate::identity::file::load(&path, env)? {
                 match identities
                     .iter_mut()
@@ -314,15 +311,15 @@ impl ScanSettings {
         engine.body_cap = bounds.max_body_kib * 1024;
         engine.accept_invalid_certs = self.insecure;
         engine.plain_http_port = self.http_port;
-        options.spec = chosen_text(&chosen.spec);
+        options.spec = given(&chosen.spec);
         options.include_checks = chosen_list(&chosen.checks);
         options.skip_checks = chosen_list(&chosen.skip_checks);
         options.include_paths = chosen_list(&chosen.include_paths);
         options.exclude_paths = chosen_list(&chosen.exclude_paths);
         options.active = chosen.active.unwrap_or(false);
         options.login_burst = self.login_burst;
-        options.stack = chosen_text(&chosen.stack);
-        if let Some(path) = chosen_path(&chosen.wordlist) {
+        options.stack = given(&chosen.stack);
+        if let Some(path) = given(&chosen.wordlist) {
             let text = std::fs::read(&path).map_err(|e| SettingsError::Wordlist {
                 path: path.display().to_string(),
                 error: e.to_string(),

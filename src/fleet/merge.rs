@@ -32,8 +32,6 @@ use crate::report::{self, FixedFinding, Report, Tool};
 #[derive(Debug, Error)]
 pub enum MergeError {
     #[error(transparent)]
-    Store(#[from] store::StoreError),
-    #[error(transparent)]
     File(#[from] FileError),
     #[error("nothing to merge: no report or failure record in {0}")]
     Empty(String),

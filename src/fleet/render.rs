@@ -329,21 +329,22 @@ pub fn html(view: &FleetView, merged: &Merged, page: &Path) -> String {
         .flat_map(|(a, b)| b.fixed.iter().map(move |f| (a, f)))
         .collect();
     if !fixed.is_empty() {
-        let _ = writeln!(
-            out,
-            "<h2>Fixed since the baseline ({})</h2>\n<table id=\"fixed\">",
-            fixed.len()
+        report::html::open_list(
+            &mut out,
+            "Fixed since the baseline",
+            fixed.len(),
+            "table",
+            "fixed",
         );
         for (api, f) in fixed {
             let _ = writeln!(
                 out,
                 "<tr><td><b>{}</b></td><td class=\"sev-{1}\"><span class=\"badge\">{1}</span> {2}<br>\
-                 <span class=\"where\">{3} {4}</span> <span class=\"muted\">{5}</span></td></tr>",
+                 <span class=\"where\">{3}</span> <span class=\"muted\">{4}</span></td></tr>",
                 esc(&api.api),
                 f.severity.as_str(),
                 esc(&f.title),
-                esc(&f.method),
-                esc(&f.path),
+                esc(&f.endpoint()),
                 esc(&f.check)
             );
         }

@@ -16,7 +16,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use crate::files::FileError;
 use crate::report::{self, Report};
@@ -24,14 +23,6 @@ use crate::report::{self, Report};
 pub const FAILURE_SCHEMA: &str = "rampart.fleet-failure/1";
 const REPORT_SUFFIX: &str = ".json";
 const FAILURE_SUFFIX: &str = ".failed.json";
-
-#[derive(Debug, Error)]
-pub enum StoreError {
-    #[error("cannot use the output directory {path}: {error}")]
-    Dir { path: String, error: String },
-    #[error(transparent)]
-    File(#[from] FileError),
-}
 
 /// Why a target could not be scanned (`<api>.failed.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,11 +52,8 @@ pub struct OutDir {
 impl OutDir {
     /// Opens (creating it when needed) the directory and proves it can be
     /// written, before any target is scanned.
-    pub fn open(dir: &Path) -> Result<OutDir, StoreError> {
-        let fail = |error: String| StoreError::Dir {
-            path: dir.display().to_string(),
-            error,
-        };
+    pub fn open(dir: &Path) -> Result<OutDir, FileError> {
+        let fail = |error: String| FileError::write("output directory", dir, error);
         fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
         let probe = dir.join(format!(".rampart-write-test-{}.tmp", std::process::id()));
         File::create(&probe).map_err(|e| fail(e.to_string()))?;
@@ -98,7 +86,7 @@ impl OutDir {
 
     /// Writes the report of `api` (already rendered and redacted) and
     /// removes an earlier failure record of it.
-    pub fn write_report(&self, api: &str, json: &str) -> Result<PathBuf, StoreError> {
+    pub fn write_report(&self, api: &str, json: &str) -> Result<PathBuf, FileError> {
         let path = self.report_path(api);
         write_atomically(&path, json.as_bytes())?;
         let _ = fs::remove_file(self.failure_path(api));
@@ -108,7 +96,7 @@ impl OutDir {
     /// Records why `api` could not be scanned, and removes an earlier
     /// report of it: the merge must not show last week's report as
     /// tonight's.
-    pub fn write_failure(&self, record: &FailureRecord) -> Result<PathBuf, StoreError> {
+    pub fn write_failure(&self, record: &FailureRecord) -> Result<PathBuf, FileError> {
         let path = self.failure_path(&record.api);
         let mut text = serde_json::to_string_pretty(record).unwrap_or_default();
         text.push('\n');
@@ -139,7 +127,7 @@ impl OutDir {
 
 /// Every API a directory holds a report or a failure record of, by name
 /// (temporary and unrelated files left out), sorted by name.
-pub fn list(dir: &Path) -> Result<Vec<(String, Found)>, StoreError> {
+pub fn list(dir: &Path) -> Result<Vec<(String, Found)>, FileError> {
     let entries = fs::read_dir(dir).map_err(|e| FileError::read("output directory", dir, e))?;
     let mut found = Vec::new();
     for entry in entries.flatten() {
@@ -161,7 +149,7 @@ pub fn list(dir: &Path) -> Result<Vec<(String, Found)>, StoreError> {
 /// Writes `bytes` to a temporary file beside `path`, flushes it to disk and
 /// renames it to `path`; the directory entry is flushed too where the
 /// system allows, so the rename survives a crash of the machine.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path
         .file_name()
@@ -183,7 +171,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     })();
     if let Err(error) = written {
         let _ = fs::remove_file(&temp);
-        return Err(FileError::write("file", path, error).into());
+        return Err(FileError::write("file", path, error));
     }
     if let Ok(dir) = File::open(dir) {
         let _ = dir.sync_all();

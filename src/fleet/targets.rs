@@ -22,7 +22,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use thiserror::Error;
 use url::Url;
 
 use crate::files::{self, FileError};
@@ -30,20 +29,6 @@ use crate::settings::{self, Overrides, ScanSettings};
 
 /// What a targets file is called in messages.
 const WHAT: &str = "targets file";
-
-#[derive(Debug, Error)]
-pub enum TargetsError {
-    #[error(transparent)]
-    File(#[from] FileError),
-    #[error("{path}: target '{name}': {error}")]
-    Target {
-        path: String,
-        name: String,
-        error: String,
-    },
-    #[error("{path}: no [[target]]")]
-    Empty { path: String },
-}
 
 /// A target's entry as written.
 #[derive(Debug, Deserialize)]
@@ -94,29 +79,25 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    pub fn load(path: &Path) -> Result<Fleet, TargetsError> {
+    pub fn load(path: &Path) -> Result<Fleet, FileError> {
         Fleet::checked(files::read_toml(WHAT, path)?, path)
     }
 
-    pub fn parse(text: &str, path: &Path) -> Result<Fleet, TargetsError> {
+    pub fn parse(text: &str, path: &Path) -> Result<Fleet, FileError> {
         Fleet::checked(files::parse_toml(WHAT, text, path)?, path)
     }
 
-    fn checked(shape: FileShape, path: &Path) -> Result<Fleet, TargetsError> {
-        let shown = path.display().to_string();
+    fn checked(shape: FileShape, path: &Path) -> Result<Fleet, FileError> {
         if shape.targets.is_empty() {
-            return Err(TargetsError::Empty { path: shown });
+            return Err(FileError::invalid(WHAT, path, "no [[target]]"));
         }
         // Names are file names in the output directory, which may be on a
         // file system that ignores case.
         let mut seen: HashMap<String, String> = HashMap::new();
         let mut targets = Vec::with_capacity(shape.targets.len());
         for entry in shape.targets {
-            let fail = |error: String| TargetsError::Target {
-                path: shown.clone(),
-                name: entry.name.clone(),
-                error,
-            };
+            let fail =
+                |error: String| FileError::entry(path, format!("target '{}'", entry.name), error);
             check_name(&entry.name).map_err(|e| fail(e.to_string()))?;
             if let Some(first) = seen.insert(entry.name.to_ascii_lowercase(), entry.name.clone()) {
                 return Err(fail(format!("the name is already used by '{first}'")));

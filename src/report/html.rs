@@ -180,17 +180,9 @@ fn write_summary(out: &mut String, report: &Report) {
     if let Some(baseline) = &report.baseline {
         let _ = writeln!(
             out,
-            "<p id=\"baseline\">Against the baseline <code>{}</code>: <b>{} new</b> · {} unchanged · \
-             {} fixed{}</p>",
+            "<p id=\"baseline\">Against the baseline <code>{}</code>: {}</p>",
             esc(&baseline.file),
-            baseline.new.len(),
-            baseline.unchanged.len(),
-            baseline.fixed.len(),
-            if baseline.not_retested.is_empty() {
-                String::new()
-            } else {
-                format!(" · {} not retested", baseline.not_retested.len())
-            }
+            baseline.tally(|new| format!("<b>{new}</b>"))
         );
     }
     for notice in &report.suppression_notices {
@@ -368,22 +360,29 @@ fn write_finding(out: &mut String, report: &Report, finding: &Finding) {
     out.push_str("</article>\n");
 }
 
+/// Opens one of the lists after the findings: its title with its length,
+/// then the `<table>` or `<ul>` (`tag`) whose element id is `id`.
+pub(crate) fn open_list(out: &mut String, title: &str, count: usize, tag: &str, id: &str) {
+    let _ = writeln!(out, "<h2>{title} ({count})</h2>\n<{tag} id=\"{id}\">");
+}
+
 fn write_tail(out: &mut String, report: &Report) {
     if let Some(baseline) = report.baseline.as_ref().filter(|b| !b.fixed.is_empty()) {
-        let _ = writeln!(
+        open_list(
             out,
-            "<h2>Fixed since the baseline ({})</h2>\n<table id=\"fixed\">",
-            baseline.fixed.len()
+            "Fixed since the baseline",
+            baseline.fixed.len(),
+            "table",
+            "fixed",
         );
         for fixed in &baseline.fixed {
             let _ = writeln!(
                 out,
                 "<tr><td class=\"sev-{0}\"><span class=\"badge\">{0}</span></td><td>{1}</td>\
-                 <td class=\"where\">{2} {3}</td><td class=\"muted\">{4} · {5}</td></tr>",
+                 <td class=\"where\">{2}</td><td class=\"muted\">{3} · {4}</td></tr>",
                 fixed.severity.as_str(),
                 esc(&fixed.title),
-                esc(&fixed.method),
-                esc(&fixed.path),
+                esc(&fixed.endpoint()),
                 esc(&fixed.check),
                 esc(&fixed.id)
             );
@@ -391,18 +390,19 @@ fn write_tail(out: &mut String, report: &Report) {
         out.push_str("</table>\n");
     }
     if !report.suppressed.is_empty() {
-        let _ = writeln!(
+        open_list(
             out,
-            "<h2>Suppressed ({})</h2>\n<table id=\"suppressed\">",
-            report.suppressed.len()
+            "Suppressed",
+            report.suppressed.len(),
+            "table",
+            "suppressed",
         );
         for held in &report.suppressed {
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td class=\"where\">{} {}</td><td>{}{}</td></tr>",
+                "<tr><td>{}</td><td class=\"where\">{}</td><td>{}{}</td></tr>",
                 esc(&held.finding.title),
-                esc(&held.finding.method),
-                esc(&held.finding.path),
+                esc(&held.finding.endpoint()),
                 esc(&held.reason),
                 held.until
                     .as_deref()
@@ -443,11 +443,7 @@ fn write_tail(out: &mut String, report: &Report) {
         out.push_str("</ul>\n");
     }
     if !report.errors.is_empty() {
-        let _ = writeln!(
-            out,
-            "<h2>Errors ({})</h2>\n<ul id=\"errors\">",
-            report.errors.len()
-        );
+        open_list(out, "Errors", report.errors.len(), "ul", "errors");
         for error in &report.errors {
             let _ = writeln!(
                 out,

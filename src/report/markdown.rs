@@ -104,15 +104,8 @@ fn summary(report: &Report) -> String {
     if let Some(baseline) = &report.baseline {
         let _ = writeln!(
             out,
-            "Against the baseline: **{} new** · {} unchanged · {} fixed{}\n",
-            baseline.new.len(),
-            baseline.unchanged.len(),
-            baseline.fixed.len(),
-            if baseline.not_retested.is_empty() {
-                String::new()
-            } else {
-                format!(" · {} not retested", baseline.not_retested.len())
-            }
+            "Against the baseline: {}\n",
+            baseline.tally(|new| format!("**{new}**"))
         );
     }
     if !report.suppressed.is_empty() {
@@ -175,7 +168,7 @@ fn section(report: &Report, group: &CheckGroup<'_>) -> String {
                 "| {} | {}{state} | {} | `{}` |",
                 issue.severity.as_str(),
                 cell(&finding.title),
-                cell(&format!("{} {}", finding.method, finding.path)),
+                cell(&finding.endpoint()),
                 finding.id
             );
         }
@@ -213,7 +206,7 @@ fn fixed_section(report: &Report) -> Option<String> {
             "| {} | {} | {} | `{}` |",
             fixed.severity.as_str(),
             cell(&fixed.title),
-            cell(&format!("{} {}", fixed.method, fixed.path)),
+            cell(&fixed.endpoint()),
             fixed.id
         );
     }
