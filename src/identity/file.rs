@@ -79,27 +79,17 @@ struct IdentityEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LoginEntry {
-    #[serde(default = "default_method")]
-    method: String,
+    /// POST when not given.
+    method: Option<String>,
     path: String,
     json: Option<toml::Table>,
     form: Option<BTreeMap<String, String>>,
     token_pointer: Option<String>,
     token_header: Option<String>,
-    #[serde(default = "default_send_header")]
-    send_header: String,
-    #[serde(default = "default_send_format")]
-    send_format: String,
-}
-
-fn default_method() -> String {
-    "POST".into()
-}
-fn default_send_header() -> String {
-    "Authorization".into()
-}
-fn default_send_format() -> String {
-    "Bearer {token}".into()
+    /// `Authorization` when not given.
+    send_header: Option<String>,
+    /// `Bearer {token}` when not given.
+    send_format: Option<String>,
 }
 
 /// Where the token is in the login response.
@@ -244,20 +234,25 @@ pub fn parse(
                         ))
                     }
                 };
-                if !login.send_format.contains("{token}") {
+                let send_format = login.send_format.as_deref().unwrap_or("Bearer {token}");
+                if !send_format.contains("{token}") {
                     return Err(bad("login.send_format must contain {token}"));
                 }
                 if !login.path.starts_with('/') {
                     return Err(bad("login.path must start with '/'"));
                 }
                 Some(LoginRecipe {
-                    method: login.method.to_ascii_uppercase(),
+                    method: login
+                        .method
+                        .as_deref()
+                        .unwrap_or("POST")
+                        .to_ascii_uppercase(),
                     path: login.path,
                     body,
                     content_type,
                     token,
-                    send_header: login.send_header,
-                    send_format: login.send_format,
+                    send_header: login.send_header.unwrap_or_else(|| "Authorization".into()),
+                    send_format: send_format.to_string(),
                     secrets,
                 })
             }
