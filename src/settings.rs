@@ -80,26 +80,31 @@ impl Overrides {
     /// Puts `top` over these values: what it sets wins, its headers are
     /// added after these.
     pub fn over(&mut self, top: &Overrides) {
-        fn keep<T: Clone>(value: &mut Option<T>, top: &Option<T>) {
-            if top.is_some() {
-                value.clone_from(top);
-            }
+        // Every field but the headers, which add up: what `top` sets wins.
+        macro_rules! keep {
+            ($($field:ident),*) => {$(
+                if top.$field.is_some() {
+                    self.$field.clone_from(&top.$field);
+                }
+            )*};
         }
-        keep(&mut self.spec, &top.spec);
-        keep(&mut self.identity_file, &top.identity_file);
+        keep!(
+            spec,
+            identity_file,
+            rate,
+            concurrency,
+            timeout,
+            max_requests,
+            checks,
+            skip_checks,
+            include_paths,
+            exclude_paths,
+            stack,
+            active,
+            wordlist,
+            crack_digits
+        );
         self.headers.extend(top.headers.iter().cloned());
-        keep(&mut self.rate, &top.rate);
-        keep(&mut self.concurrency, &top.concurrency);
-        keep(&mut self.timeout, &top.timeout);
-        keep(&mut self.max_requests, &top.max_requests);
-        keep(&mut self.checks, &top.checks);
-        keep(&mut self.skip_checks, &top.skip_checks);
-        keep(&mut self.include_paths, &top.include_paths);
-        keep(&mut self.exclude_paths, &top.exclude_paths);
-        keep(&mut self.stack, &top.stack);
-        keep(&mut self.active, &top.active);
-        keep(&mut self.wordlist, &top.wordlist);
-        keep(&mut self.crack_digits, &top.crack_digits);
     }
 
     /// These values as read from the configuration file `file`: its file

@@ -360,24 +360,37 @@ fn write_finding(out: &mut String, report: &Report, finding: &Finding) {
     out.push_str("</article>\n");
 }
 
-/// Opens one of the lists after the findings: its title with its length,
-/// then the `<table>` or `<ul>` (`tag`) whose element id is `id`.
-pub(crate) fn open_list(out: &mut String, title: &str, count: usize, tag: &str, id: &str) {
-    let _ = writeln!(out, "<h2>{title} ({count})</h2>\n<{tag} id=\"{id}\">");
+/// One of the lists after the findings, when it has rows: its title, then
+/// a `<table>` or `<ul>` (`tag`) whose element id is `id`, holding `rows`
+/// (already HTML).
+pub(crate) fn write_list(out: &mut String, title: &str, tag: &str, id: &str, rows: &[String]) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "<h2>{title}</h2>\n<{tag} id=\"{id}\">");
+    for row in rows {
+        out.push_str(row);
+        out.push('\n');
+    }
+    let _ = writeln!(out, "</{tag}>");
+}
+
+/// A list item about one place (an endpoint, a request): `html` is what
+/// is said of it, already HTML.
+fn item_at(place: &str, html: &str) -> String {
+    format!(
+        "<li><span class=\"where\">{}</span>: {html}</li>",
+        esc(place)
+    )
 }
 
 fn write_tail(out: &mut String, report: &Report) {
-    if let Some(baseline) = report.baseline.as_ref().filter(|b| !b.fixed.is_empty()) {
-        open_list(
-            out,
-            "Fixed since the baseline",
-            baseline.fixed.len(),
-            "table",
-            "fixed",
-        );
-        for fixed in &baseline.fixed {
-            let _ = writeln!(
-                out,
+    let fixed: Vec<String> = report
+        .baseline
+        .iter()
+        .flat_map(|b| &b.fixed)
+        .map(|fixed| {
+            format!(
                 "<tr><td class=\"sev-{0}\"><span class=\"badge\">{0}</span></td><td>{1}</td>\
                  <td class=\"where\">{2}</td><td class=\"muted\">{3} · {4}</td></tr>",
                 fixed.severity.as_str(),
@@ -385,21 +398,16 @@ fn write_tail(out: &mut String, report: &Report) {
                 esc(&fixed.endpoint()),
                 esc(&fixed.check),
                 esc(&fixed.id)
-            );
-        }
-        out.push_str("</table>\n");
-    }
-    if !report.suppressed.is_empty() {
-        open_list(
-            out,
-            "Suppressed",
-            report.suppressed.len(),
-            "table",
-            "suppressed",
-        );
-        for held in &report.suppressed {
-            let _ = writeln!(
-                out,
+            )
+        })
+        .collect();
+    let title = format!("Fixed since the baseline ({})", fixed.len());
+    write_list(out, &title, "table", "fixed", &fixed);
+    let suppressed: Vec<String> = report
+        .suppressed
+        .iter()
+        .map(|held| {
+            format!(
                 "<tr><td>{}</td><td class=\"where\">{}</td><td>{}{}</td></tr>",
                 esc(&held.finding.title),
                 esc(&held.finding.endpoint()),
@@ -408,52 +416,43 @@ fn write_tail(out: &mut String, report: &Report) {
                     .as_deref()
                     .map(|d| format!(" (until {})", esc(d)))
                     .unwrap_or_default()
-            );
-        }
-        out.push_str("</table>\n");
-    }
-    let switched_off = report.switched_off();
-    if !switched_off.is_empty() {
-        out.push_str("<h2>Not tested</h2>\n<ul id=\"not-tested\">\n");
-        for (reason, checks) in switched_off {
-            let _ = writeln!(
-                out,
+            )
+        })
+        .collect();
+    let title = format!("Suppressed ({})", suppressed.len());
+    write_list(out, &title, "table", "suppressed", &suppressed);
+    let not_tested: Vec<String> = report
+        .switched_off()
+        .into_iter()
+        .map(|(reason, checks)| {
+            format!(
                 "<li><code>{}</code>: {}</li>",
                 esc(&checks.join(", ")),
                 esc(reason)
-            );
-        }
-        out.push_str("</ul>\n");
-    }
-    if !report.changes.is_empty() {
-        out.push_str("<h2>Changes made</h2>\n<ul id=\"changes\">\n");
-        for change in &report.changes {
-            let _ = writeln!(
-                out,
-                "<li><span class=\"where\">{}</span>: {} — {}</li>",
-                esc(&change.request),
-                esc(&change.what),
-                if change.restored {
-                    "restored"
-                } else {
-                    "<b>NOT RESTORED</b>"
-                }
-            );
-        }
-        out.push_str("</ul>\n");
-    }
-    if !report.errors.is_empty() {
-        open_list(out, "Errors", report.errors.len(), "ul", "errors");
-        for error in &report.errors {
-            let _ = writeln!(
-                out,
-                "<li><span class=\"where\">{}</span>: {}</li>",
-                esc(&error.endpoint),
-                esc(&error.message)
-            );
-        }
-        out.push_str("</ul>\n");
-    }
+            )
+        })
+        .collect();
+    write_list(out, "Not tested", "ul", "not-tested", &not_tested);
+    let changes: Vec<String> = report
+        .changes
+        .iter()
+        .map(|change| {
+            let state = if change.restored {
+                "restored"
+            } else {
+                "<b>NOT RESTORED</b>"
+            };
+            item_at(&change.request, &format!("{} — {state}", esc(&change.what)))
+        })
+        .collect();
+    write_list(out, "Changes made", "ul", "changes", &changes);
+    let errors: Vec<String> = report
+        .errors
+        .iter()
+        .map(|error| item_at(&error.endpoint, &esc(&error.message)))
+        .collect();
+    let title = format!("Errors ({})", errors.len());
+    write_list(out, &title, "ul", "errors", &errors);
 }
 
 /// The knowledge base's remediation text (Markdown) as HTML: fenced code

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 use super::groups::{self, CheckGroup};
 use super::Report;
+use crate::finding::Severity;
 use crate::sanitize::for_display;
 
 /// GitHub's limit on the body of an issue or pull-request comment.
@@ -108,12 +109,8 @@ fn summary(report: &Report) -> String {
             baseline.tally(|new| format!("**{new}**"))
         );
     }
-    if !report.suppressed.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} finding(s) suppressed by the project file.\n",
-            report.suppressed.len()
-        );
+    if let Some(line) = report.suppressed_line() {
+        let _ = writeln!(out, "{line}.\n");
     }
     for notice in &report.suppression_notices {
         let _ = writeln!(out, "> {}\n", text(&notice.line()));
@@ -153,23 +150,20 @@ fn section(report: &Report, group: &CheckGroup<'_>) -> String {
         group.worst.as_str(),
         group.findings()
     );
-    let _ = writeln!(
-        out,
-        "| severity | finding | endpoint | id |\n|---|---|---|---|"
-    );
+    out.push_str(TABLE_HEAD);
     for issue in &group.issues {
         for finding in &issue.findings {
             let state = match report.baseline_state(&finding.id) {
                 Some(super::BaselineState::New) => " **new**",
                 _ => "",
             };
-            let _ = writeln!(
-                out,
-                "| {} | {}{state} | {} | `{}` |",
-                issue.severity.as_str(),
-                cell(&finding.title),
-                cell(&finding.endpoint()),
-                finding.id
+            let title = format!("{}{state}", cell(&finding.title));
+            row(
+                &mut out,
+                issue.severity,
+                &title,
+                &finding.endpoint(),
+                &finding.id,
             );
         }
     }
@@ -190,24 +184,35 @@ fn section(report: &Report, group: &CheckGroup<'_>) -> String {
     out
 }
 
+/// The head of a table of findings, one [`row`] each.
+const TABLE_HEAD: &str = "| severity | finding | endpoint | id |\n|---|---|---|---|\n";
+
+/// One finding in a table: `title` is already Markdown, `endpoint` is not.
+fn row(out: &mut String, severity: Severity, title: &str, endpoint: &str, id: &str) {
+    let _ = writeln!(
+        out,
+        "| {} | {title} | {} | `{id}` |",
+        severity.as_str(),
+        cell(endpoint)
+    );
+}
+
 fn fixed_section(report: &Report) -> Option<String> {
     let baseline = report.baseline.as_ref()?;
     if baseline.fixed.is_empty() {
         return None;
     }
     let mut out = format!(
-        "<details><summary><b>Fixed since the baseline</b> ({})</summary>\n\n\
-         | severity | finding | endpoint | id |\n|---|---|---|---|\n",
+        "<details><summary><b>Fixed since the baseline</b> ({})</summary>\n\n{TABLE_HEAD}",
         baseline.fixed.len()
     );
     for fixed in &baseline.fixed {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | `{}` |",
-            fixed.severity.as_str(),
-            cell(&fixed.title),
-            cell(&fixed.endpoint()),
-            fixed.id
+        row(
+            &mut out,
+            fixed.severity,
+            &cell(&fixed.title),
+            &fixed.endpoint(),
+            &fixed.id,
         );
     }
     out.push_str("\n</details>\n\n");

@@ -206,12 +206,8 @@ fn write_summary(out: &mut String, p: &Palette, report: &Report, groups: &[Check
             baseline.tally(str::to_string)
         );
     }
-    if !report.suppressed.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} finding(s) suppressed by the project file (listed under SUPPRESSED)",
-            report.suppressed.len()
-        );
+    if let Some(line) = report.suppressed_line() {
+        let _ = writeln!(out, "{line} (listed under SUPPRESSED)");
     }
     for notice in &report.suppression_notices {
         let _ = writeln!(out, "{} {}", p.bold("note:"), shown(&notice.line()));
