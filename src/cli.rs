@@ -289,17 +289,19 @@ pub struct BoundArgs {
     #[arg(long, value_name = "REQ_PER_S")]
     pub rate: Option<f64>,
 
-    /// Maximum requests in flight.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub concurrency: u16,
+    // No clap defaults below: a value not given leaves the project file's
+    // (or a fleet target's) in place; the defaults live in `settings`.
+    /// Maximum requests in flight [default: 8].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: Option<u16>,
 
-    /// Per-request timeout in seconds (connect, headers and body).
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
-    pub timeout: f64,
+    /// Per-request timeout in seconds (connect, headers and body) [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
 
-    /// Stop sending after this many requests.
-    #[arg(long, default_value_t = 5000, value_name = "N")]
-    pub max_requests: u64,
+    /// Stop sending after this many requests [default: 5000].
+    #[arg(long, value_name = "N")]
+    pub max_requests: Option<u64>,
 
     /// Largest response body read, in KiB (the rest is discarded unread).
     #[arg(long, default_value_t = 1024, value_name = "KIB")]

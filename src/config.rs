@@ -1,6 +1,7 @@
 //! The project file, `rampart.toml`: what a team keeps between runs (the
 //! target, the spec, the identities file, the paths and checks to scan, and
-//! the suppressions it agreed on). It is read from the working directory,
+//! the suppressions it agreed on; and any other value a fleet target's
+//! entry may set, see [`Overrides`]). It is read from the working directory,
 //! or from `--config FILE`.
 //!
 //! The command line always wins, and can also take a value away: every
@@ -8,50 +9,33 @@
 //! the command line (`--spec ''`, `--checks ''`) resets the file's value
 //! instead of adding to it; `--no-config` ignores the file altogether.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
-use thiserror::Error;
 
+use crate::files::{self, FileError};
 use crate::report::triage::Suppression;
+use crate::settings::Overrides;
 
 /// The name looked for in the working directory.
 pub const FILE_NAME: &str = "rampart.toml";
 
-#[derive(Debug, Error)]
-pub enum ConfigError {
-    #[error("cannot read {path}: {error}")]
-    Read { path: String, error: String },
-    #[error("{path}: {error}")]
-    Parse { path: String, error: String },
-    #[error("{path}: suppression of '{check}': {error}")]
-    Suppression {
-        path: String,
-        check: String,
-        error: String,
-    },
-}
+/// What a project file is called in messages.
+const WHAT: &str = "project file";
 
 /// A project file as written.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct FileShape {
     target: Option<String>,
-    spec: Option<String>,
-    identity_file: Option<String>,
-    #[serde(default)]
-    include_paths: Vec<String>,
-    #[serde(default)]
-    exclude_paths: Vec<String>,
-    #[serde(default)]
-    checks: Vec<String>,
-    #[serde(default)]
-    skip_checks: Vec<String>,
-    wordlist: Option<String>,
-    crack_digits: Option<u8>,
+    #[serde(flatten)]
+    chosen: Overrides,
     #[serde(default, rename = "suppress")]
     suppressions: Vec<SuppressionShape>,
+    /// Whatever else the file says: a mistake, named in the error.
+    #[serde(flatten)]
+    unknown: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -67,26 +51,15 @@ struct SuppressionShape {
 /// relative to the file's own directory.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ProjectFile {
-    /// Where it was read from.
-    pub path: PathBuf,
     pub target: Option<String>,
-    pub spec: Option<String>,
-    pub identity_file: Option<PathBuf>,
-    pub include_paths: Vec<String>,
-    pub exclude_paths: Vec<String>,
-    pub checks: Vec<String>,
-    pub skip_checks: Vec<String>,
-    /// More candidate token secrets (`--wordlist`).
-    pub wordlist: Option<PathBuf>,
-    /// Numbers of up to this many digits tried as token secrets
-    /// (`--crack-digits`).
-    pub crack_digits: Option<u8>,
+    /// The scan's values it sets, under the command line's.
+    pub chosen: Overrides,
     pub suppressions: Vec<Suppression>,
 }
 
 /// The project file to use: `--config FILE` (which must exist), else
 /// `rampart.toml` in `dir` when there is one.
-pub fn find(explicit: Option<&Path>, dir: &Path) -> Result<Option<ProjectFile>, ConfigError> {
+pub fn find(explicit: Option<&Path>, dir: &Path) -> Result<Option<ProjectFile>, FileError> {
     match explicit {
         Some(path) => load(path).map(Some),
         None => {
@@ -100,47 +73,22 @@ pub fn find(explicit: Option<&Path>, dir: &Path) -> Result<Option<ProjectFile>, 
     }
 }
 
-pub fn load(path: &Path) -> Result<ProjectFile, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
-        path: path.display().to_string(),
-        error: e.to_string(),
-    })?;
-    parse(&text, path)
+pub fn load(path: &Path) -> Result<ProjectFile, FileError> {
+    checked(files::read_toml(WHAT, path)?, path)
 }
 
-pub fn parse(text: &str, path: &Path) -> Result<ProjectFile, ConfigError> {
-    let shown = path.display().to_string();
-    let shape: FileShape = toml::from_str(text).map_err(|e| ConfigError::Parse {
-        path: shown.clone(),
-        error: e.message().to_string(),
-    })?;
-    let base = path.parent().unwrap_or(Path::new(""));
-    let relative = |name: &str| -> PathBuf {
-        let name = Path::new(name);
-        if name.is_absolute() {
-            name.to_path_buf()
-        } else {
-            base.join(name)
-        }
-    };
-    if let Some(digits) = shape.crack_digits {
-        if digits > crate::tokens::crack::MAX_DIGITS {
-            return Err(ConfigError::Parse {
-                path: shown,
-                error: format!(
-                    "crack_digits must be between 0 and {}",
-                    crate::tokens::crack::MAX_DIGITS
-                ),
-            });
-        }
-    }
+pub fn parse(text: &str, path: &Path) -> Result<ProjectFile, FileError> {
+    checked(files::parse_toml(WHAT, text, path)?, path)
+}
+
+fn checked(shape: FileShape, path: &Path) -> Result<ProjectFile, FileError> {
+    let chosen = files::refuse_unknown(&shape.unknown)
+        .and_then(|()| shape.chosen.read_beside(path))
+        .map_err(|error| FileError::invalid(WHAT, path, error))?;
     let mut suppressions = Vec::new();
     for s in shape.suppressions {
-        let error = |error: &str| ConfigError::Suppression {
-            path: shown.clone(),
-            check: s.check.clone(),
-            error: error.to_string(),
-        };
+        let error =
+            |error: &str| FileError::entry(path, format!("suppression of '{}'", s.check), error);
         if s.reason.trim().is_empty() {
             return Err(error("a suppression needs a reason"));
         }
@@ -158,23 +106,8 @@ pub fn parse(text: &str, path: &Path) -> Result<ProjectFile, ConfigError> {
         });
     }
     Ok(ProjectFile {
-        path: path.to_path_buf(),
         target: shape.target,
-        // A spec URL stays as it is; a file name is the file's neighbour.
-        spec: shape.spec.map(|spec| {
-            if spec.contains("://") {
-                spec
-            } else {
-                relative(&spec).display().to_string()
-            }
-        }),
-        identity_file: shape.identity_file.as_deref().map(relative),
-        include_paths: shape.include_paths,
-        exclude_paths: shape.exclude_paths,
-        checks: shape.checks,
-        skip_checks: shape.skip_checks,
-        wordlist: shape.wordlist.as_deref().map(relative),
-        crack_digits: shape.crack_digits,
+        chosen,
         suppressions,
     })
 }
@@ -205,16 +138,6 @@ pub fn choose(cli: Option<&str>, file: Option<&str>) -> Option<String> {
     }
 }
 
-/// A list from the command line over the file's, with the same rules:
-/// `--checks ''` resets the file's list to nothing.
-pub fn choose_list(cli: &[String], file: &[String]) -> Vec<String> {
-    if cli.is_empty() {
-        file.to_vec()
-    } else {
-        cli.iter().filter(|v| !v.is_empty()).cloned().collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +151,7 @@ exclude_paths = ["/api/admin/*"]
 checks = ["cache.*", "authz.*"]
 wordlist = "secrets.txt"
 crack_digits = 6
+rate = 20
 
 [[suppress]]
 check = "transport.plain-http"
@@ -244,17 +168,25 @@ until = 2027-01-31
     fn a_project_file_reads_with_paths_next_to_it() {
         let file = parse(FILE, Path::new("/work/project/rampart.toml")).expect("valid");
         assert_eq!(file.target.as_deref(), Some("http://127.0.0.1:8080"));
-        assert_eq!(file.spec.as_deref(), Some("/work/project/api/openapi.yaml"));
+        let chosen = &file.chosen;
         assert_eq!(
-            file.identity_file.as_deref(),
+            chosen.spec.as_deref(),
+            Some("/work/project/api/openapi.yaml")
+        );
+        assert_eq!(
+            chosen.identity_file.as_deref(),
             Some(Path::new("/work/project/ids.toml"))
         );
-        assert_eq!(file.checks, vec!["cache.*", "authz.*"]);
         assert_eq!(
-            file.wordlist.as_deref(),
+            chosen.checks.as_deref(),
+            Some(&["cache.*".to_string(), "authz.*".to_string()][..])
+        );
+        assert_eq!(
+            chosen.wordlist.as_deref(),
             Some(Path::new("/work/project/secrets.txt"))
         );
-        assert_eq!(file.crack_digits, Some(6));
+        assert_eq!(chosen.crack_digits, Some(6));
+        assert_eq!(chosen.rate, Some(20.0));
         assert_eq!(file.suppressions.len(), 2);
         assert_eq!(file.suppressions[0].until, None);
         assert_eq!(
@@ -303,10 +235,6 @@ until = 2027-01-31
         assert_eq!(choose(None, Some("a")), Some("a".into()));
         assert_eq!(choose(Some("b"), Some("a")), Some("b".into()));
         assert_eq!(choose(Some(""), Some("a")), None);
-        let file = vec!["cache.*".to_string()];
-        assert_eq!(choose_list(&[], &file), file);
-        assert_eq!(choose_list(&["authz.*".into()], &file), vec!["authz.*"]);
-        assert!(choose_list(&["".into()], &file).is_empty());
     }
 
     #[test]
@@ -316,6 +244,6 @@ until = 2027-01-31
         assert!(find(Some(&dir.path().join("missing.toml")), dir.path()).is_err());
         std::fs::write(dir.path().join(FILE_NAME), "checks = [\"exposure.*\"]").expect("written");
         let found = find(None, dir.path()).expect("read").expect("found");
-        assert_eq!(found.checks, vec!["exposure.*"]);
+        assert_eq!(found.chosen.checks, Some(vec!["exposure.*".to_string()]));
     }
 }

@@ -372,6 +372,13 @@ pub struct Finding {
     pub seen_count: usize,
 }
 
+impl Finding {
+    /// Where it was found: `METHOD /path`.
+    pub fn endpoint(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }

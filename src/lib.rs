@@ -13,6 +13,7 @@ pub mod detect;
 pub mod discover;
 pub mod engine;
 pub mod facts;
+pub mod files;
 pub mod finding;
 pub mod fleet;
 #[doc(hidden)]

@@ -27,7 +27,7 @@ use rampart::report::triage::Suppression;
 use rampart::report::{self, Format, Report};
 use rampart::sanitize::for_display;
 use rampart::scan::{self, ScanOptions};
-use rampart::settings::{self, Bounds, ScanSettings};
+use rampart::settings::{self, Overrides, ScanSettings};
 use rampart::{checks, config, knowledge, lab};
 
 fn main() -> ExitCode {
@@ -81,14 +81,12 @@ fn scan_command(args: ScanArgs) -> Result<ExitCode> {
     let base_url = config::choose(args.base_url.as_deref(), file.target.as_deref()).context(
         "no target: give the API's base URL, or `target` in rampart.toml (see --config)",
     )?;
-    let settings = settings_for(&args, &file, settings::parse_target(&base_url)?);
+    let settings = settings_for(&args, &file, settings::parse_target(&base_url)?)?;
     // Everything that can be wrong with the outputs is found now, before
     // the first request.
     let prepared = Prepared::new(&args.output)?;
     let env = |var: &str| std::env::var(var).ok();
     let mut options = settings.options(&env)?;
-    options.imports = imports(&args);
-    options.injection = injection_settings(&args.injection)?;
     let redactor = options.engine.redactor();
     let display = Display::new(progress_wanted(&args.output));
     if args.output.verbose {
@@ -155,50 +153,50 @@ async fn stop_on_interrupt(stop: StopSignal) {
 
 /// The settings of a scan of `target`: the command line over the project
 /// file.
-fn settings_for(args: &ScanArgs, file: &config::ProjectFile, target: url::Url) -> ScanSettings {
-    let cli_identity_file = args
-        .identity_file
-        .as_deref()
-        .map(|p| p.to_string_lossy().into_owned());
-    let file_identity_file = file
-        .identity_file
-        .as_deref()
-        .map(|p| p.to_string_lossy().into_owned());
-    let bounds = &args.bounds;
-    ScanSettings {
-        target,
-        spec: config::choose(args.spec.as_deref(), file.spec.as_deref()),
-        identities: args
-            .identity
-            .chunks(2)
-            .filter_map(|pair| match pair {
-                [name, header] => Some((name.clone(), header.clone())),
-                _ => None,
-            })
-            .collect(),
-        identity_file: config::choose(cli_identity_file.as_deref(), file_identity_file.as_deref())
-            .map(std::path::PathBuf::from),
+fn settings_for(
+    args: &ScanArgs,
+    file: &config::ProjectFile,
+    target: url::Url,
+) -> Result<ScanSettings> {
+    // A list given on the command line is a layer of its own (`--checks ''`
+    // gives one empty value, which resets the file's list).
+    let list = |values: &[String]| (!values.is_empty()).then(|| values.to_vec());
+    let cli = Overrides {
+        spec: args.spec.clone(),
+        identity_file: args.identity_file.clone(),
         headers: args.headers.clone(),
-        bounds: Bounds {
-            rate: bounds.rate,
-            concurrency: bounds.concurrency,
-            timeout: bounds.timeout,
-            max_requests: bounds.max_requests,
-            max_body_kib: bounds.max_body_kib,
-            max_duration: bounds.max_duration,
-        },
-        include_checks: config::choose_list(&args.checks, &file.checks),
-        skip_checks: config::choose_list(&args.skip_checks, &file.skip_checks),
-        include_paths: config::choose_list(&args.include_path, &file.include_paths),
-        exclude_paths: config::choose_list(&args.exclude_path, &file.exclude_paths),
-        active: args.active,
-        login_burst: args.login_burst,
+        rate: args.bounds.rate,
+        concurrency: args.bounds.concurrency,
+        timeout: args.bounds.timeout,
+        max_requests: args.bounds.max_requests,
+        checks: list(&args.checks),
+        skip_checks: list(&args.skip_checks),
+        include_paths: list(&args.include_path),
+        exclude_paths: list(&args.exclude_path),
         stack: args.stack.clone(),
-        insecure: args.insecure,
-        http_port: args.http_port,
-        wordlist: args.wordlist.clone().or_else(|| file.wordlist.clone()),
-        crack_digits: args.crack_digits.or(file.crack_digits),
-    }
+        active: args.active.then_some(true),
+        wordlist: args.wordlist.clone(),
+        crack_digits: args.crack_digits,
+    };
+    let mut settings = ScanSettings::new(target);
+    settings.chosen = file.chosen.clone();
+    settings.chosen.over(&cli);
+    settings.identities = args
+        .identity
+        .chunks(2)
+        .filter_map(|pair| match pair {
+            [name, header] => Some((name.clone(), header.clone())),
+            _ => None,
+        })
+        .collect();
+    settings.max_body_kib = args.bounds.max_body_kib;
+    settings.max_duration = args.bounds.max_duration;
+    settings.login_burst = args.login_burst;
+    settings.insecure = args.insecure;
+    settings.http_port = args.http_port;
+    settings.imports = imports(args);
+    settings.injection = injection_settings(&args.injection)?;
+    Ok(settings)
 }
 
 /// `rampart scan --targets fleet.toml`: one shard of a fleet, its reports
@@ -227,7 +225,7 @@ fn fleet_command(args: &ScanArgs, file: &config::ProjectFile, targets: &Path) ->
     // Checked once here, so a mistake on the command line (or in an
     // identity file every target shares) is exit status 2 at once rather
     // than the same failure recorded for every API.
-    let base = settings_for(args, file, fleet.targets[0].url.clone());
+    let base = settings_for(args, file, fleet.targets[0].url.clone())?;
     base.options(&|var: &str| std::env::var(var).ok())?;
     let plan = ShardPlan {
         fleet,
@@ -438,11 +436,7 @@ fn color_wanted() -> bool {
 fn injection_settings(args: &InjectionArgs) -> Result<checks::injection::Settings> {
     let oob_url = match &args.oob_url {
         Some(raw) => {
-            let url = url::Url::parse(raw).with_context(|| format!("invalid --oob-url '{raw}'"))?;
-            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-                bail!("--oob-url must be an http:// or https:// URL with a host, got '{raw}'");
-            }
-            Some(url)
+            Some(url::Url::parse(raw).with_context(|| format!("invalid --oob-url '{raw}'"))?)
         }
         None => None,
     };

@@ -222,16 +222,11 @@ fn endpoint_for(url: &Url) -> Endpoint {
         if endpoint.parameters.iter().any(|p| p.name == name) {
             continue;
         }
-        endpoint.parameters.push(Parameter {
-            name: name.into_owned(),
-            location: ParamLocation::Query,
-            required: false,
-            sample: Some(value.into_owned()),
-            schema_type: None,
-            format: None,
-            pattern: None,
-            enum_values: Vec::new(),
-        });
+        endpoint.parameters.push(Parameter::new(
+            &name,
+            ParamLocation::Query,
+            Some(value.into_owned()),
+        ));
     }
     endpoint
 }
@@ -276,6 +271,19 @@ fn looks_like_link(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An engine for the in-process target at `url`, unpaced, and the
+    /// target's answer at its root.
+    async fn engine_and_root(url: &Url) -> (Engine, Arc<Exchange>) {
+        let mut config = crate::engine::EngineConfig::new(url.clone());
+        config.rate_per_second = None;
+        let engine = Engine::new(config).unwrap();
+        let root = engine
+            .send(Probe::get(engine.buster().bust(engine.target())))
+            .await
+            .unwrap();
+        (engine, root)
+    }
 
     #[test]
     fn links_are_collected_from_nested_json() {
@@ -353,19 +361,8 @@ mod tests {
                 }),
             )
             .route("/en/products", get(|| async { Html("<p>products</p>") }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        let mut config =
-            crate::engine::EngineConfig::new(Url::parse(&format!("http://{addr}/")).unwrap());
-        config.rate_per_second = None;
-        let engine = Engine::new(config).unwrap();
-        let root = engine
-            .send(Probe::get(engine.buster().bust(engine.target())))
-            .await
-            .unwrap();
+        let target = crate::checks::probe::fixtures::serve(app).await;
+        let (engine, root) = engine_and_root(&target.url).await;
         assert_eq!(root.response.status, 303);
         let paths: Vec<String> = crawl_links(
             &engine,
@@ -408,13 +405,7 @@ mod tests {
             )
             .route("/admin/users", get(|| async { "[]" }));
         let target = crate::checks::probe::fixtures::serve(app).await;
-        let mut config = crate::engine::EngineConfig::new(target.url.clone());
-        config.rate_per_second = None;
-        let engine = Engine::new(config).unwrap();
-        let root = engine
-            .send(Probe::get(engine.buster().bust(engine.target())))
-            .await
-            .unwrap();
+        let (engine, root) = engine_and_root(&target.url).await;
         let paths = PathFilter::new(Vec::new(), vec!["/admin/*".into()]);
         let mut found: Vec<String> =
             crawl_links(&engine, &Caller::Anonymous, &root, &paths, &mut Vec::new())

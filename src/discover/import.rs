@@ -145,16 +145,7 @@ fn keeps_header(name: &str) -> bool {
 }
 
 fn parameter(name: &str, location: ParamLocation, sample: &str) -> Parameter {
-    Parameter {
-        name: name.to_string(),
-        location,
-        required: location == ParamLocation::Path,
-        sample: Some(sample.to_string()),
-        schema_type: None,
-        format: None,
-        pattern: None,
-        enum_values: Vec::new(),
-    }
+    Parameter::new(name, location, Some(sample.to_string()))
 }
 
 fn valid_method(method: &str) -> Option<String> {
@@ -468,16 +459,7 @@ fn postman_path(url: &PostmanUrl, vars: &[(String, String)]) -> Option<(String, 
                     .find(|(k, _)| k == name)
                     .map(|(_, v)| v.clone())
                     .filter(|v| !v.is_empty());
-                params.push(Parameter {
-                    name: name.to_string(),
-                    location: ParamLocation::Path,
-                    required: true,
-                    sample,
-                    schema_type: None,
-                    format: None,
-                    pattern: None,
-                    enum_values: Vec::new(),
-                });
+                params.push(Parameter::new(name, ParamLocation::Path, sample));
             }
             _ => path.push_str(&segment),
         }
@@ -613,16 +595,9 @@ fn parse_list(text: &str) -> Result<Vec<Endpoint>, String> {
         endpoint.method = method;
         for segment in path.split('/') {
             if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-                endpoint.parameters.push(Parameter {
-                    name: name.to_string(),
-                    location: ParamLocation::Path,
-                    required: true,
-                    sample: None,
-                    schema_type: None,
-                    format: None,
-                    pattern: None,
-                    enum_values: Vec::new(),
-                });
+                endpoint
+                    .parameters
+                    .push(Parameter::new(name, ParamLocation::Path, None));
             }
         }
         for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {

@@ -48,6 +48,24 @@ pub struct Parameter {
     pub enum_values: Vec<String>,
 }
 
+impl Parameter {
+    /// A parameter known by its name and place alone (a path template's
+    /// `{slot}`, a recorded query): required when it is in the path, with
+    /// no schema.
+    pub fn new(name: &str, location: ParamLocation, sample: Option<String>) -> Parameter {
+        Parameter {
+            name: name.to_string(),
+            location,
+            required: location == ParamLocation::Path,
+            sample,
+            schema_type: None,
+            format: None,
+            pattern: None,
+            enum_values: Vec::new(),
+        }
+    }
+}
+
 /// One top-level property of a request or response body, as the spec
 /// describes it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -242,16 +260,10 @@ impl Endpoint {
             match self.parameters.iter_mut().find(|p| p.name == name) {
                 Some(param) if param.sample.is_none() => param.sample = Some(value),
                 Some(_) => {}
-                None => self.parameters.push(Parameter {
-                    name: name.to_string(),
-                    location: ParamLocation::Path,
-                    required: true,
-                    sample: Some(value),
-                    schema_type: None,
-                    format: None,
-                    pattern: None,
-                    enum_values: Vec::new(),
-                }),
+                None => {
+                    self.parameters
+                        .push(Parameter::new(name, ParamLocation::Path, Some(value)))
+                }
             }
         }
         for param in &instance.parameters {
@@ -527,14 +539,8 @@ mod tests {
         required: bool,
     ) -> Parameter {
         Parameter {
-            name: name.into(),
-            location,
             required,
-            sample: sample.map(String::from),
-            schema_type: None,
-            format: None,
-            pattern: None,
-            enum_values: Vec::new(),
+            ..Parameter::new(name, location, sample.map(String::from))
         }
     }
 

@@ -290,15 +290,10 @@ pub async fn mine(
     let mut out = Vec::new();
     for (at, name, location, exchange) in found.into_iter().flatten() {
         let endpoint = &mut discovered.endpoints[at];
+        // Found by guessing: the endpoint answers without it too.
         endpoint.parameters.push(Parameter {
-            name: name.clone(),
-            location,
             required: false,
-            sample: None,
-            schema_type: None,
-            format: None,
-            pattern: None,
-            enum_values: Vec::new(),
+            ..Parameter::new(&name, location, None)
         });
         out.push(Hidden {
             endpoint: endpoint.label(),

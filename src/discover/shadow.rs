@@ -780,25 +780,30 @@ mod tests {
         assert!(siblings(&flat, &flat.path).is_empty());
     }
 
+    /// The documented paths a test starts from.
+    fn documented(paths: &[&str]) -> Vec<String> {
+        paths.iter().map(|p| p.to_string()).collect()
+    }
+
     #[test]
     fn resource_names_skip_prefixes_versions_and_parameters() {
-        let paths = vec![
-            "/api/v2/orders/{id}".to_string(),
-            "/api/v2/me".to_string(),
-            "/{tenant}/invoices".to_string(),
-            "/api/v2/orders".to_string(),
-        ];
+        let paths = documented(&[
+            "/api/v2/orders/{id}",
+            "/api/v2/me",
+            "/{tenant}/invoices",
+            "/api/v2/orders",
+        ]);
         assert_eq!(resource_names(&paths), vec!["orders", "invoices"]);
     }
 
     #[test]
     fn prefixes_are_the_first_segment_and_a_version_after_it() {
-        let paths = vec![
-            "/api/v2/orders".to_string(),
-            "/api/v2/users/{id}".to_string(),
-            "/{tenant}/x".to_string(),
-            "/health".to_string(),
-        ];
+        let paths = documented(&[
+            "/api/v2/orders",
+            "/api/v2/users/{id}",
+            "/{tenant}/x",
+            "/health",
+        ]);
         assert_eq!(prefixes(&paths), vec!["/api", "/api/v2"]);
     }
 }

@@ -328,14 +328,19 @@ mod tests {
     use super::*;
     use crate::checks::probe::fixtures::exchange;
 
+    /// The anonymous caller's answer at `URL`.
+    fn answer(status: u16, body: &str) -> Arc<Exchange> {
+        exchange(URL, None, status, &[], body)
+    }
+
     const URL: &str = "http://h/api/me?rampart_cb=1";
 
     #[test]
     fn a_baseline_kept_compact_is_compared_by_its_digest() {
-        let first = exchange(URL, None, 200, &[], r#"{"user":"ana"}"#);
+        let first = answer(200, r#"{"user":"ana"}"#);
         let compact = first.compact();
-        let same = exchange(URL, None, 200, &[], r#"{"user":"ana"}"#);
-        let other = exchange(URL, None, 200, &[], r#"{"user":"bob"}"#);
+        let same = answer(200, r#"{"user":"ana"}"#);
+        let other = answer(200, r#"{"user":"bob"}"#);
         assert!(!changed_since(&Varies::Not, &compact, &same));
         assert!(changed_since(&Varies::Not, &compact, &other));
         // Where the answer varies, a body-less baseline cannot tell.
@@ -346,18 +351,12 @@ mod tests {
 
     #[test]
     fn only_the_fields_that_changed_are_set_aside() {
-        let a = exchange(
-            URL,
-            None,
+        let a = answer(
             200,
-            &[],
             r#"{"user":"ana","meta":{"request_id":"r1","at":"10:00"},"items":[{"n":1,"seen":5}]}"#,
         );
-        let b = exchange(
-            URL,
-            None,
+        let b = answer(
             200,
-            &[],
             r#"{"user":"ana","meta":{"request_id":"r2","at":"10:01"},"items":[{"n":1,"seen":6}]}"#,
         );
         let varies = Varies::between(&a, &b);
@@ -376,11 +375,8 @@ mod tests {
         );
         assert!(varies.same_data(&a, &c));
         // Other data: not the same.
-        let d = exchange(
-            URL,
-            None,
+        let d = answer(
             200,
-            &[],
             r#"{"user":"bob","meta":{"request_id":"r9","at":"11:00"},"items":[{"n":1,"seen":9}]}"#,
         );
         assert!(!varies.same_data(&a, &d));
@@ -391,38 +387,14 @@ mod tests {
 
     #[test]
     fn text_answers_are_compared_with_ids_and_times_masked() {
-        let a = exchange(
-            URL,
-            None,
-            200,
-            &[],
-            "<p>ok at 2026-12-01T10:00:00Z id 9f8e7d6c5b4a3921</p>",
-        );
-        let b = exchange(
-            URL,
-            None,
-            200,
-            &[],
-            "<p>ok at 2026-12-01T10:00:07Z id 0a1b2c3d4e5f6789</p>",
-        );
+        let a = answer(200, "<p>ok at 2026-12-01T10:00:00Z id 9f8e7d6c5b4a3921</p>");
+        let b = answer(200, "<p>ok at 2026-12-01T10:00:07Z id 0a1b2c3d4e5f6789</p>");
         let varies = Varies::between(&a, &b);
         assert_eq!(varies, Varies::Text);
         assert!(varies.same_data(&a, &b));
-        let c = exchange(
-            URL,
-            None,
-            200,
-            &[],
-            "<p>denied at 2026-12-01T10:00:07Z id 0a</p>",
-        );
+        let c = answer(200, "<p>denied at 2026-12-01T10:00:07Z id 0a</p>");
         assert!(!varies.same_data(&a, &c));
-        let other_status = exchange(
-            URL,
-            None,
-            500,
-            &[],
-            "<p>ok at 2026-12-01T10:00:00Z id 9f8e7d6c5b4a3921</p>",
-        );
+        let other_status = answer(500, "<p>ok at 2026-12-01T10:00:00Z id 9f8e7d6c5b4a3921</p>");
         assert!(!varies.same_data(&a, &other_status));
     }
 }

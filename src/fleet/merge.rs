@@ -25,15 +25,14 @@ use super::view::{
     ApiBaseline, ApiEntry, ApiStatus, BriefFinding, CheckEntry, FleetBaseline, FleetView,
     SeverityCounts, Totals, FLEET_SCHEMA,
 };
+use crate::files::FileError;
 use crate::finding::Severity;
 use crate::report::{self, FixedFinding, Report, Tool};
 
 #[derive(Debug, Error)]
 pub enum MergeError {
     #[error(transparent)]
-    Store(#[from] store::StoreError),
-    #[error("cannot write {path}: {error}")]
-    Write { path: String, error: String },
+    File(#[from] FileError),
     #[error("nothing to merge: no report or failure record in {0}")]
     Empty(String),
 }
@@ -95,10 +94,8 @@ pub fn merge(input: &MergeInput<'_>) -> Result<Merged, MergeError> {
         return Err(MergeError::Empty(dirs.join(", ")));
     }
     if let Some(pages) = input.pages {
-        std::fs::create_dir_all(pages).map_err(|e| MergeError::Write {
-            path: pages.display().to_string(),
-            error: e.to_string(),
-        })?;
+        std::fs::create_dir_all(pages)
+            .map_err(|e| FileError::write("pages directory", pages, e))?;
     }
     let mut merged = Merged::default();
     let mut apis: Vec<ApiEntry> = Vec::with_capacity(found.len());
@@ -265,12 +262,8 @@ fn read_api(
             }
             if let Some(pages) = input.pages {
                 let page = pages.join(format!("{api}.html"));
-                std::fs::write(&page, report::html::render(&report)).map_err(|e| {
-                    MergeError::Write {
-                        path: page.display().to_string(),
-                        error: e.to_string(),
-                    }
-                })?;
+                std::fs::write(&page, report::html::render(&report))
+                    .map_err(|e| FileError::write("API page", &page, e))?;
                 merged.pages.insert(api.to_string(), page);
             }
             if input.sarif {

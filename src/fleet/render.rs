@@ -322,33 +322,25 @@ pub fn html(view: &FleetView, merged: &Merged, page: &Path) -> String {
         }
         out.push_str("</table>\n</section>\n");
     }
-    let fixed: Vec<_> = view
+    let fixed: Vec<String> = view
         .apis
         .iter()
         .filter_map(|a| a.baseline.as_ref().map(|b| (a, b)))
         .flat_map(|(a, b)| b.fixed.iter().map(move |f| (a, f)))
-        .collect();
-    if !fixed.is_empty() {
-        let _ = writeln!(
-            out,
-            "<h2>Fixed since the baseline ({})</h2>\n<table id=\"fixed\">",
-            fixed.len()
-        );
-        for (api, f) in fixed {
-            let _ = writeln!(
-                out,
+        .map(|(api, f)| {
+            format!(
                 "<tr><td><b>{}</b></td><td class=\"sev-{1}\"><span class=\"badge\">{1}</span> {2}<br>\
-                 <span class=\"where\">{3} {4}</span> <span class=\"muted\">{5}</span></td></tr>",
+                 <span class=\"where\">{3}</span> <span class=\"muted\">{4}</span></td></tr>",
                 esc(&api.api),
                 f.severity.as_str(),
                 esc(&f.title),
-                esc(&f.method),
-                esc(&f.path),
+                esc(&f.endpoint()),
                 esc(&f.check)
-            );
-        }
-        out.push_str("</table>\n");
-    }
+            )
+        })
+        .collect();
+    let title = format!("Fixed since the baseline ({})", fixed.len());
+    report::html::write_list(&mut out, &title, "table", "fixed", &fixed);
     out.push_str("</main>\n</body>\n</html>\n");
     out
 }

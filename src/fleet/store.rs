@@ -16,23 +16,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
+use crate::files::FileError;
 use crate::report::{self, Report};
 
 pub const FAILURE_SCHEMA: &str = "rampart.fleet-failure/1";
 const REPORT_SUFFIX: &str = ".json";
 const FAILURE_SUFFIX: &str = ".failed.json";
-
-#[derive(Debug, Error)]
-pub enum StoreError {
-    #[error("cannot use the output directory {path}: {error}")]
-    Dir { path: String, error: String },
-    #[error("cannot write {path}: {error}")]
-    Write { path: String, error: String },
-    #[error("cannot read {path}: {error}")]
-    Read { path: String, error: String },
-}
 
 /// Why a target could not be scanned (`<api>.failed.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,11 +52,8 @@ pub struct OutDir {
 impl OutDir {
     /// Opens (creating it when needed) the directory and proves it can be
     /// written, before any target is scanned.
-    pub fn open(dir: &Path) -> Result<OutDir, StoreError> {
-        let fail = |error: String| StoreError::Dir {
-            path: dir.display().to_string(),
-            error,
-        };
+    pub fn open(dir: &Path) -> Result<OutDir, FileError> {
+        let fail = |error: String| FileError::write("output directory", dir, error);
         fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
         let probe = dir.join(format!(".rampart-write-test-{}.tmp", std::process::id()));
         File::create(&probe).map_err(|e| fail(e.to_string()))?;
@@ -99,7 +86,7 @@ impl OutDir {
 
     /// Writes the report of `api` (already rendered and redacted) and
     /// removes an earlier failure record of it.
-    pub fn write_report(&self, api: &str, json: &str) -> Result<PathBuf, StoreError> {
+    pub fn write_report(&self, api: &str, json: &str) -> Result<PathBuf, FileError> {
         let path = self.report_path(api);
         write_atomically(&path, json.as_bytes())?;
         let _ = fs::remove_file(self.failure_path(api));
@@ -109,7 +96,7 @@ impl OutDir {
     /// Records why `api` could not be scanned, and removes an earlier
     /// report of it: the merge must not show last week's report as
     /// tonight's.
-    pub fn write_failure(&self, record: &FailureRecord) -> Result<PathBuf, StoreError> {
+    pub fn write_failure(&self, record: &FailureRecord) -> Result<PathBuf, FileError> {
         let path = self.failure_path(&record.api);
         let mut text = serde_json::to_string_pretty(record).unwrap_or_default();
         text.push('\n');
@@ -140,11 +127,8 @@ impl OutDir {
 
 /// Every API a directory holds a report or a failure record of, by name
 /// (temporary and unrelated files left out), sorted by name.
-pub fn list(dir: &Path) -> Result<Vec<(String, Found)>, StoreError> {
-    let entries = fs::read_dir(dir).map_err(|e| StoreError::Read {
-        path: dir.display().to_string(),
-        error: e.to_string(),
-    })?;
+pub fn list(dir: &Path) -> Result<Vec<(String, Found)>, FileError> {
+    let entries = fs::read_dir(dir).map_err(|e| FileError::read("output directory", dir, e))?;
     let mut found = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -165,11 +149,7 @@ pub fn list(dir: &Path) -> Result<Vec<(String, Found)>, StoreError> {
 /// Writes `bytes` to a temporary file beside `path`, flushes it to disk and
 /// renames it to `path`; the directory entry is flushed too where the
 /// system allows, so the rename survives a crash of the machine.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let fail = |error: std::io::Error| StoreError::Write {
-        path: path.display().to_string(),
-        error: error.to_string(),
-    };
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let file_name = path
         .file_name()
@@ -191,7 +171,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     })();
     if let Err(error) = written {
         let _ = fs::remove_file(&temp);
-        return Err(fail(error));
+        return Err(FileError::write("file", path, error));
     }
     if let Ok(dir) = File::open(dir) {
         let _ = dir.sync_all();

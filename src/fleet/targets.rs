@@ -18,51 +18,28 @@
 //! else `rampart.toml`, else the built-in default. A list the target gives
 //! replaces the inherited one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use thiserror::Error;
 use url::Url;
 
-use crate::settings::{self, ScanSettings};
+use crate::files::{self, FileError};
+use crate::settings::{self, Overrides, ScanSettings};
 
-#[derive(Debug, Error)]
-pub enum TargetsError {
-    #[error("cannot read the targets file {path}: {error}")]
-    Read { path: String, error: String },
-    #[error("{path}: {error}")]
-    Parse { path: String, error: String },
-    #[error("{path}: target '{name}': {error}")]
-    Target {
-        path: String,
-        name: String,
-        error: String,
-    },
-    #[error("{path}: no [[target]]")]
-    Empty { path: String },
-}
+/// What a targets file is called in messages.
+const WHAT: &str = "targets file";
 
 /// A target's entry as written.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct TargetShape {
     name: String,
     url: String,
-    spec: Option<String>,
-    identity_file: Option<String>,
-    #[serde(default)]
-    headers: Vec<String>,
-    rate: Option<f64>,
-    concurrency: Option<u16>,
-    timeout: Option<f64>,
-    max_requests: Option<u64>,
-    checks: Option<Vec<String>>,
-    skip_checks: Option<Vec<String>>,
-    include_paths: Option<Vec<String>>,
-    exclude_paths: Option<Vec<String>>,
-    stack: Option<String>,
-    active: Option<bool>,
+    #[serde(flatten)]
+    chosen: Overrides,
+    /// Whatever else the entry says: a mistake, named in the error.
+    #[serde(flatten)]
+    unknown: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -79,63 +56,18 @@ pub struct FleetTarget {
     /// Unique in the fleet; letters, digits, `.`, `_` and `-`.
     pub name: String,
     pub url: Url,
-    pub spec: Option<String>,
-    pub identity_file: Option<PathBuf>,
-    /// Sent with every request to this target, after the command line's.
-    pub headers: Vec<String>,
-    pub rate: Option<f64>,
-    pub concurrency: Option<u16>,
-    pub timeout: Option<f64>,
-    pub max_requests: Option<u64>,
-    pub checks: Option<Vec<String>>,
-    pub skip_checks: Option<Vec<String>>,
-    pub include_paths: Option<Vec<String>>,
-    pub exclude_paths: Option<Vec<String>>,
-    pub stack: Option<String>,
-    pub active: Option<bool>,
+    /// What this target sets over the command line and `rampart.toml`.
+    pub chosen: Overrides,
 }
 
 impl FleetTarget {
     /// The settings of this target's scan: its own values over `base`
     /// (the command line over `rampart.toml`).
     pub fn settings(&self, base: &ScanSettings) -> ScanSettings {
-        let mut s = base.clone();
-        s.target = self.url.clone();
-        if self.spec.is_some() {
-            s.spec = self.spec.clone();
-        }
-        if self.identity_file.is_some() {
-            s.identity_file = self.identity_file.clone();
-        }
-        s.headers.extend(self.headers.iter().cloned());
-        let replace = |own: &Option<Vec<String>>, inherited: &mut Vec<String>| {
-            if let Some(own) = own {
-                *inherited = own.clone();
-            }
-        };
-        replace(&self.checks, &mut s.include_checks);
-        replace(&self.skip_checks, &mut s.skip_checks);
-        replace(&self.include_paths, &mut s.include_paths);
-        replace(&self.exclude_paths, &mut s.exclude_paths);
-        if let Some(rate) = self.rate {
-            s.bounds.rate = Some(rate);
-        }
-        if let Some(concurrency) = self.concurrency {
-            s.bounds.concurrency = concurrency;
-        }
-        if let Some(timeout) = self.timeout {
-            s.bounds.timeout = timeout;
-        }
-        if let Some(max_requests) = self.max_requests {
-            s.bounds.max_requests = max_requests;
-        }
-        if self.stack.is_some() {
-            s.stack = self.stack.clone();
-        }
-        if let Some(active) = self.active {
-            s.active = active;
-        }
-        s
+        let mut settings = base.clone();
+        settings.target = self.url.clone();
+        settings.chosen.over(&self.chosen);
+        settings
     }
 }
 
@@ -147,64 +79,37 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    pub fn load(path: &Path) -> Result<Fleet, TargetsError> {
-        let text = std::fs::read_to_string(path).map_err(|e| TargetsError::Read {
-            path: path.display().to_string(),
-            error: e.to_string(),
-        })?;
-        Fleet::parse(&text, path)
+    pub fn load(path: &Path) -> Result<Fleet, FileError> {
+        Fleet::checked(files::read_toml(WHAT, path)?, path)
     }
 
-    pub fn parse(text: &str, path: &Path) -> Result<Fleet, TargetsError> {
-        let shown = path.display().to_string();
-        let shape: FileShape = toml::from_str(text).map_err(|e| TargetsError::Parse {
-            path: shown.clone(),
-            error: e.message().to_string(),
-        })?;
+    pub fn parse(text: &str, path: &Path) -> Result<Fleet, FileError> {
+        Fleet::checked(files::parse_toml(WHAT, text, path)?, path)
+    }
+
+    fn checked(shape: FileShape, path: &Path) -> Result<Fleet, FileError> {
         if shape.targets.is_empty() {
-            return Err(TargetsError::Empty { path: shown });
+            return Err(FileError::invalid(WHAT, path, "no [[target]]"));
         }
         // Names are file names in the output directory, which may be on a
         // file system that ignores case.
         let mut seen: HashMap<String, String> = HashMap::new();
         let mut targets = Vec::with_capacity(shape.targets.len());
         for entry in shape.targets {
-            let fail = |error: String| TargetsError::Target {
-                path: shown.clone(),
-                name: entry.name.clone(),
-                error,
-            };
+            let fail =
+                |error: String| FileError::entry(path, format!("target '{}'", entry.name), error);
             check_name(&entry.name).map_err(|e| fail(e.to_string()))?;
             if let Some(first) = seen.insert(entry.name.to_ascii_lowercase(), entry.name.clone()) {
                 return Err(fail(format!("the name is already used by '{first}'")));
             }
             let url = settings::parse_target(&entry.url).map_err(|e| fail(e.to_string()))?;
-            let spec = entry.spec.map(|spec| {
-                if spec.contains("://") {
-                    spec
-                } else {
-                    settings::beside(path, &spec).display().to_string()
-                }
-            });
+            let chosen = files::refuse_unknown(&entry.unknown)
+                .and_then(|()| entry.chosen.read_beside(path))
+                .map_err(fail)?;
             targets.push(FleetTarget {
                 name: entry.name.clone(),
                 url,
-                spec,
-                identity_file: entry
-                    .identity_file
-                    .as_deref()
-                    .map(|f| settings::beside(path, f)),
-                headers: entry.headers,
-                rate: entry.rate,
-                concurrency: entry.concurrency,
-                timeout: entry.timeout,
-                max_requests: entry.max_requests,
-                checks: entry.checks,
-                skip_checks: entry.skip_checks,
-                include_paths: entry.include_paths,
-                exclude_paths: entry.exclude_paths,
-                stack: entry.stack,
-                active: entry.active,
+                chosen,
             });
         }
         Ok(Fleet {
@@ -242,6 +147,7 @@ pub fn check_name(name: &str) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::discover::import::{Import, ImportKind};
 
     const FILE: &str = r#"
 [[target]]
@@ -266,16 +172,16 @@ spec = "http://127.0.0.1:8080/openapi.json"
         assert_eq!(fleet.targets.len(), 2);
         let orders = fleet.get("orders").expect("orders");
         assert_eq!(
-            orders.spec.as_deref(),
+            orders.chosen.spec.as_deref(),
             Some("/etc/rampart/specs/orders.yaml")
         );
         assert_eq!(
-            orders.identity_file.as_deref(),
+            orders.chosen.identity_file.as_deref(),
             Some(Path::new("/etc/rampart/ids/orders.toml"))
         );
         let billing = fleet.get("billing-v2").expect("billing");
         assert_eq!(
-            billing.spec.as_deref(),
+            billing.chosen.spec.as_deref(),
             Some("http://127.0.0.1:8080/openapi.json")
         );
     }
@@ -284,24 +190,46 @@ spec = "http://127.0.0.1:8080/openapi.json"
     fn a_target_overrides_what_it_names_and_inherits_the_rest() {
         let fleet = Fleet::parse(FILE, Path::new("fleet.toml")).expect("valid");
         let mut base = ScanSettings::new(Url::parse("http://unused.example").unwrap());
-        base.include_checks = vec!["exposure.*".into()];
-        base.skip_checks = vec!["exposure.pii".into()];
-        base.headers = vec!["X-Run: nightly".into()];
-        base.bounds.concurrency = 3;
-        base.identity_file = Some(PathBuf::from("default-ids.toml"));
-        let orders = fleet.get("orders").unwrap().settings(&base);
+        base.chosen = Overrides {
+            checks: Some(vec!["exposure.*".into()]),
+            skip_checks: Some(vec!["exposure.pii".into()]),
+            headers: vec!["X-Run: nightly".into()],
+            concurrency: Some(3),
+            identity_file: Some(PathBuf::from("default-ids.toml")),
+            ..Overrides::default()
+        };
+        base.injection.writes = true;
+        base.imports = vec![Import {
+            kind: ImportKind::List,
+            path: PathBuf::from("endpoints.txt"),
+        }];
+        let mut orders = fleet.get("orders").unwrap().settings(&base);
         assert_eq!(orders.target.as_str(), "https://orders.internal.example/");
-        assert_eq!(orders.bounds.rate, Some(20.0));
-        assert_eq!(orders.bounds.concurrency, 3);
-        assert_eq!(orders.include_checks, vec!["cache.*"]);
-        assert_eq!(orders.skip_checks, vec!["exposure.pii"]);
-        assert_eq!(orders.exclude_paths, vec!["/admin/*"]);
-        assert_eq!(orders.headers, vec!["X-Run: nightly", "X-Tenant: acme"]);
-        let billing = fleet.get("billing-v2").unwrap().settings(&base);
-        assert_eq!(billing.include_checks, vec!["exposure.*"]);
-        assert_eq!(billing.bounds.rate, None);
         assert_eq!(
-            billing.identity_file.as_deref(),
+            orders.chosen.identity_file.take().as_deref(),
+            Some(Path::new("ids/orders.toml"))
+        );
+        let options = orders.options(&|_| None).expect("valid");
+        assert_eq!(options.engine.rate_per_second, Some(20.0));
+        assert_eq!(options.engine.concurrency, 3);
+        assert_eq!(options.include_checks, vec!["cache.*"]);
+        assert_eq!(options.skip_checks, vec!["exposure.pii"]);
+        assert_eq!(options.exclude_paths, vec!["/admin/*"]);
+        assert_eq!(
+            options.engine.default_headers,
+            vec![
+                ("X-Run".to_string(), "nightly".to_string()),
+                ("X-Tenant".to_string(), "acme".to_string())
+            ]
+        );
+        // What only the command line gives reaches every target's scan.
+        assert!(options.injection.writes);
+        assert_eq!(options.imports, base.imports);
+        let billing = fleet.get("billing-v2").unwrap().settings(&base);
+        assert_eq!(billing.chosen.checks, Some(vec!["exposure.*".to_string()]));
+        assert_eq!(billing.chosen.rate, None);
+        assert_eq!(
+            billing.chosen.identity_file.as_deref(),
             Some(Path::new("default-ids.toml"))
         );
     }

@@ -241,14 +241,7 @@ pub struct FleetView {
 }
 
 fn known_schema<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
-    let schema = String::deserialize(deserializer)?;
-    if schema == FLEET_SCHEMA {
-        Ok(schema)
-    } else {
-        Err(serde::de::Error::custom(format!(
-            "schema '{schema}' is not {FLEET_SCHEMA}"
-        )))
-    }
+    crate::report::expect_schema(deserializer, FLEET_SCHEMA).map(String::from)
 }
 
 impl FleetView {

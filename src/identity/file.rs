@@ -32,15 +32,18 @@ use std::path::Path;
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::files::{self, FileError};
+
 use super::signing::{SigningEntry, SigningError, SigningRecipe};
 use super::{parse_header, Identity};
 
+/// What an identity file is called in messages.
+const WHAT: &str = "identity file";
+
 #[derive(Debug, Error)]
 pub enum IdentityFileError {
-    #[error("cannot read identity file {path}: {message}")]
-    Read { path: String, message: String },
-    #[error("invalid identity file {path}: {message}")]
-    Invalid { path: String, message: String },
+    #[error(transparent)]
+    File(#[from] FileError),
     #[error("identity '{identity}' needs environment variable {var}, which is not set")]
     MissingEnv { identity: String, var: String },
     #[error("identity '{identity}': {message}")]
@@ -76,27 +79,17 @@ struct IdentityEntry {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LoginEntry {
-    #[serde(default = "default_method")]
-    method: String,
+    /// POST when not given.
+    method: Option<String>,
     path: String,
     json: Option<toml::Table>,
     form: Option<BTreeMap<String, String>>,
     token_pointer: Option<String>,
     token_header: Option<String>,
-    #[serde(default = "default_send_header")]
-    send_header: String,
-    #[serde(default = "default_send_format")]
-    send_format: String,
-}
-
-fn default_method() -> String {
-    "POST".into()
-}
-fn default_send_header() -> String {
-    "Authorization".into()
-}
-fn default_send_format() -> String {
-    "Bearer {token}".into()
+    /// `Authorization` when not given.
+    send_header: Option<String>,
+    /// `Bearer {token}` when not given.
+    send_format: Option<String>,
 }
 
 /// Where the token is in the login response.
@@ -169,12 +162,8 @@ pub fn load(
     path: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<FileIdentity>, IdentityFileError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| IdentityFileError::Read {
-        path: shown.clone(),
-        message: e.to_string(),
-    })?;
-    parse(&text, &shown, env)
+    let text = std::fs::read_to_string(path).map_err(|e| FileError::read(WHAT, path, e))?;
+    parse(&text, &path.display().to_string(), env)
 }
 
 pub fn parse(
@@ -182,11 +171,7 @@ pub fn parse(
     shown: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<FileIdentity>, IdentityFileError> {
-    let file: FileFormat = toml::from_str(text).map_err(|e| IdentityFileError::Invalid {
-        path: shown.to_string(),
-        // toml quotes the offending line, which may hold a secret.
-        message: e.message().to_string(),
-    })?;
+    let file: FileFormat = files::parse_toml(WHAT, text, Path::new(shown))?;
     let mut out = Vec::new();
     for entry in file.identity {
         let name = entry.name.clone();
@@ -249,20 +234,25 @@ pub fn parse(
                         ))
                     }
                 };
-                if !login.send_format.contains("{token}") {
+                let send_format = login.send_format.as_deref().unwrap_or("Bearer {token}");
+                if !send_format.contains("{token}") {
                     return Err(bad("login.send_format must contain {token}"));
                 }
                 if !login.path.starts_with('/') {
                     return Err(bad("login.path must start with '/'"));
                 }
                 Some(LoginRecipe {
-                    method: login.method.to_ascii_uppercase(),
+                    method: login
+                        .method
+                        .as_deref()
+                        .unwrap_or("POST")
+                        .to_ascii_uppercase(),
                     path: login.path,
                     body,
                     content_type,
                     token,
-                    send_header: login.send_header,
-                    send_format: login.send_format,
+                    send_header: login.send_header.unwrap_or_else(|| "Authorization".into()),
+                    send_format: send_format.to_string(),
                     secrets,
                 })
             }
@@ -339,29 +329,15 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem_but_never_a_value() {
-        let missing = parse(
-            "[[identity]]\nname = \"a\"\nheaders = { X = \"env:NOPE\" }",
-            "f",
-            &env,
-        )
-        .unwrap_err();
-        assert!(missing.to_string().contains("NOPE"));
-        let malformed = parse(
-            "[[identity]]\nname = \"a\"\nheaders = { X = \"sk_live_leak\" \n",
-            "f",
-            &env,
-        )
-        .unwrap_err();
-        assert!(
-            !malformed.to_string().contains("sk_live_leak"),
-            "{malformed}"
-        );
-        let both = parse(
-            "[[identity]]\nname = \"a\"\n[identity.login]\npath = \"/l\"\njson = {}\ntoken_pointer = \"/t\"\ntoken_header = \"X\"",
-            "f",
-            &env,
-        );
-        assert!(both.is_err());
+        let error = |text: &str| match parse(text, "f", &env) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(error) => error.to_string(),
+        };
+        let missing = error("[[identity]]\nname = \"a\"\nheaders = { X = \"env:NOPE\" }");
+        assert!(missing.contains("NOPE"), "{missing}");
+        let malformed = error("[[identity]]\nname = \"a\"\nheaders = { X = \"sk_live_leak\" \n");
+        assert!(!malformed.contains("sk_live_leak"), "{malformed}");
+        error("[[identity]]\nname = \"a\"\n[identity.login]\npath = \"/l\"\njson = {}\ntoken_pointer = \"/t\"\ntoken_header = \"X\"");
     }
 
     #[test]

@@ -905,10 +905,14 @@ mod tests {
 
     #[test]
     fn corruption_keeps_length_and_alphabet() {
-        assert_eq!(corrupt("0abc"), "1abc");
-        assert_eq!(corrupt("f00d"), "a00d");
-        assert_eq!(corrupt("W9zB"), "A9zB");
-        assert_eq!(corrupt("A9zB"), "B9zB");
-        assert_eq!(corrupt(""), "A");
+        for (signature, corrupted) in [
+            ("0abc", "1abc"),
+            ("f00d", "a00d"),
+            ("W9zB", "A9zB"),
+            ("A9zB", "B9zB"),
+            ("", "A"),
+        ] {
+            assert_eq!(corrupt(signature), corrupted, "{signature:?}");
+        }
     }
 }

@@ -180,17 +180,9 @@ fn write_summary(out: &mut String, report: &Report) {
     if let Some(baseline) = &report.baseline {
         let _ = writeln!(
             out,
-            "<p id=\"baseline\">Against the baseline <code>{}</code>: <b>{} new</b> · {} unchanged · \
-             {} fixed{}</p>",
+            "<p id=\"baseline\">Against the baseline <code>{}</code>: {}</p>",
             esc(&baseline.file),
-            baseline.new.len(),
-            baseline.unchanged.len(),
-            baseline.fixed.len(),
-            if baseline.not_retested.is_empty() {
-                String::new()
-            } else {
-                format!(" · {} not retested", baseline.not_retested.len())
-            }
+            baseline.tally(|new| format!("<b>{new}</b>"))
         );
     }
     for notice in &report.suppression_notices {
@@ -368,96 +360,99 @@ fn write_finding(out: &mut String, report: &Report, finding: &Finding) {
     out.push_str("</article>\n");
 }
 
+/// One of the lists after the findings, when it has rows: its title, then
+/// a `<table>` or `<ul>` (`tag`) whose element id is `id`, holding `rows`
+/// (already HTML).
+pub(crate) fn write_list(out: &mut String, title: &str, tag: &str, id: &str, rows: &[String]) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "<h2>{title}</h2>\n<{tag} id=\"{id}\">");
+    for row in rows {
+        out.push_str(row);
+        out.push('\n');
+    }
+    let _ = writeln!(out, "</{tag}>");
+}
+
+/// A list item about one place (an endpoint, a request): `html` is what
+/// is said of it, already HTML.
+fn item_at(place: &str, html: &str) -> String {
+    format!(
+        "<li><span class=\"where\">{}</span>: {html}</li>",
+        esc(place)
+    )
+}
+
 fn write_tail(out: &mut String, report: &Report) {
-    if let Some(baseline) = report.baseline.as_ref().filter(|b| !b.fixed.is_empty()) {
-        let _ = writeln!(
-            out,
-            "<h2>Fixed since the baseline ({})</h2>\n<table id=\"fixed\">",
-            baseline.fixed.len()
-        );
-        for fixed in &baseline.fixed {
-            let _ = writeln!(
-                out,
+    let fixed: Vec<String> = report
+        .baseline
+        .iter()
+        .flat_map(|b| &b.fixed)
+        .map(|fixed| {
+            format!(
                 "<tr><td class=\"sev-{0}\"><span class=\"badge\">{0}</span></td><td>{1}</td>\
-                 <td class=\"where\">{2} {3}</td><td class=\"muted\">{4} · {5}</td></tr>",
+                 <td class=\"where\">{2}</td><td class=\"muted\">{3} · {4}</td></tr>",
                 fixed.severity.as_str(),
                 esc(&fixed.title),
-                esc(&fixed.method),
-                esc(&fixed.path),
+                esc(&fixed.endpoint()),
                 esc(&fixed.check),
                 esc(&fixed.id)
-            );
-        }
-        out.push_str("</table>\n");
-    }
-    if !report.suppressed.is_empty() {
-        let _ = writeln!(
-            out,
-            "<h2>Suppressed ({})</h2>\n<table id=\"suppressed\">",
-            report.suppressed.len()
-        );
-        for held in &report.suppressed {
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td class=\"where\">{} {}</td><td>{}{}</td></tr>",
+            )
+        })
+        .collect();
+    let title = format!("Fixed since the baseline ({})", fixed.len());
+    write_list(out, &title, "table", "fixed", &fixed);
+    let suppressed: Vec<String> = report
+        .suppressed
+        .iter()
+        .map(|held| {
+            format!(
+                "<tr><td>{}</td><td class=\"where\">{}</td><td>{}{}</td></tr>",
                 esc(&held.finding.title),
-                esc(&held.finding.method),
-                esc(&held.finding.path),
+                esc(&held.finding.endpoint()),
                 esc(&held.reason),
                 held.until
                     .as_deref()
                     .map(|d| format!(" (until {})", esc(d)))
                     .unwrap_or_default()
-            );
-        }
-        out.push_str("</table>\n");
-    }
-    let switched_off = report.switched_off();
-    if !switched_off.is_empty() {
-        out.push_str("<h2>Not tested</h2>\n<ul id=\"not-tested\">\n");
-        for (reason, checks) in switched_off {
-            let _ = writeln!(
-                out,
+            )
+        })
+        .collect();
+    let title = format!("Suppressed ({})", suppressed.len());
+    write_list(out, &title, "table", "suppressed", &suppressed);
+    let not_tested: Vec<String> = report
+        .switched_off()
+        .into_iter()
+        .map(|(reason, checks)| {
+            format!(
                 "<li><code>{}</code>: {}</li>",
                 esc(&checks.join(", ")),
                 esc(reason)
-            );
-        }
-        out.push_str("</ul>\n");
-    }
-    if !report.changes.is_empty() {
-        out.push_str("<h2>Changes made</h2>\n<ul id=\"changes\">\n");
-        for change in &report.changes {
-            let _ = writeln!(
-                out,
-                "<li><span class=\"where\">{}</span>: {} — {}</li>",
-                esc(&change.request),
-                esc(&change.what),
-                if change.restored {
-                    "restored"
-                } else {
-                    "<b>NOT RESTORED</b>"
-                }
-            );
-        }
-        out.push_str("</ul>\n");
-    }
-    if !report.errors.is_empty() {
-        let _ = writeln!(
-            out,
-            "<h2>Errors ({})</h2>\n<ul id=\"errors\">",
-            report.errors.len()
-        );
-        for error in &report.errors {
-            let _ = writeln!(
-                out,
-                "<li><span class=\"where\">{}</span>: {}</li>",
-                esc(&error.endpoint),
-                esc(&error.message)
-            );
-        }
-        out.push_str("</ul>\n");
-    }
+            )
+        })
+        .collect();
+    write_list(out, "Not tested", "ul", "not-tested", &not_tested);
+    let changes: Vec<String> = report
+        .changes
+        .iter()
+        .map(|change| {
+            let state = if change.restored {
+                "restored"
+            } else {
+                "<b>NOT RESTORED</b>"
+            };
+            item_at(&change.request, &format!("{} — {state}", esc(&change.what)))
+        })
+        .collect();
+    write_list(out, "Changes made", "ul", "changes", &changes);
+    let errors: Vec<String> = report
+        .errors
+        .iter()
+        .map(|error| item_at(&error.endpoint, &esc(&error.message)))
+        .collect();
+    let title = format!("Errors ({})", errors.len());
+    write_list(out, &title, "ul", "errors", &errors);
 }
 
 /// The knowledge base's remediation text (Markdown) as HTML: fenced code
@@ -566,13 +561,17 @@ mod tests {
     #[test]
     fn the_page_summarises_charts_and_groups() {
         let html = render(&sample_report());
-        assert!(html.contains("<b>70/100</b>score · grade C"));
-        assert!(html.contains("id=\"count-high\"><b>2</b>high"));
-        assert!(html.contains("<g class=\"bar\" data-category=\"data-exposure\">"));
-        assert!(html.contains("<section class=\"check sev-high\" id=\"check-exposure.pii\""));
-        assert!(html.contains("data-severity=\"high\" data-category=\"cache-poisoning\""));
-        assert!(html.contains("<b>Fix (flask):</b> Key the cache on the caller."));
-        assert!(html.contains("curl -s &#39;http://127.0.0.1:8080/api/account?rampart_cb=1&#39;"));
+        for expected in [
+            "<b>70/100</b>score · grade C",
+            "id=\"count-high\"><b>2</b>high",
+            "<g class=\"bar\" data-category=\"data-exposure\">",
+            "<section class=\"check sev-high\" id=\"check-exposure.pii\"",
+            "data-severity=\"high\" data-category=\"cache-poisoning\"",
+            "<b>Fix (flask):</b> Key the cache on the caller.",
+            "curl -s &#39;http://127.0.0.1:8080/api/account?rampart_cb=1&#39;",
+        ] {
+            assert!(html.contains(expected), "{expected}");
+        }
     }
 
     #[test]

@@ -29,8 +29,8 @@ mod tests {
         Severity,
     };
     use crate::report::{
-        Change, CheckCoverage, Grade, Incomplete, IncompleteReason, ReportEndpoint, ReportError,
-        Skipped, Tool, Warning, SCHEMA,
+        Change, CheckCoverage, Grade, Incomplete, IncompleteReason, ReportEndpoint, Skipped,
+        Warning, SCHEMA,
     };
     use crate::stack::{Clue, Stack};
 
@@ -92,11 +92,8 @@ mod tests {
             seen_count: 0,
             ..full.clone()
         };
+        // Every field the sample leaves empty or default, filled.
         Report {
-            schema: SCHEMA,
-            tool: Tool::default(),
-            target: "http://127.0.0.1:8080/".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
             duration_ms: 987,
             requests_sent: 12,
             stack,
@@ -140,13 +137,7 @@ mod tests {
                 message: "The API's data changed while Rampart was scanning".into(),
                 endpoints: vec!["GET /api/createdb".into()],
             }],
-            errors: vec![ReportError {
-                endpoint: "GET /api/slow".into(),
-                message: "timeout after 10 s".into(),
-            }],
-            baseline: None,
-            suppressed: Vec::new(),
-            suppression_notices: Vec::new(),
+            ..crate::report::tests::sample_report()
         }
     }
 

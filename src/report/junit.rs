@@ -174,7 +174,7 @@ fn suites(report: &Report) -> Vec<Suite<'_>> {
             let place = if target_wide {
                 TARGET.to_string()
             } else {
-                format!("{} {}", finding.method, finding.path)
+                finding.endpoint()
             };
             match suite.cases.iter_mut().find(|c| c.place == place) {
                 Some(case) => case.findings.push(finding),

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 use super::groups::{self, CheckGroup};
 use super::Report;
+use crate::finding::Severity;
 use crate::sanitize::for_display;
 
 /// GitHub's limit on the body of an issue or pull-request comment.
@@ -104,23 +105,12 @@ fn summary(report: &Report) -> String {
     if let Some(baseline) = &report.baseline {
         let _ = writeln!(
             out,
-            "Against the baseline: **{} new** · {} unchanged · {} fixed{}\n",
-            baseline.new.len(),
-            baseline.unchanged.len(),
-            baseline.fixed.len(),
-            if baseline.not_retested.is_empty() {
-                String::new()
-            } else {
-                format!(" · {} not retested", baseline.not_retested.len())
-            }
+            "Against the baseline: {}\n",
+            baseline.tally(|new| format!("**{new}**"))
         );
     }
-    if !report.suppressed.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} finding(s) suppressed by the project file.\n",
-            report.suppressed.len()
-        );
+    if let Some(line) = report.suppressed_line() {
+        let _ = writeln!(out, "{line}.\n");
     }
     for notice in &report.suppression_notices {
         let _ = writeln!(out, "> {}\n", text(&notice.line()));
@@ -160,23 +150,20 @@ fn section(report: &Report, group: &CheckGroup<'_>) -> String {
         group.worst.as_str(),
         group.findings()
     );
-    let _ = writeln!(
-        out,
-        "| severity | finding | endpoint | id |\n|---|---|---|---|"
-    );
+    out.push_str(TABLE_HEAD);
     for issue in &group.issues {
         for finding in &issue.findings {
             let state = match report.baseline_state(&finding.id) {
                 Some(super::BaselineState::New) => " **new**",
                 _ => "",
             };
-            let _ = writeln!(
-                out,
-                "| {} | {}{state} | {} | `{}` |",
-                issue.severity.as_str(),
-                cell(&finding.title),
-                cell(&format!("{} {}", finding.method, finding.path)),
-                finding.id
+            let title = format!("{}{state}", cell(&finding.title));
+            row(
+                &mut out,
+                issue.severity,
+                &title,
+                &finding.endpoint(),
+                &finding.id,
             );
         }
     }
@@ -197,24 +184,35 @@ fn section(report: &Report, group: &CheckGroup<'_>) -> String {
     out
 }
 
+/// The head of a table of findings, one [`row`] each.
+const TABLE_HEAD: &str = "| severity | finding | endpoint | id |\n|---|---|---|---|\n";
+
+/// One finding in a table: `title` is already Markdown, `endpoint` is not.
+fn row(out: &mut String, severity: Severity, title: &str, endpoint: &str, id: &str) {
+    let _ = writeln!(
+        out,
+        "| {} | {title} | {} | `{id}` |",
+        severity.as_str(),
+        cell(endpoint)
+    );
+}
+
 fn fixed_section(report: &Report) -> Option<String> {
     let baseline = report.baseline.as_ref()?;
     if baseline.fixed.is_empty() {
         return None;
     }
     let mut out = format!(
-        "<details><summary><b>Fixed since the baseline</b> ({})</summary>\n\n\
-         | severity | finding | endpoint | id |\n|---|---|---|---|\n",
+        "<details><summary><b>Fixed since the baseline</b> ({})</summary>\n\n{TABLE_HEAD}",
         baseline.fixed.len()
     );
     for fixed in &baseline.fixed {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | `{}` |",
-            fixed.severity.as_str(),
-            cell(&fixed.title),
-            cell(&format!("{} {}", fixed.method, fixed.path)),
-            fixed.id
+        row(
+            &mut out,
+            fixed.severity,
+            &cell(&fixed.title),
+            &fixed.endpoint(),
+            &fixed.id,
         );
     }
     out.push_str("\n</details>\n\n");
@@ -284,11 +282,15 @@ mod tests {
     fn a_comment_summarises_and_groups_by_check() {
         let markdown = render(&sample_report());
         assert!(markdown.starts_with("## Rampart: 2 findings · score 70/100 (C)"));
-        assert!(markdown.contains("| critical | high | medium | low | info |"));
-        assert!(markdown.contains("| 0 | 2 | 0 | 0 | 0 |"));
-        assert!(markdown.contains("<b>exposure.pii</b>"));
-        assert!(markdown.contains("**Fix (flask):** Key the cache on the caller\\."));
-        assert!(markdown.contains("|---:|---:|---:|---:|---:|\n"));
+        for expected in [
+            "| critical | high | medium | low | info |",
+            "| 0 | 2 | 0 | 0 | 0 |",
+            "<b>exposure.pii</b>",
+            "**Fix (flask):** Key the cache on the caller\\.",
+            "|---:|---:|---:|---:|---:|\n",
+        ] {
+            assert!(markdown.contains(expected), "{expected}");
+        }
         assert_eq!(with_code("Use `a.b` now."), "Use `a.b` now\\.");
     }
 

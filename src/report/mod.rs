@@ -219,6 +219,17 @@ impl Report {
     }
 
     /// How many findings of each severity, worst first.
+    /// How many findings the project file holds back, when it holds any,
+    /// as the summaries say it.
+    pub fn suppressed_line(&self) -> Option<String> {
+        (!self.suppressed.is_empty()).then(|| {
+            format!(
+                "{} finding(s) suppressed by the project file",
+                self.suppressed.len()
+            )
+        })
+    }
+
     pub fn counts(&self) -> [(Severity, usize); 5] {
         Severity::ALL_DESCENDING.map(|s| (s, self.count(s)))
     }
@@ -267,12 +278,21 @@ pub struct ShellVariable {
 pub type SchemaId = &'static str;
 
 fn known_schema<'de, D: Deserializer<'de>>(deserializer: D) -> Result<&'static str, D::Error> {
+    expect_schema(deserializer, SCHEMA)
+}
+
+/// Reads a document's `schema` field, refusing any but `expected`: a
+/// document of another schema is refused rather than half-understood.
+pub(crate) fn expect_schema<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    expected: &'static str,
+) -> Result<&'static str, D::Error> {
     let schema = String::deserialize(deserializer)?;
-    if schema == SCHEMA {
-        Ok(SCHEMA)
+    if schema == expected {
+        Ok(expected)
     } else {
         Err(serde::de::Error::custom(format!(
-            "schema '{schema}' is not {SCHEMA}"
+            "schema '{schema}' is not {expected}"
         )))
     }
 }

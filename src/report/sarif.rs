@@ -158,7 +158,7 @@ fn rule(meta: &CheckMeta, report: &Report) -> Value {
 
 fn result(finding: &Finding, metas: &[&'static CheckMeta], report: &Report) -> Value {
     let index = metas.iter().position(|m| m.id == finding.check);
-    let endpoint = format!("{} {}", finding.method, finding.path);
+    let endpoint = finding.endpoint();
     let mut message = finding.title.clone();
     if !finding.description.is_empty() {
         message.push_str(". ");

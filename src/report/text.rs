@@ -45,6 +45,11 @@ impl Palette {
     fn bold(&self, text: &str) -> String {
         self.paint("1", text)
     }
+
+    /// The title of one of the lists after the findings, with its length.
+    fn heading(&self, out: &mut String, title: &str, count: usize) {
+        let _ = writeln!(out, "\n{}", self.bold(&format!("{title} ({count})")));
+    }
 }
 
 pub fn render(report: &Report, color: bool) -> String {
@@ -59,32 +64,20 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     }
     if let Some(baseline) = report.baseline.as_ref().filter(|b| !b.fixed.is_empty()) {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            p.bold(&format!(
-                "FIXED SINCE THE BASELINE ({})",
-                baseline.fixed.len()
-            ))
-        );
+        p.heading(&mut out, "FIXED SINCE THE BASELINE", baseline.fixed.len());
         for fixed in &baseline.fixed {
             let _ = writeln!(
                 out,
-                "  {} {}  {} {}  {}",
+                "  {} {}  {}  {}",
                 p.severity(fixed.severity, &format!("{:<8}", fixed.severity.as_str())),
                 shown(&fixed.title),
-                shown(&fixed.method),
-                shown(&fixed.path),
+                shown(&fixed.endpoint()),
                 p.dim(&format!("[{}] {}", fixed.check, fixed.id))
             );
         }
     }
     if !report.suppressed.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            p.bold(&format!("SUPPRESSED ({})", report.suppressed.len()))
-        );
+        p.heading(&mut out, "SUPPRESSED", report.suppressed.len());
         for held in &report.suppressed {
             let until = held
                 .until
@@ -93,10 +86,9 @@ pub fn render(report: &Report, color: bool) -> String {
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  {} {} {}  {}",
+                "  {} {}  {}",
                 shown(&held.finding.title),
-                shown(&held.finding.method),
-                shown(&held.finding.path),
+                shown(&held.finding.endpoint()),
                 p.dim(&format!(
                     "{}{until}: {}",
                     held.finding.id,
@@ -106,21 +98,13 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     }
     if !report.warnings.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            p.bold(&format!("WARNINGS ({})", report.warnings.len()))
-        );
+        p.heading(&mut out, "WARNINGS", report.warnings.len());
         for warning in &report.warnings {
             let _ = writeln!(out, "  {}", warning.message);
         }
     }
     if !report.changes.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            p.bold(&format!("CHANGES MADE ({})", report.changes.len()))
-        );
+        p.heading(&mut out, "CHANGES MADE", report.changes.len());
         for change in &report.changes {
             let state = if change.restored {
                 "restored"
@@ -143,11 +127,7 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     }
     if !report.errors.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            p.bold(&format!("ERRORS ({})", report.errors.len()))
-        );
+        p.heading(&mut out, "ERRORS", report.errors.len());
         for error in &report.errors {
             let _ = writeln!(
                 out,
@@ -221,24 +201,13 @@ fn write_summary(out: &mut String, p: &Palette, report: &Report, groups: &[Check
     if let Some(baseline) = &report.baseline {
         let _ = writeln!(
             out,
-            "baseline {}: {} new · {} unchanged · {} fixed{}",
+            "baseline {}: {}",
             shown(&baseline.file),
-            baseline.new.len(),
-            baseline.unchanged.len(),
-            baseline.fixed.len(),
-            if baseline.not_retested.is_empty() {
-                String::new()
-            } else {
-                format!(" · {} not retested", baseline.not_retested.len())
-            }
+            baseline.tally(str::to_string)
         );
     }
-    if !report.suppressed.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} finding(s) suppressed by the project file (listed under SUPPRESSED)",
-            report.suppressed.len()
-        );
+    if let Some(line) = report.suppressed_line() {
+        let _ = writeln!(out, "{line} (listed under SUPPRESSED)");
     }
     for notice in &report.suppression_notices {
         let _ = writeln!(out, "{} {}", p.bold("note:"), shown(&notice.line()));
@@ -330,9 +299,8 @@ fn write_issue(out: &mut String, p: &Palette, report: &Report, issue: &Issue<'_>
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "    {} {}{parameter}  {}{state}",
-            shown(&finding.method),
-            shown(&finding.path),
+            "    {}{parameter}  {}{state}",
+            shown(&finding.endpoint()),
             p.dim(&finding.id)
         );
     }

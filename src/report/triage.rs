@@ -41,6 +41,13 @@ pub struct FixedFinding {
     pub path: String,
 }
 
+impl FixedFinding {
+    /// Where it was: `METHOD /path`.
+    pub fn endpoint(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
 impl From<&Finding> for FixedFinding {
     fn from(finding: &Finding) -> Self {
         FixedFinding {
@@ -82,6 +89,23 @@ impl BaselineComparison {
         } else {
             None
         }
+    }
+
+    /// The comparison in one line, as every format shows it after its own
+    /// words: "2 new · 5 unchanged · 1 fixed", with " · N not retested"
+    /// when some were not; `strong` dresses the count of new findings,
+    /// which is what a reader looks for.
+    pub fn tally(&self, strong: impl Fn(&str) -> String) -> String {
+        let mut line = format!(
+            "{} · {} unchanged · {} fixed",
+            strong(&format!("{} new", self.new.len())),
+            self.unchanged.len(),
+            self.fixed.len()
+        );
+        if !self.not_retested.is_empty() {
+            line.push_str(&format!(" · {} not retested", self.not_retested.len()));
+        }
+        line
     }
 }
 

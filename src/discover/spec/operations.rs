@@ -161,16 +161,7 @@ impl<'d, 'a> Parser<'d, 'a> {
             }
             if let Entry::Vacant(slot) = index.entry((name.to_owned(), ParamLocation::Path)) {
                 slot.insert(parameters.len());
-                parameters.push(Parameter {
-                    name: name.to_owned(),
-                    location: ParamLocation::Path,
-                    required: true,
-                    sample: None,
-                    schema_type: None,
-                    format: None,
-                    pattern: None,
-                    enum_values: Vec::new(),
-                });
+                parameters.push(Parameter::new(name, ParamLocation::Path, None));
             }
         }
 
