@@ -387,7 +387,26 @@ pub(crate) async fn send_body(
     who: Caller,
     body: &Value,
 ) -> Result<Arc<Exchange>, EngineError> {
-    send_trying(ctx, endpoint, method, url, who, &[], body).await
+    send_trying(ctx, endpoint, base(endpoint, method, url, who), &[], body).await
+}
+
+/// A failed login, sent anonymously like [`send_body`], whose throttling
+/// (429, `Retry-After`) is the answer to look at, not a reason for the
+/// engine to pause the scan and send it again.
+pub(crate) async fn send_failed_login(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    url: &Url,
+    body: &Value,
+) -> Result<Arc<Exchange>, EngineError> {
+    let probe = base(endpoint, "POST", url, Caller::Anonymous).expecting_throttling();
+    send_trying(ctx, endpoint, probe, &[], body).await
+}
+
+/// Whether a login answer says the client is being throttled.
+pub(crate) fn throttled(answer: &Exchange) -> bool {
+    matches!(answer.response.status, 429 | 423 | 503)
+        || answer.response_header("retry-after").is_some()
 }
 
 /// [`send_body`] without any identity's credentials, with `headers`
@@ -400,23 +419,27 @@ pub(crate) async fn send_body_with(
     headers: &[(String, String)],
     body: &Value,
 ) -> Result<Arc<Exchange>, EngineError> {
-    send_trying(ctx, endpoint, method, url, Caller::Anonymous, headers, body).await
+    let probe = base(endpoint, method, url, Caller::Anonymous);
+    send_trying(ctx, endpoint, probe, headers, body).await
+}
+
+/// `method url` of `endpoint` as `who`, before its body.
+fn base(endpoint: &Endpoint, method: &str, url: &Url, who: Caller) -> Probe {
+    let mut probe = Probe::get(url.clone())
+        .as_caller(who)
+        .template(Some(endpoint.path.clone()));
+    probe.method = method.to_string();
+    probe
 }
 
 /// Each encoding in turn until one is not refused (see [`send_body`]).
 async fn send_trying(
     ctx: &ProbeContext<'_>,
     endpoint: &Endpoint,
-    method: &str,
-    url: &Url,
-    who: Caller,
+    base: Probe,
     headers: &[(String, String)],
     body: &Value,
 ) -> Result<Arc<Exchange>, EngineError> {
-    let mut base = Probe::get(url.clone())
-        .as_caller(who)
-        .template(Some(endpoint.path.clone()));
-    base.method = method.to_string();
     let first = Encoding::of(endpoint.body_content_type.as_deref());
     let mut refused = None;
     for encoding in Encoding::in_order(first) {

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 
 use super::{login_body, login_fields};
-use crate::checks::probe::{refuses_encoding, Encoding};
+use crate::checks::probe::{refuses_encoding, throttled, Encoding};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
 use crate::engine::Probe;
@@ -79,9 +79,7 @@ impl Check for LoginRateLimit {
             if refuses_encoding(&attempt) {
                 return Err(Skip::Missing("the login refused the body's encoding"));
             }
-            let throttled = matches!(attempt.response.status, 429 | 423 | 503)
-                || attempt.response_header("retry-after").is_some();
-            if throttled {
+            if throttled(&attempt) {
                 return Ok(Vec::new());
             }
             first.get_or_insert_with(|| attempt.clone());

@@ -14,10 +14,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{identity_names, login_body, login_fields};
-use crate::checks::probe::{is_error_body, refuses_encoding, send_body};
+use crate::checks::probe::{is_error_body, refuses_encoding, send_failed_login, throttled};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
-use crate::engine::{Caller, Exchange};
+use crate::engine::Exchange;
 use crate::facts::{Needs, Varies};
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -75,7 +75,7 @@ impl Check for UserEnumeration {
         let try_as = |user: &str| {
             let body = attempt(user);
             let url = url.clone();
-            async move { send_body(ctx, endpoint, "POST", &url, Caller::Anonymous, &body).await }
+            async move { send_failed_login(ctx, endpoint, &url, &body).await }
         };
         let unknown = try_as(&nobody).await?;
         // The same failed login once more: what changes between the two
@@ -88,6 +88,13 @@ impl Check for UserEnumeration {
             .any(|e| refuses_encoding(e))
         {
             return Err(Skip::Missing("the login refused every body encoding"));
+        }
+        // A throttled answer tells nothing about the account it named.
+        if [&unknown, &unknown_again, &existing]
+            .iter()
+            .any(|e| throttled(e))
+        {
+            return Err(Skip::Missing("the login throttled this client"));
         }
         if !refused(&unknown) || !refused(&existing) {
             return Ok(Vec::new());
@@ -130,8 +137,14 @@ impl Check for UserEnumeration {
         let mut unknowns = vec![unknown, unknown_again];
         let mut existings = vec![existing];
         for _ in 0..TIMING_ROUNDS {
-            unknowns.push(try_as(&nobody).await?);
-            existings.push(try_as(&known).await?);
+            let (unknown, existing) = (try_as(&nobody).await?, try_as(&known).await?);
+            // The login throttles this client: the rounds can no longer
+            // time a password check, and more attempts only prolong it.
+            if throttled(&unknown) || throttled(&existing) {
+                return Err(Skip::Missing("the login throttled the timing rounds"));
+            }
+            unknowns.push(unknown);
+            existings.push(existing);
         }
         let slowest_unknown = unknowns.iter().max_by_key(|e| e.elapsed);
         let fastest_existing = existings.iter().min_by_key(|e| e.elapsed);
@@ -178,6 +191,9 @@ impl Check for UserEnumeration {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
     use axum::body::Bytes;
     use axum::http::HeaderMap;
     use axum::routing::post;
@@ -210,6 +226,9 @@ mod tests {
         SlowForKnownUsers,
         /// Reads a form only (JSON gets FastAPI's 422) and tells them apart.
         TellingFormOnly,
+        /// Slow for known users, and from the sixth failure on 429 with a
+        /// minute's `Retry-After` for every login of this client.
+        SlowThenThrottled,
     }
 
     /// The user a login names: a JSON body's or, for a form, its field.
@@ -228,9 +247,11 @@ mod tests {
     }
 
     async fn run(refusal: Refusal, setup: Setup) -> Scanned {
+        let failures = Arc::new(AtomicUsize::new(0));
         let app = me().route(
             "/api/login",
             post(move |headers: HeaderMap, body: Bytes| async move {
+                let seen = failures.fetch_add(1, Ordering::SeqCst);
                 let form_only = matches!(refusal, Refusal::TellingFormOnly);
                 let Some(user) = user_of(&headers, &body, form_only) else {
                     return reply(
@@ -249,7 +270,14 @@ mod tests {
                     (Refusal::UniformIn200, _) => {
                         reply(200, json!({"status": "fail", "message": "invalid credentials"}))
                     }
-                    (Refusal::SlowForKnownUsers, known) => {
+                    (Refusal::SlowThenThrottled, _) if seen >= 5 => {
+                        let mut throttled = reply(429, json!({"error": "too many attempts"}));
+                        throttled
+                            .headers_mut()
+                            .insert("retry-after", "60".parse().expect("a header value"));
+                        throttled
+                    }
+                    (Refusal::SlowForKnownUsers | Refusal::SlowThenThrottled, known) => {
                         if known {
                             tokio::time::sleep(std::time::Duration::from_millis(120)).await;
                         }
@@ -282,6 +310,22 @@ mod tests {
         setup.endpoint_mut("POST /api/login").body_sample =
             Some(json!({"username": "someone", "password": "secret"}));
         setup
+    }
+
+    #[tokio::test]
+    async fn a_login_that_starts_throttling_ends_the_timing_rounds_without_a_pause() {
+        let outcome = run(Refusal::SlowThenThrottled, setup().active(false)).await;
+        assert!(outcome.drafts.is_empty(), "{:#?}", outcome.drafts);
+        assert!(
+            outcome.skipped.iter().any(|(_, skip)| matches!(
+                skip,
+                Skip::Missing("the login throttled the timing rounds")
+            )),
+            "{:?}",
+            outcome.skipped
+        );
+        // The 429s were handed back, not waited out and sent again.
+        assert!(outcome.sent <= 12, "{} requests", outcome.sent);
     }
 
     #[tokio::test]
