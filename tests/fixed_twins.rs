@@ -6,8 +6,10 @@
 
 mod support;
 
+use std::thread;
+
 use rampart::finding::Severity;
-use support::Family;
+use support::{free_port, Family, MariaDb, Postgres, ScanRun, Target, TestPki};
 
 const AUTHZ: Family = Family {
     app: "authz/app.py",
@@ -32,19 +34,99 @@ const SIGNING: Family = Family {
     ..Family::DEFAULT
 };
 
+const TOKEN: Family = Family {
+    app: "token/app.py",
+    dynamo: false,
+    ..Family::DEFAULT
+};
+
+const TOKEN_FASTAPI: Family = Family {
+    app: "token/fastapi_app.py",
+    ..TOKEN
+};
+
+const INJECTION_SQL: Family = Family {
+    app: "injection/sql_app.py",
+    dynamo: false,
+    ..Family::DEFAULT
+};
+
+const REACH: Family = Family {
+    app: "reach/app.py",
+    dynamo: false,
+    identities: &[
+        ("alice", "X-API-Key: ak_alice_reach_41d2"),
+        ("bob", "X-API-Key: ak_bob_reach_8c3e"),
+    ],
+    ..Family::DEFAULT
+};
+
+const REACH_FASTAPI: Family = Family {
+    app: "reach/fastapi_app.py",
+    identities: &[
+        ("alice", "X-API-Key: ak_alice_reachfa_5e1c"),
+        ("bob", "X-API-Key: ak_bob_reachfa_0b7d"),
+    ],
+    ..REACH
+};
+
+const TRANSPORT: Family = Family {
+    app: "transport/app.py",
+    dynamo: false,
+    spec: false,
+    ..Family::DEFAULT
+};
+
+/// The two speeds every fixed twin is scanned at: the default settings and
+/// no rate limit.
+const SPEEDS: [&[&str]; 2] = [&[], &["--rate", "0"]];
+
+/// What `run` of `twin` reported at medium or above, one line each,
+/// headed by the twin and the speed.
+fn medium_or_above(run: &ScanRun, twin: &str, speed: &[&str]) -> Option<String> {
+    let unwanted = run.unwanted(|f| f.severity >= Severity::Medium);
+    (!unwanted.is_empty()).then(|| format!("{twin} {speed:?}:\n{}", unwanted.join("\n")))
+}
+
 /// Scans `family`'s fixed twin with every check at both speeds.
 fn nothing_of_medium_or_above(family: &Family, env: &[(&str, &str)]) {
     let target = family.start_with_env("fixed", env);
-    for speed in [&[][..], &["--rate", "0"]] {
-        let run = target.scan(speed);
-        let unwanted = run.unwanted(|f| f.severity >= Severity::Medium);
-        assert!(
-            unwanted.is_empty(),
-            "{} fixed twin {speed:?} reported:\n{}",
-            family.app,
-            unwanted.join("\n")
-        );
-    }
+    let reported: Vec<String> = SPEEDS
+        .iter()
+        .filter_map(|speed| medium_or_above(&target.scan(speed), family.app, speed))
+        .collect();
+    assert!(reported.is_empty(), "{}", reported.join("\n"));
+}
+
+/// `user`'s credential on the token target, as `Header: value`.
+fn token_credential(target: &Target, user: &str) -> String {
+    let answer = target.get(&format!("/__test__/credential/{user}"));
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let json = answer.json();
+    format!(
+        "{}: {}",
+        json["header"].as_str().unwrap_or_default(),
+        json["value"].as_str().unwrap_or_default()
+    )
+}
+
+/// The token target's fixed twin of `variant`, scanned with every check as
+/// alice and bob at both speeds; what it reported at medium or above.
+fn token_variant(family: &Family, variant: &str) -> Vec<String> {
+    let target = family.start_with_env("fixed", &[("VARIANT", variant)]);
+    let (alice, bob) = (
+        token_credential(&target, "alice"),
+        token_credential(&target, "bob"),
+    );
+    let users = ["--identity", "alice", &alice, "--identity", "bob", &bob];
+    SPEEDS
+        .iter()
+        .filter_map(|speed| {
+            let args: Vec<&str> = users.iter().chain(speed.iter()).copied().collect();
+            let twin = format!("{} {variant}", family.app);
+            medium_or_above(&target.scan(&args), &twin, speed)
+        })
+        .collect()
 }
 
 #[test]
@@ -60,4 +142,79 @@ fn the_exposure_target() {
 #[test]
 fn the_signing_target() {
     nothing_of_medium_or_above(&SIGNING, &[]);
+}
+
+#[test]
+fn the_token_target_in_every_variant() {
+    let variants = [
+        (&TOKEN, "jwt-weak"),
+        (&TOKEN, "jwt-numeric"),
+        (&TOKEN, "jwt-alg"),
+        (&TOKEN, "jwt-unverified"),
+        (&TOKEN, "jwt-kid"),
+        (&TOKEN, "session"),
+        (&TOKEN, "links"),
+        (&TOKEN_FASTAPI, "rs256"),
+    ];
+    let reported: Vec<String> = thread::scope(|scope| {
+        let scans: Vec<_> = variants
+            .iter()
+            .map(|(family, variant)| scope.spawn(|| token_variant(family, variant)))
+            .collect();
+        scans
+            .into_iter()
+            .flat_map(|scan| scan.join().expect("a token variant's scans finish"))
+            .collect()
+    });
+    assert!(reported.is_empty(), "{}", reported.join("\n"));
+}
+
+#[test]
+fn the_sql_injection_target_on_postgresql_and_mariadb() {
+    let (postgres, mariadb) = thread::scope(|scope| {
+        let postgres = scope.spawn(Postgres::start);
+        (
+            postgres.join().expect("PostgreSQL starts"),
+            MariaDb::start(),
+        )
+    });
+    let servers = [("postgresql", postgres.port()), ("mariadb", mariadb.port())];
+    thread::scope(|scope| {
+        for (db, port) in servers {
+            scope.spawn(move || {
+                let port = port.to_string();
+                let name = format!("injection_fixed_twins_{db}");
+                nothing_of_medium_or_above(
+                    &INJECTION_SQL,
+                    &[("DB", db), ("DB_PORT", &port), ("DB_NAME", &name)],
+                );
+            });
+        }
+    });
+}
+
+#[test]
+fn the_reach_targets_in_flask_and_fastapi() {
+    thread::scope(|scope| {
+        scope.spawn(|| nothing_of_medium_or_above(&REACH_FASTAPI, &[]));
+        nothing_of_medium_or_above(&REACH, &[]);
+    });
+}
+
+#[test]
+fn the_transport_target_over_tls() {
+    let pki = TestPki::generate();
+    let target = TRANSPORT.start_tls("fixed", &pki, &[]);
+    // The plain-HTTP twin is looked for on a closed port.
+    let closed = free_port().to_string();
+    let reported: Vec<String> = SPEEDS
+        .iter()
+        .filter_map(|speed| {
+            let mut args = vec!["--insecure", "--http-port", &closed];
+            args.extend(speed.iter());
+            let run = TRANSPORT.scan(&format!("{}/", target.base_url()), &args);
+            medium_or_above(&run, TRANSPORT.app, speed)
+        })
+        .collect();
+    assert!(reported.is_empty(), "{}", reported.join("\n"));
 }

@@ -506,4 +506,15 @@ fn fixed_twin_yields_no_replay_or_coverage_finding() {
         assert_no_secret(text, what);
     }
     target.assert_only_reads();
+
+    // The same at no rate limit: the finding set does not hang on speed.
+    let ids = identity_file(dir.path(), "fixed");
+    let unthrottled =
+        target.scan_with_env(&["--identity-file", &ids, "--rate", "0"], &secrets("fixed"));
+    let serious = unthrottled.unwanted(|f| f.severity >= Severity::Medium);
+    assert!(
+        serious.is_empty(),
+        "fixed twin at --rate 0, nothing of medium or above:\n{}",
+        serious.join("\n")
+    );
 }

@@ -11,7 +11,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{targets_dir, Family, PostgresCluster, ScanRun, Target};
+use support::{targets_dir, Family, Postgres, ScanRun, Target};
 
 const KITCHEN: Family = Family {
     app: "kitchen/app.py",
@@ -188,7 +188,7 @@ fn fixed_twin(target: &Target) {
 
 #[test]
 fn fastapi_twins_on_one_postgres_cluster() {
-    let postgres = PostgresCluster::start();
+    let postgres = Postgres::start();
     let vulnerable_db = postgres.create_database("kitchen_vulnerable");
     let fixed_db = postgres.create_database("kitchen_fixed");
     let (vulnerable, fixed) = std::thread::scope(|s| {

@@ -247,12 +247,47 @@ fn similar(miss: &Exchange, other: &Exchange) -> bool {
     }
     match (miss.body_json(), other.body_json()) {
         // A JSON miss that names the path in another form (decoded, with
-        // a request id): the same keys and nearly the same size.
-        (Some(serde_json::Value::Object(x)), Some(serde_json::Value::Object(y))) => {
-            x.keys().eq(y.keys()) && a.len().abs_diff(b.len()) < 24
+        // a request id or a time): the same keys, nearly the same size, and
+        // the same words once tokens with digits are set aside. FastAPI's
+        // router answers `{"detail": "Not Found"}` where a routed handler
+        // answers `{"detail": "no such user"}`: that is a route.
+        (
+            Some(x @ serde_json::Value::Object(x_keys)),
+            Some(y @ serde_json::Value::Object(y_keys)),
+        ) => {
+            x_keys.keys().eq(y_keys.keys())
+                && a.len().abs_diff(b.len()) < 24
+                && words(x, &strip_words(miss)) == words(y, &strip_words(other))
         }
         _ => a.len().abs_diff(b.len()) < 16 && !a.is_empty() && a.len() > 64,
     }
+}
+
+/// The words of an answer's path, which an answer may echo.
+fn strip_words(exchange: &Exchange) -> Vec<String> {
+    crate::engine::exchange::url_path(&exchange.request.url)
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+/// The lower-cased words of a JSON document's text values, without tokens
+/// that carry a digit (ids, times, counters) or that come from the path.
+fn words(json: &serde_json::Value, path_words: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    crate::facts::visit_leaves(json, 8, &mut |_, leaf| {
+        if let serde_json::Value::String(text) = leaf {
+            out.extend(
+                text.split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty() && !w.chars().any(|c| c.is_ascii_digit()))
+                    .map(str::to_lowercase)
+                    .filter(|w| !path_words.contains(w)),
+            );
+        }
+        true
+    });
+    out
 }
 
 /// `v2` → 2.
@@ -692,6 +727,46 @@ pub async fn zombies(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_routed_not_found_is_told_from_the_router_miss_and_ids_or_times_are_not_words() {
+        use crate::checks::probe::fixtures::exchange;
+        let miss = exchange(
+            "http://h/rampart-7f3a-missing",
+            None,
+            404,
+            &[],
+            r#"{"detail": "Not Found"}"#,
+        );
+        let routed = exchange(
+            "http://h/v2/users/test/profile",
+            None,
+            404,
+            &[],
+            r#"{"detail": "no such user"}"#,
+        );
+        assert!(!similar(&miss, &routed));
+        let with_ids = |url: &str, id: &str, at: &str| {
+            let body = format!(r#"{{"error": "Not Found", "request_id": "{id}", "at": "{at}"}}"#);
+            exchange(url, None, 404, &[], &body)
+        };
+        assert!(similar(
+            &with_ids(
+                "http://h/rampart-1-missing",
+                "9f1c2e77",
+                "2026-12-05T05:09:29Z"
+            ),
+            &with_ids("http://h/api/v1/orders", "0b3d4a12", "2026-12-05T05:09:31Z"),
+        ));
+        let echoing = |path: &str| {
+            let body = format!(r#"{{"error": "no route for {path}"}}"#);
+            exchange(&format!("http://h{path}"), None, 404, &[], &body)
+        };
+        assert!(similar(
+            &echoing("/rampart-missing"),
+            &echoing("/internal/jobs")
+        ));
+    }
 
     #[test]
     fn versioned_siblings_are_every_lower_version_and_the_next() {

@@ -150,6 +150,25 @@ impl Postgres {
     pub fn process(&mut self) -> &mut ChildProcess {
         &mut self.proc
     }
+
+    /// Creates database `name`, so that one cluster serves several targets,
+    /// and returns its URL for SQLAlchemy with psycopg.
+    pub fn create_database(&self, name: &str) -> String {
+        let mut createdb = Command::new(postgres_bin("createdb"));
+        createdb.args(["-h", "127.0.0.1", "-p", &self.port().to_string()]);
+        createdb.args(["-U", "postgres", name]);
+        let output = createdb.output().expect("createdb runs");
+        assert!(
+            output.status.success(),
+            "createdb {name}: {}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.proc.log_tail(20)
+        );
+        format!(
+            "postgresql+psycopg://postgres@127.0.0.1:{}/{name}",
+            self.port()
+        )
+    }
 }
 
 /// A private MariaDB server on 127.0.0.1:<free port>; `root` with an empty

@@ -9,8 +9,6 @@
 //!   venv: `$RAMPART_TEST_VENV` or `<repo>/.venv`; a missing venv is a hard
 //!   failure, never a silent skip).
 //! * `proxy`: Varnish and nginx (cache templates or any config).
-//! * `postgres`: [`Postgres`], a private PostgreSQL cluster with a database
-//!   per target.
 //! * `tls`: [`TestPki`] (throwaway CA, leaves with options, self-signed)
 //!   and [`tls::SServer`] (`openssl s_server` in TLS profiles).
 //! * `scan`: [`rampart`] / [`scan()`] run the binary under test and read
@@ -26,7 +24,6 @@
 
 pub mod databases;
 pub mod http;
-pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod scan;
@@ -39,7 +36,6 @@ pub use databases::{MariaDb, Postgres};
 pub use http::{http_get, http_request, HttpResponse, Wire};
 // The kitchen target's cluster (role `rampart`, databases made on demand); the
 // injection targets use `databases::Postgres`. Two harnesses to fold into one.
-pub use postgres::Postgres as PostgresCluster;
 pub use process::{free_port, survivors, ChildProcess, Launch, Ready, Slot};
 pub use scan::{
     rampart, rampart_with_env, scan, scan_with_env, summarize_findings, Family, ScanRun, Target,

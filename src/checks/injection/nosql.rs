@@ -240,10 +240,16 @@ async fn dynamo_error(
     Ok(None)
 }
 
+/// The widened answer, the ordinary value's answer fetched again, and the
+/// widened answer once more. The extra items must be in both widened
+/// answers and missing from the ordinary one between them: an object that
+/// merely appeared or went away meanwhile (another client's, or one that
+/// Rampart's own `--active` checks created) lives for one stretch of time,
+/// so it cannot be there, gone, and there again.
 async fn dynamo_widening(
     point: &Point<'_, '_>,
     profile: &Profile,
-) -> Result<Option<(String, Widening, [Arc<Exchange>; 2])>, Halt> {
+) -> Result<Option<(String, Widening, [Arc<Exchange>; 3])>, Halt> {
     let (Some(base_items), Some(attribute)) =
         (items(&profile.base), present_attribute(&profile.base))
     else {
@@ -253,14 +259,30 @@ async fn dynamo_widening(
     let Some(first) = point.send(&Payload::text(payload.clone())).await? else {
         return Ok(None);
     };
-    let Some(widening) = items(&first).and_then(|i| widened(&base_items, &i)) else {
+    let Some(first_items) = items(&first) else {
+        return Ok(None);
+    };
+    let Some(widening) = widened(&base_items, &first_items) else {
+        return Ok(None);
+    };
+    let Some(between) = point
+        .send(&Payload::text(profile.base_value.clone()))
+        .await?
+    else {
         return Ok(None);
     };
     let Some(again) = point.send(&Payload::text(payload.clone())).await? else {
         return Ok(None);
     };
-    let stable = items(&again).is_some_and(|i| widened(&base_items, &i).is_some());
-    Ok(stable.then_some((payload, widening, [first, again])))
+    let (Some(between_items), Some(again_items)) = (items(&between), items(&again)) else {
+        return Ok(None);
+    };
+    let lasting = widened(&between_items, &again_items).is_some()
+        && first_items
+            .ids
+            .intersection(&again_items.ids)
+            .any(|id| !between_items.ids.contains(id) && !base_items.ids.contains(id));
+    Ok(lasting.then_some((payload, widening, [first, between, again])))
 }
 
 fn widening_text(widening: &Widening) -> String {
@@ -332,7 +354,9 @@ impl InputCheck for NoSql {
             return Ok(None);
         }
         let error = dynamo_error(point, &profile).await?;
-        if let Some((payload, widening, [first, again])) = dynamo_widening(point, &profile).await? {
+        if let Some((payload, widening, [first, between, again])) =
+            dynamo_widening(point, &profile).await?
+        {
             let mut draft = point
                 .draft(&first, Severity::High, Confidence::Confirmed)
 .repeated()
@@ -345,6 +369,11 @@ impl InputCheck for NoSql {
                 ))
                 .evidence(format!("Ordinary value {}", shown(&profile.base_value)), &profile.base, None)
                 .evidence(format!("Widened condition {}", shown(&payload)), &first, None)
+                .evidence(
+                    format!("Ordinary value {} again: still without those items", shown(&profile.base_value)),
+                    &between,
+                    None,
+                )
                 .evidence("Widened condition again, fresh cache buster", &again, None)
                 .stack_hint("dynamodb");
             if let Some(error) = &error {
@@ -385,6 +414,8 @@ impl InputCheck for NoSql {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU8, Ordering};
+
     use super::*;
     use crate::checks::injection::testing::{self, Seen};
     use crate::checks::injection::Settings;
@@ -467,6 +498,58 @@ mod tests {
         let api = testing::serve(orders(false)).await;
         let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
         assert!(found.expect("probed").is_empty());
+    }
+
+    /// The life of a note another client creates during the scan.
+    const NOT_YET: u8 = 0;
+    const EXISTS: u8 = 1;
+    const DELETED: u8 = 2;
+
+    /// Alice's notes; the `sort` parameter is ignored. A note of hers
+    /// appears just before the first request carrying a condition (another
+    /// client, or Rampart's own `--active` checks, created it) and is
+    /// deleted again just before the next ordinary request.
+    fn notes_with_one_passing_note(
+        note: Arc<AtomicU8>,
+    ) -> impl Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static {
+        move |seen: &Seen| {
+            let condition = seen
+                .arg("sort")
+                .is_some_and(|s| s.contains("attribute_exists"));
+            let (from, to) = if condition {
+                (NOT_YET, EXISTS)
+            } else {
+                (EXISTS, DELETED)
+            };
+            let _ = note.compare_exchange(from, to, Ordering::SeqCst, Ordering::SeqCst);
+            let mut rows = vec![("n1", "alice"), ("n2", "alice")];
+            if note.load(Ordering::SeqCst) == EXISTS {
+                rows.push(("n9", "alice"));
+            }
+            let items: Vec<Value> = rows
+                .iter()
+                .map(|(id, owner)| json!({"note_id": id, "owner": owner, "title": "draft"}))
+                .collect();
+            (
+                200,
+                json!({"items": items, "count": items.len()}).to_string(),
+            )
+        }
+    }
+
+    #[tokio::test]
+    async fn an_object_created_meanwhile_is_not_a_widened_condition() {
+        let note = Arc::new(AtomicU8::new(NOT_YET));
+        let api = testing::serve(notes_with_one_passing_note(note.clone())).await;
+        let endpoint = "GET /api/notes?sort=title";
+        let (found, _) = testing::run(&META, &api, endpoint, Settings::default()).await;
+        assert_eq!(
+            note.load(Ordering::SeqCst),
+            DELETED,
+            "the widening was tried"
+        );
+        let found = found.expect("probed");
+        assert!(found.is_empty(), "{found:#?}");
     }
 
     /// `find({"owner": <query object>})` over alice's and bob's notes,

@@ -23,6 +23,7 @@ pub mod unsigned_params;
 
 use std::sync::Arc;
 
+use serde_json::Value;
 use url::Url;
 
 use crate::checks::probe::success_json;
@@ -32,6 +33,8 @@ use crate::engine::{Caller, EngineError, Exchange};
 use crate::facts::identities::is_id_param;
 use crate::facts::{SignedLink, Varies};
 use crate::identity::signing::flip;
+use crate::tokens::itsdangerous;
+use crate::tokens::jwt::Jwt;
 
 /// The family's checks, in the order `rampart checks` lists them.
 pub static FAMILY: Family = Family {
@@ -108,12 +111,55 @@ fn named_object(link: &SignedLink) -> Option<String> {
 /// expires. Such a link works for whoever holds it by design (a download
 /// link in an email, a pre-signed object URL), so that another identity can
 /// use it says little. The reason in words, when it is one.
+///
+/// A link whose token is self-describing (an itsdangerous timed token, a
+/// JWT) counts only what its signature covers: the object named inside the
+/// signed payload, and its signing time or `exp` claim (whether the server
+/// enforces an age is `token.expiry`'s question, once a secret is known).
+/// An object named only beside the token, in an unsigned parameter, does
+/// not make it a capability.
 pub(crate) fn capability(link: &SignedLink) -> Option<String> {
+    if let Some((object, expiry)) = signed_claims(link) {
+        return Some(format!(
+            "the signed token names its object ({}) and {expiry}",
+            object?
+        ));
+    }
     let expiry = expiry_param(link)?;
     let object = named_object(link)?;
     Some(format!(
         "the link names its object ({object}) and expires (`{expiry}`)"
     ))
+}
+
+/// For a link whose token can be read without the secret: the object its
+/// signed payload names (if any) and how it can expire. `None` when the
+/// token is opaque (a bare signature) or carries no time at all.
+fn signed_claims(link: &SignedLink) -> Option<(Option<String>, &'static str)> {
+    let token = link
+        .url
+        .query_pairs()
+        .find(|(name, _)| *name == link.signature_param.as_str())
+        .map(|(_, value)| value.into_owned())?;
+    let (payload, expiry) = if let Some(jwt) = Jwt::parse(&token) {
+        jwt.time_claim("exp")?;
+        (Value::Object(jwt.claims), "expires (its `exp` claim)")
+    } else {
+        link.issued_at?;
+        let signed = itsdangerous::Signed::parse(&token)?;
+        (signed.json()?, "carries its signing time (a timed token)")
+    };
+    let object = payload.as_object().and_then(|claims| {
+        claims.iter().find_map(|(name, value)| {
+            let value = match value {
+                Value::String(text) if !text.is_empty() => text.clone(),
+                Value::Number(number) => number.to_string(),
+                _ => return None,
+            };
+            (is_id_param(name) || name == "sub").then(|| format!("{name}={value}"))
+        })
+    });
+    Some((object, expiry))
 }
 
 /// `step`, with a note on what a comparison set aside when the answers
@@ -315,6 +361,37 @@ mod tests {
             issued_at: None,
             field: "download_url".into(),
         }
+    }
+
+    /// A link whose `token` parameter holds `token`, with its issue time
+    /// read as facts::signed_links does.
+    fn token_link(query: &str, token: &str) -> SignedLink {
+        SignedLink {
+            signature_param: "token".into(),
+            issued_at: crate::facts::signed_links::itsdangerous_timestamp(token),
+            ..link(&format!(
+                "http://h/api/reports/download?{query}token={token}"
+            ))
+        }
+    }
+
+    #[test]
+    fn a_timed_token_that_signs_its_object_is_a_capability_and_one_that_does_not_is_a_bearer_link()
+    {
+        // URLSafeTimedSerializer(...).dumps({"report_id": "r-alice-1", "user_id": 1})
+        let bound =
+            "eyJyZXBvcnRfaWQiOiJyLWFsaWNlLTEiLCJ1c2VyX2lkIjoxfQ.axOZ0w.USEPRXqV_M4bSpZzltaaavWs4WQ";
+        let why = capability(&token_link("", bound)).expect("a capability");
+        assert!(
+            why.contains("report_id=r-alice-1") && why.contains("signing time"),
+            "{why}"
+        );
+        // {"report": "r-1"}: the owner travels beside the token, unsigned.
+        let unbound = "eyJyZXBvcnQiOiJyLTEifQ.aTIIFQ.KN51Z6FJBCxxyPG72nWIPW79dhM";
+        assert_eq!(capability(&token_link("user_id=7&", unbound)), None);
+        // An untimed token with an object falls back to the link's own words.
+        let untimed = "eyJyZXBvcnRfaWQiOiJyLWFsaWNlLTEifQ.USEPRXqV_M4bSpZzltaaavWs4WQ";
+        assert_eq!(capability(&token_link("", untimed)), None);
     }
 
     #[test]
