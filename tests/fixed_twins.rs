@@ -9,7 +9,7 @@ mod support;
 use std::thread;
 
 use rampart::finding::Severity;
-use support::{free_port, Family, MariaDb, Postgres, ScanRun, Target, TestPki};
+use support::{free_port, targets_dir, Family, MariaDb, Postgres, ScanRun, Target, TestPki};
 
 const AUTHZ: Family = Family {
     app: "authz/app.py",
@@ -74,6 +74,34 @@ const TRANSPORT: Family = Family {
     app: "transport/app.py",
     dynamo: false,
     spec: false,
+    ..Family::DEFAULT
+};
+
+const LIBRARY: Family = Family {
+    app: "library/app.py",
+    dynamo: false,
+    identities: &[
+        ("alice", "Authorization: Token tok_alice_lib_41d2"),
+        ("bob", "Authorization: Token tok_bob_lib_8c7e"),
+        ("carol", "Authorization: Token tok_carol_lib_2f90"),
+    ],
+    ..Family::DEFAULT
+};
+
+/// The kitchen's identities log in through its OAuth2 form (identity file);
+/// its spec is the one FastAPI publishes.
+const KITCHEN: Family = Family {
+    app: "kitchen/app.py",
+    dynamo: false,
+    spec: false,
+    ..Family::DEFAULT
+};
+
+/// One identity whose role nothing tells: no claim that it is the less
+/// privileged one.
+const INJECTION: Family = Family {
+    app: "injection/app.py",
+    identities: &[("alice", "X-API-Key: ak_alice_inj_4f1c")],
     ..Family::DEFAULT
 };
 
@@ -217,4 +245,37 @@ fn the_transport_target_over_tls() {
         })
         .collect();
     assert!(reported.is_empty(), "{}", reported.join("\n"));
+}
+
+#[test]
+fn the_library_target() {
+    nothing_of_medium_or_above(&LIBRARY, &[]);
+}
+
+#[test]
+fn the_kitchen_target() {
+    let postgres = Postgres::start();
+    let database = postgres.create_database("kitchen_every_check");
+    let target = KITCHEN.start_with_env("fixed", &[("DATABASE_URL", &database)]);
+    let identities = targets_dir().join("kitchen/identities.toml");
+    let identities = identities.display().to_string();
+    let passwords = [
+        ("KITCHEN_ANA_PASSWORD", "ana-pass-kitchen"),
+        ("KITCHEN_BEN_PASSWORD", "ben-pass-kitchen"),
+        ("KITCHEN_GORDON_PASSWORD", "gordon-pass-kitchen"),
+    ];
+    let reported: Vec<String> = SPEEDS
+        .iter()
+        .filter_map(|speed| {
+            let mut args = vec!["--identity-file", identities.as_str()];
+            args.extend_from_slice(speed);
+            medium_or_above(&target.scan_with_env(&args, &passwords), KITCHEN.app, speed)
+        })
+        .collect();
+    assert!(reported.is_empty(), "{}", reported.join("\n"));
+}
+
+#[test]
+fn the_injection_target() {
+    nothing_of_medium_or_above(&INJECTION, &[]);
 }

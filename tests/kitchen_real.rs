@@ -167,6 +167,54 @@ fn vulnerable_twin(target: &Target) {
         before["orders"],
         "orders left behind"
     );
+    // An order placed with the response-only `priority` gets the enum's
+    // most privileged value, read back through GET /orders/{order_number}.
+    let created = run
+        .find("authz.mass-assignment", "POST", "/orders")
+        .unwrap_or_else(|| panic!("no mass assignment on create:\n{}", run.summary()));
+    assert!(
+        created.title.contains("priority = \"vip\""),
+        "{}",
+        created.title
+    );
+    // Administrative writes by a customer: a dish gordon (Chef) adds is
+    // removed by a customer, and a throwaway account is made a Chef.
+    let names = who(&run, "authz.function-level", "DELETE", "/menu/{dish_id}");
+    assert!(
+        names.contains(&"gordon".to_string()) && names.iter().any(|n| n == "ana" || n == "ben"),
+        "{names:?}"
+    );
+    let promoted = run
+        .find("authz.function-level", "PUT", "/users/{username}/role")
+        .unwrap_or_else(|| panic!("no role change:\n{}", run.summary()));
+    assert!(
+        promoted.description.contains("role = \"Chef\"")
+            && promoted.description.contains("rampartpromoted"),
+        "{}",
+        promoted.description
+    );
+    assert_eq!(
+        state(target)["dishes"],
+        before["dishes"],
+        "dishes left behind"
+    );
+    // Each create and sign-up once: the runner's confirmation sent none
+    // of them again (a refused create changes nothing and is no entry).
+    let counts = target.path_counts();
+    for path in ["/orders", "/users"] {
+        let sent = counts
+            .get(&("POST".to_string(), path.to_string()))
+            .copied()
+            .unwrap_or(0);
+        let recorded = run
+            .report
+            .changes
+            .iter()
+            .filter(|c| c.request == format!("POST {path}"))
+            .count() as u64;
+        assert!(sent > 0, "no POST {path}: {counts:?}");
+        assert_eq!(sent, recorded, "POST {path}: {:#?}", run.report.changes);
+    }
     assert_identities_untouched(target, &before, &run);
 }
 
@@ -182,6 +230,11 @@ fn fixed_twin(target: &Target) {
         state(target)["orders"],
         before["orders"],
         "orders left behind"
+    );
+    assert_eq!(
+        state(target)["dishes"],
+        before["dishes"],
+        "dishes left behind"
     );
     assert_identities_untouched(target, &before, &run);
 }

@@ -183,8 +183,79 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
         "{}",
         takeover.description
     );
+    // A book created with the readOnly `approved` keeps it: mass
+    // assignment on the create, read back through GET /api/books/{title}.
+    let created = run
+        .find("authz.mass-assignment", "POST", "/api/books")
+        .unwrap_or_else(|| panic!("no mass assignment on create:\n{}", run.summary()));
+    assert!(created.title.contains("approved"), "{}", created.title);
+    assert!(
+        created
+            .evidence
+            .iter()
+            .any(|e| e.request.method == "GET" && e.request.url.contains("/api/books/")),
+        "not read back: {:#?}",
+        created.evidence
+    );
+    // Administrative writes by a reader: a shelf carol (librarian) adds is
+    // removed by a reader, and a throwaway account is made a librarian.
+    let names = who(
+        &run,
+        "authz.function-level",
+        "DELETE",
+        "/api/shelves/{name}",
+    );
+    assert!(
+        names.contains(&"carol".to_string()) && names.iter().any(|n| n == "alice" || n == "bob"),
+        "{names:?}"
+    );
+    let promoted = run
+        .find(
+            "authz.function-level",
+            "PUT",
+            "/api/admin/users/{username}/role",
+        )
+        .unwrap_or_else(|| panic!("no role change:\n{}", run.summary()));
+    assert!(
+        promoted.title.starts_with("alice") || promoted.title.starts_with("bob"),
+        "{}",
+        promoted.title
+    );
+    assert!(
+        promoted.description.contains("role = \"librarian\"")
+            && promoted.description.contains("rampartpromoted"),
+        "{}",
+        promoted.description
+    );
+    assert_eq!(
+        state(&target)["shelves"],
+        before["shelves"],
+        "shelves left behind"
+    );
+    assert_writes_once(&target, &run, &["/api/books", "/api/signup"]);
     // The role was put back and nothing else of the identities changed.
     assert_identities_untouched(&target, &before, &run);
+}
+
+/// Each create and sign-up the scan sent is one entry of the report's
+/// changes: the runner's confirmation did not send any a second time (a
+/// create refused changes nothing and is not an entry).
+fn assert_writes_once(target: &Target, run: &ScanRun, paths: &[&str]) {
+    let counts = target.path_counts();
+    for path in paths {
+        let sent = counts
+            .get(&("POST".to_string(), path.to_string()))
+            .copied()
+            .unwrap_or(0);
+        let recorded = run
+            .report
+            .changes
+            .iter()
+            .filter(|c| c.request == format!("POST {path}"))
+            .count() as u64;
+        assert!(sent > 0, "no POST {path}: {counts:?}");
+        assert_eq!(sent, recorded, "POST {path}: {:#?}", run.report.changes);
+    }
 }
 
 #[test]
@@ -197,5 +268,7 @@ fn fixed_twin_yields_no_finding_and_leaves_the_identities_untouched() {
         "fixed twin reported:\n{}",
         run.summary()
     );
+    assert_eq!(state(&target)["shelves"], before["shelves"]);
+    assert_eq!(state(&target)["books"], before["books"]);
     assert_identities_untouched(&target, &before, &run);
 }

@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::checks::probe::is_error_body;
 use crate::discover::{Endpoint, ParamLocation, Parameter};
 use crate::engine::Exchange;
+use crate::facts::values::each_leaf;
 use crate::facts::visit_leaves;
 
 /// Paths whose response describes the caller.
@@ -282,35 +283,27 @@ fn collect_ids(
     out: &mut BTreeMap<String, Vec<String>>,
     depth: usize,
 ) {
-    if depth > 8 {
-        return;
-    }
-    match value {
-        Value::Object(map) => {
-            for (key, item) in map {
-                if let Some(text) = scalar(item) {
-                    let name = match (key.as_str(), container) {
-                        ("id", Some(parent)) => format!("{}_id", singular(parent)),
-                        _ => key.clone(),
-                    };
-                    if is_id_param(&name) && name != "id" {
-                        let values = out.entry(name).or_default();
-                        if !values.contains(&text) && values.len() < 50 {
-                            values.push(text);
-                        }
-                    }
-                } else {
-                    collect_ids(item, Some(key), out, depth + 1);
+    each_leaf(
+        value,
+        container,
+        depth,
+        (8, 200),
+        &mut |container, key, item, _| {
+            let Some(text) = scalar(item) else {
+                return;
+            };
+            let name = match (key, container) {
+                ("id", Some(parent)) => format!("{}_id", singular(parent)),
+                _ => key.to_string(),
+            };
+            if is_id_param(&name) && name != "id" {
+                let values = out.entry(name).or_default();
+                if !values.contains(&text) && values.len() < 50 {
+                    values.push(text);
                 }
             }
-        }
-        Value::Array(items) => {
-            for item in items.iter().take(200) {
-                collect_ids(item, container, out, depth + 1);
-            }
-        }
-        _ => {}
-    }
+        },
+    );
 }
 
 /// Learns [`IdentityFacts`] one baseline at a time, so each is read while

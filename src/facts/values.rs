@@ -25,7 +25,7 @@ pub struct ResponseValues {
 }
 
 /// `user_id`, `userId` and `user-id` are one key.
-fn normalise(key: &str) -> String {
+pub(crate) fn normalise(key: &str) -> String {
     key.chars()
         .filter(|c| *c != '_' && *c != '-')
         .flat_map(char::to_lowercase)
@@ -56,10 +56,20 @@ impl ResponseValues {
         values
     }
 
-    /// Reads one successful JSON answer's values.
+    /// Reads one successful answer's values: its JSON (a create's answer
+    /// lands under the collection it was posted to) and the identifier a
+    /// `Location` header names (`/books/Dune` gives `Dune` to `/books`).
     pub fn see(&mut self, exchange: &Exchange) {
         if !(200..300).contains(&exchange.response.status) {
             return;
+        }
+        if let Some((collection, id)) = exchange
+            .response_header("location")
+            .and_then(|l| located(&exchange.request.url, l))
+        {
+            let listed = self.by_collection.entry(collection).or_default();
+            remember(listed.entry("id".into()).or_default(), id.clone());
+            remember(self.by_key.entry("id".into()).or_default(), id);
         }
         let Some(json) = exchange.body_json() else {
             return;
@@ -107,6 +117,25 @@ impl ResponseValues {
     }
 }
 
+/// The collection path and the identifier a `Location` header names,
+/// resolved against the request's URL (same origin only: a redirect to
+/// elsewhere names nothing of this API).
+pub(crate) fn located(request: &str, location: &str) -> Option<(String, String)> {
+    let base = url::Url::parse(request).ok()?;
+    let target = base.join(location).ok()?;
+    if target.origin() != base.origin() {
+        return None;
+    }
+    let path = target.path().trim_end_matches('/');
+    let (collection, last) = path.rsplit_once('/')?;
+    // A path segment's `+` is a plus, not the form encoding's space.
+    let escaped = format!("x={}", last.replace('+', "%2B"));
+    let (_, id) = url::form_urlencoded::parse(escaped.as_bytes()).next()?;
+    let id = id.into_owned();
+    (!collection.is_empty() && !id.is_empty() && id.len() <= MAX_VALUE_LEN)
+        .then(|| (collection.to_string(), id))
+}
+
 /// Every scalar under its key; the items of an array at the top (or under
 /// a wrapper such as `data`/`items`/`results`) also go to the collection.
 fn collect(
@@ -115,27 +144,43 @@ fn collect(
     collection: &mut BTreeMap<String, Vec<String>>,
     depth: usize,
 ) {
-    if depth > 6 {
+    each_leaf(value, None, depth, (6, 100), &mut |_, key, item, depth| {
+        let Some(text) = scalar(item) else {
+            return;
+        };
+        let key = normalise(key);
+        if depth <= 2 {
+            remember(collection.entry(key.clone()).or_default(), text.clone());
+        }
+        remember(by_key.entry(key).or_default(), text);
+    });
+}
+
+/// Calls `visit(container, key, leaf, depth)` for every string or number
+/// member of the objects in `value` (`container`: the key the object sat
+/// under), down to `max_depth`, the first `max_items` of each array.
+pub(crate) fn each_leaf<'v>(
+    value: &'v Value,
+    container: Option<&'v str>,
+    depth: usize,
+    limits @ (max_depth, max_items): (usize, usize),
+    visit: &mut dyn FnMut(Option<&'v str>, &'v str, &'v Value, usize),
+) {
+    if depth > max_depth {
         return;
     }
     match value {
         Value::Object(map) => {
             for (key, item) in map {
-                match scalar(item) {
-                    Some(text) => {
-                        let key = normalise(key);
-                        if depth <= 2 {
-                            remember(collection.entry(key.clone()).or_default(), text.clone());
-                        }
-                        remember(by_key.entry(key).or_default(), text);
-                    }
-                    None => collect(item, by_key, collection, depth + 1),
+                match item {
+                    Value::String(_) | Value::Number(_) => visit(container, key, item, depth),
+                    _ => each_leaf(item, Some(key), depth + 1, limits, visit),
                 }
             }
         }
         Value::Array(items) => {
-            for item in items.iter().take(100) {
-                collect(item, by_key, collection, depth + 1);
+            for item in items.iter().take(max_items) {
+                each_leaf(item, container, depth + 1, limits, visit);
             }
         }
         _ => {}
@@ -183,5 +228,29 @@ mod tests {
         );
         assert_eq!(values.candidates("/api/by/{username}", "username"), ["ada"]);
         assert!(values.candidates("/api/x/{nothing}", "nothing").is_empty());
+    }
+
+    #[test]
+    fn a_location_header_names_an_identifier_of_its_collection() {
+        let created = |location: &str| {
+            exchange(
+                "http://h/api/books?rampart_cb=1",
+                None,
+                201,
+                &[("Location", location)],
+                r#"{"status": "success"}"#,
+            )
+        };
+        let values = ResponseValues::learn(
+            [
+                created("/api/books/The%20Hobbit"),
+                created("http://elsewhere.example/api/books/Other"),
+            ]
+            .iter(),
+        );
+        assert_eq!(
+            values.candidates("/api/books/{title}", "title"),
+            ["The Hobbit"]
+        );
     }
 }

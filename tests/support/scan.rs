@@ -421,6 +421,25 @@ impl Target {
             .unwrap_or_else(|e| panic!("method counts ({e}): {}", resp.body))
     }
 
+    /// How many requests the target counted per method and path
+    /// (`GET /__test__/paths`: `[{"method", "path", "count"}]`).
+    pub fn path_counts(&self) -> BTreeMap<(String, String), u64> {
+        let resp = self.get("/__test__/paths");
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&resp.body)
+            .unwrap_or_else(|e| panic!("path counts ({e}): {}", resp.body));
+        rows.iter()
+            .filter_map(|r| {
+                Some((
+                    (
+                        r["method"].as_str()?.to_string(),
+                        r["path"].as_str()?.to_string(),
+                    ),
+                    r["count"].as_u64()?,
+                ))
+            })
+            .collect()
+    }
+
     /// The target saw safe methods only (GET, HEAD, and the OPTIONS and
     /// TRACE that discovery and the configuration checks send), and some
     /// GETs.

@@ -13,11 +13,10 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use super::login_fields;
-use super::throwaway::{flows, is_sign_up, log_in, register, Account};
+use super::throwaway::{address, flows, is_sign_up, log_in, own_profile, register};
 use crate::checks::probe::{is_error_body, sample_body_with, send_body_with, success_json};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::{Caller, Probe};
 use crate::facts::identities::is_subject_param;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -39,17 +38,6 @@ pub static META: CheckMeta = CheckMeta {
 fn is_password(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n.contains("password") || n == "passwd" || n == "pwd"
-}
-
-/// The value that addresses `account` in a parameter called `name`: its id
-/// for id-like names, else its username.
-fn address(account: &Account, name: &str) -> String {
-    let n = name.to_ascii_lowercase();
-    let wants_id = n == "id" || n.ends_with("id");
-    match (&account.id, wants_id) {
-        (Some(id), true) => id.clone(),
-        _ => account.username.clone(),
-    }
 }
 
 #[async_trait]
@@ -149,20 +137,9 @@ impl Check for AccountWrites {
             let (answer, credential) = log_in(ctx, login, &victim.username, &new_password).await?;
             (credential.map(|_| answer), "password")
         } else {
-            let (_, credential) = log_in(ctx, login, &victim.username, &victim.password).await?;
-            let profile = match (credential, ctx.facts.identities.self_endpoint.as_deref()) {
-                (Some(credential), Some(path)) => {
-                    let Ok(url) = ctx.engine.url_for(&format!("{}{path}", ctx.base_path)) else {
-                        return Ok(Vec::new());
-                    };
-                    let mut probe = Probe::get(ctx.fresh(&url)).as_caller(Caller::Anonymous);
-                    probe.headers = credential;
-                    let answer = ctx.engine.send(probe).await?;
-                    (success_json(&answer) && answer.body_text().contains(&marker))
-                        .then_some(answer)
-                }
-                _ => None,
-            };
+            let profile = own_profile(ctx, login, &victim.username, &victim.password)
+                .await?
+                .filter(|answer| success_json(answer) && answer.body_text().contains(&marker));
             (profile, "profile")
         };
         let Some(proof) = proof else {
@@ -200,7 +177,10 @@ impl Check for AccountWrites {
                 format!("{v}'s profile shows what {a} wrote"),
             )
         };
+        // Replaying the change would register two more accounts; the login
+        // or profile read as the victim is the proof.
         Ok(vec![FindingDraft::at_exchange(&write, Severity::Critical, Confidence::Confirmed)
+            .repeated()
             .title(title)
             .description(format!(
                 "Rampart registered two throwaway accounts, {a} and {v}. Logged in as {a}, it sent {} addressed to {v} \
@@ -220,6 +200,7 @@ impl Check for AccountWrites {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::authz::throwaway::Account;
     use crate::checks::probe::fixtures::Answer;
 
     #[test]

@@ -10,8 +10,7 @@
 use async_trait::async_trait;
 
 use super::{
-    addresses_object, anonymous_control, caller, identity_names, privilege, role_of, url_as,
-    url_of_owned,
+    addresses_object, caller, identity_names, privilege, read_across, role_of, url_as, url_of_owned,
 };
 use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
@@ -73,16 +72,8 @@ impl Check for Bola {
                 }
                 judged = true;
                 let intruder_view = ctx.get(endpoint, &url, &caller(intruder), &[]).await?;
-                let owners = facts.owners_of(&intruder_view);
-                if !success_json(&intruder_view)
-                    || !owners.contains(owner)
-                    || owners.contains(intruder)
-                {
-                    continue;
-                }
-                // Public data is not a BOLA (missing-auth reports that).
                 let Some((anonymous, refused)) =
-                    anonymous_control(ctx, endpoint, &url, owner).await?
+                    read_across(ctx, endpoint, (&url, &intruder_view), intruder, owner).await?
                 else {
                     continue;
                 };

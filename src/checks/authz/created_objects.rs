@@ -25,7 +25,8 @@ use crate::checks::probe::{
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::safety::{credential_in_path, is_credential_field};
 use crate::discover::{Endpoint, ParamLocation};
-use crate::engine::{Caller, Exchange};
+use crate::engine::{Caller, ChangeId, Exchange};
+use crate::facts::values::located;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
 
@@ -45,7 +46,10 @@ pub static META: CheckMeta = CheckMeta {
 
 /// The operations on one object of the collection `collection`:
 /// `{collection}/{param}` with the method, and the parameter's name.
-fn item_operations<'a>(facts: &'a [Endpoint], collection: &str) -> Vec<(&'a Endpoint, String)> {
+pub(crate) fn item_operations<'a>(
+    facts: &'a [Endpoint],
+    collection: &str,
+) -> Vec<(&'a Endpoint, String)> {
     let prefix = format!("{}/{{", collection.trim_end_matches('/'));
     facts
         .iter()
@@ -61,19 +65,16 @@ fn item_operations<'a>(facts: &'a [Endpoint], collection: &str) -> Vec<(&'a Endp
 /// The new object's identifier for parameter `param`: the last segment of
 /// a `Location` header, else the answer's member of that name (or `id`),
 /// else the value Rampart gave it.
-fn created_id(create: &Exchange, param: &str, sent: &Map<String, Value>) -> Option<String> {
-    if let Some(location) = create.response_header("location") {
-        let last = location
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or("");
-        let decoded = url::form_urlencoded::parse(format!("x={last}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned());
-        if let Some(id) = decoded.filter(|v| !v.is_empty()) {
-            return Some(id);
-        }
+pub(crate) fn created_id(
+    create: &Exchange,
+    param: &str,
+    sent: &Map<String, Value>,
+) -> Option<String> {
+    if let Some((_, id)) = create
+        .response_header("location")
+        .and_then(|l| located(&create.request.url, l))
+    {
+        return Some(id);
     }
     let text = |v: &Value| match v {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
@@ -98,7 +99,7 @@ fn created_id(create: &Exchange, param: &str, sent: &Map<String, Value>) -> Opti
 /// examples), each plain text field carrying `marker` so every later answer
 /// can be traced to this object, and the field that names the object (the
 /// item path's parameter) set to `marker` alone. Credentials are left out.
-fn create_body(endpoint: &Endpoint, marker: &str, param: &str) -> Map<String, Value> {
+pub(crate) fn create_body(endpoint: &Endpoint, marker: &str, param: &str) -> Map<String, Value> {
     let Value::Object(mut body) = sample_body_with(endpoint, []) else {
         return Map::new();
     };
@@ -123,14 +124,14 @@ fn create_body(endpoint: &Endpoint, marker: &str, param: &str) -> Map<String, Va
     body
 }
 
-fn shows(exchange: &Exchange, marker: &str) -> bool {
+pub(crate) fn shows(exchange: &Exchange, marker: &str) -> bool {
     success_json(exchange) && exchange.body_text().contains(marker)
 }
 
-struct Object<'a> {
-    ctx: &'a ProbeContext<'a>,
-    param: String,
-    id: String,
+pub(crate) struct Object<'a> {
+    pub ctx: &'a ProbeContext<'a>,
+    pub param: String,
+    pub id: String,
 }
 
 impl Object<'_> {
@@ -144,7 +145,7 @@ impl Object<'_> {
         self.ctx.url(&filled).map(|u| self.ctx.fresh(&u))
     }
 
-    async fn read(
+    pub(crate) async fn read(
         &self,
         operation: &Endpoint,
         who: &Caller,
@@ -155,7 +156,7 @@ impl Object<'_> {
         Ok(Some(self.ctx.get(operation, &url, who, &[]).await?))
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         operation: &Endpoint,
         who: &Caller,
@@ -175,6 +176,120 @@ impl Object<'_> {
         )
         .await?;
         Ok(Some(sent))
+    }
+}
+
+/// An object Rampart created for a probe, recorded in the report's changes
+/// until [`Made::settle`] says whether it is gone again.
+pub(crate) struct Made<'a> {
+    pub object: Object<'a>,
+    /// The create (evidence).
+    pub exchange: Arc<Exchange>,
+    pub marker: String,
+    change: ChangeId,
+    what: String,
+}
+
+/// Whether a write was taken: a 2xx that is not an error body, nor a
+/// refusal of the body's encoding.
+pub(crate) fn accepted(answer: &Exchange) -> bool {
+    (200..300).contains(&answer.response.status)
+        && !answer.body_json().is_some_and(is_error_body)
+        && !refuses_encoding(answer)
+}
+
+/// `owner` creates an object through `create` with `body` (its text
+/// fields carrying `marker`). `Ok(None)` when the API refuses; an error,
+/// with the object recorded as left behind, when its answer does not say
+/// how to address it through `param`.
+pub(crate) async fn make<'a>(
+    ctx: &'a ProbeContext<'a>,
+    create: &Endpoint,
+    owner: &str,
+    (param, marker): (&str, &str),
+    body: &Map<String, Value>,
+    what: String,
+) -> Result<Option<Made<'a>>, Skip> {
+    let Some((url, _)) = url_as(ctx, create, owner, true) else {
+        return Err(Skip::NoSampleValue);
+    };
+    let exchange = send_body(
+        ctx,
+        create,
+        "POST",
+        &url,
+        caller(owner),
+        &Value::Object(body.clone()),
+    )
+    .await?;
+    if !accepted(&exchange) {
+        return Ok(None);
+    }
+    let journal = ctx.engine.journal();
+    let change = journal.made(create.label(), what.clone());
+    let Some(id) = created_id(&exchange, param, body) else {
+        journal.describe(
+            change,
+            format!("{what}, which Rampart cannot address to remove"),
+        );
+        return Err(Skip::Missing(
+            "the created object's identifier is not in the answer",
+        ));
+    };
+    let object = Object {
+        ctx,
+        param: param.to_string(),
+        id,
+    };
+    Ok(Some(Made {
+        object,
+        exchange,
+        marker: marker.to_string(),
+        change,
+        what,
+    }))
+}
+
+impl Made<'_> {
+    /// The object as `who` reads it through `read`, when it shows.
+    pub(crate) async fn read(
+        &self,
+        read: &Endpoint,
+        who: &Caller,
+    ) -> Result<Option<Arc<Exchange>>, Skip> {
+        let seen = self.object.read(read, who).await?;
+        Ok(seen.filter(|s| shows(s, &self.marker)))
+    }
+
+    /// Whether the object is gone as `who` reads it through `read`.
+    pub(crate) async fn gone(&self, read: &Endpoint, who: &Caller) -> Result<bool, Skip> {
+        let seen = self.object.read(read, who).await?;
+        Ok(seen.is_some_and(|s| !shows(&s, &self.marker)))
+    }
+
+    /// `who` deletes the object through `delete`; whether it is gone then.
+    pub(crate) async fn remove(
+        &self,
+        (delete, read): (&Endpoint, &Endpoint),
+        who: &Caller,
+    ) -> Result<bool, Skip> {
+        self.object.send(delete, who, None).await?;
+        self.gone(read, who).await
+    }
+
+    /// The report's entry for the object: deleted again, or left behind.
+    pub(crate) fn settle(&self, gone: bool) {
+        let journal = self.object.ctx.engine.journal();
+        match gone {
+            true => journal.restored(
+                self.change,
+                Some(format!("{}; it was deleted again", self.what)),
+            ),
+            false => journal.describe(
+                self.change,
+                format!("{} that Rampart could not delete: remove it", self.what),
+            ),
+        }
     }
 }
 
@@ -233,57 +348,28 @@ impl Check for CreatedObjects {
             return Err(Skip::NoSecondIdentity);
         };
         let (as_owner, as_intruder) = (caller(&owner), caller(&intruder));
-        let Some((url, _)) = url_as(ctx, endpoint, &owner, true) else {
-            return Err(Skip::NoSampleValue);
-        };
         let marker = ctx.canary();
         let sent = create_body(endpoint, &marker, &param);
-        let create = send_body(
-            ctx,
-            endpoint,
-            "POST",
-            &url,
-            as_owner.clone(),
-            &Value::Object(sent.clone()),
-        )
-        .await?;
-        let created = (200..300).contains(&create.response.status)
-            && !create.body_json().is_some_and(is_error_body)
-            && !refuses_encoding(&create);
-        if !created {
+        let what = format!("{owner} created an object ({marker})");
+        let Some(made) = make(ctx, endpoint, &owner, (&param, &marker), &sent, what).await? else {
             return Err(Skip::Missing("the create was refused"));
-        }
-        let journal = ctx.engine.journal();
-        let change = journal.made(
-            endpoint.label(),
-            format!("{owner} created an object ({marker})"),
-        );
-        let Some(id) = created_id(&create, &param, &sent) else {
-            journal.describe(
-                change,
-                format!("{owner} created an object ({marker}) Rampart cannot address to remove"),
-            );
-            return Err(Skip::Missing(
-                "the created object's identifier is not in the answer",
-            ));
         };
-        let object = Object {
-            ctx,
-            param: param.clone(),
-            id,
-        };
-        let mine = object.read(read, &as_owner).await?;
-        let Some(mine) = mine.filter(|m| shows(m, &marker)) else {
+        let (create, object) = (&made.exchange, &made.object);
+        let Some(mine) = made.read(read, &as_owner).await? else {
             return Err(Skip::Missing("the creator cannot read the object back"));
         };
+        let journal = ctx.engine.journal();
         let mut drafts = Vec::new();
         let mut updates = Vec::new();
         let draft = |verb: &str, key: &str, decisive: &Arc<Exchange>| {
+            // The runner's confirmation would create a second object: the
+            // creator's read-back after the intruder's step is the proof.
             FindingDraft::at_exchange(decisive, Severity::High, Confidence::Confirmed)
+                .repeated()
                 .title(format!("{intruder} can {verb} an object {owner} created"))
                 .key(key.to_string())
                 .parameter(param.clone())
-                .evidence(format!("{owner} creates an object"), &create, None)
+                .evidence(format!("{owner} creates an object"), create, None)
                 .evidence(format!("{owner} reads it back"), &mine, None)
         };
         // Read.
@@ -388,11 +474,7 @@ impl Check for CreatedObjects {
                 }
             }
             if !gone {
-                object.send(delete, &as_owner, None).await?;
-                gone = object
-                    .read(read, &as_owner)
-                    .await?
-                    .is_some_and(|after| !shows(&after, &marker));
+                gone = made.remove((delete, read), &as_owner).await?;
             }
         }
         for update in updates {
@@ -404,21 +486,7 @@ impl Check for CreatedObjects {
                 ),
             }
         }
-        if gone {
-            journal.restored(
-                change,
-                Some(format!(
-                    "{owner} created an object ({marker}); it was deleted again"
-                )),
-            );
-        } else {
-            journal.describe(
-                change,
-                format!(
-                    "{owner} created an object ({marker}) that Rampart could not delete: remove it"
-                ),
-            );
-        }
+        made.settle(gone);
         Ok(drafts)
     }
 }

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 
+use super::admin_writes::{role_change, role_update, shared_delete, Ranked};
 use super::{by_privilege, caller, privilege, url_as};
 use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
@@ -106,21 +107,57 @@ pub(crate) fn administrative(
     .map(|w| format!("the spec describes it as `{w}`"))
 }
 
+/// The least privileged identity and one the privilege order really ranks
+/// above it (by role, or by reach when no identity has a role). An error
+/// when nothing shows that the least privileged one is not privileged
+/// itself: with one identity of unknown role, it may well be the admin.
+fn least_and_above(ctx: &ProbeContext<'_>) -> Result<(Ranked, Option<Ranked>), Skip> {
+    let ranked = by_privilege(ctx);
+    let Some((least, least_role)) = ranked.first().cloned() else {
+        return Err(Skip::NoIdentity);
+    };
+    let rank = |role: &Option<String>| role.as_deref().map_or(1, privilege);
+    let reach = |name: &str| ctx.facts.identities.reach.get(name).copied().unwrap_or(0);
+    let above = ranked
+        .iter()
+        .rev()
+        .find(|(name, role)| {
+            name != &least
+                && (rank(role) > rank(&least_role)
+                    || role.is_none() && least_role.is_none() && reach(name) > reach(&least))
+        })
+        .cloned();
+    let below_admin = least_role.as_deref().is_some_and(|r| privilege(r) < 3);
+    if above.is_none() && !below_admin {
+        return Err(Skip::Missing("no identity known to be less privileged"));
+    }
+    Ok(((least, least_role), above))
+}
+
 #[async_trait]
 impl Check for FunctionLevel {
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        let Some(why) = administrative(endpoint, &ctx.facts.identities.common_scopes) else {
+        let role_update = role_update(endpoint);
+        let why = administrative(endpoint, &ctx.facts.identities.common_scopes).or_else(|| {
+            role_update
+                .as_ref()
+                .map(|(_, field, _)| format!("it sets a user's `{field}`"))
+        });
+        let Some(why) = why else {
             return Err(Skip::NotApplicable("not an administrative operation"));
         };
-        if !endpoint.is_read_only() {
-            return Err(Skip::NotApplicable("administrative writes are not tried"));
+        let ((least, least_role), above) = least_and_above(ctx)?;
+        // Writes reach this point only under --active (the runner's rule).
+        if let Some(update) = role_update {
+            return role_change(ctx, endpoint, &why, &(least, least_role), update).await;
         }
-        let ranked = by_privilege(ctx);
-        let Some((least, least_role)) = ranked.first().cloned() else {
-            return Err(Skip::NoIdentity);
-        };
-        if least_role.as_deref().is_some_and(|r| privilege(r) == 3) {
-            return Err(Skip::Missing("no identity without an administrative role"));
+        if endpoint.method == "DELETE" {
+            return shared_delete(ctx, endpoint, &why, &(least, least_role), above.as_ref()).await;
+        }
+        if !endpoint.is_read_only() {
+            return Err(Skip::NotApplicable(
+                "an administrative write other than a delete or a role change",
+            ));
         }
         let Some((url, _)) = url_as(ctx, endpoint, &least, true) else {
             return Err(Skip::NoSampleValue);
@@ -135,14 +172,9 @@ impl Check for FunctionLevel {
         if success_json(&anonymous) {
             return Ok(Vec::new());
         }
-        // A more privileged identity's view of the same operation, when
-        // there is one: both names in the evidence.
-        let privileged = ranked
-            .iter()
-            .skip(1)
-            .rev()
-            .find(|(name, _)| name != &least)
-            .cloned();
+        // A more privileged identity's view of the same operation: both
+        // names in the evidence.
+        let privileged = above;
         let mut elevated = None;
         if let Some((name, role)) = &privileged {
             let view = ctx
@@ -295,6 +327,22 @@ mod tests {
             let drafts = scan(&META, &target, setup).await.drafts;
             assert!(drafts.is_empty(), "{guard:?}: {drafts:#?}");
         }
+    }
+
+    #[tokio::test]
+    async fn one_identity_of_unknown_role_may_be_the_admin_and_is_not_claimed() {
+        let target = serve(app(Guard::LoggedIn)).await;
+        // No profile endpoint: nothing says what alice may do.
+        let setup = Setup::new(&[&ALICE], &["GET /api/admin/users"]);
+        let scanned = scan(&META, &target, setup).await;
+        assert!(scanned.drafts.is_empty(), "{:#?}", scanned.drafts);
+        assert!(
+            scanned.skipped.iter().any(|(_, why)| why
+                .to_string()
+                .contains("no identity known to be less privileged")),
+            "{:?}",
+            scanned.skipped
+        );
     }
 
     #[test]

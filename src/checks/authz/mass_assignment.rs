@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 use url::Url;
 
-use super::throwaway::{flows, is_sign_up, log_in, register};
+use super::throwaway::{flows, is_sign_up, own_profile, register};
 use super::{caller, identity_names, most_privileged, url_as};
 use crate::checks::probe::{is_error_body, send_body, success_json};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
@@ -30,7 +30,7 @@ pub static META: CheckMeta = CheckMeta {
     id: "authz.mass-assignment",
     category: Category::PropertyAuthorization,
     severity: Severity::High,
-    summary: "Privileged properties (role, is_admin, balance) accepted on updates (needs --active)",
+    summary: "Privileged properties (role, is_admin, balance) accepted on creates, sign-ups and updates (needs --active)",
     mode: Mode::StateChanging,
     runs_on: RunsOn::Endpoints,
     min_identities: 1,
@@ -49,7 +49,7 @@ fn privileged() -> Vec<(&'static str, Value)> {
 }
 
 /// Names that grant something when a caller sets them.
-fn privilege_like(name: &str) -> bool {
+pub(crate) fn privilege_like(name: &str) -> bool {
     let n = name.to_ascii_lowercase().replace('-', "_");
     matches!(
         n.as_str(),
@@ -104,7 +104,7 @@ fn identifying(name: &str) -> bool {
 /// list — each with the value that would grant the most: the most
 /// privileged of the spec's enum values (`Chef` of `Customer|Employee|Chef`,
 /// not "admin"), `true` for a flag, a large number for a balance.
-fn candidates(endpoint: &Endpoint, record: &Map<String, Value>) -> Vec<(String, Value)> {
+pub(crate) fn candidates(endpoint: &Endpoint, record: &Map<String, Value>) -> Vec<(String, Value)> {
     let record = inner(record);
     let described = |name: &str| {
         endpoint
@@ -157,6 +157,12 @@ fn candidates(endpoint: &Endpoint, record: &Map<String, Value>) -> Vec<(String, 
                 (Some(Value::Bool(_)), _) => Value::Bool(true),
                 (Some(Value::Number(_)), _) if privilege_like(&name) => json!(999999),
                 (Some(Value::String(_)), _) if privilege_like(&name) => json!("admin"),
+                (None | Some(Value::Null), _)
+                    if described(&name).and_then(|f| f.schema_type.as_deref())
+                        == Some("boolean") =>
+                {
+                    Value::Bool(true)
+                }
                 (None, Some((_, value))) => value,
                 _ => continue,
             }
@@ -181,7 +187,7 @@ fn inner(record: &Map<String, Value>) -> &Map<String, Value> {
     record
 }
 
-fn field<'a>(exchange: &'a crate::engine::Exchange, name: &str) -> Option<&'a Value> {
+pub(crate) fn field<'a>(exchange: &'a crate::engine::Exchange, name: &str) -> Option<&'a Value> {
     match exchange.body_json()? {
         Value::Object(map) => map.get(name).or_else(|| inner(map).get(name)),
         _ => None,
@@ -194,9 +200,12 @@ impl Check for MassAssignment {
         if is_sign_up(endpoint) {
             return sign_up(ctx, endpoint).await;
         }
+        if endpoint.method == "POST" {
+            return super::mass_create::probe(ctx, endpoint).await;
+        }
         if !matches!(endpoint.method.as_str(), "PATCH" | "PUT") {
             return Err(Skip::NotApplicable(
-                "not an update (PATCH or PUT) or a sign-up",
+                "not a create (POST), an update (PATCH or PUT) or a sign-up",
             ));
         }
         // An endpoint that exists to change a credential is never probed
@@ -238,14 +247,7 @@ impl Check for MassAssignment {
             })
             .map(|(name, _)| name.clone())
             .collect();
-        let set: Vec<String> = tried
-            .iter()
-            .filter(|(name, _)| stuck.contains(name))
-            .map(|(name, value)| match value {
-                Value::String(text) => format!("{name} = \"{text}\""),
-                _ => name.clone(),
-            })
-            .collect();
+        let set = shown(tried.iter().filter(|(name, _)| stuck.contains(name)));
         let restored = restore(ctx, endpoint, &url, &who, &before, &after, &tried).await?;
         let journal = ctx.engine.journal();
         match (stuck.is_empty(), &restored) {
@@ -304,42 +306,23 @@ async fn sign_up(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
     let Some(account) = register(ctx, endpoint, "elevated", &extra).await? else {
         return Ok(Vec::new());
     };
-    let profile_path = ctx.facts.identities.self_endpoint.clone();
-    let (Some((_, login)), Some(path)) = (flows(ctx), profile_path) else {
+    let Some((_, login)) = flows(ctx) else {
+        return Err(Skip::Missing("no login to read the new account back"));
+    };
+    let Some(profile) = own_profile(ctx, login, &account.username, &account.password).await? else {
         return Err(Skip::Missing(
-            "no login and profile to read the new account back",
+            "no credential or profile to read the new account back",
         ));
     };
-    let (_, Some(credential)) = log_in(ctx, login, &account.username, &account.password).await?
-    else {
-        return Err(Skip::Missing(
-            "the new account's login gives no credential Rampart can use",
-        ));
-    };
-    let Ok(url) = ctx.engine.url_for(&format!("{}{path}", ctx.base_path)) else {
-        return Err(Skip::NoSampleValue);
-    };
-    let mut read = crate::engine::Probe::get(ctx.fresh(&url)).as_caller(Caller::Anonymous);
-    read.headers = credential;
-    let profile = ctx.engine.send(read).await?;
-    let stuck: Vec<String> = tried
-        .iter()
-        .filter(|(name, value)| field(&profile, name) == Some(value))
-        .map(|(name, value)| match value {
-            Value::String(text) => format!("{name} = \"{text}\""),
-            _ => name.clone(),
-        })
-        .collect();
+    let (names, stuck) = shows_set(&profile, &tried);
     if stuck.is_empty() || !success_json(&profile) {
         return Ok(Vec::new());
     }
-    let names: Vec<&str> = tried
-        .iter()
-        .filter(|(name, value)| field(&profile, name) == Some(value))
-        .map(|(name, _)| name.as_str())
-        .collect();
     let who = &account.username;
+    // Replaying the sign-up would register a second account; the login and
+    // the profile read back are the proof.
     Ok(vec![FindingDraft::at_exchange(&account.signed_up, Severity::High, Confidence::Confirmed)
+        .repeated()
         .title(format!("Mass assignment on sign-up: a new account sets {}", stuck.join(", ")))
         .description(format!(
             "Rampart registered the throwaway account {who} with {} in the sign-up body, logged in as it and read its \
@@ -351,6 +334,26 @@ async fn sign_up(ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
         .key("sign-up")
         .evidence(format!("Sign-up of {who} with privileged fields"), &account.signed_up, None)
         .evidence(format!("{who}'s own profile: the fields stuck"), &profile, None)])
+}
+
+/// The tried fields `proof` shows with the value sent: their names, and
+/// each as a title shows it (`role = "Chef"`).
+pub(crate) fn shows_set(proof: &Exchange, tried: &[(String, Value)]) -> (Vec<String>, Vec<String>) {
+    let set: Vec<&(String, Value)> = tried
+        .iter()
+        .filter(|(name, value)| field(proof, name) == Some(value))
+        .collect();
+    let names = set.iter().map(|(name, _)| name.clone()).collect();
+    (names, shown(set.into_iter()))
+}
+
+fn shown<'a>(fields: impl Iterator<Item = &'a (String, Value)>) -> Vec<String> {
+    fields
+        .map(|(name, value)| match value {
+            Value::String(text) => format!("{name} = \"{text}\""),
+            _ => name.clone(),
+        })
+        .collect()
 }
 
 /// The update Rampart sends: the privileged fields, and — so that a PUT

@@ -8,6 +8,7 @@
 //! another.
 
 pub mod account_writes;
+pub(crate) mod admin_writes;
 pub mod bola;
 pub mod created_objects;
 pub mod excessive_exposure;
@@ -15,6 +16,7 @@ pub mod function_level;
 pub mod guessable_ids;
 pub mod login_rate_limit;
 pub mod mass_assignment;
+pub(crate) mod mass_create;
 pub mod missing_auth;
 pub mod subject_from_url;
 pub(crate) mod throwaway;
@@ -25,7 +27,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use url::Url;
 
-use crate::checks::probe::sample_body_with;
+use crate::checks::probe::{sample_body_with, success_json};
 use crate::checks::{Family, ProbeContext};
 use crate::discover::{Endpoint, ParamLocation, Parameter};
 use crate::engine::{Caller, EngineError, Exchange};
@@ -272,6 +274,25 @@ pub(crate) fn login_body(
 
 pub(crate) fn caller(name: &str) -> Caller {
     Caller::Identity(name.to_string())
+}
+
+/// A cross-identity read, judged: `answer`, `reader`'s request for `url`,
+/// shows `owner`'s data and none of `reader`'s own, while the same request
+/// without a credential does not get it. `Some` with the anonymous control
+/// and its evidence step when all of that holds.
+pub(crate) async fn read_across(
+    ctx: &ProbeContext<'_>,
+    endpoint: &Endpoint,
+    (url, answer): (&Url, &Exchange),
+    reader: &str,
+    owner: &str,
+) -> Result<Option<(Arc<Exchange>, String)>, EngineError> {
+    let owners = ctx.facts.identities.owners_of(answer);
+    if !success_json(answer) || !owners.contains(owner) || owners.contains(reader) {
+        return Ok(None);
+    }
+    // Public data is not about who may read it (missing-auth judges it).
+    anonymous_control(ctx, endpoint, url, owner).await
 }
 
 /// The anonymous control of a cross-identity claim: the same URL (on a

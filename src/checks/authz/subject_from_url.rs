@@ -9,8 +9,7 @@
 
 use async_trait::async_trait;
 
-use super::{anonymous_control, caller, identity_names};
-use crate::checks::probe::success_json;
+use super::{caller, identity_names, read_across};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::facts::identities::is_subject_param;
@@ -67,12 +66,8 @@ impl Check for SubjectFromUrl {
                 let url = ctx.fresh(&url);
                 judged = true;
                 let answer = ctx.get(endpoint, &url, &caller(me), &[]).await?;
-                let owners = facts.owners_of(&answer);
-                if !success_json(&answer) || !owners.contains(other) || owners.contains(me) {
-                    continue;
-                }
                 let Some((anonymous, refused)) =
-                    anonymous_control(ctx, endpoint, &url, other).await?
+                    read_across(ctx, endpoint, (&url, &answer), me, other).await?
                 else {
                     continue;
                 };

@@ -12,7 +12,7 @@ use super::login_fields;
 use crate::checks::probe::{is_error_body, refuses_encoding, sample_body_with, send_body_with};
 use crate::checks::{ProbeContext, Skip};
 use crate::discover::Endpoint;
-use crate::engine::Exchange;
+use crate::engine::{Caller, Exchange, Probe};
 use crate::facts::identities::is_id_param;
 
 /// Path words of a sign-up.
@@ -204,6 +204,40 @@ pub(crate) async fn log_in(
         None => ("Authorization".to_string(), format!("Bearer {token}")),
     };
     Ok((answer, Some(vec![header])))
+}
+
+/// The value that addresses `account` in a parameter called `name`: its id
+/// for id-like names, else its username.
+pub(crate) fn address(account: &Account, name: &str) -> String {
+    let n = name.to_ascii_lowercase();
+    let wants_id = n == "id" || n.ends_with("id");
+    match (&account.id, wants_id) {
+        (Some(id), true) => id.clone(),
+        _ => account.username.clone(),
+    }
+}
+
+/// `username`'s own profile (the API's "me" endpoint), read with the
+/// credential its login with `password` gives. `None` when the login gives
+/// none or the API has no profile endpoint Rampart knows.
+pub(crate) async fn own_profile(
+    ctx: &ProbeContext<'_>,
+    login: &Endpoint,
+    username: &str,
+    password: &str,
+) -> Result<Option<Arc<Exchange>>, Skip> {
+    let Some(path) = ctx.facts.identities.self_endpoint.clone() else {
+        return Ok(None);
+    };
+    let (_, Some(credential)) = log_in(ctx, login, username, password).await? else {
+        return Ok(None);
+    };
+    let Ok(url) = ctx.engine.url_for(&format!("{}{path}", ctx.base_path)) else {
+        return Ok(None);
+    };
+    let mut read = Probe::get(ctx.fresh(&url)).as_caller(Caller::Anonymous);
+    read.headers = credential;
+    Ok(Some(ctx.engine.send(read).await?))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! (once the probe's own reflected input and the cache buster are set
 //! aside), and which items a list answer holds and whose they are.
 
+use crate::facts::values;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
 
@@ -170,20 +171,13 @@ const OWNER_KEYS: &[&str] = &[
     "login",
 ];
 
-fn normalised_key(key: &str) -> String {
-    key.chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 fn text(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Object(map) => map
             .iter()
-            .find(|(k, _)| matches!(normalised_key(k).as_str(), "id" | "username" | "name"))
+            .find(|(k, _)| matches!(values::normalise(k).as_str(), "id" | "username" | "name"))
             .and_then(|(_, v)| text(v)),
         _ => None,
     }
@@ -223,7 +217,7 @@ pub fn items(exchange: &Exchange) -> Option<Items> {
         let id = map
             .iter()
             .find(|(k, _)| {
-                let k = normalised_key(k);
+                let k = values::normalise(k);
                 k == "id"
                     || k == "pk"
                     || k == "uuid"
@@ -234,7 +228,7 @@ pub fn items(exchange: &Exchange) -> Option<Items> {
             .unwrap_or_else(|| item.to_string());
         items.ids.insert(id);
         for (key, value) in map {
-            if OWNER_KEYS.contains(&normalised_key(key).as_str()) {
+            if OWNER_KEYS.contains(&values::normalise(key).as_str()) {
                 if let Some(owner) = text(value) {
                     items.owners.insert(owner);
                 }

@@ -22,9 +22,13 @@ Twins (env ``TWIN``):
   scope; ``PUT /users/me`` copies every field it is sent (the update model
   allows extra fields) and the sign-up (``POST /users``) takes a ``role``;
   anyone may set anyone's password (``PUT /users/{username}/password``);
-  the token endpoint says "unknown user" or "wrong password".
-* ``fixed`` - orders are their owner's (staff may read all), the report
-  and the queue check the role (``Security`` scopes and a dependency),
+  the token endpoint says "unknown user" or "wrong password"; placing an
+  order takes any field (``priority = "vip"`` included); the scopes
+  are declared and never checked, so a customer also removes dishes from
+  the shared menu (``DELETE /menu/{dish_id}``) and changes roles
+  (``PUT /users/{username}/role``).
+* ``fixed`` - orders are their owner's (staff may read all), the report,
+  the queue, the menu's changes and role changes check the role (``Security`` scopes and a dependency),
   ``PUT /users/me`` takes its declared fields only, one login failure
   message, failed logins throttled.
 
@@ -32,7 +36,7 @@ Environment: ``TWIN``, ``PORT``, ``DATABASE_URL`` (a PostgreSQL database
 this app may drop and re-create tables in).
 
 Test-only routes: ``GET /__test__/state`` (users with token and password
-digests, orders), ``GET /__test__/methods``, ``POST /__test__/reset``.
+digests, orders, dishes), ``GET /__test__/methods``, ``GET /__test__/paths``, ``POST /__test__/reset``.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from typing import Annotated
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import uvicorn  # noqa: E402
-from fastapi import Depends, FastAPI, HTTPException, Request, Security, status  # noqa: E402
+from fastapi import Depends, FastAPI, HTTPException, Request, Response, Security, status  # noqa: E402
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm, SecurityScopes  # noqa: E402
 from pydantic import BaseModel, ConfigDict  # noqa: E402
 from sqlalchemy import Enum, ForeignKey, String, create_engine, select  # noqa: E402
@@ -73,6 +77,11 @@ SEED_USERS = [
     ("ana", "Ana Alvarez", "ana@kitchen.example", Role.customer, "kt_ana_5e1c9a", "ana-pass-kitchen"),
     ("ben", "Ben Brook", "ben@kitchen.example", Role.customer, "kt_ben_93f0d2", "ben-pass-kitchen"),
     ("gordon", "Gordon Grill", "gordon@kitchen.example", Role.chef, "kt_gordon_7a44b1", "gordon-pass-kitchen"),
+]
+SEED_DISHES = [
+    # code, name, price
+    ("DSH-3c9e1a", "mushroom risotto", 14.5),
+    ("DSH-b70d42", "fish and chips", 12.0),
 ]
 SEED_ORDERS = [
     # number, owner, dish, notes
@@ -98,18 +107,35 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
 
 
+class Priority(str, enum.Enum):
+    normal = "normal"
+    vip = "vip"
+
+
 class Order(Base):
     __tablename__ = "orders"
     order_number: Mapped[str] = mapped_column(String(32), primary_key=True)
     owner: Mapped[str] = mapped_column(ForeignKey("users.username"))
     dish: Mapped[str] = mapped_column(String(120))
     notes: Mapped[str] = mapped_column(String(300), default="")
+    # The kitchen cooks VIP orders first; only staff may grant it.
+    priority: Mapped[Priority] = mapped_column(
+        Enum(Priority, values_callable=lambda e: [m.value for m in e]), default=Priority.normal)
+
+
+class Dish(Base):
+    # The menu is shared: the chef adds and removes dishes.
+    __tablename__ = "dishes"
+    dish_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    price: Mapped[float] = mapped_column(default=0.0)
 
 
 engine = create_engine(DATABASE_URL, pool_pre_ping=True)
 LOCK = threading.Lock()
 FAILURES: dict = {}
 METHODS: dict = {}
+PATHS: dict = {}
 
 
 def hash_password(password: str, salt: str) -> str:
@@ -125,6 +151,8 @@ def seed() -> None:
             for username, name, email, role, token, password in SEED_USERS:
                 db.add(User(username=username, full_name=name, email=email, role=role, token=token,
                             password_hash=hash_password(password, username)))
+            for code, name, price in SEED_DISHES:
+                db.add(Dish(dish_id=code, name=name, price=price))
             db.flush()
             for number, owner, dish, notes in SEED_ORDERS:
                 db.add(Order(order_number=number, owner=owner, dish=dish, notes=notes))
@@ -145,6 +173,7 @@ async def mark(request: Request, call_next):
     if not path.startswith("/__test__") and path != "/api/health":
         with LOCK:
             METHODS[request.method] = METHODS.get(request.method, 0) + 1
+            PATHS[(request.method, path)] = PATHS.get((request.method, path), 0) + 1
     response = await call_next(request)
     response.headers["X-Rampart-Twin"] = TWIN
     response.headers.setdefault("Cache-Control", "no-store")
@@ -191,6 +220,12 @@ class OrderOut(BaseModel):
     order_number: str
     dish: str
     notes: str
+    priority: Priority
+
+
+def order_out(order: Order) -> OrderOut:
+    return OrderOut(order_number=order.order_number, dish=order.dish, notes=order.notes,
+                    priority=order.priority)
 
 
 def user_out(user: User) -> UserOut:
@@ -208,7 +243,7 @@ def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Reques
     client = (request.client.host if request.client else "?", int(time.time() // 60))
     if not VULNERABLE and FAILURES.get(client, 0) >= 8:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "Too many attempts",
-                            headers={"Retry-After": "60"})
+                            headers={"Retry-After": str(60 - int(time.time()) % 60)})
     user = db.get(User, form.username)
     stored = user.password_hash if user else "x$" + "0" * 64
     ok = user is not None and secrets.compare_digest(
@@ -244,13 +279,13 @@ def update_me(changes: UserUpdate, user: Annotated[User, Security(current_user, 
 @app.get("/orders", response_model=list[OrderOut])
 def my_orders(user: Annotated[User, Security(current_user, scopes=["orders"])], db: DB):
     orders = db.scalars(select(Order).where(Order.owner == user.username)).all()
-    return [OrderOut(order_number=o.order_number, dish=o.dish, notes=o.notes) for o in orders]
+    return [order_out(o) for o in orders]
 
 
 @app.get("/orders/{order_number}", response_model=OrderOut)
 def read_order(order_number: str, user: Annotated[User, Security(current_user, scopes=["orders"])], db: DB):
     order = order_for(order_number, user, db)
-    return OrderOut(order_number=order.order_number, dish=order.dish, notes=order.notes)
+    return order_out(order)
 
 
 class UserCreate(BaseModel):
@@ -293,6 +328,8 @@ def change_password(username: str, change: PasswordChange,
 
 
 class OrderIn(BaseModel):
+    # The vulnerable twin's create model lets undeclared fields through.
+    model_config = ConfigDict(extra="allow" if VULNERABLE else "ignore")
     dish: str
     notes: str = ""
 
@@ -311,9 +348,12 @@ def order_for(order_number: str, user: User, db: Session) -> Order:
 @app.post("/orders", response_model=OrderOut, status_code=201)
 def place_order(new: OrderIn, user: Annotated[User, Security(current_user, scopes=["orders"])], db: DB):
     order = Order(order_number="ORD-" + secrets.token_hex(4), owner=user.username, dish=new.dish, notes=new.notes)
+    extra = new.model_extra or {}
+    if extra.get("priority") in [p.value for p in Priority]:
+        order.priority = Priority(extra["priority"])
     db.add(order)
     db.commit()
-    return OrderOut(order_number=order.order_number, dish=order.dish, notes=order.notes)
+    return order_out(order)
 
 
 @app.patch("/orders/{order_number}", response_model=OrderOut)
@@ -322,7 +362,7 @@ def change_order(order_number: str, change: OrderChange,
     order = order_for(order_number, user, db)
     order.notes = change.notes
     db.commit()
-    return OrderOut(order_number=order.order_number, dish=order.dish, notes=order.notes)
+    return order_out(order)
 
 
 @app.delete("/orders/{order_number}", status_code=204)
@@ -331,15 +371,72 @@ def cancel_order(order_number: str, user: Annotated[User, Security(current_user,
     db.commit()
 
 
-@app.get("/menu")
-def menu():
-    return [{"dish": "mushroom risotto", "price": 14.5}, {"dish": "fish and chips", "price": 12.0}]
+class DishIn(BaseModel):
+    name: str
+    price: float = 0.0
+
+
+class DishOut(BaseModel):
+    dish_id: str
+    name: str
+    price: float
+
+
+class RoleChange(BaseModel):
+    role: Role
+
+
+def dish_out(dish: Dish) -> DishOut:
+    return DishOut(dish_id=dish.dish_id, name=dish.name, price=dish.price)
+
+
+@app.get("/menu", response_model=list[DishOut])
+def menu(db: DB):
+    return [dish_out(d) for d in db.scalars(select(Dish).order_by(Dish.dish_id))]
+
+
+@app.post("/menu", response_model=DishOut, status_code=201)
+def add_dish(new: DishIn, response: Response,
+             user: Annotated[User, Security(current_user, scopes=["chef"])], db: DB):
+    dish = Dish(dish_id="DSH-" + secrets.token_hex(3), name=new.name, price=new.price)
+    db.add(dish)
+    db.commit()
+    response.headers["Location"] = f"/menu/{dish.dish_id}"
+    return dish_out(dish)
+
+
+@app.get("/menu/{dish_id}", response_model=DishOut)
+def read_dish(dish_id: str, db: DB):
+    dish = db.get(Dish, dish_id)
+    if dish is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Dish not found")
+    return dish_out(dish)
+
+
+@app.delete("/menu/{dish_id}", status_code=204)
+def remove_dish(dish_id: str, user: Annotated[User, Security(current_user, scopes=["chef"])], db: DB):
+    dish = db.get(Dish, dish_id)
+    if dish is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "Dish not found")
+    db.delete(dish)
+    db.commit()
+
+
+@app.put("/users/{username}/role", response_model=UserOut)
+def set_role(username: str, change: RoleChange,
+             user: Annotated[User, Security(current_user, scopes=["chef"])], db: DB):
+    target = db.get(User, username)
+    if target is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "User not found")
+    target.role = change.role
+    db.commit()
+    return user_out(target)
 
 
 @app.get("/kitchen/queue", response_model=list[OrderOut])
 def queue(user: Annotated[User, Security(current_user, scopes=["staff"])], db: DB):
     orders = db.scalars(select(Order)).all()
-    return [OrderOut(order_number=o.order_number, dish=o.dish, notes=o.notes) for o in orders]
+    return [order_out(o) for o in orders]
 
 
 @app.get("/reports/sales")
@@ -356,7 +453,8 @@ def test_state(db: DB):
              for u in db.scalars(select(User).order_by(User.username))]
     orders = [{"order_number": o.order_number, "owner": o.owner, "dish": o.dish}
               for o in db.scalars(select(Order).order_by(Order.order_number))]
-    return {"users": users, "orders": orders}
+    dishes = [dish_out(d).model_dump() for d in db.scalars(select(Dish).order_by(Dish.dish_id))]
+    return {"users": users, "orders": orders, "dishes": dishes}
 
 
 @app.get("/__test__/methods", include_in_schema=False)
@@ -365,12 +463,19 @@ def test_methods():
         return {m: METHODS.get(m, 0) for m in ("GET", "POST", "PATCH", "PUT", "DELETE")}
 
 
+@app.get("/__test__/paths", include_in_schema=False)
+def test_paths():
+    with LOCK:
+        return [{"method": m, "path": p, "count": n} for (m, p), n in sorted(PATHS.items())]
+
+
 @app.post("/__test__/reset", include_in_schema=False)
 def test_reset(request: Request):
     seed()
     if request.query_params.get("counters") in ("1", "true", "yes"):
         with LOCK:
             METHODS.clear()
+            PATHS.clear()
     return {"status": "reset", "twin": TWIN}
 
 

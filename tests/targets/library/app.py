@@ -20,11 +20,13 @@ Twins (env ``TWIN``):
 
 * ``vulnerable`` - any logged-in caller reads, edits and withdraws any
   book (private notes included) and any user's full profile; ``GET /api/admin/users`` answers
-  every logged-in caller; ``PATCH /api/me`` and sign-up copy every field
+  every logged-in caller (a new book may set its own ``approved``), and so do ``PUT /api/admin/users/{username}/role``
+  and ``DELETE /api/shelves/{name}`` (shelves are shared; adding one is
+  librarians' only in both twins); ``PATCH /api/me`` and sign-up copy every field
   they are sent (``role`` included); the login says "no such user" or
   "wrong password"; anyone may change anyone's password.
 * ``fixed`` - books are the owner's (or public), profiles the caller's
-  own, the admin area librarians' only, updates and sign-ups take their
+  own, the admin area (roles, shelf removal) librarians' only, updates and sign-ups take their
   declared fields only, one login failure message, passwords changed by
   their owner only; failed logins are throttled (429 after eight in a
   minute).
@@ -68,6 +70,11 @@ SEED_USERS = [
     ("bob", "Bob Binder", "bob@library.example", "reader", "tok_bob_lib_8c7e", "bob-pass-lib"),
     ("carol", "Carol Curator", "carol@library.example", "librarian", "tok_carol_lib_2f90", "carol-pass-lib"),
 ]
+SEED_SHELVES = [
+    # name, description
+    ("Reference", "dictionaries and atlases"),
+    ("New arrivals", "this month's books"),
+]
 SEED_BOOKS = [
     # title, owner, pages, notes, public
     ("Alice's Annotated Atlas", "alice", 312, "margin notes: the key is under the mat", False),
@@ -102,10 +109,22 @@ class Book(Base):
     pages: Mapped[int] = mapped_column(default=0)
     notes: Mapped[str] = mapped_column(String(500), default="")
     public: Mapped[bool] = mapped_column(default=False)
+    # Librarians approve books for the catalogue; no caller sets it.
+    approved: Mapped[bool] = mapped_column(default=False)
 
     def view(self) -> dict:
         return {"title": self.title, "pages": self.pages, "notes": self.notes,
-                "visibility": "public" if self.public else "private"}
+                "visibility": "public" if self.public else "private", "approved": self.approved}
+
+
+class Shelf(Base):
+    # Shared by the whole library: librarians add and remove them.
+    __tablename__ = "shelves"
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    description: Mapped[str] = mapped_column(String(300), default="")
+
+    def view(self) -> dict:
+        return {"name": self.name, "description": self.description}
 
 
 # The fixed twin slows failed logins down: the client's address, its
@@ -139,6 +158,8 @@ def seed() -> None:
             for username, display, email, role, token, password in SEED_USERS:
                 db.add(User(username=username, display_name=display, email=email, role=role,
                             token=token, password_hash=hash_password(password, username)))
+            for name, description in SEED_SHELVES:
+                db.add(Shelf(name=name, description=description))
             for title, owner, pages, notes, public in SEED_BOOKS:
                 db.add(Book(title=title, owner=owner, pages=pages, notes=notes, public=public))
             db.commit()
@@ -214,7 +235,9 @@ def login():
     data = body()
     client = (request.remote_addr, int(time.time() // 60))
     if not VULNERABLE and FAILURES.get(client, 0) >= FAILURE_LIMIT:
-        return respond({"status": "error", "message": "too many attempts"}, 429, {"Retry-After": "60"})
+        # The failures are counted per clock minute: the wait is what is left of it.
+        return respond({"status": "error", "message": "too many attempts"}, 429,
+                       {"Retry-After": str(60 - int(time.time()) % 60)})
     user = g.db.get(User, str(data.get("username") or ""))
     if not password_ok(user, str(data.get("password") or "")):
         if VULNERABLE:
@@ -274,6 +297,9 @@ def add_book():
             return fail("a book with that title exists")
         book = Book(title=title, owner=g.user.username, pages=int(data.get("pages") or 0),
                     notes=str(data.get("notes") or ""), public=data.get("visibility") == "public")
+        if VULNERABLE and "approved" in data:
+            # The create copies what it is sent.
+            book.approved = bool(data["approved"])
         g.db.add(book)
         g.db.commit()
     return success(book.view(), 201)
@@ -367,6 +393,80 @@ def admin_users():
     return success([u.view() for u in users])
 
 
+@app.put("/api/admin/users/<username>/role")
+def set_role(username):
+    refused = login_required()
+    if refused:
+        return refused
+    if not VULNERABLE and g.user.role != "librarian":
+        return fail("librarians only")
+    user = g.db.get(User, username)
+    if user is None:
+        return fail("no such user")
+    role = str(body().get("role") or "")
+    if role not in ROLES:
+        return fail("unknown role")
+    with WRITE_LOCK:
+        user.role = role
+        g.db.commit()
+    return success(user.view())
+
+
+@app.get("/api/shelves")
+def shelves():
+    refused = login_required()
+    if refused:
+        return refused
+    return success([s.view() for s in g.db.scalars(select(Shelf).order_by(Shelf.name))])
+
+
+@app.post("/api/shelves")
+def add_shelf():
+    refused = login_required()
+    if refused:
+        return refused
+    # Both twins keep shelves the librarians' to add.
+    if g.user.role != "librarian":
+        return fail("librarians only")
+    data = body()
+    name = str(data.get("name") or "").strip()
+    if not name:
+        return fail("a name is required")
+    with WRITE_LOCK:
+        if g.db.get(Shelf, name) is not None:
+            return fail("a shelf with that name exists")
+        shelf = Shelf(name=name, description=str(data.get("description") or ""))
+        g.db.add(shelf)
+        g.db.commit()
+    return success(shelf.view(), 201)
+
+
+@app.get("/api/shelves/<path:name>")
+def get_shelf(name):
+    refused = login_required()
+    if refused:
+        return refused
+    shelf = g.db.get(Shelf, name)
+    return success(shelf.view()) if shelf else fail("no such shelf")
+
+
+@app.delete("/api/shelves/<path:name>")
+def remove_shelf(name):
+    refused = login_required()
+    if refused:
+        return refused
+    # The vulnerable twin forgot the role check it has on the create.
+    if not VULNERABLE and g.user.role != "librarian":
+        return fail("librarians only")
+    shelf = g.db.get(Shelf, name)
+    if shelf is None:
+        return fail("no such shelf")
+    with WRITE_LOCK:
+        g.db.delete(shelf)
+        g.db.commit()
+    return success({"deleted": name})
+
+
 @app.get("/__test__/state")
 def test_state():
     with Session(engine) as db:
@@ -374,7 +474,8 @@ def test_state():
                       password=hashlib.sha256(u.password_hash.encode()).hexdigest()[:12])
                  for u in db.scalars(select(User).order_by(User.username))]
         books = [dict(b.view(), owner=b.owner) for b in db.scalars(select(Book).order_by(Book.title))]
-    return respond({"users": users, "books": books})
+        shelves = [s.view() for s in db.scalars(select(Shelf).order_by(Shelf.name))]
+    return respond({"users": users, "books": books, "shelves": shelves})
 
 
 def schema(properties: dict, required=()) -> dict:
@@ -388,7 +489,8 @@ USER = schema({"username": {"type": "string"}, "display_name": {"type": "string"
                "email": {"type": "string", "format": "email"},
                "role": {"type": "string", "enum": ROLES, "readOnly": True}})
 BOOK = schema({"title": {"type": "string"}, "pages": {"type": "integer"}, "notes": {"type": "string"},
-               "visibility": {"type": "string", "enum": ["private", "public"]}})
+               "visibility": {"type": "string", "enum": ["private", "public"]},
+               "approved": {"type": "boolean", "readOnly": True}})
 
 
 def envelope(data: dict) -> dict:
@@ -405,6 +507,7 @@ def json_body(properties: dict, required=()) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema(properties, required)}}}
 
 
+SHELF = schema({"name": {"type": "string"}, "description": {"type": "string"}})
 TITLE = [{"name": "title", "in": "path", "required": True, "schema": {"type": "string"}}]
 USERNAME = [{"name": "username", "in": "path", "required": True, "schema": {"type": "string"}}]
 OPENAPI = {
@@ -450,6 +553,20 @@ OPENAPI = {
                                                    "requestBody": json_body({"password": {"type": "string"}},
                                                                             ["password"]),
                                                    "responses": answer(schema({"username": {"type": "string"}}))}},
+        "/api/admin/users/{username}/role": {
+            "parameters": USERNAME,
+            "put": {"summary": "Change a user's role (librarians only)",
+                    "requestBody": json_body({"role": {"type": "string", "enum": ROLES}}, ["role"]),
+                    "responses": answer(USER)}},
+        "/api/shelves": {"get": {"summary": "The shelves", "responses": answer({"type": "array", "items": SHELF})},
+                         "post": {"summary": "Add a shelf (librarians only)",
+                                  "requestBody": json_body(SHELF["properties"], ["name"]),
+                                  "responses": answer(SHELF, "201")}},
+        "/api/shelves/{name}": {"parameters": [{"name": "name", "in": "path", "required": True,
+                                                "schema": {"type": "string"}}],
+                                "get": {"summary": "A shelf", "responses": answer(SHELF)},
+                                "delete": {"summary": "Remove a shelf (librarians only)",
+                                           "responses": answer(schema({"deleted": {"type": "string"}}))}},
         "/api/admin/users": {"get": {"summary": "Every account (librarians only)",
                                      "responses": answer({"type": "array", "items": USER})}},
     },
