@@ -2,7 +2,10 @@
 //! table, no pass/fail (the targets are printed beside the figures).
 //!
 //! - the engine's request rate against a local nginx, next to `wrk`'s with
-//!   the same connections in the same run;
+//!   the same connections and threads in the same run (taken in turn, the
+//!   median of a few rounds), and next to its HTTP client alone (reqwest)
+//!   and bare hyper connections, which tell the engine's own cost from the
+//!   client library's;
 //! - whole scans (the release binary, default settings, a budget large
 //!   enough to finish) of generated APIs of 20, 1,000 and 10,000
 //!   operations served in-process: wall time, requests, peak RSS of the
@@ -29,7 +32,7 @@ use url::Url;
 
 /// Connections both clients keep open to nginx.
 const CONNECTIONS: usize = 32;
-/// How long each client sends.
+/// How long each client sends in one round.
 const THROUGHPUT_SECONDS: u64 = 5;
 /// GNU time (Debian's `time`), which measures a scan's peak RSS.
 const TIME: &str = "/usr/bin/time";
@@ -49,14 +52,30 @@ fn main() {
         println!("benches/scale.rs: run it with scripts/bench (or cargo bench --bench scale)");
         return;
     }
+    // `scripts/bench throughput` (or `scans`, `flask`) runs only those parts.
+    let chosen: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let runs = |part: &str| chosen.is_empty() || chosen.iter().any(|c| c == part);
     let mut rows = Vec::new();
-    throughput(&mut rows);
-    generated_scans(&mut rows);
-    flask_targets(&mut rows);
+    if runs("throughput") {
+        throughput(&mut rows);
+    }
+    if runs("scans") {
+        generated_scans(&mut rows);
+    }
+    if runs("flask") {
+        flask_targets(&mut rows);
+    }
     print_table(&rows);
 }
 
 // --- Engine throughput against nginx, beside wrk -------------------------------
+
+/// Rounds of the throughput comparison: wrk and each client in turn, so a
+/// machine whose speed drifts (other jobs on it) slows them alike.
+const ROUNDS: usize = 3;
 
 fn throughput(rows: &mut Vec<Row>) {
     let nginx = support::proxy::Nginx::start_config(
@@ -78,44 +97,90 @@ fn throughput(rows: &mut Vec<Row>) {
         support::Ready::http_200("/"),
     );
     let url = format!("{}/", nginx.base_url());
-    let wrk = run_wrk(&url);
-    let engine = run_engine(&url);
-    let ratio = match (engine, wrk) {
-        (Some(e), Some(w)) if w > 0.0 => format!("{:.0}% of wrk (target ≥ 80%)", e / w * 100.0),
-        _ => "wrk missing: no ratio".to_string(),
-    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(CLIENT_THREADS)
+        .enable_all()
+        .build()
+        .expect("a runtime for the clients");
+    let clients: [(&str, Client); 3] = [
+        ("rampart engine", Client::Engine),
+        (
+            "reqwest alone, the engine's client settings",
+            Client::Reqwest,
+        ),
+        (
+            "hyper alone, one HTTP/1.1 connection per worker",
+            Client::Hyper,
+        ),
+    ];
+    // Every client (wrk too) has a one-second run before anything is
+    // timed, so none is timed cold. Each timed run opens its connections
+    // afresh, as wrk does.
+    for (_, client) in &clients {
+        runtime.block_on(client.run(&url, Duration::from_secs(1)));
+    }
+    let _ = run_wrk(&url, 1);
+    let mut wrk = Vec::new();
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); clients.len()];
+    for _ in 0..ROUNDS {
+        wrk.extend(run_wrk(&url, THROUGHPUT_SECONDS));
+        for (i, (_, client)) in clients.iter().enumerate() {
+            let duration = Duration::from_secs(THROUGHPUT_SECONDS);
+            rates[i].extend(runtime.block_on(client.run(&url, duration)));
+        }
+    }
+    let wrk = median(wrk);
     let seconds = THROUGHPUT_SECONDS as f64;
+    let rounds = format!("median of {ROUNDS} rounds of {THROUGHPUT_SECONDS} s");
     rows.push(Row {
-        what: format!("wrk → nginx, {CONNECTIONS} connections"),
+        what: format!("wrk → nginx, {CONNECTIONS} connections, {CLIENT_THREADS} threads"),
         wall: Some(seconds),
         requests: wrk.map(|r| (r * seconds) as u64),
         rate: wrk,
         rss_mib: None,
         findings: None,
         note: if wrk.is_some() {
-            "baseline".into()
+            format!("baseline; {rounds}")
         } else {
             "wrk not installed (apt-get install wrk)".into()
         },
     });
-    rows.push(Row {
-        what: format!("rampart engine → nginx, {CONNECTIONS} connections"),
-        wall: Some(seconds),
-        requests: engine.map(|r| (r * seconds) as u64),
-        rate: engine,
-        rss_mib: None,
-        findings: None,
-        note: ratio,
-    });
+    for ((what, client), rates) in clients.iter().zip(rates) {
+        let rate = median(rates);
+        let mut note = match (rate, wrk) {
+            (Some(e), Some(w)) if w > 0.0 => format!("{:.0}% of wrk", e / w * 100.0),
+            _ => "no ratio".to_string(),
+        };
+        if matches!(client, Client::Engine) {
+            note.push_str(" (target ≥ 80%)");
+        }
+        rows.push(Row {
+            what: format!("{what} → nginx, {CONNECTIONS} connections"),
+            wall: Some(seconds),
+            requests: rate.map(|r| (r * seconds) as u64),
+            rate,
+            rss_mib: None,
+            findings: None,
+            note,
+        });
+    }
+}
+
+/// Worker threads of every client, wrk's `-t` included.
+const CLIENT_THREADS: usize = 2;
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied()
 }
 
 /// `wrk`'s requests per second, when it is installed.
-fn run_wrk(url: &str) -> Option<f64> {
+fn run_wrk(url: &str, seconds: u64) -> Option<f64> {
     let output = Command::new("wrk")
         .args([
-            "-t2",
+            &format!("-t{CLIENT_THREADS}"),
             &format!("-c{CONNECTIONS}"),
-            &format!("-d{THROUGHPUT_SECONDS}s"),
+            &format!("-d{seconds}s"),
             url,
         ])
         .output()
@@ -126,46 +191,108 @@ fn run_wrk(url: &str) -> Option<f64> {
         .and_then(|rate| rate.trim().parse().ok())
 }
 
-/// The engine's requests per second: `CONNECTIONS` workers sending GETs
-/// through one engine (unlimited pace, no budget) for the same time.
-fn run_engine(url: &str) -> Option<f64> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .ok()?;
-    runtime.block_on(async {
+/// What sends the GETs: the engine as a scan uses it (scope, pacing,
+/// budget, evidence capture, body cap), and — to tell the engine's own
+/// cost from its HTTP client's — the same client without the engine, and
+/// hyper's bare connections without the client's pool and layers.
+enum Client {
+    Engine,
+    Reqwest,
+    Hyper,
+}
+
+impl Client {
+    /// Requests per second over `duration`, `CONNECTIONS` workers each
+    /// sending one GET after another.
+    async fn run(&self, url: &str, duration: Duration) -> Option<f64> {
         let target = Url::parse(url).ok()?;
-        let mut config = EngineConfig::new(target.clone());
-        config.pacing = PaceMode::Steady;
-        config.rate_per_second = None;
-        config.concurrency = CONNECTIONS;
-        config.max_requests = None;
-        let engine = Arc::new(Engine::new(config).ok()?);
-        // Warm the connections up first.
-        let _ = engine.send(Probe::get(target.clone())).await;
         let done = Arc::new(AtomicU64::new(0));
-        let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECONDS);
+        let deadline = Instant::now() + duration;
         let started = Instant::now();
-        let workers: Vec<_> = (0..CONNECTIONS)
-            .map(|_| {
-                let engine = Arc::clone(&engine);
-                let done = Arc::clone(&done);
-                let target = target.clone();
-                tokio::spawn(async move {
-                    while Instant::now() < deadline {
-                        if engine.send(Probe::get(target.clone())).await.is_ok() {
-                            done.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                })
-            })
-            .collect();
+        let workers: Vec<_> = match self {
+            Client::Engine => {
+                let mut config = EngineConfig::new(target.clone());
+                config.pacing = PaceMode::Steady;
+                config.rate_per_second = None;
+                config.concurrency = CONNECTIONS;
+                config.max_requests = None;
+                let engine = Arc::new(Engine::new(config).ok()?);
+                (0..CONNECTIONS)
+                    .map(|_| {
+                        let (engine, done, target) =
+                            (Arc::clone(&engine), Arc::clone(&done), target.clone());
+                        tokio::spawn(async move {
+                            while Instant::now() < deadline {
+                                if engine.send(Probe::get(target.clone())).await.is_ok() {
+                                    done.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                        })
+                    })
+                    .collect()
+            }
+            Client::Reqwest => {
+                let client = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .pool_max_idle_per_host(CONNECTIONS)
+                    .build()
+                    .ok()?;
+                (0..CONNECTIONS)
+                    .map(|_| {
+                        let (client, done, target) =
+                            (client.clone(), Arc::clone(&done), target.clone());
+                        tokio::spawn(async move {
+                            while Instant::now() < deadline {
+                                if let Ok(response) = client.get(target.clone()).send().await {
+                                    if response.bytes().await.is_ok() {
+                                        done.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                }
+                            }
+                        })
+                    })
+                    .collect()
+            }
+            Client::Hyper => {
+                let address = format!("{}:{}", target.host_str()?, target.port()?);
+                (0..CONNECTIONS)
+                    .map(|_| {
+                        let (done, address) = (Arc::clone(&done), address.clone());
+                        tokio::spawn(async move {
+                            let _ = hyper_worker(&address, deadline, &done).await;
+                        })
+                    })
+                    .collect()
+            }
+        };
         for worker in workers {
             let _ = worker.await;
         }
         Some(done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64())
-    })
+    }
+}
+
+/// One kept-alive HTTP/1.1 connection sending GET / until `deadline`.
+async fn hyper_worker(
+    address: &str,
+    deadline: Instant,
+    done: &AtomicU64,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    use http_body_util::{BodyExt, Empty};
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    while Instant::now() < deadline {
+        let request = axum::http::Request::get("/")
+            .header("host", address)
+            .body(Empty::<bytes::Bytes>::new())?;
+        let response = sender.send_request(request).await?;
+        response.into_body().collect().await?;
+        done.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(())
 }
 
 // --- Scans of generated APIs ---------------------------------------------------

@@ -89,20 +89,27 @@ impl Exchange {
     /// baseline costs once it is past the memory budget. Its body can be had
     /// again only by sending the request again.
     pub fn compact(&self) -> Exchange {
+        let cut = Cut::Compact {
+            len: self.response.body.len(),
+            digest: digest(&self.response.body),
+        };
+        self.reduced(Bytes::new(), cut, Vec::new())
+    }
+
+    /// This exchange with `body` in place of its response body, saying
+    /// what was `cut`.
+    fn reduced(&self, body: Bytes, cut: Cut, masks: Vec<(usize, usize, String)>) -> Exchange {
         let mut response = self.response.clone();
-        response.body = Bytes::new();
+        response.body = body;
         Exchange {
-            request: self.request.clone(),
-            response,
-            elapsed: self.elapsed,
-            endpoint_template: self.endpoint_template.clone(),
-            json: OnceLock::new(),
-            text: OnceLock::new(),
-            cut: Some(Cut::Compact {
-                len: self.response.body.len(),
-                digest: digest(&self.response.body),
-            }),
-            masks: Vec::new(),
+            cut: Some(cut),
+            masks,
+            ..Exchange::new(
+                self.request.clone(),
+                response,
+                self.elapsed,
+                self.endpoint_template.clone(),
+            )
         }
     }
 
@@ -115,9 +122,8 @@ impl Exchange {
         range: std::ops::Range<usize>,
         masks: Vec<(usize, usize, String)>,
     ) -> Exchange {
-        let mut response = self.response.clone();
         let text = self.body_text();
-        response.body = Bytes::copy_from_slice(text.get(range.clone()).unwrap_or("").as_bytes());
+        let body = Bytes::copy_from_slice(text.get(range.clone()).unwrap_or("").as_bytes());
         let masks = masks
             .into_iter()
             .map(|(start, end, masked)| {
@@ -128,20 +134,12 @@ impl Exchange {
                 )
             })
             .collect();
-        Exchange {
-            request: self.request.clone(),
-            response,
-            elapsed: self.elapsed,
-            endpoint_template: self.endpoint_template.clone(),
-            json: OnceLock::new(),
-            text: OnceLock::new(),
-            cut: Some(Cut::Window {
-                start: range.start,
-                end: range.end,
-                full_len: text.len(),
-            }),
-            masks,
-        }
+        let cut = Cut::Window {
+            start: range.start,
+            end: range.end,
+            full_len: text.len(),
+        };
+        self.reduced(body, cut, masks)
     }
 
     /// What this copy no longer holds of the captured body, if anything.

@@ -402,6 +402,16 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// An adaptive pacer with no ceiling after `answers` quick answers.
+    async fn warmed_up(answers: usize) -> Pacer {
+        let pacer = Pacer::new(PaceMode::Adaptive, None);
+        for _ in 0..answers {
+            pacer.admit().await.unwrap();
+            pacer.on_answer(ms(2), 200, None);
+        }
+        pacer
+    }
+
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         let now = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
@@ -432,21 +442,12 @@ mod tests {
             assert_eq!(pacer.on_answer(ms(2), 200, None), Verdict::Fine);
         }
         assert_eq!(pacer.current_rate(), 400.0);
-        let unlimited = Pacer::new(PaceMode::Adaptive, None);
-        for _ in 0..80 {
-            unlimited.admit().await.unwrap();
-            unlimited.on_answer(ms(2), 200, None);
-        }
-        assert!(unlimited.current_rate().is_infinite());
+        assert!(warmed_up(80).await.current_rate().is_infinite());
     }
 
     #[tokio::test(start_paused = true)]
     async fn throttling_pauses_everyone_halves_the_rate_and_is_counted() {
-        let pacer = Pacer::new(PaceMode::Adaptive, None);
-        for _ in 0..20 {
-            pacer.admit().await.unwrap();
-            pacer.on_answer(ms(2), 200, None);
-        }
+        let pacer = warmed_up(20).await;
         let before = pacer.current_rate();
         let at = Instant::now();
         assert_eq!(pacer.on_answer(ms(2), 429, Some("3")), Verdict::Throttled);
@@ -491,11 +492,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn climbing_latency_and_errors_slow_an_adaptive_scan_down_once_per_cooldown() {
-        let pacer = Pacer::new(PaceMode::Adaptive, None);
-        for _ in 0..30 {
-            pacer.admit().await.unwrap();
-            pacer.on_answer(ms(2), 200, None);
-        }
+        let pacer = warmed_up(30).await;
         let fast = pacer.current_rate();
         for _ in 0..6 {
             pacer.admit().await.unwrap();
