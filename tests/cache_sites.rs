@@ -18,7 +18,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use rampart::finding::Finding;
+use rampart::finding::{Finding, Severity};
 use regex::Regex;
 use serde_json::Value;
 use support::proxy::{self, Nginx, Proxy, Varnish};
@@ -30,6 +30,12 @@ const SITES: Family = Family {
     spec: false,
     checks: Some("cache.*"),
     ..Family::DEFAULT
+};
+
+/// Every check, as a new user would scan the sites.
+const EVERY_CHECK: Family = Family {
+    checks: None,
+    ..SITES
 };
 
 /// A twin's origin and the caches in front of it.
@@ -130,12 +136,17 @@ impl Stack {
 
     /// Every site scanned from its base URL, all at once.
     fn scan_all(&self) -> Vec<(Site, ScanRun)> {
+        self.scan_all_with(&SITES, &[])
+    }
+
+    /// [`Stack::scan_all`] by `family` with `extra` arguments.
+    fn scan_all_with(&self, family: &Family, extra: &[&str]) -> Vec<(Site, ScanRun)> {
         std::thread::scope(|s| {
             let scans: Vec<_> = ALL
                 .iter()
                 .map(|site| {
                     let base = self.base_url(*site);
-                    s.spawn(move || (*site, SITES.scan(&base, &[])))
+                    s.spawn(move || (*site, family.scan(&base, extra)))
                 })
                 .collect();
             scans
@@ -517,5 +528,17 @@ fn fixed_sites_are_silent() {
             "{site:?} fixed twin reported:\n{}",
             unwanted.join("\n")
         );
+    }
+    // Every check, at the default settings and with no rate limit:
+    // nothing of medium or above.
+    for speed in [&[][..], &["--rate", "0"]] {
+        for (site, run) in stack.scan_all_with(&EVERY_CHECK, speed) {
+            let unwanted = run.unwanted(|f| f.severity >= Severity::Medium);
+            assert!(
+                unwanted.is_empty(),
+                "{site:?} fixed twin, every check {speed:?}:\n{}",
+                unwanted.join("\n")
+            );
+        }
     }
 }
