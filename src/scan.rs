@@ -12,7 +12,7 @@ use futures::stream::{self, StreamExt};
 use thiserror::Error;
 use url::Url;
 
-use crate::checks::runner::{Runner, Settings};
+use crate::checks::runner::{Runner, Settings, Stage};
 use crate::checks::Skip;
 use crate::checks::{self, injection};
 use crate::discover::import::{self, Import, ImportError};
@@ -478,13 +478,13 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     // passive ones have been judging every exchange all along.
     phase(Phase::Probe);
     runner
-        .probe_endpoints(&engine, &discovered, &baselines, &facts)
+        .probe_endpoints(&engine, &discovered, &baselines, &facts, Stage::Main)
         .await;
     phase(Phase::TargetWide);
     runner.probe_target(&engine, &root, &facts).await;
     // Failed logins last: the throttling they may provoke stalls nothing.
     runner
-        .probe_login_budget(&engine, &discovered, &baselines, &facts)
+        .probe_endpoints(&engine, &discovered, &baselines, &facts, Stage::LoginBudget)
         .await;
     phase(Phase::Finalise);
 

@@ -160,7 +160,7 @@ pub struct Settings {
 
 /// Which endpoint checks a pass over the endpoints runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
+pub enum Stage {
     /// Every endpoint check but those that spend the login budget.
     Main,
     /// Only those, last of all.
@@ -280,34 +280,14 @@ impl Runner {
     /// ones, all of them under `--active`), `concurrency` at a time. An
     /// endpoint no check may request is recorded as skipped by every check
     /// that would have seen it.
+    ///
+    /// `stage` says which: every endpoint check but those that spend the
+    /// login budget ([`Check::spends_login_budget`]), or — after every
+    /// other probe of the scan, target-wide ones included — only those: a
+    /// well-defended API answers their failed logins by throttling every
+    /// login from this client for a while, which would otherwise stall the
+    /// identities' and throwaway accounts' own logins.
     pub async fn probe_endpoints(
-        &self,
-        engine: &Engine,
-        discovered: &Discovered,
-        baselines: &Baselines,
-        facts: &TargetFacts,
-    ) {
-        self.probe_stage(engine, discovered, baselines, facts, Stage::Main)
-            .await;
-    }
-
-    /// Runs the endpoint checks that spend the login budget
-    /// ([`Check::spends_login_budget`]), after every other probe of the
-    /// scan: a well-defended API answers their failed logins by throttling
-    /// every login from this client for a while, which would otherwise
-    /// stall the identities' and throwaway accounts' own logins.
-    pub async fn probe_login_budget(
-        &self,
-        engine: &Engine,
-        discovered: &Discovered,
-        baselines: &Baselines,
-        facts: &TargetFacts,
-    ) {
-        self.probe_stage(engine, discovered, baselines, facts, Stage::LoginBudget)
-            .await;
-    }
-
-    async fn probe_stage(
         &self,
         engine: &Engine,
         discovered: &Discovered,
@@ -723,7 +703,7 @@ mod tests {
         );
         let needs = runner.needs();
         runner
-            .probe_endpoints(&engine, &discovered, &Baselines::new(), &facts)
+            .probe_endpoints(&engine, &discovered, &Baselines::new(), &facts, Stage::Main)
             .await;
         runner.probe_target(&engine, &root, &facts).await;
         let results = runner.finish();
@@ -966,7 +946,7 @@ mod tests {
         );
         let baselines = Baselines::new();
         runner
-            .probe_endpoints(&engine, &discovered, &baselines, &facts)
+            .probe_endpoints(&engine, &discovered, &baselines, &facts, Stage::Main)
             .await;
         runner
             .confirm(&engine, &discovered, &baselines, &facts, &root)

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 
-use super::{login_body, login_fields};
+use super::{login_body, login_endpoint};
 use crate::checks::probe::{refuses_encoding, throttled, Encoding};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
@@ -40,9 +40,7 @@ impl Check for LoginRateLimit {
     }
 
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        let Some(fields) = login_fields(endpoint) else {
-            return Err(Skip::NotApplicable("not a login endpoint"));
-        };
+        let fields = login_endpoint(endpoint)?;
         if !ctx.allow_burst {
             return Err(Skip::Missing("needs --login-burst"));
         }

@@ -28,7 +28,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::checks::probe::{sample_body_with, success_json};
-use crate::checks::{Family, ProbeContext};
+use crate::checks::{Family, ProbeContext, Skip};
 use crate::discover::{Endpoint, ParamLocation, Parameter};
 use crate::engine::{Caller, EngineError, Exchange};
 use crate::facts::identities::is_id_param;
@@ -247,6 +247,11 @@ pub(crate) fn login_fields(endpoint: &Endpoint) -> Option<(String, String)> {
         find(&["username", "user", "email", "login", "user_name"])?,
         find(&["password", "passwd", "pass", "pwd"])?,
     ))
+}
+
+/// The login fields of `endpoint`, or why a login check skips it.
+pub(crate) fn login_endpoint(endpoint: &Endpoint) -> Result<(String, String), Skip> {
+    login_fields(endpoint).ok_or(Skip::NotApplicable("not a login endpoint"))
 }
 
 /// A login for `endpoint` (its sample body, the login fields set) as

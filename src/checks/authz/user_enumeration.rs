@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{identity_names, login_body, login_fields};
+use super::{identity_names, login_body, login_endpoint};
 use crate::checks::probe::{is_error_body, refuses_encoding, send_failed_login, throttled};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::Endpoint;
@@ -56,9 +56,7 @@ impl Check for UserEnumeration {
     }
 
     async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        let Some(fields) = login_fields(endpoint) else {
-            return Err(Skip::NotApplicable("not a login endpoint"));
-        };
+        let fields = login_endpoint(endpoint)?;
         let known = identity_names(ctx)
             .iter()
             .find_map(|name| ctx.facts.identities.login_names.get(name).cloned());
