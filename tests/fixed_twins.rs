@@ -9,7 +9,7 @@ mod support;
 use std::thread;
 
 use rampart::finding::Severity;
-use support::{free_port, targets_dir, Family, MariaDb, Postgres, ScanRun, Target, TestPki};
+use support::{free_port, targets_dir, Family, MariaDb, Postgres, ScanRun, TestPki};
 
 const AUTHZ: Family = Family {
     app: "authz/app.py",
@@ -126,26 +126,11 @@ fn nothing_of_medium_or_above(family: &Family, env: &[(&str, &str)]) {
     assert!(reported.is_empty(), "{}", reported.join("\n"));
 }
 
-/// `user`'s credential on the token target, as `Header: value`.
-fn token_credential(target: &Target, user: &str) -> String {
-    let answer = target.get(&format!("/__test__/credential/{user}"));
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    let json = answer.json();
-    format!(
-        "{}: {}",
-        json["header"].as_str().unwrap_or_default(),
-        json["value"].as_str().unwrap_or_default()
-    )
-}
-
 /// The token target's fixed twin of `variant`, scanned with every check as
 /// alice and bob at both speeds; what it reported at medium or above.
 fn token_variant(family: &Family, variant: &str) -> Vec<String> {
     let target = family.start_with_env("fixed", &[("VARIANT", variant)]);
-    let (alice, bob) = (
-        token_credential(&target, "alice"),
-        token_credential(&target, "bob"),
-    );
+    let (alice, bob) = (target.credential("alice", ""), target.credential("bob", ""));
     let users = ["--identity", "alice", &alice, "--identity", "bob", &bob];
     SPEEDS
         .iter()

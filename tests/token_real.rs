@@ -45,18 +45,6 @@ fn twins(family: &Family, variant: &str) -> (Target, Target) {
     })
 }
 
-/// `user`'s credential as `Header: value`, from the target's test route.
-fn credential(target: &Target, user: &str, query: &str) -> String {
-    let answer = target.get(&format!("/__test__/credential/{user}{query}"));
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    let json = answer.json();
-    format!(
-        "{}: {}",
-        json["header"].as_str().unwrap_or_default(),
-        json["value"].as_str().unwrap_or_default()
-    )
-}
-
 /// Numbers tried as secrets: four digits where no secret is a number
 /// (debug builds guess slowly), six for the six-digit secret.
 const FEW_DIGITS: [&str; 2] = ["--crack-digits", "4"];
@@ -66,8 +54,8 @@ const SIX_DIGITS: [&str; 2] = ["--crack-digits", "6"];
 /// `alice_query`) plus `extra` arguments (four-digit numbers unless they
 /// say otherwise, or name a project file that does).
 fn scan_as_users(target: &Target, alice_query: &str, extra: &[&str]) -> ScanRun {
-    let alice = credential(target, "alice", alice_query);
-    let bob = credential(target, "bob", "");
+    let alice = target.credential("alice", alice_query);
+    let bob = target.credential("bob", "");
     let mut args = vec![
         "--identity",
         "alice",

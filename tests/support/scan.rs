@@ -396,6 +396,20 @@ impl Target {
         self.family.scan_with_env(&self.base_url(), extra, env)
     }
 
+    /// `user`'s credential as `Header: value`, from a target that hands
+    /// its users' credentials out on `GET /__test__/credential/<user>`
+    /// (`query` appended: e.g. `?expired=1`).
+    pub fn credential(&self, user: &str, query: &str) -> String {
+        let answer = self.get(&format!("/__test__/credential/{user}{query}"));
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        let json = answer.json();
+        format!(
+            "{}: {}",
+            json["header"].as_str().unwrap_or_default(),
+            json["value"].as_str().unwrap_or_default()
+        )
+    }
+
     /// GET `path` (over HTTPS for a TLS twin).
     pub fn get(&self, path: &str) -> HttpResponse {
         self.app.get(path)
