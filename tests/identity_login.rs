@@ -151,3 +151,78 @@ async fn a_login_without_a_token_is_a_clear_error() {
     assert!(error.contains("carol") && error.contains("401"), "{error}");
     assert!(!error.contains("wrong"), "{error}");
 }
+
+/// A session-cookie login (Flask-Login, Django, Express sessions): the
+/// form login sets `sid` among other cookies, and the API reads it back
+/// from the `Cookie` header.
+async fn start_cookie_sessions() -> (String, Tokens) {
+    let tokens = Tokens::default();
+    let app = Router::new()
+        .route(
+            "/session",
+            post(|State(t): State<Tokens>, body: String| async move {
+                if !body.contains("password=carol-pw-123") {
+                    return (StatusCode::UNAUTHORIZED, HeaderMap::new(), "bad");
+                }
+                t.issued.fetch_add(1, Ordering::SeqCst);
+                let mut headers = HeaderMap::new();
+                for cookie in [
+                    "csrftoken=c5f2; Path=/".to_string(),
+                    format!("sid={}; HttpOnly; Path=/; SameSite=Lax", t.current()),
+                ] {
+                    headers.append("set-cookie", cookie.parse().expect("a header value"));
+                }
+                (StatusCode::OK, headers, "welcome")
+            }),
+        )
+        .route(
+            "/secret",
+            get(|State(t): State<Tokens>, headers: HeaderMap| async move {
+                let sent = headers
+                    .get("cookie")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if sent == format!("sid={}", t.current()) {
+                    (StatusCode::OK, "carol's secret")
+                } else {
+                    (StatusCode::UNAUTHORIZED, "log in")
+                }
+            }),
+        )
+        .with_state(tokens.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    (format!("http://{addr}"), tokens)
+}
+
+#[tokio::test]
+async fn a_session_cookie_login_is_sent_back_as_a_cookie_and_renewed() {
+    let (base, tokens) = start_cookie_sessions().await;
+    let file = r#"
+        [[identity]]
+        name = "carol"
+        [identity.login]
+        path = "/session"
+        form = { username = "carol", password = "env:CAROL_PW" }
+        token_cookie = "sid"
+    "#;
+    let env = |var: &str| (var == "CAROL_PW").then(|| "carol-pw-123".to_string());
+    let entry = parse(file, "ids.toml", &env).unwrap().remove(0);
+    let mut config = EngineConfig::new(url::Url::parse(&base).unwrap());
+    config.rate_per_second = None;
+    config.identities = vec![entry.identity];
+    config.logins = vec![("carol".into(), entry.login.unwrap())];
+    let engine = Engine::new(config).unwrap();
+    engine.login_all().await.unwrap();
+    let secret = url::Url::parse(&format!("{base}/secret")).unwrap();
+    let carol = || Probe::get(secret.clone()).as_caller(Caller::Identity("carol".into()));
+    assert_eq!(engine.send(carol()).await.unwrap().response.status, 200);
+    // The session ends elsewhere: the next 401 logs in again.
+    tokens.issued.fetch_add(1, Ordering::SeqCst);
+    assert_eq!(engine.send(carol()).await.unwrap().response.status, 200);
+    assert_eq!(tokens.issued.load(Ordering::SeqCst), 3);
+    let sent = format!("sid={}", tokens.current());
+    let shown = engine.redactor().redact_supplied(&sent);
+    assert!(!shown.contains("tok-"), "{shown}");
+}

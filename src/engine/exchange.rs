@@ -210,6 +210,19 @@ impl Exchange {
         header_value(&self.response.headers, name)
     }
 
+    /// The cookies the answer sets, as `(name, value)`, attributes left out.
+    pub fn set_cookies(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.response
+            .headers
+            .iter()
+            .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+            .filter_map(|(_, value)| {
+                let pair = value.split(';').next().unwrap_or_default();
+                let (name, value) = pair.split_once('=')?;
+                Some((name.trim(), value.trim()))
+            })
+    }
+
     pub fn request_header(&self, name: &str) -> Option<&str> {
         header_value(&self.request.headers, name)
     }

@@ -459,6 +459,10 @@ impl Engine {
                 .and_then(|v| v.as_str())
                 .map(String::from),
             TokenSource::Header(header) => exchange.response_header(header).map(String::from),
+            TokenSource::Cookie(cookie) => exchange
+                .set_cookies()
+                .find(|(name, _)| name == cookie)
+                .map(|(_, value)| value.to_string()),
         };
         let token = token.filter(|t| !t.is_empty()).ok_or_else(|| {
             EngineError::Login(format!(

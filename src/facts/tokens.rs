@@ -346,20 +346,14 @@ pub fn harvest(engine: &Engine, baselines: &Baselines) -> Vec<SeenToken> {
             None => Caller::Anonymous,
         };
         let endpoint = format!("{} {}", exchange.request.method, exchange.endpoint_path());
-        for (name, value) in &exchange.response.headers {
-            if !name.eq_ignore_ascii_case("set-cookie") {
-                continue;
-            }
-            let pair = value.split(';').next().unwrap_or_default();
-            if let Some((cookie, raw)) = pair.split_once('=') {
-                if let Some(format) = format_of(raw) {
-                    let place = Place::SetCookie {
-                        caller: caller.clone(),
-                        name: cookie.trim().to_string(),
-                        endpoint: endpoint.clone(),
-                    };
-                    push(&mut tokens, format, place);
-                }
+        for (cookie, raw) in exchange.set_cookies() {
+            if let Some(format) = format_of(raw) {
+                let place = Place::SetCookie {
+                    caller: caller.clone(),
+                    name: cookie.to_string(),
+                    endpoint: endpoint.clone(),
+                };
+                push(&mut tokens, format, place);
             }
         }
         let Some(json) = exchange.body_json() else {

@@ -12,9 +12,10 @@
 //! [identity.login]
 //! path = "/api/login"                 # method defaults to POST
 //! json = { username = "carol", password = "env:CAROL_PASSWORD" }
-//! token_pointer = "/token"            # or token_header = "X-Auth-Token"
-//! send_header = "Authorization"       # default
-//! send_format = "Bearer {token}"      # default
+//! token_pointer = "/token"            # or token_header = "X-Auth-Token",
+//!                                     # or token_cookie = "session"
+//! send_header = "Authorization"       # default (`Cookie` for a cookie)
+//! send_format = "Bearer {token}"      # default (`session={token}`)
 //!
 //! [[identity]]
 //! name = "dave"
@@ -86,9 +87,11 @@ struct LoginEntry {
     form: Option<BTreeMap<String, String>>,
     token_pointer: Option<String>,
     token_header: Option<String>,
-    /// `Authorization` when not given.
+    /// A session cookie the login sets (Flask-Login, Django, Express).
+    token_cookie: Option<String>,
+    /// `Authorization` when not given (`Cookie` for a session cookie).
     send_header: Option<String>,
-    /// `Bearer {token}` when not given.
+    /// `Bearer {token}` when not given (`<name>={token}` for a cookie).
     send_format: Option<String>,
 }
 
@@ -99,6 +102,8 @@ pub enum TokenSource {
     JsonPointer(String),
     /// A response header.
     Header(String),
+    /// A cookie the response sets (`Set-Cookie: <name>=<token>; …`).
+    Cookie(String),
 }
 
 /// How an identity obtains (and renews) its credential.
@@ -225,16 +230,24 @@ pub fn parse(
                     }
                     _ => return Err(bad("login needs exactly one of `json` or `form`")),
                 };
-                let token = match (login.token_pointer, login.token_header) {
-                    (Some(pointer), None) => TokenSource::JsonPointer(pointer),
-                    (None, Some(header)) => TokenSource::Header(header),
+                let token = match (login.token_pointer, login.token_header, login.token_cookie) {
+                    (Some(pointer), None, None) => TokenSource::JsonPointer(pointer),
+                    (None, Some(header), None) => TokenSource::Header(header),
+                    (None, None, Some(cookie)) => TokenSource::Cookie(cookie),
                     _ => {
                         return Err(bad(
-                            "login needs exactly one of `token_pointer` or `token_header`",
+                            "login needs exactly one of `token_pointer`, `token_header` or `token_cookie`",
                         ))
                     }
                 };
-                let send_format = login.send_format.as_deref().unwrap_or("Bearer {token}");
+                // A session cookie goes back as a cookie; a token as a bearer.
+                let (default_header, default_format) = match &token {
+                    TokenSource::Cookie(name) => {
+                        ("Cookie".to_string(), format!("{name}={{token}}"))
+                    }
+                    _ => ("Authorization".to_string(), "Bearer {token}".to_string()),
+                };
+                let send_format = login.send_format.unwrap_or(default_format);
                 if !send_format.contains("{token}") {
                     return Err(bad("login.send_format must contain {token}"));
                 }
@@ -251,8 +264,8 @@ pub fn parse(
                     body,
                     content_type,
                     token,
-                    send_header: login.send_header.unwrap_or_else(|| "Authorization".into()),
-                    send_format: send_format.to_string(),
+                    send_header: login.send_header.unwrap_or(default_header),
+                    send_format,
                     secrets,
                 })
             }
