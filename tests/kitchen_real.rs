@@ -43,39 +43,10 @@ const TOKENS: [(&str, &str); 3] = [
     ("gordon", "kt_gordon_7a44b1"),
 ];
 
-/// Every user (profile, token and password digests) and every order.
-fn state(target: &Target) -> Value {
-    let resp = target.get("/__test__/state");
-    assert_eq!(resp.status, 200, "state: {}", resp.body);
-    serde_json::from_str(&resp.body).expect("state JSON")
-}
-
-/// The seeded users (the identities and their neighbours), leaving out
-/// the throwaway accounts Rampart registers.
-fn seeded(state: &Value) -> Vec<Value> {
-    state["users"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|u| {
-            !u["username"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("rampart"))
-        })
-        .cloned()
-        .collect()
-}
-
 /// The identities' profiles and credentials are as they were, and each
 /// still works.
 fn assert_identities_untouched(target: &Target, before: &Value, run: &ScanRun) {
-    let after = state(target);
-    assert_eq!(
-        seeded(&after),
-        seeded(before),
-        "the scan changed a user's profile or credentials\n{}",
-        run.summary()
-    );
+    target.assert_seeded_users_unchanged(before, run);
     // Their tokens still work (a throttled login after --login-burst says
     // nothing about them, so ask with the tokens the seed gave them).
     for (user, token) in TOKENS {
@@ -93,23 +64,12 @@ fn assert_identities_untouched(target: &Target, before: &Value, run: &ScanRun) {
     }
 }
 
-fn who(run: &ScanRun, check: &str, method: &str, path: &str) -> Vec<String> {
-    let finding = run
-        .find(check, method, path)
-        .unwrap_or_else(|| panic!("no {check} on {method} {path}:\n{}", run.summary()));
-    finding
-        .evidence
-        .iter()
-        .filter_map(|e| e.request.identity.clone())
-        .collect()
-}
-
 fn vulnerable_twin(target: &Target) {
     let run = scan(target, &[]);
-    let names = who(&run, "authz.bola", "GET", "/orders/{order_number}");
+    let names = run.identities_in("authz.bola", "GET", "/orders/{order_number}");
     assert!(names.len() >= 2 && names[0] != names[1], "{names:?}");
     for path in ["/kitchen/queue", "/reports/sales"] {
-        let names = who(&run, "authz.function-level", "GET", path);
+        let names = run.identities_in("authz.function-level", "GET", path);
         assert!(
             names.contains(&"gordon".to_string()) && names.iter().any(|n| n == "ana" || n == "ben"),
             "{path}: {names:?}"
@@ -124,7 +84,7 @@ fn vulnerable_twin(target: &Target) {
         assert_eq!(counts[method], 0, "{method} without --active: {counts:?}");
     }
 
-    let before = state(target);
+    let before = target.state();
     let run = scan(target, &["--active"]);
     let mass = run
         .find("authz.mass-assignment", "PUT", "/users/me")
@@ -153,19 +113,14 @@ fn vulnerable_twin(target: &Target) {
     // An order ana places is read, changed and cancelled by ben; every
     // one Rampart placed is gone again.
     for method in ["GET", "PATCH", "DELETE"] {
-        let names = who(
-            &run,
-            "authz.created-objects",
-            method,
-            "/orders/{order_number}",
-        );
+        let names = run.identities_in("authz.created-objects", method, "/orders/{order_number}");
         assert!(
             names.contains(&"ana".to_string()) && names.contains(&"ben".to_string()),
             "{method}: {names:?}"
         );
     }
     assert_eq!(
-        state(target)["orders"],
+        target.state()["orders"],
         before["orders"],
         "orders left behind"
     );
@@ -181,7 +136,7 @@ fn vulnerable_twin(target: &Target) {
     );
     // Administrative writes by a customer: a dish gordon (Chef) adds is
     // removed by a customer, and a throwaway account is made a Chef.
-    let names = who(&run, "authz.function-level", "DELETE", "/menu/{dish_id}");
+    let names = run.identities_in("authz.function-level", "DELETE", "/menu/{dish_id}");
     assert!(
         names.contains(&"gordon".to_string()) && names.iter().any(|n| n == "ana" || n == "ben"),
         "{names:?}"
@@ -196,32 +151,18 @@ fn vulnerable_twin(target: &Target) {
         promoted.description
     );
     assert_eq!(
-        state(target)["dishes"],
+        target.state()["dishes"],
         before["dishes"],
         "dishes left behind"
     );
     // Each create and sign-up once: the runner's confirmation sent none
     // of them again (a refused create changes nothing and is no entry).
-    let counts = target.path_counts();
-    for path in ["/orders", "/users"] {
-        let sent = counts
-            .get(&("POST".to_string(), path.to_string()))
-            .copied()
-            .unwrap_or(0);
-        let recorded = run
-            .report
-            .changes
-            .iter()
-            .filter(|c| c.request == format!("POST {path}"))
-            .count() as u64;
-        assert!(sent > 0, "no POST {path}: {counts:?}");
-        assert_eq!(sent, recorded, "POST {path}: {:#?}", run.report.changes);
-    }
+    target.assert_posts_recorded_once(&run, &["/orders", "/users"]);
     assert_identities_untouched(target, &before, &run);
 }
 
 fn fixed_twin(target: &Target) {
-    let before = state(target);
+    let before = target.state();
     let run = scan(target, &["--active", "--login-burst"]);
     assert!(
         run.findings().is_empty(),
@@ -229,12 +170,12 @@ fn fixed_twin(target: &Target) {
         run.summary()
     );
     assert_eq!(
-        state(target)["orders"],
+        target.state()["orders"],
         before["orders"],
         "orders left behind"
     );
     assert_eq!(
-        state(target)["dishes"],
+        target.state()["dishes"],
         before["dishes"],
         "dishes left behind"
     );

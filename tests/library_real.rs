@@ -24,39 +24,10 @@ const LIBRARY: Family = Family {
     args: &[],
 };
 
-/// Every user (profile, token and password digests) and every book.
-fn state(target: &Target) -> Value {
-    let resp = target.get("/__test__/state");
-    assert_eq!(resp.status, 200, "state: {}", resp.body);
-    serde_json::from_str(&resp.body).expect("state JSON")
-}
-
-/// The seeded users (the identities and their neighbours), leaving out
-/// the throwaway accounts Rampart registers.
-fn seeded(state: &Value) -> Vec<Value> {
-    state["users"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|u| {
-            !u["username"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("rampart"))
-        })
-        .cloned()
-        .collect()
-}
-
 /// The identities' credentials and profiles are as they were, and each
 /// still logs in with its token.
 fn assert_identities_untouched(target: &Target, before: &Value, run: &ScanRun) {
-    let after = state(target);
-    assert_eq!(
-        seeded(&after),
-        seeded(before),
-        "the scan changed a user's profile or credentials\n{}",
-        run.summary()
-    );
+    target.assert_seeded_users_unchanged(before, run);
     for header in [ALICE, BOB, CAROL] {
         let me = target.request("GET", "/api/me", &[header]);
         assert!(
@@ -67,18 +38,6 @@ fn assert_identities_untouched(target: &Target, before: &Value, run: &ScanRun) {
     }
 }
 
-/// The identities named in a finding's evidence.
-fn who(run: &ScanRun, check: &str, method: &str, path: &str) -> Vec<String> {
-    let finding = run
-        .find(check, method, path)
-        .unwrap_or_else(|| panic!("no {check} on {method} {path}:\n{}", run.summary()));
-    finding
-        .evidence
-        .iter()
-        .filter_map(|e| e.request.identity.clone())
-        .collect()
-}
-
 #[test]
 fn vulnerable_twin_read_only_scan_finds_titles_usernames_and_the_admin_area() {
     let target = LIBRARY.start("vulnerable");
@@ -87,7 +46,7 @@ fn vulnerable_twin_read_only_scan_finds_titles_usernames_and_the_admin_area() {
         ("/api/books/{title}", "alice"),
         ("/api/users/{username}", "alice"),
     ] {
-        let names = who(&run, "authz.bola", "GET", path);
+        let names = run.identities_in("authz.bola", "GET", path);
         assert!(
             names.iter().any(|n| n == owner) && names.iter().any(|n| n != owner),
             "{path}: {names:?}"
@@ -96,7 +55,7 @@ fn vulnerable_twin_read_only_scan_finds_titles_usernames_and_the_admin_area() {
     // The fixes are written for Flask.
     run.assert_fixes(|check, variant| !check.starts_with("authz.") || variant == "flask");
     // The librarian's view and the reader's: both named.
-    let names = who(&run, "authz.function-level", "GET", "/api/admin/users");
+    let names = run.identities_in("authz.function-level", "GET", "/api/admin/users");
     assert!(
         names.contains(&"carol".to_string()) && names.iter().any(|n| n == "alice" || n == "bob"),
         "{names:?}"
@@ -114,7 +73,7 @@ fn vulnerable_twin_read_only_scan_finds_titles_usernames_and_the_admin_area() {
 #[test]
 fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_answers() {
     let target = LIBRARY.start("vulnerable");
-    let before = state(&target);
+    let before = target.state();
     let run = target.scan(&["--active"]);
     let mass = run
         .find("authz.mass-assignment", "PATCH", "/api/me")
@@ -141,14 +100,14 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
     // A book alice creates is read, edited and withdrawn by bob; every
     // one Rampart created is gone again.
     for method in ["GET", "PATCH", "DELETE"] {
-        let names = who(&run, "authz.created-objects", method, "/api/books/{title}");
+        let names = run.identities_in("authz.created-objects", method, "/api/books/{title}");
         assert!(
             names.contains(&"alice".to_string()) && names.contains(&"bob".to_string()),
             "{method}: {names:?}"
         );
     }
     assert_eq!(
-        state(&target)["books"],
+        target.state()["books"],
         before["books"],
         "books left behind"
     );
@@ -201,12 +160,7 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
     );
     // Administrative writes by a reader: a shelf carol (librarian) adds is
     // removed by a reader, and a throwaway account is made a librarian.
-    let names = who(
-        &run,
-        "authz.function-level",
-        "DELETE",
-        "/api/shelves/{name}",
-    );
+    let names = run.identities_in("authz.function-level", "DELETE", "/api/shelves/{name}");
     assert!(
         names.contains(&"carol".to_string()) && names.iter().any(|n| n == "alice" || n == "bob"),
         "{names:?}"
@@ -230,11 +184,11 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
         promoted.description
     );
     assert_eq!(
-        state(&target)["shelves"],
+        target.state()["shelves"],
         before["shelves"],
         "shelves left behind"
     );
-    assert_writes_once(&target, &run, &["/api/books", "/api/signup"]);
+    target.assert_posts_recorded_once(&run, &["/api/books", "/api/signup"]);
     // The role was put back and nothing else of the identities changed.
     assert_identities_untouched(&target, &before, &run);
 }
@@ -242,35 +196,17 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
 /// Each create and sign-up the scan sent is one entry of the report's
 /// changes: the runner's confirmation did not send any a second time (a
 /// create refused changes nothing and is not an entry).
-fn assert_writes_once(target: &Target, run: &ScanRun, paths: &[&str]) {
-    let counts = target.path_counts();
-    for path in paths {
-        let sent = counts
-            .get(&("POST".to_string(), path.to_string()))
-            .copied()
-            .unwrap_or(0);
-        let recorded = run
-            .report
-            .changes
-            .iter()
-            .filter(|c| c.request == format!("POST {path}"))
-            .count() as u64;
-        assert!(sent > 0, "no POST {path}: {counts:?}");
-        assert_eq!(sent, recorded, "POST {path}: {:#?}", run.report.changes);
-    }
-}
-
 #[test]
 fn fixed_twin_yields_no_finding_and_leaves_the_identities_untouched() {
     let target = LIBRARY.start("fixed");
-    let before = state(&target);
+    let before = target.state();
     let run = target.scan(&["--active", "--login-burst"]);
     assert!(
         run.findings().is_empty(),
         "fixed twin reported:\n{}",
         run.summary()
     );
-    assert_eq!(state(&target)["shelves"], before["shelves"]);
-    assert_eq!(state(&target)["books"], before["books"]);
+    assert_eq!(target.state()["shelves"], before["shelves"]);
+    assert_eq!(target.state()["books"], before["books"]);
     assert_identities_untouched(&target, &before, &run);
 }

@@ -123,6 +123,19 @@ impl ScanRun {
         &self.report.findings
     }
 
+    /// The identities named in the evidence of `check`'s finding on
+    /// `method path` (which must exist).
+    pub fn identities_in(&self, check: &str, method: &str, path: &str) -> Vec<String> {
+        let finding = self
+            .find(check, method, path)
+            .unwrap_or_else(|| panic!("no {check} on {method} {path}:\n{}", self.summary()));
+        finding
+            .evidence
+            .iter()
+            .filter_map(|e| e.request.identity.clone())
+            .collect()
+    }
+
     /// The findings of one check.
     pub fn of_check(&self, check: &str) -> Vec<&Finding> {
         self.findings()
@@ -433,6 +446,58 @@ impl Target {
         let resp = self.get("/__test__/methods");
         serde_json::from_str(&resp.body)
             .unwrap_or_else(|e| panic!("method counts ({e}): {}", resp.body))
+    }
+
+    /// The target's own account of its data (`GET /__test__/state`).
+    pub fn state(&self) -> serde_json::Value {
+        let resp = self.get("/__test__/state");
+        assert_eq!(resp.status, 200, "state: {}", resp.body);
+        serde_json::from_str(&resp.body).expect("state JSON")
+    }
+
+    /// The seeded users of the state (`users`: profiles, token and
+    /// password digests) are as they were `before` the scan `run`; the
+    /// throwaway accounts Rampart registers (`rampart…`) are left out.
+    pub fn assert_seeded_users_unchanged(&self, before: &serde_json::Value, run: &ScanRun) {
+        let seeded = |state: &serde_json::Value| -> Vec<serde_json::Value> {
+            state["users"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|u| {
+                    !u["username"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with("rampart"))
+                })
+                .cloned()
+                .collect()
+        };
+        assert_eq!(
+            seeded(&self.state()),
+            seeded(before),
+            "the scan changed a user's profile or credentials\n{}",
+            run.summary()
+        );
+    }
+
+    /// Each `POST` to `paths` the target counted is one entry of the
+    /// report's `changes`: nothing was created twice or unrecorded.
+    pub fn assert_posts_recorded_once(&self, run: &ScanRun, paths: &[&str]) {
+        let counts = self.path_counts();
+        for path in paths {
+            let sent = counts
+                .get(&("POST".to_string(), path.to_string()))
+                .copied()
+                .unwrap_or(0);
+            let recorded = run
+                .report
+                .changes
+                .iter()
+                .filter(|c| c.request == format!("POST {path}"))
+                .count() as u64;
+            assert!(sent > 0, "no POST {path}: {counts:?}");
+            assert_eq!(sent, recorded, "POST {path}: {:#?}", run.report.changes);
+        }
     }
 
     /// How many requests the target counted per method and path
