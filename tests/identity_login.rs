@@ -10,7 +10,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use rampart::engine::{Caller, Engine, EngineConfig, Probe};
 use rampart::identity::file::parse;
-use rampart::identity::Identity;
 use serde_json::json;
 
 #[derive(Clone, Default)]
@@ -57,31 +56,41 @@ async fn start() -> (String, Tokens) {
             }),
         )
         .with_state(tokens.clone());
+    (serve(app).await, tokens)
+}
+
+/// `app` on a loopback port: its base URL.
+async fn serve(app: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    (format!("http://{addr}"), tokens)
+    format!("http://{addr}")
+}
+
+/// An unthrottled engine for `base` whose one identity, carol, logs in as
+/// the identity file `file` says (her password from `CAROL_PW`).
+fn engine_with_login(base: &str, file: &str) -> Engine {
+    let env = |var: &str| (var == "CAROL_PW").then(|| "carol-pw-123".to_string());
+    let entry = parse(file, "ids.toml", &env).unwrap().remove(0);
+    let mut config = EngineConfig::new(url::Url::parse(base).unwrap());
+    config.rate_per_second = None;
+    config.identities = vec![entry.identity];
+    config.logins = vec![("carol".into(), entry.login.unwrap())];
+    Engine::new(config).unwrap()
 }
 
 fn carol_engine(base: &str) -> Engine {
-    let file = r#"
+    engine_with_login(
+        base,
+        r#"
         [[identity]]
         name = "carol"
         [identity.login]
         path = "/login"
         json = { username = "carol", password = "env:CAROL_PW" }
         token_pointer = "/data/token"
-    "#;
-    let env = |var: &str| (var == "CAROL_PW").then(|| "carol-pw-123".to_string());
-    let entry = parse(file, "ids.toml", &env).unwrap().remove(0);
-    let mut config = EngineConfig::new(url::Url::parse(base).unwrap());
-    config.rate_per_second = None;
-    config.identities = vec![Identity {
-        name: "carol".into(),
-        headers: Vec::new(),
-    }];
-    config.logins = vec![("carol".into(), entry.login.unwrap())];
-    Engine::new(config).unwrap()
+    "#,
+    )
 }
 
 #[tokio::test]
@@ -190,30 +199,23 @@ async fn start_cookie_sessions() -> (String, Tokens) {
             }),
         )
         .with_state(tokens.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
-    (format!("http://{addr}"), tokens)
+    (serve(app).await, tokens)
 }
 
 #[tokio::test]
 async fn a_session_cookie_login_is_sent_back_as_a_cookie_and_renewed() {
     let (base, tokens) = start_cookie_sessions().await;
-    let file = r#"
+    let engine = engine_with_login(
+        &base,
+        r#"
         [[identity]]
         name = "carol"
         [identity.login]
         path = "/session"
         form = { username = "carol", password = "env:CAROL_PW" }
         token_cookie = "sid"
-    "#;
-    let env = |var: &str| (var == "CAROL_PW").then(|| "carol-pw-123".to_string());
-    let entry = parse(file, "ids.toml", &env).unwrap().remove(0);
-    let mut config = EngineConfig::new(url::Url::parse(&base).unwrap());
-    config.rate_per_second = None;
-    config.identities = vec![entry.identity];
-    config.logins = vec![("carol".into(), entry.login.unwrap())];
-    let engine = Engine::new(config).unwrap();
+    "#,
+    );
     engine.login_all().await.unwrap();
     let secret = url::Url::parse(&format!("{base}/secret")).unwrap();
     let carol = || Probe::get(secret.clone()).as_caller(Caller::Identity("carol".into()));
