@@ -41,6 +41,7 @@ Test-only routes (``common/testing.py`` plus): ``GET /__test__/state``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import secrets
@@ -201,10 +202,14 @@ def close(_exc):
         db.close()
 
 
-def login_required():
-    if g.user is None:
-        return respond({"status": "error", "message": "authentication required"}, 401)
-    return None
+def signed_in(view):
+    """The view answers 401 to a caller without a valid credential."""
+    @functools.wraps(view)
+    def guarded(*args, **kwargs):
+        if g.user is None:
+            return respond({"status": "error", "message": "authentication required"}, 401)
+        return view(*args, **kwargs)
+    return guarded
 
 
 @app.post("/api/signup")
@@ -249,15 +254,14 @@ def login():
 
 
 @app.get("/api/me")
+@signed_in
 def me():
-    return login_required() or success(g.user.view())
+    return success(g.user.view())
 
 
 @app.patch("/api/me")
+@signed_in
 def update_me():
-    refused = login_required()
-    if refused:
-        return refused
     data = body()
     allowed = ("display_name", "email", "role") if VULNERABLE else ("display_name",)
     with WRITE_LOCK:
@@ -269,10 +273,8 @@ def update_me():
 
 
 @app.get("/api/my/books")
+@signed_in
 def my_books():
-    refused = login_required()
-    if refused:
-        return refused
     books = g.db.scalars(select(Book).where(Book.owner == g.user.username)).all()
     return success([b.view() for b in books])
 
@@ -284,10 +286,8 @@ def catalogue():
 
 
 @app.post("/api/books")
+@signed_in
 def add_book():
-    refused = login_required()
-    if refused:
-        return refused
     data = body()
     title = str(data.get("title") or "").strip()
     if not title:
@@ -312,10 +312,8 @@ def readable(book: Book | None) -> bool:
 
 
 @app.get("/api/books/<path:title>")
+@signed_in
 def get_book(title):
-    refused = login_required()
-    if refused:
-        return refused
     book = g.db.get(Book, title)
     if not readable(book):
         return fail("no such book")
@@ -323,10 +321,8 @@ def get_book(title):
 
 
 @app.patch("/api/books/<path:title>")
+@signed_in
 def update_book(title):
-    refused = login_required()
-    if refused:
-        return refused
     book = g.db.get(Book, title)
     if book is None or not (VULNERABLE or book.owner == g.user.username):
         return fail("no such book")
@@ -341,10 +337,8 @@ def update_book(title):
 
 
 @app.delete("/api/books/<path:title>")
+@signed_in
 def delete_book(title):
-    refused = login_required()
-    if refused:
-        return refused
     book = g.db.get(Book, title)
     if book is None or not (VULNERABLE or book.owner == g.user.username or g.user.role == "librarian"):
         return fail("no such book")
@@ -355,10 +349,8 @@ def delete_book(title):
 
 
 @app.get("/api/users/<username>")
+@signed_in
 def get_user(username):
-    refused = login_required()
-    if refused:
-        return refused
     user = g.db.get(User, username)
     if user is None or not (VULNERABLE or user.username == g.user.username):
         return fail("no such user")
@@ -366,10 +358,8 @@ def get_user(username):
 
 
 @app.put("/api/users/<username>/password")
+@signed_in
 def change_password(username):
-    refused = login_required()
-    if refused:
-        return refused
     user = g.db.get(User, username)
     if user is None or not (VULNERABLE or user.username == g.user.username):
         return fail("no such user")
@@ -383,10 +373,8 @@ def change_password(username):
 
 
 @app.get("/api/admin/users")
+@signed_in
 def admin_users():
-    refused = login_required()
-    if refused:
-        return refused
     if not VULNERABLE and g.user.role != "librarian":
         return fail("librarians only")
     users = g.db.scalars(select(User)).all()
@@ -394,10 +382,8 @@ def admin_users():
 
 
 @app.put("/api/admin/users/<username>/role")
+@signed_in
 def set_role(username):
-    refused = login_required()
-    if refused:
-        return refused
     if not VULNERABLE and g.user.role != "librarian":
         return fail("librarians only")
     user = g.db.get(User, username)
@@ -413,18 +399,14 @@ def set_role(username):
 
 
 @app.get("/api/shelves")
+@signed_in
 def shelves():
-    refused = login_required()
-    if refused:
-        return refused
     return success([s.view() for s in g.db.scalars(select(Shelf).order_by(Shelf.name))])
 
 
 @app.post("/api/shelves")
+@signed_in
 def add_shelf():
-    refused = login_required()
-    if refused:
-        return refused
     # Both twins keep shelves the librarians' to add.
     if g.user.role != "librarian":
         return fail("librarians only")
@@ -442,19 +424,15 @@ def add_shelf():
 
 
 @app.get("/api/shelves/<path:name>")
+@signed_in
 def get_shelf(name):
-    refused = login_required()
-    if refused:
-        return refused
     shelf = g.db.get(Shelf, name)
     return success(shelf.view()) if shelf else fail("no such shelf")
 
 
 @app.delete("/api/shelves/<path:name>")
+@signed_in
 def remove_shelf(name):
-    refused = login_required()
-    if refused:
-        return refused
     # The vulnerable twin forgot the role check it has on the create.
     if not VULNERABLE and g.user.role != "librarian":
         return fail("librarians only")
