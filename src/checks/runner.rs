@@ -682,13 +682,7 @@ mod tests {
             write.method = "POST".into();
             endpoints.push(write);
         }
-        let discovered = Discovered {
-            endpoints,
-            base_path: String::new(),
-            spec: None,
-            spec_source: None,
-            failures: Vec::new(),
-        };
+        let discovered = Discovered::of(endpoints);
         let facts = TargetFacts::default();
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
         let runner = Runner::new(
@@ -867,16 +861,12 @@ mod tests {
 
     /// The GET endpoints at `paths`, as a spec would list them.
     fn discovered(paths: &[&str]) -> Discovered {
-        Discovered {
-            endpoints: paths
+        Discovered::of(
+            paths
                 .iter()
                 .map(|p| Endpoint::discovered(p, EndpointSource::Spec))
                 .collect(),
-            base_path: String::new(),
-            spec: None,
-            spec_source: None,
-            failures: Vec::new(),
-        }
+        )
     }
 
     /// An engine for a target nothing listens on.

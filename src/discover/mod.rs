@@ -429,11 +429,8 @@ pub async fn discover(
     }
     let endpoints = crawl::crawl_links(engine, caller, root, paths, &mut failures).await;
     Ok(Discovered {
-        endpoints,
-        base_path: String::new(),
-        spec: None,
-        spec_source: None,
         failures,
+        ..Discovered::of(endpoints)
     })
 }
 
@@ -517,6 +514,18 @@ impl Discovered {
             .collect()
     }
 
+    /// `endpoints` known without a spec (imported, given, or built by a
+    /// test), under the target's root.
+    pub fn of(endpoints: Vec<Endpoint>) -> Self {
+        Discovered {
+            endpoints,
+            base_path: String::new(),
+            spec: None,
+            spec_source: None,
+            failures: Failures::new(),
+        }
+    }
+
     pub fn from_spec(spec: ApiSpec, source: &str) -> Self {
         Discovered {
             endpoints: spec.endpoints.clone(),
@@ -590,11 +599,8 @@ mod tests {
         let mut spec_endpoint = Endpoint::discovered("/orders/{id}", EndpointSource::Spec);
         spec_endpoint.parameters = vec![param("id", ParamLocation::Path, None, true)];
         let mut discovered = Discovered {
-            endpoints: vec![spec_endpoint],
             base_path: "/api/v2".into(),
-            spec: None,
-            spec_source: None,
-            failures: Default::default(),
+            ..Discovered::of(vec![spec_endpoint])
         };
         let added = discovered.absorb(vec![Endpoint::discovered(
             "/api/v2/orders/17",

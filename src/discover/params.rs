@@ -348,16 +348,12 @@ mod tests {
         let mut config = crate::engine::EngineConfig::new(target.url.clone());
         config.rate_per_second = None;
         let engine = Engine::new(config).unwrap();
-        let mut discovered = Discovered {
-            endpoints: ["/items", "/strict", "/plain"]
+        let mut discovered = Discovered::of(
+            ["/items", "/strict", "/plain"]
                 .iter()
                 .map(|p| Endpoint::discovered(p, EndpointSource::Spec))
                 .collect(),
-            base_path: String::new(),
-            spec: None,
-            spec_source: None,
-            failures: Default::default(),
-        };
+        );
         let mut baselines = Baselines::new();
         for endpoint in &discovered.endpoints {
             let url = engine.url_for(&endpoint.path).unwrap();

@@ -541,13 +541,7 @@ pub(crate) async fn scan(check: &'static CheckMeta, target: &Target, setup: Setu
         .send(Probe::get(engine.buster().bust(engine.target())).as_caller(first))
         .await
         .expect("the fixture answers");
-    let discovered = Discovered {
-        endpoints: setup.endpoints,
-        base_path: String::new(),
-        spec: None,
-        spec_source: None,
-        failures: Vec::new(),
-    };
+    let discovered = Discovered::of(setup.endpoints);
     let mut skipped = Vec::new();
     let callers = engine.callers();
     let baselines =
