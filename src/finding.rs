@@ -139,10 +139,11 @@ pub struct EvidenceStep {
     pub focus: Option<std::ops::Range<usize>>,
 }
 
-/// What a check returns: everything about a finding except what the scan adds
-/// (stable id, redacted evidence, reproduction lines, remediation).
-#[derive(Debug, Clone)]
-pub struct FindingDraft {
+/// What a finding says and where it was found: the part a check's draft and
+/// the finished finding share (a finding's JSON holds these fields at its top
+/// level).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FindingHead {
     pub severity: Severity,
     pub confidence: Confidence,
     pub title: String,
@@ -152,6 +153,20 @@ pub struct FindingDraft {
     pub path: String,
     pub url: String,
     pub parameter: Option<String>,
+}
+
+impl FindingHead {
+    /// Where it was found: `METHOD /path`.
+    pub fn endpoint(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+/// What a check returns: everything about a finding except what the scan adds
+/// (stable id, redacted evidence, reproduction lines, remediation).
+#[derive(Debug, Clone)]
+pub struct FindingDraft {
+    pub head: FindingHead,
     /// What distinguishes this finding from others of the same check on the
     /// same endpoint (e.g. "ssn" vs "card"); part of the stable id. Never a secret.
     pub key: String,
@@ -187,14 +202,16 @@ impl FindingDraft {
         confidence: Confidence,
     ) -> Self {
         FindingDraft {
-            severity,
-            confidence,
-            title: String::new(),
-            description: String::new(),
-            method: exchange.request.method.clone(),
-            path: exchange.endpoint_path().to_string(),
-            url: exchange.request.url.clone(),
-            parameter: None,
+            head: FindingHead {
+                severity,
+                confidence,
+                title: String::new(),
+                description: String::new(),
+                method: exchange.request.method.clone(),
+                path: exchange.endpoint_path().to_string(),
+                url: exchange.request.url.clone(),
+                parameter: None,
+            },
             key: String::new(),
             evidence: Vec::new(),
             stack_hints: Vec::new(),
@@ -214,16 +231,16 @@ impl FindingDraft {
 
     /// The endpoint this draft was made at, as `seen_at` lists it.
     pub fn place(&self) -> String {
-        format!("{} {}", self.method, self.path)
+        self.head.endpoint()
     }
 
     pub fn title(mut self, title: impl Into<String>) -> Self {
-        self.title = title.into();
+        self.head.title = title.into();
         self
     }
 
     pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = description.into();
+        self.head.description = description.into();
         self
     }
 
@@ -233,7 +250,7 @@ impl FindingDraft {
     }
 
     pub fn parameter(mut self, parameter: impl Into<String>) -> Self {
-        self.parameter = Some(parameter.into());
+        self.head.parameter = Some(parameter.into());
         self
     }
 
@@ -274,7 +291,7 @@ pub fn draft_id(check: &str, draft: &FindingDraft) -> String {
     if draft.site_wide {
         stable_id(check, "*", "*", &draft.key)
     } else {
-        stable_id(check, &draft.method, &draft.path, &draft.key)
+        stable_id(check, &draft.head.method, &draft.head.path, &draft.key)
     }
 }
 
@@ -351,14 +368,8 @@ pub struct Finding {
     pub id: String,
     pub check: String,
     pub category: Category,
-    pub severity: Severity,
-    pub confidence: Confidence,
-    pub title: String,
-    pub description: String,
-    pub method: String,
-    pub path: String,
-    pub url: String,
-    pub parameter: Option<String>,
+    #[serde(flatten)]
+    pub head: FindingHead,
     pub evidence: Vec<Evidence>,
     pub reproduce: Vec<String>,
     pub remediation: Option<Remediation>,
@@ -375,7 +386,7 @@ pub struct Finding {
 impl Finding {
     /// Where it was found: `METHOD /path`.
     pub fn endpoint(&self) -> String {
-        format!("{} {}", self.method, self.path)
+        self.head.endpoint()
     }
 }
 

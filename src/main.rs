@@ -591,8 +591,11 @@ fn explain(args: ExplainArgs) -> Result<()> {
             .into_iter()
             .find(|f| f.id == args.id)
             .with_context(|| format!("no finding {} in {}", args.id, path.display()))?;
-        println!("{} — {} {}", args.id, finding.method, finding.path);
-        println!("{}\n", finding.title);
+        println!(
+            "{} — {} {}",
+            args.id, finding.head.method, finding.head.path
+        );
+        println!("{}\n", finding.head.title);
         let stack = args
             .stack
             .clone()

@@ -59,7 +59,7 @@ fn vulnerable_twin_read_only_scan_finds_every_planted_case_and_sends_only_gets()
         .filter_map(|e| e.request.identity.as_deref())
         .collect();
     assert!(who.contains(&"alice") && who.contains(&"bob"), "{who:?}");
-    assert_eq!(bola.confidence.as_str(), "confirmed");
+    assert_eq!(bola.head.confidence.as_str(), "confirmed");
     // The stack is recognised, and every finding's fix is written for it.
     run.assert_stack("flask", &["api-keys"]);
     run.assert_fixes(|_, variant| variant.starts_with("flask"));

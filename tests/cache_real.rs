@@ -73,7 +73,7 @@ fn has<'a>(report: &'a Report, check: &str, path: &str) -> Option<&'a Finding> {
     report
         .findings
         .iter()
-        .find(|f| f.check == check && f.path == path)
+        .find(|f| f.check == check && f.head.path == path)
 }
 
 /// What the JSON report says `check` probed and skipped, for a failure
@@ -165,7 +165,11 @@ fn assert_planted(run: &ScanRun, cache_kind: &str) {
             )
         });
         assert_eq!(finding.category.as_str(), category, "{check} {path}");
-        assert_eq!(finding.confidence.as_str(), confidence, "{check} {path}");
+        assert_eq!(
+            finding.head.confidence.as_str(),
+            confidence,
+            "{check} {path}"
+        );
         let reproduce = &finding.reproduce;
         assert!(
             reproduce.len() >= 2,
@@ -188,13 +192,14 @@ fn assert_planted(run: &ScanRun, cache_kind: &str) {
                 .findings
                 .iter()
                 .any(|f| f.check == "cache.unkeyed-param"
-                    && f.path == path
-                    && f.title.contains(title_word)),
+                    && f.head.path == path
+                    && f.head.title.contains(title_word)),
             "{cache_kind}: no unkeyed-param '{title_word}' finding on {path}; findings:\n{summary}"
         );
     }
     let oversized = report.findings.iter().any(|f| {
-        f.check == "cache.cached-error" && f.parameter.as_deref() == Some("X-Rampart-Oversized")
+        f.check == "cache.cached-error"
+            && f.head.parameter.as_deref() == Some("X-Rampart-Oversized")
     });
     assert!(
         oversized,
@@ -232,7 +237,7 @@ fn assert_planted(run: &ScanRun, cache_kind: &str) {
 fn assert_nothing_serious(stack: &Stack, cache_kind: &str) {
     for speed in [&[][..], &["--rate", "0"]] {
         let run = EVERY_CHECK.scan(&stack.cache.base_url(), speed);
-        let serious = run.unwanted(|f| f.severity >= Severity::Medium);
+        let serious = run.unwanted(|f| f.head.severity >= Severity::Medium);
         assert!(
             serious.is_empty(),
             "{cache_kind} fixed twin, every check {speed:?}:\n{}",

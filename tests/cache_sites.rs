@@ -167,7 +167,7 @@ impl Stack {
 fn find<'a>(run: &'a ScanRun, check: &str, path: &str) -> Option<&'a Finding> {
     run.findings()
         .iter()
-        .find(|f| f.check == check && f.path == path)
+        .find(|f| f.check == check && f.head.path == path)
 }
 
 /// A confirmed finding of `check` on `path` whose title has `words`,
@@ -176,7 +176,7 @@ fn assert_found(run: &ScanRun, site: Site, check: &str, path: &str, words: &str)
     let finding = run
         .findings()
         .iter()
-        .find(|f| f.check == check && f.path == path && f.title.contains(words))
+        .find(|f| f.check == check && f.head.path == path && f.head.title.contains(words))
         .unwrap_or_else(|| {
             panic!(
                 "{site:?}: no {check} on {path} with '{words}'; findings:\n{}\ncoverage: {}",
@@ -184,7 +184,11 @@ fn assert_found(run: &ScanRun, site: Site, check: &str, path: &str, words: &str)
                 coverage_of(run, check)
             )
         });
-    assert_eq!(finding.confidence.as_str(), "confirmed", "{check} {path}");
+    assert_eq!(
+        finding.head.confidence.as_str(),
+        "confirmed",
+        "{check} {path}"
+    );
     assert!(
         finding.evidence.len() >= 4,
         "{check} {path}: attack, victim and their replay"
@@ -412,7 +416,7 @@ fn vulnerable_sites_every_vector_is_found_from_the_base_url_and_no_probe_reaches
         "/search-results",
         "query string",
     );
-    assert_eq!(query.parameter.as_deref(), Some("q"));
+    assert_eq!(query.head.parameter.as_deref(), Some("q"));
     assert_found(
         path_only,
         Site::PathOnly,
@@ -460,9 +464,9 @@ fn vulnerable_sites_every_vector_is_found_from_the_base_url_and_no_probe_reaches
         "X-Forwarded-Host",
     );
     assert!(
-        redirect.description.contains("Location"),
+        redirect.head.description.contains("Location"),
         "{}",
-        redirect.description
+        redirect.head.description
     );
     assert_found(shop, Site::Shop, "cache.client-class", "/en/", "");
     let endpoints: Vec<&str> = shop
@@ -533,7 +537,7 @@ fn fixed_sites_are_silent() {
     // nothing of medium or above.
     for speed in [&[][..], &["--rate", "0"]] {
         for (site, run) in stack.scan_all_with(&EVERY_CHECK, speed) {
-            let unwanted = run.unwanted(|f| f.severity >= Severity::Medium);
+            let unwanted = run.unwanted(|f| f.head.severity >= Severity::Medium);
             assert!(
                 unwanted.is_empty(),
                 "{site:?} fixed twin, every check {speed:?}:\n{}",

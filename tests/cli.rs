@@ -198,9 +198,12 @@ fn explain_reads_a_finding_from_a_json_report() {
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let shown = String::from_utf8_lossy(&output.stdout);
-    let first = format!("{} — {} {}", finding.id, finding.method, finding.path);
+    let first = format!(
+        "{} — {} {}",
+        finding.id, finding.head.method, finding.head.path
+    );
     assert_eq!(shown.lines().next(), Some(first.as_str()), "{shown}");
-    assert!(shown.contains(&finding.title), "{shown}");
+    assert!(shown.contains(&finding.head.title), "{shown}");
     assert!(shown.contains(&format!("## Fix ({stack})")), "{shown}");
 
     // An id the report does not hold, and a file that is not a report.
@@ -237,7 +240,7 @@ fn demo_reports_every_planted_exposure_and_fail_on_sets_status_1() {
         report
             .findings
             .iter()
-            .any(|f| f.check == check && f.path == path)
+            .any(|f| f.check == check && f.head.path == path)
     };
     assert!(has("exposure.secrets", "/api/config"));
     assert!(has("exposure.pii", "/api/users/{user_id}"));

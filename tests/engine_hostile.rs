@@ -409,7 +409,7 @@ async fn baselines_past_the_memory_budget_are_requested_again_and_still_judged()
     let found = of_check(&report, "authz.guessable-ids");
     assert_eq!(found.len(), 1, "{:#?}", report.findings);
     assert_eq!(found[0].seen_count, 60);
-    assert_eq!(found[0].confidence.as_str(), "firm");
+    assert_eq!(found[0].head.confidence.as_str(), "firm");
     // Every endpoint is requested twice (the baseline, then once more to
     // learn what varies), five of them once more at the end (watched for a
     // change of data), and only the compact ones once more for their checks.
@@ -906,7 +906,7 @@ async fn guessable_ids_resting_on_made_up_samples_are_not_firm() {
         "one id scheme, one finding: {:#?}",
         report.findings
     );
-    assert_eq!(found[0].confidence.as_str(), "tentative");
+    assert_eq!(found[0].head.confidence.as_str(), "tentative");
     assert_eq!(found[0].seen_count, 20);
 }
 
@@ -931,7 +931,7 @@ async fn finding_ids_are_the_same_in_every_run_even_on_paths_rampart_made_up() {
         let ids: Vec<(String, String)> = report
             .findings
             .iter()
-            .map(|f| (f.id.clone(), f.path.clone()))
+            .map(|f| (f.id.clone(), f.head.path.clone()))
             .collect();
         runs.push(ids);
     }

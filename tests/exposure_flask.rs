@@ -136,10 +136,10 @@ const EXPECTED: &[Expected] = &[
 ];
 
 fn matches(f: &Finding, e: &Expected) -> bool {
-    let title = f.title.to_lowercase();
+    let title = f.head.title.to_lowercase();
     f.check == e.check
-        && f.path == e.path
-        && e.severities.contains(&f.severity.as_str())
+        && f.head.path == e.path
+        && e.severities.contains(&f.head.severity.as_str())
         && e.title_any
             .iter()
             .any(|k| title.contains(&k.to_lowercase()))
@@ -233,14 +233,14 @@ fn vulnerable_twin_exposures_are_reported_and_redacted() {
     // (The report parsed, so every finding has an id, a confidence, evidence
     // steps with a request URL and a response status, and reproduce lines.)
     for f in findings.iter().filter(|f| f.check.starts_with("exposure.")) {
-        let ctx = format!("finding {} {} {}", f.check, f.path, f.title);
+        let ctx = format!("finding {} {} {}", f.check, f.head.path, f.head.title);
         assert_eq!(f.category.as_str(), "data-exposure", "{ctx}: category");
-        assert_eq!(f.method, "GET", "{ctx}: method");
+        assert_eq!(f.head.method, "GET", "{ctx}: method");
         assert!(f.id.starts_with("RMP-"), "{ctx}: id {}", f.id);
         assert!(
-            f.url.starts_with(&app.base_url()),
+            f.head.url.starts_with(&app.base_url()),
             "{ctx}: url {:?} should start with {}",
-            f.url,
+            f.head.url,
             app.base_url()
         );
         assert!(

@@ -8,12 +8,12 @@
 
 mod support;
 
-use rampart::finding::Finding;
+use rampart::finding::{Finding, FindingHead};
 use rampart::knowledge;
 
 /// What a finding shows, and words one of which its fix must use.
 fn mechanism(finding: &Finding) -> (&'static str, &'static [&'static str]) {
-    let title = finding.title.to_lowercase();
+    let title = finding.head.title.to_lowercase();
     let evidence: String = finding
         .evidence
         .iter()
@@ -232,36 +232,36 @@ fn the_mechanism_check_rejects_a_fix_for_another_flaw() {
     // offered for the Werkzeug debugger.
     let old = "Catch `botocore.exceptions.ClientError`, log it, map the error code to a \
                generic status, and validate keys before calling DynamoDB.";
-    let (_, debugger) = mechanism(&Finding {
-        title: "Werkzeug interactive debugger exposed".into(),
-        check: "exposure.debug-page".into(),
-        ..sample()
-    });
+    let (_, debugger) = mechanism(&sample(
+        "exposure.debug-page",
+        "Werkzeug interactive debugger exposed",
+    ));
     assert!(!names(old, debugger));
-    let (_, clear) = mechanism(&Finding {
-        title: "Clear-text password field returned in response".into(),
-        check: "exposure.password-hashes".into(),
-        ..sample()
-    });
+    let (_, clear) = mechanism(&sample(
+        "exposure.password-hashes",
+        "Clear-text password field returned in response",
+    ));
     assert!(!names(
         "Keep the hash out of every `ProjectionExpression` except the login lookup.",
         clear
     ));
 }
 
-fn sample() -> Finding {
+fn sample(check: &str, title: &str) -> Finding {
     Finding {
         id: "RMP-000000000000".into(),
-        check: String::new(),
+        check: check.into(),
         category: rampart::finding::Category::DataExposure,
-        severity: rampart::finding::Severity::High,
-        confidence: rampart::finding::Confidence::Firm,
-        title: String::new(),
-        description: String::new(),
-        method: "GET".into(),
-        path: "/".into(),
-        url: "http://127.0.0.1/".into(),
-        parameter: None,
+        head: FindingHead {
+            severity: rampart::finding::Severity::High,
+            confidence: rampart::finding::Confidence::Firm,
+            title: title.into(),
+            description: String::new(),
+            method: "GET".into(),
+            path: "/".into(),
+            url: "http://127.0.0.1/".into(),
+            parameter: None,
+        },
         evidence: Vec::new(),
         reproduce: Vec::new(),
         remediation: None,

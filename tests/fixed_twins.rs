@@ -112,7 +112,7 @@ const SPEEDS: [&[&str]; 2] = [&[], &["--rate", "0"]];
 /// What `run` of `twin` reported at medium or above, one line each,
 /// headed by the twin and the speed.
 fn medium_or_above(run: &ScanRun, twin: &str, speed: &[&str]) -> Option<String> {
-    let unwanted = run.unwanted(|f| f.severity >= Severity::Medium);
+    let unwanted = run.unwanted(|f| f.head.severity >= Severity::Medium);
     (!unwanted.is_empty()).then(|| format!("{twin} {speed:?}:\n{}", unwanted.join("\n")))
 }
 

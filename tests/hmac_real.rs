@@ -116,7 +116,7 @@ fn header<'a>(step: &'a Evidence, name: &str) -> &'a str {
 fn findings<'a>(run: &'a ScanRun, check: &str, path: &str) -> Vec<&'a Finding> {
     run.of_check(check)
         .into_iter()
-        .filter(|f| f.path == path)
+        .filter(|f| f.head.path == path)
         .collect()
 }
 
@@ -132,7 +132,7 @@ fn one<'a>(
 ) -> &'a Finding {
     let found: Vec<&Finding> = findings(run, check, path)
         .into_iter()
-        .filter(|f| f.parameter.as_deref() == Some(parameter) && f.title.contains(title))
+        .filter(|f| f.head.parameter.as_deref() == Some(parameter) && f.head.title.contains(title))
         .collect();
     assert_eq!(
         found.len(),
@@ -145,10 +145,10 @@ fn one<'a>(
 /// The fields every finding of these checks must have, and the control
 /// steps: an accepted signed request, then a refused corrupted signature.
 fn assert_shape(f: &Finding, severity: &str) {
-    assert_eq!(f.method, "GET", "{f:?}");
+    assert_eq!(f.head.method, "GET", "{f:?}");
     assert_eq!(f.category.as_str(), "signature", "{f:?}");
-    assert_eq!(f.severity.as_str(), severity, "{f:?}");
-    assert_eq!(f.confidence.as_str(), "confirmed", "{f:?}");
+    assert_eq!(f.head.severity.as_str(), severity, "{f:?}");
+    assert_eq!(f.head.confidence.as_str(), "confirmed", "{f:?}");
     let steps = &f.evidence;
     assert_eq!(steps.len(), 3, "{f:?}");
     let (genuine, corrupted, proof) = (&steps[0], &steps[1], &steps[2]);
@@ -396,7 +396,11 @@ fn vulnerable_twin_reports_replay_window_coverage_and_caller_binding() {
         &summary,
     );
     assert_shape(f, "high");
-    assert_eq!(query_param(&f.url, "user_id"), Some("usr-1002"), "{f:?}");
+    assert_eq!(
+        query_param(&f.head.url, "user_id"),
+        Some("usr-1002"),
+        "{f:?}"
+    );
     let (genuine, forged) = (&f.evidence[0], &f.evidence[2]);
     assert_eq!(
         query_param(&genuine.request.url, "user_id"),
@@ -471,7 +475,7 @@ fn fixed_twin_yields_no_replay_or_coverage_finding() {
         bad.join("\n"),
         run.summary()
     );
-    let serious = run.unwanted(|f| f.severity >= Severity::Medium);
+    let serious = run.unwanted(|f| f.head.severity >= Severity::Medium);
     assert!(
         serious.is_empty(),
         "fixed twin, every check, nothing of medium or above:\n{}",
@@ -511,7 +515,7 @@ fn fixed_twin_yields_no_replay_or_coverage_finding() {
     let ids = identity_file(dir.path(), "fixed");
     let unthrottled =
         target.scan_with_env(&["--identity-file", &ids, "--rate", "0"], &secrets("fixed"));
-    let serious = unthrottled.unwanted(|f| f.severity >= Severity::Medium);
+    let serious = unthrottled.unwanted(|f| f.head.severity >= Severity::Medium);
     assert!(
         serious.is_empty(),
         "fixed twin at --rate 0, nothing of medium or above:\n{}",

@@ -152,16 +152,20 @@ fn vulnerable_twin_default_scan_proves_every_read_case_and_changes_nothing() {
     for (check, path, parameter, title) in cases {
         let finding = expect(&run, check, "GET", path);
         assert_eq!(
-            finding.parameter.as_deref(),
+            finding.head.parameter.as_deref(),
             Some(parameter),
             "{check} {path}"
         );
         assert!(
-            finding.title.contains(title),
+            finding.head.title.contains(title),
             "{check} {path}: {}",
-            finding.title
+            finding.head.title
         );
-        assert_eq!(finding.confidence.as_str(), "confirmed", "{check} {path}");
+        assert_eq!(
+            finding.head.confidence.as_str(),
+            "confirmed",
+            "{check} {path}"
+        );
         assert!(!finding.reproduce.is_empty() && !finding.evidence.is_empty());
     }
     assert_eq!(
@@ -193,9 +197,9 @@ fn vulnerable_twin_default_scan_proves_every_read_case_and_changes_nothing() {
     );
     let widened = expect(&run, "injection.nosql", "GET", "/api/orders");
     assert!(
-        widened.description.contains("owned by `bob`"),
+        widened.head.description.contains("owned by `bob`"),
         "{}",
-        widened.description
+        widened.head.description
     );
     let template = expect(&run, "injection.template", "GET", "/api/greeting");
     let product = template.evidence.last().expect("a step").step.clone();
@@ -228,7 +232,7 @@ fn vulnerable_twin_default_scan_proves_every_read_case_and_changes_nothing() {
         ssrf.evidence[0].step
     );
     assert_eq!(
-        ssrf.severity.as_str(),
+        ssrf.head.severity.as_str(),
         "critical",
         "the fetched body came back"
     );
@@ -301,17 +305,21 @@ fn vulnerable_twin_active_scan_also_probes_bodies_of_write_operations() {
         ("injection.redos", "PATCH", "/api/users/me", "email"),
     ] {
         let finding = expect(&run, check, method, path);
-        assert_eq!(finding.parameter.as_deref(), Some(parameter), "{check}");
-        assert_eq!(finding.confidence.as_str(), "confirmed", "{check}");
+        assert_eq!(
+            finding.head.parameter.as_deref(),
+            Some(parameter),
+            "{check}"
+        );
+        assert_eq!(finding.head.confidence.as_str(), "confirmed", "{check}");
     }
     let bypass = expect(&run, "injection.nosql", "POST", "/api/session");
-    assert_eq!(bypass.severity.as_str(), "critical");
+    assert_eq!(bypass.head.severity.as_str(), "critical");
     assert!(bypass.evidence[2].request.url.contains("/api/session"));
     let redos = expect(&run, "injection.redos", "PATCH", "/api/users/me");
     assert!(
-        redos.description.contains("super-linearly"),
+        redos.head.description.contains("super-linearly"),
         "{}",
-        redos.description
+        redos.head.description
     );
     // Write operations got probes: the report says what was not undone.
     let changed: Vec<&str> = run
@@ -379,27 +387,27 @@ fn sql_on(db: &str, port: u16, store: &str, variant: &str) {
         ("/api/audit", "user", "time-based"),
     ] {
         let finding = expect(&run, "injection.sql", "GET", path);
-        assert_eq!(finding.parameter.as_deref(), Some(parameter), "{path}");
+        assert_eq!(finding.head.parameter.as_deref(), Some(parameter), "{path}");
         assert!(
-            finding.title.contains(technique),
+            finding.head.title.contains(technique),
             "{path}: {}",
-            finding.title
+            finding.head.title
         );
-        assert_eq!(finding.confidence.as_str(), "confirmed", "{path}");
+        assert_eq!(finding.head.confidence.as_str(), "confirmed", "{path}");
     }
     let error = expect(&run, "injection.sql", "GET", "/api/products");
-    assert!(error.title.contains(store), "{}", error.title);
+    assert!(error.head.title.contains(store), "{}", error.head.title);
     assert_eq!(
         error.remediation.as_ref().map(|r| r.stack.as_str()),
         Some(variant)
     );
     let timed = expect(&run, "injection.sql", "GET", "/api/audit");
-    assert!(timed.title.contains(store), "{}", timed.title);
+    assert!(timed.head.title.contains(store), "{}", timed.head.title);
     run.assert_stack("fastapi", &[]);
 
     let active = vulnerable.scan(&["--active", "--injection-writes"]);
     let search = expect(&active, "injection.sql", "POST", "/api/products/search");
-    assert_eq!(search.parameter.as_deref(), Some("name"));
+    assert_eq!(search.head.parameter.as_deref(), Some("name"));
     // Even with --active the payloads only read: the database is intact.
     assert_eq!(
         data(&vulnerable),

@@ -89,18 +89,26 @@ fn vulnerable_twin(target: &Target) {
     let mass = run
         .find("authz.mass-assignment", "PUT", "/users/me")
         .unwrap_or_else(|| panic!("no mass assignment:\n{}", run.summary()));
-    assert!(mass.title.contains("role = \"Chef\""), "{}", mass.title);
+    assert!(
+        mass.head.title.contains("role = \"Chef\""),
+        "{}",
+        mass.head.title
+    );
     let signup = run
         .find("authz.mass-assignment", "POST", "/users")
         .unwrap_or_else(|| panic!("no sign-up mass assignment:\n{}", run.summary()));
-    assert!(signup.title.contains("role = \"Chef\""), "{}", signup.title);
+    assert!(
+        signup.head.title.contains("role = \"Chef\""),
+        "{}",
+        signup.head.title
+    );
     let takeover = run
         .find("authz.account-writes", "PUT", "/users/{username}/password")
         .unwrap_or_else(|| panic!("no account write:\n{}", run.summary()));
     assert!(
-        takeover.description.contains("rampartvictim"),
+        takeover.head.description.contains("rampartvictim"),
         "{}",
-        takeover.description
+        takeover.head.description
     );
     // The token endpoint reads forms only: the enumeration was judged on
     // form logins, never on FastAPI's 422 for a JSON body.
@@ -130,9 +138,9 @@ fn vulnerable_twin(target: &Target) {
         .find("authz.mass-assignment", "POST", "/orders")
         .unwrap_or_else(|| panic!("no mass assignment on create:\n{}", run.summary()));
     assert!(
-        created.title.contains("priority = \"vip\""),
+        created.head.title.contains("priority = \"vip\""),
         "{}",
-        created.title
+        created.head.title
     );
     // Administrative writes by a customer: a dish gordon (Chef) adds is
     // removed by a customer, and a throwaway account is made a Chef.
@@ -145,10 +153,10 @@ fn vulnerable_twin(target: &Target) {
         .find("authz.function-level", "PUT", "/users/{username}/role")
         .unwrap_or_else(|| panic!("no role change:\n{}", run.summary()));
     assert!(
-        promoted.description.contains("role = \"Chef\"")
-            && promoted.description.contains("rampartpromoted"),
+        promoted.head.description.contains("role = \"Chef\"")
+            && promoted.head.description.contains("rampartpromoted"),
         "{}",
-        promoted.description
+        promoted.head.description
     );
     assert_eq!(
         target.state()["dishes"],

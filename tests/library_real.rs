@@ -66,7 +66,7 @@ fn vulnerable_twin_read_only_scan_finds_titles_usernames_and_the_admin_area() {
     assert_eq!(admin.category.as_str(), "function-authorization");
     // No librarian reading a reader's book is called a BOLA.
     let bola = run.find("authz.bola", "GET", "/api/books/{title}").unwrap();
-    assert!(!bola.title.starts_with("carol"), "{}", bola.title);
+    assert!(!bola.head.title.starts_with("carol"), "{}", bola.head.title);
     target.assert_only_reads();
 }
 
@@ -80,9 +80,9 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
         .unwrap_or_else(|| panic!("no mass assignment:\n{}", run.summary()));
     // The spec's most privileged role, not a made-up "admin".
     assert!(
-        mass.title.contains("role = \"librarian\""),
+        mass.head.title.contains("role = \"librarian\""),
         "{}",
-        mass.title
+        mass.head.title
     );
     let enumeration = run
         .find("authz.user-enumeration", "POST", "/api/login")
@@ -127,9 +127,9 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
         .find("authz.mass-assignment", "POST", "/api/signup")
         .unwrap_or_else(|| panic!("no sign-up mass assignment:\n{}", run.summary()));
     assert!(
-        signup.title.contains("role = \"librarian\""),
+        signup.head.title.contains("role = \"librarian\""),
         "{}",
-        signup.title
+        signup.head.title
     );
     let takeover = run
         .find(
@@ -139,17 +139,21 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
         )
         .unwrap_or_else(|| panic!("no account write:\n{}", run.summary()));
     assert!(
-        takeover.description.contains("rampartvictim")
-            && takeover.description.contains("rampartattacker"),
+        takeover.head.description.contains("rampartvictim")
+            && takeover.head.description.contains("rampartattacker"),
         "{}",
-        takeover.description
+        takeover.head.description
     );
     // A book created with the readOnly `approved` keeps it: mass
     // assignment on the create, read back through GET /api/books/{title}.
     let created = run
         .find("authz.mass-assignment", "POST", "/api/books")
         .unwrap_or_else(|| panic!("no mass assignment on create:\n{}", run.summary()));
-    assert!(created.title.contains("approved"), "{}", created.title);
+    assert!(
+        created.head.title.contains("approved"),
+        "{}",
+        created.head.title
+    );
     assert!(
         created
             .evidence
@@ -173,15 +177,15 @@ fn vulnerable_twin_active_scan_finds_the_real_role_value_and_enumeration_in_200_
         )
         .unwrap_or_else(|| panic!("no role change:\n{}", run.summary()));
     assert!(
-        promoted.title.starts_with("alice") || promoted.title.starts_with("bob"),
+        promoted.head.title.starts_with("alice") || promoted.head.title.starts_with("bob"),
         "{}",
-        promoted.title
+        promoted.head.title
     );
     assert!(
-        promoted.description.contains("role = \"librarian\"")
-            && promoted.description.contains("rampartpromoted"),
+        promoted.head.description.contains("role = \"librarian\"")
+            && promoted.head.description.contains("rampartpromoted"),
         "{}",
-        promoted.description
+        promoted.head.description
     );
     assert_eq!(
         target.state()["shelves"],

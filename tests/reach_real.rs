@@ -60,7 +60,7 @@ fn labels_from(run: &ScanRun, source: EndpointSource) -> Vec<String> {
 
 fn severity_of(run: &ScanRun, check: &str, label: &str) -> Option<Severity> {
     let (method, path) = label.split_once(' ').expect("METHOD /path");
-    run.find(check, method, path).map(|f| f.severity)
+    run.find(check, method, path).map(|f| f.head.severity)
 }
 
 /// Every endpoint check either probed `label` or skipped it for a reason
@@ -133,8 +133,8 @@ fn undocumented_routes_are_found_with_the_spec_and_scanned_by_every_check() {
     let hidden = run
         .of_check(undocumented)
         .into_iter()
-        .filter(|f| f.parameter.is_some())
-        .map(|f| (f.path.clone(), f.parameter.clone().unwrap()))
+        .filter(|f| f.head.parameter.is_some())
+        .map(|f| (f.head.path.clone(), f.head.parameter.clone().unwrap()))
         .collect::<Vec<_>>();
     assert_eq!(
         hidden,
@@ -142,7 +142,7 @@ fn undocumented_routes_are_found_with_the_spec_and_scanned_by_every_check() {
     );
     assert!(
         run.find("authz.subject-from-url", "GET", "/api/v2/orders")
-            .is_some_and(|f| f.severity >= Severity::High),
+            .is_some_and(|f| f.head.severity >= Severity::High),
         "{:#?}",
         run.of_check("authz.subject-from-url")
     );
@@ -150,14 +150,14 @@ fn undocumented_routes_are_found_with_the_spec_and_scanned_by_every_check() {
     let zombie = run
         .find("config.zombie-endpoint", "GET", "/api/v2/reports/legacy")
         .expect("the zombie operation");
-    assert_eq!(zombie.severity, Severity::Info);
+    assert_eq!(zombie.head.severity, Severity::Info);
     assert_eq!(run.of_check("config.zombie-endpoint").len(), 1);
 
     // The deployment: one finding per weakness.
     let keyed = |check: &str| -> Vec<(String, Severity)> {
         run.of_check(check)
             .iter()
-            .map(|f| (f.title.clone(), f.severity))
+            .map(|f| (f.head.title.clone(), f.head.severity))
             .collect()
     };
     let cors = keyed("config.cors");
@@ -204,20 +204,20 @@ fn the_fixed_twin_without_those_routes_is_silent() {
         .findings()
         .iter()
         .filter(|f| f.check.starts_with("config."))
-        .map(|f| (&f.check, &f.method, &f.path, &f.title))
+        .map(|f| (&f.check, &f.head.method, &f.head.path, &f.head.title))
         .collect();
     assert!(config.is_empty(), "configuration findings: {config:#?}");
     let serious: Vec<_> = run
         .findings()
         .iter()
-        .filter(|f| f.severity >= Severity::Medium)
-        .map(|f| (&f.check, &f.path))
+        .filter(|f| f.head.severity >= Severity::Medium)
+        .map(|f| (&f.check, &f.head.path))
         .collect();
     assert!(serious.is_empty(), "{serious:?}");
     for label in FLASK_SHADOWS {
         let (_, path) = label.split_once(' ').unwrap();
         assert!(
-            run.findings().iter().all(|f| f.path != path),
+            run.findings().iter().all(|f| f.head.path != path),
             "a finding on {path}, which the fixed twin does not serve"
         );
     }
@@ -245,7 +245,7 @@ fn an_undocumented_delete_is_proven_only_on_an_object_rampart_created() {
             "/api/v2/orders/{order_id}",
         )
         .unwrap_or_else(|| panic!("{:#?}\n{:#?}", run.findings(), run.report.coverage));
-    assert_eq!(found.severity, Severity::Medium);
+    assert_eq!(found.head.severity, Severity::Medium);
     // Rampart's own order came and went; the shop's orders are untouched.
     let counts = vulnerable.method_counts();
     assert_eq!(counts.get("DELETE"), Some(&1), "{counts:?}");
@@ -587,13 +587,14 @@ fn fastapi_routes_left_out_of_the_schema_are_found_and_the_fixed_twin_is_silent(
     let cors: Vec<_> = run.of_check("config.cors");
     assert!(
         cors.iter()
-            .any(|f| f.title.contains("trusted name followed by") && f.severity == Severity::High),
+            .any(|f| f.head.title.contains("trusted name followed by")
+                && f.head.severity == Severity::High),
         "{cors:#?}"
     );
     assert!(run
         .of_check("config.banners")
         .iter()
-        .any(|f| f.title.contains("uvicorn")));
+        .any(|f| f.head.title.contains("uvicorn")));
 
     let quiet = fixed.scan(&[]);
     assert!(labels_from(&quiet, EndpointSource::Shadow).is_empty());
@@ -601,11 +602,11 @@ fn fastapi_routes_left_out_of_the_schema_are_found_and_the_fixed_twin_is_silent(
         .findings()
         .iter()
         .filter(|f| f.check.starts_with("config."))
-        .map(|f| (&f.check, &f.title))
+        .map(|f| (&f.check, &f.head.title))
         .collect();
     assert!(config.is_empty(), "{config:#?}");
     assert!(quiet
         .findings()
         .iter()
-        .all(|f| f.severity < Severity::Medium));
+        .all(|f| f.head.severity < Severity::Medium));
 }

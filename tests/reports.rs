@@ -412,14 +412,14 @@ fn junit_of_a_real_scan_parses_with_a_case_per_check_and_endpoint() {
         let place = if target_wide {
             "target".to_string()
         } else {
-            format!("{} {}", finding.method, finding.path)
+            format!("{} {}", finding.head.method, finding.head.path)
         };
         let found = case(&finding.check, &place);
         assert_eq!(found["outcome"], "failure", "{found}");
         assert!(
             found["message"]
                 .as_str()
-                .is_some_and(|m| m.contains(&finding.title)),
+                .is_some_and(|m| m.contains(&finding.head.title)),
             "{found}"
         );
     }
@@ -874,7 +874,7 @@ until = 2001-01-01
     assert!(report
         .findings
         .iter()
-        .all(|f| !(f.check == "exposure.pii" && f.path.starts_with("/api/users"))));
+        .all(|f| !(f.check == "exposure.pii" && f.head.path.starts_with("/api/users"))));
     assert!(!report.suppressed.is_empty());
     assert!(report
         .suppressed

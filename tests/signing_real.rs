@@ -79,11 +79,11 @@ fn findings_of<'a>(run: &'a ScanRun, check: &str) -> Vec<&'a Finding> {
 
 /// Asserts the identifying fields every finding of this family must have.
 fn assert_shape(f: &Finding, path: &str, category: &str, severity: &str, ctx: &str) {
-    assert_eq!(f.method, "GET", "{ctx}: method");
-    assert_eq!(f.path, path, "{ctx}: path");
+    assert_eq!(f.head.method, "GET", "{ctx}: method");
+    assert_eq!(f.head.path, path, "{ctx}: path");
     assert_eq!(f.category.as_str(), category, "{ctx}: category");
-    assert_eq!(f.severity.as_str(), severity, "{ctx}: severity");
-    assert_eq!(f.confidence.as_str(), "confirmed", "{ctx}: confidence");
+    assert_eq!(f.head.severity.as_str(), severity, "{ctx}: severity");
+    assert_eq!(f.head.confidence.as_str(), "confirmed", "{ctx}: confidence");
     assert!(!f.evidence.is_empty(), "{ctx}: no evidence");
 }
 
@@ -151,12 +151,12 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
     let f = only(&run, "signing.unsigned-params", &summary);
     assert_shape(f, DOWNLOAD, "signature", "high", &ctx("unsigned-params"));
     assert_eq!(
-        f.parameter.as_deref(),
+        f.head.parameter.as_deref(),
         Some("user_id"),
         "{}",
         ctx("unsigned-params")
     );
-    assert_eq!(query_param(&f.url, "user_id"), Some("2"), "{f:?}");
+    assert_eq!(query_param(&f.head.url, "user_id"), Some("2"), "{f:?}");
     let changed = &f.evidence[1];
     assert_eq!(changed.request.identity.as_deref(), Some("alice"), "{f:?}");
     assert_eq!(changed.response.status, 200, "{f:?}");
@@ -170,11 +170,11 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
     let optional = findings_of(&run, "signing.signature-optional");
     for f in &optional {
         assert_shape(f, DOWNLOAD, "signature", "high", &ctx("signature-optional"));
-        assert_eq!(f.parameter.as_deref(), Some("token"), "{f:?}");
+        assert_eq!(f.head.parameter.as_deref(), Some("token"), "{f:?}");
     }
     let removed = optional
         .iter()
-        .find(|f| query_param(&f.url, "token").is_none())
+        .find(|f| query_param(&f.head.url, "token").is_none())
         .unwrap_or_else(|| panic!("no signature-optional for the removed token:\n{summary}"));
     let genuine = &removed.evidence[0];
     assert_eq!(genuine.response.status, 200, "{removed:?}");
@@ -185,7 +185,7 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
     );
     let cached = optional
         .iter()
-        .find(|f| query_param(&f.url, "token").is_some())
+        .find(|f| query_param(&f.head.url, "token").is_some())
         .unwrap_or_else(|| {
             panic!("no signature-optional for the corrupted token on a cached URL:\n{summary}")
         });
@@ -196,7 +196,7 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
     let primed_url = primed.request.url.as_str();
     // The corrupted token went to the very URL (same buster) the genuine
     // request had just fetched, and differs from the genuine token ...
-    assert_eq!(primed_url, cached.url);
+    assert_eq!(primed_url, cached.head.url);
     assert_eq!(
         query_param(primed_url, "rampart_cb"),
         query_param(genuine_url, "rampart_cb"),
@@ -232,8 +232,8 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
     // signing.replay: the 3-day-old archived_report_url is still accepted.
     let f = only(&run, "signing.replay", &summary);
     assert_shape(f, DOWNLOAD, "signature", "high", &ctx("replay"));
-    assert_eq!(f.parameter.as_deref(), Some("token"));
-    let token = query_param(&f.url, "token").expect("replayed token");
+    assert_eq!(f.head.parameter.as_deref(), Some("token"));
+    let token = query_param(&f.head.url, "token").expect("replayed token");
     let age = chrono::Utc::now().timestamp() - itsdangerous_issued_at(token);
     assert!(
         (2 * 86400..4 * 86400).contains(&age),
@@ -258,14 +258,14 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
     // apikey.in-query: the key accepted from ?api_key= and from a cookie,
     // without the header, on a key-authenticated route.
     let f = only(&run, "apikey.in-query", &summary);
-    let path = f.path.as_str();
+    let path = f.head.path.as_str();
     assert!(
         path == "/api/me" || path == "/api/keys/current",
         "{}",
         ctx("in-query")
     );
     assert_shape(f, path, "api-key", "medium", &ctx("in-query"));
-    let places = f.parameter.as_deref().unwrap_or("");
+    let places = f.head.parameter.as_deref().unwrap_or("");
     assert!(
         places.contains("query parameter `api_key`") && places.contains("cookie `api_key`"),
         "both planted placements (query and cookie) expected, got {places:?}"
@@ -285,7 +285,7 @@ fn vulnerable_twin_read_only_scan_reports_every_signing_and_apikey_case() {
         "medium",
         &ctx("reflected"),
     );
-    assert_eq!(f.parameter.as_deref(), Some("X-API-Key"));
+    assert_eq!(f.head.parameter.as_deref(), Some("X-API-Key"));
 
     // Redaction: neither supplied key appears anywhere in the output, though
     // the target echoed alice's in bodies and the scan put it in URLs and

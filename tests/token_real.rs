@@ -83,13 +83,17 @@ fn finding<'a>(
     let found = run
         .of_check(check)
         .into_iter()
-        .find(|f| f.title.contains(title_has))
+        .find(|f| f.head.title.contains(title_has))
         .unwrap_or_else(|| panic!("no {check} finding with {title_has:?}:\n{}", run.summary()));
-    assert_eq!(found.severity, severity, "{}: {}", found.check, found.title);
     assert_eq!(
-        found.confidence, confidence,
+        found.head.severity, severity,
         "{}: {}",
-        found.check, found.title
+        found.check, found.head.title
+    );
+    assert_eq!(
+        found.head.confidence, confidence,
+        "{}: {}",
+        found.check, found.head.title
     );
     assert!(
         !found.evidence.is_empty() && found.reproduce.len() == found.evidence.len(),
@@ -273,15 +277,18 @@ token_pointer = "/token"
         Confidence::Confirmed,
     );
     assert!(
-        weak.description
+        weak.head
+            .description
             .contains("`s…t`, 11 characters, from Rampart's list"),
         "{}",
-        weak.description
+        weak.head.description
     );
     assert!(
-        weak.description.contains("naming bob returned bob's data"),
+        weak.head
+            .description
+            .contains("naming bob returned bob's data"),
         "{}",
-        weak.description
+        weak.head.description
     );
     assert!(weak.evidence.iter().any(|e| e.step.contains("naming bob")
         && e.response.body_excerpt.contains(r#""username":"bob""#)));
@@ -302,7 +309,7 @@ token_pointer = "/token"
     assert!(
         run.of_check("token.expiry")
             .iter()
-            .all(|f| !f.title.contains("Expired")),
+            .all(|f| !f.head.title.contains("Expired")),
         "exp is checked on this twin:\n{}",
         run.summary()
     );
@@ -368,9 +375,9 @@ fn jwt_with_a_six_digit_secret_is_recovered_and_expired_forgeries_are_accepted()
         Confidence::Confirmed,
     );
     assert!(
-        weak.description.contains("a 6-digit number"),
+        weak.head.description.contains("a 6-digit number"),
         "{}",
-        weak.description
+        weak.head.description
     );
     assert_replays(
         &vulnerable,
@@ -506,9 +513,9 @@ fn flask_session_with_a_default_secret_key_is_forged_and_its_age_is_checked() {
         Confidence::Confirmed,
     );
     assert!(
-        weak.description.contains("Flask's SECRET_KEY"),
+        weak.head.description.contains("Flask's SECRET_KEY"),
         "{}",
-        weak.description
+        weak.head.description
     );
     assert!(weak.evidence.iter().any(|e| e.step.contains("naming bob")
         && e.response.body_excerpt.contains(r#""username":"bob""#)));

@@ -134,70 +134,77 @@ fn vulnerable_twin_reports_every_planted_transport_mistake() {
     // No HSTS on the https root.
     let hsts = run.of_check("transport.hsts");
     assert_eq!(hsts.len(), 1, "{all}");
-    assert!(hsts[0].title.contains("Strict Transport Security"), "{all}");
+    assert!(
+        hsts[0].head.title.contains("Strict Transport Security"),
+        "{all}"
+    );
     assert!(
         hsts[0]
+            .head
             .description
             .contains("no Strict-Transport-Security header"),
         "{all}"
     );
-    assert_eq!(hsts[0].severity.as_str(), "medium", "{all}");
+    assert_eq!(hsts[0].head.severity.as_str(), "medium", "{all}");
 
     // The guest session cookie lacks all three flags (Secure is judged
     // because the exchange was https).
     let cookies = run.of_check("transport.cookie-flags");
     assert_eq!(cookies.len(), 1, "{all}");
     let cookie = cookies[0];
-    assert_eq!(cookie.path, "/api/session", "{all}");
+    assert_eq!(cookie.head.path, "/api/session", "{all}");
     assert_eq!(
-        cookie.parameter.as_deref().unwrap_or(""),
+        cookie.head.parameter.as_deref().unwrap_or(""),
         "session",
         "{all}"
     );
-    let title = &cookie.title;
+    let title = &cookie.head.title;
     assert!(title.contains("`session`"), "{title}");
     for flag in ["Secure", "HttpOnly", "SameSite"] {
         assert!(title.contains(flag), "{flag} not named in {title:?}");
     }
-    assert_eq!(cookie.severity.as_str(), "medium", "{all}");
+    assert_eq!(cookie.head.severity.as_str(), "medium", "{all}");
 
     // http:// links: the data store named by /api/status, and the
     // pagination links of /api/orders.
     let links = run.of_check("transport.insecure-links");
     let store: Vec<_> = links
         .iter()
-        .filter(|f| f.title == "Data-store endpoint reached over plain HTTP")
+        .filter(|f| f.head.title == "Data-store endpoint reached over plain HTTP")
         .collect();
     assert_eq!(store.len(), 1, "{all}");
-    assert_eq!(store[0].path, "/api/status", "{all}");
-    assert!(store[0].description.contains(DATA_STORE), "{all}");
+    assert_eq!(store[0].head.path, "/api/status", "{all}");
+    assert!(store[0].head.description.contains(DATA_STORE), "{all}");
     let mixed: Vec<_> = links
         .iter()
-        .filter(|f| f.title == "HTTPS response links to http:// URLs")
+        .filter(|f| f.head.title == "HTTPS response links to http:// URLs")
         .collect();
     assert_eq!(mixed.len(), 1, "{all}");
-    assert_eq!(mixed[0].path, "/api/orders", "{all}");
-    assert!(mixed[0].description.contains("http://127.0.0.1:"), "{all}");
+    assert_eq!(mixed[0].head.path, "/api/orders", "{all}");
+    assert!(
+        mixed[0].head.description.contains("http://127.0.0.1:"),
+        "{all}"
+    );
     // The moved route's 301 points at http://: a downgrade.
     let downgrade: Vec<_> = links
         .iter()
-        .filter(|f| f.title == "HTTPS redirect downgrades to plain HTTP")
+        .filter(|f| f.head.title == "HTTPS redirect downgrades to plain HTTP")
         .collect();
     assert_eq!(downgrade.len(), 1, "{all}");
-    assert_eq!(downgrade[0].path, "/api/v1/orders", "{all}");
-    assert_eq!(downgrade[0].severity.as_str(), "medium", "{all}");
+    assert_eq!(downgrade[0].head.path, "/api/v1/orders", "{all}");
+    assert_eq!(downgrade[0].head.severity.as_str(), "medium", "{all}");
     assert_eq!(links.len(), 3, "{all}");
 
     // The SSO callback's redirect carries the access token in its query.
     let creds = run.of_check("transport.credentials-in-url");
     assert_eq!(creds.len(), 1, "{all}");
-    assert_eq!(creds[0].path, "/api/oauth/callback", "{all}");
+    assert_eq!(creds[0].head.path, "/api/oauth/callback", "{all}");
     assert_eq!(
-        creds[0].parameter.as_deref().unwrap_or(""),
+        creds[0].head.parameter.as_deref().unwrap_or(""),
         "access_token",
         "{all}"
     );
-    assert!(creds[0].title.contains("`access_token`"), "{all}");
+    assert!(creds[0].head.title.contains("`access_token`"), "{all}");
 
     // What must not fire: the certificate is CA-signed for IP:127.0.0.1
     // with its chain, Python's TLS defaults are TLS 1.2+ with AEAD, and the

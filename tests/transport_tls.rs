@@ -443,7 +443,7 @@ fn scan_transport_with(url: &str, extra: &[&str]) -> Vec<Finding> {
 fn summary(findings: &[Finding]) -> String {
     findings
         .iter()
-        .map(|f| format!("{} [{}] {}\n", f.check, f.severity, f.title))
+        .map(|f| format!("{} [{}] {}\n", f.check, f.head.severity, f.head.title))
         .collect()
 }
 
@@ -458,7 +458,7 @@ fn scan_of_a_legacy_tls_server_reports_versions_ciphers_certificate_and_hsts() {
     let titled = |check: &str, words: &str| {
         findings
             .iter()
-            .any(|f| f.check == check && f.title.contains(words))
+            .any(|f| f.check == check && f.head.title.contains(words))
     };
     assert!(titled("transport.tls-versions", "TLS 1.0"), "{all}");
     assert!(titled("transport.tls-versions", "TLS 1.1"), "{all}");
@@ -515,11 +515,11 @@ fn https_api_whose_host_also_serves_plain_http_is_reported() {
         .filter(|f| f.check == "transport.plain-http")
         .collect();
     assert_eq!(twin.len(), 1, "{}", summary(&findings));
-    assert_eq!(twin[0].title, "HTTPS API also answers over plain HTTP");
-    let description = &twin[0].description;
+    assert_eq!(twin[0].head.title, "HTTPS API also answers over plain HTTP");
+    let description = &twin[0].head.description;
     assert!(description.contains("same content"), "{description}");
     // Loopback: worth knowing, not an alarm.
-    assert_eq!(twin[0].severity.as_str(), "info");
+    assert_eq!(twin[0].head.severity.as_str(), "info");
     let evidence = &twin[0].evidence;
     assert_eq!(evidence.len(), 2);
     let plain_request = &evidence[1].request;
@@ -542,7 +542,7 @@ fn plain_http_on_loopback_is_reported_as_information() {
         .filter(|f| f.check == "transport.plain-http")
         .collect();
     assert_eq!(plain.len(), 1, "{}", summary(&findings));
-    assert_eq!(plain[0].severity.as_str(), "info");
+    assert_eq!(plain[0].head.severity.as_str(), "info");
     // Nothing TLS-related can be said about a plain-HTTP target.
     assert_eq!(findings.len(), 1, "{}", summary(&findings));
 }

@@ -113,7 +113,11 @@ fn a_read_only_scan_finds_the_same_at_any_speed_and_destroys_nothing() {
         let finding = default
             .find(check, "GET", path)
             .unwrap_or_else(|| panic!("no {check} on {path}:\n{summary}"));
-        assert_eq!(finding.confidence.as_str(), "confirmed", "{check} {path}");
+        assert_eq!(
+            finding.head.confidence.as_str(),
+            "confirmed",
+            "{check} {path}"
+        );
         // Every cross-identity claim carries its anonymous control.
         let control = finding
             .evidence
@@ -141,7 +145,7 @@ fn a_read_only_scan_finds_the_same_at_any_speed_and_destroys_nothing() {
     let users = default
         .find("authz.missing-auth", "GET", "/api/users")
         .unwrap_or_else(|| panic!("no note on the public user list:\n{summary}"));
-    assert_eq!(users.severity, Severity::Low, "{}", users.title);
+    assert_eq!(users.head.severity, Severity::Low, "{}", users.head.title);
 
     // The same target without any rate limit: the very same findings.
     let unlimited = target.scan(&["--rate", "0"]);
@@ -165,9 +169,9 @@ fn an_active_scan_keeps_credentials_puts_back_what_it_changed_and_says_so() {
         .find("authz.mass-assignment", "PATCH", "/api/me")
         .unwrap_or_else(|| panic!("no mass assignment:\n{summary}"));
     assert!(
-        mass.description.contains("put the record back"),
+        mass.head.description.contains("put the record back"),
         "{}",
-        mass.description
+        mass.head.description
     );
     assert!(
         run.report.changes.contains(&rampart::report::Change {
@@ -191,7 +195,7 @@ fn the_fixed_twin_yields_nothing_of_medium_or_above_at_any_speed_read_only_or_ac
     let (before, _) = state(&target);
     for extra in [&[][..], &["--rate", "0"], &["--active"]] {
         let run = target.scan(extra);
-        let unwanted = run.unwanted(|f| f.severity >= Severity::Medium);
+        let unwanted = run.unwanted(|f| f.head.severity >= Severity::Medium);
         assert!(
             unwanted.is_empty(),
             "{extra:?} reported:\n{}",
@@ -243,7 +247,7 @@ fn every_reproduce_line_reproduces_its_step() {
             finding.reproduce.len(),
             finding.evidence.len(),
             "{}",
-            finding.title
+            finding.head.title
         );
         for (line, evidence) in finding.reproduce.iter().zip(&finding.evidence) {
             let command = line

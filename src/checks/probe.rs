@@ -613,6 +613,6 @@ mod tests {
         let draft = target_draft(&root, Severity::Low, "t".into(), "d".into(), "k".into());
         assert_eq!(draft.evidence.len(), 1);
         assert_eq!(draft.key, "k");
-        assert_eq!(draft.confidence, Confidence::Confirmed);
+        assert_eq!(draft.head.confidence, Confidence::Confirmed);
     }
 }

@@ -401,7 +401,7 @@ impl Runner {
                 // Also what a passive check read in a server error: a 500
                 // can be a moment's accident (or one the scan caused).
                 let failed = matches!(origin, Origin::Exchange(e) if e.response.status >= 500);
-                !draft.repeated && (draft.confidence == Confidence::Confirmed || failed)
+                !draft.repeated && (draft.head.confidence == Confidence::Confirmed || failed)
             })
             .map(|(i, (check, _, origin))| (i, check, origin.clone()))
             .collect();
@@ -493,7 +493,7 @@ impl Runner {
             let found: Vec<(String, Confidence)> = match &again {
                 Ok(found) => found
                     .iter()
-                    .map(|d| (draft_id(meta.id, d), d.confidence))
+                    .map(|d| (draft_id(meta.id, d), d.head.confidence))
                     .collect(),
                 Err(_) => Vec::new(),
             };
@@ -504,7 +504,7 @@ impl Runner {
                 let id = draft_id(meta.id, draft);
                 if found
                     .iter()
-                    .any(|(again, confidence)| *again == id && *confidence >= draft.confidence)
+                    .any(|(again, confidence)| *again == id && *confidence >= draft.head.confidence)
                 {
                     continue;
                 }
@@ -513,10 +513,10 @@ impl Runner {
                         .to_string(),
                     Err(skip) => format!("repeating its decisive step was not possible ({skip})"),
                 };
-                draft.confidence = Confidence::Tentative;
-                draft.description = format!(
+                draft.head.confidence = Confidence::Tentative;
+                draft.head.description = format!(
                     "{} Not confirmed: {why}, so this is reported as tentative.",
-                    draft.description
+                    draft.head.description
                 );
             }
         }
@@ -910,8 +910,8 @@ mod tests {
             if endpoint.path == "/repeated" {
                 draft = draft.repeated();
             }
-            draft.method = endpoint.method.clone();
-            draft.path = endpoint.path.clone();
+            draft.head.method = endpoint.method.clone();
+            draft.head.path = endpoint.path.clone();
             Ok(if first { vec![draft] } else { Vec::new() })
         }
     }
@@ -947,9 +947,10 @@ mod tests {
             .iter()
             .map(|(_, d)| {
                 (
-                    d.path.clone(),
-                    d.confidence,
-                    d.description
+                    d.head.path.clone(),
+                    d.head.confidence,
+                    d.head
+                        .description
                         .contains("Not confirmed: repeating its decisive step"),
                 )
             })
@@ -994,7 +995,7 @@ mod tests {
         let mut seen: Vec<(String, Confidence)> = results
             .drafts
             .iter()
-            .map(|(_, d)| (d.path.clone(), d.confidence))
+            .map(|(_, d)| (d.head.path.clone(), d.head.confidence))
             .collect();
         seen.sort();
         // Nothing listens: the 500 could not be seen again, so it is only
@@ -1007,6 +1008,7 @@ mod tests {
             ]
         );
         assert!(results.drafts.iter().any(|(_, d)| d
+            .head
             .description
             .contains("repeating its decisive step was not possible")));
     }

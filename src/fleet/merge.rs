@@ -293,7 +293,7 @@ fn read_api(
                 status: ApiStatus::Scanned,
                 grade: Some(report.grade),
                 score: Some(report.score),
-                counts: SeverityCounts::of(report.findings.iter().map(|f| &f.severity)),
+                counts: SeverityCounts::of(report.findings.iter().map(|f| &f.head.severity)),
                 stack: Some(report.stack.label()),
                 endpoints: report.endpoints.len(),
                 requests_sent: report.requests_sent,

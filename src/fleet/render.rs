@@ -547,7 +547,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let night = root.path().join("night");
         let mut report = sample_report();
-        report.findings[0].title = "<script>alert(1)</script>".into();
+        report.findings[0].head.title = "<script>alert(1)</script>".into();
         let out = OutDir::open(&night).unwrap();
         out.write_report("orders", &report::json::render(&report))
             .unwrap();

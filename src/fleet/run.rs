@@ -212,7 +212,7 @@ async fn scan_target(
                     grade: report.grade,
                     score: report.score,
                     findings: report.findings.len(),
-                    counts: SeverityCounts::of(report.findings.iter().map(|f| &f.severity)),
+                    counts: SeverityCounts::of(report.findings.iter().map(|f| &f.head.severity)),
                     requests,
                     errors: report.errors.len(),
                     duration_ms: report.duration_ms,

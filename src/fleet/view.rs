@@ -109,11 +109,11 @@ impl BriefFinding {
             id: finding.id.clone(),
             check: finding.check.clone(),
             category: finding.category,
-            severity: finding.severity,
-            confidence: finding.confidence,
-            title: finding.title.clone(),
-            method: finding.method.clone(),
-            path: finding.path.clone(),
+            severity: finding.head.severity,
+            confidence: finding.head.confidence,
+            title: finding.head.title.clone(),
+            method: finding.head.method.clone(),
+            path: finding.head.path.clone(),
             state,
         }
     }

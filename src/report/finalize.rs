@@ -23,7 +23,7 @@ use crate::engine::scope::is_loopback;
 use crate::engine::{Change, Exchange, PacingReport, Redactor};
 use crate::finding::{
     draft_id, Category, Evidence, EvidenceRequest, EvidenceResponse, EvidenceStep, Finding,
-    FindingDraft, Remediation, Severity, MAX_SEEN_AT,
+    FindingDraft, FindingHead, Remediation, Severity, MAX_SEEN_AT,
 };
 use crate::knowledge;
 use crate::stack::Stack;
@@ -318,11 +318,12 @@ pub fn findings(drafts: Drafts, redactor: &Redactor, stack: &Stack) -> Vec<Findi
         })
         .collect();
     findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| b.confidence.cmp(&a.confidence))
+        b.head
+            .severity
+            .cmp(&a.head.severity)
+            .then_with(|| b.head.confidence.cmp(&a.head.confidence))
             .then_with(|| a.check.cmp(&b.check))
-            .then_with(|| a.path.cmp(&b.path))
+            .then_with(|| a.head.path.cmp(&b.head.path))
             .then_with(|| a.id.cmp(&b.id))
     });
     findings
@@ -334,9 +335,10 @@ pub fn findings(drafts: Drafts, redactor: &Redactor, stack: &Stack) -> Vec<Findi
 /// The order of two drafts of one finding: the most certain first, then
 /// the worst, then the one whose evidence reads first.
 fn rank(a: &FindingDraft, b: &FindingDraft) -> std::cmp::Ordering {
-    b.confidence
-        .cmp(&a.confidence)
-        .then_with(|| b.severity.cmp(&a.severity))
+    b.head
+        .confidence
+        .cmp(&a.head.confidence)
+        .then_with(|| b.head.severity.cmp(&a.head.severity))
         .then_with(|| evidence_order(a).cmp(&evidence_order(b)))
 }
 
@@ -397,23 +399,26 @@ fn finalize(
         }
     });
     let category = check.category;
-    let (severity, transit_note) = in_transit_severity(category, &draft.url, draft.severity);
+    let head = draft.head;
+    let (severity, transit_note) = in_transit_severity(category, &head.url, head.severity);
     let description = match transit_note {
-        Some(note) => format!("{} {note}", draft.description),
-        None => draft.description.clone(),
+        Some(note) => format!("{} {note}", head.description),
+        None => head.description,
     };
     Finding {
         id,
         check: check.id.to_string(),
         category,
-        severity,
-        confidence: draft.confidence,
-        title: redactor.redact_text(&draft.title),
-        description: redactor.redact_text(&description),
-        method: draft.method,
-        path: redactor.redact_text(&draft.path),
-        url: redactor.redact_text(&draft.url),
-        parameter: draft.parameter.map(|p| redactor.redact_text(&p)),
+        head: FindingHead {
+            severity,
+            confidence: head.confidence,
+            title: redactor.redact_text(&head.title),
+            description: redactor.redact_text(&description),
+            method: head.method,
+            path: redactor.redact_text(&head.path),
+            url: redactor.redact_text(&head.url),
+            parameter: head.parameter.map(|p| redactor.redact_text(&p)),
+        },
         reproduce: draft
             .evidence
             .iter()
@@ -628,7 +633,10 @@ mod tests {
         assert_eq!(drafts.len(), 1);
         let findings = findings(drafts, &Redactor::default(), &Stack::default());
         let finding = &findings[0];
-        assert_eq!(finding.path, "/a", "the first place in order stands for it");
+        assert_eq!(
+            finding.head.path, "/a",
+            "the first place in order stands for it"
+        );
         assert_eq!(finding.seen_at, vec!["GET /a", "GET /b", "GET /c"]);
         assert_eq!(finding.seen_count, 3);
         assert_eq!(
@@ -701,8 +709,8 @@ mod tests {
             let found = findings(drafts, &redactor, &stack);
             assert_eq!(found.len(), 1);
             winners.push((
-                found[0].severity,
-                found[0].confidence,
+                found[0].head.severity,
+                found[0].head.confidence,
                 found[0].evidence[0].request.identity.clone(),
             ));
         }

@@ -65,27 +65,27 @@ pub fn by_check_of(findings: &[Finding]) -> Vec<CheckGroup<'_>> {
                 groups.push(CheckGroup {
                     check: &finding.check,
                     category: finding.category,
-                    worst: finding.severity,
+                    worst: finding.head.severity,
                     issues: Vec::new(),
                 });
                 groups.len() - 1
             }
         };
         let group = &mut groups[at];
-        group.worst = group.worst.max(finding.severity);
+        group.worst = group.worst.max(finding.head.severity);
         match group
             .issues
             .iter_mut()
-            .find(|i| i.title == finding.title && i.severity == finding.severity)
+            .find(|i| i.title == finding.head.title && i.severity == finding.head.severity)
         {
             Some(issue) => {
-                issue.confidence = issue.confidence.max(finding.confidence);
+                issue.confidence = issue.confidence.max(finding.head.confidence);
                 issue.findings.push(finding);
             }
             None => group.issues.push(Issue {
-                title: &finding.title,
-                severity: finding.severity,
-                confidence: finding.confidence,
+                title: &finding.head.title,
+                severity: finding.head.severity,
+                confidence: finding.head.confidence,
                 findings: vec![finding],
             }),
         }
@@ -160,7 +160,7 @@ mod tests {
                 path,
                 "{}",
             );
-            f.title = "Caller-specific response without Cache-Control: private".into();
+            f.head.title = "Caller-specific response without Cache-Control: private".into();
             report.findings.push(f);
         }
         let groups = by_check(&report);

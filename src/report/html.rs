@@ -291,7 +291,12 @@ fn write_group(out: &mut String, report: &Report, group: &CheckGroup<'_>) {
 fn write_finding(out: &mut String, report: &Report, finding: &Finding) {
     let searchable = format!(
         "{} {} {} {} {} {}",
-        finding.title, finding.check, finding.method, finding.path, finding.id, finding.description
+        finding.head.title,
+        finding.check,
+        finding.head.method,
+        finding.head.path,
+        finding.id,
+        finding.head.description
     )
     .to_lowercase();
     let state = match report.baseline_state(&finding.id) {
@@ -304,22 +309,23 @@ fn write_finding(out: &mut String, report: &Report, finding: &Finding) {
         "<article class=\"finding sev-{0}\" id=\"{1}\" data-severity=\"{0}\" data-category=\"{2}\" data-text=\"{3}\">\n\
          <p><span class=\"badge\">{0}</span> <b>{4}</b> <span class=\"tag\">{5}</span>{state}<br>\
          <span class=\"where\">{6} {7}</span>{8} <span class=\"muted\">{1}</span></p>",
-        finding.severity.as_str(),
+        finding.head.severity.as_str(),
         esc(&finding.id),
         esc(finding.category.as_str()),
         esc(&searchable),
-        esc(&finding.title),
-        esc(finding.confidence.as_str()),
-        esc(&finding.method),
-        esc(&finding.path),
+        esc(&finding.head.title),
+        esc(finding.head.confidence.as_str()),
+        esc(&finding.head.method),
+        esc(&finding.head.path),
         finding
+            .head
             .parameter
             .as_deref()
             .map(|p| format!(" · parameter <code>{}</code>", esc(p)))
             .unwrap_or_default()
     );
-    if !finding.description.is_empty() {
-        let _ = writeln!(out, "<p>{}</p>", esc(&finding.description));
+    if !finding.head.description.is_empty() {
+        let _ = writeln!(out, "<p>{}</p>", esc(&finding.head.description));
     }
     if !finding.evidence.is_empty() {
         out.push_str("<details open><summary>Evidence</summary><table>\n");
@@ -409,7 +415,7 @@ fn write_tail(out: &mut String, report: &Report) {
         .map(|held| {
             format!(
                 "<tr><td>{}</td><td class=\"where\">{}</td><td>{}{}</td></tr>",
-                esc(&held.finding.title),
+                esc(&held.finding.head.title),
                 esc(&held.finding.endpoint()),
                 esc(&held.reason),
                 held.until
@@ -578,8 +584,8 @@ mod tests {
     fn server_text_is_escaped_everywhere() {
         let mut report = sample_report();
         let hostile = "</pre><script>alert(1)</script><img src=x onerror=alert(2)>\"'\u{1b}[2J";
-        report.findings[0].title = hostile.into();
-        report.findings[0].path = hostile.into();
+        report.findings[0].head.title = hostile.into();
+        report.findings[0].head.path = hostile.into();
         report.findings[0].evidence[0].response.body_excerpt = hostile.into();
         report.findings[0].evidence[0]
             .response

@@ -25,8 +25,8 @@ mod tests {
     use crate::discover::EndpointSource;
     use crate::engine::{PaceMode, PacingReport};
     use crate::finding::{
-        Category, Confidence, Evidence, EvidenceRequest, EvidenceResponse, Finding, Remediation,
-        Severity,
+        Category, Confidence, Evidence, EvidenceRequest, EvidenceResponse, Finding, FindingHead,
+        Remediation, Severity,
     };
     use crate::report::{
         Change, CheckCoverage, Grade, Incomplete, IncompleteReason, ReportEndpoint, Skipped,
@@ -58,14 +58,16 @@ mod tests {
             id: "RMP-0123456789ab".into(),
             check: "authz.bola".into(),
             category: Category::Bola,
-            severity: Severity::High,
-            confidence: Confidence::Confirmed,
-            title: "bob reads alice's user".into(),
-            description: "The object is returned to another identity.\nSecond line.".into(),
-            method: "GET".into(),
-            path: "/api/users/{user_id}".into(),
-            url: "http://127.0.0.1:8080/api/users/1".into(),
-            parameter: Some("user_id".into()),
+            head: FindingHead {
+                severity: Severity::High,
+                confidence: Confidence::Confirmed,
+                title: "bob reads alice's user".into(),
+                description: "The object is returned to another identity.\nSecond line.".into(),
+                method: "GET".into(),
+                path: "/api/users/{user_id}".into(),
+                url: "http://127.0.0.1:8080/api/users/1".into(),
+                parameter: Some("user_id".into()),
+            },
             evidence: vec![evidence(Some("alice"), 200), evidence(None, 200)],
             reproduce: vec!["curl -s 'http://127.0.0.1:8080/api/users/1'".into()],
             remediation: Some(Remediation {
@@ -81,16 +83,18 @@ mod tests {
             id: "RMP-ba9876543210".into(),
             check: "transport.hsts".into(),
             category: Category::Cryptography,
-            severity: Severity::Info,
-            confidence: Confidence::Tentative,
-            parameter: None,
+            head: FindingHead {
+                severity: Severity::Info,
+                confidence: Confidence::Tentative,
+                parameter: None,
+                ..full.head.clone()
+            },
             evidence: Vec::new(),
             reproduce: Vec::new(),
             remediation: None,
             references: Vec::new(),
             seen_at: Vec::new(),
             seen_count: 0,
-            ..full.clone()
         };
         // Every field the sample leaves empty or default, filled.
         Report {

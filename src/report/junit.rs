@@ -99,11 +99,15 @@ fn write_case(out: &mut String, check: &str, case: &Case<'_>) {
     let worst = case
         .findings
         .iter()
-        .map(|f| f.severity)
+        .map(|f| f.head.severity)
         .max()
         .map(|s| s.as_str())
         .unwrap_or("info");
-    let titles: Vec<&str> = case.findings.iter().map(|f| f.title.as_str()).collect();
+    let titles: Vec<&str> = case
+        .findings
+        .iter()
+        .map(|f| f.head.title.as_str())
+        .collect();
     let _ = writeln!(
         out,
         ">\n      <failure message=\"{}\" type=\"{worst}\">{}</failure>",
@@ -121,13 +125,13 @@ fn failure_text(findings: &[&Finding]) -> String {
         let _ = writeln!(
             out,
             "[{}] {} ({}, {})",
-            finding.severity,
-            finding.title,
+            finding.head.severity,
+            finding.head.title,
             finding.id,
-            finding.confidence.as_str()
+            finding.head.confidence.as_str()
         );
-        if !finding.description.is_empty() {
-            let _ = writeln!(out, "{}", finding.description);
+        if !finding.head.description.is_empty() {
+            let _ = writeln!(out, "{}", finding.head.description);
         }
         for evidence in &finding.evidence {
             let _ = writeln!(

@@ -157,7 +157,7 @@ fn section(report: &Report, group: &CheckGroup<'_>) -> String {
                 Some(super::BaselineState::New) => " **new**",
                 _ => "",
             };
-            let title = format!("{}{state}", cell(&finding.title));
+            let title = format!("{}{state}", cell(&finding.head.title));
             row(
                 &mut out,
                 issue.severity,
@@ -306,7 +306,7 @@ mod tests {
                 &format!("/api/items/{n}/details/with/a/long/path"),
                 "{}",
             );
-            f.title = format!("A finding with a long title number {n}, to fill the comment");
+            f.head.title = format!("A finding with a long title number {n}, to fill the comment");
             report.findings.push(f);
         }
         let markdown = render(&report);
@@ -327,8 +327,9 @@ mod tests {
     #[test]
     fn server_text_cannot_add_markup() {
         let mut report = sample_report();
-        report.findings[0].title = "<img src=x onerror=alert(1)> [click](http://evil) | x".into();
-        report.findings[0].path = "/a`b|c</details>".into();
+        report.findings[0].head.title =
+            "<img src=x onerror=alert(1)> [click](http://evil) | x".into();
+        report.findings[0].head.path = "/a`b|c</details>".into();
         let markdown = render(&report);
         assert!(!markdown.contains("<img"), "{markdown}");
         assert!(!markdown.contains("[click](http"), "{markdown}");

@@ -169,12 +169,12 @@ impl Report {
     pub fn count(&self, severity: Severity) -> usize {
         self.findings
             .iter()
-            .filter(|f| f.severity == severity)
+            .filter(|f| f.head.severity == severity)
             .count()
     }
 
     pub fn worst(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+        self.findings.iter().map(|f| f.head.severity).max()
     }
 
     /// The worst severity `--fail-on` judges: with a baseline, only new
@@ -183,7 +183,7 @@ impl Report {
         self.findings
             .iter()
             .filter(|f| self.baseline_state(&f.id) != Some(BaselineState::Unchanged))
-            .map(|f| f.severity)
+            .map(|f| f.head.severity)
             .max()
     }
 
@@ -349,7 +349,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::finding::{
-        Category, Confidence, Evidence, EvidenceRequest, EvidenceResponse, Remediation,
+        Category, Confidence, Evidence, EvidenceRequest, EvidenceResponse, FindingHead, Remediation,
     };
 
     pub fn finding(id: &str, check: &str, severity: Severity, path: &str, body: &str) -> Finding {
@@ -359,14 +359,16 @@ pub(crate) mod tests {
             category: crate::checks::find(check)
                 .map(|c| c.category)
                 .unwrap_or(Category::Configuration),
-            severity,
-            confidence: Confidence::Confirmed,
-            title: format!("{check} on {path}"),
-            description: "What the evidence shows.".into(),
-            method: "GET".into(),
-            path: path.into(),
-            url: format!("http://127.0.0.1:8080{path}"),
-            parameter: None,
+            head: FindingHead {
+                severity,
+                confidence: Confidence::Confirmed,
+                title: format!("{check} on {path}"),
+                description: "What the evidence shows.".into(),
+                method: "GET".into(),
+                path: path.into(),
+                url: format!("http://127.0.0.1:8080{path}"),
+                parameter: None,
+            },
             evidence: vec![Evidence {
                 step: "alice fetches a fresh URL".into(),
                 request: EvidenceRequest {

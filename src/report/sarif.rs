@@ -159,10 +159,10 @@ fn rule(meta: &CheckMeta, report: &Report) -> Value {
 fn result(finding: &Finding, metas: &[&'static CheckMeta], report: &Report) -> Value {
     let index = metas.iter().position(|m| m.id == finding.check);
     let endpoint = finding.endpoint();
-    let mut message = finding.title.clone();
-    if !finding.description.is_empty() {
+    let mut message = finding.head.title.clone();
+    if !finding.head.description.is_empty() {
         message.push_str(". ");
-        message.push_str(&finding.description);
+        message.push_str(&finding.head.description);
     }
     if let Some(remediation) = &finding.remediation {
         message.push_str(&format!(
@@ -172,15 +172,15 @@ fn result(finding: &Finding, metas: &[&'static CheckMeta], report: &Report) -> V
     }
     let mut properties = Map::new();
     properties.insert("findingId".into(), json!(finding.id));
-    properties.insert("severity".into(), json!(finding.severity.as_str()));
+    properties.insert("severity".into(), json!(finding.head.severity.as_str()));
     properties.insert(
         "security-severity".into(),
-        json!(security_severity(finding.severity)),
+        json!(security_severity(finding.head.severity)),
     );
-    properties.insert("confidence".into(), json!(finding.confidence.as_str()));
+    properties.insert("confidence".into(), json!(finding.head.confidence.as_str()));
     properties.insert("category".into(), json!(finding.category.as_str()));
-    properties.insert("url".into(), json!(finding.url));
-    if let Some(parameter) = &finding.parameter {
+    properties.insert("url".into(), json!(finding.head.url));
+    if let Some(parameter) = &finding.head.parameter {
         properties.insert("parameter".into(), json!(parameter));
     }
     properties.insert("reproduce".into(), json!(finding.reproduce));
@@ -194,12 +194,12 @@ fn result(finding: &Finding, metas: &[&'static CheckMeta], report: &Report) -> V
     );
     let mut value = json!({
         "ruleId": finding.check,
-        "level": level(finding.severity),
+        "level": level(finding.head.severity),
         "kind": "fail",
         "message": {"text": message},
         "locations": [{
             "physicalLocation": {"artifactLocation": {
-                "uri": relative_uri(&report.target, &finding.path),
+                "uri": relative_uri(&report.target, &finding.head.path),
                 "uriBaseId": TARGET_BASE,
             }},
             "logicalLocations": [{

@@ -15,7 +15,7 @@ fn weight(severity: Severity) -> u32 {
 }
 
 pub fn score(findings: &[Finding]) -> u8 {
-    let penalty: u32 = findings.iter().map(|f| weight(f.severity)).sum();
+    let penalty: u32 = findings.iter().map(|f| weight(f.head.severity)).sum();
     100u32.saturating_sub(penalty) as u8
 }
 

@@ -87,7 +87,7 @@ pub fn render(report: &Report, color: bool) -> String {
             let _ = writeln!(
                 out,
                 "  {} {}  {}",
-                shown(&held.finding.title),
+                shown(&held.finding.head.title),
                 shown(&held.finding.endpoint()),
                 p.dim(&format!(
                     "{}{until}: {}",
@@ -233,8 +233,8 @@ fn write_summary(out: &mut String, p: &Palette, report: &Report, groups: &[Check
             truncate_chars(&shown(issue.title), 70),
             p.dim(&format!(
                 "{} {}{more}",
-                shown(&first.method),
-                truncate_chars(&shown(&first.path), 50)
+                shown(&first.head.method),
+                truncate_chars(&shown(&first.head.path), 50)
             ))
         );
     }
@@ -288,11 +288,10 @@ fn write_issue(out: &mut String, p: &Palette, report: &Report, issue: &Issue<'_>
         p.dim(issue.confidence.as_str())
     );
     for finding in &issue.findings {
-        let parameter = finding
-            .parameter
-            .as_deref()
-            .map(|name| format!(" (parameter: {})", shown(name)))
-            .unwrap_or_default();
+        let parameter = match &finding.head.parameter {
+            Some(name) => format!(" (parameter: {})", shown(name)),
+            None => String::new(),
+        };
         let state = report
             .baseline_state(&finding.id)
             .map(|s| format!(" [{}]", s.as_str()))
@@ -304,11 +303,15 @@ fn write_issue(out: &mut String, p: &Palette, report: &Report, issue: &Issue<'_>
             p.dim(&finding.id)
         );
     }
-    if !first.description.is_empty() {
-        let _ = writeln!(out, "    {}", shown(&first.description));
+    if !first.head.description.is_empty() {
+        let _ = writeln!(out, "    {}", shown(&first.head.description));
     }
     let on = if issue.findings.len() > 1 {
-        format!(" ({} {})", shown(&first.method), shown(&first.path))
+        format!(
+            " ({} {})",
+            shown(&first.head.method),
+            shown(&first.head.path)
+        )
     } else {
         String::new()
     };

@@ -53,10 +53,10 @@ impl From<&Finding> for FixedFinding {
         FixedFinding {
             id: finding.id.clone(),
             check: finding.check.clone(),
-            severity: finding.severity,
-            title: finding.title.clone(),
-            method: finding.method.clone(),
-            path: finding.path.clone(),
+            severity: finding.head.severity,
+            title: finding.head.title.clone(),
+            method: finding.head.method.clone(),
+            path: finding.head.path.clone(),
         }
     }
 }
@@ -126,7 +126,7 @@ impl Suppression {
             && self
                 .path
                 .as_deref()
-                .is_none_or(|path| glob_match(path, &finding.path))
+                .is_none_or(|path| glob_match(path, &finding.head.path))
     }
 
     fn expired(&self, today: NaiveDate) -> bool {

@@ -148,7 +148,7 @@ impl ScanRun {
     pub fn find(&self, check: &str, method: &str, path: &str) -> Option<&Finding> {
         self.findings()
             .iter()
-            .find(|f| f.check == check && f.method == method && f.path == path)
+            .find(|f| f.check == check && f.head.method == method && f.head.path == path)
     }
 
     pub fn errors(&self) -> &[ReportError] {
@@ -201,10 +201,10 @@ impl ScanRun {
                 format!(
                     "  {} {} {} {} — {}\n    evidence: {}",
                     f.check,
-                    f.severity,
-                    f.method,
-                    f.path,
-                    f.title,
+                    f.head.severity,
+                    f.head.method,
+                    f.head.path,
+                    f.head.title,
                     evidence.chars().take(800).collect::<String>()
                 )
             })
@@ -223,7 +223,7 @@ pub fn summarize_findings(report: &Report) -> String {
         .map(|f| {
             format!(
                 "  {} {} {} {} — {}",
-                f.check, f.severity, f.method, f.path, f.title
+                f.check, f.head.severity, f.head.method, f.head.path, f.head.title
             )
         })
         .collect::<Vec<_>>()

@@ -178,7 +178,7 @@ mod tests {
         ] {
             let drafts = run(accepts).await;
             assert_eq!(drafts.len(), 1, "{accepts:?}: {drafts:#?}");
-            assert_eq!(drafts[0].parameter.as_deref(), Some(places));
+            assert_eq!(drafts[0].head.parameter.as_deref(), Some(places));
             assert_eq!(
                 drafts[0].evidence.len(),
                 evidence,

@@ -95,7 +95,7 @@ mod tests {
             let drafts = judged(header, Answer::new(200, body));
             assert_eq!(drafts.len(), 1, "{drafts:#?}");
             assert_eq!(
-                (drafts[0].key.as_str(), drafts[0].parameter.as_deref()),
+                (drafts[0].key.as_str(), drafts[0].head.parameter.as_deref()),
                 ("echo", Some(header.0))
             );
             let focus = drafts[0].evidence[0].focus.clone().unwrap_or_default();

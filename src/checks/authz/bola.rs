@@ -192,8 +192,11 @@ mod tests {
         let drafts = run(Orders::Unchecked, &[&ALICE, &BOB]).await;
         assert_eq!(drafts.len(), 1, "{drafts:#?}");
         let draft = &drafts[0];
-        assert_eq!(draft.title, "bob can read alice's object through order_id");
-        assert_eq!(draft.parameter.as_deref(), Some("order_id"));
+        assert_eq!(
+            draft.head.title,
+            "bob can read alice's object through order_id"
+        );
+        assert_eq!(draft.head.parameter.as_deref(), Some("order_id"));
         let statuses: Vec<(Option<&str>, u16)> = draft
             .evidence
             .iter()
@@ -266,7 +269,7 @@ mod tests {
             let drafts = scan(&META, &target, setup).await.drafts;
             assert_eq!(drafts.len(), expected, "checked: {checked}: {drafts:#?}");
             if let Some(draft) = drafts.first() {
-                assert_eq!(draft.parameter.as_deref(), Some("title"));
+                assert_eq!(draft.head.parameter.as_deref(), Some("title"));
                 let intruder = &draft.evidence[1].exchange.request;
                 assert_eq!(intruder.identity.as_deref(), Some("bob"));
                 assert!(

@@ -308,7 +308,7 @@ mod tests {
         let drafts = scan(&META, &target, setup).await.drafts;
         assert_eq!(drafts.len(), 1, "{drafts:#?}");
         assert_eq!(
-            drafts[0].title,
+            drafts[0].head.title,
             "bob (role Customer) can call the administrative operation GET /api/admin/users"
         );
         let who: Vec<Option<&str>> = drafts[0]

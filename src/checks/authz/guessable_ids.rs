@@ -218,12 +218,14 @@ mod tests {
     async fn an_identifier_the_answer_names_is_firm_one_only_the_spec_gave_is_tentative() {
         let seen = judge(r#"{"order_id": 7, "total": 12}"#).await;
         assert_eq!(seen.len(), 1);
-        assert_eq!(seen[0].confidence, Confidence::Firm);
+        assert_eq!(seen[0].head.confidence, Confidence::Firm);
         assert!(seen[0].site_wide, "one id scheme, one finding");
         let made_up = judge(r#"{"total": 12}"#).await;
         assert_eq!(made_up.len(), 1);
-        assert_eq!(made_up[0].confidence, Confidence::Tentative);
-        assert!(made_up[0].description.contains("not from an answer"));
-        assert!(judge(r#"{"error": "not found"}"#).await[0].confidence == Confidence::Tentative);
+        assert_eq!(made_up[0].head.confidence, Confidence::Tentative);
+        assert!(made_up[0].head.description.contains("not from an answer"));
+        assert!(
+            judge(r#"{"error": "not found"}"#).await[0].head.confidence == Confidence::Tentative
+        );
     }
 }

@@ -160,7 +160,7 @@ mod tests {
         assert_eq!(outcome.keys(), ["burst"], "{:#?}", outcome.drafts);
         assert_eq!(attempts, BURST);
         let draft = &outcome.drafts[0];
-        assert_eq!(draft.parameter.as_deref(), Some("email"));
+        assert_eq!(draft.head.parameter.as_deref(), Some("email"));
         let body = draft.evidence[0]
             .exchange
             .request

@@ -538,7 +538,7 @@ mod tests {
         );
         let draft = &outcome.drafts[0];
         assert_eq!(
-            draft.parameter.as_deref(),
+            draft.head.parameter.as_deref(),
             Some("role,is_admin,isAdmin,balance")
         );
         let steps: Vec<&str> = draft
@@ -552,9 +552,12 @@ mod tests {
         assert_eq!(record["role"], "user");
         assert_eq!(record["is_admin"], false);
         assert!(
-            draft.description.contains("could not put balance back"),
+            draft
+                .head
+                .description
+                .contains("could not put balance back"),
             "{}",
-            draft.description
+            draft.head.description
         );
     }
 

@@ -200,7 +200,10 @@ mod tests {
     async fn data_without_a_credential_or_with_a_made_up_one_is_reported() {
         let open = run(Gate::Open).await;
         assert_eq!(open.keys(), ["anonymous"], "{:#?}", open.drafts);
-        assert!(open.drafts[0].description.contains("identifying alice"));
+        assert!(open.drafts[0]
+            .head
+            .description
+            .contains("identifying alice"));
 
         let any_key = run(Gate::AnyKey).await;
         assert_eq!(

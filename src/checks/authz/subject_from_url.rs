@@ -155,7 +155,7 @@ mod tests {
         let drafts = run(Subject::FromUrl).await;
         assert_eq!(drafts.len(), 1, "{drafts:#?}");
         assert_eq!(
-            drafts[0].title,
+            drafts[0].head.title,
             "Subject taken from `user_id`: alice gets bob's data"
         );
         let asked = &drafts[0].evidence[0].exchange.request;

@@ -335,7 +335,7 @@ mod tests {
             let outcome = run(refusal, setup().active(false)).await;
             assert_eq!(outcome.keys(), ["login"], "{refusal:?}: {:#?}", outcome.drafts);
             let draft = &outcome.drafts[0];
-            assert!(draft.description.ends_with(&format!("{wording}.")), "{}", draft.description);
+            assert!(draft.head.description.ends_with(&format!("{wording}.")), "{}", draft.head.description);
             let tried = draft.evidence[1].exchange.request.body.clone().unwrap_or_default();
             assert!(String::from_utf8_lossy(&tried).contains("\"username\":\"alice\""));
         }
@@ -346,6 +346,7 @@ mod tests {
         let outcome = run(Refusal::TellingIn200, setup().active(false)).await;
         assert_eq!(outcome.keys(), ["login"], "{:#?}", outcome.drafts);
         assert!(outcome.drafts[0]
+            .head
             .description
             .ends_with("gets HTTP 200 and a known user with a wrong password gets HTTP 200 with a different message."));
         // A login that reads forms only: the JSON attempt's 422 is never

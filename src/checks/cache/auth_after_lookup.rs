@@ -129,7 +129,7 @@ mod tests {
         let drafts = run(|o| SharedCache::URL_ONLY.in_front_of(o)).await;
         assert_eq!(drafts.len(), 1, "{drafts:#?}");
         let draft = &drafts[0];
-        assert_eq!(draft.path, "/api/me");
+        assert_eq!(draft.head.path, "/api/me");
         let statuses = statuses(draft);
         assert_eq!(
             statuses,

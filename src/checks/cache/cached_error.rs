@@ -308,9 +308,9 @@ mod tests {
         let finding = report
             .findings
             .iter()
-            .find(|f| f.path == "/contact-us" && f.title.contains("the path"))
+            .find(|f| f.head.path == "/contact-us" && f.head.title.contains("the path"))
             .unwrap_or_else(|| panic!("{:?}", report.findings));
-        assert_eq!(finding.confidence.as_str(), "confirmed");
+        assert_eq!(finding.head.confidence.as_str(), "confirmed");
         // Attack, victim, the replay's attack and victim, and the control.
         assert_eq!(finding.evidence.len(), 5);
         assert_eq!(finding.evidence[0].response.status, 404);
@@ -378,11 +378,14 @@ mod tests {
                 outcome.drafts
             );
             let oversized = &outcome.drafts[1];
-            assert_eq!(oversized.parameter.as_deref(), Some("X-Rampart-Oversized"));
+            assert_eq!(
+                oversized.head.parameter.as_deref(),
+                Some("X-Rampart-Oversized")
+            );
             assert!(
-                oversized.description.contains("(12288 bytes)"),
+                oversized.head.description.contains("(12288 bytes)"),
                 "{}",
-                oversized.description
+                oversized.head.description
             );
             let statuses = statuses(oversized);
             assert_eq!(

@@ -229,16 +229,20 @@ mod tests {
     #[tokio::test]
     async fn classes_mixed_by_the_cache_or_kept_apart_without_vary_are_reported() {
         let mixed = scan(KeyRule::FullUrl, false).await;
-        let finding = mixed.findings.iter().find(|f| f.path == "/");
+        let finding = mixed.findings.iter().find(|f| f.head.path == "/");
         let finding = finding.unwrap_or_else(|| panic!("{:?}", mixed.findings));
-        assert_eq!(finding.confidence.as_str(), "confirmed");
-        assert_eq!(finding.severity.as_str(), "medium");
+        assert_eq!(finding.head.confidence.as_str(), "confirmed");
+        assert_eq!(finding.head.severity.as_str(), "medium");
 
         let apart = scan(KeyRule::UrlAndDevice, false).await;
-        let finding = apart.findings.iter().find(|f| f.path == "/");
+        let finding = apart.findings.iter().find(|f| f.head.path == "/");
         let finding = finding.unwrap_or_else(|| panic!("{:?}", apart.findings));
-        assert_eq!(finding.severity.as_str(), "low");
-        assert!(finding.title.contains("without Vary"), "{}", finding.title);
+        assert_eq!(finding.head.severity.as_str(), "low");
+        assert!(
+            finding.head.title.contains("without Vary"),
+            "{}",
+            finding.head.title
+        );
 
         let fixed = scan(KeyRule::UrlAndDevice, true).await;
         assert!(fixed.findings.is_empty(), "{:?}", fixed.findings);

@@ -126,11 +126,11 @@ mod tests {
             assert_eq!(drafts.len(), 1, "{other}: {drafts:#?}");
             let draft = &drafts[0];
             assert_eq!(
-                draft.path, "/api/me",
+                draft.head.path, "/api/me",
                 "the catalogue is the same for everyone"
             );
             assert_eq!(
-                draft.title,
+                draft.head.title,
                 format!(
                     "Response cached without the caller's identity: alice's data served to {other}"
                 )

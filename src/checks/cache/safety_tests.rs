@@ -116,14 +116,19 @@ fn has(report: &Report, check: &str, path: &str) -> bool {
     report
         .findings
         .iter()
-        .any(|f| f.check == check && f.path == path)
+        .any(|f| f.check == check && f.head.path == path)
 }
 
 fn summary(report: &Report) -> String {
     report
         .findings
         .iter()
-        .map(|f| format!("{} {} {} — {}", f.check, f.path, f.url, f.title))
+        .map(|f| {
+            format!(
+                "{} {} {} — {}",
+                f.check, f.head.path, f.head.url, f.head.title
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -144,18 +149,18 @@ async fn behind_a_cache_that_ignores_the_query_no_probe_reaches_a_visitor_entry(
     // The root has no letter to encode and the Host is not keyed: nothing
     // makes it a key of Rampart's own, so it gets no poisoning probe.
     assert!(
-        !report.findings.iter().any(|f| f.path == "/"),
+        !report.findings.iter().any(|f| f.head.path == "/"),
         "the unkeyable root was probed:\n{found}"
     );
     // Each finding's URL is a path no visitor asks for.
     for finding in &report.findings {
-        let path = crate::engine::exchange::url_path(&finding.url);
+        let path = crate::engine::exchange::url_path(&finding.head.url);
         assert!(
             !VISITOR_URLS
                 .iter()
                 .any(|v| v.split('?').next() == Some(path)),
             "{}: shown on a visitor's path",
-            finding.url
+            finding.head.url
         );
     }
 }
@@ -177,7 +182,10 @@ async fn behind_a_cache_keyed_on_the_host_only_every_probe_uses_a_fresh_host() {
     assert!(has(&report, "cache.unkeyed-param", "/"), "{found}");
     // Every other page shares the root's entry here, so its own answer
     // cannot be told apart from the root's: it is left alone.
-    assert!(report.findings.iter().all(|f| f.path == "/"), "{found}");
+    assert!(
+        report.findings.iter().all(|f| f.head.path == "/"),
+        "{found}"
+    );
 }
 
 #[tokio::test]

@@ -569,23 +569,23 @@ mod tests {
         let host = report
             .findings
             .iter()
-            .find(|f| f.parameter.as_deref() == Some("X-Forwarded-Host"))
+            .find(|f| f.head.parameter.as_deref() == Some("X-Forwarded-Host"))
             .unwrap_or_else(|| panic!("{:?}", report.findings));
         assert!(
-            host.description.contains("on another port"),
+            host.head.description.contains("on another port"),
             "{}",
-            host.description
+            host.head.description
         );
         let redirect = report
             .findings
             .iter()
-            .find(|f| f.parameter.as_deref() == Some("X-Forwarded-Proto"))
+            .find(|f| f.head.parameter.as_deref() == Some("X-Forwarded-Proto"))
             .unwrap_or_else(|| panic!("{:?}", report.findings));
         assert_eq!(redirect.evidence[1].response.status, 301);
         assert!(
-            redirect.description.contains("redirect"),
+            redirect.head.description.contains("redirect"),
             "{}",
-            redirect.description
+            redirect.head.description
         );
 
         let fixed = TestCache::start(Config::default()).await;
@@ -664,10 +664,11 @@ mod tests {
             );
             assert!(
                 redirected
+                    .head
                     .description
                     .contains("turns the answer into HTTP 308"),
                 "{}",
-                redirected.description
+                redirected.head.description
             );
             assert_eq!(
                 redirected.evidence[4].exchange.response.status, 200,

@@ -524,9 +524,12 @@ mod tests {
             (KeyRule::DecodedUrl, "encoded", "q=%72ampart"),
         ] {
             let report = scan(key).await;
-            let found = report.findings.iter().find(|f| f.title.contains(title));
+            let found = report
+                .findings
+                .iter()
+                .find(|f| f.head.title.contains(title));
             let found = found.unwrap_or_else(|| panic!("{key:?}: {:?}", report.findings));
-            assert_eq!(found.parameter.as_deref(), Some("q"));
+            assert_eq!(found.head.parameter.as_deref(), Some("q"));
             assert!(found.evidence[0].request.url.contains(sent), "{key:?}");
         }
 

@@ -127,7 +127,7 @@ mod tests {
             .exchange();
         inspected(&Banners, &exchange)
             .into_iter()
-            .map(|d| (d.key, d.severity, d.path))
+            .map(|d| (d.key, d.head.severity, d.head.path))
             .collect()
     }
 

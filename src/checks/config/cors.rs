@@ -260,8 +260,8 @@ async fn preflight(
 
 /// Filed at the target's root: one finding per kind of weakness.
 fn deployment(mut draft: FindingDraft) -> FindingDraft {
-    draft.method = "GET".into();
-    draft.path = "/".into();
+    draft.head.method = "GET".into();
+    draft.head.path = "/".into();
     draft
 }
 
@@ -340,7 +340,7 @@ mod tests {
         let mut keys: Vec<(String, Severity)> = scanned
             .drafts
             .iter()
-            .map(|d| (d.key.clone(), d.severity))
+            .map(|d| (d.key.clone(), d.head.severity))
             .collect();
         keys.sort();
         keys

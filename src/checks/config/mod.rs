@@ -57,7 +57,7 @@ pub(crate) fn deployment_draft(
             exchange,
             None,
         );
-    draft.method = "GET".into();
-    draft.path = "/".into();
+    draft.head.method = "GET".into();
+    draft.head.path = "/".into();
     draft
 }

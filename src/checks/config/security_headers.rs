@@ -68,7 +68,7 @@ mod tests {
         let drafts = inspected(&SecurityHeaders, &bare);
         assert_eq!(drafts.len(), 1);
         assert_eq!(
-            (drafts[0].severity, drafts[0].path.as_str()),
+            (drafts[0].head.severity, drafts[0].head.path.as_str()),
             (Severity::Info, "/")
         );
         let safe = Answer::new(200, "{\"a\":1}")

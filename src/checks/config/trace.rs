@@ -54,7 +54,7 @@ impl Check for Trace {
                 &exchange,
                 focus,
             );
-        draft.path = "/".into();
+        draft.head.path = "/".into();
         Ok(vec![draft])
     }
 }

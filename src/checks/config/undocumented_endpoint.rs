@@ -120,8 +120,8 @@ fn draft(shadowed: &Shadowed) -> FindingDraft {
             exchange,
             None,
         );
-    draft.method = shadowed.endpoint.method.clone();
-    draft.path = shadowed.endpoint.path.clone();
+    draft.head.method = shadowed.endpoint.method.clone();
+    draft.head.path = shadowed.endpoint.path.clone();
     draft
 }
 
@@ -203,7 +203,7 @@ mod tests {
         let drafts = judged(&UndocumentedEndpoint, &root, &facts(true, found));
         let graded: Vec<(&str, Severity)> = drafts
             .iter()
-            .map(|d| (d.path.as_str(), d.severity))
+            .map(|d| (d.head.path.as_str(), d.head.severity))
             .collect();
         assert_eq!(
             graded,

@@ -170,8 +170,8 @@ async fn prove(
         .evidence("Rampart's own object, created", &created, None)
         .evidence("The undocumented DELETE removes it", &deleted, None)
         .evidence("Read back: gone", &after, None);
-    draft.method = "DELETE".into();
-    draft.path = item.path.clone();
+    draft.head.method = "DELETE".into();
+    draft.head.path = item.path.clone();
     Ok(Some(draft))
 }
 

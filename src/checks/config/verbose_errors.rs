@@ -134,8 +134,8 @@ impl Check for VerboseErrors {
                     ))
                     .key(key)
                     .evidence("The answer to a path that cannot exist", miss, None);
-                draft.method = "GET".into();
-                draft.path = "/".into();
+                draft.head.method = "GET".into();
+                draft.head.path = "/".into();
                 drafts.push(draft);
             }
         }

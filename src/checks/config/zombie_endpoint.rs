@@ -62,8 +62,8 @@ impl Check for ZombieEndpoint {
                         .key("not-routed")
                         .evidence("The documented operation's answer", &zombie.exchange, None)
                         .evidence("The answer to a path that cannot exist", miss, None);
-                draft.method = zombie.endpoint.method.clone();
-                draft.path = zombie.endpoint.path.clone();
+                draft.head.method = zombie.endpoint.method.clone();
+                draft.head.path = zombie.endpoint.path.clone();
                 draft
             })
             .collect())
@@ -101,8 +101,8 @@ mod tests {
         let root = Answer::new(200, "{}").exchange();
         let drafts = judged(&ZombieEndpoint, &root, &facts);
         assert_eq!(drafts.len(), 1);
-        assert_eq!(drafts[0].path, "/api/legacy");
-        assert_eq!(drafts[0].severity, Severity::Info);
+        assert_eq!(drafts[0].head.path, "/api/legacy");
+        assert_eq!(drafts[0].head.severity, Severity::Info);
         let none = TargetFacts::default();
         assert!(judged(&ZombieEndpoint, &root, &none).is_empty());
     }

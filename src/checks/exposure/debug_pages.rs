@@ -119,7 +119,7 @@ mod tests {
     fn judged(answer: Answer) -> Vec<(String, Severity)> {
         inspected(&DebugPages, &answer.exchange())
             .into_iter()
-            .map(|d| (d.key, d.severity))
+            .map(|d| (d.key, d.head.severity))
             .collect()
     }
 
@@ -157,9 +157,9 @@ mod tests {
         }
         let drafts = inspected(&DebugPages, &Answer::new(502, TRACEBACK).exchange());
         assert!(
-            drafts[0].description.contains("(HTTP 502)"),
+            drafts[0].head.description.contains("(HTTP 502)"),
             "{}",
-            drafts[0].description
+            drafts[0].head.description
         );
     }
 

@@ -90,14 +90,15 @@ mod tests {
         assert_eq!(keys, ["hash", "clear-password"]);
         assert!(
             drafts[0]
+                .head
                 .description
                 .contains("1 password hash(es) (Bcrypt)"),
             "{}",
-            drafts[0].description
+            drafts[0].head.description
         );
         let focus = drafts[0].evidence[0].focus.clone().unwrap_or_default();
         assert_eq!(&both[focus], BCRYPT);
-        assert_eq!(drafts[1].parameter.as_deref(), Some("password"));
+        assert_eq!(drafts[1].head.parameter.as_deref(), Some("password"));
         // A hash in text is still a hash.
         assert_eq!(judged(&format!("user ana\nhash {BCRYPT}\n")).len(), 1);
     }

@@ -257,7 +257,7 @@ mod tests {
     async fn a_shell_is_found_by_its_output_and_an_argument_vector_is_not() {
         let endpoint = "GET /api/admin/ping?host=127.0.0.1";
         let (finding, _) = testing::found_once(&META, ping(true), endpoint).await;
-        assert!(finding.description.contains("command substitution"));
+        assert!(finding.head.description.contains("command substitution"));
         assert_eq!(finding.evidence.len(), 3);
 
         let sent = testing::found_nothing(&META, ping(false), endpoint).await;

@@ -285,9 +285,9 @@ mod tests {
         let found = found.expect("probed");
         assert_eq!(found.len(), 1);
         assert!(
-            found[0].title.contains("Python traceback"),
+            found[0].head.title.contains("Python traceback"),
             "{}",
-            found[0].title
+            found[0].head.title
         );
         assert_eq!(found[0].evidence.len(), 3);
         let api = testing::serve(items(false)).await;

@@ -477,11 +477,11 @@ mod tests {
     async fn a_pasted_attribute_name_is_widened_to_other_owners_and_an_allow_list_is_not() {
         let endpoint = "GET /api/orders?field=category";
         let (finding, _) = testing::found_once(&META, orders(true), endpoint).await;
-        assert!(finding.title.contains("condition widened"));
+        assert!(finding.head.title.contains("condition widened"));
         assert!(
-            finding.description.contains("`bob`"),
+            finding.head.description.contains("`bob`"),
             "{}",
-            finding.description
+            finding.head.description
         );
         assert!(finding.stack_hints.contains(&"dynamodb".to_string()));
 
@@ -574,11 +574,11 @@ mod tests {
     async fn a_query_string_operator_is_proven_and_a_plain_value_is_not() {
         let endpoint = "GET /api/notes?owner=alice";
         let (finding, _) = testing::found_once(&META, notes(true), endpoint).await;
-        assert!(finding.title.contains("operator injection"));
+        assert!(finding.head.title.contains("operator injection"));
         assert!(
-            finding.description.contains("owned by `bob`"),
+            finding.head.description.contains("owned by `bob`"),
             "{}",
-            finding.description
+            finding.head.description
         );
         assert_eq!(finding.evidence.len(), 5);
 

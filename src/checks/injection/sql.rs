@@ -580,13 +580,13 @@ mod tests {
     async fn the_pasted_query_is_found_with_few_requests_and_the_bound_one_is_not() {
         let endpoint = "GET /api/posts?title=Hello";
         let (finding, sent) = testing::found_once(&META, posts(true), endpoint).await;
-        assert_eq!(finding.confidence, Confidence::Confirmed);
+        assert_eq!(finding.head.confidence, Confidence::Confirmed);
         assert!(
-            finding.title.contains("error-based, SQLite"),
+            finding.head.title.contains("error-based, SQLite"),
             "{}",
-            finding.title
+            finding.head.title
         );
-        assert_eq!(finding.parameter.as_deref(), Some("title"));
+        assert_eq!(finding.head.parameter.as_deref(), Some("title"));
         assert!(finding.stack_hints.contains(&"sqlite".to_string()));
         assert!(finding
             .evidence
@@ -674,11 +674,11 @@ mod tests {
         let found = found.expect("probed");
         assert_eq!(found.len(), 1, "{found:#?}");
         assert!(
-            found[0].title.contains("boolean-based"),
+            found[0].head.title.contains("boolean-based"),
             "{}",
-            found[0].title
+            found[0].head.title
         );
-        assert_eq!(found[0].confidence, Confidence::Confirmed);
+        assert_eq!(found[0].head.confidence, Confidence::Confirmed);
     }
 
     /// Blind: errors are swallowed, only the rows tell.
@@ -694,7 +694,7 @@ mod tests {
         };
         let endpoint = "GET /api/posts?title=Hello";
         let (finding, _) = testing::found_once(&META, blind, endpoint).await;
-        assert!(finding.title.contains("boolean-based"));
+        assert!(finding.head.title.contains("boolean-based"));
         assert_eq!(finding.evidence.len(), 6);
     }
 
@@ -722,9 +722,9 @@ mod tests {
         let endpoint = "GET /api/audit?user=alice";
         let (finding, _) = testing::found_once(&META, audit(true), endpoint).await;
         assert!(
-            finding.title.contains("time-based, PostgreSQL"),
+            finding.head.title.contains("time-based, PostgreSQL"),
             "{}",
-            finding.title
+            finding.head.title
         );
         assert!(finding.stack_hints.contains(&"postgresql".to_string()));
         let steps: Vec<&str> = finding.evidence.iter().map(|e| e.step.as_str()).collect();

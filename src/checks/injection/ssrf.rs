@@ -233,7 +233,11 @@ mod tests {
     async fn a_fetch_of_rampart_s_listener_is_proven_by_its_callback() {
         let endpoint = "GET /api/preview?url=https://example.com/a.png";
         let (finding, sent) = testing::found_once(&META, fetcher(true), endpoint).await;
-        assert_eq!(finding.severity, Severity::Critical, "the body came back");
+        assert_eq!(
+            finding.head.severity,
+            Severity::Critical,
+            "the body came back"
+        );
         assert!(finding.evidence[0].step.contains("User-Agent fetcher/1"));
         // No profile: one request carries the listener's URL.
         assert_eq!(sent, 1);
@@ -248,7 +252,7 @@ mod tests {
         let (found, _) = testing::run(&META, &api, endpoint, settings).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1);
-        assert_eq!(found[0].confidence, Confidence::Tentative);
+        assert_eq!(found[0].head.confidence, Confidence::Tentative);
         assert!(found[0].evidence[0]
             .exchange
             .request

@@ -213,7 +213,7 @@ mod tests {
     async fn an_evaluating_engine_is_found_and_a_reflecting_one_is_not() {
         let endpoint = "GET /api/greeting?name=Ada";
         let (finding, sent) = testing::found_once(&META, greeter(true), endpoint).await;
-        assert!(finding.description.contains("Jinja2"));
+        assert!(finding.head.description.contains("Jinja2"));
         assert_eq!(finding.evidence.len(), 3);
         assert!(sent <= 4, "{sent}");
 

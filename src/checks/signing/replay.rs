@@ -85,10 +85,10 @@ mod tests {
         .await;
         assert_eq!(drafts.len(), 1, "{drafts:#?}");
         assert_eq!(
-            drafts[0].title,
+            drafts[0].head.title,
             "Signed token accepted 3.0 days after it was issued"
         );
-        assert!(drafts[0].description.contains("from `download_url`"));
+        assert!(drafts[0].head.description.contains("from `download_url`"));
     }
 
     #[tokio::test]

@@ -120,10 +120,10 @@ mod tests {
             assert_eq!(drafts.len(), 1, "{drafts:#?}");
             let draft = &drafts[0];
             assert_eq!(
-                draft.title,
+                draft.head.title,
                 format!("alice's signed link is accepted from {stranger}")
             );
-            assert_eq!(draft.parameter.as_deref(), Some("token"));
+            assert_eq!(draft.head.parameter.as_deref(), Some("token"));
             let [genuine, replayed] = [&draft.evidence[0].exchange, &draft.evidence[1].exchange];
             assert_eq!(genuine.request.identity.as_deref(), Some("alice"));
             assert_eq!(

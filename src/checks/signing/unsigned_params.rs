@@ -107,16 +107,16 @@ mod tests {
         assert_eq!(outcome.facts.signed_links.len(), 2, "one link per persona");
         assert_eq!(outcome.keys(), ["param-user_id"], "{:#?}", outcome.drafts);
         let draft = &outcome.drafts[0];
-        assert_eq!(draft.confidence, Confidence::Confirmed);
+        assert_eq!(draft.head.confidence, Confidence::Confirmed);
         assert!(
-            draft.description.contains("from u-1001 to u-1002"),
+            draft.head.description.contains("from u-1001 to u-1002"),
             "{}",
-            draft.description
+            draft.head.description
         );
         assert!(
-            draft.description.ends_with("belongs to bob."),
+            draft.head.description.ends_with("belongs to bob."),
             "{}",
-            draft.description
+            draft.head.description
         );
         assert!(draft.evidence[1].exchange.body_text().contains(BOB.email));
     }

@@ -350,10 +350,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (never.severity, never.key.as_str()),
+            (never.head.severity, never.key.as_str()),
             (Severity::Medium, "no-exp")
         );
-        assert_eq!(never.confidence, Confidence::Firm);
+        assert_eq!(never.head.confidence, Confidence::Firm);
         let month = lifetime_draft(
             &root,
             &token(json!({"iat": 1_700_000_000, "exp": 1_702_592_000})),
@@ -361,10 +361,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (month.severity, month.key.as_str()),
+            (month.head.severity, month.key.as_str()),
             (Severity::Low, "lifetime")
         );
-        assert!(month.title.contains("30.0 days"), "{}", month.title);
+        assert!(
+            month.head.title.contains("30.0 days"),
+            "{}",
+            month.head.title
+        );
         let short = token(json!({"iat": 1_700_000_000, "exp": 1_700_000_900}));
         assert!(lifetime_draft(&root, &short, "x").is_none());
         // Without iat the lifetime is unknown: nothing is claimed.

@@ -97,7 +97,7 @@ mod tests {
         let target = serve(Verifier::Unverified.router()).await;
         let scanned = scan(&META, &target, setup(b"k7Rw9-random-Qp2x-secret", 900)).await;
         assert_eq!(scanned.keys(), vec!["kept"]);
-        assert_eq!(scanned.drafts[0].confidence, Confidence::Confirmed);
+        assert_eq!(scanned.drafts[0].head.confidence, Confidence::Confirmed);
         assert!(scanned.drafts[0]
             .evidence
             .iter()
@@ -110,11 +110,11 @@ mod tests {
         let scanned = scan(&META, &target, setup(b"k7Rw9-random-Qp2x-secret", 900)).await;
         assert_eq!(scanned.keys(), vec!["stripped"]);
         let draft = &scanned.drafts[0];
-        assert_eq!(draft.confidence, Confidence::Confirmed);
+        assert_eq!(draft.head.confidence, Confidence::Confirmed);
         assert!(
-            draft.title.contains("no signature at all"),
+            draft.head.title.contains("no signature at all"),
             "{}",
-            draft.title
+            draft.head.title
         );
         assert!(draft.evidence.iter().any(|e| e.step.contains("naming bob")));
     }

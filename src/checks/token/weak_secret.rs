@@ -430,14 +430,17 @@ mod tests {
         assert_eq!(scanned.drafts.len(), 1, "{:?}", scanned.drafts);
         let draft = &scanned.drafts[0];
         assert_eq!(
-            (draft.severity, draft.confidence),
+            (draft.head.severity, draft.head.confidence),
             (Severity::Critical, Confidence::Confirmed)
         );
-        assert!(draft.title.contains("(c…e)"), "{}", draft.title);
+        assert!(draft.head.title.contains("(c…e)"), "{}", draft.head.title);
         assert!(
-            draft.description.contains("naming bob returned bob's data"),
+            draft
+                .head
+                .description
+                .contains("naming bob returned bob's data"),
             "{}",
-            draft.description
+            draft.head.description
         );
         assert!(
             !format!("{draft:?}").contains("changeme\""),

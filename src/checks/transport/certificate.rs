@@ -149,7 +149,7 @@ mod tests {
         );
         judged(&Certificate, &root, &facts)
             .into_iter()
-            .map(|d| (d.key, d.severity))
+            .map(|d| (d.key, d.head.severity))
             .collect()
     }
 

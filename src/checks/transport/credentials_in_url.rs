@@ -99,9 +99,9 @@ mod tests {
         ] {
             let drafts = redirect(302, location);
             assert_eq!(drafts.len(), 1, "{location}");
-            assert_eq!(drafts[0].parameter.as_deref(), Some(name));
+            assert_eq!(drafts[0].head.parameter.as_deref(), Some(name));
             assert_eq!(
-                drafts[0].title,
+                drafts[0].head.title,
                 format!("Redirect carries a credential in `{name}`")
             );
         }

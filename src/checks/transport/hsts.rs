@@ -101,7 +101,7 @@ mod tests {
             .exchange();
         let drafts = Hsts.judge_target(&bare, &facts).unwrap();
         assert_eq!(drafts.len(), 1);
-        assert_eq!(drafts[0].severity, Severity::Medium);
+        assert_eq!(drafts[0].head.severity, Severity::Medium);
         let strict = exchange(
             "https://api.example.com/?rampart_cb=1",
             None,

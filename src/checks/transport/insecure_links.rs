@@ -142,7 +142,7 @@ mod tests {
     fn judged(url: &str, answer: Answer) -> Vec<(String, Severity)> {
         inspected(&InsecureLinks, &answer.at(url).exchange())
             .into_iter()
-            .map(|d| (d.key, d.severity))
+            .map(|d| (d.key, d.head.severity))
             .collect()
     }
 

@@ -82,13 +82,16 @@ mod tests {
         let drafts = TlsVersions.judge_target(&root, &legacy).unwrap();
         let found: Vec<(Severity, &str)> = drafts
             .iter()
-            .map(|d| (d.severity, d.key.as_str()))
+            .map(|d| (d.head.severity, d.key.as_str()))
             .collect();
         assert_eq!(
             found,
             vec![(Severity::High, "SSL 3.0"), (Severity::Medium, "TLS 1.1")]
         );
-        assert!(drafts[0].description.contains("SSL 3.0, TLS 1.1, TLS 1.2"));
+        assert!(drafts[0]
+            .head
+            .description
+            .contains("SSL 3.0, TLS 1.1, TLS 1.2"));
         let modern = facts(vec![TlsVersion::Tls12, TlsVersion::Tls13]);
         assert!(TlsVersions.judge_target(&root, &modern).unwrap().is_empty());
         // No probe (plain HTTP) or a failed one: nothing to judge, and why.

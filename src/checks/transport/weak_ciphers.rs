@@ -108,13 +108,14 @@ mod tests {
         let drafts = WeakCiphers.judge_target(&root, &facts).unwrap();
         let found: Vec<(&str, Severity)> = drafts
             .iter()
-            .map(|d| (d.key.as_str(), d.severity))
+            .map(|d| (d.key.as_str(), d.head.severity))
             .collect();
         assert_eq!(
             found,
             vec![("null", Severity::High), ("rc4", Severity::Medium)]
         );
         assert!(drafts[1]
+            .head
             .description
             .contains("TLS_RSA_WITH_RC4_128_SHA at TLS 1.0, TLS_RSA_WITH_RC4_128_MD5 at TLS 1.2"));
         assert!(WeakCiphers
