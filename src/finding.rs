@@ -1,28 +1,18 @@
 //! The vocabulary of results: what a check reports and how the report names it.
 
-use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use strum::{IntoStaticStr, VariantArray};
 
 use crate::engine::Exchange;
 
 /// How bad a finding is; ordered so that `Critical > Info`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(clap::ValueEnum, IntoStaticStr, strum::Display)]
+#[strum(serialize_all = "lowercase")]
 pub enum Severity {
     Info,
     Low,
@@ -51,25 +41,15 @@ impl Severity {
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
 /// How sure Rampart is: `Confirmed` means the exploit itself was reproduced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "lowercase")]
 pub enum Confidence {
     Tentative,
     Firm,
@@ -78,17 +58,15 @@ pub enum Confidence {
 
 impl Confidence {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Confidence::Tentative => "tentative",
-            Confidence::Firm => "firm",
-            Confidence::Confirmed => "confirmed",
-        }
+        self.into()
     }
 }
 
 /// The report's category names (part of the outside contract).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Category {
     CachePoisoning,
     CacheDeception,
@@ -108,22 +86,7 @@ pub enum Category {
 
 impl Category {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Category::CachePoisoning => "cache-poisoning",
-            Category::CacheDeception => "cache-deception",
-            Category::Bola => "bola",
-            Category::FunctionAuthorization => "function-authorization",
-            Category::Authentication => "authentication",
-            Category::PropertyAuthorization => "property-authorization",
-            Category::DataExposure => "data-exposure",
-            Category::Cryptography => "cryptography",
-            Category::Signature => "signature",
-            Category::ApiKey => "api-key",
-            Category::InputValidation => "input-validation",
-            Category::Ssrf => "ssrf",
-            Category::RateLimiting => "rate-limiting",
-            Category::Configuration => "configuration",
-        }
+        self.into()
     }
 }
 
@@ -320,6 +283,28 @@ mod tests {
         // Field boundaries matter: "ab"+"c" is not "a"+"bc".
         assert_ne!(stable_id("ab", "c", "", ""), stable_id("a", "bc", "", ""));
         assert!(a.starts_with("RMP-") && a.len() == 16);
+    }
+
+    /// The names the text reports print are the JSON report's names.
+    #[test]
+    fn every_name_is_the_json_name() {
+        fn json(value: impl Serialize) -> String {
+            serde_json::to_value(value)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        }
+        for severity in Severity::ALL_DESCENDING {
+            assert_eq!(severity.as_str(), json(severity));
+            assert_eq!(severity.to_string(), json(severity));
+        }
+        for confidence in Confidence::VARIANTS {
+            assert_eq!(confidence.as_str(), json(confidence));
+        }
+        for category in Category::VARIANTS {
+            assert_eq!(category.as_str(), json(category));
+        }
+        assert_eq!(Category::ApiKey.as_str(), "api-key");
     }
 
     #[test]

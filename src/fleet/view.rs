@@ -66,8 +66,9 @@ impl SeverityCounts {
 }
 
 /// What became of an API in this fleet run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum ApiStatus {
     /// Its report is there.
     Scanned,
@@ -79,11 +80,7 @@ pub enum ApiStatus {
 
 impl ApiStatus {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ApiStatus::Scanned => "scanned",
-            ApiStatus::Failed => "failed",
-            ApiStatus::Missing => "missing",
-        }
+        self.into()
     }
 }
 

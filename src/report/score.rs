@@ -20,7 +20,9 @@ pub fn score(findings: &[Finding]) -> u8 {
 }
 
 /// The report's `grade`: a letter for the score, or `incomplete`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr, strum::Display,
+)]
 pub enum Grade {
     A,
     B,
@@ -30,25 +32,13 @@ pub enum Grade {
     /// The scan's coverage was cut short (see the report's
     /// `incomplete_reasons`); its score only covers what was scanned.
     #[serde(rename = "incomplete")]
+    #[strum(serialize = "incomplete")]
     Incomplete,
 }
 
 impl Grade {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Grade::A => "A",
-            Grade::B => "B",
-            Grade::C => "C",
-            Grade::D => "D",
-            Grade::F => "F",
-            Grade::Incomplete => "incomplete",
-        }
-    }
-}
-
-impl std::fmt::Display for Grade {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
@@ -77,5 +67,10 @@ mod tests {
             serde_json::to_string(&[Grade::B, Grade::Incomplete]).unwrap(),
             r#"["B","incomplete"]"#
         );
+        assert_eq!(
+            (Grade::B.as_str(), Grade::Incomplete.as_str()),
+            ("B", "incomplete")
+        );
+        assert_eq!(Grade::Incomplete.to_string(), "incomplete");
     }
 }

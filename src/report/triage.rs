@@ -14,8 +14,9 @@ use crate::checks::glob_match;
 use crate::finding::{Finding, Severity};
 
 /// Whether a finding was already in the baseline report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum BaselineState {
     New,
     Unchanged,
@@ -23,10 +24,7 @@ pub enum BaselineState {
 
 impl BaselineState {
     pub fn as_str(self) -> &'static str {
-        match self {
-            BaselineState::New => "new",
-            BaselineState::Unchanged => "unchanged",
-        }
+        self.into()
     }
 }
 

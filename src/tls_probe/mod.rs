@@ -55,7 +55,6 @@ mod server_reply;
 mod suites;
 mod wire;
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,12 +72,19 @@ pub const MAX_READ_BYTES: usize = 64 * 1024;
 pub const WEAK_PROBE_CONCURRENCY: usize = 8;
 
 /// A SSL/TLS protocol version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, strum::IntoStaticStr, strum::Display,
+)]
 pub enum TlsVersion {
+    #[strum(serialize = "SSL 3.0")]
     Ssl3,
+    #[strum(serialize = "TLS 1.0")]
     Tls10,
+    #[strum(serialize = "TLS 1.1")]
     Tls11,
+    #[strum(serialize = "TLS 1.2")]
     Tls12,
+    #[strum(serialize = "TLS 1.3")]
     Tls13,
 }
 
@@ -110,19 +116,7 @@ impl TlsVersion {
 
     /// Human-readable name ("TLS 1.2").
     pub fn name(self) -> &'static str {
-        match self {
-            TlsVersion::Ssl3 => "SSL 3.0",
-            TlsVersion::Tls10 => "TLS 1.0",
-            TlsVersion::Tls11 => "TLS 1.1",
-            TlsVersion::Tls12 => "TLS 1.2",
-            TlsVersion::Tls13 => "TLS 1.3",
-        }
-    }
-}
-
-impl fmt::Display for TlsVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        self.into()
     }
 }
 
@@ -282,4 +276,22 @@ pub async fn probe(
         weak_ciphers: weak.into_iter().map(|(v, _, s)| (v, s)).collect(),
         certificate: chain.and_then(|c| CertInfo::from_der_chain(&c)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_named_as_people_write_them_and_read_back_from_the_wire() {
+        let names: Vec<String> = TlsVersion::ALL.iter().map(|v| v.to_string()).collect();
+        assert_eq!(
+            names,
+            ["SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"]
+        );
+        assert_eq!(TlsVersion::Tls12.name(), "TLS 1.2");
+        for version in TlsVersion::ALL {
+            assert_eq!(TlsVersion::from_wire(version.wire()), Some(version));
+        }
+    }
 }
