@@ -780,30 +780,25 @@ mod tests {
         assert!(siblings(&flat, &flat.path).is_empty());
     }
 
-    /// The documented paths a test starts from.
-    fn documented(paths: &[&str]) -> Vec<String> {
-        paths.iter().map(|p| p.to_string()).collect()
-    }
-
     #[test]
-    fn resource_names_skip_prefixes_versions_and_parameters() {
-        let paths = documented(&[
+    fn resource_names_and_prefixes_skip_versions_parameters_and_short_paths() {
+        let paths: Vec<String> = [
             "/api/v2/orders/{id}",
             "/api/v2/me",
             "/{tenant}/invoices",
             "/api/v2/orders",
-        ]);
-        assert_eq!(resource_names(&paths), vec!["orders", "invoices"]);
-    }
-
-    #[test]
-    fn prefixes_are_the_first_segment_and_a_version_after_it() {
-        let paths = documented(&[
-            "/api/v2/orders",
             "/api/v2/users/{id}",
             "/{tenant}/x",
             "/health",
-        ]);
+        ]
+        .map(String::from)
+        .to_vec();
+        // A name of two letters or fewer is no resource; a path that starts
+        // with a parameter or has one segment gives no prefix.
+        assert_eq!(
+            resource_names(&paths),
+            vec!["orders", "invoices", "users", "health"]
+        );
         assert_eq!(prefixes(&paths), vec!["/api", "/api/v2"]);
     }
 }

@@ -310,21 +310,42 @@ mod tests {
         }
     }
 
+    /// One identity file for the tests: headers, a login recipe and two
+    /// signing recipes, every secret an environment value.
+    const IDENTITIES: &str = r#"
+        [[identity]]
+        name = "alice"
+        headers = { "X-API-Key" = "env:ALICE_KEY" }
+
+        [[identity]]
+        name = "carol"
+        [identity.login]
+        path = "/api/login"
+        json = { username = "carol", password = "env:CAROL_PW", remember = true }
+        token_pointer = "/token"
+
+        [[identity]]
+        name = "dave"
+        headers = { "X-Client-Id" = "dave" }
+        [identity.signing]
+        secret = "env:DAVE_HMAC"
+        timestamp_header = "X-Timestamp"
+        canonical = "{method}\n{path}\n{timestamp}"
+
+        [[identity]]
+        name = "erin"
+        [identity.signing]
+        secret = "env:DAVE_HMAC"
+        algorithm = "hmac-sha1"
+        encoding = "base64"
+        header = "Authorization"
+        prefix = "HMAC "
+        canonical = "{method} {target}"
+    "#;
+
     #[test]
     fn headers_and_login_recipes_resolve_environment_values() {
-        let text = r#"
-            [[identity]]
-            name = "alice"
-            headers = { "X-API-Key" = "env:ALICE_KEY" }
-
-            [[identity]]
-            name = "carol"
-            [identity.login]
-            path = "/api/login"
-            json = { username = "carol", password = "env:CAROL_PW", remember = true }
-            token_pointer = "/token"
-        "#;
-        let ids = parse(text, "ids.toml", &env).unwrap();
+        let ids = parse(IDENTITIES, "ids.toml", &env).unwrap();
         assert_eq!(
             ids[0].identity.headers,
             vec![("X-API-Key".into(), "ak_alice_secret".into())]
@@ -355,34 +376,15 @@ mod tests {
 
     #[test]
     fn signing_recipes_resolve_their_secret_and_validate() {
-        let text = r#"
-            [[identity]]
-            name = "dave"
-            headers = { "X-Client-Id" = "dave" }
-            [identity.signing]
-            secret = "env:DAVE_HMAC"
-            timestamp_header = "X-Timestamp"
-            canonical = "{method}\n{path}\n{timestamp}"
-
-            [[identity]]
-            name = "erin"
-            [identity.signing]
-            secret = "env:DAVE_HMAC"
-            algorithm = "hmac-sha1"
-            encoding = "base64"
-            header = "Authorization"
-            prefix = "HMAC "
-            canonical = "{method} {target}"
-        "#;
-        let ids = parse(text, "ids.toml", &env).unwrap();
-        let recipe = ids[0].signing.as_ref().unwrap();
+        let ids = parse(IDENTITIES, "ids.toml", &env).unwrap();
+        let recipe = ids[2].signing.as_ref().unwrap();
         assert_eq!(recipe.secret_text(), "dave-hmac-secret-9f2");
         assert_eq!(recipe.header, "X-Signature");
         assert_eq!(recipe.timestamp_header.as_deref(), Some("X-Timestamp"));
         assert!(recipe.signs_timestamp() && !recipe.signs_query());
         // A signing recipe alone is enough for an identity.
-        assert!(ids[1].identity.headers.is_empty());
-        assert_eq!(ids[1].signing.as_ref().unwrap().prefix, "HMAC ");
+        assert!(ids[3].identity.headers.is_empty());
+        assert_eq!(ids[3].signing.as_ref().unwrap().prefix, "HMAC ");
     }
 
     #[test]
