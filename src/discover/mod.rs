@@ -40,6 +40,15 @@ pub struct Parameter {
     pub required: bool,
     /// A harmless value to send: the example, default, first enum value, or one derived from the schema.
     pub sample: Option<String>,
+    #[serde(flatten)]
+    pub schema: ValueSchema,
+}
+
+/// What the spec says a value looks like; empty when it says nothing (a
+/// crawled or recorded parameter).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ValueSchema {
+    /// The JSON type (`string`, `integer`, …).
     pub schema_type: Option<String>,
     pub format: Option<String>,
     /// The schema's `pattern` (a regular expression the value must match).
@@ -58,10 +67,7 @@ impl Parameter {
             location,
             required: location == ParamLocation::Path,
             sample,
-            schema_type: None,
-            format: None,
-            pattern: None,
-            enum_values: Vec::new(),
+            schema: ValueSchema::default(),
         }
     }
 }
@@ -322,11 +328,13 @@ pub fn template_matches(template: &str, concrete: &str) -> bool {
             .all(|(t, c)| t == c || (t.starts_with('{') && t.ends_with('}') && !c.is_empty()))
 }
 
-/// Percent-encodes a sample value for use as one path segment.
-fn encode_path_segment(value: &str) -> String {
+/// Percent-encodes a value as one path segment: every byte but unreserved
+/// characters and a few sub-delimiters, so `/`, `?`, `#`, `%` and spaces
+/// stay inside the segment.
+pub fn encode_path_segment(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~@:!$&'()*+,;=".contains(&byte) {
+        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&byte) {
             out.push(byte as char);
         } else {
             out.push_str(&format!("%{byte:02X}"));

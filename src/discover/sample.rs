@@ -9,6 +9,8 @@ use std::cell::Cell;
 
 use serde_json::{Map, Number, Value};
 
+use super::ValueSchema;
+
 /// Longer `$ref` chains are treated as broken; a legitimate chain is a few hops.
 const MAX_REF_HOPS: usize = 32;
 /// Object/array levels kept in a generated body; deeper levels are left out.
@@ -174,6 +176,16 @@ pub fn render(value: &Value) -> Option<String> {
                 .join(","),
         ),
         other => Some(other.to_string()),
+    }
+}
+
+/// The type, `format`, `pattern` and `enum` of a schema.
+pub fn value_schema<'a>(doc: &Document<'a>, schema: &'a Value) -> ValueSchema {
+    ValueSchema {
+        schema_type: schema_type(doc, schema),
+        format: schema_format(doc, schema),
+        pattern: schema_pattern(doc, schema),
+        enum_values: schema_enum(doc, schema),
     }
 }
 

@@ -574,8 +574,11 @@ impl IdentityFacts {
         };
         let name = norm(&param.name);
         let stem = stem_before(&endpoint.path, &param.name);
-        let numeric = matches!(param.schema_type.as_deref(), Some("integer" | "number"));
-        let format = param.format.as_deref().unwrap_or("");
+        let numeric = matches!(
+            param.schema.schema_type.as_deref(),
+            Some("integer" | "number")
+        );
+        let format = param.schema.format.as_deref().unwrap_or("");
         let mine = self.owned.get(who);
         let mut scored: Vec<(i32, &str)> = Vec::new();
         for item in seen {

@@ -180,7 +180,7 @@ mod tests {
     /// with `body`.
     async fn judge(body: &str) -> Vec<FindingDraft> {
         use crate::checks::probe::fixtures::{engine, exchange};
-        use crate::discover::{EndpointSource, Parameter};
+        use crate::discover::{EndpointSource, Parameter, ValueSchema};
         use crate::facts::TargetFacts;
         let mut endpoint = Endpoint::discovered("/orders/{order_id}", EndpointSource::Spec);
         endpoint.parameters.push(Parameter {
@@ -188,10 +188,10 @@ mod tests {
             location: ParamLocation::Path,
             required: true,
             sample: Some("7".into()),
-            schema_type: Some("integer".into()),
-            format: None,
-            pattern: None,
-            enum_values: Vec::new(),
+            schema: ValueSchema {
+                schema_type: Some("integer".into()),
+                ..ValueSchema::default()
+            },
         });
         let engine = engine();
         let baseline = exchange(

@@ -81,10 +81,10 @@ impl Input {
         Input {
             place,
             name: param.name.clone(),
-            schema_type: param.schema_type.clone(),
-            format: param.format.clone(),
-            pattern: param.pattern.clone(),
-            enum_values: param.enum_values.clone(),
+            schema_type: param.schema.schema_type.clone(),
+            format: param.schema.format.clone(),
+            pattern: param.schema.pattern.clone(),
+            enum_values: param.schema.enum_values.clone(),
             sample: param.sample.clone(),
         }
     }
@@ -571,20 +571,9 @@ impl Shape {
     }
 }
 
-/// Percent-encodes a value as one path segment: every byte but unreserved
-/// characters and a few sub-delimiters, so `/`, `?`, `#`, `%` and spaces
-/// stay inside the segment.
-pub fn encode_segment(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
+/// Percent-encodes a value as one path segment (the one encoder discovery
+/// fills path templates with).
+pub use crate::discover::encode_path_segment as encode_segment;
 
 #[cfg(test)]
 mod tests {
@@ -597,16 +586,7 @@ mod tests {
     use crate::facts::TargetFacts;
 
     fn param(name: &str, location: ParamLocation, sample: Option<&str>) -> Parameter {
-        Parameter {
-            name: name.into(),
-            location,
-            required: location == ParamLocation::Path,
-            sample: sample.map(String::from),
-            schema_type: None,
-            format: None,
-            pattern: None,
-            enum_values: Vec::new(),
-        }
+        Parameter::new(name, location, sample.map(String::from))
     }
 
     fn endpoint() -> Endpoint {

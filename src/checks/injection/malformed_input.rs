@@ -277,7 +277,7 @@ mod tests {
     async fn an_escaping_exception_is_found_and_a_clean_400_is_not() {
         let endpoint = "GET /api/items?id=7";
         let integer = |e: &mut crate::discover::Endpoint| {
-            e.parameters[0].schema_type = Some("integer".into());
+            e.parameters[0].schema.schema_type = Some("integer".into());
         };
         let api = testing::serve(items(true)).await;
         let (found, _) =

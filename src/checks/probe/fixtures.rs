@@ -36,7 +36,9 @@ use url::Url;
 use crate::checks::runner::{Runner, Settings};
 use crate::checks::{Check, CheckMeta, Skip};
 use crate::discover::safety::PathFilter;
-use crate::discover::{Discovered, Endpoint, EndpointSource, ParamLocation, Parameter};
+use crate::discover::{
+    Discovered, Endpoint, EndpointSource, ParamLocation, Parameter, ValueSchema,
+};
 use crate::engine::{
     Caller, Engine, EngineConfig, Exchange, Probe, RecordedRequest, RecordedResponse,
 };
@@ -412,10 +414,10 @@ pub(crate) fn endpoint(line: &str) -> Endpoint {
         location,
         required: true,
         sample: sample.map(String::from),
-        schema_type: Some("string".into()),
-        format: None,
-        pattern: None,
-        enum_values: Vec::new(),
+        schema: ValueSchema {
+            schema_type: Some("string".into()),
+            ..ValueSchema::default()
+        },
     };
     for segment in path.split('/') {
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {

@@ -347,16 +347,9 @@ mod tests {
     fn endpoint() -> Endpoint {
         let mut endpoint = Endpoint::discovered("/api/orders", EndpointSource::Spec);
         for name in ["limit", "user_id", "owner"] {
-            endpoint.parameters.push(Parameter {
-                name: name.into(),
-                location: ParamLocation::Query,
-                required: false,
-                sample: None,
-                schema_type: None,
-                format: None,
-                pattern: None,
-                enum_values: Vec::new(),
-            });
+            endpoint
+                .parameters
+                .push(Parameter::new(name, ParamLocation::Query, None));
         }
         endpoint
     }

@@ -147,10 +147,7 @@ impl<'a> Parser<'_, 'a> {
             sample: sample::schema_sample(self.doc, schema)
                 .as_ref()
                 .and_then(sample::render),
-            schema_type: sample::schema_type(self.doc, schema),
-            format: sample::schema_format(self.doc, schema),
-            pattern: sample::schema_pattern(self.doc, schema),
-            enum_values: sample::schema_enum(self.doc, schema),
+            schema: sample::value_schema(self.doc, schema),
         }
     }
 }

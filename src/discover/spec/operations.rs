@@ -224,11 +224,8 @@ impl<'d, 'a> Parser<'d, 'a> {
             sample: sample::parameter_sample(self.doc, param, schema)
                 .as_ref()
                 .and_then(sample::render),
-            schema_type: schema.and_then(|s| sample::schema_type(self.doc, s)),
-            format: schema.and_then(|s| sample::schema_format(self.doc, s)),
-            pattern: schema.and_then(|s| sample::schema_pattern(self.doc, s)),
-            enum_values: schema
-                .map(|s| sample::schema_enum(self.doc, s))
+            schema: schema
+                .map(|s| sample::value_schema(self.doc, s))
                 .unwrap_or_default(),
         }
     }
@@ -314,12 +311,12 @@ mod tests {
         assert_eq!(param(e, "t").sample.as_deref(), Some("aaa"));
         let ext = param(e, "ext");
         assert_eq!(
-            (ext.sample.as_deref(), ext.schema_type.as_deref()),
+            (ext.sample.as_deref(), ext.schema.schema_type.as_deref()),
             (None, None)
         );
         let chain = param(e, "chain");
         assert_eq!(chain.sample.as_deref(), Some("2024-01-01"));
-        assert_eq!(chain.format.as_deref(), Some("date"));
+        assert_eq!(chain.schema.format.as_deref(), Some("date"));
     }
 
     #[test]
@@ -346,7 +343,7 @@ mod tests {
         let e = &spec.endpoints[0];
         assert_eq!(e.body_sample, Some(json!({"name": "test", "children": []})));
         assert_eq!(param(e, "n").sample, None);
-        assert_eq!(param(e, "n").schema_type, None);
+        assert_eq!(param(e, "n").schema.schema_type, None);
     }
 
     #[test]

@@ -201,8 +201,8 @@ fn openapi_30_petstore_json() {
     assert_eq!(limit.location, ParamLocation::Query);
     assert!(!limit.required);
     assert_eq!(limit.sample.as_deref(), Some("20"));
-    assert_eq!(limit.schema_type.as_deref(), Some("integer"));
-    assert_eq!(limit.format.as_deref(), Some("int32"));
+    assert_eq!(limit.schema.schema_type.as_deref(), Some("integer"));
+    assert_eq!(limit.schema.format.as_deref(), Some("int32"));
     assert_eq!(param(list, "sort").sample.as_deref(), Some("asc"));
     assert!(param(list, "sort").required);
     assert_eq!(param(list, "X-Trace").sample.as_deref(), Some("abc"));
@@ -226,8 +226,8 @@ fn openapi_30_petstore_json() {
     assert_eq!(pet_id.location, ParamLocation::Path);
     assert!(pet_id.required);
     assert_eq!(pet_id.sample.as_deref(), Some(sample::SAMPLE_UUID));
-    assert_eq!(pet_id.schema_type.as_deref(), Some("string"));
-    assert_eq!(pet_id.format.as_deref(), Some("uuid"));
+    assert_eq!(pet_id.schema.schema_type.as_deref(), Some("string"));
+    assert_eq!(pet_id.schema.format.as_deref(), Some("uuid"));
     assert_eq!(param(show, "verbose").sample.as_deref(), Some("true"));
     assert_eq!(param(show, "verbose").location, ParamLocation::Cookie);
 
@@ -277,10 +277,10 @@ fn openapi_31_yaml_with_type_arrays_and_examples() {
     assert_eq!(q.sample.as_deref(), Some("needle"));
     let id = param(get, "thingId");
     assert_eq!(id.sample.as_deref(), Some("17"));
-    assert_eq!(id.schema_type.as_deref(), Some("integer"));
+    assert_eq!(id.schema.schema_type.as_deref(), Some("integer"));
     assert_eq!(param(get, "mode").sample.as_deref(), Some("strict"));
     let maybe = param(get, "maybe");
-    assert_eq!(maybe.schema_type.as_deref(), Some("string"));
+    assert_eq!(maybe.schema.schema_type.as_deref(), Some("string"));
     assert_eq!(maybe.sample.as_deref(), Some("user@example.com"));
 
     let put = &spec.endpoints[1];
@@ -320,9 +320,9 @@ fn swagger_20_base_path_bodies_and_security_definitions() {
     );
     let page = param(list, "page");
     assert_eq!(page.sample.as_deref(), Some("3"));
-    assert_eq!(page.schema_type.as_deref(), Some("integer"));
+    assert_eq!(page.schema.schema_type.as_deref(), Some("integer"));
     let ids = param(list, "ids");
-    assert_eq!(ids.schema_type.as_deref(), Some("array"));
+    assert_eq!(ids.schema.schema_type.as_deref(), Some("array"));
     assert_eq!(ids.sample.as_deref(), Some("1"));
     assert_eq!(param(list, "X-Req").sample.as_deref(), Some("req-1"));
 
@@ -341,7 +341,7 @@ fn swagger_20_base_path_bodies_and_security_definitions() {
     );
 
     let upload = &spec.endpoints[2];
-    assert_eq!(param(upload, "id").format.as_deref(), Some("uuid"));
+    assert_eq!(param(upload, "id").schema.format.as_deref(), Some("uuid"));
     assert_eq!(
         body(upload),
         (
