@@ -53,7 +53,9 @@ fn main() {
         println!("benches/scale.rs: run it with scripts/bench (or cargo bench --bench scale)");
         return;
     }
-    // `scripts/bench throughput` (or `scans`, `flask`) runs only those parts.
+    // `scripts/bench throughput` (or `scans`, `flask`) runs only those parts;
+    // `scripts/bench engine`, the throughput of wrk and the engine alone
+    // (for a profile of the engine).
     let chosen: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -61,7 +63,9 @@ fn main() {
     let runs = |part: &str| chosen.is_empty() || chosen.iter().any(|c| c == part);
     let mut rows = Vec::new();
     if runs("throughput") {
-        throughput(&mut rows);
+        throughput(&mut rows, false);
+    } else if chosen.iter().any(|c| c == "engine") {
+        throughput(&mut rows, true);
     }
     if runs("scans") {
         generated_scans(&mut rows);
@@ -78,7 +82,7 @@ fn main() {
 /// machine whose speed drifts (other jobs on it) slows them alike.
 const ROUNDS: usize = 3;
 
-fn throughput(rows: &mut Vec<Row>) {
+fn throughput(rows: &mut Vec<Row>, engine_only: bool) {
     let nginx = support::proxy::Nginx::start_config(
         1,
         |prefix, ports| {
@@ -103,7 +107,7 @@ fn throughput(rows: &mut Vec<Row>) {
         .enable_all()
         .build()
         .expect("a runtime for the clients");
-    let clients: [(&str, Client); 4] = [
+    let mut clients = vec![
         ("rampart engine", Client::Engine),
         (
             "hyper-util pooled client alone, the engine's settings",
@@ -115,6 +119,9 @@ fn throughput(rows: &mut Vec<Row>) {
             Client::Hyper,
         ),
     ];
+    if engine_only {
+        clients.truncate(1);
+    }
     // Every client (wrk too) has a one-second run before anything is
     // timed, so none is timed cold. Each timed run opens its connections
     // afresh, as wrk does.
