@@ -6,9 +6,10 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use rampart::engine::{Engine, EngineConfig, EngineError, Probe};
+use rampart::engine::{Engine, EngineConfig, EngineError, Exchange, Probe};
 use support::proxy::{Nginx, Proxy};
 use support::{Leaf, Ready, TestPki};
 use url::Url;
@@ -48,23 +49,30 @@ fn nginx(pki: &TestPki) -> Proxy {
     )
 }
 
-fn engine(url: &Url, insecure: bool) -> Engine {
+/// The engine's answer to `GET {scheme}://127.0.0.1:{port}/api`, `port`
+/// being nginx's first (TLS) or second (plain HTTP), and the Host it named.
+async fn get(
+    scheme: &str,
+    port: usize,
+    insecure: bool,
+) -> (String, Result<Arc<Exchange>, EngineError>) {
+    let pki = TestPki::new();
+    let nginx = nginx(&pki);
+    let host = format!("127.0.0.1:{}", nginx.ports()[port]);
+    let url = Url::parse(&format!("{scheme}://{host}/api")).unwrap();
     let mut config = EngineConfig::new(url.clone());
     config.timeout = Duration::from_secs(5);
     config.accept_invalid_certs = insecure;
-    Engine::new(config).unwrap()
+    let sent = Engine::new(config).unwrap().send(Probe::get(url)).await;
+    (host, sent)
 }
 
 #[tokio::test]
 async fn tls_targets_that_offer_http2_get_it_and_compressed_answers_are_decoded() {
-    let pki = TestPki::new();
-    let nginx = nginx(&pki);
-    let url = Url::parse(&format!("https://127.0.0.1:{}/api", nginx.ports()[0])).unwrap();
-    let exchange = engine(&url, true).send(Probe::get(url.clone())).await;
+    let (host, exchange) = get("https", 0, true).await;
     let exchange = exchange.unwrap();
     assert_eq!(exchange.response.status, 200);
     assert_eq!(exchange.response.http_version, "HTTP/2.0");
-    let host = format!("127.0.0.1:{}", nginx.ports()[0]);
     let json = exchange.body_json().expect("the gzipped JSON, decoded");
     assert_eq!(json["host"], host.as_str());
     // The body is the decoded one: the encoding headers described other bytes.
@@ -74,28 +82,16 @@ async fn tls_targets_that_offer_http2_get_it_and_compressed_answers_are_decoded(
 
 #[tokio::test]
 async fn plain_http_targets_get_http1_with_the_host_header() {
-    let pki = TestPki::new();
-    let nginx = nginx(&pki);
-    let url = Url::parse(&format!("http://127.0.0.1:{}/api", nginx.ports()[1])).unwrap();
-    let exchange = engine(&url, false).send(Probe::get(url.clone())).await;
+    let (host, exchange) = get("http", 1, false).await;
     let exchange = exchange.unwrap();
     assert_eq!(exchange.response.http_version, "HTTP/1.1");
     let json = exchange.body_json().expect("the gzipped JSON, decoded");
-    assert_eq!(
-        json["host"],
-        format!("127.0.0.1:{}", nginx.ports()[1]).as_str()
-    );
+    assert_eq!(json["host"], host.as_str());
 }
 
 #[tokio::test]
 async fn an_untrusted_certificate_is_a_tls_failure_without_insecure() {
-    let pki = TestPki::new();
-    let nginx = nginx(&pki);
-    let url = Url::parse(&format!("https://127.0.0.1:{}/api", nginx.ports()[0])).unwrap();
-    let error = engine(&url, false)
-        .send(Probe::get(url.clone()))
-        .await
-        .unwrap_err();
+    let error = get("https", 0, false).await.1.unwrap_err();
     assert!(matches!(error, EngineError::Tls(_)), "{error:?}");
     assert!(error.to_string().contains("certificate"), "{error}");
 }
