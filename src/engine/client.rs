@@ -311,6 +311,10 @@ impl Capped {
 /// a scanner must be able to look at servers with broken certificates
 /// (they are what the transport checks report).
 fn tls_config(accept_invalid_certs: bool) -> Result<rustls::ClientConfig, HttpError> {
+    // ring, as the engine has always used (aws-lc-rs needs a C toolchain and
+    // cmake to build); rustls 0.23.48 deprecates it for lacking the
+    // post-quantum key exchange, which a scanner's handshakes do not need.
+    #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
