@@ -127,7 +127,7 @@ fn probes(input: &Input, first_body_field: bool) -> Vec<(Payload, &'static str)>
         ));
         out.push((Payload::Json(Value::Null), "null"));
     }
-    if let Some(allowed) = input.enum_values.first() {
+    if let Some(allowed) = input.param.enum_values.first() {
         out.push((
             Payload::text(format!("{allowed}-rampart")),
             "a value outside the allowed list",

@@ -49,12 +49,12 @@ const URL_WORDS: &[&str] = &[
 
 /// An input that carries a URL: by its format, its ordinary value or its name.
 pub fn url_like(input: &Input) -> bool {
-    let name = input.name.to_ascii_lowercase();
+    let name = input.param.name.to_ascii_lowercase();
     let by_format = matches!(
-        input.format.as_deref(),
+        input.param.format.as_deref(),
         Some("uri" | "url" | "iri" | "uri-reference" | "iri-reference")
     );
-    let by_value = input.sample.as_deref().is_some_and(|v| {
+    let by_value = input.param.sample.as_deref().is_some_and(|v| {
         let v = v.to_ascii_lowercase();
         v.starts_with("http://") || v.starts_with("https://")
     });
@@ -160,18 +160,14 @@ impl InputCheck for Ssrf {
 mod tests {
     use super::*;
     use crate::checks::injection::testing::{self, Seen};
-    use crate::checks::injection::{Place, Settings};
+    use crate::checks::injection::Settings;
 
     #[test]
     fn url_inputs_are_chosen_by_format_value_or_name() {
-        let input = |name: &str, format: Option<&str>, sample: Option<&str>| Input {
-            place: Place::Query,
-            name: name.into(),
-            schema_type: Some("string".into()),
-            format: format.map(String::from),
-            pattern: None,
-            enum_values: Vec::new(),
-            sample: sample.map(String::from),
+        let input = |name: &str, format: Option<&str>, sample: Option<&str>| {
+            let mut input = Input::text_query(name, sample);
+            input.param.format = format.map(String::from);
+            input
         };
         assert!(url_like(&input("image_url", None, None)));
         assert!(url_like(&input("avatar", Some("uri"), None)));
