@@ -3,6 +3,7 @@
 //! value: path, query, header and cookie parameters from the spec, the
 //! fields of a JSON or form body, and the id-like segments of a crawled path.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 use url::Url;
 
@@ -567,19 +568,31 @@ impl Shape {
     }
 }
 
-/// Percent-encodes a value as one path segment: every byte but unreserved
-/// characters and a few sub-delimiters, so `/`, `?`, `#`, `%` and spaces
-/// stay inside the segment.
+/// What stays as it is in a path segment: unreserved characters and a few
+/// sub-delimiters; `/`, `?`, `#`, `%` and spaces are encoded, so they stay
+/// inside the segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
+/// Percent-encodes a value as one path segment.
 pub fn encode_segment(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(value, SEGMENT).to_string()
 }
 
 #[cfg(test)]
@@ -633,6 +646,14 @@ mod tests {
         let segments = inputs(&crawled);
         assert_eq!(segments.len(), 1);
         assert_eq!(segments[0].place, Place::Segment(3));
+    }
+
+    #[test]
+    fn a_segment_keeps_its_separators_inside_it() {
+        assert_eq!(
+            encode_segment("a/b?c#d%e f-._~!$&'()*+,;=:@é"),
+            "a%2Fb%3Fc%23d%25e%20f-._~!$&'()*+,;=:@%C3%A9"
+        );
     }
 
     #[test]
