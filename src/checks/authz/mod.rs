@@ -249,6 +249,13 @@ pub(crate) fn login_fields(endpoint: &Endpoint) -> Option<(String, String)> {
     ))
 }
 
+/// A body field that holds a password (`password`, `new_password`,
+/// `passwd`, `pwd`).
+pub(crate) fn is_password_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("password") || n == "passwd" || n == "pwd"
+}
+
 /// The login fields of `endpoint`, or why a login check skips it.
 pub(crate) fn login_endpoint(endpoint: &Endpoint) -> Result<(String, String), Skip> {
     login_fields(endpoint).ok_or(Skip::NotApplicable("not a login endpoint"))

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::login_fields;
+use super::{is_password_field, login_fields};
 use crate::checks::probe::{is_error_body, refuses_encoding, sample_body_with, send_body_with};
 use crate::checks::{ProbeContext, Skip};
 use crate::discover::Endpoint;
@@ -40,10 +40,7 @@ fn password_field(endpoint: &Endpoint) -> Option<String> {
             .map(|f| f.name.clone())
             .collect(),
     };
-    names.into_iter().find(|n| {
-        let n = n.to_ascii_lowercase();
-        n.contains("password") || n == "passwd" || n == "pwd"
-    })
+    names.into_iter().find(|n| is_password_field(n))
 }
 
 /// An account Rampart registered.
@@ -84,7 +81,7 @@ pub(crate) async fn register(
     };
     for (name, value) in body.iter_mut() {
         let n = name.to_ascii_lowercase();
-        if n.contains("password") || n == "passwd" || n == "pwd" {
+        if is_password_field(name) {
             *value = Value::String(password.clone());
         } else if n.contains("email") {
             *value = Value::String(format!("{username}@example.invalid"));
