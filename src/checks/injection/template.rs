@@ -179,33 +179,16 @@ mod tests {
                     serde_json::json!({"greeting": format!("Hello {name}")}).to_string(),
                 );
             }
-            let mut out = String::new();
-            let mut rest = name.as_str();
-            while let Some(start) = rest.find("{{") {
-                out.push_str(&rest[..start]);
-                let Some(end) = rest[start..].find("}}") else {
-                    break;
-                };
-                let expr = &rest[start + 2..start + end];
-                let value = expr.split_once('*').and_then(|(a, b)| {
-                    Some(a.trim().parse::<u64>().ok()? * b.trim().parse::<u64>().ok()?)
-                });
-                match value {
-                    Some(v) => out.push_str(&v.to_string()),
-                    None => {
-                        return (
-                            500,
-                            r#"{"error": "jinja2.exceptions.TemplateSyntaxError"}"#.into(),
-                        )
-                    }
-                }
-                rest = &rest[start + end + 2..];
+            match crate::lab::injection::render_products(&name) {
+                Some(out) => (
+                    200,
+                    serde_json::json!({"greeting": format!("Hello {out}")}).to_string(),
+                ),
+                None => (
+                    500,
+                    r#"{"error": "jinja2.exceptions.TemplateSyntaxError"}"#.into(),
+                ),
             }
-            out.push_str(rest);
-            (
-                200,
-                serde_json::json!({"greeting": format!("Hello {out}")}).to_string(),
-            )
         }
     }
 
