@@ -230,10 +230,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_unconfined_file_read_is_found_and_a_confined_one_is_not() {
-        let endpoint = "GET /api/files?name=readme.txt";
-        let (finding, _) = testing::found_once(&META, files(true), endpoint).await;
-        assert_eq!(finding.evidence.len(), 3);
-        let sent = testing::found_nothing(&META, files(false), endpoint).await;
-        assert_eq!(sent, 1 + 5);
+        let twins = testing::twins(&META, files, "GET /api/files?name=readme.txt").await;
+        assert_eq!(twins.finding.evidence.len(), 3);
+        assert_eq!(twins.sent.1, 1 + 5, "the fixed twin");
     }
 }

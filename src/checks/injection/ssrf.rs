@@ -159,8 +159,9 @@ impl InputCheck for Ssrf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::injection::testing::{self, Seen};
+    use crate::checks::injection::testing::{self, Seen, Twins};
     use crate::checks::injection::Settings;
+    use crate::checks::probe::fixtures::assert_contains;
 
     #[test]
     fn url_inputs_are_chosen_by_format_value_or_name() {
@@ -228,13 +229,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_fetch_of_rampart_s_listener_is_proven_by_its_callback() {
         let endpoint = "GET /api/preview?url=https://example.com/a.png";
-        let (finding, sent) = testing::found_once(&META, fetcher(true), endpoint).await;
+        let Twins { finding, sent } = testing::twins(&META, fetcher, endpoint).await;
         assert_eq!(finding.severity, Severity::Critical, "the body came back");
-        assert!(finding.evidence[0].step.contains("User-Agent fetcher/1"));
+        assert_contains(&finding.evidence[0].step, "User-Agent fetcher/1");
         // No profile: one request carries the listener's URL.
-        assert_eq!(sent, 1);
-
-        testing::found_nothing(&META, fetcher(false), endpoint).await;
+        assert_eq!(sent.0, 1);
         // With a collaborator the user controls, an accepted URL is tentative.
         let settings = Settings {
             oob_url: Some(url::Url::parse("http://127.0.0.1:9/collab").unwrap()),

@@ -148,7 +148,8 @@ impl InputCheck for Template {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::injection::testing::{self, Seen};
+    use crate::checks::injection::testing::{self, Seen, Twins};
+    use crate::checks::probe::fixtures::assert_contains;
 
     #[test]
     fn only_the_product_proves_evaluation() {
@@ -194,13 +195,12 @@ mod tests {
 
     #[tokio::test]
     async fn an_evaluating_engine_is_found_and_a_reflecting_one_is_not() {
-        let endpoint = "GET /api/greeting?name=Ada";
-        let (finding, sent) = testing::found_once(&META, greeter(true), endpoint).await;
-        assert!(finding.description.contains("Jinja2"));
+        let Twins { finding, sent } =
+            testing::twins(&META, greeter, "GET /api/greeting?name=Ada").await;
+        assert_contains(&finding.description, "Jinja2");
         assert_eq!(finding.evidence.len(), 3);
-        assert!(sent <= 4, "{sent}");
-
-        let sent = testing::found_nothing(&META, greeter(false), endpoint).await;
-        assert_eq!(sent, 2, "the impossible value and one canary");
+        let (flawed, fixed) = sent;
+        assert!(flawed <= 4, "{flawed}");
+        assert_eq!(fixed, 2, "the impossible value and one canary");
     }
 }

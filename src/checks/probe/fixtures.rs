@@ -500,6 +500,13 @@ impl Scanned {
     }
 }
 
+/// Asserts that `text` (a finding's title or description) contains `part`,
+/// showing the whole text when it does not.
+#[track_caller]
+pub(crate) fn assert_contains(text: &str, part: &str) {
+    assert!(text.contains(part), "{part:?} is not in {text:?}");
+}
+
 /// The status of each evidence step of `draft`, in order.
 pub(crate) fn statuses(draft: &FindingDraft) -> Vec<u16> {
     draft
