@@ -41,7 +41,7 @@ use crate::engine::{
     Caller, Engine, EngineConfig, Exchange, Probe, RecordedRequest, RecordedResponse,
 };
 use crate::facts::{self, TargetFacts};
-use crate::finding::FindingDraft;
+use crate::finding::{FindingDraft, Severity};
 use crate::identity::Identity;
 
 // ---- answers without a server ---------------------------------------------
@@ -505,6 +505,11 @@ impl Scanned {
 #[track_caller]
 pub(crate) fn assert_contains(text: &str, part: &str) {
     assert!(text.contains(part), "{part:?} is not in {text:?}");
+}
+
+/// The key and severity of each draft, in the order the check made them.
+pub(crate) fn graded(drafts: &[FindingDraft]) -> Vec<(String, Severity)> {
+    drafts.iter().map(|d| (d.key.clone(), d.severity)).collect()
 }
 
 /// The status of each evidence step of `draft`, in order.
