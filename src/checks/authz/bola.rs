@@ -110,7 +110,7 @@ mod tests {
     use axum::http::HeaderMap;
     use axum::routing::get;
     use axum::Router;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
     use crate::checks::probe::fixtures::{
@@ -130,13 +130,15 @@ mod tests {
         Garbled,
     }
 
+    /// The order `ord-<persona>`, owned by that persona.
+    fn order(id: &str) -> Option<Value> {
+        PERSONAS
+            .into_iter()
+            .find(|p| id == format!("ord-{}", p.name))
+            .map(|p| json!({"order_id": id, "owner_id": p.user_id, "total": 12}))
+    }
+
     fn shop(orders: Orders) -> Router {
-        let order = |id: &str| {
-            PERSONAS
-                .into_iter()
-                .find(|p| id == format!("ord-{}", p.name))
-                .map(|p| json!({"order_id": id, "owner_id": p.user_id, "total": 12}))
-        };
         me().route(
             "/api/orders",
             get(move |headers: HeaderMap| async move {
@@ -280,12 +282,6 @@ mod tests {
     /// staff report refuses alice: the baselines saw bob served where alice
     /// is refused.
     fn shop_with_staff(refuses_customers: bool) -> Router {
-        let order = |id: &str| {
-            PERSONAS
-                .into_iter()
-                .find(|p| id == format!("ord-{}", p.name))
-                .map(|p| json!({"order_id": id, "owner_id": p.user_id, "total": 12}))
-        };
         let is_staff = |p: &Persona| p.name == BOB.name;
         Router::new()
             .route(
