@@ -24,11 +24,13 @@ pub mod user_enumeration;
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+
 use serde_json::Value;
 use url::Url;
 
 use crate::checks::probe::{sample_body_with, success_json};
-use crate::checks::{Family, ProbeContext, Skip};
+use crate::checks::{Check, Family, Outcome, ProbeContext, Skip};
 use crate::discover::{Endpoint, ParamLocation, Parameter};
 use crate::engine::{Caller, EngineError, Exchange};
 use crate::facts::identities::is_id_param;
@@ -269,32 +271,71 @@ pub(crate) fn is_password_field(name: &str) -> bool {
     n.contains("password") || n == "passwd" || n == "pwd"
 }
 
-/// The login fields of `endpoint`, or why a login check skips it.
-pub(crate) fn login_endpoint(endpoint: &Endpoint) -> Result<(String, String), Skip> {
-    login_fields(endpoint).ok_or(Skip::NotApplicable("not a login endpoint"))
+/// A login endpoint and the names of its (user, password) fields.
+pub(crate) struct LoginForm<'a> {
+    pub endpoint: &'a Endpoint,
+    pub fields: (String, String),
 }
 
-/// A login for `endpoint` (its sample body, the login fields set) as
-/// `user` with `password`.
-pub(crate) fn login_body(
-    endpoint: &Endpoint,
-    (user_field, password_field): &(String, String),
-    user: &str,
-    password: &str,
-) -> Value {
-    let fields = [(user_field, user), (password_field, password)];
-    let mut body = sample_body_with(
-        endpoint,
-        fields.map(|(field, value)| (field.clone(), Value::String(value.to_string()))),
-    );
-    // An OAuth2 password grant says which grant it is; the spec's sample
-    // of that field is a placeholder.
-    if let Value::Object(map) = &mut body {
-        if endpoint.token_endpoint || map.contains_key("grant_type") {
-            map.insert("grant_type".into(), Value::String("password".into()));
-        }
+impl<'a> LoginForm<'a> {
+    /// `endpoint`'s form, when it is a login ([`login_fields`]).
+    pub(crate) fn of(endpoint: &'a Endpoint) -> Option<Self> {
+        Some(LoginForm {
+            endpoint,
+            fields: login_fields(endpoint)?,
+        })
     }
-    body
+
+    /// The name of the field that takes the user.
+    pub(crate) fn user_field(&self) -> &str {
+        &self.fields.0
+    }
+
+    /// A login (the endpoint's sample body, the login fields set) as
+    /// `user` with `password`.
+    pub(crate) fn body(&self, user: &str, password: &str) -> Value {
+        let (user_field, password_field) = &self.fields;
+        let fields = [(user_field, user), (password_field, password)];
+        let mut body = sample_body_with(
+            self.endpoint,
+            fields.map(|(field, value)| (field.clone(), Value::String(value.to_string()))),
+        );
+        // An OAuth2 password grant says which grant it is; the spec's
+        // sample of that field is a placeholder.
+        if let Value::Object(map) = &mut body {
+            if self.endpoint.token_endpoint || map.contains_key("grant_type") {
+                map.insert("grant_type".into(), Value::String("password".into()));
+            }
+        }
+        body
+    }
+}
+
+/// An endpoint check that sends failed logins to a login endpoint; run as
+/// [`OnLogins`].
+#[async_trait]
+pub(crate) trait FailedLogins: Send + Sync {
+    /// Probes one login endpoint.
+    async fn probe_login(&self, ctx: &ProbeContext<'_>, login: &LoginForm<'_>) -> Outcome;
+}
+
+/// A [`FailedLogins`] check as the runner holds it: it probes login
+/// endpoints only, and, since its failed logins may get every login of
+/// this client throttled, after every other probe of the scan.
+pub(crate) struct OnLogins<C>(pub C);
+
+#[async_trait]
+impl<C: FailedLogins> Check for OnLogins<C> {
+    fn spends_login_budget(&self) -> bool {
+        true
+    }
+
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let Some(login) = LoginForm::of(endpoint) else {
+            return Err(Skip::NotApplicable("not a login endpoint"));
+        };
+        self.0.probe_login(ctx, &login).await
+    }
 }
 
 pub(crate) fn caller(name: &str) -> Caller {

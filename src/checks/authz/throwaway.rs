@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{is_password_field, login_fields};
+use super::{is_password_field, login_fields, LoginForm};
 use crate::checks::probe::{is_error_body, refuses_encoding, sample_body_with, send_body_with};
 use crate::checks::{ProbeContext, Skip};
 use crate::discover::Endpoint;
@@ -169,13 +169,13 @@ pub(crate) async fn log_in(
     username: &str,
     password: &str,
 ) -> Result<(Arc<Exchange>, Option<Vec<(String, String)>>), Skip> {
-    let Some(fields) = login_fields(login) else {
+    let Some(form) = LoginForm::of(login) else {
         return Err(Skip::NotApplicable("not a login endpoint"));
     };
     let Some(url) = ctx.url(login) else {
         return Err(Skip::NoSampleValue);
     };
-    let body = super::login_body(login, &fields, username, password);
+    let body = form.body(username, password);
     // A login changes nothing Rampart should report.
     let journal = ctx.engine.journal();
     journal.unchanged(journal.made(login.label(), "a login"));
