@@ -34,6 +34,7 @@ use crate::checks::{Check, Family, Outcome, ProbeContext, Skip};
 use crate::discover::{Endpoint, ParamLocation, Parameter};
 use crate::engine::{Caller, EngineError, Exchange};
 use crate::facts::identities::is_id_param;
+use crate::finding::FindingDraft;
 
 /// The family's checks, in the order `rampart checks` lists them.
 pub static FAMILY: Family = Family {
@@ -342,36 +343,77 @@ pub(crate) fn caller(name: &str) -> Caller {
     Caller::Identity(name.to_string())
 }
 
+/// How a check that compares identities pair by pair went, while no pair
+/// has shown a finding.
+pub(crate) struct Pairs {
+    judged: bool,
+    /// Why no pair could be compared, if none could.
+    unjudged: Skip,
+}
+
+impl Pairs {
+    /// Before the first pair: `unjudged` when no pair can be tried at all.
+    pub(crate) fn new(unjudged: Skip) -> Self {
+        Pairs {
+            judged: false,
+            unjudged,
+        }
+    }
+
+    /// A pair could not be compared, for this reason.
+    pub(crate) fn unjudged(&mut self, why: Skip) {
+        self.unjudged = why;
+    }
+
+    /// A pair was compared.
+    pub(crate) fn judged(&mut self) {
+        self.judged = true;
+    }
+
+    /// No pair showed a finding: nothing found when any pair was compared,
+    /// else why none could be.
+    pub(crate) fn outcome(self) -> Outcome {
+        if self.judged {
+            Ok(Vec::new())
+        } else {
+            Err(self.unjudged)
+        }
+    }
+}
+
+/// The anonymous control of a cross-identity claim that held: the same
+/// request without any credential, which did not get the owner's data.
+pub(crate) struct Control {
+    exchange: Arc<Exchange>,
+    /// The words of its evidence step.
+    step: String,
+}
+
+impl Control {
+    /// The claim's finding, with the control as its last evidence step.
+    pub(crate) fn prove(self, draft: FindingDraft) -> Outcome {
+        Ok(vec![draft.evidence(self.step, &self.exchange, None)])
+    }
+}
+
 /// A cross-identity read, judged: `answer`, `reader`'s request for `url`,
 /// shows `owner`'s data and none of `reader`'s own, while the same request
-/// without a credential does not get it. `Some` with the anonymous control
-/// and its evidence step when all of that holds.
+/// without a credential (on a fresh buster) does not get it. `Some` with
+/// that anonymous control when all of that holds; `None` also when the
+/// anonymous request gets `owner`'s data — then the data is public, the
+/// claim is not about who may read it, and `authz.missing-auth` judges the
+/// endpoint instead.
 pub(crate) async fn read_across(
     ctx: &ProbeContext<'_>,
     endpoint: &Endpoint,
     (url, answer): (&Url, &Exchange),
     reader: &str,
     owner: &str,
-) -> Result<Option<(Arc<Exchange>, String)>, EngineError> {
+) -> Result<Option<Control>, EngineError> {
     let owners = ctx.facts.identities.owners_of(answer);
     if !success_json(answer) || !owners.contains(owner) || owners.contains(reader) {
         return Ok(None);
     }
-    // Public data is not about who may read it (missing-auth judges it).
-    anonymous_control(ctx, endpoint, url, owner).await
-}
-
-/// The anonymous control of a cross-identity claim: the same URL (on a
-/// fresh buster) without any credential. `Some` with the exchange and the
-/// words for its evidence step when it does not get `owner`'s data; `None`
-/// when it does — then the data is public, the claim is not about who may
-/// read it, and `authz.missing-auth` judges the endpoint instead.
-pub(crate) async fn anonymous_control(
-    ctx: &ProbeContext<'_>,
-    endpoint: &Endpoint,
-    url: &Url,
-    owner: &str,
-) -> Result<Option<(Arc<Exchange>, String)>, EngineError> {
     let anonymous = ctx
         .get(endpoint, &ctx.fresh(url), &Caller::Anonymous, &[])
         .await?;
@@ -386,5 +428,8 @@ pub(crate) async fn anonymous_control(
             "The same request without any credential gets none of {owner}'s data (HTTP {status})"
         )
     };
-    Ok(Some((anonymous, step)))
+    Ok(Some(Control {
+        exchange: anonymous,
+        step,
+    }))
 }
