@@ -420,7 +420,7 @@ mod tests {
         assert_eq!(forged.claims["sub"], "2");
     }
 
-    use crate::checks::probe::fixtures::{scan, serve};
+    use crate::checks::probe::fixtures::{assert_contains, scan, serve};
     use crate::checks::token::fixture::{setup, Verifier};
 
     #[tokio::test]
@@ -434,14 +434,7 @@ mod tests {
             (Severity::Critical, Confidence::Confirmed)
         );
         assert!(draft.head.title.contains("(c…e)"), "{}", draft.head.title);
-        assert!(
-            draft
-                .head
-                .description
-                .contains("naming bob returned bob's data"),
-            "{}",
-            draft.head.description
-        );
+        assert_contains(&draft.head.description, "naming bob returned bob's data");
         assert!(
             !format!("{draft:?}").contains("changeme\""),
             "the secret is never in a draft's words"
