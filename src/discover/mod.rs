@@ -328,19 +328,31 @@ pub fn template_matches(template: &str, concrete: &str) -> bool {
             .all(|(t, c)| t == c || (t.starts_with('{') && t.ends_with('}') && !c.is_empty()))
 }
 
-/// Percent-encodes a value as one path segment: every byte but unreserved
-/// characters and a few sub-delimiters, so `/`, `?`, `#`, `%` and spaces
-/// stay inside the segment.
+/// What stays as it is in a path segment: unreserved characters and a few
+/// sub-delimiters; `/`, `?`, `#`, `%` and spaces are encoded, so they stay
+/// inside the segment.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
+/// Percent-encodes a value as one path segment.
 pub fn encode_path_segment(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(value, SEGMENT).to_string()
 }
 
 /// What discovery produced for one target.
@@ -648,5 +660,13 @@ mod tests {
         );
         endpoint.parameters[0].sample = None;
         assert_eq!(endpoint.concrete_path_and_query(""), None);
+    }
+
+    #[test]
+    fn a_segment_keeps_its_separators_inside_it() {
+        assert_eq!(
+            encode_path_segment("a/b?c#d%e f-._~!$&'()*+,;=:@é"),
+            "a%2Fb%3Fc%23d%25e%20f-._~!$&'()*+,;=:@%C3%A9"
+        );
     }
 }

@@ -28,7 +28,7 @@ fn reflected_forms(value: &str) -> Vec<String> {
         }
     }
     forms.push(url::form_urlencoded::byte_serialize(value.as_bytes()).collect());
-    forms.push(super::inputs::encode_segment(value));
+    forms.push(crate::discover::encode_path_segment(value));
     forms.push(
         value
             .replace('&', "&amp;")

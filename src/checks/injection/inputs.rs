@@ -3,12 +3,11 @@
 //! value: path, query, header and cookie parameters from the spec, the
 //! fields of a JSON or form body, and the id-like segments of a crawled path.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 use url::Url;
 
 use crate::checks::ProbeContext;
-use crate::discover::{Endpoint, ParamLocation, Parameter};
+use crate::discover::{encode_path_segment, Endpoint, ParamLocation, Parameter};
 use crate::engine::{Caller, Probe};
 
 /// Body fields nested deeper than this are left alone.
@@ -457,12 +456,12 @@ impl Shape {
                 (Place::Path, Some(text)) if input.param.name == *name => text,
                 _ => value,
             };
-            path = path.replace(&format!("{{{name}}}"), &encode_segment(value));
+            path = path.replace(&format!("{{{name}}}"), &encode_path_segment(value));
         }
         if let (Place::Segment(index), Some(text)) = (&input.place, &text) {
             let mut segments: Vec<String> = path.split('/').map(String::from).collect();
             let slot = segments.get_mut(*index)?;
-            *slot = encode_segment(text);
+            *slot = encode_path_segment(text);
             path = segments.join("/");
         }
         if path.contains('{') {
@@ -568,33 +567,6 @@ impl Shape {
     }
 }
 
-/// What stays as it is in a path segment: unreserved characters and a few
-/// sub-delimiters; `/`, `?`, `#`, `%` and spaces are encoded, so they stay
-/// inside the segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'!')
-    .remove(b'$')
-    .remove(b'&')
-    .remove(b'\'')
-    .remove(b'(')
-    .remove(b')')
-    .remove(b'*')
-    .remove(b'+')
-    .remove(b',')
-    .remove(b';')
-    .remove(b'=')
-    .remove(b':')
-    .remove(b'@');
-
-/// Percent-encodes a value as one path segment.
-pub fn encode_segment(value: &str) -> String {
-    utf8_percent_encode(value, SEGMENT).to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -646,14 +618,6 @@ mod tests {
         let segments = inputs(&crawled);
         assert_eq!(segments.len(), 1);
         assert_eq!(segments[0].place, Place::Segment(3));
-    }
-
-    #[test]
-    fn a_segment_keeps_its_separators_inside_it() {
-        assert_eq!(
-            encode_segment("a/b?c#d%e f-._~!$&'()*+,;=:@é"),
-            "a%2Fb%3Fc%23d%25e%20f-._~!$&'()*+,;=:@%C3%A9"
-        );
     }
 
     #[test]
