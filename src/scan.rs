@@ -47,6 +47,7 @@ pub enum Phase {
     Learn,
     Probe,
     TargetWide,
+    Changes,
     Finalise,
 }
 
@@ -60,6 +61,7 @@ impl Phase {
             Phase::Learn => "learning the target",
             Phase::Probe => "probing endpoints",
             Phase::TargetWide => "target-wide checks",
+            Phase::Changes => "checks that change data",
             Phase::Finalise => "writing the report",
         }
     }
@@ -474,17 +476,16 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         ));
     }
 
-    // The checks: on every endpoint, then once on the whole target. The
-    // passive ones have been judging every exchange all along.
-    phase(Phase::Probe);
+    // The checks, stage by stage: reads, target-wide, writes, failed
+    // logins. The passive ones have been judging every exchange all along.
     runner
-        .probe_endpoints(&engine, &discovered, &baselines, &facts, Stage::Main)
-        .await;
-    phase(Phase::TargetWide);
-    runner.probe_target(&engine, &root, &facts).await;
-    // Failed logins last: the throttling they may provoke stalls nothing.
-    runner
-        .probe_endpoints(&engine, &discovered, &baselines, &facts, Stage::LoginBudget)
+        .run_stages(&engine, &discovered, &baselines, &facts, &root, |stage| {
+            phase(match stage {
+                Stage::Reads => Phase::Probe,
+                Stage::TargetWide => Phase::TargetWide,
+                Stage::Writes | Stage::LoginBudget => Phase::Changes,
+            })
+        })
         .await;
     phase(Phase::Finalise);
 

@@ -158,13 +158,46 @@ pub struct Settings {
     pub paths: PathFilter,
 }
 
-/// Which endpoint checks a pass over the endpoints runs.
+/// The passes of a scan's checks, in the order [`Runner::run_stages`] runs
+/// them: each pass runs after the last one has finished, so what one pass
+/// does to the target cannot disturb another's comparisons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
-    /// Every endpoint check but those that spend the login budget.
-    Main,
-    /// Only those, last of all.
+    /// The endpoint checks that only read: their comparisons see the
+    /// target as the baselines did.
+    Reads,
+    /// Every target-wide check once, one after the other (so their traffic
+    /// does not disturb a measurement).
+    TargetWide,
+    /// Under `--active`, the endpoint checks that create, change or delete
+    /// data or strain the server: an object created and deleted meanwhile
+    /// would otherwise show in, and vanish from, a read check's answers.
+    Writes,
+    /// The checks that spend the login budget ([`Check::spends_login_budget`]),
+    /// last of all: a well-defended API answers their failed logins by
+    /// throttling every login from this client for a while, which would
+    /// otherwise stall the identities' and throwaway accounts' own logins.
     LoginBudget,
+}
+
+impl Stage {
+    pub const ORDER: [Stage; 4] = [
+        Stage::Reads,
+        Stage::TargetWide,
+        Stage::Writes,
+        Stage::LoginBudget,
+    ];
+
+    /// The endpoint stage `check` runs in.
+    fn of(check: &CheckMeta) -> Stage {
+        if check.check.spends_login_budget() {
+            Stage::LoginBudget
+        } else if check.mode.needs_active() {
+            Stage::Writes
+        } else {
+            Stage::Reads
+        }
+    }
 }
 
 /// Runs the selected checks of one scan and keeps what they report.
@@ -281,13 +314,8 @@ impl Runner {
     /// endpoint no check may request is recorded as skipped by every check
     /// that would have seen it.
     ///
-    /// `stage` says which: every endpoint check but those that spend the
-    /// login budget ([`Check::spends_login_budget`]), or — after every
-    /// other probe of the scan, target-wide ones included — only those: a
-    /// well-defended API answers their failed logins by throttling every
-    /// login from this client for a while, which would otherwise stall the
-    /// identities' and throwaway accounts' own logins.
-    pub async fn probe_endpoints(
+    /// `stage` says which: the endpoint checks of that [`Stage`].
+    async fn probe_endpoints(
         &self,
         engine: &Engine,
         discovered: &Discovered,
@@ -299,7 +327,7 @@ impl Runner {
         for endpoint in &discovered.endpoints {
             match self.endpoint_skip(endpoint, &discovered.base_path) {
                 // Endpoints left out are recorded once, by the first stage.
-                Some(skip) if stage == Stage::Main => {
+                Some(skip) if stage == Stage::Reads => {
                     let mut tally = lock(&self.record.tally);
                     for check in self.checks.iter().filter(|c| c.runs_on != RunsOn::Target) {
                         tally.skipped(check, &endpoint.label(), skip.clone());
@@ -315,7 +343,7 @@ impl Runner {
         // baselines at once.
         let checks: Vec<&'static CheckMeta> = self
             .running(RunsOn::Endpoints)
-            .filter(|c| c.check.spends_login_budget() == (stage == Stage::LoginBudget))
+            .filter(|c| Stage::of(c) == stage)
             .collect();
         let jobs = probed.iter().flat_map(|endpoint| {
             let whole: Arc<OnceCell<Vec<Arc<Exchange>>>> = Arc::default();
@@ -348,10 +376,32 @@ impl Runner {
             .await;
     }
 
-    /// Runs every target-wide check once (its probes, then its judgment of
-    /// what the scan learned), one after the other, after the endpoint
-    /// checks (so their traffic does not disturb a measurement).
-    pub async fn probe_target(&self, engine: &Engine, root: &Arc<Exchange>, facts: &TargetFacts) {
+    /// Runs every stage of the checks, in [`Stage::ORDER`], telling
+    /// `entering` as each begins.
+    pub async fn run_stages(
+        &self,
+        engine: &Engine,
+        discovered: &Discovered,
+        baselines: &Baselines,
+        facts: &TargetFacts,
+        root: &Arc<Exchange>,
+        mut entering: impl FnMut(Stage),
+    ) {
+        for stage in Stage::ORDER {
+            entering(stage);
+            match stage {
+                Stage::TargetWide => self.probe_target(engine, root, facts).await,
+                _ => {
+                    self.probe_endpoints(engine, discovered, baselines, facts, stage)
+                        .await
+                }
+            }
+        }
+    }
+
+    /// Runs every target-wide check once: its probes, then its judgment of
+    /// what the scan learned.
+    async fn probe_target(&self, engine: &Engine, root: &Arc<Exchange>, facts: &TargetFacts) {
         let ctx = TargetContext {
             engine,
             root,
@@ -697,9 +747,15 @@ mod tests {
         );
         let needs = runner.needs();
         runner
-            .probe_endpoints(&engine, &discovered, &Baselines::new(), &facts, Stage::Main)
+            .run_stages(
+                &engine,
+                &discovered,
+                &Baselines::new(),
+                &facts,
+                &root,
+                |_| {},
+            )
             .await;
-        runner.probe_target(&engine, &root, &facts).await;
         let results = runner.finish();
         let mut drafts: Vec<_> = results
             .drafts
@@ -936,7 +992,7 @@ mod tests {
         );
         let baselines = Baselines::new();
         runner
-            .probe_endpoints(&engine, &discovered, &baselines, &facts, Stage::Main)
+            .run_stages(&engine, &discovered, &baselines, &facts, &root, |_| {})
             .await;
         runner
             .confirm(&engine, &discovered, &baselines, &facts, &root)
@@ -1009,5 +1065,79 @@ mod tests {
         assert!(results.drafts.iter().any(|(_, d)| d
             .description
             .contains("repeating its decisive step was not possible")));
+    }
+
+    /// Logs its name in [`PROBED`] each time it probes.
+    struct Logged(&'static str);
+
+    static PROBED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+    #[async_trait]
+    impl Check for Logged {
+        async fn probe(&self, _ctx: &ProbeContext<'_>, _endpoint: &Endpoint) -> Outcome {
+            lock(&PROBED).push(self.0);
+            Err(Skip::NoIdentifier)
+        }
+    }
+
+    static LOGGED_READS: CheckMeta = CheckMeta {
+        check: &Logged("reads"),
+        ..meta(
+            "t.reads",
+            Mode::Active,
+            RunsOn::Endpoints,
+            0,
+            Needs::NOTHING,
+        )
+    };
+    static LOGGED_WRITES: CheckMeta = CheckMeta {
+        check: &Logged("writes"),
+        ..meta(
+            "t.writes",
+            Mode::StateChanging,
+            RunsOn::Endpoints,
+            0,
+            Needs::NOTHING,
+        )
+    };
+
+    #[tokio::test]
+    async fn checks_that_change_data_run_after_every_read_check_has_finished() {
+        let engine = nowhere();
+        let mut endpoints = Vec::new();
+        for path in ["/a", "/b", "/c", "/d"] {
+            endpoints.push(Endpoint::discovered(path, EndpointSource::Spec));
+            let mut write = Endpoint::discovered(path, EndpointSource::Spec);
+            write.method = "POST".into();
+            endpoints.push(write);
+        }
+        let runner = Runner::new(
+            vec![&LOGGED_READS, &LOGGED_WRITES],
+            Settings {
+                active: true,
+                concurrency: 4,
+                ..Settings::default()
+            },
+        );
+        let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
+        let mut stages = Vec::new();
+        runner
+            .run_stages(
+                &engine,
+                &Discovered::of(endpoints),
+                &Baselines::new(),
+                &TargetFacts::default(),
+                &root,
+                |stage| stages.push(stage),
+            )
+            .await;
+        assert_eq!(stages, Stage::ORDER);
+        let log = lock(&PROBED).clone();
+        let first_write = log.iter().position(|m| *m == "writes");
+        assert_eq!(log.len(), 16, "{log:?}");
+        assert!(
+            first_write.is_some_and(|at| log[at..].iter().all(|m| *m == "writes")),
+            "{log:?}"
+        );
     }
 }

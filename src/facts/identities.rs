@@ -92,6 +92,12 @@ pub struct IdentityFacts {
     /// On how many endpoints each identity's baseline got data: without
     /// roles, what says who may do more.
     pub reach: BTreeMap<String, usize>,
+    /// The endpoints each identity's baseline got data from, and those it
+    /// was refused (401/403): one identity served where another is refused
+    /// is privileged over it, whatever its role is called or whether its
+    /// profile could be read at all.
+    pub granted: BTreeMap<String, BTreeSet<String>>,
+    pub refused: BTreeMap<String, BTreeSet<String>>,
     /// The OAuth2 scopes most of the spec's scoped operations need: what
     /// every caller has. An operation needing another scope is reserved.
     pub common_scopes: BTreeSet<String>,
@@ -360,6 +366,15 @@ impl IdentityLearner {
     /// Reads one baseline.
     pub fn see(&mut self, exchange: &Exchange) {
         let facts = &mut self.facts;
+        if let (Some(identity), 401 | 403) =
+            (exchange.request.identity.as_ref(), exchange.response.status)
+        {
+            facts
+                .refused
+                .entry(identity.clone())
+                .or_default()
+                .insert(exchange.endpoint_path().to_string());
+        }
         let Some(json) = exchange.body_json() else {
             return;
         };
@@ -374,6 +389,11 @@ impl IdentityLearner {
         };
         if crate::checks::probe::success_json(exchange) {
             *facts.reach.entry(identity.clone()).or_default() += 1;
+            facts
+                .granted
+                .entry(identity.clone())
+                .or_default()
+                .insert(exchange.endpoint_path().to_string());
         }
         if !self.own_data.contains(exchange.endpoint_path()) {
             return;
@@ -515,6 +535,14 @@ impl IdentityLearner {
 }
 
 impl IdentityFacts {
+    /// Whether the baselines served `a` an endpoint that refused `b`.
+    pub fn served_where_refused(&self, a: &str, b: &str) -> bool {
+        match (self.granted.get(a), self.refused.get(b)) {
+            (Some(granted), Some(refused)) => granted.intersection(refused).next().is_some(),
+            _ => false,
+        }
+    }
+
     /// Learns from baselines of endpoints whose answer can only be the
     /// caller's own (see [`IdentityLearner`]).
     pub fn learn<'a>(

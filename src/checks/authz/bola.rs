@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 
 use super::{
-    addresses_object, caller, identity_names, privilege, read_across, role_of, url_as, url_of_owned,
+    addresses_object, caller, identity_names, outranks, read_across, url_as, url_of_owned,
 };
 use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
@@ -47,17 +47,14 @@ impl Check for Bola {
         // Why no pair could be compared, if none could.
         let mut unjudged = Skip::NoIdentifier;
         let mut judged = false;
-        // An identity whose role ranks above the owner's (a librarian, an
-        // admin) may read others' objects by design: that is not a BOLA.
-        let rank = |name: &str| role_of(ctx, name).map(|r| privilege(&r));
-        let outranks = |intruder: &str, owner: &str| match (rank(intruder), rank(owner)) {
-            (Some(i), Some(o)) => i > o,
-            (Some(i), None) => i > 1,
-            _ => false,
-        };
-        // Each ordered pair: B asks for A's objects.
+        // Each ordered pair: B asks for A's objects. An identity privileged
+        // over the owner (a librarian, an admin) may read others' objects by
+        // design: that is not a BOLA.
         for owner in &names {
-            for intruder in names.iter().filter(|n| *n != owner && !outranks(n, owner)) {
+            for intruder in names
+                .iter()
+                .filter(|n| *n != owner && !outranks(ctx, n, owner))
+            {
                 let Some((url, substituted)) = url_of_owned(ctx, endpoint, owner)
                     .filter(|(_, filled)| !filled.is_empty())
                     .or_else(|| url_as(ctx, endpoint, owner, true))
@@ -117,7 +114,7 @@ mod tests {
 
     use super::*;
     use crate::checks::probe::fixtures::{
-        caller, me, reply, reply_raw, scan, serve, Setup, ALICE, BOB, PERSONAS,
+        caller, me, reply, reply_raw, scan, serve, Persona, Setup, ALICE, BOB, PERSONAS,
     };
 
     /// How the target answers `GET /api/orders/{order_id}`.
@@ -275,6 +272,85 @@ mod tests {
                     intruder.url
                 );
             }
+        }
+    }
+
+    /// A shop where bob is staff, reading every order, while his profile
+    /// fails to load, so no role names him. With `refuses_customers`, the
+    /// staff report refuses alice: the baselines saw bob served where alice
+    /// is refused.
+    fn shop_with_staff(refuses_customers: bool) -> Router {
+        let order = |id: &str| {
+            PERSONAS
+                .into_iter()
+                .find(|p| id == format!("ord-{}", p.name))
+                .map(|p| json!({"order_id": id, "owner_id": p.user_id, "total": 12}))
+        };
+        let is_staff = |p: &Persona| p.name == BOB.name;
+        Router::new()
+            .route(
+                "/api/me",
+                get(move |headers: HeaderMap| async move {
+                    match caller(&headers) {
+                        Some(p) if is_staff(p) => {
+                            reply(500, json!({"error": "profile service down"}))
+                        }
+                        Some(p) => reply(200, p.profile()),
+                        None => reply(401, json!({"error": "login"})),
+                    }
+                }),
+            )
+            .route(
+                "/api/reports/daily",
+                get(move |headers: HeaderMap| async move {
+                    match caller(&headers) {
+                        Some(p) if is_staff(p) || !refuses_customers => {
+                            reply(200, json!({"orders": 2, "revenue": 24}))
+                        }
+                        Some(_) => reply(403, json!({"error": "staff only"})),
+                        None => reply(401, json!({"error": "login"})),
+                    }
+                }),
+            )
+            .route(
+                "/api/orders/{order_id}",
+                get(
+                    move |headers: HeaderMap, Path(id): Path<String>| async move {
+                        let (Some(found), Some(who)) = (order(&id), caller(&headers)) else {
+                            return reply(401, json!({"error": "login"}));
+                        };
+                        if is_staff(who) || found["owner_id"] == who.user_id {
+                            reply(200, found)
+                        } else {
+                            reply(404, json!({"error": "no such order"}))
+                        }
+                    },
+                ),
+            )
+    }
+
+    #[tokio::test]
+    async fn an_identity_served_where_the_owner_is_refused_is_staff_not_an_intruder() {
+        // Without the refusal nothing tells bob's reading apart from a
+        // BOLA, and it is reported: the refusal alone is what spares him.
+        for (refuses_customers, expected) in [(false, 1), (true, 0)] {
+            let target = serve(shop_with_staff(refuses_customers)).await;
+            let mut setup = Setup::new(
+                &[&ALICE, &BOB],
+                &[
+                    "GET /api/me",
+                    "GET /api/reports/daily",
+                    "GET /api/orders/{order_id}",
+                ],
+            );
+            setup.endpoint_mut("GET /api/orders/{order_id}").parameters[0].sample =
+                Some("ord-alice".into());
+            let drafts = scan(&META, &target, setup).await.drafts;
+            assert_eq!(
+                drafts.len(),
+                expected,
+                "refuses customers: {refuses_customers}: {drafts:#?}"
+            );
         }
     }
 

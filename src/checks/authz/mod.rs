@@ -190,6 +190,19 @@ pub(crate) fn role_of(ctx: &ProbeContext<'_>, name: &str) -> Option<String> {
         .or_else(|| ctx.facts.identities.roles.get(name).cloned())
 }
 
+/// Whether identity `a` may see `b`'s objects by design: its role ranks
+/// above `b`'s, or — where a role is not known, say because a profile could
+/// not be read — the baselines served `a` an endpoint that refused `b`.
+/// Reading across such a pair is no authorization flaw.
+pub(crate) fn outranks(ctx: &ProbeContext<'_>, a: &str, b: &str) -> bool {
+    let rank = |name: &str| role_of(ctx, name).map(|r| privilege(&r));
+    match (rank(a), rank(b)) {
+        (Some(a_rank), Some(b_rank)) => a_rank > b_rank,
+        (Some(a_rank), None) => a_rank > 1 || ctx.facts.identities.served_where_refused(a, b),
+        (None, _) => ctx.facts.identities.served_where_refused(a, b),
+    }
+}
+
 /// The identities from least to most privileged: by role where one is
 /// known (an unknown role counts as an ordinary one), then by on how many
 /// endpoints each got data.

@@ -33,7 +33,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::checks::runner::{Runner, Settings, Stage};
+use crate::checks::runner::{Runner, Settings};
 use crate::checks::{Check, CheckMeta, Skip};
 use crate::discover::safety::PathFilter;
 use crate::discover::{Discovered, Endpoint, EndpointSource, ParamLocation, Parameter};
@@ -560,11 +560,7 @@ pub(crate) async fn scan(check: &'static CheckMeta, target: &Target, setup: Setu
     .await;
     let before = engine.requests_sent();
     runner
-        .probe_endpoints(&engine, &discovered, &baselines, &facts, Stage::Main)
-        .await;
-    runner.probe_target(&engine, &root, &facts).await;
-    runner
-        .probe_endpoints(&engine, &discovered, &baselines, &facts, Stage::LoginBudget)
+        .run_stages(&engine, &discovered, &baselines, &facts, &root, |_| {})
         .await;
     let results = runner.finish();
     assert!(results.failures.is_empty(), "{:#?}", results.failures);
