@@ -3,9 +3,10 @@
 //!
 //! - the engine's request rate against a local nginx, next to `wrk`'s with
 //!   the same connections and threads in the same run (taken in turn, the
-//!   median of a few rounds), and next to its HTTP client alone (reqwest)
-//!   and bare hyper connections, which tell the engine's own cost from the
-//!   client library's;
+//!   median of a few rounds), and next to its HTTP client alone (hyper-util's
+//!   pooled client), bare hyper connections and reqwest (the client the
+//!   engine used before), which tell the engine's own cost from the client
+//!   library's;
 //! - whole scans (the release binary, default settings, a budget large
 //!   enough to finish) of generated APIs of 20, 1,000 and 10,000
 //!   operations served in-process: wall time, requests, peak RSS of the
@@ -52,7 +53,9 @@ fn main() {
         println!("benches/scale.rs: run it with scripts/bench (or cargo bench --bench scale)");
         return;
     }
-    // `scripts/bench throughput` (or `scans`, `flask`) runs only those parts.
+    // `scripts/bench throughput` (or `scans`, `flask`) runs only those parts;
+    // `scripts/bench engine`, the throughput of wrk and the engine alone
+    // (for a profile of the engine).
     let chosen: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
@@ -60,7 +63,9 @@ fn main() {
     let runs = |part: &str| chosen.is_empty() || chosen.iter().any(|c| c == part);
     let mut rows = Vec::new();
     if runs("throughput") {
-        throughput(&mut rows);
+        throughput(&mut rows, false);
+    } else if chosen.iter().any(|c| c == "engine") {
+        throughput(&mut rows, true);
     }
     if runs("scans") {
         generated_scans(&mut rows);
@@ -77,7 +82,7 @@ fn main() {
 /// machine whose speed drifts (other jobs on it) slows them alike.
 const ROUNDS: usize = 3;
 
-fn throughput(rows: &mut Vec<Row>) {
+fn throughput(rows: &mut Vec<Row>, engine_only: bool) {
     let nginx = support::proxy::Nginx::start_config(
         1,
         |prefix, ports| {
@@ -102,17 +107,21 @@ fn throughput(rows: &mut Vec<Row>) {
         .enable_all()
         .build()
         .expect("a runtime for the clients");
-    let clients: [(&str, Client); 3] = [
+    let mut clients = vec![
         ("rampart engine", Client::Engine),
         (
-            "reqwest alone, the engine's client settings",
-            Client::Reqwest,
+            "hyper-util pooled client alone, the engine's settings",
+            Client::Pooled,
         ),
+        ("reqwest alone, redirects off", Client::Reqwest),
         (
             "hyper alone, one HTTP/1.1 connection per worker",
             Client::Hyper,
         ),
     ];
+    if engine_only {
+        clients.truncate(1);
+    }
     // Every client (wrk too) has a one-second run before anything is
     // timed, so none is timed cold. Each timed run opens its connections
     // afresh, as wrk does.
@@ -193,10 +202,11 @@ fn run_wrk(url: &str, seconds: u64) -> Option<f64> {
 
 /// What sends the GETs: the engine as a scan uses it (scope, pacing,
 /// budget, evidence capture, body cap), and — to tell the engine's own
-/// cost from its HTTP client's — the same client without the engine, and
-/// hyper's bare connections without the client's pool and layers.
+/// cost from its HTTP client's — the same client without the engine,
+/// hyper's bare connections without the client's pool, and reqwest.
 enum Client {
     Engine,
+    Pooled,
     Reqwest,
     Hyper,
 }
@@ -225,6 +235,35 @@ impl Client {
                             while Instant::now() < deadline {
                                 if engine.send(Probe::get(target.clone())).await.is_ok() {
                                     done.fetch_add(1, Ordering::Relaxed);
+                                }
+                            }
+                        })
+                    })
+                    .collect()
+            }
+            Client::Pooled => {
+                let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+                connector.set_nodelay(true);
+                let client = hyper_util::client::legacy::Client::builder(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .pool_timer(hyper_util::rt::TokioTimer::new())
+                .pool_max_idle_per_host(CONNECTIONS)
+                .build::<_, http_body_util::Full<bytes::Bytes>>(connector);
+                let uri: axum::http::Uri = url.parse().ok()?;
+                (0..CONNECTIONS)
+                    .map(|_| {
+                        let (client, done, uri) = (client.clone(), Arc::clone(&done), uri.clone());
+                        tokio::spawn(async move {
+                            use http_body_util::BodyExt;
+                            while Instant::now() < deadline {
+                                let request = axum::http::Request::get(uri.clone())
+                                    .body(http_body_util::Full::default());
+                                let Ok(request) = request else { break };
+                                if let Ok(response) = client.request(request).await {
+                                    if response.into_body().collect().await.is_ok() {
+                                        done.fetch_add(1, Ordering::Relaxed);
+                                    }
                                 }
                             }
                         })

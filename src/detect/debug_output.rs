@@ -7,26 +7,11 @@ use regex::Regex;
 use super::text::{floor_boundary, headers_until_next};
 use super::{re, DebugKind, Detection};
 
-static WERKZEUG: LazyLock<Regex> = LazyLock::new(|| {
-    re(concat!(
-        r"<title>[^<\n]*// Werkzeug Debugger</title>",
-        r"|__debugger__",
-        r"|The debugger caught an exception in your WSGI application",
-    ))
-});
 static PY_TRACEBACK_HEAD: LazyLock<Regex> =
     LazyLock::new(|| re(r"Traceback \(most recent call last\):"));
 static PY_TRACEBACK_FILE: LazyLock<Regex> = LazyLock::new(|| {
     re(r#"File (?:\\?"|&quot;|&#34;|&#x22;)[^"\n<>]+?(?:\\?"|&quot;|&#34;|&#x22;), line [0-9]+"#)
 });
-static BOTOCORE: LazyLock<Regex> = LazyLock::new(|| {
-    re(concat!(
-        r"An error occurred \([A-Za-z][A-Za-z0-9.]{2,80}\) when calling the [A-Za-z][A-Za-z0-9]{2,80} operation",
-        r"|botocore\.exceptions\.[A-Z][A-Za-z]+",
-    ))
-});
-static DJANGO: LazyLock<Regex> =
-    LazyLock::new(|| re(r"seeing this error because you have (?:<code>)?DEBUG = True"));
 static JAVA_FRAME: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"(?:(?-u:\s)|\\t|\\n)at [A-Za-z_$][A-Za-z0-9_$.<>/@-]*\(",
@@ -41,19 +26,6 @@ static NODE_FRAME: LazyLock<Regex> = LazyLock::new(|| {
         r#"|(?:[^()\s"']+\.(?:js|mjs|cjs|ts|jsx|tsx)|node:[A-Za-z0-9_/.-]+):[0-9]+:[0-9]+)"#,
     ))
 });
-static RAILS: LazyLock<Regex> = LazyLock::new(|| {
-    re(concat!(
-        r"Rails\.root: ",
-        r"|ActionController::(?:RoutingError|UnknownFormat|ParameterMissing)",
-        r"|ActionView::Template::Error",
-    ))
-});
-static ASPNET: LazyLock<Regex> = LazyLock::new(|| {
-    re(concat!(
-        r"Server Error in (?:'|&#39;|&#x27;)[^'<\n&]*(?:'|&#39;|&#x27;) Application",
-        r"|An unhandled exception occurred while processing the request\.",
-    ))
-});
 static PHP_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"<b>(?:Fatal error|Parse error|Warning|Notice|Deprecated|Catchable fatal error)</b>:",
@@ -62,23 +34,69 @@ static PHP_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 static PHP_ON_LINE: LazyLock<Regex> = LazyLock::new(|| re(r" on line (?:<b>)?[0-9]+"));
-static SQL_ERROR: LazyLock<Regex> = LazyLock::new(|| {
-    re(concat!(
-        r"You have an error in your SQL syntax",
-        r"|(?-u:\b)ORA-[0-9]{5}: ",
-        r"|(?-u:\b)PG::[A-Z][A-Za-z]+",
-        r"|psycopg2?\.(?:errors\.[A-Z][A-Za-z]+|OperationalError|ProgrammingError|IntegrityError|DataError|InternalError)",
-        r"|sqlite3\.(?:OperationalError|IntegrityError|ProgrammingError|DatabaseError)",
-        r"|SQLite3::SQLException",
-        r"|SQLSTATE\[[0-9A-Z]{5}\]",
-        r"|Unclosed quotation mark after the character string",
-        r"|quoted string not properly terminated",
-        r"|ERROR:  syntax error at or near",
-        r"|unterminated quoted string at or near",
-        r"|pymysql\.err\.[A-Z][A-Za-z]+",
-        r"|MySQLdb\.(?:_exceptions\.)?[A-Z][A-Za-z]+",
-        r"|sqlalchemy\.exc\.[A-Z][A-Za-z]+",
-    ))
+
+/// The kinds one pattern tells, each with the alternatives any of which is
+/// its evidence (the earliest match is reported).
+const SIGNATURES: &[(DebugKind, &[&str])] = &[
+    (
+        DebugKind::WerkzeugDebugger,
+        &[
+            r"<title>[^<\n]*// Werkzeug Debugger</title>",
+            r"__debugger__",
+            r"The debugger caught an exception in your WSGI application",
+        ],
+    ),
+    (
+        DebugKind::DjangoDebugPage,
+        &[r"seeing this error because you have (?:<code>)?DEBUG = True"],
+    ),
+    (
+        DebugKind::BotocoreClientError,
+        &[
+            r"An error occurred \([A-Za-z][A-Za-z0-9.]{2,80}\) when calling the [A-Za-z][A-Za-z0-9]{2,80} operation",
+            r"botocore\.exceptions\.[A-Z][A-Za-z]+",
+        ],
+    ),
+    (
+        DebugKind::RailsError,
+        &[
+            r"Rails\.root: ",
+            r"ActionController::(?:RoutingError|UnknownFormat|ParameterMissing)",
+            r"ActionView::Template::Error",
+        ],
+    ),
+    (
+        DebugKind::AspNetYsod,
+        &[
+            r"Server Error in (?:'|&#39;|&#x27;)[^'<\n&]*(?:'|&#39;|&#x27;) Application",
+            r"An unhandled exception occurred while processing the request\.",
+        ],
+    ),
+    (
+        DebugKind::SqlError,
+        &[
+            r"You have an error in your SQL syntax",
+            r"(?-u:\b)ORA-[0-9]{5}: ",
+            r"(?-u:\b)PG::[A-Z][A-Za-z]+",
+            r"psycopg2?\.(?:errors\.[A-Z][A-Za-z]+|OperationalError|ProgrammingError|IntegrityError|DataError|InternalError)",
+            r"sqlite3\.(?:OperationalError|IntegrityError|ProgrammingError|DatabaseError)",
+            r"SQLite3::SQLException",
+            r"SQLSTATE\[[0-9A-Z]{5}\]",
+            r"Unclosed quotation mark after the character string",
+            r"quoted string not properly terminated",
+            r"ERROR:  syntax error at or near",
+            r"unterminated quoted string at or near",
+            r"pymysql\.err\.[A-Z][A-Za-z]+",
+            r"MySQLdb\.(?:_exceptions\.)?[A-Z][A-Za-z]+",
+            r"sqlalchemy\.exc\.[A-Z][A-Za-z]+",
+        ],
+    ),
+];
+static SIGNATURE_PATTERNS: LazyLock<Vec<(DebugKind, Regex)>> = LazyLock::new(|| {
+    SIGNATURES
+        .iter()
+        .map(|(kind, alternatives)| (*kind, re(&alternatives.join("|"))))
+        .collect()
 });
 
 /// Framework debug pages, stack traces and database errors.
@@ -100,18 +118,14 @@ pub fn find_debug_output(body: &str, content_type: Option<&str>) -> Vec<Detectio
             found.push((kind, s, e));
         }
     };
-    let first = |r: &Regex| r.find(body).map(|m| (m.start(), m.end()));
 
-    add(DebugKind::WerkzeugDebugger, first(&WERKZEUG));
-    add(DebugKind::DjangoDebugPage, first(&DJANGO));
+    for (kind, pattern) in SIGNATURE_PATTERNS.iter() {
+        add(*kind, pattern.find(body).map(|m| (m.start(), m.end())));
+    }
     add(DebugKind::PythonTraceback, python_traceback(body));
-    add(DebugKind::BotocoreClientError, first(&BOTOCORE));
     add(DebugKind::JavaStackTrace, two_frames(body, &JAVA_FRAME));
     add(DebugKind::NodeStackTrace, two_frames(body, &NODE_FRAME));
-    add(DebugKind::RailsError, first(&RAILS));
-    add(DebugKind::AspNetYsod, first(&ASPNET));
     add(DebugKind::PhpError, php_error(body));
-    add(DebugKind::SqlError, first(&SQL_ERROR));
 
     let debug_page = found
         .iter()
@@ -256,30 +270,72 @@ ZeroDivisionError: division by zero</textarea></div>
         }
     }
 
+    /// Each kind that its own words tell, in the bodies that show it.
     #[test]
-    fn botocore_client_error() {
-        let body = r#"{"message": "An error occurred (ValidationException) when calling the Query operation: One or more parameter values were invalid"}"#;
-        let found = debug(body);
-        assert_eq!(kinds(&found), [DebugKind::BotocoreClientError]);
-        assert!(found[0].matched.ends_with("Query operation"));
-        assert_eq!(
-            kinds(&debug(
-                "botocore.exceptions.NoCredentialsError: Unable to locate credentials"
-            )),
-            [DebugKind::BotocoreClientError]
-        );
-        assert_eq!(
-            kinds(&debug("An error occurred (ResourceNotFoundException) when calling the GetItem operation: Requested resource not found")),
-            [DebugKind::BotocoreClientError]
-        );
-    }
-
-    #[test]
-    fn django_debug_page() {
-        let html = "<p>You&#x27;re seeing this error because you have <code>DEBUG = True</code> in your Django settings file.</p>";
-        assert_eq!(kinds(&debug(html)), [DebugKind::DjangoDebugPage]);
-        let text = "Traceback (most recent call last):\n  File \"/app/x.py\", line 1, in f\n\nYou're seeing this error because you have DEBUG = True in your\nDjango settings file.";
-        assert_eq!(kinds(&debug(text)), [DebugKind::DjangoDebugPage]);
+    fn each_kind_is_told_by_its_own_words() {
+        let php = "<br />\n<b>Fatal error</b>:  Uncaught Exception: boom in /var/www/html/index.php:3\nStack trace:\n#0 {main}\n  thrown in <b>/var/www/html/index.php</b> on line <b>3</b><br />";
+        let cases: [(DebugKind, &[&str]); 6] = [
+            (
+                DebugKind::BotocoreClientError,
+                &[
+                    r#"{"message": "An error occurred (ValidationException) when calling the Query operation: One or more parameter values were invalid"}"#,
+                    "botocore.exceptions.NoCredentialsError: Unable to locate credentials",
+                    "An error occurred (ResourceNotFoundException) when calling the GetItem operation: Requested resource not found",
+                ],
+            ),
+            (
+                DebugKind::DjangoDebugPage,
+                &[
+                    "<p>You&#x27;re seeing this error because you have <code>DEBUG = True</code> in your Django settings file.</p>",
+                    "Traceback (most recent call last):\n  File \"/app/x.py\", line 1, in f\n\nYou're seeing this error because you have DEBUG = True in your\nDjango settings file.",
+                ],
+            ),
+            (
+                DebugKind::RailsError,
+                &[
+                    "<h1>Routing Error</h1><p>No route matches [GET] \"/x\"</p><p>Rails.root: /app</p>",
+                    "ActionController::RoutingError (No route matches [GET] \"/x\")",
+                ],
+            ),
+            (
+                DebugKind::AspNetYsod,
+                &[
+                    "<h1>Server Error in '/' Application.<hr width=100% size=1 color=silver></h1>",
+                    "<span><H1>Server Error in &#39;/api&#39; Application.</H1></span>",
+                    "<h1>An unhandled exception occurred while processing the request.</h1>",
+                ],
+            ),
+            (
+                DebugKind::PhpError,
+                &[
+                    php,
+                    "<b>Warning</b>:  Undefined variable $x in <b>/var/www/a.php</b> on line <b>7</b>",
+                    r#"{"error": "PDOException\nStack trace:\n#0 /var/www/db.php(12): PDO->query()"}"#,
+                ],
+            ),
+            (
+                DebugKind::SqlError,
+                &[
+                    "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version",
+                    "ORA-00933: SQL command not properly ended",
+                    "PG::SyntaxError: ERROR:  syntax error at or near \"'\"",
+                    "psycopg2.errors.UndefinedTable: relation \"users\" does not exist",
+                    "sqlite3.OperationalError: near \"'\": syntax error",
+                    "SQLSTATE[42000]: Syntax error or access violation",
+                    "Unclosed quotation mark after the character string ''.",
+                    "sqlalchemy.exc.ProgrammingError: (psycopg2.ProgrammingError)",
+                ],
+            ),
+        ];
+        for (kind, bodies) in cases {
+            for body in bodies {
+                assert_eq!(kinds(&debug(body)), [kind], "{body}");
+            }
+        }
+        // The evidence is the words themselves.
+        let botocore = debug(cases[0].1[0]);
+        assert!(botocore[0].matched.ends_with("Query operation"));
+        assert!(debug(php)[0].matched.starts_with("<b>Fatal error</b>:"));
     }
 
     /// Each trace is found in plain text and as a JSON string value (with
@@ -325,73 +381,6 @@ ZeroDivisionError: division by zero</textarea></div>
         // One frame is not a stack trace.
         assert!(debug("\tat com.example.A.b(A.java:1)\n").is_empty());
         assert!(debug("Error: x\n    at getUser (/app/src/users.js:12:19)").is_empty());
-    }
-
-    #[test]
-    fn rails_aspnet_php() {
-        assert_eq!(
-            kinds(&debug(
-                "<h1>Routing Error</h1><p>No route matches [GET] \"/x\"</p><p>Rails.root: /app</p>"
-            )),
-            [DebugKind::RailsError]
-        );
-        assert_eq!(
-            kinds(&debug(
-                "ActionController::RoutingError (No route matches [GET] \"/x\")"
-            )),
-            [DebugKind::RailsError]
-        );
-        assert_eq!(
-            kinds(&debug(
-                "<h1>Server Error in '/' Application.<hr width=100% size=1 color=silver></h1>"
-            )),
-            [DebugKind::AspNetYsod]
-        );
-        assert_eq!(
-            kinds(&debug(
-                "<span><H1>Server Error in &#39;/api&#39; Application.</H1></span>"
-            )),
-            [DebugKind::AspNetYsod]
-        );
-        assert_eq!(
-            kinds(&debug(
-                "<h1>An unhandled exception occurred while processing the request.</h1>"
-            )),
-            [DebugKind::AspNetYsod]
-        );
-        let php = "<br />\n<b>Fatal error</b>:  Uncaught Exception: boom in /var/www/html/index.php:3\nStack trace:\n#0 {main}\n  thrown in <b>/var/www/html/index.php</b> on line <b>3</b><br />";
-        let found = debug(php);
-        assert_eq!(kinds(&found), [DebugKind::PhpError]);
-        assert!(found[0].matched.starts_with("<b>Fatal error</b>:"));
-        assert_eq!(
-            kinds(&debug(
-                "<b>Warning</b>:  Undefined variable $x in <b>/var/www/a.php</b> on line <b>7</b>"
-            )),
-            [DebugKind::PhpError]
-        );
-        assert_eq!(
-            kinds(&debug(
-                r#"{"error": "PDOException\nStack trace:\n#0 /var/www/db.php(12): PDO->query()"}"#
-            )),
-            [DebugKind::PhpError]
-        );
-    }
-
-    #[test]
-    fn sql_errors() {
-        for body in [
-            "You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version",
-            "ORA-00933: SQL command not properly ended",
-            "PG::SyntaxError: ERROR:  syntax error at or near \"'\"",
-            "psycopg2.errors.UndefinedTable: relation \"users\" does not exist",
-            "sqlite3.OperationalError: near \"'\": syntax error",
-            "SQLSTATE[42000]: Syntax error or access violation",
-            "Unclosed quotation mark after the character string ''.",
-            "sqlalchemy.exc.ProgrammingError: (psycopg2.ProgrammingError)",
-        ] {
-            let found = debug(body);
-            assert_eq!(kinds(&found), [DebugKind::SqlError], "{body}");
-        }
     }
 
     #[test]

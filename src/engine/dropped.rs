@@ -1,29 +1,24 @@
 //! Connections a server drops under a request instead of answering it.
 
+use super::client::HttpError;
+
 /// Whether the server closed or reset the connection under a request
 /// instead of answering it.
-pub(super) fn connection_dropped(error: &reqwest::Error) -> bool {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if matches!(
+pub(super) fn connection_dropped(error: &HttpError) -> bool {
+    error.chain().any(|e| {
+        if let Some(hyper) = e.downcast_ref::<hyper::Error>() {
+            return hyper.is_incomplete_message();
+        }
+        e.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
                 io.kind(),
                 std::io::ErrorKind::ConnectionReset
                     | std::io::ErrorKind::ConnectionAborted
                     | std::io::ErrorKind::BrokenPipe
                     | std::io::ErrorKind::UnexpectedEof
-            ) {
-                return true;
-            }
-        }
-        if e.to_string()
-            .contains("connection closed before message completed")
-        {
-            return true;
-        }
-        current = e.source();
-    }
-    false
+            )
+        })
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 pub mod buster;
 pub mod changes;
+mod client;
 mod dropped;
 pub mod exchange;
 pub mod limits;
@@ -17,8 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use thiserror::Error;
 use url::Url;
 
@@ -40,11 +41,6 @@ pub const DEFAULT_BODY_CAP: usize = 1024 * 1024;
 /// Times a throttled probe is sent again (after the pause) before its
 /// throttled answer is returned as it is.
 const MAX_THROTTLED_RETRIES: u32 = 2;
-const USER_AGENT: &str = concat!(
-    "rampart/",
-    env!("CARGO_PKG_VERSION"),
-    " (API security scanner)"
-);
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum EngineError {
@@ -260,7 +256,7 @@ impl EngineConfig {
 type Observer = Box<dyn Fn(&Arc<Exchange>) + Send + Sync>;
 
 pub struct Engine {
-    client: reqwest::Client,
+    client: client::Client,
     config: EngineConfig,
     limits: Limits,
     scope: Scope,
@@ -310,15 +306,12 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            // Checks must see redirects; following them could also leave scope.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(config.timeout)
-            .pool_max_idle_per_host(config.concurrency.max(1))
-            .danger_accept_invalid_certs(config.accept_invalid_certs)
-            .build()
-            .map_err(|e| EngineError::Http(error_chain(&e)))?;
+        let client = client::Client::new(
+            config.timeout,
+            config.concurrency.max(1),
+            config.accept_invalid_certs,
+        )
+        .map_err(|e| EngineError::Http(error_chain(&e)))?;
         let redactor = config.redactor();
         Ok(Engine {
             client,
@@ -715,7 +708,7 @@ impl Engine {
         probe: &Probe,
         headers: Vec<(String, String)>,
     ) -> Result<(Arc<Exchange>, pacing::Verdict), EngineError> {
-        let method = reqwest::Method::from_bytes(probe.method.as_bytes())
+        let method = http::Method::from_bytes(probe.method.as_bytes())
             .map_err(|_| EngineError::InvalidRequest(format!("bad method {}", probe.method)))?;
         let mut header_map = HeaderMap::new();
         for (name, value) in &headers {
@@ -762,25 +755,26 @@ impl Engine {
         // only a drop that stays one tells the pacer about a failure.
         let mut retried = false;
         let (response, first_byte, started) = loop {
-            let mut request = self
-                .client
-                .request(method.clone(), probe.url.clone())
-                .headers(header_map.clone());
-            if let Some(body) = &probe.body {
-                request = request.body(body.clone());
-            }
             let started = Instant::now();
             let answer = tokio::time::timeout(timeout, async {
-                let response = request.send().await?;
+                let response = self
+                    .client
+                    .send(
+                        method.clone(),
+                        &probe.url,
+                        header_map.clone(),
+                        probe.body.clone(),
+                    )
+                    .await?;
                 // The server's latency: how long until its answer began.
                 // Reading a large body takes longer on its own, and with
                 // this scan's own work, neither of which says the server is
                 // struggling.
                 let first_byte = started.elapsed();
-                let status = response.status().as_u16();
-                let http_version = format!("{:?}", response.version());
-                let response_headers: Vec<(String, String)> = response
-                    .headers()
+                let answer = client::read_capped(response, self.config.body_cap).await?;
+                let response_headers: Vec<(String, String)> = answer
+                    .head
+                    .headers
                     .iter()
                     .map(|(n, v)| {
                         (
@@ -789,15 +783,14 @@ impl Engine {
                         )
                     })
                     .collect();
-                let (body, truncated) = read_capped(response, self.config.body_cap).await?;
                 let response = RecordedResponse {
-                    status,
-                    http_version,
+                    status: answer.head.status.as_u16(),
+                    http_version: format!("{:?}", answer.head.version),
                     headers: response_headers,
-                    body,
-                    truncated,
+                    body: answer.body,
+                    truncated: answer.truncated,
                 };
-                Ok::<_, reqwest::Error>((response, first_byte))
+                Ok::<_, client::HttpError>((response, first_byte))
             });
             // A stopped scan abandons the request in flight.
             let answer = tokio::select! {
@@ -812,7 +805,7 @@ impl Engine {
                     retried = true;
                     continue;
                 }
-                Ok(Err(error)) => self.classify(&error),
+                Ok(Err(error)) => self.classify(&error, &probe.url),
                 Err(_) => EngineError::Timeout(timeout),
             };
             if error.is_transport() {
@@ -871,25 +864,23 @@ impl Engine {
         let fetch = tokio::time::timeout(timeout, async {
             let response = self
                 .client
-                .get(url.clone())
-                .headers(headers)
-                .send()
+                .send(http::Method::GET, url, headers, None)
                 .await
-                .map_err(|e| self.classify(&e))?;
+                .map_err(|e| self.classify(&e, url))?;
             let status = response.status();
             if !status.is_success() {
                 return Err(EngineError::Http(format!("{} answered {}", url, status)));
             }
-            let (body, truncated) = read_capped(response, cap)
+            let answer = client::read_capped(response, cap)
                 .await
-                .map_err(|e| self.classify(&e))?;
-            if truncated {
+                .map_err(|e| self.classify(&e, url))?;
+            if answer.truncated {
                 return Err(EngineError::Http(format!(
                     "document larger than {} bytes",
                     cap
                 )));
             }
-            Ok(body)
+            Ok(answer.body)
         });
         tokio::select! {
             fetched = fetch => fetched.map_err(|_| EngineError::Timeout(timeout))?,
@@ -910,16 +901,18 @@ impl Engine {
         map
     }
 
-    fn classify(&self, error: &reqwest::Error) -> EngineError {
+    fn classify(&self, error: &client::HttpError, url: &Url) -> EngineError {
+        let cause = error_chain(error);
+        // Classified by the cause alone: a URL may hold any word.
+        let lower = cause.to_ascii_lowercase();
         let message = self
             .redactor()
-            .redact_supplied(&error_chain(error))
+            .redact_supplied(&format!("error sending request for url ({url}): {cause}"))
             .into_owned();
-        let lower = message.to_ascii_lowercase();
-        if error.is_timeout() {
+        if error.timed_out() {
             EngineError::Timeout(self.config.timeout)
         } else if error.is_connect()
-            && error.url().is_some_and(|u| u.scheme() == "https")
+            && url.scheme() == "https"
             && !lower.contains("tcp connect")
             && !lower.contains("dns error")
         {
@@ -937,25 +930,6 @@ impl Engine {
             EngineError::Http(message)
         }
     }
-}
-
-/// Reads at most `cap` bytes of the (already decompressed) body; the rest is
-/// never read, so a never-ending or decompression-bomb body costs at most
-/// `cap` bytes of memory.
-async fn read_capped(
-    mut response: reqwest::Response,
-    cap: usize,
-) -> Result<(Bytes, bool), reqwest::Error> {
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = cap - body.len();
-        if chunk.len() > room {
-            body.extend_from_slice(&chunk[..room]);
-            return Ok((body.freeze(), true));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok((body.freeze(), false))
 }
 
 /// One line made of an error and its causes, without duplicates.

@@ -797,41 +797,19 @@ mod tests {
         let orders = Endpoint::discovered("/api/orders", EndpointSource::Spec);
         let mut baselines = Baselines::new();
         let url = |p: &str| format!("http://h{p}?rampart_cb=9");
-        for exchange in [
-            exchange(
-                &url("/api/orders"),
-                Some("alice"),
-                200,
-                &[],
-                r#"[{"id":1}]"#,
-            ),
-            exchange(&url("/api/orders"), None, 401, &[], r#"{"error":"no"}"#),
+        // Each path's answer to alice, then to an anonymous caller.
+        for (path, alice, anonymous) in [
+            ("/api/orders", r#"[{"id":1}]"#, (401, r#"{"error":"no"}"#)),
+            ("/api/products", r#"[{"id":1}]"#, (200, r#"[{"id":1}]"#)),
+            ("/api/me", r#"{"name":"alice"}"#, (401, r#"{"error":"no"}"#)),
         ] {
-            baselines.keep("GET /api/orders".into(), exchange);
-        }
-        for exchange in [
-            exchange(
-                &url("/api/products"),
-                Some("alice"),
-                200,
-                &[],
-                r#"[{"id":1}]"#,
-            ),
-            exchange(&url("/api/products"), None, 200, &[], r#"[{"id":1}]"#),
-        ] {
-            baselines.keep("GET /api/products".into(), exchange);
-        }
-        for exchange in [
-            exchange(
-                &url("/api/me"),
-                Some("alice"),
-                200,
-                &[],
-                r#"{"name":"alice"}"#,
-            ),
-            exchange(&url("/api/me"), None, 401, &[], r#"{"error":"no"}"#),
-        ] {
-            baselines.keep("GET /api/me".into(), exchange);
+            let label = format!("GET {path}");
+            baselines.keep(
+                label.clone(),
+                exchange(&url(path), Some("alice"), 200, &[], alice),
+            );
+            let (status, body) = anonymous;
+            baselines.keep(label, exchange(&url(path), None, status, &[], body));
         }
         let (points, answers) = probe_points(&[orders, public, me], &baselines);
         let templates: Vec<&str> = points.iter().map(|p| p.template.as_str()).collect();

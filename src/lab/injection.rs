@@ -100,34 +100,41 @@ async fn order_search(
 /// `render_template_string("Hello " + name + "!")`: `{{ a*b }}` is evaluated.
 async fn greeting(Query(query): Query<HashMap<String, String>>) -> impl IntoResponse {
     let name = query.get("name").map(String::as_str).unwrap_or("stranger");
+    match render_products(name) {
+        Some(rendered) => (
+            StatusCode::OK,
+            Json(json!({"greeting": format!("Hello {rendered}!")})),
+        ),
+        None => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": "jinja2.exceptions.TemplateSyntaxError"})),
+        ),
+    }
+}
+
+/// `text` through a template engine that knows one expression, `{{ a*b }}`
+/// (the product of two whole numbers), the way an engine given user input
+/// as its template evaluates it; `None` where the engine would raise a
+/// syntax error. The injection checks' unit tests stand the same engine
+/// behind their in-process targets.
+pub(crate) fn render_products(text: &str) -> Option<String> {
     let mut rendered = String::new();
-    let mut rest = name;
+    let mut rest = text;
     while let Some(start) = rest.find("{{") {
         rendered.push_str(&rest[..start]);
         let Some(end) = rest[start..].find("}}") else {
             break;
         };
         let expression = &rest[start + 2..start + end];
-        let product = expression.split_once('*').and_then(|(a, b)| {
-            a.trim()
-                .parse::<u64>()
-                .ok()?
-                .checked_mul(b.trim().parse::<u64>().ok()?)
-        });
-        match product {
-            Some(product) => rendered.push_str(&product.to_string()),
-            None => {
-                return (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    Json(json!({"error": "jinja2.exceptions.TemplateSyntaxError"})),
-                )
-            }
-        }
+        let (a, b) = expression.split_once('*')?;
+        let product = a
+            .trim()
+            .parse::<u64>()
+            .ok()?
+            .checked_mul(b.trim().parse::<u64>().ok()?)?;
+        rendered.push_str(&product.to_string());
         rest = &rest[start + end + 2..];
     }
     rendered.push_str(rest);
-    (
-        StatusCode::OK,
-        Json(json!({"greeting": format!("Hello {rendered}!")})),
-    )
+    Some(rendered)
 }

@@ -6,7 +6,7 @@
 mod authz;
 mod cache;
 mod exposure;
-mod injection;
+pub(crate) mod injection;
 mod signing;
 mod transport;
 

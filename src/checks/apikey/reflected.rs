@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::checks::probe::focus_on;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, RunsOn, Skip};
+use crate::discover::is_credential_header;
 use crate::engine::redact::INVENTED_CREDENTIAL_PREFIX;
 use crate::engine::Exchange;
 use crate::facts::Needs;
@@ -27,11 +28,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::NOTHING,
 };
-
-fn is_credential_header(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    name == "authorization" || name.contains("key") || name.contains("token")
-}
 
 impl Check for KeyReflected {
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {

@@ -12,8 +12,8 @@
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::login_fields;
 use super::throwaway::{address, flows, is_sign_up, log_in, own_profile, register};
+use super::{is_password_field, login_fields};
 use crate::checks::probe::{is_error_body, sample_body_with, send_body_with, success_json};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::{Endpoint, ParamLocation};
@@ -34,11 +34,6 @@ pub static META: CheckMeta = CheckMeta {
     min_identities: 0,
     needs: Needs::IDENTITIES,
 };
-
-fn is_password(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.contains("password") || n == "passwd" || n == "pwd"
-}
 
 #[async_trait]
 impl Check for AccountWrites {
@@ -91,7 +86,7 @@ impl Check for AccountWrites {
             let n = name.to_ascii_lowercase();
             if Some(name) == body_subject.as_ref() {
                 *value = Value::String(address(&victim, name));
-            } else if is_password(name) && !n.contains("old") && !n.contains("current") {
+            } else if is_password_field(name) && !n.contains("old") && !n.contains("current") {
                 *value = Value::String(new_password.clone());
                 changes_password = true;
             } else if n.contains("email") {
@@ -219,6 +214,10 @@ mod tests {
             ..account
         };
         assert_eq!(address(&no_id, "user_id"), "rampartvictim1");
-        assert!(is_password("new_password") && is_password("pwd") && !is_password("email"));
+        assert!(
+            is_password_field("new_password")
+                && is_password_field("pwd")
+                && !is_password_field("email")
+        );
     }
 }

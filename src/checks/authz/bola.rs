@@ -10,7 +10,7 @@
 use async_trait::async_trait;
 
 use super::{
-    addresses_object, caller, identity_names, outranks, read_across, url_as, url_of_owned,
+    addresses_object, caller, identity_names, outranks, read_across, url_as, url_of_owned, Pairs,
 };
 use crate::checks::probe::success_json;
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
@@ -44,9 +44,7 @@ impl Check for Bola {
         }
         let names = identity_names(ctx);
         let facts = &ctx.facts.identities;
-        // Why no pair could be compared, if none could.
-        let mut unjudged = Skip::NoIdentifier;
-        let mut judged = false;
+        let mut pairs = Pairs::new(Skip::NoIdentifier);
         // Each ordered pair: B asks for A's objects. An identity privileged
         // over the owner (a librarian, an admin) may read others' objects by
         // design: that is not a BOLA.
@@ -59,17 +57,17 @@ impl Check for Bola {
                     .filter(|(_, filled)| !filled.is_empty())
                     .or_else(|| url_as(ctx, endpoint, owner, true))
                 else {
-                    unjudged = Skip::NoSampleValue;
+                    pairs.unjudged(Skip::NoSampleValue);
                     continue;
                 };
                 let owner_view = ctx.get(endpoint, &url, &caller(owner), &[]).await?;
                 if !success_json(&owner_view) || !facts.owners_of(&owner_view).contains(owner) {
-                    unjudged = Skip::Missing("no answer identifies its owner");
+                    pairs.unjudged(Skip::Missing("no answer identifies its owner"));
                     continue;
                 }
-                judged = true;
+                pairs.judged();
                 let intruder_view = ctx.get(endpoint, &url, &caller(intruder), &[]).await?;
-                let Some((anonymous, refused)) =
+                let Some(control) =
                     read_across(ctx, endpoint, (&url, &intruder_view), intruder, owner).await?
                 else {
                     continue;
@@ -85,7 +83,7 @@ impl Check for Bola {
                 } else {
                     "identifiers harvested from its own responses"
                 };
-                let draft = FindingDraft::at_exchange(&intruder_view, Severity::High, Confidence::Confirmed)
+                return control.prove(FindingDraft::at_exchange(&intruder_view, Severity::High, Confidence::Confirmed)
                     .title(format!("{intruder} can read {owner}'s object through {}", parameters.join(", ")))
                     .description(format!(
                         "With {owner}'s identifiers ({source}), {intruder}'s request returned data that identifies {owner}, \
@@ -95,12 +93,10 @@ impl Check for Bola {
                     .parameter(parameters.join(","))
                     .key("read")
                     .evidence(format!("{owner} reads its own object"), &owner_view, None)
-                    .evidence(format!("{intruder} requests the same object and receives {owner}'s data"), &intruder_view, None)
-                    .evidence(refused, &anonymous, None);
-                return Ok(vec![draft]);
+                    .evidence(format!("{intruder} requests the same object and receives {owner}'s data"), &intruder_view, None));
             }
         }
-        judged.then(Vec::new).ok_or(unjudged)
+        pairs.outcome()
     }
 }
 
@@ -110,7 +106,7 @@ mod tests {
     use axum::http::HeaderMap;
     use axum::routing::get;
     use axum::Router;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
     use crate::checks::probe::fixtures::{
@@ -130,13 +126,15 @@ mod tests {
         Garbled,
     }
 
+    /// The order `ord-<persona>`, owned by that persona.
+    fn order(id: &str) -> Option<Value> {
+        PERSONAS
+            .into_iter()
+            .find(|p| id == format!("ord-{}", p.name))
+            .map(|p| json!({"order_id": id, "owner_id": p.user_id, "total": 12}))
+    }
+
     fn shop(orders: Orders) -> Router {
-        let order = |id: &str| {
-            PERSONAS
-                .into_iter()
-                .find(|p| id == format!("ord-{}", p.name))
-                .map(|p| json!({"order_id": id, "owner_id": p.user_id, "total": 12}))
-        };
         me().route(
             "/api/orders",
             get(move |headers: HeaderMap| async move {
@@ -280,12 +278,6 @@ mod tests {
     /// staff report refuses alice: the baselines saw bob served where alice
     /// is refused.
     fn shop_with_staff(refuses_customers: bool) -> Router {
-        let order = |id: &str| {
-            PERSONAS
-                .into_iter()
-                .find(|p| id == format!("ord-{}", p.name))
-                .map(|p| json!({"order_id": id, "owner_id": p.user_id, "total": 12}))
-        };
         let is_staff = |p: &Persona| p.name == BOB.name;
         Router::new()
             .route(

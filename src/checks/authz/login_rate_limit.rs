@@ -7,10 +7,9 @@
 
 use async_trait::async_trait;
 
-use super::{login_body, login_endpoint};
+use super::{FailedLogins, LoginForm, OnLogins};
 use crate::checks::probe::{refuses_encoding, throttled, Encoding};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
-use crate::discover::Endpoint;
+use crate::checks::{CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::engine::Probe;
 use crate::facts::Needs;
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -21,7 +20,7 @@ pub struct LoginRateLimit;
 pub const BURST: usize = 20;
 
 pub static META: CheckMeta = CheckMeta {
-    check: &LoginRateLimit,
+    check: &OnLogins(LoginRateLimit),
     id: "authz.login-rate-limit",
     category: Category::RateLimiting,
     severity: Severity::Medium,
@@ -33,14 +32,9 @@ pub static META: CheckMeta = CheckMeta {
 };
 
 #[async_trait]
-impl Check for LoginRateLimit {
-    /// Its failed logins may get every login of this client throttled.
-    fn spends_login_budget(&self) -> bool {
-        true
-    }
-
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        let fields = login_endpoint(endpoint)?;
+impl FailedLogins for LoginRateLimit {
+    async fn probe_login(&self, ctx: &ProbeContext<'_>, login: &LoginForm<'_>) -> Outcome {
+        let endpoint = login.endpoint;
         if !ctx.allow_burst {
             return Err(Skip::Missing("needs --login-burst"));
         }
@@ -49,12 +43,7 @@ impl Check for LoginRateLimit {
         };
         let token = ctx.engine.buster().next_token();
         let nobody = format!("rampart-nobody-{token}");
-        let body = login_body(
-            endpoint,
-            &fields,
-            &nobody,
-            &format!("rampart-wrong-{token}"),
-        );
+        let body = login.body(&nobody, &format!("rampart-wrong-{token}"));
         let mut first = None;
         let mut last = None;
         for _ in 0..BURST {
@@ -92,7 +81,7 @@ impl Check for LoginRateLimit {
                 "{BURST} failed logins in a row were all answered normally (last: HTTP {}), none with 429 or Retry-After.",
                 last.response.status
             ))
-            .parameter(fields.0)
+            .parameter(login.user_field())
             .key("burst")
             .evidence("First failed login", &first, None)
             .evidence(format!("Failed login #{BURST}, still not throttled"), &last, None)])

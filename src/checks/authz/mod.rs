@@ -24,14 +24,17 @@ pub mod user_enumeration;
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+
 use serde_json::Value;
 use url::Url;
 
 use crate::checks::probe::{sample_body_with, success_json};
-use crate::checks::{Family, ProbeContext, Skip};
+use crate::checks::{Check, Family, Outcome, ProbeContext, Skip};
 use crate::discover::{Endpoint, ParamLocation, Parameter};
 use crate::engine::{Caller, EngineError, Exchange};
 use crate::facts::identities::is_id_param;
+use crate::finding::FindingDraft;
 
 /// The family's checks, in the order `rampart checks` lists them.
 pub static FAMILY: Family = Family {
@@ -262,68 +265,155 @@ pub(crate) fn login_fields(endpoint: &Endpoint) -> Option<(String, String)> {
     ))
 }
 
-/// The login fields of `endpoint`, or why a login check skips it.
-pub(crate) fn login_endpoint(endpoint: &Endpoint) -> Result<(String, String), Skip> {
-    login_fields(endpoint).ok_or(Skip::NotApplicable("not a login endpoint"))
+/// A body field that holds a password (`password`, `new_password`,
+/// `passwd`, `pwd`).
+pub(crate) fn is_password_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("password") || n == "passwd" || n == "pwd"
 }
 
-/// A login for `endpoint` (its sample body, the login fields set) as
-/// `user` with `password`.
-pub(crate) fn login_body(
-    endpoint: &Endpoint,
-    (user_field, password_field): &(String, String),
-    user: &str,
-    password: &str,
-) -> Value {
-    let fields = [(user_field, user), (password_field, password)];
-    let mut body = sample_body_with(
-        endpoint,
-        fields.map(|(field, value)| (field.clone(), Value::String(value.to_string()))),
-    );
-    // An OAuth2 password grant says which grant it is; the spec's sample
-    // of that field is a placeholder.
-    if let Value::Object(map) = &mut body {
-        if endpoint.token_endpoint || map.contains_key("grant_type") {
-            map.insert("grant_type".into(), Value::String("password".into()));
-        }
+/// A login endpoint and the names of its (user, password) fields.
+pub(crate) struct LoginForm<'a> {
+    pub endpoint: &'a Endpoint,
+    pub fields: (String, String),
+}
+
+impl<'a> LoginForm<'a> {
+    /// `endpoint`'s form, when it is a login ([`login_fields`]).
+    pub(crate) fn of(endpoint: &'a Endpoint) -> Option<Self> {
+        Some(LoginForm {
+            endpoint,
+            fields: login_fields(endpoint)?,
+        })
     }
-    body
+
+    /// The name of the field that takes the user.
+    pub(crate) fn user_field(&self) -> &str {
+        &self.fields.0
+    }
+
+    /// A login (the endpoint's sample body, the login fields set) as
+    /// `user` with `password`.
+    pub(crate) fn body(&self, user: &str, password: &str) -> Value {
+        let (user_field, password_field) = &self.fields;
+        let fields = [(user_field, user), (password_field, password)];
+        let mut body = sample_body_with(
+            self.endpoint,
+            fields.map(|(field, value)| (field.clone(), Value::String(value.to_string()))),
+        );
+        // An OAuth2 password grant says which grant it is; the spec's
+        // sample of that field is a placeholder.
+        if let Value::Object(map) = &mut body {
+            if self.endpoint.token_endpoint || map.contains_key("grant_type") {
+                map.insert("grant_type".into(), Value::String("password".into()));
+            }
+        }
+        body
+    }
+}
+
+/// An endpoint check that sends failed logins to a login endpoint; run as
+/// [`OnLogins`].
+#[async_trait]
+pub(crate) trait FailedLogins: Send + Sync {
+    /// Probes one login endpoint.
+    async fn probe_login(&self, ctx: &ProbeContext<'_>, login: &LoginForm<'_>) -> Outcome;
+}
+
+/// A [`FailedLogins`] check as the runner holds it: it probes login
+/// endpoints only, and, since its failed logins may get every login of
+/// this client throttled, after every other probe of the scan.
+pub(crate) struct OnLogins<C>(pub C);
+
+#[async_trait]
+impl<C: FailedLogins> Check for OnLogins<C> {
+    fn spends_login_budget(&self) -> bool {
+        true
+    }
+
+    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
+        let Some(login) = LoginForm::of(endpoint) else {
+            return Err(Skip::NotApplicable("not a login endpoint"));
+        };
+        self.0.probe_login(ctx, &login).await
+    }
 }
 
 pub(crate) fn caller(name: &str) -> Caller {
     Caller::Identity(name.to_string())
 }
 
+/// How a check that compares identities pair by pair went, while no pair
+/// has shown a finding.
+pub(crate) struct Pairs {
+    judged: bool,
+    /// Why no pair could be compared, if none could.
+    unjudged: Skip,
+}
+
+impl Pairs {
+    /// Before the first pair: `unjudged` when no pair can be tried at all.
+    pub(crate) fn new(unjudged: Skip) -> Self {
+        Pairs {
+            judged: false,
+            unjudged,
+        }
+    }
+
+    /// A pair could not be compared, for this reason.
+    pub(crate) fn unjudged(&mut self, why: Skip) {
+        self.unjudged = why;
+    }
+
+    /// A pair was compared.
+    pub(crate) fn judged(&mut self) {
+        self.judged = true;
+    }
+
+    /// No pair showed a finding: nothing found when any pair was compared,
+    /// else why none could be.
+    pub(crate) fn outcome(self) -> Outcome {
+        if self.judged {
+            Ok(Vec::new())
+        } else {
+            Err(self.unjudged)
+        }
+    }
+}
+
+/// The anonymous control of a cross-identity claim that held: the same
+/// request without any credential, which did not get the owner's data.
+pub(crate) struct Control {
+    exchange: Arc<Exchange>,
+    /// The words of its evidence step.
+    step: String,
+}
+
+impl Control {
+    /// The claim's finding, with the control as its last evidence step.
+    pub(crate) fn prove(self, draft: FindingDraft) -> Outcome {
+        Ok(vec![draft.evidence(self.step, &self.exchange, None)])
+    }
+}
+
 /// A cross-identity read, judged: `answer`, `reader`'s request for `url`,
 /// shows `owner`'s data and none of `reader`'s own, while the same request
-/// without a credential does not get it. `Some` with the anonymous control
-/// and its evidence step when all of that holds.
+/// without a credential (on a fresh buster) does not get it. `Some` with
+/// that anonymous control when all of that holds; `None` also when the
+/// anonymous request gets `owner`'s data — then the data is public, the
+/// claim is not about who may read it, and `authz.missing-auth` judges the
+/// endpoint instead.
 pub(crate) async fn read_across(
     ctx: &ProbeContext<'_>,
     endpoint: &Endpoint,
     (url, answer): (&Url, &Exchange),
     reader: &str,
     owner: &str,
-) -> Result<Option<(Arc<Exchange>, String)>, EngineError> {
+) -> Result<Option<Control>, EngineError> {
     let owners = ctx.facts.identities.owners_of(answer);
     if !success_json(answer) || !owners.contains(owner) || owners.contains(reader) {
         return Ok(None);
     }
-    // Public data is not about who may read it (missing-auth judges it).
-    anonymous_control(ctx, endpoint, url, owner).await
-}
-
-/// The anonymous control of a cross-identity claim: the same URL (on a
-/// fresh buster) without any credential. `Some` with the exchange and the
-/// words for its evidence step when it does not get `owner`'s data; `None`
-/// when it does — then the data is public, the claim is not about who may
-/// read it, and `authz.missing-auth` judges the endpoint instead.
-pub(crate) async fn anonymous_control(
-    ctx: &ProbeContext<'_>,
-    endpoint: &Endpoint,
-    url: &Url,
-    owner: &str,
-) -> Result<Option<(Arc<Exchange>, String)>, EngineError> {
     let anonymous = ctx
         .get(endpoint, &ctx.fresh(url), &Caller::Anonymous, &[])
         .await?;
@@ -338,5 +428,8 @@ pub(crate) async fn anonymous_control(
             "The same request without any credential gets none of {owner}'s data (HTTP {status})"
         )
     };
-    Ok(Some((anonymous, step)))
+    Ok(Some(Control {
+        exchange: anonymous,
+        step,
+    }))
 }

@@ -9,7 +9,7 @@
 
 use async_trait::async_trait;
 
-use super::{caller, identity_names, outranks, read_across};
+use super::{caller, identity_names, outranks, read_across, Pairs};
 use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::discover::{Endpoint, ParamLocation};
 use crate::facts::identities::is_subject_param;
@@ -44,8 +44,7 @@ impl Check for SubjectFromUrl {
         }
         let facts = &ctx.facts.identities;
         let names = identity_names(ctx);
-        let mut unjudged = Skip::Missing("no other identity's subject id is known");
-        let mut judged = false;
+        let mut pairs = Pairs::new(Skip::Missing("no other identity's subject id is known"));
         for me in &names {
             // Staff may look users up by id by design.
             for other in names.iter().filter(|n| *n != me && !outranks(ctx, me, n)) {
@@ -61,19 +60,18 @@ impl Check for SubjectFromUrl {
                     param.sample = Some(other_subject.clone());
                 }
                 let Some(url) = ctx.url(&aimed) else {
-                    unjudged = Skip::NoSampleValue;
+                    pairs.unjudged(Skip::NoSampleValue);
                     continue;
                 };
                 let url = ctx.fresh(&url);
-                judged = true;
+                pairs.judged();
                 let answer = ctx.get(endpoint, &url, &caller(me), &[]).await?;
-                let Some((anonymous, refused)) =
-                    read_across(ctx, endpoint, (&url, &answer), me, other).await?
+                let Some(control) = read_across(ctx, endpoint, (&url, &answer), me, other).await?
                 else {
                     continue;
                 };
                 let name = &subject_param.name;
-                let draft = FindingDraft::at_exchange(&answer, Severity::High, Confidence::Confirmed)
+                return control.prove(FindingDraft::at_exchange(&answer, Severity::High, Confidence::Confirmed)
                     .title(format!("Subject taken from `{name}`: {me} gets {other}'s data"))
                     .description(format!(
                         "{me}'s credential with `{name}` set to {other}'s id returned {other}'s data, while the same \
@@ -82,12 +80,10 @@ impl Check for SubjectFromUrl {
                     ))
                     .parameter(name.clone())
                     .key("subject")
-                    .evidence(format!("{me} asks for {other}'s id in `{name}`"), &answer, None)
-                    .evidence(refused, &anonymous, None);
-                return Ok(vec![draft]);
+                    .evidence(format!("{me} asks for {other}'s id in `{name}`"), &answer, None));
             }
         }
-        judged.then(Vec::new).ok_or(unjudged)
+        pairs.outcome()
     }
 }
 

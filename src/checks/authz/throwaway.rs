@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::login_fields;
+use super::{is_password_field, login_fields, LoginForm};
 use crate::checks::probe::{is_error_body, refuses_encoding, sample_body_with, send_body_with};
 use crate::checks::{ProbeContext, Skip};
 use crate::discover::Endpoint;
@@ -40,10 +40,7 @@ fn password_field(endpoint: &Endpoint) -> Option<String> {
             .map(|f| f.name.clone())
             .collect(),
     };
-    names.into_iter().find(|n| {
-        let n = n.to_ascii_lowercase();
-        n.contains("password") || n == "passwd" || n == "pwd"
-    })
+    names.into_iter().find(|n| is_password_field(n))
 }
 
 /// An account Rampart registered.
@@ -84,7 +81,7 @@ pub(crate) async fn register(
     };
     for (name, value) in body.iter_mut() {
         let n = name.to_ascii_lowercase();
-        if n.contains("password") || n == "passwd" || n == "pwd" {
+        if is_password_field(name) {
             *value = Value::String(password.clone());
         } else if n.contains("email") {
             *value = Value::String(format!("{username}@example.invalid"));
@@ -172,13 +169,13 @@ pub(crate) async fn log_in(
     username: &str,
     password: &str,
 ) -> Result<(Arc<Exchange>, Option<Vec<(String, String)>>), Skip> {
-    let Some(fields) = login_fields(login) else {
+    let Some(form) = LoginForm::of(login) else {
         return Err(Skip::NotApplicable("not a login endpoint"));
     };
     let Some(url) = ctx.url(login) else {
         return Err(Skip::NoSampleValue);
     };
-    let body = super::login_body(login, &fields, username, password);
+    let body = form.body(username, password);
     // A login changes nothing Rampart should report.
     let journal = ctx.engine.journal();
     journal.unchanged(journal.made(login.label(), "a login"));

@@ -13,10 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{identity_names, login_body, login_endpoint};
+use super::{identity_names, FailedLogins, LoginForm, OnLogins};
 use crate::checks::probe::{is_error_body, refuses_encoding, send_failed_login, throttled};
-use crate::checks::{Check, CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
-use crate::discover::Endpoint;
+use crate::checks::{CheckMeta, Mode, Outcome, ProbeContext, RunsOn, Skip};
 use crate::engine::Exchange;
 use crate::facts::{Needs, Varies};
 use crate::finding::{Category, Confidence, FindingDraft, Severity};
@@ -24,7 +23,7 @@ use crate::finding::{Category, Confidence, FindingDraft, Severity};
 pub struct UserEnumeration;
 
 pub static META: CheckMeta = CheckMeta {
-    check: &UserEnumeration,
+    check: &OnLogins(UserEnumeration),
     id: "authz.user-enumeration",
     category: Category::Authentication,
     severity: Severity::Medium,
@@ -49,14 +48,9 @@ fn refused(exchange: &Exchange) -> bool {
 }
 
 #[async_trait]
-impl Check for UserEnumeration {
-    /// Its failed logins may get every login of this client throttled.
-    fn spends_login_budget(&self) -> bool {
-        true
-    }
-
-    async fn probe(&self, ctx: &ProbeContext<'_>, endpoint: &Endpoint) -> Outcome {
-        let fields = login_endpoint(endpoint)?;
+impl FailedLogins for UserEnumeration {
+    async fn probe_login(&self, ctx: &ProbeContext<'_>, login: &LoginForm<'_>) -> Outcome {
+        let endpoint = login.endpoint;
         let known = identity_names(ctx)
             .iter()
             .find_map(|name| ctx.facts.identities.login_names.get(name).cloned());
@@ -69,7 +63,7 @@ impl Check for UserEnumeration {
         let token = ctx.engine.buster().next_token();
         let nobody = format!("rampart-nobody-{token}");
         let wrong = format!("rampart-wrong-{token}");
-        let attempt = |user: &str| login_body(endpoint, &fields, user, &wrong);
+        let attempt = |user: &str| login.body(user, &wrong);
         let try_as = |user: &str| {
             let body = attempt(user);
             let url = url.clone();
@@ -116,7 +110,7 @@ impl Check for UserEnumeration {
                     ""
                 }
             ))
-            .parameter(fields.0.clone())
+            .parameter(login.user_field())
             .key("login")
             .evidence("Login as a user that does not exist", &unknown, None)
             .evidence(
@@ -169,7 +163,7 @@ impl Check for UserEnumeration {
             unknowns.len(),
             slow.as_millis()
         ))
-        .parameter(fields.0.clone())
+        .parameter(login.user_field())
         .key("login-timing")
         .evidence(
             format!("The slowest login as a made-up user ({} ms)", slow.as_millis()),

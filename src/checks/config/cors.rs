@@ -268,7 +268,7 @@ fn deployment(mut draft: FindingDraft) -> FindingDraft {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::{caller, reply, scan, serve, Setup, ALICE};
+    use crate::checks::probe::fixtures::{caller, graded, reply, scan, serve, Setup, ALICE};
     use axum::http::{HeaderMap, HeaderValue, Method};
     use axum::response::Response;
     use axum::routing::get;
@@ -337,11 +337,7 @@ mod tests {
     async fn keys(policy: Policy) -> Vec<(String, Severity)> {
         let target = serve(app(policy)).await;
         let scanned = scan(&META, &target, Setup::new(&[&ALICE], &["GET /api/me"])).await;
-        let mut keys: Vec<(String, Severity)> = scanned
-            .drafts
-            .iter()
-            .map(|d| (d.key.clone(), d.severity))
-            .collect();
+        let mut keys = graded(&scanned.drafts);
         keys.sort();
         keys
     }

@@ -109,7 +109,7 @@ impl Check for DebugPages {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::{inspected, Answer};
+    use crate::checks::probe::fixtures::{graded, inspected, Answer};
 
     const TRACEBACK: &str = "Traceback (most recent call last):\n  File \"/app/api/orders.py\", line 42, in get_order\n    item = table.get_item(Key=key)\nKeyError: 'order_id'";
     const WERKZEUG: &str = "<!doctype html><title>KeyError: 'order_id' // Werkzeug Debugger</title>\n<div class=\"debugger\">";
@@ -117,10 +117,7 @@ mod tests {
 
     /// The (key, severity) of each finding on an answer.
     fn judged(answer: Answer) -> Vec<(String, Severity)> {
-        inspected(&DebugPages, &answer.exchange())
-            .into_iter()
-            .map(|d| (d.key, d.severity))
-            .collect()
+        graded(&inspected(&DebugPages, &answer.exchange()))
     }
 
     #[test]

@@ -224,6 +224,7 @@ impl InputCheck for Command {
 mod tests {
     use super::*;
     use crate::checks::injection::testing::{self, Seen};
+    use crate::checks::probe::fixtures::assert_contains;
 
     #[test]
     fn only_the_shell_joins_the_marker() {
@@ -255,13 +256,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_shell_is_found_by_its_output_and_an_argument_vector_is_not() {
-        let endpoint = "GET /api/admin/ping?host=127.0.0.1";
-        let (finding, _) = testing::found_once(&META, ping(true), endpoint).await;
-        assert!(finding.description.contains("command substitution"));
-        assert_eq!(finding.evidence.len(), 3);
-
-        let sent = testing::found_nothing(&META, ping(false), endpoint).await;
-        // The impossible value, four canaries, three sleeps that came back at once.
-        assert_eq!(sent, 8);
+        let twins = testing::twins(&META, ping, "GET /api/admin/ping?host=127.0.0.1").await;
+        assert_contains(&twins.finding.description, "command substitution");
+        assert_eq!(twins.finding.evidence.len(), 3);
+        // On the fixed twin: the impossible value, four canaries, three
+        // sleeps that came back at once.
+        assert_eq!(twins.sent.1, 8);
     }
 }

@@ -3,6 +3,7 @@
 //! value: path, query, header and cookie parameters from the spec, the
 //! fields of a JSON or form body, and the id-like segments of a crawled path.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 use url::Url;
 
@@ -35,14 +36,11 @@ pub enum Place {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Input {
     pub place: Place,
-    pub name: String,
-    pub schema_type: Option<String>,
-    pub format: Option<String>,
-    pub pattern: Option<String>,
-    pub enum_values: Vec<String>,
-    /// The ordinary value: the spec's example, the body sample's value, or
-    /// what the crawled path held.
-    pub sample: Option<String>,
+    /// Its name, schema and ordinary value (`sample`: the spec's example,
+    /// the body sample's value, or what the crawled path held), as the spec
+    /// declares a parameter; an input the spec does not describe (a crawled
+    /// segment, a nested body field) has a name and a value only.
+    pub param: Parameter,
 }
 
 /// What a probe puts in place of an input's value.
@@ -80,38 +78,56 @@ impl Input {
     fn from_parameter(param: &Parameter, place: Place) -> Input {
         Input {
             place,
-            name: param.name.clone(),
-            schema_type: param.schema_type.clone(),
-            format: param.format.clone(),
-            pattern: param.pattern.clone(),
-            enum_values: param.enum_values.clone(),
-            sample: param.sample.clone(),
+            param: param.clone(),
         }
+    }
+
+    /// An input the spec says nothing about: a name and its ordinary value.
+    fn undeclared(place: Place, name: &str, sample: Option<String>) -> Input {
+        let location = match place {
+            Place::Path | Place::Segment(_) => ParamLocation::Path,
+            Place::Query => ParamLocation::Query,
+            Place::Header => ParamLocation::Header,
+            Place::Cookie => ParamLocation::Cookie,
+            Place::Json(_) | Place::Form => ParamLocation::Body,
+        };
+        Input {
+            place,
+            param: Parameter::new(name, location, sample),
+        }
+    }
+
+    /// A query parameter the spec declares as a string.
+    #[cfg(test)]
+    pub(crate) fn text_query(name: &str, sample: Option<&str>) -> Input {
+        let mut input = Input::undeclared(Place::Query, name, sample.map(String::from));
+        input.param.schema_type = Some("string".into());
+        input
     }
 
     /// "query parameter `q`", "JSON body field `/email`", … for findings.
     pub fn label(&self) -> String {
         match &self.place {
-            Place::Path => format!("path parameter `{}`", self.name),
-            Place::Segment(_) => format!("path segment `{}`", self.name),
-            Place::Query => format!("query parameter `{}`", self.name),
-            Place::Header => format!("header `{}`", self.name),
-            Place::Cookie => format!("cookie `{}`", self.name),
+            Place::Path => format!("path parameter `{}`", self.param.name),
+            Place::Segment(_) => format!("path segment `{}`", self.param.name),
+            Place::Query => format!("query parameter `{}`", self.param.name),
+            Place::Header => format!("header `{}`", self.param.name),
+            Place::Cookie => format!("cookie `{}`", self.param.name),
             Place::Json(pointer) => format!("JSON body field `{pointer}`"),
-            Place::Form => format!("form field `{}`", self.name),
+            Place::Form => format!("form field `{}`", self.param.name),
         }
     }
 
     /// What tells this input from the endpoint's others (part of a finding's key).
     pub fn key(&self) -> String {
         match &self.place {
-            Place::Path => format!("path:{}", self.name),
+            Place::Path => format!("path:{}", self.param.name),
             Place::Segment(index) => format!("segment:{index}"),
-            Place::Query => format!("query:{}", self.name),
-            Place::Header => format!("header:{}", self.name.to_ascii_lowercase()),
-            Place::Cookie => format!("cookie:{}", self.name),
+            Place::Query => format!("query:{}", self.param.name),
+            Place::Header => format!("header:{}", self.param.name.to_ascii_lowercase()),
+            Place::Cookie => format!("cookie:{}", self.param.name),
             Place::Json(pointer) => format!("json:{pointer}"),
-            Place::Form => format!("form:{}", self.name),
+            Place::Form => format!("form:{}", self.param.name),
         }
     }
 
@@ -119,16 +135,17 @@ impl Input {
     pub fn parameter(&self) -> String {
         match &self.place {
             Place::Json(pointer) => pointer.trim_start_matches('/').replace('/', "."),
-            _ => self.name.clone(),
+            _ => self.param.name.clone(),
         }
     }
 
     /// A number by its schema, or (without one) by its ordinary value.
     pub fn is_numeric(&self) -> bool {
-        match self.schema_type.as_deref() {
+        match self.param.schema_type.as_deref() {
             Some("integer" | "number") => true,
             Some(_) => false,
             None => self
+                .param
                 .sample
                 .as_deref()
                 .is_some_and(|s| !s.is_empty() && s.parse::<f64>().is_ok()),
@@ -136,7 +153,7 @@ impl Input {
     }
 
     pub fn is_boolean(&self) -> bool {
-        self.schema_type.as_deref() == Some("boolean")
+        self.param.schema_type.as_deref() == Some("boolean")
     }
 
     pub fn in_body(&self) -> bool {
@@ -173,15 +190,11 @@ pub fn inputs(endpoint: &Endpoint) -> Vec<Input> {
     if !endpoint.path.contains('{') && endpoint.parameters.is_empty() {
         for (index, segment) in endpoint.path.split('/').enumerate() {
             if looks_like_id(segment) {
-                out.push(Input {
-                    place: Place::Segment(index),
-                    name: segment.to_string(),
-                    schema_type: None,
-                    format: None,
-                    pattern: None,
-                    enum_values: Vec::new(),
-                    sample: Some(segment.to_string()),
-                });
+                out.push(Input::undeclared(
+                    Place::Segment(index),
+                    segment,
+                    Some(segment.to_string()),
+                ));
             }
         }
     }
@@ -195,7 +208,7 @@ pub fn inputs(endpoint: &Endpoint) -> Vec<Input> {
             if let Some(Value::Object(fields)) = body_sample(endpoint) {
                 for (name, value) in &fields {
                     let mut input = field_input(endpoint, name, Place::Form);
-                    input.sample = scalar_text(value).or(input.sample);
+                    input.param.sample = scalar_text(value).or(input.param.sample);
                     out.push(input);
                 }
             }
@@ -253,15 +266,7 @@ fn body_sample(endpoint: &Endpoint) -> Option<Value> {
 fn field_input(endpoint: &Endpoint, name: &str, place: Place) -> Input {
     match endpoint.body_fields.iter().find(|f| f.name == name) {
         Some(field) => Input::from_parameter(field, place),
-        None => Input {
-            place,
-            name: name.to_string(),
-            schema_type: None,
-            format: None,
-            pattern: None,
-            enum_values: Vec::new(),
-            sample: None,
-        },
+        None => Input::undeclared(place, name, None),
     }
 }
 
@@ -300,19 +305,11 @@ fn json_fields(
                 let mut input = if depth == 0 {
                     field_input(endpoint, key, Place::Json(pointer.clone()))
                 } else {
-                    Input {
-                        place: Place::Json(pointer.clone()),
-                        name: key.clone(),
-                        schema_type: None,
-                        format: None,
-                        pattern: None,
-                        enum_values: Vec::new(),
-                        sample: None,
-                    }
+                    Input::undeclared(Place::Json(pointer.clone()), key, None)
                 };
-                input.sample = scalar_text(scalar).or(input.sample);
-                if input.schema_type.is_none() {
-                    input.schema_type = match scalar {
+                input.param.sample = scalar_text(scalar).or(input.param.sample);
+                if input.param.schema_type.is_none() {
+                    input.param.schema_type = match scalar {
                         Value::Number(_) => Some("number".into()),
                         Value::Bool(_) => Some("boolean".into()),
                         Value::String(_) => Some("string".into()),
@@ -418,15 +415,15 @@ impl Shape {
         let find = |pairs: &[(String, String)]| {
             pairs
                 .iter()
-                .find(|(n, _)| *n == input.name)
+                .find(|(n, _)| *n == input.param.name)
                 .map(|(_, v)| v.clone())
         };
         match &input.place {
             Place::Path => find(&self.path_values),
-            Place::Query => find(&self.query).or_else(|| input.sample.clone()),
-            Place::Header => find(&self.headers).or_else(|| input.sample.clone()),
-            Place::Cookie => find(&self.cookies).or_else(|| input.sample.clone()),
-            Place::Segment(_) => input.sample.clone(),
+            Place::Query => find(&self.query).or_else(|| input.param.sample.clone()),
+            Place::Header => find(&self.headers).or_else(|| input.param.sample.clone()),
+            Place::Cookie => find(&self.cookies).or_else(|| input.param.sample.clone()),
+            Place::Segment(_) => input.param.sample.clone(),
             Place::Json(pointer) => match &self.body {
                 Some(Body::Json(body)) => body.pointer(pointer).and_then(scalar_text),
                 _ => None,
@@ -457,7 +454,7 @@ impl Shape {
         let mut path = self.template.clone();
         for (name, value) in &self.path_values {
             let value = match (&input.place, &text) {
-                (Place::Path, Some(text)) if input.name == *name => text,
+                (Place::Path, Some(text)) if input.param.name == *name => text,
                 _ => value,
             };
             path = path.replace(&format!("{{{name}}}"), &encode_segment(value));
@@ -473,13 +470,13 @@ impl Shape {
         }
         let mut query = self.query.clone();
         if input.place == Place::Query {
-            query.retain(|(n, _)| *n != input.name);
+            query.retain(|(n, _)| *n != input.param.name);
             match payload {
                 Payload::NameSuffix { suffix, value } => {
-                    query.push((format!("{}{suffix}", input.name), value.clone()));
+                    query.push((format!("{}{suffix}", input.param.name), value.clone()));
                 }
                 Payload::RawBody(_) => return None,
-                _ => query.push((input.name.clone(), text.clone()?)),
+                _ => query.push((input.param.name.clone(), text.clone()?)),
             }
         } else if matches!(payload, Payload::NameSuffix { .. }) && !input.in_body() {
             return None;
@@ -505,15 +502,15 @@ impl Shape {
                 if !input.carries(text) {
                     return None;
                 }
-                headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&input.name));
-                headers.push((input.name.clone(), text.clone()));
+                headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&input.param.name));
+                headers.push((input.param.name.clone(), text.clone()));
             }
             (Place::Cookie, Some(text)) => {
                 if !input.carries(text) {
                     return None;
                 }
-                cookies.retain(|(n, _)| *n != input.name);
-                cookies.push((input.name.clone(), text.clone()));
+                cookies.retain(|(n, _)| *n != input.param.name);
+                cookies.push((input.param.name.clone(), text.clone()));
             }
             _ => {}
         }
@@ -541,7 +538,7 @@ impl Shape {
             (Some(Body::Form(fields)), place, payload) => {
                 let mut serializer = url::form_urlencoded::Serializer::new(String::new());
                 for (name, value) in fields {
-                    if *place == Place::Form && *name == input.name {
+                    if *place == Place::Form && *name == input.param.name {
                         match payload {
                             Payload::NameSuffix { suffix, value } => {
                                 serializer.append_pair(&format!("{name}{suffix}"), value);
@@ -571,19 +568,31 @@ impl Shape {
     }
 }
 
-/// Percent-encodes a value as one path segment: every byte but unreserved
-/// characters and a few sub-delimiters, so `/`, `?`, `#`, `%` and spaces
-/// stay inside the segment.
+/// What stays as it is in a path segment: unreserved characters and a few
+/// sub-delimiters; `/`, `?`, `#`, `%` and spaces are encoded, so they stay
+/// inside the segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
+/// Percent-encodes a value as one path segment.
 pub fn encode_segment(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(value, SEGMENT).to_string()
 }
 
 #[cfg(test)]
@@ -597,16 +606,7 @@ mod tests {
     use crate::facts::TargetFacts;
 
     fn param(name: &str, location: ParamLocation, sample: Option<&str>) -> Parameter {
-        Parameter {
-            name: name.into(),
-            location,
-            required: location == ParamLocation::Path,
-            sample: sample.map(String::from),
-            schema_type: None,
-            format: None,
-            pattern: None,
-            enum_values: Vec::new(),
-        }
+        Parameter::new(name, location, sample.map(String::from))
     }
 
     fn endpoint() -> Endpoint {
@@ -646,6 +646,14 @@ mod tests {
         let segments = inputs(&crawled);
         assert_eq!(segments.len(), 1);
         assert_eq!(segments[0].place, Place::Segment(3));
+    }
+
+    #[test]
+    fn a_segment_keeps_its_separators_inside_it() {
+        assert_eq!(
+            encode_segment("a/b?c#d%e f-._~!$&'()*+,;=:@é"),
+            "a%2Fb%3Fc%23d%25e%20f-._~!$&'()*+,;=:@%C3%A9"
+        );
     }
 
     #[test]

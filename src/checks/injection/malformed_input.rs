@@ -127,7 +127,7 @@ fn probes(input: &Input, first_body_field: bool) -> Vec<(Payload, &'static str)>
         ));
         out.push((Payload::Json(Value::Null), "null"));
     }
-    if let Some(allowed) = input.enum_values.first() {
+    if let Some(allowed) = input.param.enum_values.first() {
         out.push((
             Payload::text(format!("{allowed}-rampart")),
             "a value outside the allowed list",
@@ -219,7 +219,7 @@ mod tests {
     use super::*;
     use crate::checks::injection::testing::{self, Seen};
     use crate::checks::injection::Settings;
-    use crate::checks::probe::fixtures::exchange;
+    use crate::checks::probe::fixtures::{assert_contains, exchange};
 
     const URL: &str = "http://h/api/items?rampart_cb=1";
 
@@ -284,11 +284,7 @@ mod tests {
             testing::run_with(&META, &api, endpoint, Settings::default(), integer).await;
         let found = found.expect("probed");
         assert_eq!(found.len(), 1);
-        assert!(
-            found[0].title.contains("Python traceback"),
-            "{}",
-            found[0].title
-        );
+        assert_contains(&found[0].title, "Python traceback");
         assert_eq!(found[0].evidence.len(), 3);
         let api = testing::serve(items(false)).await;
         let (found, sent) =

@@ -413,6 +413,29 @@ pub(crate) mod testing {
         run_with(meta, target, line, settings, |_| {}).await
     }
 
+    /// What a check made of both twins of one scripted target.
+    pub struct Twins {
+        /// The one finding on the flawed twin.
+        pub finding: FindingDraft,
+        /// The requests it sent to the flawed twin, and to the fixed one.
+        pub sent: (u64, u64),
+    }
+
+    /// `meta`'s check on the endpoint `line` describes of the flawed twin
+    /// (`twin(true)`), where it must report exactly one finding, and of the
+    /// fixed twin (`twin(false)`), where it must report none.
+    pub async fn twins<H>(meta: &'static CheckMeta, twin: impl Fn(bool) -> H, line: &str) -> Twins
+    where
+        H: Fn(&Seen) -> (u16, String) + Clone + Send + Sync + 'static,
+    {
+        let (finding, flawed) = found_once(meta, twin(true), line).await;
+        let fixed = found_nothing(meta, twin(false), line).await;
+        Twins {
+            finding,
+            sent: (flawed, fixed),
+        }
+    }
+
     /// `meta`'s check, with the default settings, on the endpoint `line`
     /// describes of a target that answers with `handler`: the one finding it
     /// must report, and the requests it sent.

@@ -411,7 +411,8 @@ mod tests {
     use std::sync::atomic::{AtomicU8, Ordering};
 
     use super::*;
-    use crate::checks::injection::testing::{self, Seen};
+    use crate::checks::injection::testing::{self, Seen, Twins};
+    use crate::checks::probe::fixtures::assert_contains;
 
     const ORDERS: &[(&str, &str, &str)] = &[
         ("o1", "alice", "books"),
@@ -475,17 +476,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_pasted_attribute_name_is_widened_to_other_owners_and_an_allow_list_is_not() {
-        let endpoint = "GET /api/orders?field=category";
-        let (finding, _) = testing::found_once(&META, orders(true), endpoint).await;
-        assert!(finding.title.contains("condition widened"));
-        assert!(
-            finding.description.contains("`bob`"),
-            "{}",
-            finding.description
-        );
-        assert!(finding.stack_hints.contains(&"dynamodb".to_string()));
-
-        testing::found_nothing(&META, orders(false), endpoint).await;
+        let found = testing::twins(&META, orders, "GET /api/orders?field=category").await;
+        assert_contains(&found.finding.title, "condition widened");
+        assert_contains(&found.finding.description, "`bob`");
+        assert!(found.finding.stack_hints.contains(&"dynamodb".to_string()));
     }
 
     /// The life of a note another client creates during the scan.
@@ -572,18 +566,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_query_string_operator_is_proven_and_a_plain_value_is_not() {
-        let endpoint = "GET /api/notes?owner=alice";
-        let (finding, _) = testing::found_once(&META, notes(true), endpoint).await;
-        assert!(finding.title.contains("operator injection"));
-        assert!(
-            finding.description.contains("owned by `bob`"),
-            "{}",
-            finding.description
-        );
+        let Twins { finding, sent } =
+            testing::twins(&META, notes, "GET /api/notes?owner=alice").await;
+        assert_contains(&finding.title, "operator injection");
+        assert_contains(&finding.description, "owned by `bob`");
         assert_eq!(finding.evidence.len(), 5);
-
-        let sent = testing::found_nothing(&META, notes(false), endpoint).await;
-        assert!(sent <= 8, "{sent}");
+        assert!(sent.1 <= 8, "{sent:?}");
     }
 
     #[test]

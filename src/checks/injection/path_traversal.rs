@@ -73,9 +73,9 @@ const FILE_WORDS: &[&str] = &[
 ];
 
 fn file_like(input: &Input) -> bool {
-    let name = input.name.to_ascii_lowercase();
+    let name = input.param.name.to_ascii_lowercase();
     let by_name = FILE_WORDS.iter().any(|w| name.contains(w));
-    let by_value = input.sample.as_deref().is_some_and(|v| {
+    let by_value = input.param.sample.as_deref().is_some_and(|v| {
         v.contains('/')
             || v.contains('\\')
             || v.rsplit_once('.').is_some_and(|(stem, ext)| {
@@ -85,7 +85,10 @@ fn file_like(input: &Input) -> bool {
                     && !ext.chars().all(|c| c.is_ascii_digit())
             })
     });
-    let by_format = matches!(input.format.as_deref(), Some("binary" | "path" | "file"));
+    let by_format = matches!(
+        input.param.format.as_deref(),
+        Some("binary" | "path" | "file")
+    );
     (by_name || by_value || by_format) && !input.is_numeric() && !input.is_boolean()
 }
 
@@ -198,15 +201,7 @@ mod tests {
 
     #[test]
     fn file_like_inputs_are_chosen_by_name_value_or_format() {
-        let input = |name: &str, sample: Option<&str>| Input {
-            place: Place::Query,
-            name: name.into(),
-            schema_type: Some("string".into()),
-            format: None,
-            pattern: None,
-            enum_values: Vec::new(),
-            sample: sample.map(String::from),
-        };
+        let input = Input::text_query;
         assert!(file_like(&input("filename", None)));
         assert!(file_like(&input("doc", Some("x"))));
         assert!(file_like(&input("q", Some("reports/q1.pdf"))));
@@ -235,10 +230,8 @@ mod tests {
 
     #[tokio::test]
     async fn an_unconfined_file_read_is_found_and_a_confined_one_is_not() {
-        let endpoint = "GET /api/files?name=readme.txt";
-        let (finding, _) = testing::found_once(&META, files(true), endpoint).await;
-        assert_eq!(finding.evidence.len(), 3);
-        let sent = testing::found_nothing(&META, files(false), endpoint).await;
-        assert_eq!(sent, 1 + 5);
+        let twins = testing::twins(&META, files, "GET /api/files?name=readme.txt").await;
+        assert_eq!(twins.finding.evidence.len(), 3);
+        assert_eq!(twins.sent.1, 1 + 5, "the fixed twin");
     }
 }

@@ -74,7 +74,7 @@ pub(super) async fn learn(point: &Point<'_, '_>) -> Result<Profile, Halt> {
         .ctx
         .facts
         .values
-        .candidates(&point.endpoint.path, &point.input.name);
+        .candidates(&point.endpoint.path, &point.input.param.name);
     for value in learned {
         if !candidates.contains(&value) {
             candidates.push(value);

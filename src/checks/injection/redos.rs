@@ -228,9 +228,10 @@ fn email_attacks() -> Vec<Attack> {
 }
 
 fn email_like(input: &Input) -> bool {
-    matches!(input.format.as_deref(), Some("email" | "idn-email"))
-        || input.name.to_ascii_lowercase().contains("email")
+    matches!(input.param.format.as_deref(), Some("email" | "idn-email"))
+        || input.param.name.to_ascii_lowercase().contains("email")
         || input
+            .param
             .sample
             .as_deref()
             .is_some_and(|v| v.contains('@') && v.contains('.') && !v.contains(' '))
@@ -318,7 +319,7 @@ impl InputCheck for Redos {
         let string = !input.is_numeric() && !input.is_boolean();
         string
             && !matches!(input.place, Place::Cookie)
-            && (input.pattern.is_some() || email_like(input))
+            && (input.param.pattern.is_some() || email_like(input))
     }
 
     async fn probe_input(&self, point: &Point<'_, '_>) -> Result<Option<FindingDraft>, Halt> {
@@ -326,6 +327,7 @@ impl InputCheck for Redos {
         let usual = profile.latencies().into_iter().min().unwrap_or_default();
         let mut attacks = point
             .input
+            .param
             .pattern
             .as_deref()
             .map(attacks_for_pattern)
@@ -361,7 +363,7 @@ impl InputCheck for Redos {
                 .iter()
                 .map(|(n, e)| format!("{n}: {} ms", e.elapsed.as_millis()))
                 .collect();
-            let guard = match &point.input.pattern {
+            let guard = match &point.input.param.pattern {
                 Some(pattern) => format!("the pattern {}", shown(pattern)),
                 None => "an e-mail validator".to_string(),
             };

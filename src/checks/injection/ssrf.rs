@@ -49,12 +49,12 @@ const URL_WORDS: &[&str] = &[
 
 /// An input that carries a URL: by its format, its ordinary value or its name.
 pub fn url_like(input: &Input) -> bool {
-    let name = input.name.to_ascii_lowercase();
+    let name = input.param.name.to_ascii_lowercase();
     let by_format = matches!(
-        input.format.as_deref(),
+        input.param.format.as_deref(),
         Some("uri" | "url" | "iri" | "uri-reference" | "iri-reference")
     );
-    let by_value = input.sample.as_deref().is_some_and(|v| {
+    let by_value = input.param.sample.as_deref().is_some_and(|v| {
         let v = v.to_ascii_lowercase();
         v.starts_with("http://") || v.starts_with("https://")
     });
@@ -159,19 +159,16 @@ impl InputCheck for Ssrf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::injection::testing::{self, Seen};
-    use crate::checks::injection::{Place, Settings};
+    use crate::checks::injection::testing::{self, Seen, Twins};
+    use crate::checks::injection::Settings;
+    use crate::checks::probe::fixtures::assert_contains;
 
     #[test]
     fn url_inputs_are_chosen_by_format_value_or_name() {
-        let input = |name: &str, format: Option<&str>, sample: Option<&str>| Input {
-            place: Place::Query,
-            name: name.into(),
-            schema_type: Some("string".into()),
-            format: format.map(String::from),
-            pattern: None,
-            enum_values: Vec::new(),
-            sample: sample.map(String::from),
+        let input = |name: &str, format: Option<&str>, sample: Option<&str>| {
+            let mut input = Input::text_query(name, sample);
+            input.param.format = format.map(String::from);
+            input
         };
         assert!(url_like(&input("image_url", None, None)));
         assert!(url_like(&input("avatar", Some("uri"), None)));
@@ -232,13 +229,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_fetch_of_rampart_s_listener_is_proven_by_its_callback() {
         let endpoint = "GET /api/preview?url=https://example.com/a.png";
-        let (finding, sent) = testing::found_once(&META, fetcher(true), endpoint).await;
+        let Twins { finding, sent } = testing::twins(&META, fetcher, endpoint).await;
         assert_eq!(finding.severity, Severity::Critical, "the body came back");
-        assert!(finding.evidence[0].step.contains("User-Agent fetcher/1"));
+        assert_contains(&finding.evidence[0].step, "User-Agent fetcher/1");
         // No profile: one request carries the listener's URL.
-        assert_eq!(sent, 1);
-
-        testing::found_nothing(&META, fetcher(false), endpoint).await;
+        assert_eq!(sent.0, 1);
         // With a collaborator the user controls, an accepted URL is tentative.
         let settings = Settings {
             oob_url: Some(url::Url::parse("http://127.0.0.1:9/collab").unwrap()),

@@ -148,7 +148,8 @@ impl InputCheck for Template {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::injection::testing::{self, Seen};
+    use crate::checks::injection::testing::{self, Seen, Twins};
+    use crate::checks::probe::fixtures::assert_contains;
 
     #[test]
     fn only_the_product_proves_evaluation() {
@@ -179,45 +180,27 @@ mod tests {
                     serde_json::json!({"greeting": format!("Hello {name}")}).to_string(),
                 );
             }
-            let mut out = String::new();
-            let mut rest = name.as_str();
-            while let Some(start) = rest.find("{{") {
-                out.push_str(&rest[..start]);
-                let Some(end) = rest[start..].find("}}") else {
-                    break;
-                };
-                let expr = &rest[start + 2..start + end];
-                let value = expr.split_once('*').and_then(|(a, b)| {
-                    Some(a.trim().parse::<u64>().ok()? * b.trim().parse::<u64>().ok()?)
-                });
-                match value {
-                    Some(v) => out.push_str(&v.to_string()),
-                    None => {
-                        return (
-                            500,
-                            r#"{"error": "jinja2.exceptions.TemplateSyntaxError"}"#.into(),
-                        )
-                    }
-                }
-                rest = &rest[start + end + 2..];
+            match crate::lab::injection::render_products(&name) {
+                Some(out) => (
+                    200,
+                    serde_json::json!({"greeting": format!("Hello {out}")}).to_string(),
+                ),
+                None => (
+                    500,
+                    r#"{"error": "jinja2.exceptions.TemplateSyntaxError"}"#.into(),
+                ),
             }
-            out.push_str(rest);
-            (
-                200,
-                serde_json::json!({"greeting": format!("Hello {out}")}).to_string(),
-            )
         }
     }
 
     #[tokio::test]
     async fn an_evaluating_engine_is_found_and_a_reflecting_one_is_not() {
-        let endpoint = "GET /api/greeting?name=Ada";
-        let (finding, sent) = testing::found_once(&META, greeter(true), endpoint).await;
-        assert!(finding.description.contains("Jinja2"));
+        let Twins { finding, sent } =
+            testing::twins(&META, greeter, "GET /api/greeting?name=Ada").await;
+        assert_contains(&finding.description, "Jinja2");
         assert_eq!(finding.evidence.len(), 3);
-        assert!(sent <= 4, "{sent}");
-
-        let sent = testing::found_nothing(&META, greeter(false), endpoint).await;
-        assert_eq!(sent, 2, "the impossible value and one canary");
+        let (flawed, fixed) = sent;
+        assert!(flawed <= 4, "{flawed}");
+        assert_eq!(fixed, 2, "the impossible value and one canary");
     }
 }

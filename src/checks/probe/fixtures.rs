@@ -41,7 +41,7 @@ use crate::engine::{
     Caller, Engine, EngineConfig, Exchange, Probe, RecordedRequest, RecordedResponse,
 };
 use crate::facts::{self, TargetFacts};
-use crate::finding::FindingDraft;
+use crate::finding::{FindingDraft, Severity};
 use crate::identity::Identity;
 
 // ---- answers without a server ---------------------------------------------
@@ -407,30 +407,29 @@ pub(crate) fn endpoint(line: &str) -> Endpoint {
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let mut endpoint = Endpoint::discovered(path, EndpointSource::Spec);
     endpoint.method = method.into();
-    let parameter = |name: &str, location, sample: Option<&str>| Parameter {
-        name: name.into(),
-        location,
-        required: true,
-        sample: sample.map(String::from),
-        schema_type: Some("string".into()),
-        format: None,
-        pattern: None,
-        enum_values: Vec::new(),
-    };
     for segment in path.split('/') {
         if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
             endpoint
                 .parameters
-                .push(parameter(name, ParamLocation::Path, None));
+                .push(required_text(name, ParamLocation::Path, None));
         }
     }
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, sample) = pair.split_once('=').unwrap_or((pair, "1"));
         endpoint
             .parameters
-            .push(parameter(name, ParamLocation::Query, Some(sample)));
+            .push(required_text(name, ParamLocation::Query, Some(sample)));
     }
     endpoint
+}
+
+/// A required string parameter, as [`endpoint`] reads one from its line.
+fn required_text(name: &str, location: ParamLocation, sample: Option<&str>) -> Parameter {
+    Parameter {
+        required: true,
+        schema_type: Some("string".into()),
+        ..Parameter::new(name, location, sample.map(String::from))
+    }
 }
 
 /// What one [`scan`] knows before it starts.
@@ -498,6 +497,18 @@ impl Scanned {
     pub fn keys(&self) -> Vec<&str> {
         self.drafts.iter().map(|d| d.key.as_str()).collect()
     }
+}
+
+/// Asserts that `text` (a finding's title or description) contains `part`,
+/// showing the whole text when it does not.
+#[track_caller]
+pub(crate) fn assert_contains(text: &str, part: &str) {
+    assert!(text.contains(part), "{part:?} is not in {text:?}");
+}
+
+/// The key and severity of each draft, in the order the check made them.
+pub(crate) fn graded(drafts: &[FindingDraft]) -> Vec<(String, Severity)> {
+    drafts.iter().map(|d| (d.key.clone(), d.severity)).collect()
 }
 
 /// The status of each evidence step of `draft`, in order.
@@ -585,18 +596,13 @@ mod tests {
     #[test]
     fn endpoints_read_their_parameters_from_the_line() {
         let e = endpoint("GET /api/users/{user_id}/orders/{order_id}?page=2&q");
-        let read: Vec<(&str, ParamLocation, Option<&str>)> = e
-            .parameters
-            .iter()
-            .map(|p| (p.name.as_str(), p.location, p.sample.as_deref()))
-            .collect();
         assert_eq!(
-            read,
+            e.parameters,
             [
-                ("user_id", ParamLocation::Path, None),
-                ("order_id", ParamLocation::Path, None),
-                ("page", ParamLocation::Query, Some("2")),
-                ("q", ParamLocation::Query, Some("1")),
+                required_text("user_id", ParamLocation::Path, None),
+                required_text("order_id", ParamLocation::Path, None),
+                required_text("page", ParamLocation::Query, Some("2")),
+                required_text("q", ParamLocation::Query, Some("1")),
             ]
         );
         assert_eq!(e.label(), "GET /api/users/{user_id}/orders/{order_id}");

@@ -96,7 +96,7 @@ impl Check for UnsignedParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::{scan, serve, ALICE, BOB};
+    use crate::checks::probe::fixtures::{assert_contains, scan, serve, ALICE, BOB};
     use crate::checks::signing::fixture::{setup, Desk};
 
     #[tokio::test]
@@ -108,11 +108,7 @@ mod tests {
         assert_eq!(outcome.keys(), ["param-user_id"], "{:#?}", outcome.drafts);
         let draft = &outcome.drafts[0];
         assert_eq!(draft.confidence, Confidence::Confirmed);
-        assert!(
-            draft.description.contains("from u-1001 to u-1002"),
-            "{}",
-            draft.description
-        );
+        assert_contains(&draft.description, "from u-1001 to u-1002");
         assert!(
             draft.description.ends_with("belongs to bob."),
             "{}",

@@ -88,7 +88,7 @@ impl Check for SignatureUnverified {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::{scan, serve};
+    use crate::checks::probe::fixtures::{assert_contains, scan, serve};
     use crate::checks::token::fixture::{setup, Verifier};
     use crate::finding::Confidence;
 
@@ -111,11 +111,7 @@ mod tests {
         assert_eq!(scanned.keys(), vec!["stripped"]);
         let draft = &scanned.drafts[0];
         assert_eq!(draft.confidence, Confidence::Confirmed);
-        assert!(
-            draft.title.contains("no signature at all"),
-            "{}",
-            draft.title
-        );
+        assert_contains(&draft.title, "no signature at all");
         assert!(draft.evidence.iter().any(|e| e.step.contains("naming bob")));
     }
 

@@ -420,7 +420,7 @@ mod tests {
         assert_eq!(forged.claims["sub"], "2");
     }
 
-    use crate::checks::probe::fixtures::{scan, serve};
+    use crate::checks::probe::fixtures::{assert_contains, scan, serve};
     use crate::checks::token::fixture::{setup, Verifier};
 
     #[tokio::test]
@@ -434,11 +434,7 @@ mod tests {
             (Severity::Critical, Confidence::Confirmed)
         );
         assert!(draft.title.contains("(c…e)"), "{}", draft.title);
-        assert!(
-            draft.description.contains("naming bob returned bob's data"),
-            "{}",
-            draft.description
-        );
+        assert_contains(&draft.description, "naming bob returned bob's data");
         assert!(
             !format!("{draft:?}").contains("changeme\""),
             "the secret is never in a draft's words"

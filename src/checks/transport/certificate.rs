@@ -109,7 +109,7 @@ impl Check for Certificate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::{exchange, judged};
+    use crate::checks::probe::fixtures::{exchange, graded, judged};
     use crate::tls_probe::{CertInfo, TlsReport};
 
     const DAY: i64 = 86_400;
@@ -147,10 +147,7 @@ mod tests {
             &[],
             "{}",
         );
-        judged(&Certificate, &root, &facts)
-            .into_iter()
-            .map(|d| (d.key, d.severity))
-            .collect()
+        graded(&judged(&Certificate, &root, &facts))
     }
 
     #[test]

@@ -44,21 +44,19 @@ fn is_credential_param(name: &str) -> bool {
 
 impl Check for CredentialsInUrl {
     fn inspect(&self, exchange: &Arc<Exchange>) -> Outcome {
-        let Some(location) = exchange.response_header("location") else {
-            return Ok(Vec::new());
-        };
-        let base = Url::parse(&exchange.request.url).ok();
-        let Some(target) = base.and_then(|b| b.join(location).ok()) else {
-            return Ok(Vec::new());
-        };
-        let Some((name, _)) = target.query_pairs().find(|(n, _)| is_credential_param(n)) else {
-            return Ok(Vec::new());
-        };
-        Ok(vec![FindingDraft::at_exchange(
-            exchange,
-            Severity::Medium,
-            Confidence::Confirmed,
-        )
+        Ok(credential_redirect(exchange).into_iter().collect())
+    }
+}
+
+/// A redirect whose `Location` URL names a credential in its query.
+fn credential_redirect(exchange: &Arc<Exchange>) -> Option<FindingDraft> {
+    let location = exchange.response_header("location")?;
+    let target = Url::parse(&exchange.request.url)
+        .ok()?
+        .join(location)
+        .ok()?;
+    let (name, _) = target.query_pairs().find(|(n, _)| is_credential_param(n))?;
+    let draft = FindingDraft::at_exchange(exchange, Severity::Medium, Confidence::Confirmed)
         .title(format!("Redirect carries a credential in `{name}`"))
         .description(format!(
             "The API redirects (HTTP {}) to a URL with `{name}` in its query string.",
@@ -70,8 +68,8 @@ impl Check for CredentialsInUrl {
             "Redirect with a credential in the Location URL",
             exchange,
             None,
-        )])
-    }
+        );
+    Some(draft)
 }
 
 #[cfg(test)]

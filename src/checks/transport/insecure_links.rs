@@ -133,17 +133,14 @@ impl Check for InsecureLinks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::{inspected, Answer};
+    use crate::checks::probe::fixtures::{graded, inspected, Answer};
 
     const HTTPS: &str = "https://api.example.test/api/files?rampart_cb=1";
     const PLAIN: &str = "http://api.example.test/api/files?rampart_cb=1";
 
     /// The (key, severity) of each finding on `answer` sent to `url`.
     fn judged(url: &str, answer: Answer) -> Vec<(String, Severity)> {
-        inspected(&InsecureLinks, &answer.at(url).exchange())
-            .into_iter()
-            .map(|d| (d.key, d.severity))
-            .collect()
+        graded(&inspected(&InsecureLinks, &answer.at(url).exchange()))
     }
 
     fn found(expected: &[(&str, Severity)]) -> Vec<(String, Severity)> {

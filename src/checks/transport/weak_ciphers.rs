@@ -68,7 +68,7 @@ impl Check for WeakCiphers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::Answer;
+    use crate::checks::probe::fixtures::{graded, Answer};
     use crate::tls_probe::{CipherSuite, TlsReport, TlsVersion};
 
     fn suite(name: &'static str, weakness: Weakness) -> CipherSuite {
@@ -106,13 +106,12 @@ mod tests {
             ..TargetFacts::default()
         };
         let drafts = WeakCiphers.judge_target(&root, &facts).unwrap();
-        let found: Vec<(&str, Severity)> = drafts
-            .iter()
-            .map(|d| (d.key.as_str(), d.severity))
-            .collect();
         assert_eq!(
-            found,
-            vec![("null", Severity::High), ("rc4", Severity::Medium)]
+            graded(&drafts),
+            [
+                ("null".into(), Severity::High),
+                ("rc4".into(), Severity::Medium)
+            ]
         );
         assert!(drafts[1]
             .description
