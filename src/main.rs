@@ -1,7 +1,7 @@
 //! The binary edge: parse the command line, run, map the outcome to the exit
 //! status of the contract (0 ok, 1 findings at/above --fail-on, 2 error).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -23,6 +23,7 @@ use rampart::fleet::store::OutDir;
 use rampart::fleet::view::FleetView;
 use rampart::fleet::{self, Fleet, Shard};
 use rampart::progress::Display;
+use rampart::report::output::RedactLines;
 use rampart::report::triage::Suppression;
 use rampart::report::{self, Format, Report};
 use rampart::sanitize::for_display;
@@ -471,16 +472,19 @@ fn emit(
     for planned in &prepared.outputs {
         match &planned.path {
             Some(path) => {
-                let text = report::render(report, planned.format, false);
-                std::fs::write(path, redactor.redact_supplied(&text).as_bytes())
-                    .with_context(|| format!("cannot write report to {}", path.display()))?;
+                let written = std::fs::File::create(path).and_then(|file| {
+                    let mut out = RedactLines::new(std::io::BufWriter::new(file), redactor);
+                    report::write(report, planned.format, false, &mut out)?;
+                    out.finish().map(drop)
+                });
+                written.with_context(|| format!("cannot write report to {}", path.display()))?;
             }
             None => {
                 let color = planned.format == Format::Text && color_wanted();
-                let text = report::render(report, planned.format, color);
-                let mut stdout = std::io::stdout().lock();
+                let mut out = RedactLines::new(std::io::stdout().lock(), redactor);
                 // A closed pipe (e.g. `| head`) is not an error worth a panic.
-                let _ = stdout.write_all(redactor.redact_supplied(&text).as_bytes());
+                let _ = report::write(report, planned.format, color, &mut out)
+                    .and_then(|()| out.finish().map(drop));
             }
         }
     }

@@ -509,7 +509,9 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
         }
     }
 
-    // Finalise: findings and errors, redacted, in the report.
+    // Finalise: findings and errors, redacted, in the report. What the
+    // checks worked from goes first: the report is built beside none of it.
+    drop(baselines);
     let results = runner.finish();
     options.note(&format!(
         "checks: {} finding draft(s), {} request(s) sent",
@@ -526,6 +528,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
     if let Some(message) = facts.tls_failure() {
         errors.note("TLS", message);
     }
+    drop(facts);
     // What cut the scan short, if anything did.
     let duration = clock.elapsed();
     let stats = engine.stats();

@@ -503,8 +503,8 @@ fn peak_memory_does_not_grow_with_the_size_of_the_answers() {
     let report = rampart::report::json::parse(&report).unwrap();
     assert_eq!(report.endpoints.len(), 200);
     assert!(api.count("/blob199") >= 1);
-    // Within the baselines' budget (48 MiB, counting each body's JSON as
-    // four times its size) plus the program and the requests in flight; a
+    // Within the baselines' budget (16 MiB of bodies and heads, never
+    // their parsed JSON) plus the program and the requests in flight; a
     // debug build.
     assert!(peak < 100 * 1024, "peak RSS {} MiB", peak / 1024);
 }

@@ -360,6 +360,8 @@ pub fn encode_path_segment(value: &str) -> String {
 pub struct Discovered {
     pub endpoints: Vec<Endpoint>,
     pub base_path: String,
+    /// The spec, when one was used, without its endpoints (they are in
+    /// `endpoints`).
     pub spec: Option<ApiSpec>,
     /// Where the spec came from, when one was used.
     pub spec_source: Option<String>,
@@ -546,9 +548,11 @@ impl Discovered {
         }
     }
 
-    pub fn from_spec(spec: ApiSpec, source: &str) -> Self {
+    /// The spec's endpoints move to `endpoints` (the spec keeps the rest):
+    /// a copy would be a second set of every operation for the whole scan.
+    pub fn from_spec(mut spec: ApiSpec, source: &str) -> Self {
         Discovered {
-            endpoints: spec.endpoints.clone(),
+            endpoints: std::mem::take(&mut spec.endpoints),
             base_path: spec.base_path.clone(),
             spec: Some(spec),
             spec_source: Some(source.to_string()),

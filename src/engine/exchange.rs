@@ -96,6 +96,29 @@ impl Exchange {
         self.reduced(Bytes::new(), cut, Vec::new())
     }
 
+    /// The same exchange without what reading it built (its parsed JSON,
+    /// a lossy text copy): what an answer kept for later should hold. A
+    /// parsed tree takes several times its body and is quickly built again
+    /// by the check that needs it, which lets it go with the copy it read.
+    pub fn unparsed(&self) -> Exchange {
+        Exchange {
+            cut: self.cut.clone(),
+            masks: self.masks.clone(),
+            ..Exchange::new(
+                self.request.clone(),
+                self.response.clone(),
+                self.elapsed,
+                self.endpoint_template.clone(),
+            )
+        }
+    }
+
+    /// Whether reading this exchange built its parsed JSON (for tests of
+    /// what is kept).
+    pub fn is_parsed(&self) -> bool {
+        self.json.get().is_some()
+    }
+
     /// This exchange with `body` in place of its response body, saying
     /// what was `cut`.
     fn reduced(&self, body: Bytes, cut: Cut, masks: Vec<(usize, usize, String)>) -> Exchange {

@@ -206,8 +206,9 @@ impl<'a> Learner<'a> {
     }
 
     /// The facts: what the baselines taught, then what needs requests.
-    pub async fn finish(self, baselines: &Baselines, learning: &Learning<'_>) -> TargetFacts {
+    pub async fn finish(mut self, baselines: &Baselines, learning: &Learning<'_>) -> TargetFacts {
         let engine = self.engine;
+        self.values.keep_collections_of(self.endpoints);
         let mut facts = TargetFacts {
             identities: self
                 .identities

@@ -340,7 +340,7 @@ pub fn harvest(engine: &Engine, baselines: &Baselines) -> Vec<SeenToken> {
             }
         }
     }
-    for exchange in baselines.values().flatten() {
+    for exchange in baselines.each_read() {
         let caller = match &exchange.request.identity {
             Some(name) => Caller::Identity(name.clone()),
             None => Caller::Anonymous,
@@ -379,7 +379,11 @@ pub fn harvest(engine: &Engine, baselines: &Baselines) -> Vec<SeenToken> {
             push(&mut tokens, format, place);
         }
     }
-    for link in signed_links::harvest(engine, baselines.values().flatten()) {
+    let mut links = Vec::new();
+    for exchange in baselines.each_read() {
+        signed_links::harvest_into(engine, &exchange, &mut links);
+    }
+    for link in links {
         let value = link
             .url
             .query_pairs()
@@ -519,9 +523,9 @@ pub async fn published_keys(
         return Vec::new();
     }
     let mut keys: Vec<PublicKey> = Vec::new();
-    for exchange in baselines.values().flatten() {
+    for exchange in baselines.each_read() {
         let source = format!("GET {}", exchange.endpoint_path());
-        for key in keys_in(exchange, &source) {
+        for key in keys_in(&exchange, &source) {
             if !keys.iter().any(|k| k.spki == key.spki) {
                 keys.push(key);
             }

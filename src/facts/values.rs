@@ -3,11 +3,12 @@
 //! the API will recognise (an id that returned data, a title, a username)
 //! when the spec's example matches nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::discover::Endpoint;
 use crate::engine::Exchange;
 
 /// Distinct values kept per key; a handful is enough to find one that works.
@@ -81,6 +82,23 @@ impl ResponseValues {
         collect(json, &mut self.by_key, collection, 0);
     }
 
+    /// Lets go of the values of every collection no parameter is looked up
+    /// under: only the path before a `{placeholder}` of an endpoint is ever
+    /// asked for ([`ResponseValues::candidates`]), and an API of thousands
+    /// of endpoints would otherwise keep the values of every answer.
+    pub fn keep_collections_of(&mut self, endpoints: &[Endpoint]) {
+        let wanted: HashSet<&str> = endpoints
+            .iter()
+            .flat_map(|e| {
+                e.path
+                    .match_indices('{')
+                    .filter_map(|(at, _)| collection_before(&e.path, at))
+            })
+            .collect();
+        self.by_collection
+            .retain(|collection, _| wanted.contains(collection.as_str()));
+    }
+
     /// Values worth trying for a parameter `name` of the endpoint `path`
     /// (a template), best first: values listed by the collection the path
     /// sits under (`/items` for `/items/{item_id}`) under the parameter's
@@ -97,8 +115,7 @@ impl ResponseValues {
         let placeholder = format!("{{{name}}}");
         let collection = path
             .find(&placeholder)
-            .map(|at| path[..at].trim_end_matches('/'))
-            .filter(|c| !c.is_empty());
+            .and_then(|at| collection_before(path, at));
         let mut out: Vec<String> = Vec::new();
         let mut push = |values: Option<&Vec<String>>| {
             for value in values.into_iter().flatten() {
@@ -115,6 +132,12 @@ impl ResponseValues {
         push(self.by_key.get(&key));
         out
     }
+}
+
+/// The collection a path's placeholder at `at` sits under: the path
+/// before it (`/items` for `/items/{item_id}`), if any.
+fn collection_before(path: &str, at: usize) -> Option<&str> {
+    Some(path[..at].trim_end_matches('/')).filter(|c| !c.is_empty())
 }
 
 /// The collection path and the identifier a `Location` header names,
@@ -190,7 +213,7 @@ pub(crate) fn each_leaf<'v>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::probe::fixtures::exchange;
+    use crate::checks::probe::fixtures::{endpoint, exchange};
 
     fn listed(path: &str, body: &str) -> Arc<Exchange> {
         let mut exchange = Arc::into_inner(exchange(
@@ -228,6 +251,37 @@ mod tests {
         );
         assert_eq!(values.candidates("/api/by/{username}", "username"), ["ada"]);
         assert!(values.candidates("/api/x/{nothing}", "nothing").is_empty());
+    }
+
+    #[test]
+    fn only_collections_a_placeholder_sits_under_are_kept() {
+        let mut values = ResponseValues::learn(
+            [
+                listed("/api/posts", r#"[{"id": 7, "title": "Hello world"}]"#),
+                listed("/api/tags", r#"[{"id": 3, "tag": "news"}]"#),
+                listed("/api/tags/search", r#"[{"id": 4, "tag": "misc"}]"#),
+            ]
+            .iter(),
+        );
+        let endpoints = [
+            endpoint("GET /api/posts"),
+            endpoint("GET /api/posts/{title}"),
+            endpoint("GET /api/tags"),
+            endpoint("GET /api/tags/search"),
+        ];
+        let before = values.candidates("/api/posts/{title}", "title");
+        values.keep_collections_of(&endpoints);
+        assert_eq!(
+            values.by_collection.keys().collect::<Vec<_>>(),
+            ["/api/posts"]
+        );
+        assert_eq!(values.candidates("/api/posts/{title}", "title"), before);
+        assert_eq!(before, ["Hello world", "7"]);
+        // Values seen anywhere stay, by their key.
+        assert_eq!(
+            values.candidates("/api/labels/{tag}", "tag"),
+            ["news", "misc"]
+        );
     }
 
     #[test]

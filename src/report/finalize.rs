@@ -284,7 +284,9 @@ pub fn slim(step: EvidenceStep) -> EvidenceStep {
     if step.exchange.cut().is_some() {
         return step;
     }
-    let exchange = &step.exchange;
+    // Read in a copy: the answer may be one the scan keeps (a baseline),
+    // which must not keep the tree parsed here for the rest of the scan.
+    let exchange = step.exchange.unparsed();
     let body = exchange.body_text();
     let range = excerpt_range(body, step.focus.clone());
     let masks = mask_spans(body, exchange.body_json(), range.clone());

@@ -11,6 +11,14 @@ pub fn render(report: &Report) -> String {
     out
 }
 
+/// Writes what [`render`] returns to `out` as it is serialised, without
+/// holding the whole text first: the JSON of a report with thousands of
+/// findings runs to tens of megabytes.
+pub fn write(report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report).map_err(std::io::Error::from)?;
+    out.write_all(b"\n")
+}
+
 /// Reads a report that [`render`] wrote (for `rampart explain --report` and
 /// for tests). Fails on anything else, including another schema version.
 pub fn parse(text: &str) -> Result<Report, serde_json::Error> {

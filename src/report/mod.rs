@@ -340,6 +340,20 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
+/// Writes `report` in `format` to `out`, as [`render`] would render it;
+/// JSON as it is serialised, never whole in memory.
+pub fn write(
+    report: &Report,
+    format: Format,
+    color: bool,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json::write(report, out),
+        _ => out.write_all(render(report, format, color).as_bytes()),
+    }
+}
+
 /// A small report every renderer's unit tests share: two findings of two
 /// checks, coverage with a probe, a skip and a check switched off, and an
 /// error.

@@ -3,11 +3,13 @@
 //! cannot be written is a usage error at once, not after a long scan.
 
 use std::fs::OpenOptions;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
 use super::Format;
+use crate::engine::Redactor;
 
 /// One report to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,6 +139,63 @@ fn writable(path: &Path) -> Result<(), String> {
     std::fs::remove_file(path).map_err(|e| e.to_string())
 }
 
+/// Passes a report through [`Redactor::redact_supplied`] as it is written,
+/// whole lines at a time, so that no report is held whole to be redacted.
+/// The secrets it replaces are the user's header values, which hold no
+/// line break: none spans two lines, and line by line redacts the same as
+/// all at once.
+pub struct RedactLines<'a, W: Write> {
+    inner: W,
+    redactor: &'a Redactor,
+    pending: Vec<u8>,
+}
+
+/// Text gathered before its complete lines are redacted and passed on.
+const REDACT_CHUNK: usize = 64 * 1024;
+
+impl<'a, W: Write> RedactLines<'a, W> {
+    pub fn new(inner: W, redactor: &'a Redactor) -> Self {
+        RedactLines {
+            inner,
+            redactor,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Redacts and passes on `pending[..end]`.
+    fn pass(&mut self, end: usize) -> io::Result<()> {
+        let rest = self.pending.split_off(end);
+        let lines = std::mem::replace(&mut self.pending, rest);
+        // Cut after a line break, which is never inside a UTF-8 sequence.
+        let text = String::from_utf8_lossy(&lines);
+        self.inner
+            .write_all(self.redactor.redact_supplied(&text).as_bytes())
+    }
+
+    /// Writes what is left and flushes; the writer it wrote to.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.pass(self.pending.len())?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for RedactLines<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= REDACT_CHUNK {
+            if let Some(last) = self.pending.iter().rposition(|b| *b == b'\n') {
+                self.pass(last + 1)?;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,5 +278,22 @@ mod tests {
                 Err(OutputError::NotWritable { .. })
             ));
         }
+    }
+
+    #[test]
+    fn a_report_written_as_it_is_serialised_reads_as_the_one_rendered_whole() {
+        let mut report = crate::report::tests::sample_report();
+        let secret = "tok-3f9c2a1e8b7d";
+        report.findings[0].description = format!("echoed {secret} back; {}", "x".repeat(70_000));
+        let mut redactor = Redactor::default();
+        redactor.add_secret(&format!("Bearer {secret}"), "<alice Authorization>");
+        let whole = redactor
+            .redact_supplied(&crate::report::render(&report, Format::Json, false))
+            .into_owned();
+        let mut streamed = RedactLines::new(Vec::new(), &redactor);
+        crate::report::write(&report, Format::Json, false, &mut streamed).expect("written");
+        let streamed = String::from_utf8(streamed.finish().expect("flushed")).expect("UTF-8");
+        assert!(!streamed.contains(secret) && streamed.contains("[redacted]"));
+        assert_eq!(streamed, whole);
     }
 }
