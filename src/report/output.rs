@@ -284,7 +284,8 @@ mod tests {
     fn a_report_written_as_it_is_serialised_reads_as_the_one_rendered_whole() {
         let mut report = crate::report::tests::sample_report();
         let secret = "tok-3f9c2a1e8b7d";
-        report.findings[0].description = format!("echoed {secret} back; {}", "x".repeat(70_000));
+        report.findings[0].head.description =
+            format!("echoed {secret} back; {}", "x".repeat(70_000));
         let mut redactor = Redactor::default();
         redactor.add_secret(&format!("Bearer {secret}"), "<alice Authorization>");
         let whole = redactor
