@@ -38,6 +38,35 @@ impl Check for ZombieEndpoint {
         let Some(miss) = reach.route_misses.first() else {
             return Err(Skip::Missing("no answer to a path that cannot exist"));
         };
+        // A server that answers a path that cannot exist with success (a
+        // catch-all: a single-page app's index, a gateway's default answer)
+        // shows only that the documented operations look like it, not which
+        // are gone: one finding for all of them, listing where.
+        if (200..300).contains(&miss.response.status) {
+            return Ok(reach
+                .zombies
+                .iter()
+                .map(|zombie| {
+                    let mut draft = FindingDraft::at_exchange(
+                        &zombie.exchange,
+                        Severity::Info,
+                        Confidence::Tentative,
+                    )
+                    .title("Documented operations answered like a path that cannot exist")
+                    .description(format!(
+                        "The server answers a path that cannot exist with HTTP {} (a catch-all),                          and some documented operations answer exactly the same: they may not be                          routed at all. Check them, and make unknown paths answer 404.",
+                        miss.response.status
+                    ))
+                    .key("catch-all")
+                    .site_wide()
+                    .evidence("A documented operation's answer", &zombie.exchange, None)
+                    .evidence("The answer to a path that cannot exist", miss, None);
+                    draft.head.method = zombie.endpoint.method.clone();
+                    draft.head.path = zombie.endpoint.path.clone();
+                    draft
+                })
+                .collect());
+        }
         Ok(reach
             .zombies
             .iter()
@@ -105,5 +134,35 @@ mod tests {
         assert_eq!(drafts[0].head.severity, Severity::Info);
         let none = TargetFacts::default();
         assert!(judged(&ZombieEndpoint, &root, &none).is_empty());
+    }
+
+    #[test]
+    fn a_catch_all_that_answers_any_path_with_success_is_one_site_wide_draft() {
+        let body = r#"{"items": [1, 2, 3]}"#;
+        let miss = Answer::new(200, body)
+            .at("http://h/rampart-x-missing")
+            .exchange();
+        let zombies = (0..3)
+            .map(|i| Zombie {
+                endpoint: Endpoint::discovered(&format!("/res{i}"), EndpointSource::Spec),
+                exchange: Answer::new(200, body)
+                    .at(&format!("http://h/res{i}"))
+                    .exchange(),
+            })
+            .collect();
+        let facts = TargetFacts {
+            reach: Reach {
+                documented: true,
+                route_misses: vec![miss],
+                zombies,
+                ..Reach::default()
+            },
+            ..TargetFacts::default()
+        };
+        let drafts = judged(&ZombieEndpoint, &Answer::new(200, "{}").exchange(), &facts);
+        assert_eq!(drafts.len(), 3);
+        assert!(drafts.iter().all(|d| d.site_wide
+            && d.key == "catch-all"
+            && d.head.confidence == Confidence::Tentative));
     }
 }
