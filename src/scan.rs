@@ -12,7 +12,7 @@ use futures::stream::{self, StreamExt};
 use thiserror::Error;
 use url::Url;
 
-use crate::checks::runner::{Runner, Settings, Stage};
+use crate::checks::runner::{Prepared, Runner, Settings, Stage};
 use crate::checks::Skip;
 use crate::checks::{self, injection};
 use crate::discover::import::{self, Import, ImportError};
@@ -478,8 +478,15 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // The checks, stage by stage: reads, target-wide, writes, failed
     // logins. The passive ones have been judging every exchange all along.
+    let prepared = Prepared {
+        engine: &engine,
+        discovered: &discovered,
+        baselines: &baselines,
+        facts: &facts,
+        root: &root,
+    };
     runner
-        .run_stages(&engine, &discovered, &baselines, &facts, &root, |stage| {
+        .run_stages(prepared, |stage| {
             phase(match stage {
                 Stage::Reads => Phase::Probe,
                 Stage::TargetWide => Phase::TargetWide,
@@ -491,9 +498,7 @@ pub async fn run(options: ScanOptions) -> Result<Report, ScanError> {
 
     // Nothing is confirmed on one answer: each confirmed finding's decisive
     // step once more, on a fresh cache buster.
-    runner
-        .confirm(&engine, &discovered, &baselines, &facts, &root)
-        .await;
+    runner.confirm(prepared).await;
 
     // Did a read change the API's data? (An --active scan changes it on
     // purpose and says how in its changes.)

@@ -200,6 +200,17 @@ impl Stage {
     }
 }
 
+/// What the scan has ready when the checks run: the engine, the endpoints
+/// and their baselines, the facts learned, and the root's answer.
+#[derive(Clone, Copy)]
+pub struct Prepared<'a> {
+    pub engine: &'a Engine,
+    pub discovered: &'a Discovered,
+    pub baselines: &'a Baselines,
+    pub facts: &'a TargetFacts,
+    pub root: &'a Arc<Exchange>,
+}
+
 /// Runs the selected checks of one scan and keeps what they report.
 pub struct Runner {
     /// The selected checks the scan runs, in registry order: not those
@@ -378,20 +389,14 @@ impl Runner {
 
     /// Runs every stage of the checks, in [`Stage::ORDER`], telling
     /// `entering` as each begins.
-    pub async fn run_stages(
-        &self,
-        engine: &Engine,
-        discovered: &Discovered,
-        baselines: &Baselines,
-        facts: &TargetFacts,
-        root: &Arc<Exchange>,
-        mut entering: impl FnMut(Stage),
-    ) {
+    pub async fn run_stages(&self, prepared: Prepared<'_>, mut entering: impl FnMut(Stage)) {
+        let Prepared { engine, facts, .. } = prepared;
         for stage in Stage::ORDER {
             entering(stage);
             match stage {
-                Stage::TargetWide => self.probe_target(engine, root, facts).await,
+                Stage::TargetWide => self.probe_target(engine, prepared.root, facts).await,
                 _ => {
+                    let (discovered, baselines) = (prepared.discovered, prepared.baselines);
                     self.probe_endpoints(engine, discovered, baselines, facts, stage)
                         .await
                 }
@@ -436,14 +441,14 @@ impl Runner {
     /// saying why: one answer is not proof. A draft the check already
     /// proved twice itself ([`FindingDraft::repeated`]) is not sent again:
     /// a third answer adds requests, not certainty.
-    pub async fn confirm(
-        &self,
-        engine: &Engine,
-        discovered: &Discovered,
-        baselines: &Baselines,
-        facts: &TargetFacts,
-        root: &Arc<Exchange>,
-    ) {
+    pub async fn confirm(&self, prepared: Prepared<'_>) {
+        let Prepared {
+            engine,
+            discovered,
+            baselines,
+            facts,
+            root,
+        } = prepared;
         let pending: Vec<(usize, &'static CheckMeta, Origin)> = lock(&self.record.drafts)
             .iter_mut()
             .enumerate()
@@ -748,11 +753,13 @@ mod tests {
         let needs = runner.needs();
         runner
             .run_stages(
-                &engine,
-                &discovered,
-                &Baselines::new(),
-                &facts,
-                &root,
+                Prepared {
+                    engine: &engine,
+                    discovered: &discovered,
+                    baselines: &Baselines::new(),
+                    facts: &facts,
+                    root: &root,
+                },
                 |_| {},
             )
             .await;
@@ -990,13 +997,15 @@ mod tests {
                 ..Settings::default()
             },
         );
-        let baselines = Baselines::new();
-        runner
-            .run_stages(&engine, &discovered, &baselines, &facts, &root, |_| {})
-            .await;
-        runner
-            .confirm(&engine, &discovered, &baselines, &facts, &root)
-            .await;
+        let prepared = Prepared {
+            engine: &engine,
+            discovered: &discovered,
+            baselines: &Baselines::new(),
+            facts: &facts,
+            root: &root,
+        };
+        runner.run_stages(prepared, |_| {}).await;
+        runner.confirm(prepared).await;
         let results = runner.finish();
         let mut seen: Vec<(String, Confidence, bool)> = results
             .drafts
@@ -1039,13 +1048,13 @@ mod tests {
         }
         let root = exchange("http://127.0.0.1:9/?rampart_cb=1", None, 200, &[], "{}");
         runner
-            .confirm(
-                &engine,
-                &discovered,
-                &Baselines::new(),
-                &TargetFacts::default(),
-                &root,
-            )
+            .confirm(Prepared {
+                engine: &engine,
+                discovered: &discovered,
+                baselines: &Baselines::new(),
+                facts: &TargetFacts::default(),
+                root: &root,
+            })
             .await;
         let results = runner.finish();
         let mut seen: Vec<(String, Confidence)> = results
@@ -1082,26 +1091,15 @@ mod tests {
         }
     }
 
-    static LOGGED_READS: CheckMeta = CheckMeta {
-        check: &Logged("reads"),
-        ..meta(
-            "t.reads",
-            Mode::Active,
-            RunsOn::Endpoints,
-            0,
-            Needs::NOTHING,
-        )
-    };
-    static LOGGED_WRITES: CheckMeta = CheckMeta {
-        check: &Logged("writes"),
-        ..meta(
-            "t.writes",
-            Mode::StateChanging,
-            RunsOn::Endpoints,
-            0,
-            Needs::NOTHING,
-        )
-    };
+    /// A check that logs as `check`, of `mode`, on every endpoint.
+    const fn logged(id: &'static str, check: &'static Logged, mode: Mode) -> CheckMeta {
+        CheckMeta {
+            check,
+            ..meta(id, mode, RunsOn::Endpoints, 0, Needs::NOTHING)
+        }
+    }
+    static LOGGED_READS: CheckMeta = logged("t.reads", &Logged("reads"), Mode::Active);
+    static LOGGED_WRITES: CheckMeta = logged("t.writes", &Logged("writes"), Mode::StateChanging);
 
     #[tokio::test]
     async fn checks_that_change_data_run_after_every_read_check_has_finished() {
@@ -1125,11 +1123,13 @@ mod tests {
         let mut stages = Vec::new();
         runner
             .run_stages(
-                &engine,
-                &Discovered::of(endpoints),
-                &Baselines::new(),
-                &TargetFacts::default(),
-                &root,
+                Prepared {
+                    engine: &engine,
+                    discovered: &Discovered::of(endpoints),
+                    baselines: &Baselines::new(),
+                    facts: &TargetFacts::default(),
+                    root: &root,
+                },
                 |stage| stages.push(stage),
             )
             .await;

@@ -33,7 +33,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::checks::runner::{Runner, Settings};
+use crate::checks::runner::{Prepared, Runner, Settings};
 use crate::checks::{Check, CheckMeta, Skip};
 use crate::discover::safety::PathFilter;
 use crate::discover::{
@@ -579,7 +579,16 @@ pub(crate) async fn scan(check: &'static CheckMeta, target: &Target, setup: Setu
     .await;
     let before = engine.requests_sent();
     runner
-        .run_stages(&engine, &discovered, &baselines, &facts, &root, |_| {})
+        .run_stages(
+            Prepared {
+                engine: &engine,
+                discovered: &discovered,
+                baselines: &baselines,
+                facts: &facts,
+                root: &root,
+            },
+            |_| {},
+        )
         .await;
     let results = runner.finish();
     assert!(results.failures.is_empty(), "{:#?}", results.failures);
