@@ -366,9 +366,14 @@ impl IdentityLearner {
     /// Reads one baseline.
     pub fn see(&mut self, exchange: &Exchange) {
         let facts = &mut self.facts;
-        if let (Some(identity), 401 | 403) =
-            (exchange.request.identity.as_ref(), exchange.response.status)
-        {
+        // Only an endpoint that addresses no object tells privilege: one
+        // caller refused another's order only shows the API checks owners.
+        let addresses_object = exchange.endpoint_path().contains('{');
+        if let (Some(identity), 401 | 403, false) = (
+            exchange.request.identity.as_ref(),
+            exchange.response.status,
+            addresses_object,
+        ) {
             facts
                 .refused
                 .entry(identity.clone())
@@ -389,11 +394,13 @@ impl IdentityLearner {
         };
         if crate::checks::probe::success_json(exchange) {
             *facts.reach.entry(identity.clone()).or_default() += 1;
-            facts
-                .granted
-                .entry(identity.clone())
-                .or_default()
-                .insert(exchange.endpoint_path().to_string());
+            if !addresses_object {
+                facts
+                    .granted
+                    .entry(identity.clone())
+                    .or_default()
+                    .insert(exchange.endpoint_path().to_string());
+            }
         }
         if !self.own_data.contains(exchange.endpoint_path()) {
             return;
@@ -713,6 +720,44 @@ mod tests {
         assert_eq!(out["order_id"], vec!["1001", "1002"]);
         assert_eq!(out["owner_id"], vec!["1"]);
         assert_eq!(out["user_id"], vec!["1"]);
+    }
+
+    #[test]
+    fn only_endpoints_that_address_no_object_tell_who_is_privileged() {
+        use crate::checks::probe::fixtures::exchange;
+        let answer = |path: &str, template: Option<&str>, who: &str, status: u16| {
+            let mut sent = Arc::into_inner(exchange(
+                &format!("http://h{path}"),
+                Some(who),
+                status,
+                &[],
+                r#"{"total": 12}"#,
+            ))
+            .expect("a fixture nobody else holds");
+            sent.endpoint_template = template.map(String::from);
+            sent
+        };
+        let mut learner = IdentityLearner::new(&[]);
+        // bob reads his own order, which refuses alice: owners are checked.
+        learner.see(&answer(
+            "/api/orders/7",
+            Some("/api/orders/{id}"),
+            "bob",
+            200,
+        ));
+        learner.see(&answer(
+            "/api/orders/7",
+            Some("/api/orders/{id}"),
+            "alice",
+            403,
+        ));
+        assert!(!learner.facts.served_where_refused("bob", "alice"));
+        // The staff report serves bob and refuses alice: bob is staff.
+        learner.see(&answer("/api/reports", None, "bob", 200));
+        learner.see(&answer("/api/reports", None, "alice", 403));
+        let facts = learner.finish();
+        assert!(facts.served_where_refused("bob", "alice"));
+        assert!(!facts.served_where_refused("alice", "bob"));
     }
 
     #[test]
