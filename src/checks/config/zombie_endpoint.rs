@@ -42,31 +42,7 @@ impl Check for ZombieEndpoint {
         // catch-all: a single-page app's index, a gateway's default answer)
         // shows only that the documented operations look like it, not which
         // are gone: one finding for all of them, listing where.
-        if (200..300).contains(&miss.response.status) {
-            return Ok(reach
-                .zombies
-                .iter()
-                .map(|zombie| {
-                    let mut draft = FindingDraft::at_exchange(
-                        &zombie.exchange,
-                        Severity::Info,
-                        Confidence::Tentative,
-                    )
-                    .title("Documented operations answered like a path that cannot exist")
-                    .description(format!(
-                        "The server answers a path that cannot exist with HTTP {} (a catch-all),                          and some documented operations answer exactly the same: they may not be                          routed at all. Check them, and make unknown paths answer 404.",
-                        miss.response.status
-                    ))
-                    .key("catch-all")
-                    .site_wide()
-                    .evidence("A documented operation's answer", &zombie.exchange, None)
-                    .evidence("The answer to a path that cannot exist", miss, None);
-                    draft.head.method = zombie.endpoint.method.clone();
-                    draft.head.path = zombie.endpoint.path.clone();
-                    draft
-                })
-                .collect());
-        }
+        let catch_all = (200..300).contains(&miss.response.status);
         Ok(reach
             .zombies
             .iter()
@@ -74,13 +50,26 @@ impl Check for ZombieEndpoint {
                 let label = zombie.endpoint.label();
                 // A template filled with a sample may name an object the
                 // server hides behind its generic not-found answer.
-                let confidence = if zombie.endpoint.path.contains('{') {
+                let confidence = if catch_all || zombie.endpoint.path.contains('{') {
                     Confidence::Tentative
                 } else {
                     Confidence::Firm
                 };
-                let mut draft =
-                    FindingDraft::at_exchange(&zombie.exchange, Severity::Info, confidence)
+                let draft = FindingDraft::at_exchange(&zombie.exchange, Severity::Info, confidence);
+                let mut draft = if catch_all {
+                    draft
+                        .title("Documented operations answered like a path that cannot exist")
+                        .description(format!(
+                            "The server answers a path that cannot exist with HTTP {} (a \
+                             catch-all), and some documented operations answer exactly the same: \
+                             they may not be routed at all. Check them, and make unknown paths \
+                             answer 404.",
+                            miss.response.status
+                        ))
+                        .key("catch-all")
+                        .site_wide()
+                } else {
+                    draft
                         .title(format!("Documented operation not routed: {label}"))
                         .description(format!(
                             "The spec lists {label}, but the server answers its path exactly as \
@@ -89,8 +78,9 @@ impl Check for ZombieEndpoint {
                             zombie.exchange.response.status
                         ))
                         .key("not-routed")
-                        .evidence("The documented operation's answer", &zombie.exchange, None)
-                        .evidence("The answer to a path that cannot exist", miss, None);
+                }
+                .evidence("The documented operation's answer", &zombie.exchange, None)
+                .evidence("The answer to a path that cannot exist", miss, None);
                 draft.head.method = zombie.endpoint.method.clone();
                 draft.head.path = zombie.endpoint.path.clone();
                 draft
