@@ -154,5 +154,10 @@ mod tests {
         assert!(drafts.iter().all(|d| d.site_wide
             && d.key == "catch-all"
             && d.head.confidence == Confidence::Tentative));
+        assert!(
+            !drafts[0].head.description.contains("  "),
+            "{}",
+            drafts[0].head.description
+        );
     }
 }
