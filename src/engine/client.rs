@@ -1,9 +1,10 @@
-//! The HTTP client under the engine: hyper's pooled keep-alive connections
-//! (HTTP/1.1, and HTTP/2 where a TLS server offers it by ALPN) over rustls.
-//! It follows no redirect (checks must see them, and following one could
-//! leave scope), stores no cookie and goes through no proxy. Compressed
-//! answers are decoded here, as they arrive, so that the engine's body cap
-//! bounds the decoded size: a decompression bomb costs at most the cap.
+//! The HTTP client under the engine: keep-alive connections of its own
+//! (HTTP/1.1, and HTTP/2 where a TLS server offers it by ALPN) over rustls,
+//! see [`super::connections`]. It follows no redirect (checks must see
+//! them, and following one could leave scope), stores no cookie and goes
+//! through no proxy. Compressed answers are decoded here, as they arrive,
+//! so that the engine's body cap bounds the decoded size: a decompression
+//! bomb costs at most the cap.
 
 use std::io;
 use std::sync::Arc;
@@ -13,20 +14,20 @@ use async_compression::tokio::bufread::{BrotliDecoder, GzipDecoder, ZlibDecoder}
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use http::header::{
-    HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, USER_AGENT,
+    HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, HOST,
+    USER_AGENT,
 };
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::CertificateDer;
 use rustls::DigitallySignedStruct as Signed;
 use thiserror::Error;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt};
 use tokio_util::io::StreamReader;
-use url::Url;
+use url::{Position, Url};
+
+use super::connections::{Connection, Connections, Lease};
 
 const USER_AGENT_VALUE: &str = concat!(
     "rampart/",
@@ -45,11 +46,22 @@ const DECODE_CHUNK: usize = 16 * 1024;
 pub(super) enum HttpError {
     #[error("{0}")]
     Request(String),
-    /// Connecting, the TLS handshake, sending, or reading the answer's head.
-    #[error(transparent)]
-    Send(#[from] hyper_util::client::legacy::Error),
+    /// Resolving the host or opening the TCP connection: nothing was sent.
+    #[error("tcp connect error: {source}")]
+    Connect { source: io::Error },
+    /// The TLS handshake: nothing was sent.
+    #[error("TLS handshake failed: {source}")]
+    Tls { source: io::Error },
+    /// Starting HTTP/2 (or HTTP/1.1) on a new connection.
+    #[error("HTTP handshake failed: {0}")]
+    Handshake(#[source] hyper::Error),
+    /// Sending the request, or reading the answer's head. (Not
+    /// transparent: the error chain must hold hyper's error itself, whose
+    /// kind tells a dropped connection.)
+    #[error("{0}")]
+    Send(#[source] hyper::Error),
     /// Reading the answer's body.
-    #[error(transparent)]
+    #[error("{0}")]
     Body(#[from] hyper::Error),
     #[error("error decoding the {encoding} body: {source}")]
     Decode {
@@ -61,7 +73,12 @@ pub(super) enum HttpError {
 impl HttpError {
     /// No connection could be made (TCP or TLS): nothing was sent.
     pub(super) fn is_connect(&self) -> bool {
-        matches!(self, HttpError::Send(e) if e.is_connect())
+        matches!(self, HttpError::Connect { .. } | HttpError::Tls { .. })
+    }
+
+    /// The TLS handshake failed.
+    pub(super) fn is_tls(&self) -> bool {
+        matches!(self, HttpError::Tls { .. })
     }
 
     /// Every error in the chain, this one first.
@@ -80,7 +97,18 @@ impl HttpError {
     }
 }
 
-pub(super) type Response = http::Response<Incoming>;
+/// The head of an answer, its body still to be read, and the connection
+/// it came on (an HTTP/1.1 one goes back once the body is read whole).
+pub(super) struct Response {
+    head: http::Response<Incoming>,
+    lease: Option<Lease>,
+}
+
+impl Response {
+    pub(super) fn status(&self) -> http::StatusCode {
+        self.head.status()
+    }
+}
 
 /// What was read of an answer: its head (without `Content-Encoding` and
 /// `Content-Length` when the body was decoded: they describe bytes no one
@@ -94,7 +122,7 @@ pub(super) struct Answer {
 
 #[derive(Clone)]
 pub(super) struct Client {
-    pool: hyper_util::client::legacy::Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    connections: Connections,
 }
 
 impl Client {
@@ -103,22 +131,11 @@ impl Client {
         idle_per_host: usize,
         accept_invalid_certs: bool,
     ) -> Result<Self, HttpError> {
-        let mut http = HttpConnector::new();
-        // https URLs go through it too, wrapped in TLS by the outer connector.
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(connect_timeout));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls_config(accept_invalid_certs)?)
-            .https_or_http()
-            .enable_all_versions()
-            .wrap_connector(http);
-        let pool = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_max_idle_per_host(idle_per_host)
-            .build(https);
-        Ok(Client { pool })
+        let mut tls = tls_config(accept_invalid_certs)?;
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Client {
+            connections: Connections::new(tls, connect_timeout, idle_per_host),
+        })
     }
 
     /// Sends one request and waits for the head of its answer. The
@@ -128,35 +145,119 @@ impl Client {
         &self,
         method: http::Method,
         url: &Url,
-        mut headers: HeaderMap,
+        headers: HeaderMap,
         body: Option<Bytes>,
     ) -> Result<Response, HttpError> {
-        let uri: http::Uri = url
-            .as_str()
-            .parse()
-            .map_err(|e| HttpError::Request(format!("{url}: {e}")))?;
-        headers
-            .entry(USER_AGENT)
-            .or_insert(HeaderValue::from_static(USER_AGENT_VALUE));
-        headers
-            .entry(ACCEPT)
-            .or_insert(HeaderValue::from_static("*/*"));
-        headers
-            .entry(ACCEPT_ENCODING)
-            .or_insert(HeaderValue::from_static(ACCEPTED_ENCODINGS));
-        let mut request = http::Request::new(Full::new(body.unwrap_or_default()));
-        *request.method_mut() = method;
-        *request.uri_mut() = uri;
-        *request.headers_mut() = headers;
-        Ok(self.pool.request(request).await?)
+        let (connection, lender) = self.connections.checkout(url).await?;
+        let (mut sender, reused) = match connection {
+            // Boxed, as every rare path here: what a future holds across
+            // an await is copied each time the future moves, and the
+            // engine's request futures move several times per request.
+            Connection::Http2(sender) => {
+                let request = request(method, url, headers, body, Form::Absolute)?;
+                return Box::pin(send_http2(sender, request)).await;
+            }
+            Connection::Http1 { sender, reused } => (sender, reused),
+        };
+        let request = request(method, url, headers, body, Form::Origin(lender.host()))?;
+        match sender.try_send_request(request).await {
+            Ok(head) => Ok(Response {
+                head,
+                lease: Some(lender.lease(sender)),
+            }),
+            Err(error) => Box::pin(self.resend(url, error, reused)).await,
+        }
     }
+
+    /// A request never written to a reused connection found it closed by
+    /// the server meanwhile: it goes out on a new one, whatever its method,
+    /// since the server never saw it. Any other failure is the answer.
+    async fn resend(
+        &self,
+        url: &Url,
+        mut error: hyper::client::conn::TrySendError<http::Request<Full<Bytes>>>,
+        reused: bool,
+    ) -> Result<Response, HttpError> {
+        let unsent = error.take_message().filter(|_| reused);
+        let Some(request) = unsent else {
+            return Err(HttpError::Send(error.into_error()));
+        };
+        let (connection, lender) = self.connections.connect(url).await?;
+        let Connection::Http1 { mut sender, .. } = connection else {
+            return Err(HttpError::Send(error.into_error()));
+        };
+        let head = sender
+            .send_request(request)
+            .await
+            .map_err(HttpError::Send)?;
+        Ok(Response {
+            head,
+            lease: Some(lender.lease(sender)),
+        })
+    }
+}
+
+async fn send_http2(
+    mut sender: hyper::client::conn::http2::SendRequest<Full<Bytes>>,
+    request: http::Request<Full<Bytes>>,
+) -> Result<Response, HttpError> {
+    let head = sender
+        .send_request(request)
+        .await
+        .map_err(HttpError::Send)?;
+    Ok(Response { head, lease: None })
+}
+
+/// How a request names its target.
+enum Form<'a> {
+    /// `/path?query`, with the origin in this `Host` (HTTP/1.1).
+    Origin(&'a HeaderValue),
+    /// The whole URL (HTTP/2, which sends the origin as `:authority`).
+    Absolute,
+}
+
+/// The request as it goes out. The `User-Agent`, `Accept` and
+/// `Accept-Encoding` defaults go with it unless `headers` chose their own;
+/// on HTTP/1.1 so does `Host`.
+fn request(
+    method: http::Method,
+    url: &Url,
+    mut headers: HeaderMap,
+    body: Option<Bytes>,
+    form: Form<'_>,
+) -> Result<http::Request<Full<Bytes>>, HttpError> {
+    let invalid = |e: &dyn std::fmt::Display| HttpError::Request(format!("{url}: {e}"));
+    headers
+        .entry(USER_AGENT)
+        .or_insert(HeaderValue::from_static(USER_AGENT_VALUE));
+    headers
+        .entry(ACCEPT)
+        .or_insert(HeaderValue::from_static("*/*"));
+    headers
+        .entry(ACCEPT_ENCODING)
+        .or_insert(HeaderValue::from_static(ACCEPTED_ENCODINGS));
+    let target = match form {
+        Form::Absolute => &url[..Position::AfterQuery],
+        Form::Origin(host) => {
+            if !headers.contains_key(HOST) {
+                headers.insert(HOST, host.clone());
+            }
+            &url[Position::BeforePath..Position::AfterQuery]
+        }
+    };
+    let mut request = http::Request::new(Full::new(body.unwrap_or_default()));
+    *request.method_mut() = method;
+    *request.uri_mut() = target.parse().map_err(|e| invalid(&e))?;
+    *request.headers_mut() = headers;
+    Ok(request)
 }
 
 /// Reads at most `cap` bytes of the answer's body, decoded when it came
 /// compressed; the rest is never read, so a never-ending body or a
 /// decompression bomb costs at most `cap` bytes of memory.
 pub(super) async fn read_capped(response: Response, cap: usize) -> Result<Answer, HttpError> {
-    let (mut head, body) = response.into_parts();
+    let Response { head, lease } = response;
+    let (mut head, body) = head.into_parts();
     let encoding = match head.headers.get(CONTENT_ENCODING).map(|v| v.as_bytes()) {
         Some(b"gzip") => Some(Encoding::Gzip),
         Some(b"deflate") => Some(Encoding::Deflate),
@@ -168,9 +269,15 @@ pub(super) async fn read_capped(response: Response, cap: usize) -> Result<Answer
         Some(encoding) => {
             head.headers.remove(CONTENT_ENCODING);
             head.headers.remove(CONTENT_LENGTH);
-            read_decoded(body, encoding, cap).await?
+            // Boxed: the decoders make a large future, and a rare one.
+            Box::pin(read_decoded(body, encoding, cap)).await?
         }
     };
+    if !truncated {
+        if let Some(lease) = lease {
+            lease.give_back();
+        }
+    }
     Ok(Answer {
         head,
         body,
@@ -386,6 +493,71 @@ impl ServerCertVerifier for AnyCertificate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::AsyncWriteExt;
+
+    /// A keep-alive server answering every request with `body`; it counts
+    /// the connections it accepted.
+    async fn keep_alive_server(body: &'static str) -> (Url, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut socket = tokio::io::BufReader::new(socket);
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        match socket.read_line(&mut line).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => {
+                                let answer = format!(
+                                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                                    body.len()
+                                );
+                                if socket.get_mut().write_all(answer.as_bytes()).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Ok(_) => {}
+                        }
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    async fn get(client: &Client, url: &Url, cap: usize) -> Answer {
+        let response = client
+            .send(http::Method::GET, url, HeaderMap::new(), None)
+            .await
+            .unwrap();
+        read_capped(response, cap).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_connection_goes_back_once_its_answer_is_read_whole_and_never_when_cut() {
+        let (url, accepted) = keep_alive_server("0123456789").await;
+        let client = Client::new(Duration::from_secs(5), 4, false).unwrap();
+        for _ in 0..3 {
+            let answer = get(&client, &url, 1024).await;
+            assert_eq!(
+                (&answer.body[..], answer.truncated),
+                (&b"0123456789"[..], false)
+            );
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+        // Cut at the cap: the rest of the body is still on the connection,
+        // which no later request may read as its own answer.
+        assert!(get(&client, &url, 4).await.truncated);
+        let answer = get(&client, &url, 1024).await;
+        assert_eq!(&answer.body[..], b"0123456789");
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
 
     #[test]
     fn a_capped_body_holds_no_share_of_the_readers_buffer_and_cuts_at_the_cap() {
