@@ -6,6 +6,8 @@
 pub mod buster;
 pub mod changes;
 mod client;
+mod connections;
+mod deadline;
 mod dropped;
 pub mod exchange;
 pub mod limits;
@@ -268,6 +270,7 @@ pub struct Engine {
     /// Serialises renewals, so a burst of 401s triggers one re-login.
     renew_lock: tokio::sync::Mutex<()>,
     buster: CacheBuster,
+    watchdog: deadline::Watchdog,
     observers: Vec<Observer>,
     /// What state-changing probes changed on the target, and what they undid.
     journal: Journal,
@@ -326,6 +329,7 @@ impl Engine {
             login_lock: tokio::sync::Mutex::new(()),
             renew_lock: tokio::sync::Mutex::new(()),
             buster: CacheBuster::default(),
+            watchdog: deadline::Watchdog::default(),
             observers: Vec::new(),
             journal: Journal::default(),
             transport_failures: AtomicU64::new(0),
@@ -710,7 +714,9 @@ impl Engine {
     ) -> Result<(Arc<Exchange>, pacing::Verdict), EngineError> {
         let method = http::Method::from_bytes(probe.method.as_bytes())
             .map_err(|_| EngineError::InvalidRequest(format!("bad method {}", probe.method)))?;
-        let mut header_map = HeaderMap::new();
+        // Room for the client's defaults (`Host`, `User-Agent`, `Accept`,
+        // `Accept-Encoding`) too, so that adding them grows nothing.
+        let mut header_map = HeaderMap::with_capacity(headers.len() + 4);
         for (name, value) in &headers {
             let name = HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| EngineError::InvalidRequest(format!("bad header name {name}")))?;
@@ -724,6 +730,9 @@ impl Engine {
             return Err(EngineError::Stopped(reason));
         }
         let admitted = tokio::select! {
+            // A slot free at once (the usual case) then costs no wait on
+            // the stop signal.
+            biased;
             admitted = self.limits.acquire() => admitted,
             reason = stop.stopped() => return Err(EngineError::Stopped(reason)),
         };
@@ -756,7 +765,10 @@ impl Engine {
         let mut retried = false;
         let (response, first_byte, started) = loop {
             let started = Instant::now();
-            let answer = tokio::time::timeout(timeout, async {
+            // Boxed: the request's future is large, and every future that
+            // holds it inline (this one, and each caller's) is copied whole
+            // each time it moves: several times per request, otherwise.
+            let answer = Box::pin(async {
                 let response = self
                     .client
                     .send(
@@ -785,7 +797,7 @@ impl Engine {
                     .collect();
                 let response = RecordedResponse {
                     status: answer.head.status.as_u16(),
-                    http_version: format!("{:?}", answer.head.version),
+                    http_version: version_name(answer.head.version).to_owned(),
                     headers: response_headers,
                     body: answer.body,
                     truncated: answer.truncated,
@@ -793,9 +805,14 @@ impl Engine {
                 Ok::<_, client::HttpError>((response, first_byte))
             });
             // A stopped scan abandons the request in flight.
+            let deadline = tokio::time::Instant::from_std(started) + timeout;
             let answer = tokio::select! {
-                answer = answer => answer,
-                reason = stop.stopped() => return Err(EngineError::Stopped(reason)),
+                biased;
+                answer = answer => Ok(answer),
+                expired = self.watchdog.expired(deadline, stop) => match expired {
+                    deadline::Expired::Stopped(reason) => return Err(EngineError::Stopped(reason)),
+                    deadline::Expired::TimedOut => Err(()),
+                },
             };
             let error = match answer {
                 Ok(Ok((response, first_byte))) => break (response, first_byte, started),
@@ -911,14 +928,8 @@ impl Engine {
             .into_owned();
         if error.timed_out() {
             EngineError::Timeout(self.config.timeout)
-        } else if error.is_connect()
-            && url.scheme() == "https"
-            && !lower.contains("tcp connect")
-            && !lower.contains("dns error")
-        {
-            // The TCP connection worked, so it is the handshake that failed.
-            EngineError::Tls(message)
-        } else if lower.contains("certificate")
+        } else if error.is_tls()
+            || lower.contains("certificate")
             || lower.contains("tls")
             || lower.contains("handshake")
             || lower.contains("ssl")
@@ -929,6 +940,18 @@ impl Engine {
         } else {
             EngineError::Http(message)
         }
+    }
+}
+
+/// How an answer's HTTP version is written in evidence.
+fn version_name(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_09 => "HTTP/0.9",
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_11 => "HTTP/1.1",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        http::Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP",
     }
 }
 
