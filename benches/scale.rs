@@ -3,10 +3,10 @@
 //!
 //! - the engine's request rate against a local nginx, next to `wrk`'s with
 //!   the same connections and threads in the same run (taken in turn, the
-//!   median of a few rounds), and next to its HTTP client alone (hyper-util's
-//!   pooled client), bare hyper connections and reqwest (the client the
-//!   engine used before), which tell the engine's own cost from the client
-//!   library's;
+//!   median of a few rounds), and next to hyper-util's general-purpose
+//!   pooled client and reqwest (the clients the engine used before its own
+//!   connections) and bare hyper connections (what the engine's connections
+//!   are made of), which tell the engine's own cost from hyper's;
 //! - whole scans (the release binary, default settings, a budget large
 //!   enough to finish) of generated APIs of 20, 1,000 and 10,000
 //!   operations served in-process: wall time, requests, peak RSS of the
@@ -80,7 +80,7 @@ fn main() {
 
 /// Rounds of the throughput comparison: wrk and each client in turn, so a
 /// machine whose speed drifts (other jobs on it) slows them alike.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 fn throughput(rows: &mut Vec<Row>, engine_only: bool) {
     let nginx = support::proxy::Nginx::start_config(
@@ -109,10 +109,7 @@ fn throughput(rows: &mut Vec<Row>, engine_only: bool) {
         .expect("a runtime for the clients");
     let mut clients = vec![
         ("rampart engine", Client::Engine),
-        (
-            "hyper-util pooled client alone, the engine's settings",
-            Client::Pooled,
-        ),
+        ("hyper-util's pooled client alone", Client::Pooled),
         ("reqwest alone, redirects off", Client::Reqwest),
         (
             "hyper alone, one HTTP/1.1 connection per worker",
