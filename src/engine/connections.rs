@@ -33,16 +33,15 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 type Body = Full<Bytes>;
 
 /// Where a connection goes: scheme, host and port, as the URL says them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Origin {
-    pub https: bool,
+struct Origin {
+    https: bool,
     /// The URL's host; an IPv6 address in brackets.
-    pub host: String,
-    pub port: u16,
+    host: String,
+    port: u16,
 }
 
 impl Origin {
-    pub(super) fn of(url: &Url) -> Result<Origin, HttpError> {
+    fn of(url: &Url) -> Result<Origin, HttpError> {
         let https = match url.scheme() {
             "https" => true,
             "http" => false,
@@ -144,6 +143,16 @@ struct SlotState {
     http2: Option<bool>,
 }
 
+impl SlotState {
+    /// The HTTP/2 connection, forgotten once the server has closed it.
+    fn open_shared(&mut self) -> Option<http2::SendRequest<Body>> {
+        if self.shared.as_ref()?.is_closed() {
+            self.shared = None;
+        }
+        self.shared.clone()
+    }
+}
+
 impl Slot {
     fn state(&self) -> MutexGuard<'_, SlotState> {
         // Every step under the lock leaves the state whole.
@@ -152,21 +161,15 @@ impl Slot {
 
     /// The origin's HTTP/2 connection, while it is open.
     fn shared(&self) -> Option<http2::SendRequest<Body>> {
-        let mut state = self.state();
-        let shared = state.shared.as_ref()?;
-        if shared.is_closed() {
-            state.shared = None;
-            return None;
-        }
-        Some(shared.clone())
+        self.state().open_shared()
     }
 
-    /// A live connection of this origin's, when one is idle.
+    /// A live connection of this origin's, when one is idle (one lock).
     fn idle(&self) -> Option<Connection> {
-        if let Some(shared) = self.shared() {
+        let mut state = self.state();
+        if let Some(shared) = state.open_shared() {
             return Some(Connection::Http2(shared));
         }
-        let mut state = self.state();
         while let Some(idle) = state.idle.pop() {
             if !idle.sender.is_closed() && idle.since.elapsed() < IDLE_TIMEOUT {
                 return Some(Connection::Http1 {
