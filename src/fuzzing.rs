@@ -133,8 +133,8 @@ fn exchange_of(status: u16, headers: Vec<(String, String)>, body: Bytes) -> Exch
         },
         RecordedResponse {
             status,
-            http_version: "HTTP/1.1".into(),
-            headers,
+            http_version: "HTTP/1.1",
+            headers: headers.into_iter().collect(),
             body,
             truncated: false,
         },

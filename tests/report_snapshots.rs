@@ -31,11 +31,10 @@ fn exchange(identity: Option<&str>, url: &str, status: u16, body: &str) -> Arc<E
         },
         RecordedResponse {
             status,
-            http_version: "HTTP/1.1".into(),
-            headers: vec![
-                ("content-type".into(), "application/json".into()),
-                ("x-cache".into(), "HIT".into()),
-            ],
+            http_version: "HTTP/1.1",
+            headers: [("content-type", "application/json"), ("x-cache", "HIT")]
+                .into_iter()
+                .collect(),
             body: body.to_string().into(),
             truncated: false,
         },

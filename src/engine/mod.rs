@@ -27,7 +27,7 @@ use url::Url;
 
 pub use buster::CacheBuster;
 pub use changes::{Change, ChangeId, Journal};
-pub use exchange::{Exchange, RecordedRequest, RecordedResponse};
+pub use exchange::{Exchange, HeaderList, RecordedRequest, RecordedResponse};
 pub use limits::Limits;
 pub use pacing::{PaceMode, PacingReport};
 pub use redact::Redactor;
@@ -714,17 +714,10 @@ impl Engine {
     ) -> Result<(Arc<Exchange>, pacing::Verdict), EngineError> {
         let method = http::Method::from_bytes(probe.method.as_bytes())
             .map_err(|_| EngineError::InvalidRequest(format!("bad method {}", probe.method)))?;
-        // Room for the client's defaults (`Host`, `User-Agent`, `Accept`,
-        // `Accept-Encoding`) too, so that adding them grows nothing.
-        let mut header_map = HeaderMap::with_capacity(headers.len() + 4);
-        for (name, value) in &headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| EngineError::InvalidRequest(format!("bad header name {name}")))?;
-            let value = HeaderValue::from_str(value)
-                .map_err(|_| EngineError::InvalidRequest(format!("bad value for header {name}")))?;
-            header_map.append(name, value);
-        }
-
+        // Checked before any wait. A retry builds its map again: hyper
+        // keeps the map it sent and parses the answer's headers into it, so
+        // the one first built goes out as it is, never copied.
+        let mut first_headers = Some(header_map(&headers)?);
         let stop = &self.config.stop;
         if let Some(reason) = stop.reason() {
             return Err(EngineError::Stopped(reason));
@@ -764,6 +757,10 @@ impl Engine {
         // only a drop that stays one tells the pacer about a failure.
         let mut retried = false;
         let (response, first_byte, started) = loop {
+            let request_headers = match first_headers.take() {
+                Some(map) => map,
+                None => header_map(&headers)?,
+            };
             let started = Instant::now();
             // Boxed: the request's future is large, and every future that
             // holds it inline (this one, and each caller's) is copied whole
@@ -774,7 +771,7 @@ impl Engine {
                     .send(
                         method.clone(),
                         &probe.url,
-                        header_map.clone(),
+                        request_headers,
                         probe.body.clone(),
                     )
                     .await?;
@@ -784,21 +781,10 @@ impl Engine {
                 // struggling.
                 let first_byte = started.elapsed();
                 let answer = client::read_capped(response, self.config.body_cap).await?;
-                let response_headers: Vec<(String, String)> = answer
-                    .head
-                    .headers
-                    .iter()
-                    .map(|(n, v)| {
-                        (
-                            n.as_str().to_string(),
-                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                        )
-                    })
-                    .collect();
                 let response = RecordedResponse {
                     status: answer.head.status.as_u16(),
-                    http_version: version_name(answer.head.version).to_owned(),
-                    headers: response_headers,
+                    http_version: version_name(answer.head.version),
+                    headers: header_list(&answer.head.headers),
                     body: answer.body,
                     truncated: answer.truncated,
                 };
@@ -836,7 +822,7 @@ impl Engine {
         let verdict = if probe.expects_throttling && throttling {
             pacing::Verdict::Fine
         } else {
-            let retry_after = exchange::header_value(&response.headers, "retry-after");
+            let retry_after = response.headers.get("retry-after");
             self.limits
                 .pacer()
                 .on_answer(first_byte, response.status, retry_after)
@@ -941,6 +927,35 @@ impl Engine {
             EngineError::Http(message)
         }
     }
+}
+
+/// A request's headers for hyper, with room for the client's own
+/// (`Host`, `User-Agent`, `Accept`, `Accept-Encoding`) and for a plain
+/// answer's headers, which hyper parses into the same map.
+fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, EngineError> {
+    let mut map = HeaderMap::with_capacity(headers.len() + 4);
+    for (name, value) in headers {
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| EngineError::InvalidRequest(format!("bad header name {name}")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| EngineError::InvalidRequest(format!("bad value for header {name}")))?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+/// An answer's headers as evidence keeps them: text (lossy, servers send
+/// what they like), in one buffer.
+fn header_list(headers: &HeaderMap) -> HeaderList {
+    let bytes = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    let mut list = HeaderList::with_capacity(headers.len(), bytes);
+    for (name, value) in headers {
+        list.push(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+    }
+    list
 }
 
 /// How an answer's HTTP version is written in evidence.

@@ -163,17 +163,16 @@ pub fn baseline_probe(engine: &Engine, endpoint: &Endpoint, url: &Url, caller: C
 /// What keeping `exchange` whole costs: its body and its head (URL,
 /// headers), as [`Exchange::unparsed`] keeps them.
 fn retained_cost(exchange: &Exchange) -> usize {
-    let headers = |list: &[(String, String)]| -> usize {
-        list.iter()
-            .map(|(name, value)| name.len() + value.len())
-            .sum()
-    };
     let request = &exchange.request;
     exchange.response.body.len()
         + request.url.len()
         + request.body.as_ref().map_or(0, |body| body.len())
-        + headers(&request.headers)
-        + headers(&exchange.response.headers)
+        + request
+            .headers
+            .iter()
+            .map(|(name, value)| name.len() + value.len())
+            .sum::<usize>()
+        + exchange.response.headers.text_len()
         + exchange.endpoint_template.as_ref().map_or(0, String::len)
         + EXCHANGE_OVERHEAD
 }

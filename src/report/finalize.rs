@@ -533,7 +533,7 @@ fn evidence(
                 .response
                 .headers
                 .iter()
-                .map(|(n, v)| (n.clone(), redactor.redact_header(n, v)))
+                .map(|(n, v)| (n.to_owned(), redactor.redact_header(n, v)))
                 .collect(),
             body_excerpt: excerpt,
         },

@@ -330,7 +330,7 @@ fn token_hints(exchange: &Exchange, body: &str) -> Vec<(&'static str, String)> {
         .headers
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, v)| v.as_str());
+        .map(|(_, v)| v);
     let texts: Vec<&str> = sent.chain(cookies).chain(std::iter::once(body)).collect();
     let place = format!("{} {}", exchange.request.method, exchange.endpoint_path());
     // Bodies were lower-cased, which is fine for the shapes but not for
@@ -398,8 +398,8 @@ mod tests {
             },
             RecordedResponse {
                 status: 200,
-                http_version: "HTTP/1.1".into(),
-                headers: pairs(response_headers),
+                http_version: "HTTP/1.1",
+                headers: response_headers.iter().copied().collect(),
                 body: body.to_string().into(),
                 truncated: false,
             },

@@ -40,7 +40,7 @@ use crate::discover::{
     Discovered, Endpoint, EndpointSource, ParamLocation, Parameter, ValueSchema,
 };
 use crate::engine::{
-    Caller, Engine, EngineConfig, Exchange, Probe, RecordedRequest, RecordedResponse,
+    Caller, Engine, EngineConfig, Exchange, HeaderList, Probe, RecordedRequest, RecordedResponse,
 };
 use crate::facts::{self, TargetFacts};
 use crate::finding::{FindingDraft, Severity};
@@ -117,8 +117,8 @@ impl Answer {
             },
             response: RecordedResponse {
                 status,
-                http_version: "HTTP/1.1".into(),
-                headers: Vec::new(),
+                http_version: "HTTP/1.1",
+                headers: HeaderList::default(),
                 body: Bytes::copy_from_slice(body.as_bytes()),
                 truncated: false,
             },
@@ -146,7 +146,7 @@ impl Answer {
 
     /// Answered with these headers too.
     pub fn headers(mut self, headers: &[(&str, &str)]) -> Self {
-        self.response.headers.extend(pairs(headers));
+        self.response.headers.extend(headers.iter().copied());
         self
     }
 
