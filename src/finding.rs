@@ -170,7 +170,7 @@ impl FindingDraft {
                 confidence,
                 title: String::new(),
                 description: String::new(),
-                method: exchange.request.method.clone(),
+                method: exchange.request.method.to_string(),
                 path: exchange.endpoint_path().to_string(),
                 url: exchange.request.url.clone(),
                 parameter: None,

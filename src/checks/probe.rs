@@ -428,7 +428,7 @@ fn base(endpoint: &Endpoint, method: &str, url: &Url, who: Caller) -> Probe {
     let mut probe = Probe::get(url.clone())
         .as_caller(who)
         .template(Some(endpoint.path.clone()));
-    probe.method = method.to_string();
+    probe.method = method.to_owned().into();
     probe
 }
 

@@ -595,7 +595,7 @@ async fn replayed(
     discovered: &Discovered,
     exchange: &Exchange,
 ) -> Option<Result<Arc<Exchange>, Skip>> {
-    if !matches!(exchange.request.method.as_str(), "GET" | "HEAD" | "OPTIONS") {
+    if !matches!(exchange.request.method.as_ref(), "GET" | "HEAD" | "OPTIONS") {
         return None;
     }
     let label = format!("{} {}", exchange.request.method, exchange.endpoint_path());

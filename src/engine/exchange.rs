@@ -7,6 +7,7 @@
 //! [`Exchange::compact`] summaries, and finding evidence as the
 //! [`Exchange::window`] its excerpt needs.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use bytes::Bytes;
 
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
-    pub method: String,
+    pub method: Cow<'static, str>,
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Option<Bytes>,

@@ -16,6 +16,7 @@ pub mod redact;
 pub mod scope;
 pub mod stop;
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -121,7 +122,7 @@ impl Caller {
 /// One request a check or the discovery wants sent.
 #[derive(Debug, Clone)]
 pub struct Probe {
-    pub method: String,
+    pub method: Cow<'static, str>,
     pub url: Url,
     pub headers: Vec<(String, String)>,
     pub body: Option<Bytes>,
@@ -177,7 +178,7 @@ impl Probe {
     /// The parts of this request a signature covers.
     pub fn signed_parts(&self) -> SignedParts {
         SignedParts {
-            method: self.method.clone(),
+            method: self.method.to_string(),
             url: self.url.clone(),
             body: self.body.clone(),
         }
@@ -446,7 +447,7 @@ impl Engine {
         };
         let url = self.url_for(&recipe.path)?;
         let mut probe = Probe::get(url).header("Content-Type", recipe.content_type);
-        probe.method = recipe.method.clone();
+        probe.method = recipe.method.clone().into();
         probe.body = Some(Bytes::from(recipe.body.clone()));
         let exchange = self.dispatch(&probe).await?;
         let token = match &recipe.token {
@@ -593,7 +594,7 @@ impl Engine {
         let exchange = self.send_renewing(&probe).await?;
         // Every write the target accepted is a change until a check says
         // it undid it (see `Journal`).
-        let writes = !matches!(probe.method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE");
+        let writes = !matches!(probe.method.as_ref(), "GET" | "HEAD" | "OPTIONS" | "TRACE");
         if writes && (200..300).contains(&exchange.response.status) {
             self.journal
                 .write_accepted(&format!("{} {}", probe.method, exchange.endpoint_path()));
@@ -831,7 +832,7 @@ impl Engine {
         let exchange = Arc::new(Exchange::new(
             RecordedRequest {
                 method: probe.method.clone(),
-                url: probe.url.to_string(),
+                url: probe.url.as_str().to_owned(),
                 headers,
                 body: probe.body.clone(),
                 identity: match &probe.caller {

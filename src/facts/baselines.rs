@@ -155,7 +155,7 @@ pub fn baseline_probe(engine: &Engine, endpoint: &Endpoint, url: &Url, caller: C
     let mut probe = Probe::get(engine.buster().bust(url))
         .as_caller(caller)
         .template(Some(endpoint.path.clone()));
-    probe.method = endpoint.method.clone();
+    probe.method = endpoint.method.clone().into();
     probe.headers = endpoint.sample_headers();
     probe
 }

@@ -506,7 +506,7 @@ fn evidence(
     Evidence {
         step: step.to_string(),
         request: EvidenceRequest {
-            method: exchange.request.method.clone(),
+            method: exchange.request.method.to_string(),
             url: redactor.redact_text(&exchange.request.url),
             // The user's credentials carry the label of the reproduce lines
             // (`<alice X-API-Key>`), so evidence and reproduce lines name an

@@ -544,7 +544,7 @@ mod tests {
         let steps: Vec<&str> = draft
             .evidence
             .iter()
-            .map(|e| e.exchange.request.method.as_str())
+            .map(|e| e.exchange.request.method.as_ref())
             .collect();
         assert_eq!(steps, ["GET", "PATCH", "GET"]);
         // Put back what can be: the role it had, flags it lacked as false;

@@ -60,7 +60,7 @@ fn request(
     let mut probe = Probe::get(ctx.engine.buster().bust(&url))
         .as_caller(who.clone())
         .template(Some(template.to_string()));
-    probe.method = method.to_string();
+    probe.method = method.to_owned().into();
     Some(probe)
 }
 

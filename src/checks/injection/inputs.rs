@@ -493,7 +493,7 @@ impl Shape {
         let mut probe = Probe::get(ctx.fresh(&url))
             .as_caller(caller.clone())
             .template(Some(self.template.clone()));
-        probe.method = self.method.clone();
+        probe.method = self.method.clone().into();
         let mut headers = self.headers.clone();
         let mut cookies = self.cookies.clone();
         match (&input.place, &text) {

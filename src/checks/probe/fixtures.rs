@@ -133,7 +133,7 @@ impl Answer {
 
     /// Sent with `method`.
     pub fn method(mut self, method: &str) -> Self {
-        self.request.method = method.into();
+        self.request.method = method.to_owned().into();
         self
     }
 

@@ -68,7 +68,7 @@ impl Planned {
             .as_caller(Caller::Identity(who.to_string()))
             .template(Some(endpoint.path.clone()))
             .signing(signing);
-        probe.method = self.method.clone();
+        probe.method = self.method.clone().into();
         probe.headers = endpoint.sample_headers();
         probe.body = body.or_else(|| self.body.clone());
         if let (Some(_), Some(content_type)) = (&probe.body, &self.content_type) {

@@ -132,7 +132,7 @@ async fn log_out(
                 .as_caller(Caller::Anonymous)
                 .header(header, value)
                 .template(Some(path.clone()));
-            probe.method = method.to_string();
+            probe.method = method.to_owned().into();
             let answer = ctx.engine.send(probe).await?;
             match answer.response.status {
                 200..=399 => return Ok(Some(answer)),
