@@ -6,7 +6,9 @@
 //!   median of a few rounds), and next to hyper-util's general-purpose
 //!   pooled client and reqwest (the clients the engine used before its own
 //!   connections) and bare hyper connections (what the engine's connections
-//!   are made of), which tell the engine's own cost from hyper's;
+//!   are made of), which tell the engine's own cost from hyper's; and each
+//!   client's heap allocations per request, counted in a run of its own (a
+//!   figure the machine's load does not move);
 //! - whole scans (the release binary, default settings, a budget large
 //!   enough to finish) of generated APIs of 20, 1,000 and 10,000
 //!   operations served in-process: wall time, requests, peak RSS of the
@@ -19,8 +21,9 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,6 +40,44 @@ const CONNECTIONS: usize = 32;
 const THROUGHPUT_SECONDS: u64 = 5;
 /// GNU time (Debian's `time`), which measures a scan's peak RSS.
 const TIME: &str = "/usr/bin/time";
+
+/// The system allocator, counting allocations while `COUNTING` is on: a
+/// client's allocations per request, unlike its rate, do not move with the
+/// machine's load, so they show a change in its cost run after run.
+struct CountingAllocator;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_allocation();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_allocation();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, block: *mut u8, layout: Layout, size: usize) -> *mut u8 {
+        count_allocation();
+        unsafe { System.realloc(block, layout, size) }
+    }
+
+    unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(block, layout) }
+    }
+}
+
+fn count_allocation() {
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 struct Row {
     what: String,
@@ -135,6 +176,11 @@ fn throughput(rows: &mut Vec<Row>, engine_only: bool) {
             rates[i].extend(runtime.block_on(client.run(&url, duration)));
         }
     }
+    // Counted apart from the timed rounds, so that counting slows none of them.
+    let allocations: Vec<Option<f64>> = clients
+        .iter()
+        .map(|(_, client)| runtime.block_on(client.allocations_per_request(&url)))
+        .collect();
     let wrk = median(wrk);
     let seconds = THROUGHPUT_SECONDS as f64;
     let rounds = format!("median of {ROUNDS} rounds of {THROUGHPUT_SECONDS} s");
@@ -151,7 +197,7 @@ fn throughput(rows: &mut Vec<Row>, engine_only: bool) {
             "wrk not installed (apt-get install wrk)".into()
         },
     });
-    for ((what, client), rates) in clients.iter().zip(rates) {
+    for (((what, client), rates), allocations) in clients.iter().zip(rates).zip(allocations) {
         let rate = median(rates);
         let mut note = match (rate, wrk) {
             (Some(e), Some(w)) if w > 0.0 => format!("{:.0}% of wrk", e / w * 100.0),
@@ -159,6 +205,9 @@ fn throughput(rows: &mut Vec<Row>, engine_only: bool) {
         };
         if matches!(client, Client::Engine) {
             note.push_str(" (target ≥ 80%)");
+        }
+        if let Some(allocations) = allocations {
+            note.push_str(&format!("; {allocations:.1} allocations per request"));
         }
         rows.push(Row {
             what: format!("{what} → nginx, {CONNECTIONS} connections"),
@@ -209,6 +258,18 @@ enum Client {
 }
 
 impl Client {
+    /// Heap allocations per request over a one-second run.
+    async fn allocations_per_request(&self, url: &str) -> Option<f64> {
+        ALLOCATIONS.store(0, Ordering::Relaxed);
+        COUNTING.store(true, Ordering::Relaxed);
+        let started = Instant::now();
+        let rate = self.run(url, Duration::from_secs(1)).await;
+        let seconds = started.elapsed().as_secs_f64();
+        COUNTING.store(false, Ordering::Relaxed);
+        let requests = rate? * seconds;
+        (requests > 0.0).then(|| ALLOCATIONS.load(Ordering::Relaxed) as f64 / requests)
+    }
+
     /// Requests per second over `duration`, `CONNECTIONS` workers each
     /// sending one GET after another.
     async fn run(&self, url: &str, duration: Duration) -> Option<f64> {
