@@ -1,21 +1,23 @@
 //! The engine's client against a real TLS server (nginx with a certificate
 //! from the harness's throwaway CA, which no client trusts): HTTP/2 where
 //! the server offers it by ALPN, HTTP/1.1 on plain HTTP, compressed answers
-//! decoded, `--insecure` needed to talk to it at all, and a failed
-//! certificate check reported as a TLS failure.
+//! decoded, `--insecure` needed to talk to it at all, a failed
+//! certificate check reported as a TLS failure, and connections shared or
+//! kept alive as each protocol allows.
 
 mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use rampart::engine::{Engine, EngineConfig, EngineError, Exchange, Probe};
+use rampart::engine::{Engine, EngineConfig, EngineError, Exchange, PaceMode, Probe};
 use support::proxy::{Nginx, Proxy};
 use support::{Leaf, Ready, TestPki};
 use url::Url;
 
 /// nginx on two ports: TLS with HTTP/2 (port 0) and plain HTTP (port 1),
-/// both answering JSON that names the Host they were asked for, gzipped.
+/// both answering JSON that names the Host they were asked for and the
+/// connection it came on (nginx's serial number), gzipped.
 fn nginx(pki: &TestPki) -> Proxy {
     let cert = pki.leaf(Leaf {
         name: "engine-tls",
@@ -28,7 +30,7 @@ fn nginx(pki: &TestPki) -> Proxy {
             let prefix = prefix.display();
             let location = "default_type application/json;\n\
                  gzip on; gzip_types application/json; gzip_min_length 1;\n\
-                 location / { return 200 '{\"host\":\"$http_host\",\"padding\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}'; }";
+                 location / { return 200 '{\"host\":\"$http_host\",\"connection\":\"$connection\",\"padding\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}'; }";
             format!(
                 "worker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log notice;\n\
                  user root root;\nevents {{ worker_connections 64; }}\n\
@@ -94,4 +96,58 @@ async fn an_untrusted_certificate_is_a_tls_failure_without_insecure() {
     let error = get("https", 0, false).await.1.unwrap_err();
     assert!(matches!(error, EngineError::Tls(_)), "{error:?}");
     assert!(error.to_string().contains("certificate"), "{error}");
+}
+
+/// The connection (nginx's serial number) of each of `requests` GETs of
+/// `url`, sent all at once (`together`) or one after another, by one
+/// fresh engine.
+async fn connections_used(url: &str, requests: usize, together: bool) -> Vec<String> {
+    let url = Url::parse(url).unwrap();
+    let mut config = EngineConfig::new(url.clone());
+    config.timeout = Duration::from_secs(5);
+    config.accept_invalid_certs = true;
+    config.concurrency = requests;
+    // Unpaced, so that requests sent together are in flight together.
+    config.pacing = PaceMode::Steady;
+    config.rate_per_second = None;
+    let engine = Engine::new(config).unwrap();
+    let answers = if together {
+        let sends = (0..requests).map(|_| engine.send(Probe::get(url.clone())));
+        futures::future::join_all(sends).await
+    } else {
+        let mut answers = Vec::new();
+        for _ in 0..requests {
+            answers.push(engine.send(Probe::get(url.clone())).await);
+        }
+        answers
+    };
+    answers
+        .into_iter()
+        .map(|answer| {
+            let exchange = answer.unwrap();
+            let json = exchange.body_json().expect("nginx's JSON");
+            json["connection"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_first_requests_to_an_http2_server_share_one_connection_and_http1_ones_keep_theirs_alive(
+) {
+    let pki = TestPki::new();
+    let nginx = nginx(&pki);
+    let [tls, plain] = [0, 1].map(|i| nginx.ports()[i]);
+    // Sent at once before any connection exists: they wait for the one
+    // handshake instead of each opening a connection of its own.
+    let at_once = connections_used(&format!("https://127.0.0.1:{tls}/api"), 8, true).await;
+    assert!(at_once.iter().all(|c| c == &at_once[0]), "{at_once:?}");
+    // Each HTTP/1.1 answer is read whole, so the next request finds its
+    // connection idle.
+    let in_turn = connections_used(&format!("http://127.0.0.1:{plain}/api"), 4, false).await;
+    assert!(in_turn.iter().all(|c| c == &in_turn[0]), "{in_turn:?}");
+    // Not one connection for everything: HTTP/1.1 requests at once need
+    // as many.
+    let http1_at_once = connections_used(&format!("http://127.0.0.1:{plain}/api"), 4, true).await;
+    let distinct: std::collections::HashSet<_> = http1_at_once.iter().collect();
+    assert_eq!(distinct.len(), 4, "{http1_at_once:?}");
 }
