@@ -930,9 +930,9 @@ impl Engine {
     }
 }
 
-/// A request's headers for hyper, with room for the client's own
-/// (`Host`, `User-Agent`, `Accept`, `Accept-Encoding`) and for a plain
-/// answer's headers, which hyper parses into the same map.
+/// A request's headers for hyper, with room for the client's own (`Host`,
+/// `User-Agent`, `Accept`, `Accept-Encoding`). hyper parses the answer's
+/// headers into the same map, which then has room for six at least.
 fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, EngineError> {
     let mut map = HeaderMap::with_capacity(headers.len() + 4);
     for (name, value) in headers {
