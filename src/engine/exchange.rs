@@ -236,15 +236,11 @@ impl Exchange {
 
     /// The cookies the answer sets, as `(name, value)`, attributes left out.
     pub fn set_cookies(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.response
-            .headers
-            .iter()
-            .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
-            .filter_map(|(_, value)| {
-                let pair = value.split(';').next().unwrap_or_default();
-                let (name, value) = pair.split_once('=')?;
-                Some((name.trim(), value.trim()))
-            })
+        self.response.headers.all("set-cookie").filter_map(|value| {
+            let pair = value.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=')?;
+            Some((name.trim(), value.trim()))
+        })
     }
 
     pub fn request_header(&self, name: &str) -> Option<&str> {
@@ -285,8 +281,14 @@ impl HeaderList {
 
     /// The value of the first header named `name` (in any case).
     pub fn get(&self, name: &str) -> Option<&str> {
+        self.all(name).next()
+    }
+
+    /// The values of every header named `name` (in any case), in order:
+    /// `Set-Cookie`, say, comes once per cookie.
+    pub fn all<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
         self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v)
     }
 
@@ -443,6 +445,7 @@ mod tests {
         assert_eq!(list.get("SET-COOKIE"), Some("a=1"));
         assert_eq!(list.get("Content-Type"), Some("text/plain"));
         assert_eq!(list.get("location"), None);
+        assert_eq!(list.all("set-cookie").collect::<Vec<_>>(), ["a=1", ""]);
         assert_eq!((list.len(), list.iter().len()), (4, 4));
         assert_eq!(
             list.text_len(),

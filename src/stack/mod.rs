@@ -325,12 +325,7 @@ static ITSDANGEROUS: LazyLock<Regex> = LazyLock::new(|| {
 fn token_hints(exchange: &Exchange, body: &str) -> Vec<(&'static str, String)> {
     let mut hints = Vec::new();
     let sent = exchange.request.headers.iter().map(|(_, v)| v.as_str());
-    let cookies = exchange
-        .response
-        .headers
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, v)| v);
+    let cookies = exchange.response.headers.all("set-cookie");
     let texts: Vec<&str> = sent.chain(cookies).chain(std::iter::once(body)).collect();
     let place = format!("{} {}", exchange.request.method, exchange.endpoint_path());
     // Bodies were lower-cased, which is fine for the shapes but not for

@@ -55,9 +55,8 @@ impl Check for CookieFlags {
         Ok(exchange
             .response
             .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-            .filter_map(|(_, value)| {
+            .all("set-cookie")
+            .filter_map(|value| {
                 let name = value.split('=').next().unwrap_or("").trim().to_string();
                 let mut missing = missing_flags(value);
                 // Over plain HTTP, `Secure` would only stop the cookie from
